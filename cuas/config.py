@@ -1,0 +1,273 @@
+"""Camp configuration: a TOML file describing one camp, loaded into typed, validated structs.
+
+Parsing is `tomllib` (stdlib); structure, types and ranges are checked by `msgspec.convert`
+into the structs below, which refuse unknown keys so that a typo is an error, not a silently
+ignored setting; the cross-field rules msgspec cannot express are checked afterwards. Every
+failure is a `ConfigError` naming the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from cuas.wire import AlertLevel, Kind
+
+Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
+Altitude = Annotated[float, Meta(ge=-1000.0, le=100_000.0)]
+Positive = Annotated[float, Meta(gt=0.0, le=1.0e7)]
+NonNegative = Annotated[float, Meta(ge=0.0, le=1.0e7)]
+Degrees = Annotated[float, Meta(ge=0.0, le=360.0)]
+Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Probability = Annotated[float, Meta(gt=0.0, lt=1.0)]
+
+
+class _Section(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A config table: unknown keys are refused, every field has a documented default."""
+
+
+class Origin(_Section):
+    lat: Latitude
+    lon: Longitude
+    alt_m: Altitude = 0.0
+
+
+class MqttConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
+    prefix: str | None = None  # default "cuas/<camp_id>"
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
+
+
+class ZmqConfig(_Section):
+    ingest: str = "tcp://127.0.0.1:5555"
+    tracks: str = "tcp://127.0.0.1:5556"
+
+
+class ZoneConfig(_Section):
+    name: Name
+    level: AlertLevel = "warning"
+    polygon: Annotated[list[tuple[Latitude, Longitude]], Meta(min_length=3)]
+    floor_m: Annotated[float, Meta(ge=-1000.0, le=100_000.0)] | None = None
+    ceiling_m: Annotated[float, Meta(ge=-1000.0, le=100_000.0)] | None = None
+
+
+class SensorConfig(_Section):
+    """One sensor: where it is, where it looks, how well it measures.
+
+    Angles of the field of view are true-north azimuths; `fov_az_deg = 360` is all-round.
+    Sigmas are the defaults used when a detection carries none of its own.
+    """
+
+    id: Name
+    kind: Kind
+    lat: Latitude
+    lon: Longitude
+    alt_m: Altitude = 0.0
+    max_range_m: Positive = 3000.0
+    min_range_m: NonNegative = 0.0
+    boresight_az_deg: Degrees = 0.0
+    fov_az_deg: Annotated[float, Meta(gt=0.0, le=360.0)] = 360.0
+    fov_el_min_deg: Annotated[float, Meta(ge=-90.0, le=90.0)] = -10.0
+    fov_el_max_deg: Annotated[float, Meta(ge=-90.0, le=90.0)] = 90.0
+    sigma_range_m: Positive = 5.0
+    sigma_az_deg: Annotated[float, Meta(gt=0.0, le=90.0)] = 1.0
+    sigma_el_deg: Annotated[float, Meta(gt=0.0, le=90.0)] = 1.5
+    sigma_range_rate_mps: Positive = 0.5
+    sigma_pos_m: Positive = 10.0  # remote_id: horizontal position accuracy
+    sigma_alt_m: Positive = 15.0  # remote_id: altitude accuracy
+    sigma_vel_mps: Positive = 1.0  # remote_id: velocity accuracy
+    update_period_s: Positive = 1.0  # nominal revisit / report period
+    p_detection: Probability = 0.9
+
+
+class FriendlyConfig(_Section):
+    uas_ids: list[Annotated[str, Meta(min_length=1)]] = []
+    emitter_ids: list[Annotated[str, Meta(min_length=1)]] = []
+
+
+class TrackerConfig(_Section):
+    """Tracker settings; the defaults suit small drones seen by a 1 Hz radar."""
+
+    reorder_window_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 0.5
+    cycle_period_s: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0
+    gate_probability: Annotated[float, Meta(ge=0.9, lt=1.0)] = 0.999
+    confirm_m: Annotated[int, Meta(ge=1, le=16)] = 3
+    confirm_n: Annotated[int, Meta(ge=1, le=16)] = 4
+    coast_after_s: Positive = 2.5
+    delete_after_s: Positive = 8.0
+    max_pos_sigma_m: Positive = 300.0
+    accel_noise_mps2: Positive = 2.0  # horizontal white-noise acceleration (1-sigma, ~1 s)
+    accel_noise_up_mps2: Positive = 1.0
+    init_speed_sigma_mps: Positive = 20.0
+    init_vspeed_sigma_mps: Positive = 5.0
+    sensor_memory_s: Positive = 5.0  # how long a sensor counts as "contributing" to a track
+    sensor_health_period_s: Positive = 5.0
+
+
+class CampConfig(_Section):
+    camp_id: Name
+    origin: Origin
+    mqtt: MqttConfig = MqttConfig()
+    zmq: ZmqConfig = ZmqConfig()
+    zones: list[ZoneConfig] = []
+    sensors: list[SensorConfig] = []
+    friendly: FriendlyConfig = FriendlyConfig()
+    tracker: TrackerConfig = TrackerConfig()
+
+    @property
+    def mqtt_prefix(self) -> str:
+        return (self.mqtt.prefix or f"cuas/{self.camp_id}").rstrip("/")
+
+    @property
+    def perimeter(self) -> ZoneConfig | None:
+        """The camp's boundary: the first zone named `perimeter`."""
+        return next((z for z in self.zones if z.name == "perimeter"), None)
+
+    def sensor(self, sensor_id: str) -> SensorConfig | None:
+        return next((s for s in self.sensors if s.id == sensor_id), None)
+
+
+class ConfigError(ValueError):
+    """A camp configuration that cannot be used: names the file, the key and the reason."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file = file
+        self.key = key
+        self.reason = reason
+
+
+_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
+
+
+def _from_validation(file: str, exc: msgspec.ValidationError) -> ConfigError:
+    m = _AT.match(str(exc))
+    assert m is not None
+    reason, path = m["reason"], (m["path"] or "").lstrip(".")
+    unknown = _UNKNOWN.match(reason)
+    if unknown:  # name the offending key itself, not its table
+        path = f"{path}.{unknown['name']}" if path else unknown["name"]
+        reason = "unknown key (misspelt?)"
+    missing = re.match(r"^Object missing required field `(?P<name>[^`]+)`$", reason)
+    if missing:
+        path = f"{path}.{missing['name']}" if path else missing["name"]
+        reason = "required key is missing"
+    return ConfigError(file, path or "(top level)", reason)
+
+
+def _polygon_area(points: list[tuple[float, float]]) -> float:
+    """Signed area in squared degrees (shoelace); only its magnitude is used, as a sanity check."""
+    total = 0.0
+    for (a_lat, a_lon), (b_lat, b_lon) in zip(points, points[1:] + points[:1], strict=True):
+        total += a_lon * b_lat - b_lon * a_lat
+    return total / 2.0
+
+
+def _check(file: str, cfg: CampConfig) -> None:
+    """Cross-field rules that a schema cannot express."""
+    seen: set[str] = set()
+    for i, s in enumerate(cfg.sensors):
+        if s.id in seen:
+            raise ConfigError(file, f"sensors[{i}].id", f"duplicate sensor id {s.id!r}")
+        seen.add(s.id)
+        if s.min_range_m >= s.max_range_m:
+            raise ConfigError(file, f"sensors[{i}].min_range_m", "must be below max_range_m")
+        if s.fov_el_min_deg >= s.fov_el_max_deg:
+            raise ConfigError(file, f"sensors[{i}].fov_el_min_deg", "must be below fov_el_max_deg")
+    names: set[str] = set()
+    for i, z in enumerate(cfg.zones):
+        if z.name in names:
+            raise ConfigError(file, f"zones[{i}].name", f"duplicate zone name {z.name!r}")
+        names.add(z.name)
+        if abs(_polygon_area(list(z.polygon))) < 1e-12:
+            raise ConfigError(file, f"zones[{i}].polygon", "polygon has no area")
+        if z.floor_m is not None and z.ceiling_m is not None and z.floor_m >= z.ceiling_m:
+            raise ConfigError(file, f"zones[{i}].floor_m", "must be below ceiling_m")
+    t = cfg.tracker
+    if t.confirm_m > t.confirm_n:
+        raise ConfigError(file, "tracker.confirm_m", "must not exceed confirm_n")
+    if t.coast_after_s >= t.delete_after_s:
+        raise ConfigError(file, "tracker.coast_after_s", "must be below delete_after_s")
+    prefix = cfg.mqtt_prefix
+    if any(c in prefix for c in "+#") or not prefix:
+        raise ConfigError(file, "mqtt.prefix", "must be a non-empty topic without wildcards")
+    if not all(math.isfinite(v) for v in (cfg.origin.lat, cfg.origin.lon, cfg.origin.alt_m)):
+        raise ConfigError(file, "origin", "must be finite")
+
+
+def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
+    """Validate an already-parsed TOML document into a `CampConfig`."""
+    try:
+        cfg = msgspec.convert(data, CampConfig)
+    except msgspec.ValidationError as exc:
+        raise _from_validation(file, exc) from None
+    _check(file, cfg)
+    return cfg
+
+
+def load_config(path: str | Path) -> CampConfig:
+    """Load and validate a camp configuration file, or raise `ConfigError`."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(file, "(file)", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, "(file)", f"not UTF-8 text: {exc.reason}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "(syntax)", str(exc)) from None
+    return parse_config(data, file)
+
+
+def dump_config(cfg: CampConfig) -> str:
+    """Render a config back to TOML (used by generators of scenarios and benchmarks)."""
+    return _to_toml(msgspec.to_builtins(cfg))
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot render {type(v).__name__} as TOML")
+
+
+def _to_toml(doc: dict[str, Any]) -> str:
+    lines: list[str] = []
+    tables: list[tuple[str, Any]] = []
+    for k, v in doc.items():
+        if v is None:
+            continue
+        if isinstance(v, dict) and k != "origin":
+            tables.append((k, v))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            tables.append((k, v))
+        else:
+            lines.append(f"{k} = {_toml_value(v)}")
+    for k, v in tables:
+        items = v if isinstance(v, list) else [v]
+        header = f"[[{k}]]" if isinstance(v, list) else f"[{k}]"
+        for item in items:
+            lines += ["", header]
+            lines += [f"{ik} = {_toml_value(iv)}" for ik, iv in item.items() if iv is not None]
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,118 @@
+"""Geodesy: WGS84 geodetic <-> camp East-North-Up, and sensor az/el/range <-> camp ENU.
+
+Conversions between geodetic and ENU are delegated to pymap3d (exact WGS84, vectorised over
+numpy arrays). A sensor sees in its *own* local ENU frame (true north and the local
+horizontal at the sensor), which is tilted against the camp frame by the earth's curvature
+(about 0.01 deg per km); `SensorFrame` carries the exact affine map between the two so that
+azimuths and elevations are modelled where the sensor measured them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymap3d
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+
+
+def ecef_to_enu_rotation(lat_deg: float, lon_deg: float) -> Array:
+    """The 3x3 rotation taking ECEF vectors into the ENU frame at (lat, lon)."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    return np.array(
+        [
+            [-so, co, 0.0],
+            [-sl * co, -sl * so, cl],
+            [cl * co, cl * so, sl],
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class LocalFrame:
+    """The camp's ENU frame, in metres, with its origin at a geodetic point."""
+
+    lat0: float
+    lon0: float
+    alt0: float
+
+    def to_enu(self, lat: ArrayLike, lon: ArrayLike, alt: ArrayLike) -> Array:
+        """Geodetic degrees/metres -> ENU metres; returns shape (..., 3)."""
+        e, n, u = pymap3d.geodetic2enu(lat, lon, alt, self.lat0, self.lon0, self.alt0)
+        return np.stack(np.broadcast_arrays(e, n, u), axis=-1).astype(np.float64)
+
+    def to_geodetic(self, enu: ArrayLike) -> tuple[Array, Array, Array]:
+        """ENU metres of shape (..., 3) -> (lat, lon, alt) arrays."""
+        p = np.asarray(enu, dtype=np.float64)
+        lat, lon, alt = pymap3d.enu2geodetic(
+            p[..., 0], p[..., 1], p[..., 2], self.lat0, self.lon0, self.alt0
+        )
+        return np.asarray(lat), np.asarray(lon), np.asarray(alt)
+
+    def sensor_frame(self, lat: float, lon: float, alt: float) -> SensorFrame:
+        """The frame of a sensor standing at a geodetic point."""
+        position = self.to_enu(lat, lon, alt).reshape(3)
+        rotation = ecef_to_enu_rotation(lat, lon) @ ecef_to_enu_rotation(self.lat0, self.lon0).T
+        return SensorFrame(position=position, rotation=rotation)
+
+
+@dataclass(frozen=True)
+class SensorFrame:
+    """A sensor's local ENU frame expressed in the camp frame.
+
+    `position` is the sensor in camp ENU; `rotation` maps a camp-ENU vector into the
+    sensor's local ENU (its north and its horizontal).
+    """
+
+    position: Array
+    rotation: Array
+
+    def to_local(self, enu: ArrayLike) -> Array:
+        """Camp ENU points (..., 3) -> vectors from the sensor in its local ENU (..., 3)."""
+        return (np.asarray(enu, dtype=np.float64) - self.position) @ self.rotation.T
+
+    def to_camp(self, local: ArrayLike) -> Array:
+        """Sensor-local ENU vectors (..., 3) -> camp ENU points (..., 3)."""
+        return np.asarray(local, dtype=np.float64) @ self.rotation + self.position
+
+    def aer_to_enu(self, az_deg: ArrayLike, el_deg: ArrayLike, range_m: ArrayLike) -> Array:
+        """Azimuth (clockwise from true north), elevation and slant range -> camp ENU."""
+        return self.to_camp(aer_to_local(az_deg, el_deg, range_m))
+
+    def enu_to_aer(self, enu: ArrayLike) -> tuple[Array, Array, Array]:
+        """Camp ENU points -> (azimuth 0..360, elevation, slant range) seen by the sensor."""
+        return local_to_aer(self.to_local(enu))
+
+
+def aer_to_local(az_deg: ArrayLike, el_deg: ArrayLike, range_m: ArrayLike) -> Array:
+    """Spherical (az clockwise from north, el above horizontal, range) -> local ENU (..., 3)."""
+    az, el = np.radians(az_deg), np.radians(el_deg)
+    r = np.asarray(range_m, dtype=np.float64)
+    horizontal = r * np.cos(el)
+    return np.stack(
+        np.broadcast_arrays(horizontal * np.sin(az), horizontal * np.cos(az), r * np.sin(el)),
+        axis=-1,
+    )
+
+
+def local_to_aer(local: ArrayLike) -> tuple[Array, Array, Array]:
+    """Local ENU vectors (..., 3) -> (azimuth 0..360, elevation -90..90, range)."""
+    v = np.asarray(local, dtype=np.float64)
+    e, n, u = v[..., 0], v[..., 1], v[..., 2]
+    horizontal = np.hypot(e, n)
+    az = np.degrees(np.arctan2(e, n)) % 360.0
+    el = np.degrees(np.arctan2(u, horizontal))
+    return az, el, np.sqrt(horizontal**2 + u**2)
+
+
+def wrap_deg(angle: ArrayLike) -> Array:
+    """Wrap angle differences into [-180, 180)."""
+    return (np.asarray(angle, dtype=np.float64) + 180.0) % 360.0 - 180.0
+
+
+def wrap_rad(angle: ArrayLike) -> Array:
+    """Wrap angle differences into [-pi, pi)."""
+    return (np.asarray(angle, dtype=np.float64) + np.pi) % (2.0 * np.pi) - np.pi

@@ -1,0 +1,357 @@
+"""The wire schema: typed messages of DESIGN.md and their MessagePack / JSON codecs.
+
+Every message is a `msgspec.Struct`, so decoding validates types, required fields and
+ranges in C at MessagePack speed. Every float on the wire is bounded, which also rejects
+NaN and infinities. Anything that fails raises `WireError`, whose `reason` is a short,
+stable key suitable for a reject counter and whose `detail` says exactly what and where.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+VERSION = 1
+
+KINDS = ("radar", "rf", "camera", "remote_id")
+CLASSES = ("drone", "bird", "aircraft", "clutter", "unknown")
+TRACK_STATUSES = ("tentative", "confirmed", "coasting", "deleted")
+THREATS = ("none", "low", "medium", "high", "critical")
+ALERT_LEVELS = ("warning", "critical")
+ALERT_TRANSITIONS = ("raised", "escalated", "updated", "acknowledged", "cleared")
+SENSOR_STATES = ("ok", "degraded", "fault")
+
+Kind = Literal["radar", "rf", "camera", "remote_id"]
+ClassName = Literal["drone", "bird", "aircraft", "clutter", "unknown"]
+TrackStatus = Literal["tentative", "confirmed", "coasting", "deleted"]
+Threat = Literal["none", "low", "medium", "high", "critical"]
+AlertLevel = Literal["warning", "critical"]
+AlertTransition = Literal["raised", "escalated", "updated", "acknowledged", "cleared"]
+SensorState = Literal["ok", "degraded", "fault"]
+
+# Bounded scalar types. Bounds are generous physical limits; their real job is to turn
+# garbage (NaN, inf, 1e308, negative ranges) into a precise rejection.
+Time = Annotated[float, Meta(ge=0.0, le=1.0e11)]
+Azimuth = Annotated[float, Meta(ge=0.0, le=360.0)]
+Elevation = Annotated[float, Meta(ge=-90.0, le=90.0)]
+Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
+Altitude = Annotated[float, Meta(ge=-1000.0, le=100_000.0)]
+Range = Annotated[float, Meta(gt=0.0, le=1.0e6)]
+RangeRate = Annotated[float, Meta(ge=-3000.0, le=3000.0)]
+Speed = Annotated[float, Meta(ge=0.0, le=3000.0)]
+VerticalSpeed = Annotated[float, Meta(ge=-3000.0, le=3000.0)]
+SigmaMetres = Annotated[float, Meta(gt=0.0, le=1.0e5)]
+SigmaDegrees = Annotated[float, Meta(gt=0.0, le=180.0)]
+Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
+Decibels = Annotated[float, Meta(ge=-300.0, le=300.0)]
+Frequency = Annotated[float, Meta(gt=0.0, le=1.0e6)]
+Metres = Annotated[float, Meta(ge=-1.0e8, le=1.0e8)]
+MetresPerSecond = Annotated[float, Meta(ge=-1.0e5, le=1.0e5)]
+Ident = Annotated[str, Meta(min_length=1, max_length=128)]
+Text = Annotated[str, Meta(max_length=1024)]
+ClassProbs = dict[ClassName, Probability]
+Vec3 = Annotated[list[Metres], Meta(min_length=3, max_length=3)]
+VelVec3 = Annotated[list[MetresPerSecond], Meta(min_length=3, max_length=3)]
+
+
+class _Message(Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """Base of all wire messages: unknown fields are ignored (additive changes are fine)."""
+
+
+# --- detections ---------------------------------------------------------------------
+
+
+class RadarDetection(_Message):
+    range_m: Range
+    az_deg: Azimuth
+    el_deg: Elevation
+    range_rate_mps: RangeRate | None = None
+    rcs_dbsm: Decibels | None = None
+    sigma_range_m: SigmaMetres | None = None
+    sigma_az_deg: SigmaDegrees | None = None
+    sigma_el_deg: SigmaDegrees | None = None
+    class_probs: ClassProbs | None = None
+    t: Time | None = None
+
+
+class RfDetection(_Message):
+    az_deg: Azimuth
+    sigma_az_deg: SigmaDegrees | None = None
+    freq_mhz: Frequency | None = None
+    rssi_dbm: Decibels | None = None
+    protocol: Text | None = None
+    emitter_id: Ident | None = None
+    class_probs: ClassProbs | None = None
+    t: Time | None = None
+
+
+class CameraDetection(_Message):
+    az_deg: Azimuth
+    el_deg: Elevation
+    sigma_az_deg: SigmaDegrees | None = None
+    sigma_el_deg: SigmaDegrees | None = None
+    label: Text | None = None
+    confidence: Probability | None = None
+    class_probs: ClassProbs | None = None
+    t: Time | None = None
+
+
+class RemoteIdDetection(_Message):
+    lat: Latitude
+    lon: Longitude
+    alt_m: Altitude
+    uas_id: Ident
+    speed_mps: Speed | None = None
+    heading_deg: Azimuth | None = None
+    vspeed_mps: VerticalSpeed | None = None
+    operator_lat: Latitude | None = None
+    operator_lon: Longitude | None = None
+    t: Time | None = None
+
+
+# --- sensor -> core -----------------------------------------------------------------
+
+
+class _Report(_Message, tag_field="kind"):
+    v: int
+    sensor_id: Ident
+    seq: Annotated[int, Meta(ge=0)]
+    t: Time
+
+
+class RadarReport(_Report, tag="radar"):
+    detections: list[RadarDetection]
+
+
+class RfReport(_Report, tag="rf"):
+    detections: list[RfDetection]
+
+
+class CameraReport(_Report, tag="camera"):
+    detections: list[CameraDetection]
+
+
+class RemoteIdReport(_Report, tag="remote_id"):
+    detections: list[RemoteIdDetection]
+
+
+Report = RadarReport | RfReport | CameraReport | RemoteIdReport
+Detection = RadarDetection | RfDetection | CameraDetection | RemoteIdDetection
+
+REPORT_TYPES: dict[str, type[_Report]] = {
+    "radar": RadarReport,
+    "rf": RfReport,
+    "camera": CameraReport,
+    "remote_id": RemoteIdReport,
+}
+
+
+def report_kind(report: Report) -> str:
+    """The `kind` tag of a report (msgspec keeps it on the class, not the instance)."""
+    return type(report).__struct_config__.tag  # type: ignore[return-value]
+
+
+class Status(_Message):
+    """Sensor heartbeat, topic `status.<sensor_id>`."""
+
+    v: int
+    sensor_id: Ident
+    t: Time
+    state: SensorState
+    detail: Text = ""
+
+
+# --- core -> consumers --------------------------------------------------------------
+
+
+class Track(_Message, omit_defaults=False):
+    track_id: int
+    t: Time
+    status: TrackStatus
+    lat: Latitude
+    lon: Longitude
+    alt_m: Altitude
+    enu: Vec3
+    vel_enu: VelVec3
+    pos_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)]
+    class_: ClassName = field(name="class")
+    class_probs: ClassProbs
+    threat: Threat
+    sensors: list[Ident]
+    friendly: bool
+    uas_id: Ident | None
+    t_update: Time  # additive: measurement time of the last update (t is the cycle time)
+
+
+class TrackCycle(_Message, omit_defaults=False):
+    """One update cycle of the track stream (MQTT `tracks`, ZeroMQ `tracks`)."""
+
+    v: int
+    t: Time
+    tracks: list[Track]
+
+
+class Alert(_Message, omit_defaults=False):
+    """An alert's current state; `state` is the transition that produced it."""
+
+    v: int
+    alert_id: Ident
+    track_id: int | None
+    level: AlertLevel
+    state: AlertTransition
+    zone: Ident | None
+    reason: Text
+    t_raised: Time
+    t: Time
+    lat: Latitude | None
+    lon: Longitude | None
+    alt_m: Altitude | None
+    eta_s: Annotated[float, Meta(ge=0.0, le=1.0e9)] | None
+    acknowledged_by: Ident | None
+
+
+class SensorHealth(_Message, omit_defaults=False):
+    """Sensor health as the core sees it (MQTT `sensors/<id>`, recording topic `sensor`)."""
+
+    v: int
+    sensor_id: Ident
+    kind: Kind
+    t: Time
+    state: SensorState
+    detail: Text
+    t_last_report: Time | None
+    t_last_status: Time | None
+    reports: int
+    detections: int
+    report_rate_hz: Annotated[float, Meta(ge=0.0)]
+    rejects: dict[str, int]
+
+
+class Ack(_Message):
+    """An operator's acknowledgement, MQTT `alerts/<alert_id>/ack`."""
+
+    by: Ident
+    t: Time
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+class WireError(ValueError):
+    """A message that does not meet the schema.
+
+    `reason` is a stable key for counters (`malformed`, `missing_field`, `wrong_type`,
+    `out_of_range`, `unknown_kind`, `unknown_class`, `bad_version`, ...); `detail` is the
+    full human explanation including the path to the offending field.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+_RANGE = re.compile(r"^Expected `\w+` (?:>=|<=|>|<) |^Expected `(?:array|str|object)` of length")
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"missing required field"), "missing_field"),
+    (re.compile(r"at `\$\.kind`|tag field|tagged"), "unknown_kind"),
+    (re.compile(r"Invalid enum value .* at `key`"), "unknown_class"),
+    (re.compile(r"Invalid enum value"), "invalid_value"),
+    (_RANGE, "out_of_range"),
+    (re.compile(r"^Expected "), "wrong_type"),
+)
+
+
+def _classify(err: msgspec.ValidationError) -> WireError:
+    text = str(err)
+    for pattern, reason in _RULES:
+        if pattern.search(text):
+            return WireError(reason, text)
+    return WireError("invalid", text)
+
+
+def _wrap(exc: Exception) -> WireError:
+    if isinstance(exc, msgspec.ValidationError):
+        return _classify(exc)
+    return WireError("malformed", str(exc) or type(exc).__name__)
+
+
+# --- codecs -------------------------------------------------------------------------
+
+_report_decoder = msgspec.msgpack.Decoder(Report)
+_status_decoder = msgspec.msgpack.Decoder(Status)
+_msgpack = msgspec.msgpack.Encoder()
+_json = msgspec.json.Encoder()
+_ack_decoder = msgspec.json.Decoder(Ack)
+
+
+def _check_version(v: int) -> None:
+    if v != VERSION:
+        raise WireError("bad_version", f"schema version {v} is not supported (expected {VERSION})")
+
+
+def decode_report(data: bytes | memoryview) -> Report:
+    """Decode and validate one sensor report from MessagePack bytes."""
+    if not data:
+        raise WireError("malformed", "empty payload")
+    try:
+        report = _report_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _wrap(exc) from None
+    _check_version(report.v)
+    return report
+
+
+def decode_status(data: bytes | memoryview) -> Status:
+    """Decode and validate one sensor heartbeat from MessagePack bytes."""
+    if not data:
+        raise WireError("malformed", "empty payload")
+    try:
+        status = _status_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _wrap(exc) from None
+    _check_version(status.v)
+    return status
+
+
+def decode_ack(data: bytes) -> Ack:
+    """Decode an operator acknowledgement from its MQTT JSON payload."""
+    try:
+        return _ack_decoder.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _wrap(exc) from None
+
+
+def to_msgpack(message: Any) -> bytes:
+    """Encode a wire message (or plain data) as MessagePack."""
+    return _msgpack.encode(message)
+
+
+def to_json(message: Any) -> bytes:
+    """Encode a wire message as compact UTF-8 JSON (the MQTT payload form)."""
+    return _json.encode(message)
+
+
+def from_msgpack(data: bytes, type_: type) -> Any:
+    """Decode MessagePack into `type_`, raising `WireError` on any failure."""
+    try:
+        return msgspec.msgpack.decode(data, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _wrap(exc) from None
+
+
+def from_json(data: bytes | str, type_: type) -> Any:
+    """Decode JSON into `type_`, raising `WireError` on any failure."""
+    try:
+        return msgspec.json.decode(data, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _wrap(exc) from None
+
+
+def to_builtins(message: Any) -> Any:
+    """A wire message as plain dicts/lists (for tests, logs and JSON tooling)."""
+    return msgspec.to_builtins(message)
