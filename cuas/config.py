@@ -55,8 +55,8 @@ class ZmqConfig(_Section):
 
 class ZoneConfig(_Section):
     name: Name
-    level: AlertLevel = "warning"
     polygon: Annotated[list[tuple[Latitude, Longitude]], Meta(min_length=3)]
+    level: AlertLevel = "warning"
     floor_m: Annotated[float, Meta(ge=-1000.0, le=100_000.0)] | None = None
     ceiling_m: Annotated[float, Meta(ge=-1000.0, le=100_000.0)] | None = None
 
