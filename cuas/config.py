@@ -257,9 +257,9 @@ def _to_toml(doc: dict[str, Any]) -> str:
     for k, v in doc.items():
         if v is None:
             continue
-        if isinstance(v, dict) and k != "origin":
-            tables.append((k, v))
-        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        is_table = isinstance(v, dict) and k != "origin"
+        is_array_of_tables = isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
+        if is_table or is_array_of_tables:
             tables.append((k, v))
         else:
             lines.append(f"{k} = {_toml_value(v)}")
@@ -270,4 +270,3 @@ def _to_toml(doc: dict[str, Any]) -> str:
             lines += ["", header]
             lines += [f"{ik} = {_toml_value(iv)}" for ik, iv in item.items() if iv is not None]
     return "\n".join(lines) + "\n"
-

@@ -1,0 +1,65 @@
+"""Track lifecycle (confirmation and deletion): M-of-N confirmation, coasting, deletion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackTable
+
+Mask = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    """When tracks are confirmed, coast, and die.
+
+    - Tentative -> confirmed once M of its last N update opportunities were hits (an
+      opportunity is a scan of a sensor whose field of regard holds the track).
+    - Tentative tracks die as soon as M of N can no longer be reached.
+    - Confirmed tracks coast after `coast_after_s` without an update and die after
+      `delete_after_s`, or when the position uncertainty exceeds `max_pos_sigma_m`.
+    """
+
+    confirm_m: int
+    confirm_n: int
+    coast_after_s: float
+    delete_after_s: float
+    max_pos_sigma_m: float
+
+    @property
+    def window(self) -> np.uint32:
+        return np.uint32((1 << self.confirm_n) - 1)
+
+    def record(self, table: TrackTable, covered: Mask, hit: Mask) -> None:
+        """Shift one opportunity into the history of every covered track (1 = hit)."""
+        n = table.n
+        h = table.history[:n]
+        h[covered] = ((h[covered] << np.uint32(1)) | hit[covered].astype(np.uint32)) & np.uint32(
+            0xFFFF
+        )
+
+    def apply(self, table: TrackTable, t: float) -> tuple[Mask, Mask]:
+        """Update statuses at time `t`; returns (rows just confirmed, rows to delete)."""
+        n = table.n
+        status = table.status[:n]
+        history = table.history[:n]
+        hits = np.bitwise_count(history & self.window)
+        # The birth bit is the leading 1, so the bit length counts the opportunities so far.
+        opportunities = np.minimum(np.frexp(history.astype(np.float64))[1], self.confirm_n)
+        tentative = status == TENTATIVE
+        misses = opportunities - hits
+        confirm = tentative & (hits >= self.confirm_m)
+        hopeless = tentative & ~confirm & (misses > self.confirm_n - self.confirm_m)
+        status[confirm] = CONFIRMED
+
+        age = t - table.t_update[:n]
+        firm = status != TENTATIVE
+        status[firm & (age > self.coast_after_s)] = COASTING
+        status[firm & (age <= self.coast_after_s)] = CONFIRMED
+        P = table.P[:n]
+        pos_sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2])
+        stale = firm & ((age > self.delete_after_s) | (pos_sigma > self.max_pos_sigma_m))
+        return confirm, hopeless | stale | (tentative & (age > self.delete_after_s))

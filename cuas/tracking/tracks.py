@@ -1,0 +1,87 @@
+"""The track table: every live track as one row of a set of parallel numpy arrays.
+
+Rows are kept dense (deletion compacts), so each stage works on `[:n]` slices and the memory
+of a track is a few hundred bytes of state, not an object graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.tracking.motion import STATE_DIM
+
+TENTATIVE = 0
+CONFIRMED = 1
+COASTING = 2
+STATUS_NAMES = ("tentative", "confirmed", "coasting")
+
+
+class TrackTable:
+    """Parallel arrays of track state; grows by doubling, never shrinks below its peak."""
+
+    _fields = ("x", "P", "track_id", "status", "history", "t_birth", "t_update", "last_hit")
+
+    def __init__(self, n_sensors: int, capacity: int = 64) -> None:
+        self.n = 0
+        self.n_sensors = n_sensors
+        self.next_id = 1
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.x = np.zeros((capacity, STATE_DIM))
+        self.P = np.zeros((capacity, STATE_DIM, STATE_DIM))
+        self.track_id = np.zeros(capacity, dtype=np.int64)
+        self.status = np.zeros(capacity, dtype=np.int8)
+        # Bit history of update opportunities, newest in bit 0 (1 = updated): M-of-N logic.
+        self.history = np.zeros(capacity, dtype=np.uint32)
+        self.t_birth = np.zeros(capacity)
+        self.t_update = np.zeros(capacity)
+        # Measurement time of the last update by each sensor (-inf: never).
+        self.last_hit = np.full((capacity, self.n_sensors), -np.inf)
+
+    def _grow(self, needed: int) -> None:
+        capacity = self.capacity
+        while capacity < needed:
+            capacity *= 2
+        old = {name: getattr(self, name) for name in self._fields}
+        self._allocate(capacity)
+        for name, values in old.items():
+            getattr(self, name)[: self.n] = values[: self.n]
+
+    def add(self, x: NDArray[np.float64], P: NDArray[np.float64], t: float, sensor: int) -> None:
+        """Append new tentative tracks with states (k, 6) and covariances (k, 6, 6)."""
+        k = x.shape[0]
+        if k == 0:
+            return
+        if self.n + k > self.capacity:
+            self._grow(self.n + k)
+        rows = slice(self.n, self.n + k)
+        self.x[rows] = x
+        self.P[rows] = P
+        self.track_id[rows] = np.arange(self.next_id, self.next_id + k)
+        self.status[rows] = TENTATIVE
+        self.history[rows] = 1
+        self.t_birth[rows] = t
+        self.t_update[rows] = t
+        self.last_hit[rows] = -np.inf
+        self.last_hit[rows, sensor] = t
+        self.next_id += k
+        self.n += k
+
+    def remove(self, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """Delete the live rows where `mask` is true; returns the deleted track ids."""
+        if not mask.any():
+            return np.zeros(0, dtype=np.int64)
+        keep = ~mask
+        removed = self.track_id[: self.n][mask].copy()
+        count = int(keep.sum())
+        for name in self._fields:
+            array = getattr(self, name)
+            array[:count] = array[: self.n][keep]
+        self.n = count
+        return removed
+
+    def __len__(self) -> int:
+        return self.n
