@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TextIO
 
 from cuas.config import CampConfig
-from cuas.pipeline import FusionPipeline, Output
+from cuas.pipeline import TOPIC_ALERT, FusionPipeline, Output
 from cuas.recording import RecordingReader, RecordingWriter
+
+ALERT_LOG_LINES = 20
 
 
 @dataclass
@@ -38,13 +40,14 @@ class ReplaySummary:
     alert_transitions: int = 0
     measurement_span_s: float = 0.0
     wall_s: float = 0.0
+    alert_log: list[str] = field(default_factory=list)  # the first alert transitions, readable
 
     @property
     def detections_per_s(self) -> float:
         return self.detections / self.wall_s if self.wall_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, object]:
-        d = {k: v for k, v in self.__dict__.items() if k != "rejects"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("rejects", "alert_log")}
         d["rejects"] = dict(sorted(self.rejects.items()))
         d["detections_per_s"] = round(self.detections_per_s, 1)
         return d
@@ -68,6 +71,11 @@ class ReplaySummary:
             f"  wall time      {self.wall_s:.3f} s  ({realtime:.0f}x real time)",
             f"  throughput     {self.detections_per_s:,.0f} detections/s",
         ]
+        if self.alert_log:
+            lines.append("  alerts (scenario time, transition, level: reason)")
+            lines += [f"    {line}" for line in self.alert_log]
+            if self.alert_transitions > len(self.alert_log):
+                lines.append(f"    ... and {self.alert_transitions - len(self.alert_log)} more")
         if self.not_fused:
             lines.insert(5, f"  not fused      {self.not_fused} reports of kinds not fused yet")
         if self.ignored_topics:
@@ -121,6 +129,12 @@ def replay(
         def write(outputs: list[Output]) -> None:
             for o in outputs:
                 writer.write(o.t, o.topic, o.message)
+                if o.topic == TOPIC_ALERT and len(summary.alert_log) < ALERT_LOG_LINES:
+                    a = o.message
+                    offset = o.t - (t_first if t_first is not None else o.t)
+                    summary.alert_log.append(
+                        f"+{offset:6.1f} s  {a.state:<10} {a.level:<8}: {a.reason}"
+                    )
 
         for record in reader:
             summary.records += 1

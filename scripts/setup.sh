@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Prepares a Debian machine for cuas: system packages it lacks, then a virtualenv in .venv
+# with cuas installed (editable) and its extras. Idempotent: re-running is quick.
+# Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh dev   or   scripts/setup.sh dev,bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-dev}"
+python="${PYTHON:-python3}"
+
+if ! command -v "$python" >/dev/null; then
+    echo "setup: $python not found; install Python 3.11 or newer" >&2
+    exit 1
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "setup: cuas needs Python 3.11 or newer ($("$python" --version) found)" >&2
+    exit 1
+fi
+
+# Debian ships venv/ensurepip separately from the interpreter.
+packages=()
+"$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=("python3-venv")
+if [ "${#packages[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "setup: installing ${packages[*]} with apt-get"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+stamp=".venv/.cuas-installed"
+want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1) $extras"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing cuas[$extras] into .venv (log: .venv/pip.log)"
+    if ! { .venv/bin/python -m pip install --upgrade pip \
+           && .venv/bin/python -m pip install -e ".[$extras]"; } > .venv/pip.log 2>&1; then
+        tail -n 30 .venv/pip.log >&2
+        echo "setup: pip install failed (full log: .venv/pip.log)" >&2
+        exit 1
+    fi
+    echo "$want" > "$stamp"
+fi

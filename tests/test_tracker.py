@@ -1,0 +1,215 @@
+"""Tracker behaviour: gating, association, confirmation, coasting, deletion, stable ids."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cuas.config import TrackerConfig
+from cuas.geodesy import LocalFrame
+from cuas.tracking.association import global_nearest_neighbour
+from cuas.tracking.coverage import SensorGeometry
+from cuas.tracking.gating import gate_threshold, hypothesise
+from cuas.tracking.measurements import RadarModel
+from cuas.tracking.scan import Scan
+from cuas.tracking.tracker import Tracker
+from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE
+
+FRAME = LocalFrame(8.65, 24.50, 600.0)
+T0 = 1_764_000_000.0
+SIGMA = np.array([5.0, np.radians(1.0), np.radians(1.5)])
+MODEL = RadarModel(
+    SensorGeometry(FRAME.sensor_frame(8.65, 24.50, 615.0), 50.0, 3000.0, 0.0, 360.0, -10.0, 90.0),
+    with_range_rate=False,
+)
+
+
+def scan(t: float, positions: np.ndarray, rng: np.random.Generator, clutter: int = 0) -> Scan:
+    """A radar scan of `positions` (k, 3) with noise, plus uniform clutter."""
+    positions = np.asarray(positions, dtype=float).reshape(-1, 3)
+    z, _ = MODEL.predict(np.c_[positions, np.zeros_like(positions)])
+    z = z + rng.normal(size=z.shape) * SIGMA
+    if clutter:
+        fake = np.c_[rng.uniform(100, 3000, clutter), rng.uniform(-np.pi, np.pi, clutter),
+                     rng.uniform(0, 0.3, clutter)]
+        z = np.vstack([z, fake])
+    var = np.broadcast_to(SIGMA**2, z.shape).copy()
+    return Scan(0, t, z, var, MODEL)
+
+
+def tracker(**overrides: float) -> Tracker:
+    return Tracker(TrackerConfig(**overrides), n_sensors=1)
+
+
+# --- association ------------------------------------------------------------------
+
+
+def test_gnn_prefers_the_global_optimum_over_greedy_choice() -> None:
+    # Track 0 is closest to det 0, but giving det 0 to track 1 (its only option) is better.
+    track = np.array([0, 0, 1])
+    det = np.array([0, 1, 0])
+    cost = np.array([1.0, 3.0, 2.0])
+    chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
+    assert sorted(zip(track[chosen], det[chosen])) == [(0, 1), (1, 0)]
+
+
+def test_gnn_leaves_a_track_unassigned_when_that_is_cheaper() -> None:
+    # Two tracks want det 0; the loser has a detection only at a high cost: missing wins.
+    track = np.array([0, 1, 1])
+    det = np.array([0, 0, 1])
+    cost = np.array([1.0, 1.5, 9.9])
+    chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
+    assert sorted(zip(track[chosen], det[chosen])) == [(0, 0), (1, 1)]
+    # ... but with a cheaper miss, track 1 stays unassigned rather than take det 1.
+    chosen = global_nearest_neighbour(track, det, cost, miss_cost=5.0)
+    assert sorted(zip(track[chosen], det[chosen])) == [(0, 0)]
+
+
+def test_gnn_star_clusters_take_the_cheapest_pair() -> None:
+    track = np.array([0, 0, 0, 1, 2])
+    det = np.array([0, 1, 2, 3, 3])
+    cost = np.array([4.0, 2.0, 3.0, 5.0, 1.0])
+    chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
+    assert sorted(zip(track[chosen], det[chosen])) == [(0, 1), (2, 3)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.data())
+def test_gnn_matches_brute_force_optimum(n_tracks: int, n_dets: int, data: st.DataObject) -> None:
+    """On small random gate graphs, GNN attains the exhaustive optimum and is a matching."""
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n_tracks * n_dets,
+                                       max_size=n_tracks * n_dets))).reshape(n_tracks, n_dets)
+    track, det = np.nonzero(mask)
+    cost = np.array(data.draw(st.lists(st.floats(0.0, 9.0), min_size=track.size,
+                                       max_size=track.size)))
+    chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
+    assert len(set(track[chosen])) == chosen.size and len(set(det[chosen])) == chosen.size
+
+    def total(pairs: list[int]) -> float:
+        assigned = {int(track[p]) for p in pairs}
+        return sum(cost[p] for p in pairs) + 10.0 * len(set(track.tolist()) - assigned)
+
+    best = min_total(track, det, cost, total)
+    assert total(chosen.tolist()) <= best + 1e-9
+
+
+def min_total(track, det, cost, total) -> float:
+    best = np.inf
+
+    def search(i: int, used_t: set[int], used_d: set[int], chosen: list[int]) -> None:
+        nonlocal best
+        if i == track.size:
+            best = min(best, total(chosen))
+            return
+        search(i + 1, used_t, used_d, chosen)
+        if track[i] not in used_t and det[i] not in used_d:
+            search(i + 1, used_t | {track[i]}, used_d | {det[i]}, [*chosen, i])
+
+    search(0, set(), set(), [])
+    return best
+
+
+# --- gating -----------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_bulk_gating_finds_exactly_the_pairs_a_brute_force_mahalanobis_test_finds(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, k = 12, 15
+    x = np.c_[rng.uniform(-2500, 2500, (n, 2)), rng.uniform(20, 300, n), rng.normal(0, 10, (n, 3))]
+    A = rng.normal(size=(n, 6, 6)) * 8
+    P = A @ A.transpose(0, 2, 1) + np.eye(6) * 10
+    s = scan(T0, x[rng.integers(0, n, k), :3] + rng.normal(0, 30, (k, 3)), rng, clutter=3)
+    threshold = gate_threshold(0.999, 3)
+    hyps = hypothesise(x, P, s, threshold)
+    zhat, H = MODEL.predict(x)
+    expected = set()
+    for i in range(n):
+        S = H[i] @ P[i] @ H[i].T
+        for j in range(len(s)):
+            y = MODEL.residual(s.z[j], zhat[i])
+            if y @ np.linalg.solve(S + np.diag(s.var[j]), y) < threshold:
+                expected.add((i, j))
+    assert set(zip(hyps.track.tolist(), hyps.det.tolist())) == expected
+
+
+# --- lifecycle --------------------------------------------------------------------
+
+
+def test_a_target_is_confirmed_at_its_third_hit_and_keeps_its_id() -> None:
+    trk = tracker(confirm_m=3, confirm_n=4)
+    rng = np.random.default_rng(1)
+    p = np.array([1200.0, 900.0, 100.0])
+    v = np.array([-10.0, 5.0, 0.0])
+    statuses = []
+    for k in range(10):
+        trk.process(scan(T0 + k, p + v * k, rng))
+        statuses.append(int(trk.tracks.status[0]))
+        assert trk.tracks.track_id[: trk.tracks.n].tolist() == [1]
+    assert statuses[:3] == [TENTATIVE, TENTATIVE, CONFIRMED]
+    assert all(s == CONFIRMED for s in statuses[2:])
+
+
+def test_clutter_alone_never_confirms_a_track() -> None:
+    trk = tracker()
+    rng = np.random.default_rng(2)
+    for k in range(200):
+        trk.process(scan(T0 + k, np.zeros((0, 3)), rng, clutter=int(rng.poisson(4))))
+    assert trk.stats.confirmed == 0
+    assert trk.stats.initiated > 700
+    # Dead tentative tracks are removed, so the table stays small.
+    assert len(trk.tracks) < 30
+
+
+def test_an_unseen_target_coasts_then_is_deleted_and_reported_once() -> None:
+    trk = tracker(coast_after_s=2.5, delete_after_s=8.0)
+    rng = np.random.default_rng(3)
+    p = np.array([-900.0, 1500.0, 80.0])
+    for k in range(6):
+        trk.process(scan(T0 + k, p, rng))
+    assert trk.tracks.status[0] == CONFIRMED
+    statuses = []
+    for k in range(6, 20):  # the target vanishes: empty scans
+        trk.process(scan(T0 + k, np.zeros((0, 3)), rng))
+        statuses.append(int(trk.tracks.status[0]) if len(trk.tracks) else None)
+    assert statuses[:2] == [CONFIRMED, CONFIRMED]
+    assert COASTING in statuses
+    assert statuses[-1] is None
+    snap = trk.snapshot(T0 + 20)
+    assert snap.deleted_id.tolist() == [1]
+    assert trk.snapshot(T0 + 21).deleted_id.size == 0
+
+
+def test_crossing_targets_keep_their_own_ids() -> None:
+    trk = tracker()
+    rng = np.random.default_rng(4)
+    a0, av = np.array([-600.0, 1000.0, 100.0]), np.array([15.0, 0.0, 0.0])
+    b0, bv = np.array([600.0, 1000.0, 100.0]), np.array([-15.0, 0.0, 0.0])
+    owner: dict[str, set[int]] = {"a": set(), "b": set()}
+    for k in range(80):
+        a, b = a0 + av * k, b0 + bv * k
+        trk.process(scan(T0 + k, np.vstack([a, b]), rng))
+        n = trk.tracks.n
+        firm = trk.tracks.status[:n] != TENTATIVE
+        for name, truth in (("a", a), ("b", b)):
+            d = np.linalg.norm(trk.tracks.x[:n, :3] - truth, axis=1)
+            d[~firm] = np.inf
+            separable = np.linalg.norm(a - b) > 150.0  # before and after the crossing
+            if k > 5 and separable and d.min() < 60:
+                owner[name].add(int(trk.tracks.track_id[np.argmin(d)]))
+    assert len(owner["a"]) == 1 and len(owner["b"]) == 1
+    assert owner["a"] != owner["b"]
+
+
+def test_scans_must_arrive_in_time_order() -> None:
+    trk = tracker()
+    rng = np.random.default_rng(5)
+    trk.process(scan(T0 + 1, np.zeros((0, 3)), rng))
+    try:
+        trk.process(scan(T0, np.zeros((0, 3)), rng))
+    except ValueError as exc:
+        assert "older" in str(exc)
+    else:
+        raise AssertionError("a scan older than the tracker time was accepted")
