@@ -4,6 +4,11 @@ The same format carries sensor traffic (topics `report.<id>`, `status.<id>`) and
 outputs (topics `tracks`, `alert`, `sensor`). Payloads are embedded as MessagePack maps.
 The reader hands back each payload as its raw MessagePack bytes, so the typed wire decoder
 validates it exactly as it would a live ZeroMQ frame; the writer embeds bytes verbatim.
+
+A payload that is not one well-formed MessagePack object (a faulty sensor's garbage, an
+empty frame) cannot be embedded without breaking the file's framing, so it is stored as a
+MessagePack `bin` instead, and the reader hands back its bytes exactly as they were received:
+a replay sees, and rejects, precisely what the live core saw.
 """
 
 from __future__ import annotations
@@ -18,7 +23,19 @@ import msgpack
 import msgspec
 
 _CHUNK = 1 << 20
+_BIN_TYPES = (0xC4, 0xC5, 0xC6)  # MessagePack bin 8/16/32
 _encoder = msgspec.msgpack.Encoder()
+
+
+def _is_one_object(data: bytes) -> bool:
+    """Whether `data` is exactly one well-formed MessagePack object (and not a bin)."""
+    if not data or data[0] in _BIN_TYPES:
+        return False
+    try:
+        msgspec.msgpack.decode(data)
+    except msgspec.DecodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +59,10 @@ class RecordingWriter:
 
     def write(self, t_received: float, topic: str, payload: Any) -> None:
         """Write one record; `payload` is a wire struct, plain data, or raw MessagePack bytes."""
-        body = msgspec.Raw(payload) if isinstance(payload, (bytes, bytearray)) else payload
+        body = payload
+        if isinstance(payload, (bytes, bytearray, memoryview)):
+            data = bytes(payload)
+            body = msgspec.Raw(data) if _is_one_object(data) else data
         self._file.write(_encoder.encode((float(t_received), topic, body)))
         self.count += 1
 
@@ -113,7 +133,10 @@ class RecordingReader:
                 if not isinstance(topic, str) or not isinstance(t_received, (int, float)):
                     self.skipped += 1
                     continue
-                yield Record(float(t_received), topic, mm[p0:p1])
+                payload = mm[p0:p1]
+                if payload[0] in _BIN_TYPES:  # stored as received: not a MessagePack object
+                    payload = msgpack.unpackb(payload)
+                yield Record(float(t_received), topic, payload)
 
 
 def read_records(path: str | Path) -> Iterator[Record]:

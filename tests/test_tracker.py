@@ -31,8 +31,11 @@ def scan(t: float, positions: np.ndarray, rng: np.random.Generator, clutter: int
     z, _ = MODEL.predict(np.c_[positions, np.zeros_like(positions)])
     z = z + rng.normal(size=z.shape) * SIGMA
     if clutter:
-        fake = np.c_[rng.uniform(100, 3000, clutter), rng.uniform(-np.pi, np.pi, clutter),
-                     rng.uniform(0, 0.3, clutter)]
+        fake = np.c_[
+            rng.uniform(100, 3000, clutter),
+            rng.uniform(-np.pi, np.pi, clutter),
+            rng.uniform(0, 0.3, clutter),
+        ]
         z = np.vstack([z, fake])
     var = np.broadcast_to(SIGMA**2, z.shape).copy()
     return Scan(0, t, z, var, MODEL)
@@ -78,11 +81,13 @@ def test_gnn_star_clusters_take_the_cheapest_pair() -> None:
 @given(st.integers(1, 6), st.integers(1, 6), st.data())
 def test_gnn_matches_brute_force_optimum(n_tracks: int, n_dets: int, data: st.DataObject) -> None:
     """On small random gate graphs, GNN attains the exhaustive optimum and is a matching."""
-    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n_tracks * n_dets,
-                                       max_size=n_tracks * n_dets))).reshape(n_tracks, n_dets)
+    mask = np.array(
+        data.draw(st.lists(st.booleans(), min_size=n_tracks * n_dets, max_size=n_tracks * n_dets))
+    ).reshape(n_tracks, n_dets)
     track, det = np.nonzero(mask)
-    cost = np.array(data.draw(st.lists(st.floats(0.0, 9.0), min_size=track.size,
-                                       max_size=track.size)))
+    cost = np.array(
+        data.draw(st.lists(st.floats(0.0, 9.0), min_size=track.size, max_size=track.size))
+    )
     chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
     assert len(set(track[chosen])) == chosen.size and len(set(det[chosen])) == chosen.size
 
@@ -115,7 +120,9 @@ def min_total(track, det, cost, total) -> float:
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1))
-def test_bulk_gating_finds_exactly_the_pairs_a_brute_force_mahalanobis_test_finds(seed: int) -> None:
+def test_bulk_gating_finds_exactly_the_pairs_a_brute_force_mahalanobis_test_finds(
+    seed: int,
+) -> None:
     rng = np.random.default_rng(seed)
     n, k = 12, 15
     x = np.c_[rng.uniform(-2500, 2500, (n, 2)), rng.uniform(20, 300, n), rng.normal(0, 10, (n, 3))]

@@ -57,8 +57,12 @@ def wrap_residual(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 states = st.tuples(
-    st.floats(-4000, 4000), st.floats(-4000, 4000), st.floats(20, 1500),
-    st.floats(-40, 40), st.floats(-40, 40), st.floats(-10, 10),
+    st.floats(-4000, 4000),
+    st.floats(-4000, 4000),
+    st.floats(20, 1500),
+    st.floats(-40, 40),
+    st.floats(-40, 40),
+    st.floats(-10, 10),
 ).filter(lambda s: np.hypot(s[0], s[1]) > 50.0)
 
 
@@ -95,8 +99,9 @@ def test_prediction_in_two_steps_equals_one(state, dt1, dt2) -> None:
 @pytest.mark.parametrize("dt", [0.1, 1.0, 2.5])
 def test_prediction_matches_filterpy_matrices(dt: float) -> None:
     motion = NearlyConstantVelocity(q_h=4.0, q_v=4.0)
-    Q = Q_continuous_white_noise(dim=2, dt=dt, spectral_density=4.0, block_size=3,
-                                 order_by_dim=False)
+    Q = Q_continuous_white_noise(
+        dim=2, dt=dt, spectral_density=4.0, block_size=3, order_by_dim=False
+    )
     np.testing.assert_allclose(motion.noise(dt), Q)
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4, 6))
@@ -113,8 +118,16 @@ def test_batched_update_matches_filterpy_update() -> None:
     model = RadarModel(geometry(), with_range_rate=False)
     sensor = model.geometry.frame.position
     for _ in range(20):
-        x = np.array([[rng.uniform(-2000, 2000)], [rng.uniform(-2000, 2000)],
-                      [rng.uniform(30, 300)], [5.0], [-3.0], [0.5]])
+        x = np.array(
+            [
+                [rng.uniform(-2000, 2000)],
+                [rng.uniform(-2000, 2000)],
+                [rng.uniform(30, 300)],
+                [5.0],
+                [-3.0],
+                [0.5],
+            ]
+        )
         A = rng.normal(size=(6, 6))
         P = A @ A.T + np.eye(6) * 50.0
         R = np.diag([25.0, np.radians(1.0) ** 2, np.radians(1.5) ** 2])
@@ -122,8 +135,13 @@ def test_batched_update_matches_filterpy_update() -> None:
 
         ekf = ExtendedKalmanFilter(dim_x=6, dim_z=3)
         ekf.x, ekf.P = x.copy(), P.copy()
-        ekf.update(z, lambda s: independent_jacobian(s, sensor), lambda s: independent_hx(s, sensor),
-                   R=R, residual=wrap_residual)
+        ekf.update(
+            z,
+            lambda s: independent_jacobian(s, sensor),
+            lambda s: independent_hx(s, sensor),
+            R=R,
+            residual=wrap_residual,
+        )
 
         zhat, H = model.predict(x.T)
         y = model.residual(z.T, zhat)
@@ -146,8 +164,9 @@ def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
 
     ekf = ExtendedKalmanFilter(dim_x=6, dim_z=3)
     ekf.F = NearlyConstantVelocity(4.0, 4.0).transition(1.0)
-    ekf.Q = Q_continuous_white_noise(dim=2, dt=1.0, spectral_density=4.0, block_size=3,
-                                     order_by_dim=False)
+    ekf.Q = Q_continuous_white_noise(
+        dim=2, dt=1.0, spectral_density=4.0, block_size=3, order_by_dim=False
+    )
     for k in range(30):
         t = 1_764_000_000.0 + k
         position = truth[:3] + truth[3:] * k
@@ -157,21 +176,39 @@ def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
         if k == 0:
             # Single-point initiation, derived independently: the polar-to-Cartesian Jacobian.
             rng_, az, el = z[:, 0]
-            J = np.array([
-                [np.sin(az) * np.cos(el), rng_ * np.cos(az) * np.cos(el), -rng_ * np.sin(az) * np.sin(el)],
-                [np.cos(az) * np.cos(el), -rng_ * np.sin(az) * np.cos(el), -rng_ * np.cos(az) * np.sin(el)],
-                [np.sin(el), 0.0, rng_ * np.cos(el)],
-            ])
+            J = np.array(
+                [
+                    [
+                        np.sin(az) * np.cos(el),
+                        rng_ * np.cos(az) * np.cos(el),
+                        -rng_ * np.sin(az) * np.sin(el),
+                    ],
+                    [
+                        np.cos(az) * np.cos(el),
+                        -rng_ * np.sin(az) * np.cos(el),
+                        -rng_ * np.cos(az) * np.sin(el),
+                    ],
+                    [np.sin(el), 0.0, rng_ * np.cos(el)],
+                ]
+            )
             ekf.x = np.zeros((6, 1))
             ekf.x[:3, 0] = sensor + rng_ * np.array(
-                [np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)])
+                [np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)]
+            )
             ekf.P = np.zeros((6, 6))
             ekf.P[:3, :3] = J @ R @ J.T
-            ekf.P[3:, 3:] = np.diag([cfg.init_speed_sigma_mps**2] * 2 + [cfg.init_vspeed_sigma_mps**2])
+            ekf.P[3:, 3:] = np.diag(
+                [cfg.init_speed_sigma_mps**2] * 2 + [cfg.init_vspeed_sigma_mps**2]
+            )
         else:
             ekf.predict()
-            ekf.update(z, lambda s: independent_jacobian(s, sensor),
-                       lambda s: independent_hx(s, sensor), R=R, residual=wrap_residual)
+            ekf.update(
+                z,
+                lambda s: independent_jacobian(s, sensor),
+                lambda s: independent_hx(s, sensor),
+                R=R,
+                residual=wrap_residual,
+            )
         assert len(tracker.tracks) == 1
         np.testing.assert_allclose(tracker.tracks.x[0], ekf.x[:, 0], rtol=1e-4, atol=1e-2)
         np.testing.assert_allclose(tracker.tracks.P[0], ekf.P, rtol=1e-3, atol=1e-2)
