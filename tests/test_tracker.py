@@ -54,7 +54,7 @@ def test_gnn_prefers_the_global_optimum_over_greedy_choice() -> None:
     det = np.array([0, 1, 0])
     cost = np.array([1.0, 3.0, 2.0])
     chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
-    assert sorted(zip(track[chosen], det[chosen])) == [(0, 1), (1, 0)]
+    assert sorted(zip(track[chosen], det[chosen], strict=True)) == [(0, 1), (1, 0)]
 
 
 def test_gnn_leaves_a_track_unassigned_when_that_is_cheaper() -> None:
@@ -63,10 +63,10 @@ def test_gnn_leaves_a_track_unassigned_when_that_is_cheaper() -> None:
     det = np.array([0, 0, 1])
     cost = np.array([1.0, 1.5, 9.9])
     chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
-    assert sorted(zip(track[chosen], det[chosen])) == [(0, 0), (1, 1)]
+    assert sorted(zip(track[chosen], det[chosen], strict=True)) == [(0, 0), (1, 1)]
     # ... but with a cheaper miss, track 1 stays unassigned rather than take det 1.
     chosen = global_nearest_neighbour(track, det, cost, miss_cost=5.0)
-    assert sorted(zip(track[chosen], det[chosen])) == [(0, 0)]
+    assert sorted(zip(track[chosen], det[chosen], strict=True)) == [(0, 0)]
 
 
 def test_gnn_star_clusters_take_the_cheapest_pair() -> None:
@@ -74,7 +74,7 @@ def test_gnn_star_clusters_take_the_cheapest_pair() -> None:
     det = np.array([0, 1, 2, 3, 3])
     cost = np.array([4.0, 2.0, 3.0, 5.0, 1.0])
     chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
-    assert sorted(zip(track[chosen], det[chosen])) == [(0, 1), (2, 3)]
+    assert sorted(zip(track[chosen], det[chosen], strict=True)) == [(0, 1), (2, 3)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -139,7 +139,7 @@ def test_bulk_gating_finds_exactly_the_pairs_a_brute_force_mahalanobis_test_find
             y = MODEL.residual(s.z[j], zhat[i])
             if y @ np.linalg.solve(S + np.diag(s.var[j]), y) < threshold:
                 expected.add((i, j))
-    assert set(zip(hyps.track.tolist(), hyps.det.tolist())) == expected
+    assert set(zip(hyps.track.tolist(), hyps.det.tolist(), strict=True)) == expected
 
 
 # --- lifecycle --------------------------------------------------------------------
