@@ -174,6 +174,23 @@ def _polygon_area(points: list[tuple[float, float]]) -> float:
     return total / 2.0
 
 
+def _self_crossing(points: list[tuple[float, float]]) -> bool:
+    """Whether any two non-adjacent edges of a closed polygon cross."""
+    edges = list(zip(points, points[1:] + points[:1], strict=True))
+
+    def orient(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    for i, (a, b) in enumerate(edges):
+        for j in range(i + 2, len(edges)):
+            if i == 0 and j == len(edges) - 1:
+                continue  # the first and last edges share a vertex
+            c, d = edges[j]
+            if orient(a, b, c) * orient(a, b, d) < 0 and orient(c, d, a) * orient(c, d, b) < 0:
+                return True
+    return False
+
+
 def _check(file: str, cfg: CampConfig) -> None:
     """Cross-field rules that a schema cannot express."""
     seen: set[str] = set()
@@ -190,6 +207,8 @@ def _check(file: str, cfg: CampConfig) -> None:
         if z.name in names:
             raise ConfigError(file, f"zones[{i}].name", f"duplicate zone name {z.name!r}")
         names.add(z.name)
+        if _self_crossing(list(z.polygon)):
+            raise ConfigError(file, f"zones[{i}].polygon", "polygon edges cross each other")
         if abs(_polygon_area(list(z.polygon))) < 1e-12:
             raise ConfigError(file, f"zones[{i}].polygon", "polygon has no area")
         if z.floor_m is not None and z.ceiling_m is not None and z.floor_m >= z.ceiling_m:
@@ -243,12 +262,21 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(c) for c in v) + '"'
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
     raise TypeError(f"cannot render {type(v).__name__} as TOML")
+
+
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: quotes, backslashes and controls escaped."""
+    if c in '"\\':
+        return "\\" + c
+    if ord(c) < 0x20 or ord(c) == 0x7F:
+        return f"\\u{ord(c):04x}"
+    return c
 
 
 def _to_toml(doc: dict[str, Any]) -> str:

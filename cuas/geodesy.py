@@ -104,15 +104,22 @@ def local_to_aer(local: ArrayLike) -> tuple[Array, Array, Array]:
     e, n, u = v[..., 0], v[..., 1], v[..., 2]
     horizontal = np.hypot(e, n)
     az = np.degrees(np.arctan2(e, n)) % 360.0
+    az = np.where(az >= 360.0, 0.0, az)  # -tiny % 360 rounds to 360
     el = np.degrees(np.arctan2(u, horizontal))
     return az, el, np.sqrt(horizontal**2 + u**2)
 
 
+def _wrap(angle: ArrayLike, half_turn: float) -> Array:
+    # Float % can round a tiny negative up to a whole turn; fold that back into range.
+    wrapped = (np.asarray(angle, dtype=np.float64) + half_turn) % (2.0 * half_turn) - half_turn
+    return np.where(wrapped >= half_turn, wrapped - 2.0 * half_turn, wrapped)
+
+
 def wrap_deg(angle: ArrayLike) -> Array:
     """Wrap angle differences into [-180, 180)."""
-    return (np.asarray(angle, dtype=np.float64) + 180.0) % 360.0 - 180.0
+    return _wrap(angle, 180.0)
 
 
 def wrap_rad(angle: ArrayLike) -> Array:
     """Wrap angle differences into [-pi, pi)."""
-    return (np.asarray(angle, dtype=np.float64) + np.pi) % (2.0 * np.pi) - np.pi
+    return _wrap(angle, np.pi)

@@ -82,9 +82,11 @@ class RecordingWriter:
 class RecordingReader:
     """Iterates over the records of a recording file.
 
-    Malformed records (wrong shape or types) are skipped and counted in `skipped`; a
-    truncated tail ends the iteration and sets `truncated`; framing that cannot be parsed at
-    all raises `RecordingError` with the byte offset.
+    Records that are arrays of the wrong length or with fields of the wrong type are skipped
+    and counted in `skipped`; a truncated tail ends the iteration and sets `truncated`; a
+    top-level object that is not an array, or bytes that are not MessagePack, mean the file
+    is not a recording (or is corrupt beyond resynchronising): `RecordingError`, with the
+    byte offset.
     """
 
     def __init__(self, path: str | Path) -> None:

@@ -227,7 +227,7 @@ class SensorHealth(_Message, omit_defaults=False):
     t_last_status: Time | None
     reports: int
     detections: int
-    report_rate_hz: Annotated[float, Meta(ge=0.0)]
+    report_rate_hz: Annotated[float, Meta(ge=0.0, le=1.0e6)]
     rejects: dict[str, int]
 
 
@@ -277,7 +277,16 @@ def _classify(err: msgspec.ValidationError) -> WireError:
 def _wrap(exc: Exception) -> WireError:
     if isinstance(exc, msgspec.ValidationError):
         return _classify(exc)
+    if isinstance(exc, RecursionError):
+        return WireError("malformed", "nested too deeply")
+    if isinstance(exc, UnicodeDecodeError):
+        return WireError("malformed", f"invalid UTF-8 in a string: {exc.reason}")
     return WireError("malformed", str(exc) or type(exc).__name__)
+
+
+# Everything a decoder may raise on hostile bytes: msgspec's own errors, plus a recursion
+# limit on absurd nesting inside skipped fields and invalid UTF-8 in typed strings.
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError)
 
 
 # --- codecs -------------------------------------------------------------------------
@@ -300,7 +309,7 @@ def decode_report(data: bytes | memoryview) -> Report:
         raise WireError("malformed", "empty payload")
     try:
         report = _report_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise _wrap(exc) from None
     _check_version(report.v)
     return report
@@ -312,7 +321,7 @@ def decode_status(data: bytes | memoryview) -> Status:
         raise WireError("malformed", "empty payload")
     try:
         status = _status_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise _wrap(exc) from None
     _check_version(status.v)
     return status
@@ -322,7 +331,7 @@ def decode_ack(data: bytes) -> Ack:
     """Decode an operator acknowledgement from its MQTT JSON payload."""
     try:
         return _ack_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise _wrap(exc) from None
 
 
@@ -340,7 +349,7 @@ def from_msgpack(data: bytes, type_: type) -> Any:
     """Decode MessagePack into `type_`, raising `WireError` on any failure."""
     try:
         return msgspec.msgpack.decode(data, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise _wrap(exc) from None
 
 
@@ -348,7 +357,7 @@ def from_json(data: bytes | str, type_: type) -> Any:
     """Decode JSON into `type_`, raising `WireError` on any failure."""
     try:
         return msgspec.json.decode(data, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise _wrap(exc) from None
 
 

@@ -1,0 +1,80 @@
+"""Ingest: rejects are counted per sensor and reason, and logged once per reason per interval."""
+
+from __future__ import annotations
+
+import logging
+
+import msgpack
+import pytest
+
+from cuas import wire
+from cuas.config import load_config
+from cuas.ingest import Ingest, RejectLog
+from simulators.scenarios import SAMPLE_CONFIG
+
+
+class FakeClock:
+    """A clock the test moves by hand: log rate limiting is about wall time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def report(sensor: str = "radar-1", **fields: object) -> bytes:
+    body = {
+        "v": 1,
+        "sensor_id": sensor,
+        "seq": 1,
+        "t": 1764000000.0,
+        "kind": "radar",
+        "detections": [{"range_m": 900.0, "az_deg": 10.0, "el_deg": 2.0}],
+    } | fields
+    return msgpack.packb(body)
+
+
+def test_a_flood_of_garbage_logs_once_per_reason_per_interval(caplog) -> None:
+    clock = FakeClock()
+    ingest = Ingest(load_config(SAMPLE_CONFIG), RejectLog(interval_s=10.0, clock=clock))
+    with caplog.at_level(logging.WARNING, logger="cuas.ingest"):
+        for _ in range(1000):
+            assert ingest.accept("report.radar-1", b"\xc1") is None
+            assert ingest.accept("report.radar-1", report(v=7)) is None
+        clock.now = 11.0
+        ingest.accept("report.radar-1", b"\xc1")
+    assert ingest.rejects.counts[("radar-1", "malformed")] == 1001
+    assert ingest.rejects.counts[("radar-1", "bad_version")] == 1000
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3
+    assert "+999 more since last logged" in messages[2]
+
+
+def test_valid_reports_update_sensor_statistics() -> None:
+    ingest = Ingest(load_config(SAMPLE_CONFIG))
+    message = ingest.accept("report.radar-1", report())
+    assert isinstance(message, wire.RadarReport)
+    stats = ingest.sensors["radar-1"]
+    assert (stats.reports, stats.detections, stats.t_last_report) == (1, 1, 1764000000.0)
+    status = wire.to_msgpack(
+        wire.Status(v=1, sensor_id="radar-1", t=1764000001.0, state="degraded", detail="rain")
+    )
+    assert isinstance(ingest.accept("status.radar-1", status), wire.Status)
+    assert (stats.state, stats.detail) == ("degraded", "rain")
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("report.nobody", report("nobody"), "unknown_sensor"),
+        ("report.radar-1", report("rf-ne"), "topic_mismatch"),
+        ("report.rf-ne", report("rf-ne"), "kind_mismatch"),
+        ("heartbeat.radar-1", report(), "unknown_topic"),
+        ("report", report(), "unknown_topic"),
+    ],
+)
+def test_traffic_the_camp_does_not_expect_is_rejected(topic, payload, reason) -> None:
+    ingest = Ingest(load_config(SAMPLE_CONFIG))
+    assert ingest.accept(topic, payload) is None
+    assert ingest.rejects.by_reason() == {reason: 1}
