@@ -231,6 +231,15 @@ class SensorHealth(_Message, omit_defaults=False):
     rejects: dict[str, int]
 
 
+class ServiceStatus(_Message, omit_defaults=False):
+    """The core's own liveness, MQTT `status` (retained; `offline` is also the last will)."""
+
+    v: int
+    camp_id: Ident
+    state: Literal["online", "offline"]
+    t: Time | None  # wall-clock time of the change; None in the last will
+
+
 class Ack(_Message):
     """An operator's acknowledgement, MQTT `alerts/<alert_id>/ack`."""
 
