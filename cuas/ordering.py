@@ -1,15 +1,23 @@
-"""Measurement-time ordering: a reorder window that releases reports oldest first.
+"""Measurement-time ordering: a reorder window with per-sensor watermarks.
 
-Sensors deliver with different latencies. Reports are held until the newest measurement
-time seen is `window_s` past them, then released in measurement-time order (ties keep their
-arrival order). A report older than what has already been released is *late*: it is not
-fused (the tracker cannot go back in time) and is counted by the caller.
+Sensors deliver with different latencies, but each sensor's own reports arrive in time
+order. A report measured at `t` can therefore be released as soon as every other sensor has
+either delivered something measured at or after `t`, or has been silent for longer than
+the window: its *watermark* is `max(last t it delivered, now - window)`. Releasing up to
+the lowest watermark gives measurement-time order with the least delay: a lone sensor is
+fused at once, several sensors wait only for each other, and a dead one delays nobody by
+more than the window.
+
+`now` is the wall clock in the live service and the newest measurement time seen in a
+replay, so a replay depends on nothing but its input. A report older than what has already
+been released is *late*: it is refused (the tracker cannot go back in time) and the caller
+counts it. Ties keep their arrival order.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -24,27 +32,41 @@ class _Entry(Generic[T]):
 
 
 class ReorderBuffer(Generic[T]):
-    """Holds items for `window_s` of measurement time and releases them in time order."""
+    """Holds items until no source can still deliver an earlier one, then releases them."""
 
-    def __init__(self, window_s: float) -> None:
+    def __init__(self, window_s: float, sources: Iterable[str] = ()) -> None:
         self.window_s = window_s
         self._heap: list[_Entry[T]] = []
         self._arrivals = 0
+        self._last: dict[str, float] = dict.fromkeys(sources, float("-inf"))
         self.newest = float("-inf")
         self.released_until = float("-inf")
 
-    def push(self, t: float, item: T) -> bool:
+    def push(self, t: float, item: T, source: str | None = None) -> bool:
         """Queue an item measured at `t`; False (and nothing queued) if it is already late."""
         if t < self.released_until:
             return False
         heapq.heappush(self._heap, _Entry(t, self._arrivals, item))
         self._arrivals += 1
         self.newest = max(self.newest, t)
+        if source is not None:
+            self._last[source] = max(self._last.get(source, float("-inf")), t)
         return True
 
-    def release(self, until: float | None = None) -> Iterator[tuple[float, T]]:
-        """Pop items with t <= `until` (default: newest - window), oldest first."""
-        horizon = self.newest - self.window_s if until is None else until
+    def horizon(self, now: float | None = None) -> float:
+        """Everything measured at or before this time can be released safely."""
+        now = self.newest if now is None else now
+        floor = now - self.window_s
+        if not self._last:
+            return floor
+        return min(max(last, floor) for last in self._last.values())
+
+    def release(self, now: float | None = None) -> Iterator[tuple[float, T]]:
+        """Pop items up to the horizon at `now` (default: the newest time seen), oldest first."""
+        yield from self.release_until(self.horizon(now))
+
+    def release_until(self, horizon: float) -> Iterator[tuple[float, T]]:
+        """Pop items measured at or before `horizon`, oldest first."""
         while self._heap and self._heap[0].t <= horizon:
             entry = heapq.heappop(self._heap)
             self.released_until = max(self.released_until, entry.t)
@@ -52,7 +74,7 @@ class ReorderBuffer(Generic[T]):
 
     def flush(self) -> Iterator[tuple[float, T]]:
         """Release everything still held."""
-        return self.release(float("inf"))
+        return self.release_until(float("inf"))
 
     def __len__(self) -> int:
         return len(self._heap)

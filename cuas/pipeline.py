@@ -45,7 +45,10 @@ class FusionPipeline:
         self.ingest = Ingest(config)
         self.scans = ScanBuilder(config.sensors, self.frame)
         self.tracker = Tracker(config.tracker, len(config.sensors))
-        self.reorder: ReorderBuffer[wire.Report] = ReorderBuffer(config.tracker.reorder_window_s)
+        self.reorder: ReorderBuffer[wire.Report] = ReorderBuffer(
+            config.tracker.reorder_window_s,
+            sources=[s.id for s in config.sensors if self.scans.supports(s.kind)],
+        )
         self.zones = ZoneSet(config.zones, self.frame)
         self.alerts = ZoneAlerts(self.zones)
         self.picture = AirPicture(
@@ -56,6 +59,7 @@ class FusionPipeline:
         self._next_cycle: int | None = None  # index k of the next cycle at k * period
         self._next_health = -math.inf
         self._health_marks: dict[str, tuple[float, int]] = {}
+        self.clock: float | None = None  # wall clock when live; None: the data's own time
         self.late = 0
         self.not_fused = 0
         self.cycles = 0
@@ -73,7 +77,7 @@ class FusionPipeline:
         if not self.scans.supports(wire.report_kind(message)):
             self.not_fused += 1
             return []
-        if not self.reorder.push(message.t, message):
+        if not self.reorder.push(message.t, message, message.sensor_id):
             self.late += 1
             self.ingest.reject(
                 message.sensor_id,
@@ -81,11 +85,17 @@ class FusionPipeline:
                 f"measured at {message.t:.3f}, older than the reorder window",
             )
             return []
-        return self._run(self.reorder.release())
+        return self._run(self.reorder.release(self.clock))
 
-    def advance(self, t: float) -> list[Output]:
-        """Release everything measured up to `t` (the live service's clock tick)."""
-        return self._run(self.reorder.release(t))
+    def advance(self, now: float) -> list[Output]:
+        """The live service's clock tick: release what is due at wall time `now`, and emit
+        the cycles that no sensor can add to any more."""
+        self.clock = now
+        horizon = self.reorder.horizon(now)
+        out = self._run(self.reorder.release_until(horizon))
+        if self._next_cycle is not None:
+            out += self._cycles_before(horizon)
+        return out
 
     def flush(self) -> list[Output]:
         """Process everything still held and emit the cycle that follows the last report."""
@@ -121,6 +131,8 @@ class FusionPipeline:
         return out
 
     def _cycle(self, t: float) -> list[Output]:
+        if self.tracker.t is not None:
+            self.tracker.housekeep(t)
         snap = self.tracker.snapshot(t)
         pos, vel = snap.x[:, :3], snap.x[:, 3:]
         lat, lon, alt = self.frame.to_geodetic(pos)

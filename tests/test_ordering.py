@@ -41,3 +41,31 @@ def test_ties_keep_arrival_order() -> None:
     for name in ("first", "second", "third"):
         buffer.push(5.0, name)
     assert [x for _, x in buffer.flush()] == ["first", "second", "third"]
+
+
+def test_a_lone_sensor_is_released_at_once() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(window_s=0.5, sources=["radar"])
+    buffer.push(10.0, "scan", "radar")
+    assert [x for _, x in buffer.release(now=10.01)] == ["scan"]
+
+
+def test_sensors_wait_for_each_other_but_never_longer_than_the_window() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(window_s=0.5, sources=["radar", "camera"])
+    buffer.push(10.0, "radar@10.0", "radar")
+    buffer.push(10.2, "camera@10.2", "camera")
+    # The radar has not reported past 10.0, so the camera's 10.2 must wait for it...
+    assert [x for _, x in buffer.release(now=10.3)] == ["radar@10.0"]
+    buffer.push(10.25, "radar@10.25", "radar")
+    assert [x for _, x in buffer.release(now=10.3)] == ["camera@10.2"]
+    buffer.push(10.4, "camera@10.4", "camera")
+    assert [x for _, x in buffer.release(now=10.5)] == ["radar@10.25"]
+    # The camera's 10.4 waits for the radar until the radar is silent longer than the window.
+    assert [x for _, x in buffer.release(now=10.89)] == []
+    assert [x for _, x in buffer.release(now=10.91)] == ["camera@10.4"]
+
+
+def test_a_configured_sensor_that_never_reported_delays_others_by_the_window() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(window_s=0.5, sources=["radar", "rf"])
+    buffer.push(10.0, "radar@10", "radar")
+    assert list(buffer.release(now=10.2)) == []
+    assert [x for _, x in buffer.release(now=10.5)] == ["radar@10"]

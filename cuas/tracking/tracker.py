@@ -182,6 +182,14 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
+    def housekeep(self, t: float) -> None:
+        """Advance to `t` and apply the lifecycle without a scan, so that tracks coast and
+        die on time even while no sensor reports."""
+        self.predict_to(t)
+        confirmed, doomed = self.rules.apply(self.tracks, t)
+        self.stats.confirmed += int(confirmed.sum())
+        self._bury(doomed)
+
     def _bury(self, doomed: NDArray[np.bool_]) -> None:
         if not doomed.any():
             return
