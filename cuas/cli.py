@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from cuas.config import ConfigError, load_config
+from cuas.logs import configure_logging
 from cuas.recording import RecordingError
 
 
@@ -28,11 +28,33 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from cuas.service import run_service
+
+    run_service(load_config(args.config), record=args.record)
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    from cuas.capture import capture
+
+    config = load_config(args.config)
+    count = capture(
+        config.zmq.ingest if args.ingest is None else args.ingest,
+        args.out,
+        duration_s=args.duration,
+        max_messages=args.count,
+    )
+    print(f"recorded {count} messages to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cuas", description="Counter-drone sensor fusion for camp protection."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -48,15 +70,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary-json", help="also write the summary as JSON to this file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=_replay)
+
+    p = sub.add_parser(
+        "run",
+        help="run the live fusion service",
+        description="Bind the ZeroMQ ingest socket, fuse sensor reports as they arrive, and "
+        "publish tracks, alerts and sensor health on MQTT and the ZeroMQ track stream. "
+        "Stops cleanly on SIGINT/SIGTERM, announcing `offline`.",
+    )
+    p.add_argument("--config", required=True, help="camp configuration (TOML)")
+    p.add_argument("--record", help="also record every received message to this file")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser(
+        "record",
+        help="capture live sensor traffic into a recording",
+        description="Bind the camp's ingest endpoint (the core must not be running on it; "
+        "use `cuas run --record` to record alongside the core) and write every message to "
+        "OUT in the recording format that `cuas replay` reads.",
+    )
+    p.add_argument("--config", required=True, help="camp configuration (TOML)")
+    p.add_argument("--out", required=True, help="recording file to write")
+    p.add_argument("--ingest", help="endpoint to bind instead of the config's zmq.ingest")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--count", type=int, help="stop after this many messages")
+    p.set_defaults(func=_record)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose, json_lines=args.log_json)
     try:
         return int(args.func(args))
     except ConfigError as exc:

@@ -46,6 +46,7 @@ class MqttConfig(_Section):
     username: str | None = None
     password: str | None = None
     keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
+    tracks_period_s: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0  # MQTT `tracks` rate
 
 
 class ZmqConfig(_Section):

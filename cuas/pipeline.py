@@ -22,6 +22,8 @@ from cuas.scans import ScanBuilder
 from cuas.tracking.tracker import Tracker
 from cuas.zones import ZoneSet
 
+HEARTBEAT_TIMEOUT_S = 6.0  # three missed heartbeats at the contract's 2 s
+
 TOPIC_TRACKS = "tracks"
 TOPIC_ALERT = "alert"
 TOPIC_SENSOR = "sensor"
@@ -159,7 +161,10 @@ class FusionPipeline:
         t0, reports0 = self._health_marks.get(stats.sensor_id, (t, stats.reports))
         rate = (stats.reports - reports0) / (t - t0) if t > t0 else 0.0
         self._health_marks[stats.sensor_id] = (t, stats.reports)
-        if stats.state is not None:
+        heard = max(stats.t_last_status or -math.inf, stats.t_last_report or -math.inf)
+        if heard > -math.inf and t - heard > HEARTBEAT_TIMEOUT_S:
+            state, detail = "fault", f"silent for {t - heard:.0f} s"
+        elif stats.state is not None:
             state, detail = stats.state, stats.detail
         elif stats.reports:
             state, detail = "ok", "reporting, no heartbeat received"

@@ -1,0 +1,223 @@
+"""MQTT output: the operations centres' view of the camp, published to the camp's broker.
+
+The publisher owns its connection in a task of its own, so the fusion core never waits on
+the broker: the core hands it messages and goes on. aiomqtt does not reconnect by itself,
+so `run` is a retry loop with exponential backoff. While the broker is away:
+- alert transitions queue in order and are never dropped (the SQLite journal of a later
+  issue makes that durable across restarts);
+- tracks and sensor health are coalesced: only the newest of each topic is kept, because an
+  operator wants the current picture, not a backlog of stale ones.
+A message leaves a queue only once the broker has acknowledged it (QoS 1) or it was written
+to the socket (QoS 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiomqtt
+
+from cuas import wire
+from cuas.config import CampConfig
+from cuas.topics import Topics
+
+log = logging.getLogger("cuas.mqtt")
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+@dataclass
+class PublisherStats:
+    published: int = 0
+    connections: int = 0
+    failures: int = 0
+    coalesced: int = 0  # track cycles or health replaced by a newer one before they went out
+    acks: int = 0
+    bad_acks: int = 0
+
+
+class MqttPublisher:
+    """Publishes tracks, alerts, sensor health and the service status for one camp."""
+
+    def __init__(
+        self,
+        config: CampConfig,
+        on_ack: Callable[[str, wire.Ack], None] | None = None,
+        min_backoff_s: float = 0.2,
+        max_backoff_s: float = 5.0,
+        publish_timeout_s: float = 10.0,
+    ) -> None:
+        self.config = config
+        self.topics = Topics(config.mqtt_prefix)
+        self.on_ack = on_ack
+        self.min_backoff_s = min_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.publish_timeout_s = publish_timeout_s
+        self.stats = PublisherStats()
+        self.connected = False
+        self._ordered: deque[Publication] = deque()
+        self._latest: dict[str, Publication] = {}
+        self._wake: asyncio.Event | None = None
+        self._closing = False
+
+    # --- what the core hands over (never blocks) ----------------------------------
+
+    def alert(self, alert: wire.Alert) -> None:
+        """Queue an alert transition: the event, then the retained state (or its removal)."""
+        payload = wire.to_json(alert)
+        self._ordered.append(Publication(self.topics.alert_events, payload, 1, False))
+        retained = b"" if alert.state == "cleared" else payload
+        self._ordered.append(Publication(self.topics.alert(alert.alert_id), retained, 1, True))
+        self._poke()
+
+    def tracks(self, cycle: wire.TrackCycle) -> None:
+        self._latest_only(Publication(self.topics.tracks, wire.to_json(cycle), 0, False))
+
+    def sensor(self, health: wire.SensorHealth) -> None:
+        topic = self.topics.sensor(health.sensor_id)
+        self._latest_only(Publication(topic, wire.to_json(health), 1, True))
+
+    @property
+    def pending(self) -> int:
+        return len(self._ordered) + len(self._latest)
+
+    def close(self) -> None:
+        """Ask `run` to publish what is queued, announce `offline`, and return."""
+        self._closing = True
+        self._poke()
+
+    def _latest_only(self, p: Publication) -> None:
+        if self._latest.pop(p.topic, None) is not None:
+            self.stats.coalesced += 1
+        self._latest[p.topic] = p
+        self._poke()
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # --- the connection task ------------------------------------------------------
+
+    def _status(self, state: str, t: float | None) -> bytes:
+        return wire.to_json(
+            wire.ServiceStatus(v=wire.VERSION, camp_id=self.config.camp_id, state=state, t=t)
+        )
+
+    async def run(self) -> None:
+        """Connect, publish, reconnect with backoff; return after `close()`."""
+        self._wake = asyncio.Event()
+        backoff = self.min_backoff_s
+        mqtt = self.config.mqtt
+        will = aiomqtt.Will(self.topics.status, self._status("offline", None), qos=1, retain=True)
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    mqtt.host,
+                    mqtt.port,
+                    username=mqtt.username,
+                    password=mqtt.password,
+                    identifier=f"cuas-core-{self.config.camp_id}",
+                    keepalive=mqtt.keepalive_s,
+                    will=will,
+                    timeout=self.publish_timeout_s,
+                ) as client:
+                    self.connected = True
+                    self.stats.connections += 1
+                    backoff = self.min_backoff_s
+                    log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
+                    await self._session(client)
+                    return
+            except aiomqtt.MqttError as exc:
+                self.connected = False
+                self.stats.failures += 1
+                if self.stats.failures == 1 or self.stats.connections:
+                    log.warning(
+                        "MQTT broker %s:%d unavailable: %s (retrying, %d queued)",
+                        mqtt.host,
+                        mqtt.port,
+                        exc,
+                        self.pending,
+                    )
+                if self._closing:
+                    log.warning("shutting down with %d MQTT messages unsent", self.pending)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wait_closing(), timeout=backoff)
+                backoff = min(backoff * 2.0, self.max_backoff_s)
+
+    async def _wait_closing(self) -> None:
+        while not self._closing:
+            assert self._wake is not None
+            await self._wake.wait()
+            self._wake.clear()
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        await client.publish(
+            self.topics.status, self._status("online", time.time()), qos=1, retain=True
+        )
+        await client.subscribe(self.topics.acks, qos=1)
+        listener = asyncio.create_task(self._listen(client))
+        pump = asyncio.create_task(self._pump(client))
+        done, _ = await asyncio.wait({listener, pump}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (listener, pump):
+            task.cancel()
+        await asyncio.gather(listener, pump, return_exceptions=True)
+        for task in done:
+            if (exc := task.exception()) is not None:
+                raise exc
+        await client.publish(
+            self.topics.status, self._status("offline", time.time()), qos=1, retain=True
+        )
+        self.connected = False
+
+    async def _pump(self, client: aiomqtt.Client) -> None:
+        """Publish whatever is queued; return once closing and everything has gone out."""
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            while self._ordered:
+                p = self._ordered[0]
+                await client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain)
+                self._ordered.popleft()
+                self.stats.published += 1
+            while self._latest and not self._ordered:
+                topic = next(iter(self._latest))
+                p = self._latest.pop(topic)
+                try:
+                    await client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain)
+                except BaseException:
+                    self._latest.setdefault(topic, p)  # unless a newer one arrived meanwhile
+                    raise
+                self.stats.published += 1
+            if self._closing and not self.pending:
+                return
+            if not self.pending:
+                await self._wake.wait()
+
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        """Operator acknowledgements on `alerts/<id>/ack`."""
+        async for message in client.messages:
+            alert_id = self.topics.alert_id_of_ack(message.topic.value)
+            if alert_id is None:
+                continue
+            try:
+                ack = wire.decode_ack(bytes(message.payload))  # type: ignore[arg-type]
+            except (wire.WireError, TypeError) as exc:
+                self.stats.bad_acks += 1
+                log.warning("bad acknowledgement for %s: %s", alert_id, exc)
+                continue
+            self.stats.acks += 1
+            if self.on_ack is not None:
+                self.on_ack(alert_id, ack)

@@ -1,0 +1,192 @@
+"""`cuas run`: the fusion pipeline live, fed by ZeroMQ and publishing on MQTT and ZeroMQ.
+
+One asyncio loop runs four tasks that never wait on each other:
+- ingest: drains the SUB socket after each wakeup and feeds the pipeline;
+- clock: ticks the pipeline with the wall clock, releasing what the reorder window holds
+  and emitting track cycles on time even when no sensor reports;
+- MQTT: the publisher's own connection loop (reconnects with backoff, queues meanwhile);
+- statistics: a periodic structured log line with the counters.
+Tracking never blocks on the broker: outputs are handed to the publisher and to the ZeroMQ
+track socket, neither of which waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import zmq
+import zmq.asyncio
+
+from cuas import wire
+from cuas.config import CampConfig
+from cuas.ingest_socket import IngestSocket
+from cuas.mqtt_publisher import MqttPublisher
+from cuas.pipeline import TOPIC_ALERT, TOPIC_SENSOR, TOPIC_TRACKS, FusionPipeline, Output
+from cuas.recording import RecordingWriter
+from cuas.track_socket import TrackSocket
+
+log = logging.getLogger("cuas.service")
+
+
+class FusionService:
+    """One camp's live fusion core."""
+
+    def __init__(
+        self,
+        config: CampConfig,
+        record: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
+        tick_s: float = 0.02,
+        stats_period_s: float = 10.0,
+        shutdown_timeout_s: float = 10.0,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.tick_s = tick_s
+        self.stats_period_s = stats_period_s
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.pipeline = FusionPipeline(config)
+        self.publisher = MqttPublisher(config, on_ack=self._on_ack)
+        self.record_path = Path(record) if record else None
+        self.ready = asyncio.Event()
+        self.acks: list[tuple[str, wire.Ack]] = []
+        self._tracks_every = max(
+            1, round(config.mqtt.tracks_period_s / config.tracker.cycle_period_s)
+        )
+        self._cycles = 0
+        self._recorder: RecordingWriter | None = None
+        self._tracks: TrackSocket | None = None
+        self.ingest: IngestSocket | None = None
+
+    def _on_ack(self, alert_id: str, ack: wire.Ack) -> None:
+        # The alert lifecycle (issue 5) acts on acknowledgements; until then they are logged.
+        self.acks.append((alert_id, ack))
+        log.info("alert %s acknowledged by %s", alert_id, ack.by)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then publish `offline` and release the sockets."""
+        context = zmq.asyncio.Context()
+        self.ingest = IngestSocket(self.config.zmq.ingest, context)
+        self._tracks = TrackSocket(self.config.zmq.tracks, context)
+        if self.record_path is not None:
+            self._recorder = RecordingWriter(self.record_path)
+        log.info(
+            "cuas core for camp %s: ingest %s, tracks %s, MQTT %s:%d prefix %s",
+            self.config.camp_id,
+            self.ingest.bound,
+            self._tracks.bound,
+            self.config.mqtt.host,
+            self.config.mqtt.port,
+            self.config.mqtt_prefix,
+        )
+        mqtt = asyncio.create_task(self.publisher.run(), name="mqtt")
+        workers = [
+            asyncio.create_task(self._ingest_loop(), name="ingest"),
+            asyncio.create_task(self._clock_loop(), name="clock"),
+            asyncio.create_task(self._stats_loop(), name="stats"),
+        ]
+        self.ready.set()
+        try:
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:  # a worker that died is a bug: surface it after shutting down
+                if task is not stopper and task.exception() is not None:
+                    log.error("%s task failed", task.get_name(), exc_info=task.exception())
+            stopper.cancel()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self.publisher.close()
+            try:
+                await asyncio.wait_for(mqtt, timeout=self.shutdown_timeout_s)
+            except TimeoutError:
+                log.warning(
+                    "MQTT did not finish within %.0f s; %d messages unsent",
+                    self.shutdown_timeout_s,
+                    self.publisher.pending,
+                )
+            self.ingest.close()
+            self._tracks.close()
+            context.term()
+            if self._recorder is not None:
+                self._recorder.close()
+            log.info("cuas core stopped")
+
+    async def _ingest_loop(self) -> None:
+        assert self.ingest is not None
+        while True:
+            batch = await self.ingest.batch()
+            now = self.clock()
+            self.pipeline.clock = now
+            outputs: list[Output] = []
+            for topic, payload in batch:
+                if self._recorder is not None:
+                    self._recorder.write(now, topic or "?", payload)
+                outputs += self.pipeline.submit(topic, payload)
+            self._dispatch(outputs)
+
+    async def _clock_loop(self) -> None:
+        while True:
+            self._dispatch(self.pipeline.advance(self.clock()))
+            await asyncio.sleep(self.tick_s)
+
+    async def _stats_loop(self) -> None:
+        assert self.ingest is not None
+        last, last_received = self.clock(), 0
+        while True:
+            await asyncio.sleep(self.stats_period_s)
+            now = self.clock()
+            received = self.ingest.received
+            rate = (received - last_received) / max(now - last, 1e-9)
+            last, last_received = now, received
+            log.info(
+                "ingest %.0f msg/s (%d total), rejects %s, tracks %d, mqtt %s with %d queued",
+                rate,
+                received,
+                dict(self.pipeline.ingest.rejects.by_reason()),
+                len(self.pipeline.tracker.tracks),
+                "connected" if self.publisher.connected else "DISCONNECTED",
+                self.publisher.pending,
+                extra={
+                    "ingest_rate": round(rate, 1),
+                    "rejects": dict(self.pipeline.ingest.rejects.by_reason()),
+                    "tracks": len(self.pipeline.tracker.tracks),
+                    "mqtt_connected": self.publisher.connected,
+                    "mqtt_pending": self.publisher.pending,
+                },
+            )
+
+    def _dispatch(self, outputs: list[Output]) -> None:
+        assert self._tracks is not None
+        for o in outputs:
+            if o.topic == TOPIC_TRACKS:
+                self._tracks.send(o.message)
+                if self._cycles % self._tracks_every == 0:
+                    self.publisher.tracks(o.message)
+                self._cycles += 1
+            elif o.topic == TOPIC_ALERT:
+                self.publisher.alert(o.message)
+            elif o.topic == TOPIC_SENSOR:
+                self.publisher.sensor(o.message)
+
+
+def run_service(config: CampConfig, record: str | Path | None = None) -> None:
+    """Run until SIGINT or SIGTERM (the `cuas run` command)."""
+    import signal
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await FusionService(config, record=record).run(stop)
+
+    asyncio.run(main())
+
+
+__all__ = ["FusionService", "run_service"]
