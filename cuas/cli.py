@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--count", type=int, help="stop after this many messages")
     p.set_defaults(func=_record)
+
+    from sensors.radar_jsonl import add_command as add_radar_jsonl
+
+    add_radar_jsonl(sub)
     return parser
 
 
