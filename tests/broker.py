@@ -1,0 +1,187 @@
+"""A real Mosquitto broker for tests: a subprocess on a free loopback port, owned by the test.
+
+Tests that talk MQTT run against the broker operators actually deploy, not a mock. The broker
+runs in the foreground (not `-d`) so the test holds its process: it can stop it gracefully,
+kill it outright, and start it again on the same port to simulate an outage. Its config,
+log and (optional) persistence database live in a directory of the test's own.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+HOST = "127.0.0.1"
+# Debian installs the broker in /usr/sbin, which is not on every user's PATH.
+_SEARCH_PATH = os.pathsep.join(
+    [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
+)
+
+
+class BrokerError(RuntimeError):
+    """Mosquitto did not start or stop as asked; the message carries the tail of its log."""
+
+
+def find_mosquitto() -> str | None:
+    """Path of the `mosquitto` binary, or None when it is not installed."""
+    return shutil.which("mosquitto", path=_SEARCH_PATH)
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port that nothing listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
+    """Whether a TCP connection to host:port is accepted."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class MosquittoBroker:
+    """One Mosquitto process on 127.0.0.1:`port`, configured from files under `workdir`.
+
+    `persistence=True` keeps retained messages, persistent sessions and their queued QoS 1
+    messages across `stop()`/`start()` (Mosquitto writes its database on SIGTERM; `kill()`
+    loses whatever was not yet saved, like a power cut).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        persistence: bool = False,
+        binary: str | None = None,
+        start_timeout_s: float = 5.0,
+    ) -> None:
+        found = binary or find_mosquitto()
+        if found is None:
+            raise BrokerError("mosquitto is not installed (scripts/setup.sh installs it)")
+        self.binary = found
+        self.host = HOST
+        self.port = port or free_port()
+        self.persistence = persistence
+        self.start_timeout_s = start_timeout_s
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.workdir / "mosquitto.conf"
+        self.log_path = self.workdir / "mosquitto.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._write_config()
+
+    def _write_config(self) -> None:
+        # Run as whoever runs the tests: as root, Mosquitto would otherwise switch to the
+        # `mosquitto` user, who cannot write the test's directory.
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        lines = [
+            f"listener {self.port} {self.host}",
+            "allow_anonymous true",
+            f"user {user}",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+        ]
+        if self.persistence:
+            store = self.workdir / "store"
+            store.mkdir(exist_ok=True)
+            lines += ["persistence true", f"persistence_location {store}/"]
+        else:
+            lines.append("persistence false")
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self.running and self._process else None
+
+    def start(self) -> None:
+        """Start the broker (again, on the same port) and wait until it accepts connections."""
+        if self.running:
+            return
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [self.binary, "-c", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise BrokerError(f"mosquitto exited with {self._process.returncode}{self._log()}")
+            if port_open(self.host, self.port):
+                return
+            time.sleep(0.01)
+        self.kill()
+        raise BrokerError(f"mosquitto not listening after {self.start_timeout_s} s{self._log()}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Graceful shutdown (SIGTERM): clients see the connection drop, the store is saved."""
+        self._end(signal.SIGTERM, timeout)
+
+    def kill(self, timeout: float = 5.0) -> None:
+        """Abrupt death (SIGKILL): nothing is saved, nothing is said to clients."""
+        self._end(signal.SIGKILL, timeout)
+
+    def _end(self, sig: signal.Signals, timeout: float) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        self._process = None
+
+    def close(self) -> None:
+        """Stop the broker if it runs; the work directory is the caller's to remove."""
+        self.stop()
+
+    def _log(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return ("; log:\n" + "\n".join(text)) if text else ""
+
+    def __enter__(self) -> MosquittoBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"MosquittoBroker({self.host}:{self.port}, {state})"
+
+
+MakeBroker = Callable[..., MosquittoBroker]
+"""The type of the `make_mosquitto` fixture: keyword options of `MosquittoBroker` -> running."""

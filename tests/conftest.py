@@ -1,0 +1,49 @@
+"""Shared fixtures: real Mosquitto brokers for the MQTT tests (see tests/broker.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from broker import MakeBroker, MosquittoBroker, find_mosquitto
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def mosquitto_binary() -> str:
+    """The mosquitto binary; a developer without it skips, CI without it fails."""
+    binary = find_mosquitto()
+    if binary is None:
+        message = "mosquitto is not installed: run scripts/setup.sh (apt-get install mosquitto)"
+        if _on_ci():
+            pytest.fail(message + " -- CI must run the MQTT tests", pytrace=False)
+        pytest.skip(message)
+    return binary
+
+
+@pytest.fixture
+def make_mosquitto(mosquitto_binary: str, tmp_path: Path) -> Iterator[MakeBroker]:
+    """Factory for running brokers (`make_mosquitto(persistence=True)`); all stopped after."""
+    brokers: list[MosquittoBroker] = []
+
+    def make(**options: object) -> MosquittoBroker:
+        workdir = tmp_path / f"mosquitto-{len(brokers)}"
+        broker = MosquittoBroker(workdir, binary=mosquitto_binary, **options)  # type: ignore[arg-type]
+        brokers.append(broker)
+        broker.start()
+        return broker
+
+    yield make
+    for broker in brokers:
+        broker.kill()
+
+
+@pytest.fixture
+def mosquitto(make_mosquitto: MakeBroker) -> MosquittoBroker:
+    """A running Mosquitto on a free 127.0.0.1 port, no persistence, anonymous access."""
+    return make_mosquitto()

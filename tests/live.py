@@ -1,0 +1,163 @@
+"""Helpers for live tests: a camp on free ports, a real-time intruder, an MQTT listener."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiomqtt
+import numpy as np
+from broker import free_port
+
+from cuas import wire
+from cuas.config import CampConfig, load_config
+from cuas.geodesy import LocalFrame
+from sensors.publisher import SensorPublisher
+from simulators.radar import SimulatedRadar
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
+
+
+def live_camp(directory: Path, mqtt_port: int, cycle_s: float = 0.2) -> Path:
+    """The example camp on free loopback ports, with fast cycles for quick tests."""
+    text = EXAMPLE.read_text()
+    text = text.replace("port = 1883", f"port = {mqtt_port}\ntracks_period_s = {cycle_s}")
+    text = text.replace("tcp://127.0.0.1:5555", f"tcp://127.0.0.1:{free_port()}")
+    text = text.replace("tcp://127.0.0.1:5556", f"tcp://127.0.0.1:{free_port()}")
+    text = re.sub(r"cycle_period_s = [0-9.]+", f"cycle_period_s = {cycle_s}", text)
+    text = re.sub(r"reorder_window_s = [0-9.]+", "reorder_window_s = 0.2", text)
+    path = directory / "camp.toml"
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class Intruder:
+    """A drone seen by the camp's radar in real time, flying west across the camp.
+
+    It starts inside the approach zone, 650 m east of the centre at 80 m, so it is alerted
+    (warning) as soon as its track is confirmed, and crosses the perimeter (critical) about
+    10 s later.
+    """
+
+    config: CampConfig
+    start_e: float = 650.0
+    speed: float = 30.0
+    scan_period_s: float = 0.1
+    clutter_per_scan: float = 0.5
+    t0: float = field(default_factory=time.time)
+
+    def position(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        v = np.array([-self.speed, 0.0, 0.0])
+        return np.array([self.start_e, 20.0, 80.0]) + v * (t - self.t0), v
+
+    async def fly(self, stop: asyncio.Event, publisher: SensorPublisher | None = None) -> int:
+        """Publish radar scans until `stop`; returns the number of reports sent."""
+        cfg = self.config
+        frame = LocalFrame(cfg.origin.lat, cfg.origin.lon, cfg.origin.alt_m)
+        sensor = cfg.sensor("radar-1")
+        assert sensor is not None
+        radar = SimulatedRadar.from_camp(
+            sensor,
+            frame,
+            np.random.default_rng(1),
+            p_detection=0.95,
+            clutter_per_scan=self.clutter_per_scan,
+        )
+        own = publisher is None
+        pub = publisher or SensorPublisher("radar-1", "radar", cfg.zmq.ingest)
+        if own:
+            await pub.start()
+        sent = 0
+        try:
+            await pub.wait_connected(timeout=5.0)
+            while not stop.is_set():
+                t = time.time()
+                p, v = self.position(t)
+                report = radar.scan(t, p, v)
+                await pub.send_report(t, report.detections)
+                sent += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.scan_period_s)
+        finally:
+            if own:
+                await pub.close()
+        return sent
+
+
+@dataclass
+class Heard:
+    """Everything an MQTT subscriber received, by kind."""
+
+    statuses: list[tuple[wire.ServiceStatus, bool]] = field(default_factory=list)
+    events: list[wire.Alert] = field(default_factory=list)
+    retained_alerts: dict[str, tuple[bytes, bool]] = field(default_factory=dict)
+    cycles: list[wire.TrackCycle] = field(default_factory=list)
+    health: list[wire.SensorHealth] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    port: int,
+    prefix: str = "cuas/alpha",
+    identifier: str | None = None,
+    clean_session: bool = True,
+) -> AsyncIterator[Heard]:
+    """Subscribe to the camp's topics (QoS 1) and collect what arrives, in the background."""
+    heard = Heard()
+    connected = asyncio.Event()
+
+    async def listen() -> None:
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    "127.0.0.1", port, identifier=identifier, clean_session=clean_session
+                ) as client:
+                    await client.subscribe(f"{prefix}/#", qos=1)
+                    connected.set()
+                    async for m in client.messages:
+                        _file(heard, prefix, m)
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.2)
+
+    task = asyncio.create_task(listen())
+    try:
+        await asyncio.wait_for(connected.wait(), 5.0)
+        yield heard
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _file(heard: Heard, prefix: str, m: aiomqtt.Message) -> None:
+    topic = m.topic.value[len(prefix) + 1 :]
+    payload = bytes(m.payload)  # type: ignore[arg-type]
+    if topic == "status":
+        heard.statuses.append((wire.from_json(payload, wire.ServiceStatus), m.retain))
+    elif topic == "events/alerts":
+        heard.events.append(wire.from_json(payload, wire.Alert))
+    elif topic.startswith("alerts/") and not topic.endswith("/ack"):
+        heard.retained_alerts[topic.split("/", 1)[1]] = (payload, m.retain)
+    elif topic == "tracks":
+        heard.cycles.append(wire.from_json(payload, wire.TrackCycle))
+    elif topic.startswith("sensors/"):
+        heard.health.append(wire.from_json(payload, wire.SensorHealth))
+
+
+async def eventually(condition, timeout: float, what: str, poll: float = 0.05) -> None:
+    """Wait until `condition()` is true, or fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(poll)
+
+
+def camp(path: Path) -> CampConfig:
+    return load_config(path)
