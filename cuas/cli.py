@@ -96,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, help="stop after this many messages")
     p.set_defaults(func=_record)
 
+    from cuas.tail import add_command as add_tail
     from sensors.radar_jsonl import add_command as add_radar_jsonl
 
+    add_tail(sub)
     add_radar_jsonl(sub)
     return parser
 

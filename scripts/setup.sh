@@ -16,9 +16,11 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     exit 1
 fi
 
-# Debian ships venv/ensurepip separately from the interpreter.
+# Debian ships venv/ensurepip separately from the interpreter; the MQTT tests run a real
+# Mosquitto broker (Debian keeps it in /usr/sbin, which is not on every user's PATH).
 packages=()
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=("python3-venv")
+PATH="$PATH:/usr/sbin:/usr/local/sbin" command -v mosquitto >/dev/null || packages+=("mosquitto")
 if [ "${#packages[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
