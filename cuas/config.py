@@ -88,6 +88,9 @@ class SensorConfig(_Section):
     sigma_alt_m: Positive = 15.0  # remote_id: altitude accuracy
     sigma_vel_mps: Positive = 1.0  # remote_id: velocity accuracy
     update_period_s: Positive = 1.0  # nominal revisit / report period
+    # Worst delay from measurement to arrival at the core; the reorder window waits this long
+    # for the sensor at most. Unset: the camp-wide tracker.reorder_window_s.
+    latency_s: Annotated[float, Meta(ge=0.0, le=60.0)] | None = None
     p_detection: Probability = 0.9
 
 

@@ -2,8 +2,9 @@
 
 Sensors deliver with different latencies, but each sensor's own reports arrive in time
 order. A report measured at `t` can therefore be released as soon as every other sensor has
-either delivered something measured at or after `t`, or has been silent for longer than
-the window: its *watermark* is `max(last t it delivered, now - window)`. Releasing up to
+either delivered something measured at or after `t`, or can no longer deliver anything that
+old: its *watermark* is `max(last t it delivered, now - its latency bound)`, where the bound
+is the sensor's own worst latency (default: the window). Releasing up to
 the lowest watermark gives measurement-time order with the least delay: a lone sensor is
 fused at once, several sensors wait only for each other, and a dead one delays nobody by
 more than the window.
@@ -17,7 +18,7 @@ counts it. Ties keep their arrival order.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -34,11 +35,16 @@ class _Entry(Generic[T]):
 class ReorderBuffer(Generic[T]):
     """Holds items until no source can still deliver an earlier one, then releases them."""
 
-    def __init__(self, window_s: float, sources: Iterable[str] = ()) -> None:
+    def __init__(
+        self, window_s: float, sources: Iterable[str] | Mapping[str, float | None] = ()
+    ) -> None:
+        """`sources`: the sensor ids, or a mapping of id to its latency bound (None: window)."""
         self.window_s = window_s
         self._heap: list[_Entry[T]] = []
         self._arrivals = 0
-        self._last: dict[str, float] = dict.fromkeys(sources, float("-inf"))
+        bounds = sources if isinstance(sources, Mapping) else dict.fromkeys(sources)
+        self._latency = {k: window_s if v is None else v for k, v in bounds.items()}
+        self._last: dict[str, float] = dict.fromkeys(self._latency, float("-inf"))
         self.newest = float("-inf")
         self.released_until = float("-inf")
 
@@ -51,15 +57,15 @@ class ReorderBuffer(Generic[T]):
         self.newest = max(self.newest, t)
         if source is not None:
             self._last[source] = max(self._last.get(source, float("-inf")), t)
+            self._latency.setdefault(source, self.window_s)
         return True
 
     def horizon(self, now: float | None = None) -> float:
         """Everything measured at or before this time can be released safely."""
         now = self.newest if now is None else now
-        floor = now - self.window_s
         if not self._last:
-            return floor
-        return min(max(last, floor) for last in self._last.values())
+            return now - self.window_s
+        return min(max(last, now - self._latency[k]) for k, last in self._last.items())
 
     def release(self, now: float | None = None) -> Iterator[tuple[float, T]]:
         """Pop items up to the horizon at `now` (default: the newest time seen), oldest first."""

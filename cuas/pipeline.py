@@ -49,7 +49,7 @@ class FusionPipeline:
         self.tracker = Tracker(config.tracker, len(config.sensors))
         self.reorder: ReorderBuffer[wire.Report] = ReorderBuffer(
             config.tracker.reorder_window_s,
-            sources=[s.id for s in config.sensors if self.scans.supports(s.kind)],
+            sources={s.id: s.latency_s for s in config.sensors if self.scans.supports(s.kind)},
         )
         self.zones = ZoneSet(config.zones, self.frame)
         self.alerts = ZoneAlerts(self.zones)

@@ -115,7 +115,28 @@ class FusionService:
             context.term()
             if self._recorder is not None:
                 self._recorder.close()
-            log.info("cuas core stopped")
+            self._log_totals()
+
+    def _log_totals(self) -> None:
+        """The run's counters, once, at shutdown (benchmarks and after-action reviews read it)."""
+        assert self.ingest is not None and self._tracks is not None
+        p = self.pipeline
+        totals = {
+            "received": self.ingest.received,
+            "bad_frames": self.ingest.bad_frames,
+            "detections": sum(s.detections for s in p.ingest.sensors.values()),
+            "rejects": dict(p.ingest.rejects.by_reason()),
+            "late": p.late,
+            "cycles": p.cycles,
+            "alert_transitions": p.alert_transitions,
+            "tracks_confirmed": p.tracker.stats.confirmed,
+            "zmq_tracks_sent": self._tracks.sent,
+            "zmq_tracks_dropped": self._tracks.dropped,
+            "mqtt_published": self.publisher.stats.published,
+            "mqtt_coalesced": self.publisher.stats.coalesced,
+            "mqtt_unsent": self.publisher.pending,
+        }
+        log.info("cuas core stopped: %s", totals, extra={"totals": totals})
 
     async def _ingest_loop(self) -> None:
         assert self.ingest is not None

@@ -69,3 +69,17 @@ def test_a_configured_sensor_that_never_reported_delays_others_by_the_window() -
     buffer.push(10.0, "radar@10", "radar")
     assert list(buffer.release(now=10.2)) == []
     assert [x for _, x in buffer.release(now=10.5)] == ["radar@10"]
+
+
+def test_each_sensor_is_waited_for_only_as_long_as_its_own_latency() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(
+        window_s=1.0,
+        sources={"radar": 0.05, "remote_id": None},  # None: the 1 s window
+    )
+    buffer.push(10.0, "radar@10", "radar")
+    buffer.push(10.0, "rid@10", "remote_id")
+    buffer.push(10.3, "radar@10.3", "radar")
+    # Remote ID has reported up to 10.0 and may be up to 1 s late: 10.3 waits for it.
+    assert [x for _, x in buffer.release(now=10.31)] == ["radar@10", "rid@10"]
+    assert [x for _, x in buffer.release(now=11.29)] == []
+    assert [x for _, x in buffer.release(now=11.31)] == ["radar@10.3"]
