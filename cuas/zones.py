@@ -73,7 +73,7 @@ def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
     rel = a[None, :, :] - points[:, None, :]  # (n, v, 2)
     v = velocities[:, None, :]
     denom = v[..., 0] * edge[None, :, 1] - v[..., 1] * edge[None, :, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         t = (rel[..., 0] * edge[None, :, 1] - rel[..., 1] * edge[None, :, 0]) / denom
         s = (rel[..., 0] * v[..., 1] - rel[..., 1] * v[..., 0]) / denom
     hit = (np.abs(denom) > 1e-12) & (t > 0.0) & (s >= 0.0) & (s <= 1.0)
