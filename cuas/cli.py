@@ -96,10 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, help="stop after this many messages")
     p.set_defaults(func=_record)
 
+    from cuas.demo import add_command as add_demo
     from cuas.tail import add_command as add_tail
     from sensors.radar_jsonl import add_command as add_radar_jsonl
+    from simulators.run import add_command as add_simulate
 
+    add_demo(sub)
     add_tail(sub)
+    add_simulate(sub)
     add_radar_jsonl(sub)
     return parser
 

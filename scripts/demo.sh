@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Sets up cuas and replays the bundled recording of a simulated attack on camp "alpha".
+# Sets up cuas and runs the demo: a simulated drone raid on camp "alpha", end to end
+# (simulated radar -> ZeroMQ -> fusion core -> MQTT -> the operator's view), about 2 minutes.
+# Extra arguments go to `cuas demo` (e.g. --duration 30, --scenario swarm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
-mkdir -p out
-.venv/bin/cuas replay simulators/recordings/camp-ingress.msgpack \
-    --config config/camp.example.toml --out out/camp-ingress.tracks.msgpack
-echo "tracks, alerts and sensor health written to out/camp-ingress.tracks.msgpack"
+exec .venv/bin/cuas demo "$@"
