@@ -1,20 +1,18 @@
 """Ingest: decode and validate incoming sensor traffic against the camp configuration.
 
-Every rejection is counted per sensor and reason and logged at most once per reason per
-interval, so a sensor spewing garbage costs a counter increment, never a flood of logs, and
-never stops the core. Accepted traffic updates per-sensor statistics used for health.
+Every rejection is counted per sensor and reason (`cuas.reject_log`) and never stops the
+core. Accepted traffic updates per-sensor statistics used for health.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cuas import wire
 from cuas.config import CampConfig
+from cuas.reject_log import RejectLog
 
 log = logging.getLogger("cuas.ingest")
 
@@ -34,39 +32,6 @@ class SensorStats:
     state: str | None = None  # as last reported by the sensor's heartbeat
     detail: str = ""
     rejects: Counter[str] = field(default_factory=Counter)
-
-
-class RejectLog:
-    """Counts rejects by (sensor, reason); logs each reason at most once per interval."""
-
-    def __init__(self, interval_s: float = 10.0, clock: Callable[[], float] = time.monotonic):
-        self.interval_s = interval_s
-        self.clock = clock
-        self.counts: Counter[tuple[str, str]] = Counter()
-        self._last_logged: dict[str, float] = {}
-        self._suppressed: Counter[str] = Counter()
-
-    def add(self, sensor_id: str, reason: str, detail: str) -> None:
-        self.counts[(sensor_id, reason)] += 1
-        now = self.clock()
-        last = self._last_logged.get(reason)
-        if last is None or now - last >= self.interval_s:
-            more = self._suppressed.pop(reason, 0)
-            suffix = f" (+{more} more since last logged)" if more else ""
-            log.warning("rejected from %s: %s: %s%s", sensor_id, reason, detail, suffix)
-            self._last_logged[reason] = now
-        else:
-            self._suppressed[reason] += 1
-
-    def by_reason(self) -> Counter[str]:
-        out: Counter[str] = Counter()
-        for (_, reason), n in self.counts.items():
-            out[reason] += n
-        return out
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
 
 
 class Ingest:

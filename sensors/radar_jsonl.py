@@ -63,13 +63,13 @@ import signal
 import socket
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self
 
 from cuas.config import ConfigError, SensorConfig, load_config
+from cuas.reject_log import RejectLog
 from cuas.wire import RadarDetection, SensorState
 from sensors.publisher import SensorPublisher
 
@@ -369,38 +369,6 @@ class LineBuffer:
         return [rest] if rest.strip() else []
 
 
-class RejectCounter:
-    """Counts bad lines by reason; logs each reason at most once per `interval_s`."""
-
-    def __init__(
-        self, sensor_id: str, interval_s: float = 10.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.sensor_id = sensor_id
-        self.interval_s = interval_s
-        self.clock = clock
-        self.counts: Counter[str] = Counter()
-        self.last_reason: str | None = None
-        self._logged: dict[str, float] = {}
-        self._unlogged: Counter[str] = Counter()
-
-    def add(self, reason: str, detail: str, n: int = 1) -> None:
-        self.counts[reason] += n
-        self.last_reason = reason
-        now = self.clock()
-        last = self._logged.get(reason)
-        if last is not None and now - last < self.interval_s:
-            self._unlogged[reason] += n
-            return
-        more = self._unlogged.pop(reason, 0)
-        suffix = f" (+{more} more since last logged)" if more else ""
-        log.warning("%s: bad line from the radar: %s: %s%s", self.sensor_id, reason, detail, suffix)
-        self._logged[reason] = now
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
 # --- the adapter ----------------------------------------------------------------------
 
 
@@ -456,7 +424,9 @@ class RadarJsonlAdapter:
             invert_radial_velocity=self.options.invert_radial_velocity,
         )
         self.clock = clock
-        self.rejects = RejectCounter(sensor.id, self.options.reject_log_interval_s, clock)
+        self.rejects = RejectLog(
+            self.options.reject_log_interval_s, clock, logger=log, what="bad line"
+        )
         self.lines = 0
         self.plots = 0
         self.filtered = 0  # valid plots left out by `min_snr_db`
@@ -615,7 +585,9 @@ class RadarJsonlAdapter:
         if stream.buffer.too_long:
             self._last_line = self.clock()
             limit = self.options.max_line_bytes
-            self.rejects.add("too_long", f"line over {limit} bytes", stream.buffer.too_long)
+            self.rejects.add(
+                self.sensor.id, "too_long", f"line over {limit} bytes", stream.buffer.too_long
+            )
         self._lines(stream, lines)
 
     def _datagram(self, stream: _Stream, data: bytes) -> None:
@@ -625,7 +597,10 @@ class RadarJsonlAdapter:
         if long:
             self._last_line = self.clock()
             self.rejects.add(
-                "too_long", f"line over {self.options.max_line_bytes} bytes", len(long)
+                self.sensor.id,
+                "too_long",
+                f"line over {self.options.max_line_bytes} bytes",
+                len(long),
             )
             lines = [line for line in lines if len(line) <= self.options.max_line_bytes]
         self._lines(stream, lines)
@@ -641,7 +616,7 @@ class RadarJsonlAdapter:
             try:
                 plot = self.parser.parse(line)
             except PlotError as exc:
-                self.rejects.add(exc.reason, exc.detail)
+                self.rejects.add(self.sensor.id, exc.reason, exc.detail)
                 continue
             if min_snr is not None and plot.snr_db is not None and plot.snr_db < min_snr:
                 self.filtered += 1
@@ -823,7 +798,7 @@ async def run(
                 adapter.lines,
                 adapter.plots,
                 adapter.scans,
-                dict(adapter.rejects.counts),
+                dict(adapter.rejects.by_reason()),
             )
     finally:
         for sig in handled:

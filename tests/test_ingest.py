@@ -9,7 +9,8 @@ import pytest
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.ingest import Ingest, RejectLog
+from cuas.ingest import Ingest
+from cuas.reject_log import RejectLog
 from simulators.scenarios import SAMPLE_CONFIG
 
 
