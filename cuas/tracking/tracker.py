@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,34 +55,29 @@ class TrackerStats:
     deleted: int = 0
 
 
-@dataclass
 class _Graveyard:
-    """Last states of tracks deleted since the last snapshot."""
+    """Last states (id, x, P, t_update, last_hit) of tracks deleted since the last snapshot."""
 
-    ids: list[NDArray[np.int64]] = field(default_factory=list)
-    x: list[Array] = field(default_factory=list)
-    P: list[Array] = field(default_factory=list)
-    t_update: list[Array] = field(default_factory=list)
-    last_hit: list[Array] = field(default_factory=list)
-
-    def drain(self, n_sensors: int) -> tuple[NDArray[np.int64], Array, Array, Array, Array]:
-        if not self.ids:
-            return (
-                np.zeros(0, dtype=np.int64),
-                np.zeros((0, 6)),
-                np.zeros((0, 6, 6)),
-                np.zeros(0),
-                np.zeros((0, n_sensors)),
-            )
-        out = (
-            np.concatenate(self.ids),
-            np.concatenate(self.x),
-            np.concatenate(self.P),
-            np.concatenate(self.t_update),
-            np.concatenate(self.last_hit),
+    def __init__(self, n_sensors: int) -> None:
+        self._batches: list[tuple[NDArray[np.int64], Array, Array, Array, Array]] = []
+        self._empty = (
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, 6)),
+            np.zeros((0, 6, 6)),
+            np.zeros(0),
+            np.zeros((0, n_sensors)),
         )
-        self.__init__()  # type: ignore[misc]
-        return out
+
+    def bury(self, batch: tuple[NDArray[np.int64], Array, Array, Array, Array]) -> None:
+        self._batches.append(batch)
+
+    def drain(self) -> tuple[NDArray[np.int64], Array, Array, Array, Array]:
+        if not self._batches:
+            return self._empty
+        columns = zip(*self._batches, strict=True)
+        self._batches = []
+        ids, x, P, t_update, last_hit = (np.concatenate(c) for c in columns)
+        return ids, x, P, t_update, last_hit
 
 
 class Tracker:
@@ -105,7 +100,7 @@ class Tracker:
         self.tracks = TrackTable(n_sensors)
         self.t: float | None = None
         self.stats = TrackerStats()
-        self._graveyard = _Graveyard()
+        self._graveyard = _Graveyard(n_sensors)
         self._thresholds: dict[int, float] = {}
 
     def _threshold(self, dim: int) -> float:
@@ -195,12 +190,13 @@ class Tracker:
             return
         table = self.tracks
         n = table.n
-        g = self._graveyard
-        g.x.append(table.x[:n][doomed].copy())
-        g.P.append(table.P[:n][doomed].copy())
-        g.t_update.append(table.t_update[:n][doomed].copy())
-        g.last_hit.append(table.last_hit[:n][doomed].copy())
-        g.ids.append(table.remove(doomed))
+        last = (
+            table.x[:n][doomed].copy(),
+            table.P[:n][doomed].copy(),
+            table.t_update[:n][doomed].copy(),
+            table.last_hit[:n][doomed].copy(),
+        )
+        self._graveyard.bury((table.remove(doomed), *last))
         self.stats.deleted += int(doomed.sum())
 
     def snapshot(self, t: float) -> TrackSnapshot:
@@ -210,7 +206,7 @@ class Tracker:
         x, P = table.x[:n].copy(), table.P[:n].copy()
         if self.t is not None and t > self.t and n:
             x, P = self.motion.predict(x, P, t - self.t)
-        dead = self._graveyard.drain(self.n_sensors)
+        dead = self._graveyard.drain()
         return TrackSnapshot(
             t=t,
             track_id=table.track_id[:n].copy(),
