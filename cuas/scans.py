@@ -1,7 +1,8 @@
 """Scan building: validated wire reports -> tracker scans in the camp frame.
 
-This is where the wire's units become the tracker's (degrees -> radians) and where a
-detection without its own sigmas takes the sensor's configured defaults. A report whose
+This is where the wire's units become the tracker's (degrees -> radians, Remote ID
+latitude/longitude -> camp ENU, speed and heading -> an ENU velocity) and where a detection
+without its own sigmas takes the sensor's configured defaults. A report whose
 detections carry their own, differing `t` becomes one scan per measurement time.
 """
 
@@ -17,7 +18,13 @@ from cuas import wire
 from cuas.config import SensorConfig
 from cuas.geodesy import LocalFrame
 from cuas.tracking.coverage import SensorGeometry
-from cuas.tracking.measurements import MeasurementModel, RadarModel
+from cuas.tracking.measurements import (
+    BearingModel,
+    CameraModel,
+    MeasurementModel,
+    PositionModel,
+    RadarModel,
+)
 from cuas.tracking.scan import Scan
 
 Array = NDArray[np.float64]
@@ -37,53 +44,102 @@ class ScanBuilder:
     """Turns reports of configured sensors into scans for the tracker."""
 
     def __init__(self, sensors: list[SensorConfig], frame: LocalFrame) -> None:
+        self.frame = frame
         self._sensors: dict[str, SensorModels] = {}
         for index, cfg in enumerate(sensors):
             geometry = SensorGeometry.from_config(cfg, frame)
             models: dict[str, MeasurementModel] = {}
             if cfg.kind == "radar":
-                models["radar"] = RadarModel(geometry, with_range_rate=False)
-                models["radar+rr"] = RadarModel(geometry, with_range_rate=True)
+                models["plain"] = RadarModel(geometry, with_range_rate=False)
+                models["velocity"] = RadarModel(geometry, with_range_rate=True)
+            elif cfg.kind == "rf":
+                models["plain"] = BearingModel(geometry)
+            elif cfg.kind == "camera":
+                models["plain"] = CameraModel(geometry)
+            else:
+                models["plain"] = PositionModel(geometry, with_velocity=False)
+                models["velocity"] = PositionModel(geometry, with_velocity=True)
             self._sensors[cfg.id] = SensorModels(index, cfg, geometry, models)
 
     def supports(self, kind: str) -> bool:
-        """Whether reports of this kind are fused yet (radar only so far)."""
-        return kind == "radar"
+        """Whether reports of this kind are fused (all four kinds of DESIGN.md are)."""
+        return kind in ("radar", "rf", "camera", "remote_id")
 
     def build(self, report: wire.Report) -> list[Scan]:
         """Scans for one report, ordered by measurement time; empty reports give one scan."""
         sensor = self._sensors[report.sensor_id]
-        if isinstance(report, wire.RadarReport):
-            return [self._radar_scan(sensor, t, dets) for t, dets in _by_time(report).items()]
-        return []
+        build = {
+            wire.RadarReport: self._radar,
+            wire.RfReport: self._rf,
+            wire.CameraReport: self._camera,
+            wire.RemoteIdReport: self._remote_id,
+        }[type(report)]
+        return [build(sensor, t, dets) for t, dets in _by_time(report).items()]
 
-    def _radar_scan(self, sensor: SensorModels, t: float, dets: list[wire.RadarDetection]) -> Scan:
+    def _radar(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         cfg = sensor.config
         with_rr = bool(dets) and all(d.range_rate_mps is not None for d in dets)
-        model = sensor.models["radar+rr" if with_rr else "radar"]
-        k = len(dets)
-        z = np.empty((k, model.dim))
-        sigma = np.empty((k, model.dim))
+        model = sensor.models["velocity" if with_rr else "plain"]
+        z = np.empty((len(dets), model.dim))
+        sigma = np.empty_like(z)
         for i, d in enumerate(dets):
-            z[i, 0] = d.range_m
-            z[i, 1] = d.az_deg
-            z[i, 2] = d.el_deg
+            z[i, :3] = d.range_m, d.az_deg, d.el_deg
             sigma[i, 0] = d.sigma_range_m or cfg.sigma_range_m
             sigma[i, 1] = d.sigma_az_deg or cfg.sigma_az_deg
             sigma[i, 2] = d.sigma_el_deg or cfg.sigma_el_deg
             if with_rr:
-                z[i, 3] = d.range_rate_mps  # type: ignore[assignment]
+                z[i, 3] = d.range_rate_mps
                 sigma[i, 3] = cfg.sigma_range_rate_mps
         z[:, 1:3] = np.radians(z[:, 1:3])
         sigma[:, 1:3] = np.radians(sigma[:, 1:3])
         return Scan(sensor=sensor.index, t=t, z=z, var=sigma * sigma, model=model)
 
+    def _rf(self, sensor: SensorModels, t: float, dets: list) -> Scan:
+        cfg = sensor.config
+        z = np.radians([[d.az_deg] for d in dets]).reshape(-1, 1)
+        sigma = np.radians([[d.sigma_az_deg or cfg.sigma_az_deg] for d in dets]).reshape(-1, 1)
+        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"])
 
-def _by_time(report: wire.RadarReport) -> dict[float, list[wire.RadarDetection]]:
+    def _camera(self, sensor: SensorModels, t: float, dets: list) -> Scan:
+        cfg = sensor.config
+        z = np.radians([[d.az_deg, d.el_deg] for d in dets]).reshape(-1, 2)
+        sigma = np.radians(
+            [[d.sigma_az_deg or cfg.sigma_az_deg, d.sigma_el_deg or cfg.sigma_el_deg] for d in dets]
+        ).reshape(-1, 2)
+        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"])
+
+    def _remote_id(self, sensor: SensorModels, t: float, dets: list) -> Scan:
+        """Remote ID positions in the camp frame; its velocity too when every detection has it."""
+        cfg = sensor.config
+        with_vel = bool(dets) and all(
+            d.speed_mps is not None and d.heading_deg is not None for d in dets
+        )
+        model = sensor.models["velocity" if with_vel else "plain"]
+        k = len(dets)
+        z = np.empty((k, model.dim))
+        var = np.empty_like(z)
+        if k:
+            geo = np.array([[d.lat, d.lon, d.alt_m] for d in dets])
+            z[:, :3] = self.frame.to_enu(geo[:, 0], geo[:, 1], geo[:, 2])
+        var[:, 0:2] = cfg.sigma_pos_m**2
+        var[:, 2] = cfg.sigma_alt_m**2
+        if with_vel:
+            speed = np.array([d.speed_mps for d in dets])
+            heading = np.radians([d.heading_deg for d in dets])
+            z[:, 3] = speed * np.sin(heading)
+            z[:, 4] = speed * np.cos(heading)
+            z[:, 5] = [d.vspeed_mps or 0.0 for d in dets]
+            var[:, 3:5] = cfg.sigma_vel_mps**2
+            # A missing vertical speed is not a measured zero: give it a loose variance.
+            var[:, 5] = [cfg.sigma_vel_mps**2 if d.vspeed_mps is not None else 25.0 for d in dets]
+        return Scan(sensor.index, t, z, var, model)
+
+
+def _by_time(report: wire.Report) -> dict[float, list]:
     """Detections grouped by their own measurement time (default: the report's), in order."""
     if all(d.t is None for d in report.detections):
         return {report.t: list(report.detections)}
-    groups: dict[float, list[wire.RadarDetection]] = defaultdict(list)
+    groups: dict[float, list] = defaultdict(list)
     for d in report.detections:
         groups[report.t if d.t is None else d.t].append(d)
     return dict(sorted(groups.items()))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
 from cuas.tracking.coverage import SensorGeometry
-from cuas.tracking.measurements import RadarModel
+from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker
@@ -66,10 +66,22 @@ states = st.tuples(
 ).filter(lambda s: np.hypot(s[0], s[1]) > 50.0)
 
 
-@settings(max_examples=200, deadline=None)
-@given(states, st.sampled_from([False, True]))
-def test_radar_jacobian_matches_numerical_differentiation(state, with_rr) -> None:
-    model = RadarModel(geometry(8.66, 24.51, 640.0), with_range_rate=with_rr)
+def every_model(g: SensorGeometry) -> list:
+    return [
+        RadarModel(g, with_range_rate=False),
+        RadarModel(g, with_range_rate=True),
+        CameraModel(g),
+        BearingModel(g),
+        PositionModel(g, with_velocity=False),
+        PositionModel(g, with_velocity=True),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(states, st.integers(0, 5))
+def test_every_jacobian_matches_numerical_differentiation(state, which) -> None:
+    """Radar, camera, RF bearing and Remote ID models, from a sensor off the camp origin."""
+    model = every_model(geometry(8.66, 24.51, 640.0))[which]
     x = np.array(state)[None, :]
     _, H = model.predict(x)
     numeric = np.zeros_like(H[0])
@@ -78,8 +90,7 @@ def test_radar_jacobian_matches_numerical_differentiation(state, with_rr) -> Non
         step[j] = 1e-3
         plus, _ = model.predict(x + step)
         minus, _ = model.predict(x - step)
-        diff = plus[0] - minus[0]
-        diff[1] = (diff[1] + np.pi) % (2 * np.pi) - np.pi
+        diff = model.residual(plus[0], minus[0])
         numeric[:, j] = diff / 2e-3
     np.testing.assert_allclose(H[0], numeric, rtol=1e-5, atol=1e-9)
 
@@ -214,3 +225,14 @@ def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
         np.testing.assert_allclose(tracker.tracks.P[0], ekf.P, rtol=1e-3, atol=1e-2)
     error = np.linalg.norm(tracker.tracks.x[0, :3] - (truth[:3] + truth[3:] * 29))
     assert error < 30.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4))
+def test_angle_residuals_wrap_across_north(a_deg: float, b_deg: float) -> None:
+    """An innovation of 359 deg against 1 deg is -2 deg, never 358."""
+    model = BearingModel(geometry())
+    y = model.residual(np.radians([[a_deg]]), np.radians([[b_deg]]))[0, 0]
+    assert -np.pi <= y < np.pi
+    assert np.isclose(np.cos(y), np.cos(np.radians(a_deg - b_deg)), atol=1e-9)
+    assert np.isclose(np.sin(y), np.sin(np.radians(a_deg - b_deg)), atol=1e-9)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.tracking.measurements import RadarModel
 from cuas.tracking.motion import POS, STATE_DIM, VEL
 from cuas.tracking.scan import Scan
 
@@ -16,11 +15,11 @@ Array = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class SinglePointInitiator:
-    """A state from one detection: its position, and a zero-mean velocity prior.
+    """A state from one detection: its position, and what it says about velocity.
 
-    The velocity prior has `speed_sigma` horizontally and `vspeed_sigma` vertically; where a
-    radar measured range-rate, the velocity along the line of sight is set from it instead,
-    which roughly halves the time a fast target needs to be confirmed.
+    The default velocity prior is zero-mean with `speed_sigma` horizontally and
+    `vspeed_sigma` vertically; a measurement model that observes velocity (radar range-rate,
+    Remote ID velocity) replaces the part it measured.
     """
 
     speed_sigma: float
@@ -29,19 +28,12 @@ class SinglePointInitiator:
     def initiate(self, scan: Scan, dets: NDArray[np.intp]) -> tuple[Array, Array]:
         """States (k, 6) and covariances (k, 6, 6) for detections `dets` of `scan`."""
         k = dets.shape[0]
-        pos, pos_cov = scan.model.initiate(scan.z[dets], scan.var[dets])
+        z, var = scan.z[dets], scan.var[dets]
+        pos, pos_cov = scan.model.initiate(z, var)
+        V = np.diag([self.speed_sigma**2, self.speed_sigma**2, self.vspeed_sigma**2])
+        vel, vel_cov = scan.model.velocity_prior(z, var, pos, V)
         x = np.zeros((k, STATE_DIM))
         P = np.zeros((k, STATE_DIM, STATE_DIM))
-        x[:, POS] = pos
-        P[:, POS, POS] = pos_cov
-        V = np.diag([self.speed_sigma**2, self.speed_sigma**2, self.vspeed_sigma**2])
-        P[:, VEL, VEL] = V
-        model = scan.model
-        if isinstance(model, RadarModel) and model.with_range_rate:
-            los = model.line_of_sight(pos)
-            rr = scan.z[dets, 3]
-            x[:, VEL] = rr[:, None] * los
-            outer = los[:, :, None] * los[:, None, :]
-            across = np.eye(3) - outer
-            P[:, VEL, VEL] = across @ V @ across + scan.var[dets, 3][:, None, None] * outer
+        x[:, POS], x[:, VEL] = pos, vel
+        P[:, POS, POS], P[:, VEL, VEL] = pos_cov, vel_cov
         return x, P

@@ -159,7 +159,10 @@ class Tracker:
             self.stats.updates += rows.size
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
-        covered = scan.model.geometry.covers(table.x[:n, POS]) | hit
+        if scan.model.charges_misses:
+            covered = scan.model.geometry.covers(table.x[:n, POS]) | hit
+        else:  # a sensor that only hears some targets learns nothing from not hearing one
+            covered = hit
         self.rules.record(table, covered, hit)
 
         # Detections inside the gate of a firm track belong to it even when another detection
