@@ -80,16 +80,16 @@ class ScanBuilder:
         cfg = sensor.config
         with_rr = bool(dets) and all(d.range_rate_mps is not None for d in dets)
         model = sensor.models["velocity" if with_rr else "plain"]
-        z = np.empty((len(dets), model.dim))
-        sigma = np.empty_like(z)
-        for i, d in enumerate(dets):
-            z[i, :3] = d.range_m, d.az_deg, d.el_deg
-            sigma[i, 0] = d.sigma_range_m or cfg.sigma_range_m
-            sigma[i, 1] = d.sigma_az_deg or cfg.sigma_az_deg
-            sigma[i, 2] = d.sigma_el_deg or cfg.sigma_el_deg
-            if with_rr:
-                z[i, 3] = d.range_rate_mps
-                sigma[i, 3] = cfg.sigma_range_rate_mps
+        z = np.array(
+            [(d.range_m, d.az_deg, d.el_deg, d.range_rate_mps or 0.0) for d in dets]
+        ).reshape(-1, 4)[:, : model.dim]
+        sigma = np.array(
+            [(d.sigma_range_m, d.sigma_az_deg, d.sigma_el_deg) for d in dets], dtype=float
+        ).reshape(-1, 3)  # None -> NaN: no per-detection value, take the sensor's default
+        defaults = np.array([cfg.sigma_range_m, cfg.sigma_az_deg, cfg.sigma_el_deg])
+        sigma = np.where(np.isnan(sigma), defaults, sigma)
+        if with_rr:
+            sigma = np.c_[sigma, np.full(len(dets), cfg.sigma_range_rate_mps)]
         z[:, 1:3] = np.radians(z[:, 1:3])
         sigma[:, 1:3] = np.radians(sigma[:, 1:3])
         return Scan(sensor=sensor.index, t=t, z=z, var=sigma * sigma, model=model)

@@ -58,7 +58,8 @@ def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
     """Crossing-number test of points (n, 2) against a simple polygon (v, 2)."""
     px, py = points[:, 0], points[:, 1]
     inside = np.zeros(points.shape[0], dtype=bool)
-    for (ax, ay), (bx, by) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+    ends = np.roll(polygon, -1, axis=0)
+    for (ax, ay), (bx, by) in zip(polygon.tolist(), ends.tolist(), strict=True):
         straddles = (ay > py) != (by > py)
         with np.errstate(divide="ignore", invalid="ignore"):
             x_cross = ax + (py - ay) * (bx - ax) / (by - ay)

@@ -35,21 +35,39 @@ def global_nearest_neighbour(
     if p == 0:
         return np.zeros(0, dtype=np.intp)
     usable = cost < miss_cost
-    track_ids, t_local = np.unique(track, return_inverse=True)
-    det_ids, d_local = np.unique(det, return_inverse=True)
-    nt, nd = track_ids.shape[0], det_ids.shape[0]
-    graph = coo_matrix((np.ones(p), (t_local, nt + d_local)), shape=(nt + nd, nt + nd))
+    _, t_local, t_degree = np.unique(track, return_inverse=True, return_counts=True)
+    _, d_local, d_degree = np.unique(det, return_inverse=True, return_counts=True)
+    alone = (t_degree[t_local] == 1) & (d_degree[d_local] == 1)
+    chosen = [np.flatnonzero(alone & usable)]
+    rest = np.flatnonzero(~alone)
+    if rest.size:  # only contested pairs need the graph; usually there are few or none
+        chosen += _solve_contested(rest, t_local, d_local, cost, usable, miss_cost)
+    return np.sort(np.concatenate(chosen))
+
+
+def _solve_contested(
+    rest: Index,
+    t_local: Index,
+    d_local: Index,
+    cost: NDArray[np.float64],
+    usable: NDArray[np.bool_],
+    miss_cost: float,
+) -> list[Index]:
+    nt, nd = int(t_local.max()) + 1, int(d_local.max()) + 1
+    graph = coo_matrix(
+        (np.ones(rest.size), (t_local[rest], nt + d_local[rest])), shape=(nt + nd, nt + nd)
+    )
     n_comp, labels = connected_components(graph, directed=False)
     component = labels[t_local]
-    tracks_in = np.bincount(labels[:nt], minlength=n_comp)
-    dets_in = np.bincount(labels[nt:], minlength=n_comp)
-
-    star = (tracks_in[component] == 1) | (dets_in[component] == 1)
-    chosen = [_cheapest_per_component(np.flatnonzero(star & usable), component, cost)]
-    tangled = np.flatnonzero(~star)
+    # Distinct members per component (a track with several pairs counts once).
+    tracks_in = np.bincount(labels[np.unique(t_local[rest])], minlength=n_comp)
+    dets_in = np.bincount(labels[nt + np.unique(d_local[rest])], minlength=n_comp)
+    star = (tracks_in[component[rest]] == 1) | (dets_in[component[rest]] == 1)
+    chosen = [_cheapest_per_component(rest[star & usable[rest]], component, cost)]
+    tangled = rest[~star]
     if tangled.size:
         chosen.append(_solve_jointly(tangled, t_local, d_local, cost, miss_cost))
-    return np.sort(np.concatenate(chosen))
+    return chosen
 
 
 def _cheapest_per_component(pairs: Index, component: Index, cost: NDArray[np.float64]) -> Index:

@@ -55,9 +55,7 @@ class MeasurementModel(ABC):
         """Position estimates (k, 3) and their covariances (k, 3, 3) from detections alone."""
         raise NotImplementedError(f"{type(self).__name__} cannot localise a target alone")
 
-    def velocity_prior(
-        self, z: Array, var: Array, pos: Array, V: Array
-    ) -> tuple[Array, Array]:
+    def velocity_prior(self, z: Array, var: Array, pos: Array, V: Array) -> tuple[Array, Array]:
         """Initial velocity (k, 3) and covariance (k, 3, 3) given the default prior V (3, 3)."""
         k = z.shape[0]
         return np.zeros((k, 3)), np.broadcast_to(V, (k, 3, 3)).copy()
@@ -133,9 +131,7 @@ class RadarModel(MeasurementModel):
         cov = rot.T @ cov_local @ rot
         return pos, cov
 
-    def velocity_prior(
-        self, z: Array, var: Array, pos: Array, V: Array
-    ) -> tuple[Array, Array]:
+    def velocity_prior(self, z: Array, var: Array, pos: Array, V: Array) -> tuple[Array, Array]:
         """With range-rate, the velocity along the line of sight is measured, not guessed:
         that roughly halves the time a fast target needs to be confirmed."""
         if not self.with_range_rate:
@@ -207,9 +203,7 @@ class PositionModel(MeasurementModel):
         cov[:, idx, idx] = var[:, :3]
         return z[:, :3].copy(), cov
 
-    def velocity_prior(
-        self, z: Array, var: Array, pos: Array, V: Array
-    ) -> tuple[Array, Array]:
+    def velocity_prior(self, z: Array, var: Array, pos: Array, V: Array) -> tuple[Array, Array]:
         if not self.with_velocity:
             return super().velocity_prior(z, var, pos, V)
         cov = np.zeros((z.shape[0], 3, 3))
