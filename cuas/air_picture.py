@@ -7,21 +7,32 @@ import numpy as np
 from cuas import wire
 from cuas.alerts import TrackGeometry
 from cuas.geodesy import LocalFrame
+from cuas.tracking.scan import CLASSES
 from cuas.tracking.tracker import TrackSnapshot
-from cuas.tracking.tracks import STATUS_NAMES
-
-_UNKNOWN = {"unknown": 1.0}
+from cuas.tracking.tracks import STATUS_NAMES, TrackRows
 
 
 class AirPicture:
-    """Builds `TrackCycle` messages; values are rounded to sensible precision (1 cm, 1e-7 deg)."""
+    """Builds `TrackCycle` messages; values are rounded to sensible precision (1 cm, 1e-7 deg).
 
-    def __init__(self, frame: LocalFrame, sensor_ids: list[str], sensor_memory_s: float) -> None:
+    A track's published `class` is its most probable class once that probability reaches
+    `class_confidence`, and `unknown` until then.
+    """
+
+    def __init__(
+        self,
+        frame: LocalFrame,
+        sensor_ids: list[str],
+        sensor_memory_s: float,
+        class_confidence: float,
+    ) -> None:
         self.frame = frame
         self.sensor_ids = sensor_ids
         self.sensor_memory_s = sensor_memory_s
+        self.class_confidence = class_confidence
         self._bits = 1 << np.arange(len(sensor_ids), dtype=np.int64)
         self._lists: dict[int, list[str]] = {}
+        self._class_cache: dict[tuple[float, ...], tuple[str, dict[str, float]]] = {}
 
     def _contributors(self, code: int) -> list[str]:
         """The sensor ids of a bit set (cached: there are few distinct combinations)."""
@@ -32,67 +43,66 @@ class AirPicture:
         return ids
 
     def cycle(self, snap: TrackSnapshot, geo: TrackGeometry, threat: list[str]) -> wire.TrackCycle:
-        tracks = self._tracks(
-            snap.t,
-            snap.track_id,
-            [STATUS_NAMES[s] for s in snap.status],
-            snap.x,
-            snap.P,
-            snap.t_update,
-            snap.last_hit,
-            geo.lat,
-            geo.lon,
-            geo.alt,
-            threat,
-        )
-        if snap.deleted_id.size:
-            lat, lon, alt = self.frame.to_geodetic(snap.deleted_x[:, :3])
-            k = snap.deleted_id.size
-            tracks += self._tracks(
-                snap.t,
-                snap.deleted_id,
-                ["deleted"] * k,
-                snap.deleted_x,
-                snap.deleted_P,
-                snap.deleted_t_update,
-                snap.deleted_last_hit,
-                lat,
-                lon,
-                alt,
-                ["none"] * k,
-            )
+        live = snap.live
+        status = [STATUS_NAMES[s] for s in live.status]
+        tracks = self._tracks(snap.t, live, status, geo.lat, geo.lon, geo.alt, threat)
+        dead = snap.deleted
+        if len(dead):
+            lat, lon, alt = self.frame.to_geodetic(dead.x[:, :3])
+            k = len(dead)
+            tracks += self._tracks(snap.t, dead, ["deleted"] * k, lat, lon, alt, ["none"] * k)
         return wire.TrackCycle(v=wire.VERSION, t=snap.t, tracks=tracks)
+
+    def _classes(self, rows: TrackRows) -> tuple[list[str], list[dict[str, float]]]:
+        """Published class and class probabilities of each row (both cached by value: most
+        tracks share a handful of distributions, and a dict per track per cycle adds up)."""
+        logp = rows.class_logp - rows.class_logp.max(axis=1, keepdims=True)
+        probs = np.exp(logp)
+        probs /= probs.sum(axis=1, keepdims=True)
+        if len(self._class_cache) > 100_000:
+            self._class_cache.clear()
+        names, dicts = [], []
+        for p in map(tuple, np.round(probs, 3).tolist()):
+            cached = self._class_cache.get(p)
+            if cached is None:
+                best = max(range(len(p)), key=p.__getitem__)
+                name = CLASSES[best] if p[best] >= self.class_confidence else "unknown"
+                cached = self._class_cache[p] = (name, dict(zip(CLASSES, p, strict=True)))
+            names.append(cached[0])
+            dicts.append(cached[1])
+        return names, dicts
 
     def _tracks(
         self,
         t: float,
-        ids: np.ndarray,
+        rows: TrackRows,
         status: list[str],
-        x: np.ndarray,
-        P: np.ndarray,
-        t_update: np.ndarray,
-        last_hit: np.ndarray,
         lat: np.ndarray,
         lon: np.ndarray,
         alt: np.ndarray,
         threat: list[str],
     ) -> list[wire.Track]:
-        if ids.size == 0:
+        if len(rows) == 0:
             return []
-        sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2])
-        recent = ((t - last_hit) <= self.sensor_memory_s) @ self._bits
-        rows = zip(
-            ids.tolist(),
+        sigma = np.sqrt(rows.P[:, 0, 0] + rows.P[:, 1, 1] + rows.P[:, 2, 2])
+        recent = ((t - rows.last_hit) <= self.sensor_memory_s) @ self._bits
+        names, probs = self._classes(rows)
+        columns = zip(
+            rows.track_id.tolist(),
             status,
             np.round(lat, 7).tolist(),
             np.round(lon, 7).tolist(),
             np.round(alt, 2).tolist(),
-            np.round(x[:, :3], 2).tolist(),
-            np.round(x[:, 3:], 2).tolist(),
+            np.round(rows.x[:, :3], 2).tolist(),
+            np.round(rows.x[:, 3:], 2).tolist(),
             np.round(sigma, 2).tolist(),
+            names,
+            probs,
             threat,
-            t_update.tolist(),
             recent.tolist(),
+            rows.friendly.tolist(),
+            rows.uas_id.tolist(),
+            rows.t_update.tolist(),
             strict=True,
         )
         return [
@@ -106,13 +116,13 @@ class AirPicture:
                 enu=enu,
                 vel_enu=vel,
                 pos_sigma_m=sg,
-                class_="unknown",
-                class_probs=_UNKNOWN,
+                class_=cls,
+                class_probs=cp,
                 threat=th,
                 sensors=self._contributors(code),
-                friendly=False,
-                uas_id=None,
+                friendly=fr,
+                uas_id=uid,
                 t_update=tu,
             )
-            for tid, st, la, lo, al, enu, vel, sg, th, tu, code in rows
+            for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu in columns
         ]

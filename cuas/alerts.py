@@ -73,12 +73,13 @@ class ZoneAlerts:
         alerts: list[wire.Alert] = []
         seen: set[int] = set()
         if len(self.zones):
-            firm = snap.status != TENTATIVE
+            # Friendly drones never raise a hostile alert, wherever they fly.
+            firm = (snap.live.status != TENTATIVE) & ~snap.live.friendly
             ranked = np.where(geo.inside, self.zones.rank[None, :], 0)
             best = ranked.argmax(axis=1)
             in_zone = firm & (ranked.max(axis=1) > 0)
             for i in np.flatnonzero(in_zone):
-                track_id = int(snap.track_id[i])
+                track_id = int(snap.live.track_id[i])
                 zone = self.zones.names[best[i]]
                 level = self.zones.levels[best[i]]
                 threat[i] = _THREAT_OF_LEVEL[level]
@@ -91,7 +92,7 @@ class ZoneAlerts:
                 elif LEVEL_RANK[level] > LEVEL_RANK[active.level]:
                     active.level, active.zone = level, zone
                     alerts.append(self._alert(active, track_id, "escalated", snap, geo, i))
-        index = {int(tid): i for i, tid in enumerate(snap.track_id)}
+        index = {int(tid): i for i, tid in enumerate(snap.live.track_id)}
         for track_id in sorted(set(self.active) - seen):
             active = self.active.pop(track_id)
             i = index.get(track_id)
@@ -125,7 +126,8 @@ class ZoneAlerts:
                 acknowledged_by=None,
             )
         eta = float(geo.eta_s[i])
-        reason = describe(track_id, active.zone, snap.x[i, :3], snap.x[i, 3:], eta)
+        x = snap.live.x[i]
+        reason = describe(track_id, active.zone, x[:3], x[3:], eta)
         if state == "cleared":
             reason = f"Track {track_id} left the {active.zone} zone"
         return wire.Alert(

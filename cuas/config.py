@@ -115,6 +115,7 @@ class TrackerConfig(_Section):
     init_speed_sigma_mps: Positive = 20.0
     init_vspeed_sigma_mps: Positive = 5.0
     sensor_memory_s: Positive = 5.0  # how long a sensor counts as "contributing" to a track
+    class_confidence: Annotated[float, Meta(ge=0.2, le=1.0)] = 0.6  # publish a class above
     sensor_health_period_s: Positive = 5.0
 
 

@@ -54,7 +54,10 @@ class FusionPipeline:
         self.zones = ZoneSet(config.zones, self.frame)
         self.alerts = ZoneAlerts(self.zones)
         self.picture = AirPicture(
-            self.frame, [s.id for s in config.sensors], config.tracker.sensor_memory_s
+            self.frame,
+            [s.id for s in config.sensors],
+            config.tracker.sensor_memory_s,
+            config.tracker.class_confidence,
         )
         self.cycle_period = config.tracker.cycle_period_s
         self.health_period = config.tracker.sensor_health_period_s
@@ -136,7 +139,7 @@ class FusionPipeline:
         if self.tracker.t is not None:
             self.tracker.housekeep(t)
         snap = self.tracker.snapshot(t)
-        pos, vel = snap.x[:, :3], snap.x[:, 3:]
+        pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]
         lat, lon, alt = self.frame.to_geodetic(pos)
         geo = TrackGeometry(
             inside=self.zones.contains(pos),

@@ -185,8 +185,8 @@ def test_an_unseen_target_coasts_then_is_deleted_and_reported_once() -> None:
     assert COASTING in statuses
     assert statuses[-1] is None
     snap = trk.snapshot(T0 + 20)
-    assert snap.deleted_id.tolist() == [1]
-    assert trk.snapshot(T0 + 21).deleted_id.size == 0
+    assert snap.deleted.track_id.tolist() == [1]
+    assert len(trk.snapshot(T0 + 21).deleted) == 0
 
 
 def test_crossing_targets_keep_their_own_ids() -> None:

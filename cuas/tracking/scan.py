@@ -11,6 +11,28 @@ from cuas.tracking.measurements import MeasurementModel
 
 Array = NDArray[np.float64]
 
+CLASSES = ("drone", "bird", "aircraft", "clutter", "unknown")  # the wire's class order
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What each detection of a scan says about *what* and *who* the target is.
+
+    Rows align with the scan's detections. `class_probs` (k, 5) holds a detection's class
+    probabilities in `CLASSES` order, or NaN where it says nothing; `rcs_dbsm` is NaN where
+    absent; `uas_id` (Remote ID serial) and `emitter_id` (RF emitter) are None where absent.
+    """
+
+    class_probs: Array
+    rcs_dbsm: Array
+    uas_id: list[str | None]
+    emitter_id: list[str | None]
+
+    @classmethod
+    def none(cls, k: int) -> Labels:
+        """Labels of k detections that say nothing beyond where the target is."""
+        return cls(np.full((k, len(CLASSES)), np.nan), np.full(k, np.nan), [None] * k, [None] * k)
+
 
 @dataclass(frozen=True)
 class Scan:
@@ -26,6 +48,7 @@ class Scan:
     z: Array
     var: Array
     model: MeasurementModel
+    labels: Labels | None = None  # None: the detections say nothing about class or identity
 
     def __len__(self) -> int:
         return self.z.shape[0]

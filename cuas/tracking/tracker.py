@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,35 +16,39 @@ from cuas.tracking.initiation import SinglePointInitiator
 from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracks import TENTATIVE, TrackTable
+from cuas.tracking.tracks import TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.update import kalman_update
 
 Array = NDArray[np.float64]
+Index = NDArray[np.intp]
 
 
 @dataclass(frozen=True)
 class TrackSnapshot:
     """All live tracks predicted to time `t`, plus the tracks deleted since the last one.
 
-    Arrays are copies: a snapshot never changes after it is taken. `deleted_*` hold the last
-    state of each deleted track (at its last update, not predicted).
+    Both are copies: a snapshot never changes after it is taken. Deleted tracks keep the
+    state of their last update (not predicted).
     """
 
     t: float
-    track_id: NDArray[np.int64]
-    status: NDArray[np.int8]
-    x: Array
-    P: Array
-    t_update: Array
-    last_hit: Array
-    deleted_id: NDArray[np.int64]
-    deleted_x: Array
-    deleted_P: Array
-    deleted_t_update: Array
-    deleted_last_hit: Array
+    live: TrackRows
+    deleted: TrackRows
 
     def __len__(self) -> int:
-        return self.track_id.shape[0]
+        return len(self.live)
+
+
+class Annotator(Protocol):
+    """A stage that keeps what and who a track is, beside the kinematic filter.
+
+    Called with the table rows of tracks just initiated from, or just updated with,
+    detections `dets` of `scan` (row i goes with detection dets[i]).
+    """
+
+    def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None: ...
+
+    def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None: ...
 
 
 @dataclass
@@ -56,34 +62,26 @@ class TrackerStats:
 
 
 class _Graveyard:
-    """Last states (id, x, P, t_update, last_hit) of tracks deleted since the last snapshot."""
+    """Rows of tracks deleted since the last snapshot."""
 
-    def __init__(self, n_sensors: int) -> None:
-        self._batches: list[tuple[NDArray[np.int64], Array, Array, Array, Array]] = []
-        self._empty = (
-            np.zeros(0, dtype=np.int64),
-            np.zeros((0, 6)),
-            np.zeros((0, 6, 6)),
-            np.zeros(0),
-            np.zeros((0, n_sensors)),
-        )
+    def __init__(self, empty: TrackRows) -> None:
+        self._empty = empty
+        self._batches: list[TrackRows] = []
 
-    def bury(self, batch: tuple[NDArray[np.int64], Array, Array, Array, Array]) -> None:
-        self._batches.append(batch)
+    def bury(self, rows: TrackRows) -> None:
+        self._batches.append(rows)
 
-    def drain(self) -> tuple[NDArray[np.int64], Array, Array, Array, Array]:
-        if not self._batches:
-            return self._empty
-        columns = zip(*self._batches, strict=True)
-        self._batches = []
-        ids, x, P, t_update, last_hit = (np.concatenate(c) for c in columns)
-        return ids, x, P, t_update, last_hit
+    def drain(self) -> TrackRows:
+        batches, self._batches = self._batches, []
+        return TrackRows.concat(batches) if batches else self._empty
 
 
 class Tracker:
     """Multi-sensor, multi-target tracker over scans delivered in measurement-time order."""
 
-    def __init__(self, cfg: TrackerConfig, n_sensors: int) -> None:
+    def __init__(
+        self, cfg: TrackerConfig, n_sensors: int, annotators: Sequence[Annotator] = ()
+    ) -> None:
         self.motion = NearlyConstantVelocity(
             q_h=cfg.accel_noise_mps2**2, q_v=cfg.accel_noise_up_mps2**2
         )
@@ -100,7 +98,8 @@ class Tracker:
         self.tracks = TrackTable(n_sensors)
         self.t: float | None = None
         self.stats = TrackerStats()
-        self._graveyard = _Graveyard(n_sensors)
+        self.annotators = list(annotators)
+        self._graveyard = _Graveyard(self.tracks.rows(slice(0, 0)))
         self._thresholds: dict[int, float] = {}
 
     def _threshold(self, dim: int) -> float:
@@ -157,6 +156,8 @@ class Tracker:
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
             self.stats.updates += rows.size
+            for annotator in self.annotators:
+                annotator.updated(table, rows, scan, assigned.det)
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
         if scan.model.charges_misses:
@@ -173,8 +174,12 @@ class Tracker:
         free = np.flatnonzero(~claimed)
         if free.size and scan.model.can_initiate:
             x0, P0 = self.initiator.initiate(scan, free)
+            first = table.n
             table.add(x0, P0, scan.t, scan.sensor)
             self.stats.initiated += free.size
+            new_rows = np.arange(first, table.n)
+            for annotator in self.annotators:
+                annotator.initiated(table, new_rows, scan, free)
 
         confirmed, doomed = self.rules.apply(table, scan.t)
         self.stats.confirmed += int(confirmed.sum())
@@ -191,39 +196,18 @@ class Tracker:
     def _bury(self, doomed: NDArray[np.bool_]) -> None:
         if not doomed.any():
             return
-        table = self.tracks
-        n = table.n
-        last = (
-            table.x[:n][doomed].copy(),
-            table.P[:n][doomed].copy(),
-            table.t_update[:n][doomed].copy(),
-            table.last_hit[:n][doomed].copy(),
-        )
-        self._graveyard.bury((table.remove(doomed), *last))
+        rows = self.tracks.rows(doomed)
+        self.tracks.remove(doomed)
+        self._graveyard.bury(rows)
         self.stats.deleted += int(doomed.sum())
 
     def snapshot(self, t: float) -> TrackSnapshot:
         """Every live track predicted to `t` (not earlier than the tracker time), as copies."""
-        table = self.tracks
-        n = table.n
-        x, P = table.x[:n].copy(), table.P[:n].copy()
-        if self.t is not None and t > self.t and n:
-            x, P = self.motion.predict(x, P, t - self.t)
-        dead = self._graveyard.drain()
-        return TrackSnapshot(
-            t=t,
-            track_id=table.track_id[:n].copy(),
-            status=table.status[:n].copy(),
-            x=x,
-            P=P,
-            t_update=table.t_update[:n].copy(),
-            last_hit=table.last_hit[:n].copy(),
-            deleted_id=dead[0],
-            deleted_x=dead[1],
-            deleted_P=dead[2],
-            deleted_t_update=dead[3],
-            deleted_last_hit=dead[4],
-        )
+        live = self.tracks.rows()
+        if self.t is not None and t > self.t and len(live):
+            x, P = self.motion.predict(live.x, live.P, t - self.t)
+            live = replace(live, x=x, P=P)
+        return TrackSnapshot(t=t, live=live, deleted=self._graveyard.drain())
 
 
 def _concat(a: Hypotheses, b: Hypotheses) -> Hypotheses:

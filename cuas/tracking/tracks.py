@@ -6,10 +6,15 @@ of a track is a few hundred bytes of state, not an object graph.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 from numpy.typing import NDArray
 
 from cuas.tracking.motion import STATE_DIM
+from cuas.tracking.scan import CLASSES
+
+N_CLASSES = len(CLASSES)
 
 TENTATIVE = 0
 CONFIRMED = 1
@@ -17,10 +22,49 @@ COASTING = 2
 STATUS_NAMES = ("tentative", "confirmed", "coasting")
 
 
+@dataclass(frozen=True)
+class TrackRows:
+    """A copy of some rows of the track table: every column, as arrays of the same length."""
+
+    x: NDArray[np.float64]
+    P: NDArray[np.float64]
+    track_id: NDArray[np.int64]
+    status: NDArray[np.int8]
+    history: NDArray[np.uint32]
+    t_birth: NDArray[np.float64]
+    t_update: NDArray[np.float64]
+    last_hit: NDArray[np.float64]
+    class_logp: NDArray[np.float64]
+    uas_id: NDArray[np.object_]
+    emitter_id: NDArray[np.object_]
+    friendly: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return self.track_id.shape[0]
+
+    @classmethod
+    def concat(cls, parts: list[TrackRows]) -> TrackRows:
+        names = [f.name for f in fields(cls)]
+        return cls(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
+
+
 class TrackTable:
     """Parallel arrays of track state; grows by doubling, never shrinks below its peak."""
 
-    _fields = ("x", "P", "track_id", "status", "history", "t_birth", "t_update", "last_hit")
+    _fields = (
+        "x",
+        "P",
+        "track_id",
+        "status",
+        "history",
+        "t_birth",
+        "t_update",
+        "last_hit",
+        "class_logp",
+        "uas_id",
+        "emitter_id",
+        "friendly",
+    )
 
     def __init__(self, n_sensors: int, capacity: int = 64) -> None:
         self.n = 0
@@ -40,6 +84,12 @@ class TrackTable:
         self.t_update = np.zeros(capacity)
         # Measurement time of the last update by each sensor (-inf: never).
         self.last_hit = np.full((capacity, self.n_sensors), -np.inf)
+        # What the track is: log-probabilities over CLASSES (classification keeps them).
+        self.class_logp = np.full((capacity, N_CLASSES), -np.log(N_CLASSES))
+        # Who it is: Remote ID serial and RF emitter id once heard, and whether friendly.
+        self.uas_id = np.full(capacity, None, dtype=object)
+        self.emitter_id = np.full(capacity, None, dtype=object)
+        self.friendly = np.zeros(capacity, dtype=bool)
 
     def _grow(self, needed: int) -> None:
         capacity = self.capacity
@@ -67,6 +117,10 @@ class TrackTable:
         self.t_update[rows] = t
         self.last_hit[rows] = -np.inf
         self.last_hit[rows, sensor] = t
+        self.class_logp[rows] = -np.log(N_CLASSES)
+        self.uas_id[rows] = None
+        self.emitter_id[rows] = None
+        self.friendly[rows] = False
         self.next_id += k
         self.n += k
 
@@ -82,6 +136,13 @@ class TrackTable:
             array[:count] = array[: self.n][keep]
         self.n = count
         return removed
+
+    def rows(self, select: NDArray[np.bool_] | slice | None = None) -> TrackRows:
+        """A copy of the live rows picked by a mask or slice (default: all of them)."""
+        pick = slice(None) if select is None else select
+        return TrackRows(
+            **{name: getattr(self, name)[: self.n][pick].copy() for name in self._fields}
+        )
 
     def __len__(self) -> int:
         return self.n
