@@ -109,7 +109,7 @@ class TrackerConfig(_Section):
     confirm_n: Annotated[int, Meta(ge=1, le=16)] = 4
     coast_after_s: Positive = 2.5
     delete_after_s: Positive = 8.0
-    max_pos_sigma_m: Positive = 300.0
+    max_pos_sigma_m: Positive = 300.0  # horizontal; beyond it a track is deleted
     accel_noise_mps2: Positive = 2.0  # horizontal white-noise acceleration (1-sigma, ~1 s)
     accel_noise_up_mps2: Positive = 1.0
     init_speed_sigma_mps: Positive = 20.0

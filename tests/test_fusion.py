@@ -14,7 +14,7 @@ from cuas.tracking.measurements import (
     PositionModel,
     RadarModel,
 )
-from cuas.tracking.scan import Scan
+from cuas.tracking.scan import Labels, Scan
 from cuas.tracking.tracker import Tracker
 from cuas.tracking.tracks import TENTATIVE
 
@@ -107,3 +107,72 @@ def test_sensors_that_only_hear_some_targets_do_not_wear_tracks_down() -> None:
             )
     assert tracker.tracks.n == 1 and tracker.tracks.status[0] != TENTATIVE
     assert tracker.tracks.history[0] & 0b1111 == 0b1111  # only radar scans were opportunities
+
+
+RF_SW = BearingModel(place(8.64774, 24.49682))
+SIGMA[RF_SW] = np.radians([3.0])
+INDEX[RF_SW] = 5
+
+
+def bearings(model: MeasurementModel, t: float, states: np.ndarray, emitters, rng) -> Scan:
+    """An RF scan hearing several emitters, each detection naming its emitter."""
+    z, _ = model.predict(states)
+    z = z + rng.normal(size=z.shape) * SIGMA[model]
+    k = len(states)
+    labels = Labels.none(k)
+    labels = Labels(labels.class_probs, labels.rcs_dbsm, [None] * k, list(emitters))
+    return Scan(INDEX[model], t, z, np.tile(SIGMA[model] ** 2, (k, 1)), model, labels)
+
+
+def passive_run(states0: np.ndarray, emitters, models, seconds: float = 40.0, seed: int = 2):
+    rng = np.random.default_rng(seed)
+    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    for k in range(int(seconds / 0.5)):
+        for i, model in enumerate(models):
+            t = k * 0.5 + 0.1 * i
+            states = states0 + np.c_[states0[:, 3:] * t, np.zeros((len(states0), 3))]
+            tracker.process(bearings(model, T0 + t, states, emitters, rng))
+    n = tracker.tracks.n
+    firm = tracker.tracks.status[:n] != TENTATIVE
+    final = states0[:, :3] + states0[:, 3:] * (k * 0.5)
+    return tracker.tracks.x[:n][firm], final
+
+
+def test_two_direction_finders_track_a_drone_no_radar_sees() -> None:
+    drone = np.array([[600.0, 1300.0, 60.0, 4.0, -3.0, 0.0]])
+    firm, truth = passive_run(drone, ["ctrl-1"], [RF_NE, RF_SW])
+    assert len(firm) == 1
+    horizontal = np.linalg.norm(firm[0, :2] - truth[0, :2])
+    assert horizontal < 80.0, horizontal  # 3 deg bearings crossing ~1.5 km out
+
+
+def test_two_emitters_give_two_tracks_and_no_ghosts() -> None:
+    drones = np.array([[600.0, 1300.0, 60.0, 4.0, -3.0, 0.0], [-900.0, 700.0, 80.0, 2.0, 3.0, 0.0]])
+    firm, truth = passive_run(drones, ["ctrl-1", "ctrl-2"], [RF_NE, RF_SW])
+    assert len(firm) == 2
+    for p in truth:
+        assert np.linalg.norm(firm[:, :2] - p[:2], axis=1).min() < 100.0
+
+
+def test_bearings_along_the_baseline_do_not_cross_and_start_nothing() -> None:
+    # A drone on the far extension of the line through both direction finders.
+    ne, sw = RF_NE.geometry.frame.position, RF_SW.geometry.frame.position
+    far = ne + (ne - sw) / np.linalg.norm(ne - sw) * 1500.0
+    drone = np.array([[far[0], far[1], 60.0, 0.0, 0.0, 0.0]])
+    firm, _ = passive_run(drone, ["ctrl-1"], [RF_NE, RF_SW], seconds=20.0)
+    assert len(firm) == 0
+
+
+def test_two_cameras_triangulate_height_as_well() -> None:
+    rng = np.random.default_rng(4)
+    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    state0 = np.array([400.0, 900.0, 150.0, -5.0, -2.0, 0.0])
+    for k in range(100):
+        for i, cam in enumerate((CAM_NW, CAM_SE)):
+            t = k * 0.2 + 0.05 * i
+            state = state0 + np.r_[state0[3:] * t, np.zeros(3)]
+            tracker.process(observe(cam, T0 + t, state, rng))
+    firm = tracker.tracks.status[: tracker.tracks.n] != TENTATIVE
+    assert firm.sum() == 1
+    error = tracker.tracks.x[: tracker.tracks.n][firm][0, :3] - state[:3]
+    assert np.linalg.norm(error) < 15.0, error

@@ -20,7 +20,8 @@ class LifecycleRules:
       opportunity is a scan of a sensor whose field of regard holds the track).
     - Tentative tracks die as soon as M of N can no longer be reached.
     - Confirmed tracks coast after `coast_after_s` without an update and die after
-      `delete_after_s`, or when the position uncertainty exceeds `max_pos_sigma_m`.
+      `delete_after_s`, or when the horizontal position uncertainty exceeds
+      `max_pos_sigma_m`.
     """
 
     confirm_m: int
@@ -60,6 +61,8 @@ class LifecycleRules:
         status[firm & (age > self.coast_after_s)] = COASTING
         status[firm & (age <= self.coast_after_s)] = CONFIRMED
         P = table.P[:n]
-        pos_sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1] + P[:, 2, 2])
-        stale = firm & ((age > self.delete_after_s) | (pos_sigma > self.max_pos_sigma_m))
+        # Horizontal only: RF bearings say nothing of height, and a track that is well placed
+        # on the map must not die because its altitude is (honestly) uncertain.
+        horizontal_sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1])
+        stale = firm & ((age > self.delete_after_s) | (horizontal_sigma > self.max_pos_sigma_m))
         return confirm, hopeless | stale | (tentative & (age > self.delete_after_s))

@@ -17,6 +17,7 @@ from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracks import TENTATIVE, TrackRows, TrackTable
+from cuas.tracking.triangulation import PassiveInitiator
 from cuas.tracking.update import kalman_update
 
 Array = NDArray[np.float64]
@@ -93,6 +94,9 @@ class Tracker:
             max_pos_sigma_m=cfg.max_pos_sigma_m,
         )
         self.initiator = SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps)
+        self.passive = PassiveInitiator(
+            speed_sigma=cfg.init_speed_sigma_mps, vspeed_sigma=cfg.init_vspeed_sigma_mps
+        )
         self.gate_probability = cfg.gate_probability
         self.n_sensors = n_sensors
         self.tracks = TrackTable(n_sensors)
@@ -172,18 +176,30 @@ class Tracker:
         claimed[hyps.det[firm[hyps.track]]] = True
         claimed[assigned.det] = True
         free = np.flatnonzero(~claimed)
-        if free.size and scan.model.can_initiate:
-            x0, P0 = self.initiator.initiate(scan, free)
-            first = table.n
-            table.add(x0, P0, scan.t, scan.sensor)
-            self.stats.initiated += free.size
-            new_rows = np.arange(first, table.n)
-            for annotator in self.annotators:
-                annotator.initiated(table, new_rows, scan, free)
+        if free.size:
+            self._initiate(scan, free)
 
         confirmed, doomed = self.rules.apply(table, scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _initiate(self, scan: Scan, free: Index) -> None:
+        """New tentative tracks: from each free detection of a sensor that localises a target
+        alone, or from crossing bearings of passive sensors."""
+        if scan.model.can_initiate:
+            x0, P0 = self.initiator.initiate(scan, free)
+            dets = free
+        else:
+            x0, P0, dets = self.passive.offer(scan, free)
+        if dets.size == 0:
+            return
+        table = self.tracks
+        first = table.n
+        table.add(x0, P0, scan.t, scan.sensor)
+        self.stats.initiated += dets.size
+        rows = np.arange(first, table.n)
+        for annotator in self.annotators:
+            annotator.initiated(table, rows, scan, dets)
 
     def housekeep(self, t: float) -> None:
         """Advance to `t` and apply the lifecycle without a scan, so that tracks coast and
