@@ -16,7 +16,7 @@ from cuas.tracking.measurements import (
 )
 from cuas.tracking.scan import Labels, Scan
 from cuas.tracking.tracker import Tracker
-from cuas.tracking.tracks import TENTATIVE
+from cuas.tracking.tracks import COASTING, TENTATIVE
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
 T0 = 1_764_000_000.0
@@ -176,3 +176,19 @@ def test_two_cameras_triangulate_height_as_well() -> None:
     assert firm.sum() == 1
     error = tracker.tracks.x[: tracker.tracks.n][firm][0, :3] - state[:3]
     assert np.linalg.norm(error) < 15.0, error
+
+
+def test_a_track_whose_only_sensor_fell_silent_coasts_instead_of_dying() -> None:
+    rng = np.random.default_rng(9)
+    tracker = Tracker(TrackerConfig(delete_after_s=8.0), n_sensors=6)
+    state = np.array([900.0, -700.0, 80.0, 3.0, 1.0, 0.0])
+    for k in range(10):
+        tracker.process(observe(RADAR, T0 + k, state + np.r_[state[3:] * k, np.zeros(3)], rng))
+    tracker.silent[INDEX[RADAR]] = True  # the radar's heartbeats stopped
+    for k in range(10, 30):
+        tracker.housekeep(T0 + k)
+    assert tracker.tracks.n == 1, "deleted although nobody could see it"
+    assert tracker.tracks.status[0] == COASTING
+    tracker.silent[INDEX[RADAR]] = False  # the radar is back, and still sees nothing there
+    tracker.housekeep(T0 + 31)
+    assert tracker.tracks.n == 0

@@ -42,8 +42,15 @@ class LifecycleRules:
             0xFFFF
         )
 
-    def apply(self, table: TrackTable, t: float) -> tuple[Mask, Mask]:
-        """Update statuses at time `t`; returns (rows just confirmed, rows to delete)."""
+    def apply(
+        self, table: TrackTable, t: float, silent: NDArray[np.bool_] | None = None
+    ) -> tuple[Mask, Mask]:
+        """Update statuses at time `t`; returns (rows just confirmed, rows to delete).
+
+        `silent` flags sensors that have stopped reporting (fault): a track last updated only
+        by silent sensors is not deleted for its age, because nobody is looking; it coasts
+        until its position is too uncertain to be useful.
+        """
         n = table.n
         status = table.status[:n]
         history = table.history[:n]
@@ -64,5 +71,19 @@ class LifecycleRules:
         # Horizontal only: RF bearings say nothing of height, and a track that is well placed
         # on the map must not die because its altitude is (honestly) uncertain.
         horizontal_sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1])
-        stale = firm & ((age > self.delete_after_s) | (horizontal_sigma > self.max_pos_sigma_m))
+        too_old = age > self.delete_after_s
+        if silent is not None and silent.any():
+            too_old &= ~orphaned(table, silent)
+        stale = firm & (too_old | (horizontal_sigma > self.max_pos_sigma_m))
         return confirm, hopeless | stale | (tentative & (age > self.delete_after_s))
+
+
+def orphaned(table: TrackTable, silent: NDArray[np.bool_], memory_s: float = 5.0) -> Mask:
+    """Tracks whose recent updates all came from sensors that are now silent.
+
+    "Recent" is within `memory_s` of the track's own last update; a track that no sensor
+    ever updated (cannot happen after initiation) is not orphaned.
+    """
+    n = table.n
+    recent = table.last_hit[:n] >= (table.t_update[:n] - memory_s)[:, None]
+    return recent.any(axis=1) & ~(recent & ~silent[None, :]).any(axis=1)

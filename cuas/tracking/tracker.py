@@ -99,6 +99,7 @@ class Tracker:
         )
         self.gate_probability = cfg.gate_probability
         self.n_sensors = n_sensors
+        self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
         self.tracks = TrackTable(n_sensors)
         self.t: float | None = None
         self.stats = TrackerStats()
@@ -179,7 +180,7 @@ class Tracker:
         if free.size:
             self._initiate(scan, free)
 
-        confirmed, doomed = self.rules.apply(table, scan.t)
+        confirmed, doomed = self.rules.apply(table, scan.t, self.silent)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
@@ -205,7 +206,7 @@ class Tracker:
         """Advance to `t` and apply the lifecycle without a scan, so that tracks coast and
         die on time even while no sensor reports."""
         self.predict_to(t)
-        confirmed, doomed = self.rules.apply(self.tracks, t)
+        confirmed, doomed = self.rules.apply(self.tracks, t, self.silent)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
