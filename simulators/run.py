@@ -1,23 +1,35 @@
 """Run a library scenario: live through ZeroMQ in real time, or as fast as possible to a file.
 
-Real time (`run_realtime`): the camp's radar scans every `update_period_s / speed` seconds of
-wall time, each scan stamped with `time.time()` when it is taken and sent through a
-`SensorPublisher` (which also sends the heartbeats). Nothing is sent until the core is
-connected and subscribed. `speed > 1` compresses scenario time for demos: targets are where
-they would be at `speed` times the elapsed wall time, while measurement times stay wall-clock,
-so the core sees a world `speed` times faster. Velocities (hence the radar's range-rate) are
-scaled by `speed` to match, or the tracker would see range-rates contradicting the motion and
-break its tracks. Accelerations grow with `speed` squared: drones keep one track each at 2x,
-erratic birds fragment; keep `speed` at 1 for anything scored.
+A scenario flies its radar and, for multi-sensor scenarios (or `all_sensors`), every other
+sensor of the camp (`simulators.passive`: RF direction finders, cameras, Remote ID; further
+radars), each at its own `update_period_s` (the scenario radar on `k * period`, the others
+with a fixed phase derived from their id) and with its own random stream derived from the
+seed (`simulators.passive.sensor_rng`; the scenario radar keeps its stream of old, so radar
+drills are unchanged).
 
-Recording (`record`): the same radar at scan times `t0 + k * update_period_s`, written as the
-live core would have captured it (reports received 50 ms after measurement, a heartbeat every
-second) plus a truth sidecar `<out>.truth.msgpack` (`truth` records with each target's class).
-No wall clock is read: one scenario, camp, seed and t0 give byte-identical files.
+Real time (`run_realtime`): each sensor scans every `update_period_s / speed` seconds of wall
+time, each scan stamped with `time.time()` when it is taken, and publishes through its own
+`SensorPublisher` (which also sends its heartbeats). The radar sends at once; the other
+sensors send at `arrival_time(t)` = t + their latency (measurement time stays `t`), so the core
+sees the same out-of-order arrival across sensors as in the field. Nothing is sent until the
+core is connected and subscribed. `speed > 1` compresses scenario time for demos: targets are
+where they would be at `speed` times the elapsed wall time, while measurement times stay
+wall-clock, so the core sees a world `speed` times faster. Velocities (hence the radar's
+range-rate and Remote ID's speed) are scaled by `speed` to match, or the tracker would see
+range-rates contradicting the motion and break its tracks. Accelerations grow with `speed`
+squared: drones keep one track each at 2x, erratic birds fragment; keep `speed` at 1 for
+anything scored.
+
+Recording (`record`): the same sensors at scan times `t0 + phase + k * update_period_s`,
+written as the live core would have captured them: each report received at t + its sensor's
+latency (radar 50 ms), a heartbeat per sensor every second, all records in `t_received` order;
+plus a truth sidecar `<out>.truth.msgpack` (`truth` records with each target's class, at the
+radar's scan times). No wall clock is read: one scenario, camp, seed and t0 give
+byte-identical files.
 
     cuas simulate --list
     cuas simulate attack --config config/camp.example.toml --realtime --speed 2
-    cuas simulate attack --config config/camp.example.toml --record out/attack.msgpack --seed 3
+    cuas simulate mixed --config config/camp.example.toml --record out/mixed.msgpack --seed 3
 """
 
 from __future__ import annotations
@@ -30,22 +42,26 @@ import math
 import signal
 import sys
 import time
+import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from cuas.config import CampConfig, ConfigError, load_config
+from cuas.config import CampConfig, ConfigError, SensorConfig, load_config
+from cuas.geodesy import LocalFrame
 from cuas.recording import RecordingWriter
 from cuas.scoring import TRUTH_TOPIC
-from cuas.wire import VERSION, Status
+from cuas.wire import VERSION, Detection, Report, Status
 from sensors.publisher import SensorPublisher
-from simulators.radar import RadarScan
+from simulators.passive import PassiveScan, passive_sensor, sensor_rng
+from simulators.radar import RadarEquationPd, RadarScan, SimulatedRadar
 from simulators.scenario_library import (
     DEFAULT_SCENARIO,
-    LIBRARY,
+    SCENARIOS,
     Scenario,
     build_scenario,
     describe_library,
@@ -59,10 +75,14 @@ COMMAND = "simulate"
 RADAR_STREAM = 1  # random stream of a seed used for the radar (targets use another)
 CONNECT_LOG_PERIOD_S = 10.0
 
+Scan = RadarScan | PassiveScan
+
 __all__ = [
     "RunStats",
     "ScanEvent",
+    "SimSensor",
     "add_command",
+    "make_sensors",
     "record",
     "run_realtime",
     "truth_path",
@@ -71,7 +91,7 @@ __all__ = [
 
 @dataclass
 class RunStats:
-    """What a run did."""
+    """What a run did; `scans`, `reports_sent` and `detections` add up all sensors."""
 
     scenario: str
     scans: int = 0
@@ -82,20 +102,32 @@ class RunStats:
     scenario_s: float = 0.0  # scenario time covered
     wall_s: float = 0.0
     completed: bool = False  # ran to the scenario's end (not stopped early)
+    by_sensor: Counter[str] = field(default_factory=Counter)  # reports sent per sensor
+
+    def count(self, sensor_id: str, scan: Scan, sent: bool = True) -> None:
+        """Account for one scan of a sensor (and its report, if it was sent)."""
+        self.scans += 1
+        self.reports_sent += sent
+        self.by_sensor[sensor_id] += sent
+        self.detections += len(scan)
+        self.target_detections += int(np.count_nonzero(scan.truth_index >= 0))
 
     def render(self) -> str:
         end = "completed" if self.completed else "stopped"
-        return (
+        text = (
             f"{self.scenario}: {end} after {self.scenario_s:.1f} s of scenario time "
             f"({self.wall_s:.1f} s wall): {self.scans} scans, {self.reports_sent} reports sent, "
             f"{self.dropped} dropped, {self.detections} detections "
             f"({self.target_detections} of targets)"
         )
+        if len(self.by_sensor) > 1:
+            text += "\n  reports: " + ", ".join(f"{k} {v}" for k, v in self.by_sensor.items())
+        return text
 
 
 @dataclass(frozen=True)
 class ScanEvent:
-    """One real-time scan, handed to `on_scan`.
+    """One real-time scan of one sensor, handed to `on_scan` once its report was sent.
 
     `truth` is as the core should see it: stamped with the measurement time `t`, velocities
     in metres per wall-clock second (scaled by the run's speed).
@@ -104,8 +136,9 @@ class ScanEvent:
     scenario_t: float
     t: float
     truth: TargetStates
-    scan: RadarScan
+    scan: Scan
     sent: bool
+    sensor_id: str = ""
 
 
 def truth_path(out: str | Path) -> Path:
@@ -128,6 +161,82 @@ def _radar_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng([RADAR_STREAM, seed])
 
 
+# --- the sensors of a run -----------------------------------------------------------------
+
+
+class SimSensor(Protocol):
+    """What a run needs of a simulated sensor of any kind (`simulators.passive` sensors have
+    exactly this face; radars get it from `RadarSensor`)."""
+
+    sensor: SensorConfig
+
+    def observe(self, t: float, states: TargetStates) -> Any: ...
+
+    def report(self, scan: Any) -> Report: ...
+
+    def arrival_time(self, t: float) -> float: ...
+
+
+class RadarSensor:
+    """A `SimulatedRadar` with the face of a `SimSensor`: reports arrive `delay_s` late."""
+
+    def __init__(self, radar: SimulatedRadar, delay_s: float = RECEIVE_DELAY_S) -> None:
+        self.radar = radar
+        self.sensor = radar.sensor
+        self.delay_s = delay_s
+
+    def observe(self, t: float, states: TargetStates) -> RadarScan:
+        return self.radar.measure(t, states.enu, states.vel, states.rcs_dbsm)
+
+    def report(self, scan: RadarScan) -> Report:
+        return self.radar.report(scan)
+
+    def arrival_time(self, t: float) -> float:
+        return t + self.delay_s
+
+
+def make_sensors(scenario: Scenario, config: CampConfig, seed: int) -> list[SimSensor]:
+    """The simulated sensors of a scenario run: its radar first, then `scenario.sensors`,
+    each with its own random stream and latencies within what the camp declares."""
+    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    flown: list[SimSensor] = [RadarSensor(scenario.make_radar(config, _radar_rng(seed)))]
+    for s in scenario.sensors:
+        rng = sensor_rng(seed, s.id)
+        if s.kind == "radar":
+            radar = SimulatedRadar.from_camp(
+                s, frame, rng, RadarEquationPd.for_sensor(s), scenario.clutter_per_scan
+            )
+            flown.append(RadarSensor(radar))
+        else:
+            bound = config.tracker.reorder_window_s  # the core's bound when none is declared
+            flown.append(passive_sensor(s, frame, rng, latency_bound_s=bound))
+    return flown
+
+
+def _phase(sensor: SimSensor, index: int) -> float:
+    """When in its period a sensor scans: the scenario radar at 0, the others at a fixed
+    fraction derived from their id (real sensors' clocks are not in step)."""
+    if index == 0:
+        return 0.0
+    fraction = (zlib.crc32(sensor.sensor.id.encode()) % 1000) / 1000.0
+    return fraction * sensor.sensor.update_period_s
+
+
+def _scan_times(duration_s: float, period_s: float, phase_s: float) -> np.ndarray:
+    """Scenario times `phase + k * period` within `0..duration` (the radar's of old at 0)."""
+    n = math.floor((duration_s - phase_s) / period_s + 1e-9) + 1
+    return phase_s + np.arange(max(n, 0)) * period_s
+
+
+def _detections(scan: Scan) -> list[Detection]:
+    if isinstance(scan, PassiveScan):
+        return list(scan.detections)
+    return list(SimulatedRadar.detections(scan))
+
+
+# --- recordings ---------------------------------------------------------------------------
+
+
 def record(
     scenario: Scenario | str,
     config: CampConfig,
@@ -136,48 +245,54 @@ def record(
     t0: float = T0,
     duration_s: float | None = None,
 ) -> RunStats:
-    """Write the scenario's radar recording to `out` and its truth to `truth_path(out)`.
+    """Write the scenario's recording to `out` and its truth to `truth_path(out)`.
 
     As fast as possible and without any wall clock: identical arguments, identical bytes.
     `duration_s` applies when `scenario` is a name (a built `Scenario` has its own).
+    Records (every sensor's reports and heartbeats) are in `t_received` order; ties go to
+    heartbeats first, then to sensors in the run's order.
     """
     sc = _resolve(scenario, config, seed, duration_s)
-    radar = sc.make_radar(config, _radar_rng(seed))
+    sensors = make_sensors(sc, config, seed)
     period = sc.radar.update_period_s
-    times = np.arange(math.floor(sc.duration_s / period + 1e-9) + 1) * period
-    enu, vel, active = sc.targets.sample(times)
-    topic, status_topic = f"report.{sc.radar.id}", f"status.{sc.radar.id}"
+    times = _scan_times(sc.duration_s, period, 0.0)
     n_beats = math.ceil((times[-1] + period) / HEARTBEAT_PERIOD_S)
     beats = [t0 + k * HEARTBEAT_PERIOD_S for k in range(n_beats)]
-    next_beat = 0
     stats = RunStats(sc.name)
     started = time.perf_counter()
-
-    def beat(writer: RecordingWriter, tb: float) -> None:
-        writer.write(tb, status_topic, Status(v=VERSION, sensor_id=sc.radar.id, t=tb, state="ok"))
-
+    # (t_received, sensor order, heartbeat 0 / report 1, seq) -> topic, payload
+    records: list[tuple[tuple[float, int, int, int], str, Any]] = []
+    for order, sim in enumerate(sensors):
+        sid = sim.sensor.id
+        records += [
+            ((tb, order, 0, k), f"status.{sid}", Status(v=VERSION, sensor_id=sid, t=tb, state="ok"))
+            for k, tb in enumerate(beats)
+        ]
+        taus = _scan_times(sc.duration_s, sim.sensor.update_period_s, _phase(sim, order))
+        enu, vel, active = sc.targets.sample(taus)
+        for k, tau in enumerate(taus.tolist()):
+            t = t0 + tau
+            scan = sim.observe(t, sc.targets.select(t, enu[k], vel[k], active[k]))
+            records.append(((sim.arrival_time(t), order, 1, k), f"report.{sid}", sim.report(scan)))
+            stats.count(sid, scan)
+    records.sort(key=lambda r: r[0])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    enu, vel, active = sc.targets.sample(times)
     with RecordingWriter(out) as writer, RecordingWriter(truth_path(out)) as truth_writer:
+        for (t_received, *_), topic, payload in records:
+            writer.write(t_received, topic, payload)
         for k, tau in enumerate(times.tolist()):
             t = t0 + tau
-            while next_beat < n_beats and beats[next_beat] <= t + RECEIVE_DELAY_S:
-                beat(writer, beats[next_beat])
-                next_beat += 1
             truth = sc.targets.select(t, enu[k], vel[k], active[k])
-            scan = radar.measure(t, truth.enu, truth.vel, truth.rcs_dbsm)
-            writer.write(t + RECEIVE_DELAY_S, topic, radar.report(scan))
             truth_writer.write(t, TRUTH_TOPIC, truth.truth_frame())
-            stats.scans += 1
-            stats.reports_sent += 1
-            stats.detections += len(scan)
-            stats.target_detections += int(np.count_nonzero(scan.truth_index >= 0))
-        for tb in beats[next_beat:]:
-            beat(writer, tb)
     stats.scenario_s = float(times[-1])
     stats.wall_s = time.perf_counter() - started
     stats.completed = True
     return stats
+
+
+# --- real time ----------------------------------------------------------------------------
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
@@ -187,20 +302,30 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
             await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def _connect(pub: SensorPublisher, stop: asyncio.Event, timeout: float | None) -> bool:
-    """Wait for the core (or `stop`); raises TimeoutError after `timeout` seconds."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+async def _connect(pub: SensorPublisher, stop: asyncio.Event, deadline: float | None) -> bool:
+    """Wait for the core (or `stop`); raises TimeoutError after the monotonic `deadline`."""
     last_log = -math.inf
     while not stop.is_set():
         if await pub.wait_connected(0.2):
             return True
         now = time.monotonic()
         if deadline is not None and now > deadline:
-            raise TimeoutError(f"no core subscribed at {pub.endpoint} within {timeout} s")
+            raise TimeoutError(f"no core subscribed at {pub.endpoint} in time")
         if now - last_log >= CONNECT_LOG_PERIOD_S:
             log.info("%s: waiting for the core at %s", pub.sensor_id, pub.endpoint)
             last_log = now
     return False
+
+
+@dataclass
+class _Flight:
+    """One sensor flown in real time: its simulator, its publisher, when in its period it
+    scans, and whether its reports wait for their arrival time (the radar's go at once)."""
+
+    sim: SimSensor
+    pub: SensorPublisher
+    delayed: bool  # send at arrival_time(t) rather than at once
+    phase_s: float
 
 
 async def run_realtime(
@@ -218,52 +343,109 @@ async def run_realtime(
 ) -> RunStats:
     """Fly the scenario live: scan in real time and publish to the core until it ends or `stop`.
 
-    Scans start once the core is connected and subscribed (`wait_connected`); the scenario
-    clock starts then. `endpoint` defaults to the camp's `zmq.ingest`; pass `publisher` to use
-    one the caller owns (its sensor id must be the scenario radar's). `on_scan` is called
-    after each scan, synchronously, with the truth and the detections.
+    Scans start once the core is connected and subscribed to every sensor (`wait_connected`);
+    the scenario clock starts then. `endpoint` defaults to the camp's `zmq.ingest`; pass
+    `publisher` to use one the caller owns for the radar (its sensor id must be the scenario
+    radar's; the other sensors always get their own). `on_scan` is called synchronously
+    after each scan's report was sent (or dropped), with the truth and the detections.
     """
     if not speed > 0.0:
         raise ValueError("speed must be positive")
     sc = _resolve(scenario, config, seed, duration_s)
-    radar = sc.make_radar(config, _radar_rng(seed))
+    sims = make_sensors(sc, config, seed)
     stats = RunStats(sc.name)
-    own = publisher is None
-    pub = publisher or SensorPublisher(sc.radar.id, "radar", endpoint or config.zmq.ingest)
-    if own:
-        await pub.start()
+    address = endpoint or config.zmq.ingest
+    owned: list[SensorPublisher] = []
+    flights: list[_Flight] = []
+    for order, sim in enumerate(sims):
+        pub = publisher if order == 0 and publisher is not None else None
+        if pub is None:
+            pub = SensorPublisher(sim.sensor.id, sim.sensor.kind, address)
+            owned.append(pub)
+        flights.append(_Flight(sim, pub, delayed=order > 0, phase_s=_phase(sim, order)))
     try:
-        if not await _connect(pub, stop, connect_timeout_s):
-            return stats
-        wall_period = sc.radar.update_period_s / speed
-        dropped_before = pub.dropped
+        for pub in owned:
+            await pub.start()
+        deadline = None if connect_timeout_s is None else time.monotonic() + connect_timeout_s
+        for flight in flights:
+            if not await _connect(flight.pub, stop, deadline):
+                return stats
+        dropped_before = sum(f.pub.dropped for f in flights)
         start = time.time()
+        done = await asyncio.gather(
+            *(_fly(f, sc, stop, speed, start, stats, on_scan) for f in flights)
+        )
+        stats.completed = all(done)
+        stats.dropped = sum(f.pub.dropped for f in flights) - dropped_before
+        stats.wall_s = time.time() - start
+    finally:
+        for pub in owned:
+            await pub.close()
+    return stats
+
+
+async def _fly(
+    flight: _Flight,
+    sc: Scenario,
+    stop: asyncio.Event,
+    speed: float,
+    start: float,
+    stats: RunStats,
+    on_scan: Callable[[ScanEvent], None] | None,
+) -> bool:
+    """Scan one sensor on its grid until the scenario ends (True) or `stop` (False)."""
+    sim, pub = flight.sim, flight.pub
+    wall_period = sim.sensor.update_period_s / speed
+    queue: asyncio.Queue[tuple[float, ScanEvent] | None] = asyncio.Queue()
+    sender = asyncio.create_task(_send_in_order(queue, pub, stop, stats, on_scan))
+    completed = False
+    try:
+        await _wait(stop, start + flight.phase_s / speed - time.time())
         k = 0
         while not stop.is_set():
             t = time.time()
             tau = (t - start) * speed
             if tau > sc.duration_s:
-                stats.completed = True
+                completed = True
                 break
             truth = sc.targets.at(tau).in_wall_time(t, speed)
-            scan = radar.measure(t, truth.enu, truth.vel, truth.rcs_dbsm)
-            sent = await pub.send_report(t, radar.detections(scan))
-            stats.scans += 1
-            stats.reports_sent += sent
-            stats.detections += len(scan)
-            stats.target_detections += int(np.count_nonzero(scan.truth_index >= 0))
-            stats.scenario_s = tau
-            if on_scan is not None:
-                on_scan(ScanEvent(tau, t, truth, scan, sent))
-            # The next scan on the grid start + k * period; after a stall, skip missed slots.
-            k = max(k + 1, math.floor((time.time() - start) / wall_period) + 1)
-            await _wait(stop, start + k * wall_period - time.time())
-        stats.dropped = pub.dropped - dropped_before
-        stats.wall_s = time.time() - start
+            scan = sim.observe(t, truth)
+            arrival = sim.arrival_time(t) if flight.delayed else t
+            stats.scenario_s = max(stats.scenario_s, tau)
+            await queue.put((arrival, ScanEvent(tau, t, truth, scan, False, sim.sensor.id)))
+            await asyncio.sleep(0)  # let an undelayed report go out now
+            # The next scan on the grid start + phase + k * period; after a stall, skip slots.
+            since = time.time() - start - flight.phase_s / speed
+            k = max(k + 1, math.floor(since / wall_period) + 1)
+            await _wait(stop, start + flight.phase_s / speed + k * wall_period - time.time())
     finally:
-        if own:
-            await pub.close()
-    return stats
+        await queue.put(None)
+        if completed:
+            await sender  # deliver what is still in flight
+        else:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    return completed
+
+
+async def _send_in_order(
+    queue: asyncio.Queue[tuple[float, ScanEvent] | None],
+    pub: SensorPublisher,
+    stop: asyncio.Event,
+    stats: RunStats,
+    on_scan: Callable[[ScanEvent], None] | None,
+) -> None:
+    """Publish one sensor's scans in order, each at its arrival time (wall clock)."""
+    while (item := await queue.get()) is not None:
+        arrival, event = item
+        await _wait(stop, arrival - time.time())
+        if stop.is_set():
+            return
+        sent = await pub.send_report(event.t, _detections(event.scan))
+        stats.count(event.sensor_id, event.scan, sent)
+        if on_scan is not None:
+            on_scan(replace(event, sent=sent))
 
 
 # --- command line -------------------------------------------------------------------------
@@ -281,6 +463,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--realtime", action="store_true", help="publish live to the core's ingest endpoint"
     )
     mode.add_argument("--record", metavar="FILE", help="write a recording (+ FILE's .truth)")
+    parser.add_argument(
+        "--all-sensors",
+        action="store_true",
+        help="fly every sensor of the camp, not only the radar (multi-sensor scenarios do)",
+    )
     parser.add_argument(
         "--speed", type=float, default=1.0, help="real time only: scenario seconds per second"
     )
@@ -301,7 +488,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.scenario is None or args.config is None:
         print(f"{prog}: a SCENARIO and --config are required (or --list)", file=sys.stderr)
         return 2
-    if args.scenario not in LIBRARY:
+    if args.scenario not in SCENARIOS:
         print(f"{prog}: unknown scenario {args.scenario!r}; try --list", file=sys.stderr)
         return 2
     if not (args.realtime or args.record):
@@ -312,7 +499,13 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     config = load_config(args.config)
     try:
-        scenario = build_scenario(args.scenario, config, seed=args.seed, duration_s=args.duration)
+        scenario = build_scenario(
+            args.scenario,
+            config,
+            seed=args.seed,
+            duration_s=args.duration,
+            all_sensors=True if args.all_sensors else None,
+        )
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -351,7 +544,8 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         COMMAND,
         help="fly a drill scenario: live to the core, or into a recording",
-        description="Fly a named scenario against the camp's radar: in real time through "
+        description="Fly a named scenario against the camp's radar (and, for multi-sensor "
+        "scenarios or with --all-sensors, every other sensor of the camp): in real time through "
         "ZeroMQ to the core (--realtime, optionally sped up), or as fast as possible into a "
         "recording with a truth sidecar (--record). --list shows the scenarios.",
     )

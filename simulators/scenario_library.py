@@ -1,18 +1,25 @@
-"""Named drill scenarios for a camp: which targets fly, how, for how long, seen by which radar.
+"""Named drill scenarios for a camp: which targets fly, how, for how long, seen by which sensors.
 
-A scenario is plain data, `Scenario`: a name, one sentence, a duration, a `TargetSet` and the
-camp's radar with its detection model. Each library entry is a `ScenarioSpec` whose `build`
-places its targets relative to the camp (the origin, and the radar's reach), drawing anything
-random from a generator seeded by the caller, so a name, a camp and a seed give one scenario.
-Scenario files (TOML) can later map onto the same `ScenarioSpec`/`Target` constructors.
+A scenario is plain data, `Scenario`: a name, one sentence, a duration, a `TargetSet`, the
+camp's radar with its detection model, and the other camp sensors flown with it (none for a
+radar drill). Each library entry is a `ScenarioSpec` whose `build` places its targets relative
+to the camp (the origin, and the sensors' reach), drawing anything random from a generator
+seeded by the caller, so a name, a camp and a seed give one scenario. Scenario files (TOML) can
+later map onto the same `ScenarioSpec`/`Target` constructors.
+
+`LIBRARY` holds the radar drills (every drone in radar coverage); `MULTI_SENSOR` the
+scenarios that fly every sensor of the camp (radar, RF direction finders, cameras, Remote ID)
+and give targets RF links and Remote ID; `SCENARIOS` is both. Any scenario can be flown with
+all sensors (`all_sensors=True`).
 
     scenario = build_scenario("attack", load_config("config/camp.example.toml"), seed=1)
+    mixed = build_scenario("mixed", load_config("config/camp.example.toml"), seed=1)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +29,7 @@ from simulators.radar import PdModel, RadarEquationPd, SimulatedRadar
 from simulators.targets import (
     DRONE_RCS_DBSM,
     Orbit,
+    Racetrack,
     Straight,
     Target,
     TargetSet,
@@ -36,10 +44,16 @@ DEFAULT_SCENARIO = "attack"
 DEFAULT_RADAR = "radar-1"
 NOMINAL_START_M = 2700.0  # where inbound drones appear, at most 90 % of the radar's range
 TARGET_STREAM = 0  # random stream of a seed used for targets (the radar uses another)
+FRIENDLY_UAS_ID = "UN-PKO-0001"  # the camp's own patrol drone (config [friendly])
+FRIENDLY_EMITTER_ID = "PKO-LINK-7"
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "FRIENDLY_EMITTER_ID",
+    "FRIENDLY_UAS_ID",
     "LIBRARY",
+    "MULTI_SENSOR",
+    "SCENARIOS",
     "Scenario",
     "ScenarioSpec",
     "Site",
@@ -51,7 +65,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Scenario:
-    """A drill: targets flying for `duration_s` seconds, watched by one camp radar."""
+    """A drill: targets flying for `duration_s` seconds, watched by one camp radar and by
+    `sensors`, the other camp sensors flown with it (any kind; empty: the radar alone)."""
 
     name: str
     description: str
@@ -60,6 +75,7 @@ class Scenario:
     radar: SensorConfig
     pd: PdModel
     clutter_per_scan: float = 3.0
+    sensors: tuple[SensorConfig, ...] = ()
 
     def make_radar(self, config: CampConfig, rng: np.random.Generator) -> SimulatedRadar:
         """The simulated radar of this scenario, placed by the camp config."""
@@ -87,6 +103,15 @@ class Site:
         """How far out inbound drones appear: inside the radar's range, with a margin."""
         return min(NOMINAL_START_M, 0.9 * self.radar.max_range_m)
 
+    def frame(self) -> LocalFrame:
+        """The camp's ENU frame."""
+        o = self.config.origin
+        return LocalFrame(o.lat, o.lon, o.alt_m)
+
+    def position(self, sensor: SensorConfig) -> np.ndarray:
+        """A sensor's position in camp ENU metres."""
+        return self.frame().to_enu(sensor.lat, sensor.lon, sensor.alt_m).reshape(3)
+
     def drone_rcs(self) -> float:
         """A small drone's RCS, drawn from `DRONE_RCS_DBSM`."""
         return float(self.rng.uniform(*DRONE_RCS_DBSM))
@@ -104,6 +129,7 @@ class ScenarioSpec:
     duration_s: float
     build: Builder
     clutter_per_scan: float = 3.0
+    all_sensors: bool = False  # fly every sensor of the camp, not only the radar
 
 
 def _ingress(site: Site) -> list[Target]:
@@ -206,6 +232,79 @@ def _attack(site: Site) -> list[Target]:
     ]
 
 
+def _mixed(site: Site) -> list[Target]:
+    r = site.reach_m
+    hostile = ingress(
+        "h1",
+        315.0,
+        r,
+        110.0,
+        22.0,
+        overfly_m=400.0,
+        rcs_dbsm=site.drone_rcs(),
+        rf_emitter="OCU-5F3A9C",
+        protocol="dji-ocusync",
+    )
+    silent = weave("q1", 160.0, 0.9 * r, 35.0, 17.0, 60.0, 25.0, rcs_dbsm=site.drone_rcs())
+    swarm = [
+        replace(x, t_start=15.0, rf_emitter=f"ELRS-{x.target_id.upper()}", protocol="elrs")
+        for x in _swarm(site, n=6, bearing_deg=100.0)
+    ]
+    loiterer = Orbit(
+        target_id="l1",
+        center=(750.0, -300.0),
+        radius_m=200.0,
+        alt_m=150.0,
+        speed_mps=15.0,
+        start_bearing_deg=200.0,
+        rcs_dbsm=site.drone_rcs(),
+        rf_emitter="VTX-2E71",
+        protocol="wifi-fpv",
+    )
+    friendly = Racetrack(
+        target_id="f1",
+        center=(0.0, 0.0),
+        straight_m=500.0,
+        radius_m=180.0,
+        axis_deg=80.0,
+        alt_m=120.0,
+        speed_mps=12.0,
+        rcs_dbsm=site.drone_rcs(),
+        rf_emitter=FRIENDLY_EMITTER_ID,
+        protocol="dji-ocusync",
+        remote_id=FRIENDLY_UAS_ID,
+        operator_en=(0.0, 0.0),
+    )
+    flock = bird_flock(site.rng, 6, from_bearing(300.0, 1400.0)[:2], 40.0, site.duration_s)
+    return [hostile, silent, *swarm, loiterer, friendly, *flock]
+
+
+def _rf_only(site: Site) -> list[Target]:
+    """A drone loitering on an arc about the radar beyond its range, where every RF direction
+    finder still hears it (halfway between the radar's range and the DFs' worst reach)."""
+    finders = [s for s in site.config.sensors if s.kind == "rf"]
+    if len(finders) < 2:
+        raise ValueError(f"camp {site.config.camp_id!r} needs two RF direction finders")
+    centre = site.position(site.radar)
+    reach = min(s.max_range_m - float(np.linalg.norm(site.position(s) - centre)) for s in finders)
+    if reach - site.radar.max_range_m < 200.0:
+        raise ValueError("the RF direction finders do not hear beyond the radar's range")
+    radius = site.radar.max_range_m + 0.5 * (reach - site.radar.max_range_m)
+    return [
+        Orbit(
+            target_id="r1",
+            center=(float(centre[0]), float(centre[1])),
+            radius_m=radius,
+            alt_m=150.0,
+            speed_mps=18.0,
+            start_bearing_deg=300.0,
+            rcs_dbsm=site.drone_rcs(),
+            rf_emitter="ELRS-9C2E41",
+            protocol="elrs",
+        )
+    ]
+
+
 LIBRARY: dict[str, ScenarioSpec] = {
     s.name: s
     for s in (
@@ -248,6 +347,35 @@ LIBRARY: dict[str, ScenarioSpec] = {
     )
 }
 
+MULTI_SENSOR: dict[str, ScenarioSpec] = {
+    s.name: s
+    for s in (
+        ScenarioSpec(
+            "mixed",
+            "Every camp sensor watches a hostile drone fly in from the north-west on its RF "
+            "link without Remote ID, an RF-silent drone weave in low (35 m) from the "
+            "south-south-east, a swarm of six come in from the east, a drone loiter outside "
+            "the perimeter to the east, the camp's friendly patrol (Remote ID UN-PKO-0001, "
+            "link PKO-LINK-7) fly a racetrack over the camp, and a flock of birds loiter to "
+            "the west-north-west.",
+            150.0,
+            _mixed,
+            all_sensors=True,
+        ),
+        ScenarioSpec(
+            "rf-only",
+            "A drone on an ELRS link loiters on an arc north-west of the camp beyond the "
+            "radar's range (3.8 km out at camp alpha) but within both RF direction finders' "
+            "reach, so only their bearings see it.",
+            120.0,
+            _rf_only,
+            all_sensors=True,
+        ),
+    )
+}
+
+SCENARIOS: dict[str, ScenarioSpec] = {**LIBRARY, **MULTI_SENSOR}
+
 
 def camp_radar(config: CampConfig, radar_id: str | None = None) -> SensorConfig:
     """The camp's radar named `radar_id`, else `radar-1`, else its first radar."""
@@ -268,22 +396,26 @@ def build_scenario(
     seed: int = 0,
     duration_s: float | None = None,
     radar_id: str | None = None,
+    all_sensors: bool | None = None,
 ) -> Scenario:
-    """Build library scenario `name` for a camp; same name, camp and seed, same scenario.
+    """Build scenario `name` (of `SCENARIOS`) for a camp; same name, camp and seed, same scenario.
 
     The detection model is `RadarEquationPd.for_sensor`: a -10 dBsm drone is seen with the
     radar's configured `p_detection` at its `max_range_m`. `duration_s` overrides the
     scenario's own length (shorter for tests, longer to watch the end play out).
+    `all_sensors` flies every sensor of the camp besides the radar (default: the scenario's
+    own choice, yes for `MULTI_SENSOR`).
     """
-    spec = LIBRARY.get(name)
+    spec = SCENARIOS.get(name)
     if spec is None:
-        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(LIBRARY)}")
+        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     radar = camp_radar(config, radar_id)
     duration = spec.duration_s if duration_s is None else float(duration_s)
     if duration <= 0.0:
         raise ValueError("a scenario's duration must be positive")
     rng = np.random.default_rng([TARGET_STREAM, seed])
     site = Site(config, radar, rng, max(duration, spec.duration_s))
+    fly_all = spec.all_sensors if all_sensors is None else all_sensors
     return Scenario(
         name=spec.name,
         description=spec.description,
@@ -292,12 +424,15 @@ def build_scenario(
         radar=radar,
         pd=RadarEquationPd.for_sensor(radar),
         clutter_per_scan=spec.clutter_per_scan,
+        sensors=tuple(s for s in config.sensors if s.id != radar.id) if fly_all else (),
     )
 
 
 def describe_library() -> str:
-    """One line per scenario: name, duration and description."""
-    width = max(len(n) for n in LIBRARY)
+    """One line per scenario: name, duration, sensors and description."""
+    width = max(len(n) for n in SCENARIOS)
     return "\n".join(
-        f"{s.name:<{width}}  {s.duration_s:5.0f} s  {s.description}" for s in LIBRARY.values()
+        f"{s.name:<{width}}  {s.duration_s:5.0f} s  "
+        f"{'all sensors' if s.all_sensors else 'radar':<11}  {s.description}"
+        for s in SCENARIOS.values()
     )

@@ -4,10 +4,16 @@ Truth is handed around as `cuas.scoring.Snapshot` (ids plus (n, 3) position and 
 in camp ENU metres) and written to recordings as `cuas.scoring.TruthFrame`; the schema lives
 with the scorer because drills score real tracks against GPS truth with the same code.
 
-Drill behaviours (`Straight` ingress or pass, `Weave`, `Orbit`, `SampledPath` birds from
-`bird_flock`) share one interface, `Target`: an id, a class (`drone`/`bird`), a radar cross
-section, an active window `t_start..t_end` in scenario seconds, and `state(t)`, a pure function
-of time vectorised over `t`. `TargetSet` evaluates a scenario's targets together.
+Drill behaviours (`Straight` ingress or pass, `Weave`, `Orbit`, `Racetrack`, `SampledPath`
+birds from `bird_flock`) share one interface, `Target`: an id, a class (`drone`/`bird`), a radar
+cross section, an active window `t_start..t_end` in scenario seconds, and `state(t)`, a pure
+function of time vectorised over `t`. `TargetSet` evaluates a scenario's targets together.
+
+What a target transmits, for the passive sensors (`simulators.passive`), is optional and read
+with defaults, so any `Target` works without it: `rf_emitter` (the id of its control/video
+link, None when RF-silent) with its `protocol`, `remote_id` (the `uas_id` it broadcasts, None
+when non-cooperative) and `operator_en` (where its pilot stands; default: below its start).
+Birds carry none of these.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ __all__ = [
     "BirdParams",
     "NcvSwarm",
     "Orbit",
+    "Racetrack",
     "SampledPath",
     "Straight",
     "SwarmParams",
@@ -261,13 +268,21 @@ class Target(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class Behaviour:
-    """Common fields of the analytic behaviours below; `lifetime_s` None = the natural end."""
+    """Common fields of the analytic behaviours below; `lifetime_s` None = the natural end.
+
+    `rf_emitter`/`protocol`/`remote_id`/`operator_en`: what the target transmits (see the
+    module docstring); the defaults are an RF-silent, non-cooperative target.
+    """
 
     target_id: str
     class_: str = "drone"
     rcs_dbsm: float = -12.0
     t_start: float = 0.0
     lifetime_s: float | None = None
+    rf_emitter: str | None = None
+    protocol: str | None = None
+    remote_id: str | None = None
+    operator_en: tuple[float, float] | None = None
 
     @property
     def t_end(self) -> float:
@@ -383,6 +398,51 @@ class Orbit(Behaviour):
         vn = -self.radius_m * omega * np.sin(b)
         pos = np.stack((e, n, up), axis=-1)
         return pos, np.stack((ve, vn, np.zeros_like(ve)), axis=-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Racetrack(Behaviour):
+    """A level racetrack (two straight legs joined by half circles) flown for ever.
+
+    The long axis runs through `center` (e, n) along the true-north bearing `axis_deg`; each
+    straight is `straight_m` long, the turns have `radius_m`. At `t_start` the target is at
+    the start of the leg flown along `axis_deg`, which lies `radius_m` to the left of the axis
+    when `clockwise` (seen from above), to its right otherwise.
+    """
+
+    center: tuple[float, float]
+    straight_m: float
+    radius_m: float
+    axis_deg: float
+    alt_m: float
+    speed_mps: float
+    clockwise: bool = True
+
+    def _motion(self, tau: Array) -> tuple[Array, Array]:
+        L, r = self.straight_m, self.radius_m
+        s = np.mod(tau * self.speed_mps, 2.0 * L + 2.0 * math.pi * r)
+        # Anticlockwise in the track's own (x along the axis, y to its left) frame.
+        on_leg1, on_turn1 = s < L, s < L + math.pi * r
+        on_leg2 = s < 2.0 * L + math.pi * r
+        a1 = (s - L) / r - math.pi / 2.0  # angle about the turn centres
+        a2 = (s - 2.0 * L - math.pi * r) / r + math.pi / 2.0
+        x = np.select(
+            (on_leg1, on_turn1, on_leg2),
+            (s - L / 2.0, L / 2.0 + r * np.cos(a1), L / 2.0 - (s - L - math.pi * r)),
+            -L / 2.0 + r * np.cos(a2),
+        )
+        y = np.select((on_leg1, on_turn1, on_leg2), (-r, r * np.sin(a1), r), r * np.sin(a2))
+        vx = np.select((on_leg1, on_turn1, on_leg2), (1.0, -np.sin(a1), -1.0), -np.sin(a2))
+        vy = np.select((on_leg1, on_turn1, on_leg2), (0.0, np.cos(a1), 0.0), np.cos(a2))
+        if self.clockwise:
+            y, vy = -y, -vy
+        b = math.radians(self.axis_deg)
+        ux, uy = np.array([math.sin(b), math.cos(b)]), np.array([-math.cos(b), math.sin(b)])
+        en = np.asarray(self.center, dtype=np.float64) + _outer(x, ux) + _outer(y, uy)
+        ven = self.speed_mps * (_outer(vx, ux) + _outer(vy, uy))
+        up = np.full(np.shape(s), float(self.alt_m))
+        pos = np.concatenate((en, up[..., None]), axis=-1)
+        return pos, np.concatenate((ven, np.zeros_like(up)[..., None]), axis=-1)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -561,7 +621,11 @@ def _steer(heading: Array, goal: ArrayLike, gain_per_s: float = 1.2) -> Array:
 
 @dataclass(frozen=True)
 class TargetStates:
-    """Every target in the air at one instant: ids, classes, RCS and ENU kinematics."""
+    """Every target in the air at one instant: ids, classes, RCS and ENU kinematics.
+
+    The emission columns (one entry per target, see the module docstring) may be empty,
+    meaning that no target emits or broadcasts anything; `operators` is (n, 2) ENU (e, n).
+    """
 
     t: float
     ids: tuple[str, ...]
@@ -569,6 +633,10 @@ class TargetStates:
     rcs_dbsm: Array  # (n,)
     enu: Array  # (n, 3)
     vel: Array  # (n, 3)
+    rf_emitters: tuple[str | None, ...] = ()
+    protocols: tuple[str | None, ...] = ()
+    remote_ids: tuple[str | None, ...] = ()
+    operators: Array | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -612,6 +680,10 @@ class TargetSet:
         self.rcs_dbsm = np.array([x.rcs_dbsm for x in self.targets], dtype=np.float64)
         self.t_start = np.array([x.t_start for x in self.targets], dtype=np.float64)
         self.t_end = np.array([x.t_end for x in self.targets], dtype=np.float64)
+        self.rf_emitters = tuple(getattr(x, "rf_emitter", None) for x in self.targets)
+        self.protocols = tuple(getattr(x, "protocol", None) for x in self.targets)
+        self.remote_ids = tuple(getattr(x, "remote_id", None) for x in self.targets)
+        self.operators = np.array([_operator(x) for x in self.targets]).reshape(-1, 2)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -648,4 +720,17 @@ class TargetSet:
             rcs_dbsm=self.rcs_dbsm[idx],
             enu=enu[idx],
             vel=vel[idx],
+            rf_emitters=tuple(self.rf_emitters[i] for i in idx),
+            protocols=tuple(self.protocols[i] for i in idx),
+            remote_ids=tuple(self.remote_ids[i] for i in idx),
+            operators=self.operators[idx],
         )
+
+
+def _operator(target: Target) -> tuple[float, float]:
+    """Where a target's operator stands (e, n): as given, else below the target's start."""
+    given = getattr(target, "operator_en", None)
+    if given is not None:
+        return (float(given[0]), float(given[1]))
+    start, _ = target.state(target.t_start)
+    return (float(start[0]), float(start[1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -28,7 +29,8 @@ def test_demo_starts_an_embedded_broker_where_none_answers(tmp_path):
     assert "started an embedded one on 127.0.0.1" in out
     assert "ALERT   raised" in out  # the operator view received alerts over MQTT
     assert "TRACKS" in out
-    assert "demo over:" in out and "0 MQTT messages" not in out
+    received = re.search(r"(\d+) MQTT messages received by the operator view", out)
+    assert received and int(received.group(1)) > 0
 
 
 def test_demo_uses_the_configured_broker_when_it_answers(mosquitto, tmp_path):
