@@ -15,6 +15,7 @@ from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.initiation import SinglePointInitiator
 from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.motion import POS, NearlyConstantVelocity
+from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracks import TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
@@ -60,6 +61,7 @@ class TrackerStats:
     initiated: int = 0
     confirmed: int = 0
     deleted: int = 0
+    late_updates: int = 0
 
 
 class _Graveyard:
@@ -183,6 +185,37 @@ class Tracker:
         confirmed, doomed = self.rules.apply(table, scan.t, self.silent)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def process_late(self, scan: Scan) -> int:
+        """Fuse a scan measured before the tracker time (out of sequence, by retrodiction);
+        returns how many of its detections updated a track. Late detections start no track
+        and charge no misses: the picture has moved on since."""
+        if self.t is None or scan.t > self.t:
+            raise ValueError(f"scan at {scan.t} is not late (tracker time {self.t})")
+        table = self.tracks
+        n = table.n
+        if n == 0 or len(scan) == 0:
+            return 0
+        lag = self.t - scan.t
+        x, P = table.x[:n], table.P[:n]
+        x_then, P_then = retrodict(self.motion, x, P, lag)
+        threshold = self._threshold(scan.model.dim)
+        hyps = hypothesise(x_then, P_then, scan, threshold)
+        existed = table.t_birth[:n] <= scan.t  # a track born later was not there to be seen
+        hyps = hyps.subset(existed[hyps.track])
+        hyps = hyps.subset(global_nearest_neighbour(hyps.track, hyps.det, hyps.d2, threshold))
+        rows = hyps.track
+        if rows.size:
+            x_new, P_new = late_update(self.motion, x[rows], P[rows], lag, hyps.y, hyps.S, hyps.H)
+            table.x[rows] = x_new
+            table.P[rows] = P_new
+            table.last_hit[rows, scan.sensor] = np.maximum(
+                table.last_hit[rows, scan.sensor], scan.t
+            )
+            self.stats.late_updates += rows.size
+            for annotator in self.annotators:
+                annotator.updated(table, rows, scan, hyps.det)
+        return int(rows.size)
 
     def _initiate(self, scan: Scan, free: Index) -> None:
         """New tentative tracks: from each free detection of a sensor that localises a target
