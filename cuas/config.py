@@ -116,6 +116,19 @@ class TrackerConfig(_Section):
     init_vspeed_sigma_mps: Positive = 5.0
     sensor_memory_s: Positive = 5.0  # how long a sensor counts as "contributing" to a track
     class_confidence: Annotated[float, Meta(ge=0.2, le=1.0)] = 0.6  # publish a class above
+    # Classification (cuas/tracking/classification.py). Each detection's class probabilities
+    # count as a likelihood raised to this power: looks at one target are not independent.
+    class_likelihood_exponent: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.6
+    # No class falls below this fraction of a detection's best one: nothing is ruled out by a
+    # single look.
+    class_likelihood_floor: Annotated[float, Meta(gt=0.0, lt=1.0)] = 0.01
+    # Weight of the kinematic cues (speed, altitude) at each update; 0 turns them off.
+    class_kinematic_weight: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
+    # No class falls more than this many nats below the best, so a track can change its mind.
+    class_max_log_odds: Annotated[float, Meta(ge=1.0, le=20.0)] = 5.0
+    # Identity (cuas/tracking/identity.py): consecutive detections naming another Remote ID
+    # serial (or RF emitter) before a track takes that identity instead of its own.
+    identity_switch_after: Annotated[int, Meta(ge=1, le=100)] = 3
     sensor_health_period_s: Positive = 5.0
 
 

@@ -19,6 +19,8 @@ from cuas.geodesy import LocalFrame
 from cuas.ingest import Ingest, SensorStats
 from cuas.ordering import ReorderBuffer
 from cuas.scans import ScanBuilder
+from cuas.tracking.classification import Classifier
+from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.tracker import Tracker
 from cuas.zones import ZoneSet
 
@@ -46,7 +48,14 @@ class FusionPipeline:
         self.frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
         self.ingest = Ingest(config)
         self.scans = ScanBuilder(config.sensors, self.frame)
-        self.tracker = Tracker(config.tracker, len(config.sensors))
+        self.tracker = Tracker(
+            config.tracker,
+            len(config.sensors),
+            annotators=[
+                Classifier(config.tracker),
+                IdentityKeeper(config.friendly, config.tracker.identity_switch_after),
+            ],
+        )
         self.reorder: ReorderBuffer[wire.Report] = ReorderBuffer(
             config.tracker.reorder_window_s,
             sources={s.id: s.latency_s for s in config.sensors if self.scans.supports(s.kind)},

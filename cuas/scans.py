@@ -4,6 +4,12 @@ This is where the wire's units become the tracker's (degrees -> radians, Remote 
 latitude/longitude -> camp ENU, speed and heading -> an ENU velocity) and where a detection
 without its own sigmas takes the sensor's configured defaults. A report whose
 detections carry their own, differing `t` becomes one scan per measurement time.
+
+It is also where what each detection says about *what* and *who* the target is becomes the
+scan's `Labels`: class probabilities (the wire's own `class_probs`, normalised, or derived
+from a camera label, an RF protocol or the cooperative nature of Remote ID), radar RCS, the
+Remote ID serial and the RF emitter id. A scan whose detections say nothing of the kind
+carries no labels at all (`labels=None`), which costs the annotators nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +31,59 @@ from cuas.tracking.measurements import (
     PositionModel,
     RadarModel,
 )
-from cuas.tracking.scan import Scan
+from cuas.tracking.scan import CLASSES, Labels, Scan
 
 Array = NDArray[np.float64]
+Row = list[float]  # one detection's class probabilities in CLASSES order
+
+_N = len(CLASSES)
+_NOTHING: Row = [float("nan")] * _N  # a detection that says nothing about the class
+_UNKNOWN = CLASSES.index("unknown")
+# Camera detector labels -> class index (anything else is "unknown").
+_LABEL_CLASS = {
+    "drone": CLASSES.index("drone"),
+    "uav": CLASSES.index("drone"),
+    "quadcopter": CLASSES.index("drone"),
+    "bird": CLASSES.index("bird"),
+    "airplane": CLASSES.index("aircraft"),
+    "aircraft": CLASSES.index("aircraft"),
+    "helicopter": CLASSES.index("aircraft"),
+    "clutter": CLASSES.index("clutter"),
+}
+LABEL_CONFIDENCE = 0.7  # a camera label without a confidence
+RF_PROTOCOL_DRONE = 0.9  # a recognised drone control/video link: strong drone evidence
+REMOTE_ID_DRONE = 0.98  # a Remote ID broadcast comes from a cooperative drone
+_NO_PROTOCOL = frozenset(("", "unknown", "none"))  # what a direction finder says when unsure
+
+
+def _peaked(index: int, p: float) -> Row:
+    """Probability `p` on one class, the rest shared equally by the other four."""
+    row = [(1.0 - p) / (_N - 1)] * _N
+    row[index] = p
+    return row
+
+
+_RF_DRONE = _peaked(CLASSES.index("drone"), RF_PROTOCOL_DRONE)
+_REMOTE_ID = _peaked(CLASSES.index("drone"), REMOTE_ID_DRONE)
+
+
+def _wire_probs(class_probs: dict[str, float]) -> Row:
+    """A wire `class_probs` map as a row (classes it leaves out get 0; normalised later)."""
+    return [class_probs.get(c, 0.0) for c in CLASSES]
+
+
+def _camera_probs(label: str, confidence: float | None) -> Row:
+    """A detector's label and confidence as a distribution: `confidence` on its class."""
+    index = _LABEL_CLASS.get(label.strip().lower(), _UNKNOWN)
+    return _peaked(index, LABEL_CONFIDENCE if confidence is None else confidence)
+
+
+def _normalised(rows: list[Row]) -> Array:
+    """(k, 5) class probabilities summing to 1; NaN rows where a detection says nothing
+    (or gives no probability to any class)."""
+    raw = np.array(rows, dtype=float).reshape(-1, _N)
+    total = raw.sum(axis=1, keepdims=True)
+    return raw / np.where(total > 0.0, total, np.nan)
 
 
 @dataclass(frozen=True)
@@ -92,13 +148,13 @@ class ScanBuilder:
             sigma = np.c_[sigma, np.full(len(dets), cfg.sigma_range_rate_mps)]
         z[:, 1:3] = np.radians(z[:, 1:3])
         sigma[:, 1:3] = np.radians(sigma[:, 1:3])
-        return Scan(sensor=sensor.index, t=t, z=z, var=sigma * sigma, model=model)
+        return Scan(sensor.index, t, z, sigma * sigma, model, _radar_labels(dets))
 
     def _rf(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         cfg = sensor.config
         z = np.radians([[d.az_deg] for d in dets]).reshape(-1, 1)
         sigma = np.radians([[d.sigma_az_deg or cfg.sigma_az_deg] for d in dets]).reshape(-1, 1)
-        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"])
+        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], _rf_labels(dets))
 
     def _camera(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         cfg = sensor.config
@@ -106,7 +162,7 @@ class ScanBuilder:
         sigma = np.radians(
             [[d.sigma_az_deg or cfg.sigma_az_deg, d.sigma_el_deg or cfg.sigma_el_deg] for d in dets]
         ).reshape(-1, 2)
-        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"])
+        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], _camera_labels(dets))
 
     def _remote_id(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         """Remote ID positions in the camp frame; its velocity too when every detection has it."""
@@ -132,7 +188,61 @@ class ScanBuilder:
             var[:, 3:5] = cfg.sigma_vel_mps**2
             # A missing vertical speed is not a measured zero: give it a loose variance.
             var[:, 5] = [cfg.sigma_vel_mps**2 if d.vspeed_mps is not None else 25.0 for d in dets]
-        return Scan(sensor.index, t, z, var, model)
+        return Scan(sensor.index, t, z, var, model, _remote_id_labels(dets))
+
+
+def _radar_labels(dets: list[wire.RadarDetection]) -> Labels | None:
+    """RCS and any class probabilities of radar plots; None for plain plots (the usual case,
+    which must cost next to nothing)."""
+    cps = [d.class_probs for d in dets]
+    rcs = [d.rcs_dbsm for d in dets]
+    k = len(dets)
+    if cps.count(None) == k and rcs.count(None) == k:
+        return None
+    probs = _normalised([_NOTHING if cp is None else _wire_probs(cp) for cp in cps])
+    return Labels(probs, np.array(rcs, dtype=float), [None] * k, [None] * k)
+
+
+def _rf_labels(dets: list[wire.RfDetection]) -> Labels | None:
+    """Class probabilities (the wire's, else a recognised protocol's) and emitter ids."""
+    rows = [
+        _wire_probs(d.class_probs)
+        if d.class_probs is not None
+        else _RF_DRONE
+        if d.protocol is not None and d.protocol.strip().lower() not in _NO_PROTOCOL
+        else _NOTHING
+        for d in dets
+    ]
+    emitters = [d.emitter_id for d in dets]
+    k = len(dets)
+    if all(r is _NOTHING for r in rows) and emitters.count(None) == k:
+        return None
+    return Labels(_normalised(rows), np.full(k, np.nan), [None] * k, emitters)
+
+
+def _remote_id_labels(dets: list[wire.RemoteIdDetection]) -> Labels | None:
+    """Every Remote ID broadcast is a cooperative drone naming itself."""
+    k = len(dets)
+    if k == 0:
+        return None
+    probs = np.tile(_REMOTE_ID, (k, 1))
+    return Labels(probs, np.full(k, np.nan), [d.uas_id for d in dets], [None] * k)
+
+
+def _camera_labels(dets: list[wire.CameraDetection]) -> Labels | None:
+    """Class probabilities: the wire's, else the detector's label and confidence."""
+    rows = [
+        _wire_probs(d.class_probs)
+        if d.class_probs is not None
+        else _camera_probs(d.label, d.confidence)
+        if d.label is not None
+        else _NOTHING
+        for d in dets
+    ]
+    if all(r is _NOTHING for r in rows):
+        return None
+    k = len(dets)
+    return Labels(_normalised(rows), np.full(k, np.nan), [None] * k, [None] * k)
 
 
 def _by_time(report: wire.Report) -> dict[float, list]:

@@ -16,21 +16,25 @@ tracks of a scan at once:
 - **Radar cross-section** (`RCS_CUE`), per detection, tempered like the labels.
 - **Kinematics** of the updated track state (`SPEED_CUE` on the horizontal speed,
   `ALTITUDE_CUE` on the height above the camp origin), weighted by `class_kinematic_weight`
-  and by how well the filter knows them: w = s0^2 / (s0^2 + variance), so the zero velocity
-  of a newborn track or the guessed height of a triangulated one says nothing. Successive
-  states of one track are strongly correlated, hence the small weight.
+  and by how well the filter knows them: w = s0^2 / (s0^2 + variance), so the guessed
+  velocity of a young track or the guessed height of a triangulated one says little (and
+  nothing at initiation). Successive states of one track are strongly correlated, hence a
+  weight below 1.
 
-Every cue is a set of "soft boxes", one per class: about 1 where the feature is plausible for
-the class, falling off over a few units outside, never below `CUE_FLOOR`; "unknown" is flat
-at `CUE_OTHER` (it explains everything, and nothing well). The cues *veto* implausible
+Every cue is a set of "soft boxes", one per class: exactly 1 where the feature is plausible
+for the class, falling linearly over a few units outside to `CUE_FLOOR`; "unknown" is flat at
+`CUE_OTHER` (it explains everything, and nothing well). The cues *veto* implausible
 classes; where two classes are both plausible (a 12 m/s target at 60 m may be a bird or a
 drone) they stay neutral, and the sensors' labels and the RCS decide. Numbers:
 
 | cue | drone | bird | aircraft | clutter | unknown |
 | --- | --- | --- | --- | --- | --- |
-| speed (m/s) | 0..38 | 3..24 | > 40 | < 2 | flat |
-| height above camp (m) | < 1200 | < 400 | > 80 | < 150 | flat |
-| RCS (dBsm) | -20..+5 | < -17 | > 0 | flat | flat |
+| speed (m/s) | 0..35 (45) | 4..20 (-2..26) | > 45 (30) | < 1 (4) | flat |
+| height above camp (m) | < 1000 (1500) | < 300 (600) | > 150 (30) | < 100 (300) | flat |
+| RCS (dBsm) | -18..+5 (-23..+10) | < -17 (-12) | > 0 (-10) | flat | flat |
+
+(in brackets: where the likelihood has fallen to the floor). The RCS boxes suit small X-band
+radars (small drones -20..-5 dBsm, single birds -30..-20); tune them to the camp's radar.
 
 Not modelled: erratic motion (birds turn at random) needs a per-track manoeuvre statistic the
 annotators are not given; hovering drones and helicopters look like clutter and drones in
@@ -53,6 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
+from cuas.tracking.motion import STATE_DIM
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import TrackTable
 
@@ -72,30 +77,34 @@ PRIOR: dict[str, float] = {
 }
 CUE_FLOOR = 0.05  # least likelihood a cue gives a class (relative to a plausible value)
 CUE_OTHER = 0.3  # the flat likelihood of "unknown" (and of clutter's RCS)
+# P[2, 2], P[3, 3], P[4, 4] (height, east and north velocity) of a flattened covariance.
+_DIAG_UVW = slice(2 * (STATE_DIM + 1), 5 * (STATE_DIM + 1), STATE_DIM + 1)
 SPEED_SCALE_MPS = 5.0  # s0 of the speed cue's weight: a 5 m/s velocity sigma halves it
 HEIGHT_SCALE_M = 30.0  # s0 of the altitude cue's weight
 
 
 @dataclass(frozen=True)
 class SoftBox:
-    """Plausible values of a feature for one class: ~1 inside [lo, hi], logistic edges `width`
-    wide (either bound may be infinite)."""
+    """Plausible values of a feature for one class: exactly 1 inside [lo, hi] (a plausible
+    value is no evidence at all), falling linearly to 0 over `width` outside (either bound
+    may be infinite)."""
 
     lo: float
     hi: float
     width: float
 
     def __call__(self, x: Array) -> Array:
-        with np.errstate(over="ignore"):
-            return 1.0 / (
-                (1.0 + np.exp((self.lo - x) / self.width))
-                * (1.0 + np.exp((x - self.hi) / self.width))
-            )
+        inside = np.minimum(x - self.lo, self.hi - x) / self.width + 1.0
+        return np.clip(inside, 0.0, 1.0)
 
 
 class Cue:
     """Per-class log-likelihood of one scalar feature, tabulated on a grid (one lookup per
-    call, however many tracks). Each class has a `SoftBox` or a flat likelihood."""
+    call, however many tracks). Each class has a `SoftBox` or a flat likelihood.
+
+    Arrays are class-major, (5, n): reductions over the five classes then run along the
+    first axis, several times faster than along a short last axis.
+    """
 
     def __init__(
         self,
@@ -106,35 +115,34 @@ class Cue:
         floor: float = CUE_FLOOR,
     ) -> None:
         grid = np.arange(lo, hi + step / 2.0, step)
-        columns = [
+        rows = [
             np.full_like(grid, s) if isinstance(s, float) else floor + (1.0 - floor) * s(grid)
             for s in shapes
         ]
-        self.table = np.log(np.column_stack(columns))
+        self.table = np.log(np.vstack(rows))  # (5, grid)
         self._scale = 1.0 / step
         self._offset = 0.5 - lo / step  # rounds to the nearest grid point
-        self._last = float(len(grid) - 1)
 
     def __call__(self, x: Array) -> Array:
-        """(n, 5) log-likelihoods of feature values `x` (n,), clamped to the grid (NaN reads
-        as the grid's first point)."""
-        f = x * self._scale + self._offset
-        return self.table[np.fmin(np.fmax(f, 0.0), self._last).astype(np.intp)]
+        """(5, n) log-likelihoods of finite feature values `x` (n,); values off the grid read
+        as its nearest end."""
+        index = (x * self._scale + self._offset).astype(np.intp)
+        return np.take(self.table, index, axis=1, mode="clip")
 
 
-# Columns in CLASSES order: drone, bird, aircraft, clutter, unknown.
+# One shape per class, in CLASSES order: drone, bird, aircraft, clutter, unknown.
 SPEED_CUE = Cue(
-    [SoftBox(-INF, 38.0, 3.0), SoftBox(3.0, 24.0, 2.0), SoftBox(40.0, INF, 5.0),
-     SoftBox(-INF, 2.0, 1.0), CUE_OTHER],
+    [SoftBox(-INF, 35.0, 10.0), SoftBox(4.0, 20.0, 6.0), SoftBox(45.0, INF, 15.0),
+     SoftBox(-INF, 1.0, 3.0), CUE_OTHER],
     lo=0.0, hi=150.0, step=0.5,
 )  # fmt: skip
 ALTITUDE_CUE = Cue(
-    [SoftBox(-INF, 1200.0, 100.0), SoftBox(-INF, 400.0, 60.0), SoftBox(80.0, INF, 40.0),
-     SoftBox(-INF, 150.0, 50.0), CUE_OTHER],
+    [SoftBox(-INF, 1000.0, 500.0), SoftBox(-INF, 300.0, 300.0), SoftBox(150.0, INF, 120.0),
+     SoftBox(-INF, 100.0, 200.0), CUE_OTHER],
     lo=-500.0, hi=5000.0, step=10.0,
 )  # fmt: skip
 RCS_CUE = Cue(
-    [SoftBox(-20.0, 5.0, 2.0), SoftBox(-INF, -17.0, 2.0), SoftBox(0.0, INF, 3.0),
+    [SoftBox(-18.0, 5.0, 5.0), SoftBox(-INF, -17.0, 5.0), SoftBox(0.0, INF, 10.0),
      CUE_OTHER, CUE_OTHER],
     lo=-60.0, hi=60.0, step=0.5,
 )  # fmt: skip
@@ -143,27 +151,27 @@ RCS_CUE = Cue(
 def label_loglik(probs: Array, floor: float) -> Array:
     """(k, 5) log-likelihoods of detections' class probabilities (k, 5), relative to each
     detection's best class and floored; rows with anything non-finite (NaN: the detection
-    says nothing) give 0. See the module docstring for how "unknown" is read."""
+    says nothing) or nothing positive give 0. See the module docstring for how "unknown" is
+    read."""
     out = np.zeros(probs.shape)
-    ok = np.isfinite(probs).all(axis=1)
+    ok = np.isfinite(probs).all(axis=1) & (probs.max(axis=1) > 0.0)
     if not ok.any():
         return out
     p = np.maximum(probs[ok], 0.0)
     named, unsure = p[:, :-1], p[:, -1:]
     like = np.concatenate((named + unsure, named.mean(axis=1, keepdims=True) + unsure), axis=1)
-    peak = like.max(axis=1, keepdims=True)
-    like /= np.where(peak > 0.0, peak, 1.0)  # an all-zero row floors to "says nothing"
+    like /= like.max(axis=1, keepdims=True)
     out[ok] = np.log(np.maximum(like, floor))
     return out
 
 
 def fuse(logp: Array, evidence: Array, max_log_odds: float) -> Array:
-    """Posterior log-probabilities (n, 5): prior `logp` plus log-likelihoods `evidence`,
-    normalised, with no class more than `max_log_odds` below the best."""
+    """Posterior log-probabilities (5, n): prior `logp` plus log-likelihoods `evidence` (both
+    class-major), normalised, with no class more than `max_log_odds` below the best."""
     post = logp + evidence
-    post -= post.max(axis=1, keepdims=True)
+    post -= post.max(axis=0)
     np.maximum(post, -max_log_odds, out=post)
-    post -= np.log(np.exp(post).sum(axis=1, keepdims=True))
+    post -= np.log(np.exp(post).sum(axis=0))
     return post
 
 
@@ -178,39 +186,47 @@ class Classifier:
         self.prior = np.log([PRIOR[c] for c in CLASSES])
 
     def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
-        """New tracks: the prior, then what their first detection says."""
+        """New tracks: the prior, then what their first detection says (a one-point track's
+        velocity is a guess and its height barely known, so no kinematic cue yet)."""
         tracks.class_logp[rows] = self.prior
-        self.updated(tracks, rows, scan, dets)
+        if scan.labels is not None:
+            self._step(tracks, rows, self._detection_evidence(scan, dets))
 
     def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
         """One Bayesian step for the tracks in `rows`, updated with detections `dets`."""
-        evidence = self.evidence(tracks, rows, scan, dets)
-        tracks.class_logp[rows] = fuse(tracks.class_logp[rows], evidence, self.max_log_odds)
+        evidence = self.kinematics(tracks, rows)
+        if scan.labels is not None:
+            detection = self._detection_evidence(scan, dets)
+            evidence = detection if evidence is None else evidence + detection
+        if evidence is not None:
+            self._step(tracks, rows, evidence)
 
-    def evidence(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> Array:
-        """(len(rows), 5) log-likelihoods of this look at each track."""
-        if self.kinematic_weight > 0.0:
-            evidence = self.kinematics(
-                tracks.x[rows, 2:5], tracks.P[rows[:, None], (2, 3, 4), (2, 3, 4)]
-            )
-        else:
-            evidence = np.zeros((rows.size, N_CLASSES))
+    def _step(self, tracks: TrackTable, rows: Index, evidence: Array) -> None:
+        logp = np.ascontiguousarray(tracks.class_logp[rows].T)
+        post = fuse(logp, evidence, self.max_log_odds)
+        tracks.class_logp[rows] = post.T
+
+    def _detection_evidence(self, scan: Scan, dets: Index) -> Array:
+        """(5, k) log-likelihoods of what detections `dets` say: class probabilities, RCS."""
         labels = scan.labels
-        if labels is not None:
-            evidence += self.exponent * label_loglik(labels.class_probs[dets], self.floor)
-            rcs = labels.rcs_dbsm[dets]
-            seen = ~np.isnan(rcs)
-            if seen.any():
-                evidence[seen] += self.exponent * RCS_CUE(rcs[seen])
+        assert labels is not None
+        loglik = label_loglik(labels.class_probs[dets], self.floor)
+        evidence = np.ascontiguousarray(loglik.T) * self.exponent
+        rcs = labels.rcs_dbsm[dets]
+        seen = ~np.isnan(rcs)
+        if seen.any():
+            evidence[:, seen] += self.exponent * RCS_CUE(rcs[seen])
         return evidence
 
-    def kinematics(self, uvw: Array, var: Array) -> Array:
-        """(n, 5) kinematic log-likelihoods from height and horizontal velocity `uvw` (n, 3)
-        and their variances `var` (n, 3), each cue weighted by how well it is known."""
-        speed = np.hypot(uvw[:, 1], uvw[:, 2])
-        w_speed = SPEED_SCALE_MPS**2 / (SPEED_SCALE_MPS**2 + var[:, 1] + var[:, 2])
-        w_height = HEIGHT_SCALE_M**2 / (HEIGHT_SCALE_M**2 + var[:, 0])
+    def kinematics(self, tracks: TrackTable, rows: Index) -> Array | None:
+        """(5, n) kinematic log-likelihoods of the tracks in `rows` from their height and
+        horizontal speed, each cue weighted by how well the filter knows it (None: off)."""
+        if self.kinematic_weight == 0.0:
+            return None
+        x = tracks.x[rows]
+        var = tracks.P.reshape(-1, STATE_DIM * STATE_DIM)[rows][:, _DIAG_UVW]
         k = self.kinematic_weight
-        return (k * w_speed)[:, None] * SPEED_CUE(speed) + (k * w_height)[:, None] * ALTITUDE_CUE(
-            uvw[:, 0]
-        )
+        w_speed = (k * SPEED_SCALE_MPS**2) / (SPEED_SCALE_MPS**2 + var[:, 1] + var[:, 2])
+        w_height = (k * HEIGHT_SCALE_M**2) / (HEIGHT_SCALE_M**2 + var[:, 0])
+        speed = np.hypot(x[:, 3], x[:, 4])
+        return w_speed * SPEED_CUE(speed) + w_height * ALTITUDE_CUE(x[:, 2])
