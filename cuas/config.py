@@ -12,7 +12,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -103,6 +103,9 @@ class TrackerConfig(_Section):
     """Tracker settings; the defaults suit small drones seen by a 1 Hz radar."""
 
     reorder_window_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 0.5
+    # A report later than the window: fused by retrodiction up to max_lag_s old, or dropped.
+    late_policy: Literal["retrodict", "drop"] = "retrodict"
+    max_lag_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 5.0
     cycle_period_s: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0
     gate_probability: Annotated[float, Meta(ge=0.9, lt=1.0)] = 0.999
     confirm_m: Annotated[int, Meta(ge=1, le=16)] = 3

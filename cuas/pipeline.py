@@ -21,6 +21,7 @@ from cuas.ordering import ReorderBuffer
 from cuas.scans import ScanBuilder
 from cuas.tracking.classification import Classifier
 from cuas.tracking.identity import IdentityKeeper
+from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker
 from cuas.zones import ZoneSet
 
@@ -75,6 +76,7 @@ class FusionPipeline:
         self._health_marks: dict[str, tuple[float, int]] = {}
         self.clock: float | None = None  # wall clock when live; None: the data's own time
         self.late = 0
+        self.late_fused = 0
         self.not_fused = 0
         self.cycles = 0
         self.alert_transitions = 0
@@ -92,12 +94,8 @@ class FusionPipeline:
             self.not_fused += 1
             return []
         if not self.reorder.push(message.t, message, message.sensor_id):
-            self.late += 1
-            self.ingest.reject(
-                message.sensor_id,
-                "late",
-                f"measured at {message.t:.3f}, older than the reorder window",
-            )
+            for scan in self.scans.build(message):
+                self._late(message.sensor_id, scan)
             return []
         return self._run(self.reorder.release(self.clock))
 
@@ -125,14 +123,36 @@ class FusionPipeline:
         for _, report in released:
             for scan in self.scans.build(report):
                 if self.tracker.t is not None and scan.t < self.tracker.t:
-                    # A detection-level time behind the tracker: the report itself was on
-                    # time, but this part of it can no longer be fused.
-                    self.late += 1
-                    self.ingest.reject(report.sensor_id, "late", f"detection at {scan.t:.3f}")
+                    # A detection-level time behind the tracker: the report was on time,
+                    # this part of it is not.
+                    self._late(report.sensor_id, scan)
                     continue
                 out += self._cycles_before(scan.t)
                 self.tracker.process(scan)
         return out
+
+    def _late(self, sensor_id: str, scan: Scan) -> None:
+        """A scan measured before what was already fused: fused by retrodiction when the
+        configuration says so and it is not too old, otherwise rejected as `late`."""
+        lag = (self.tracker.t if self.tracker.t is not None else scan.t) - scan.t
+        cfg = self.config.tracker
+        if cfg.late_policy == "retrodict" and lag <= cfg.max_lag_s:
+            self.tracker.process_late(scan)
+            self.late_fused += 1
+            return
+        self.late += 1
+        self.ingest.reject(
+            sensor_id, "late", f"measured at {scan.t:.3f}, {lag:.2f} s behind the picture"
+        )
+
+    def _silent_sensors(self, t: float) -> list[bool]:
+        """Sensors that stopped reporting: heartbeats missed, or a `fault` of their own."""
+        silent = []
+        for stats in self.ingest.sensors.values():
+            heard = max(stats.t_last_status or -math.inf, stats.t_last_report or -math.inf)
+            gone = heard > -math.inf and t - heard > HEARTBEAT_TIMEOUT_S
+            silent.append(gone or stats.state == "fault")
+        return silent
 
     def _cycles_before(self, t: float) -> list[Output]:
         """Emit every cycle strictly before measurement time `t`."""
@@ -146,6 +166,7 @@ class FusionPipeline:
 
     def _cycle(self, t: float) -> list[Output]:
         if self.tracker.t is not None:
+            self.tracker.silent[:] = self._silent_sensors(t)
             self.tracker.housekeep(t)
         snap = self.tracker.snapshot(t)
         pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]

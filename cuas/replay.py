@@ -34,6 +34,7 @@ class ReplaySummary:
     truncated: bool = False
     ignored_topics: int = 0
     not_fused: int = 0
+    late_fused: int = 0  # reports later than the window, fused by retrodiction
     tracks_initiated: int = 0
     tracks_confirmed: int = 0
     cycles: int = 0
@@ -76,6 +77,8 @@ class ReplaySummary:
             lines += [f"    {line}" for line in self.alert_log]
             if self.alert_transitions > len(self.alert_log):
                 lines.append(f"    ... and {self.alert_transitions - len(self.alert_log)} more")
+        if self.late_fused:
+            lines.insert(5, f"  late, fused    {self.late_fused} reports by retrodiction")
         if self.not_fused:
             lines.insert(5, f"  not fused      {self.not_fused} reports of kinds not fused yet")
         if self.ignored_topics:
@@ -161,6 +164,7 @@ def replay(
     summary.skipped_records = reader.skipped
     summary.truncated = reader.truncated
     summary.not_fused = pipeline.not_fused
+    summary.late_fused = pipeline.late_fused
     summary.tracks_initiated = pipeline.tracker.stats.initiated
     summary.tracks_confirmed = pipeline.tracker.stats.confirmed
     summary.cycles = pipeline.cycles

@@ -127,6 +127,7 @@ class FusionService:
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
             "rejects": dict(p.ingest.rejects.by_reason()),
             "late": p.late,
+            "late_fused": p.late_fused,
             "cycles": p.cycles,
             "alert_transitions": p.alert_transitions,
             "tracks_confirmed": p.tracker.stats.confirmed,
