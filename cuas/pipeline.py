@@ -147,12 +147,10 @@ class FusionPipeline:
 
     def _silent_sensors(self, t: float) -> list[bool]:
         """Sensors that stopped reporting: heartbeats missed, or a `fault` of their own."""
-        silent = []
-        for stats in self.ingest.sensors.values():
-            heard = max(stats.t_last_status or -math.inf, stats.t_last_report or -math.inf)
-            gone = heard > -math.inf and t - heard > HEARTBEAT_TIMEOUT_S
-            silent.append(gone or stats.state == "fault")
-        return silent
+        return [
+            _silence(stats, t) is not None or stats.state == "fault"
+            for stats in self.ingest.sensors.values()
+        ]
 
     def _cycles_before(self, t: float) -> list[Output]:
         """Emit every cycle strictly before measurement time `t`."""
@@ -194,9 +192,9 @@ class FusionPipeline:
         t0, reports0 = self._health_marks.get(stats.sensor_id, (t, stats.reports))
         rate = (stats.reports - reports0) / (t - t0) if t > t0 else 0.0
         self._health_marks[stats.sensor_id] = (t, stats.reports)
-        heard = max(stats.t_last_status or -math.inf, stats.t_last_report or -math.inf)
-        if heard > -math.inf and t - heard > HEARTBEAT_TIMEOUT_S:
-            state, detail = "fault", f"silent for {t - heard:.0f} s"
+        silent_for = _silence(stats, t)
+        if silent_for is not None:
+            state, detail = "fault", f"silent for {silent_for:.0f} s"
         elif stats.state is not None:
             state, detail = stats.state, stats.detail
         elif stats.reports:
@@ -217,3 +215,11 @@ class FusionPipeline:
             report_rate_hz=round(rate, 3),
             rejects=dict(sorted(stats.rejects.items())),
         )
+
+
+def _silence(stats: SensorStats, t: float) -> float | None:
+    """How long a sensor that was heard has been silent at `t`, if past the heartbeat timeout."""
+    heard = max(stats.t_last_status or -math.inf, stats.t_last_report or -math.inf)
+    if heard > -math.inf and t - heard > HEARTBEAT_TIMEOUT_S:
+        return t - heard
+    return None

@@ -9,6 +9,7 @@ stable key suitable for a reject counter and whose `detail` says exactly what an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -307,41 +308,39 @@ _json = msgspec.json.Encoder()
 _ack_decoder = msgspec.json.Decoder(Ack)
 
 
-def _check_version(v: int) -> None:
-    if v != VERSION:
-        raise WireError("bad_version", f"schema version {v} is not supported (expected {VERSION})")
+def _decode(decode: Callable[[Any], Any], data: Any) -> Any:
+    """Run a msgspec decode, turning anything hostile bytes can raise into `WireError`."""
+    try:
+        return decode(data)
+    except _DECODE_ERRORS as exc:
+        raise _wrap(exc) from None
+
+
+def _decode_sensor_message(decoder: msgspec.msgpack.Decoder, data: bytes | memoryview) -> Any:
+    """A sensor message: non-empty, decodable, and of the schema version we speak."""
+    if not data:
+        raise WireError("malformed", "empty payload")
+    message = _decode(decoder.decode, data)
+    if message.v != VERSION:
+        raise WireError(
+            "bad_version", f"schema version {message.v} is not supported (expected {VERSION})"
+        )
+    return message
 
 
 def decode_report(data: bytes | memoryview) -> Report:
     """Decode and validate one sensor report from MessagePack bytes."""
-    if not data:
-        raise WireError("malformed", "empty payload")
-    try:
-        report = _report_decoder.decode(data)
-    except _DECODE_ERRORS as exc:
-        raise _wrap(exc) from None
-    _check_version(report.v)
-    return report
+    return _decode_sensor_message(_report_decoder, data)
 
 
 def decode_status(data: bytes | memoryview) -> Status:
     """Decode and validate one sensor heartbeat from MessagePack bytes."""
-    if not data:
-        raise WireError("malformed", "empty payload")
-    try:
-        status = _status_decoder.decode(data)
-    except _DECODE_ERRORS as exc:
-        raise _wrap(exc) from None
-    _check_version(status.v)
-    return status
+    return _decode_sensor_message(_status_decoder, data)
 
 
 def decode_ack(data: bytes) -> Ack:
     """Decode an operator acknowledgement from its MQTT JSON payload."""
-    try:
-        return _ack_decoder.decode(data)
-    except _DECODE_ERRORS as exc:
-        raise _wrap(exc) from None
+    return _decode(_ack_decoder.decode, data)
 
 
 def to_msgpack(message: Any) -> bytes:
@@ -356,18 +355,12 @@ def to_json(message: Any) -> bytes:
 
 def from_msgpack(data: bytes, type_: type) -> Any:
     """Decode MessagePack into `type_`, raising `WireError` on any failure."""
-    try:
-        return msgspec.msgpack.decode(data, type=type_)
-    except _DECODE_ERRORS as exc:
-        raise _wrap(exc) from None
+    return _decode(lambda d: msgspec.msgpack.decode(d, type=type_), data)
 
 
 def from_json(data: bytes | str, type_: type) -> Any:
     """Decode JSON into `type_`, raising `WireError` on any failure."""
-    try:
-        return msgspec.json.decode(data, type=type_)
-    except _DECODE_ERRORS as exc:
-        raise _wrap(exc) from None
+    return _decode(lambda d: msgspec.json.decode(d, type=type_), data)
 
 
 def to_builtins(message: Any) -> Any:
