@@ -18,10 +18,9 @@ from typing import cast
 import msgspec
 import numpy as np
 import pytest
-import zmq
-import zmq.asyncio
 from hypothesis import example, given
 from hypothesis import strategies as st
+from ingest_stub import BoundSub
 
 from cuas.config import CampConfig, SensorConfig, load_config
 from cuas.geodesy import LocalFrame, wrap_deg
@@ -549,32 +548,15 @@ def test_the_rf_only_drone_is_beyond_the_radar_but_heard_by_both_finders(
 # --- real time ----------------------------------------------------------------------------
 
 
-class Core:
-    """The core's end of the ingest link: a bound SUB on a free loopback port, always reading."""
+class Core(BoundSub):
+    """Keeps every message with the time it arrived."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.messages: list[tuple[float, str, bytes]] = []  # (time received, topic, payload)
 
-    async def __aenter__(self) -> Core:
-        self.context = zmq.asyncio.Context()
-        self.sub = self.context.socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.bind("tcp://127.0.0.1:0")
-        self.endpoint = self.sub.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.task = asyncio.create_task(self._receive())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self.sub.close(linger=0)
-        self.context.term()
-
-    async def _receive(self) -> None:
-        while True:
-            topic, payload = await self.sub.recv_multipart()
-            self.messages.append((time.time(), topic.decode(), payload))
+    def received(self, topic: bytes, payload: bytes) -> None:
+        self.messages.append((time.time(), topic.decode(), payload))
 
 
 def test_a_realtime_mixed_run_publishes_every_sensor_after_its_latency(camp: CampConfig) -> None:

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import zmq
-import zmq.asyncio
 from hypothesis import example, given
 from hypothesis import strategies as st
+from ingest_stub import BoundSub
 
 from cuas import wire
 from cuas.config import SensorConfig
@@ -201,32 +200,19 @@ def run(scenario: Coroutine[Any, Any, None], timeout: float = 5.0) -> None:
     asyncio.run(asyncio.wait_for(scenario, timeout))
 
 
-class Core:
-    """The core's end: a bound SUB, subscribed to everything, always receiving."""
+class Core(BoundSub):
+    """Decodes radar-1's reports and heartbeats into queues the tests wait on."""
 
-    async def __aenter__(self) -> Core:
+    def __init__(self) -> None:
+        super().__init__()
         self.reports: asyncio.Queue[wire.Report] = asyncio.Queue()
         self.statuses: asyncio.Queue[wire.Status] = asyncio.Queue()
-        self.sub = zmq.asyncio.Context.instance().socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.bind("tcp://127.0.0.1:0")
-        self.endpoint = self.sub.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.task = asyncio.create_task(self._receive())
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self.sub.close(linger=0)
-
-    async def _receive(self) -> None:
-        while True:
-            topic, payload = await self.sub.recv_multipart()
-            if topic == b"report.radar-1":
-                self.reports.put_nowait(decode_report(payload))
-            elif topic == b"status.radar-1":
-                self.statuses.put_nowait(decode_status(payload))
+    def received(self, topic: bytes, payload: bytes) -> None:
+        if topic == b"report.radar-1":
+            self.reports.put_nowait(decode_report(payload))
+        elif topic == b"status.radar-1":
+            self.statuses.put_nowait(decode_status(payload))
 
     async def report(self, timeout: float = 2.0) -> wire.RadarReport:
         report = await asyncio.wait_for(self.reports.get(), timeout)

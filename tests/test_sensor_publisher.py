@@ -13,8 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
-import zmq
-import zmq.asyncio
+from ingest_stub import BoundSub
 
 from cuas import wire
 from cuas.wire import (
@@ -36,34 +35,17 @@ def run(scenario: Coroutine[Any, Any, None], timeout: float = 5.0) -> None:
     asyncio.run(asyncio.wait_for(scenario, timeout))
 
 
-class Core:
-    """The core's end: a bound SUB, subscribed to everything, always receiving."""
+class Core(BoundSub):
+    """Queues raw reports and heartbeats, by topic family; binds `endpoint` if given."""
 
     def __init__(self, endpoint: str = "tcp://127.0.0.1:0") -> None:
-        self.requested = endpoint
-        self.endpoint = ""
+        super().__init__(endpoint)
         self.reports: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
         self.statuses: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
 
-    async def __aenter__(self) -> Core:
-        self.sub = zmq.asyncio.Context.instance().socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.bind(self.requested)
-        self.endpoint = self.sub.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.task = asyncio.create_task(self._receive())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self.sub.close(linger=0)
-
-    async def _receive(self) -> None:
-        while True:
-            topic, payload = await self.sub.recv_multipart()
-            queue = self.statuses if topic.startswith(b"status.") else self.reports
-            queue.put_nowait((topic, payload))
+    def received(self, topic: bytes, payload: bytes) -> None:
+        queue = self.statuses if topic.startswith(b"status.") else self.reports
+        queue.put_nowait((topic, payload))
 
     async def report(self, timeout: float = 2.0) -> tuple[bytes, bytes]:
         return await asyncio.wait_for(self.reports.get(), timeout)

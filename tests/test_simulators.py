@@ -14,8 +14,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 import pytest
-import zmq
-import zmq.asyncio
+from ingest_stub import BoundSub
 
 from cuas.config import CampConfig, SensorConfig, load_config
 from cuas.geodesy import LocalFrame, wrap_deg
@@ -332,36 +331,19 @@ def test_every_library_scenario_replays_into_tracks_of_its_drones(
 # --- real time ----------------------------------------------------------------------------
 
 
-class Core:
-    """The core's end of the ingest link: a bound SUB on a free loopback port, always reading."""
+class Core(BoundSub):
+    """Keeps radar-1's reports (with the time they arrived) and heartbeats."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.reports: list[tuple[float, bytes]] = []  # (time received, payload)
         self.statuses: list[bytes] = []
 
-    async def __aenter__(self) -> Core:
-        self.context = zmq.asyncio.Context()
-        self.sub = self.context.socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.bind("tcp://127.0.0.1:0")
-        self.endpoint = self.sub.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.task = asyncio.create_task(self._receive())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self.sub.close(linger=0)
-        self.context.term()
-
-    async def _receive(self) -> None:
-        while True:
-            topic, payload = await self.sub.recv_multipart()
-            if topic == b"report.radar-1":
-                self.reports.append((time.time(), payload))
-            elif topic == b"status.radar-1":
-                self.statuses.append(payload)
+    def received(self, topic: bytes, payload: bytes) -> None:
+        if topic == b"report.radar-1":
+            self.reports.append((time.time(), payload))
+        elif topic == b"status.radar-1":
+            self.statuses.append(payload)
 
 
 def test_a_sped_up_realtime_run_delivers_wall_clock_reports(camp: CampConfig) -> None:
