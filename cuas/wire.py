@@ -10,20 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct, field
 
 VERSION = 1
-
-KINDS = ("radar", "rf", "camera", "remote_id")
-CLASSES = ("drone", "bird", "aircraft", "clutter", "unknown")
-TRACK_STATUSES = ("tentative", "confirmed", "coasting", "deleted")
-THREATS = ("none", "low", "medium", "high", "critical")
-ALERT_LEVELS = ("warning", "critical")
-ALERT_TRANSITIONS = ("raised", "escalated", "updated", "acknowledged", "cleared")
-SENSOR_STATES = ("ok", "degraded", "fault")
 
 Kind = Literal["radar", "rf", "camera", "remote_id"]
 ClassName = Literal["drone", "bird", "aircraft", "clutter", "unknown"]
@@ -32,6 +24,15 @@ Threat = Literal["none", "low", "medium", "high", "critical"]
 AlertLevel = Literal["warning", "critical"]
 AlertTransition = Literal["raised", "escalated", "updated", "acknowledged", "cleared"]
 SensorState = Literal["ok", "degraded", "fault"]
+
+# The same sets as tuples, in contract order (CLASSES is also the order of class vectors).
+KINDS: tuple[str, ...] = get_args(Kind)
+CLASSES: tuple[str, ...] = get_args(ClassName)
+TRACK_STATUSES: tuple[str, ...] = get_args(TrackStatus)
+THREATS: tuple[str, ...] = get_args(Threat)
+ALERT_LEVELS: tuple[str, ...] = get_args(AlertLevel)
+ALERT_TRANSITIONS: tuple[str, ...] = get_args(AlertTransition)
+SENSOR_STATES: tuple[str, ...] = get_args(SensorState)
 
 # Bounded scalar types. Bounds are generous physical limits; their real job is to turn
 # garbage (NaN, inf, 1e308, negative ranges) into a precise rejection.

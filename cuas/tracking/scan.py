@@ -8,10 +8,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.tracking.measurements import MeasurementModel
+from cuas.wire import CLASSES
 
 Array = NDArray[np.float64]
-
-CLASSES = ("drone", "bird", "aircraft", "clutter", "unknown")  # the wire's class order
 
 
 @dataclass(frozen=True)
