@@ -166,17 +166,18 @@ class FusionService:
             received = self.ingest.received
             rate = (received - last_received) / max(now - last, 1e-9)
             last, last_received = now, received
+            rejects = dict(self.pipeline.ingest.rejects.by_reason())
             log.info(
                 "ingest %.0f msg/s (%d total), rejects %s, tracks %d, mqtt %s with %d queued",
                 rate,
                 received,
-                dict(self.pipeline.ingest.rejects.by_reason()),
+                rejects,
                 len(self.pipeline.tracker.tracks),
                 "connected" if self.publisher.connected else "DISCONNECTED",
                 self.publisher.pending,
                 extra={
                     "ingest_rate": round(rate, 1),
-                    "rejects": dict(self.pipeline.ingest.rejects.by_reason()),
+                    "rejects": rejects,
                     "tracks": len(self.pipeline.tracker.tracks),
                     "mqtt_connected": self.publisher.connected,
                     "mqtt_pending": self.publisher.pending,
