@@ -78,9 +78,12 @@ def test_gnn_star_clusters_take_the_cheapest_pair() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 6), st.data())
-def test_gnn_matches_brute_force_optimum(n_tracks: int, n_dets: int, data: st.DataObject) -> None:
-    """On small random gate graphs, GNN attains the exhaustive optimum and is a matching."""
+@given(st.integers(1, 6), st.integers(1, 6), st.sampled_from([0, 48]), st.data())
+def test_gnn_matches_brute_force_optimum(
+    n_tracks: int, n_dets: int, dense_up_to: int, data: st.DataObject
+) -> None:
+    """On small random gate graphs, GNN attains the exhaustive optimum and is a matching,
+    whether solved densely or by decomposition into components."""
     mask = np.array(
         data.draw(st.lists(st.booleans(), min_size=n_tracks * n_dets, max_size=n_tracks * n_dets))
     ).reshape(n_tracks, n_dets)
@@ -88,7 +91,7 @@ def test_gnn_matches_brute_force_optimum(n_tracks: int, n_dets: int, data: st.Da
     cost = np.array(
         data.draw(st.lists(st.floats(0.0, 9.0), min_size=track.size, max_size=track.size))
     )
-    chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
+    chosen = global_nearest_neighbour(track, det, cost, 10.0, dense_up_to=dense_up_to)
     assert len(set(track[chosen])) == chosen.size and len(set(det[chosen])) == chosen.size
 
     def total(pairs: list[int]) -> float:

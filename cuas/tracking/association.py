@@ -7,6 +7,8 @@ solved per component, cheapest first:
   the cheapest pair wins, found for all stars at once;
 - anything else: scipy's `linear_sum_assignment`, once for all tangled clusters together
   (their block structure keeps them independent, and one call beats many small ones).
+A scan with only a few gated pairs (a camera or RF report) skips the decomposition: one
+small dense solve costs less than finding the components.
 Each track may also be left without a detection at `miss_cost`, so a track takes a
 detection only when that lowers the total cost, as in Stone Soup's GNN with missed-detection
 hypotheses. Costs of gated pairs are below `miss_cost`.
@@ -21,19 +23,27 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 Index = NDArray[np.intp]
+_SMALL = 48  # pairs up to which one dense assignment is cheaper than finding the components
 
 
 def global_nearest_neighbour(
-    track: Index, det: Index, cost: NDArray[np.float64], miss_cost: float
+    track: Index,
+    det: Index,
+    cost: NDArray[np.float64],
+    miss_cost: float,
+    dense_up_to: int = _SMALL,
 ) -> Index:
     """Indices into the hypothesis arrays of the chosen (track, detection) pairs.
 
     Each track and each detection appears in at most one chosen pair; the choice minimises
-    the summed cost plus `miss_cost` for every gated track left without a detection.
+    the summed cost plus `miss_cost` for every gated track left without a detection. Up to
+    `dense_up_to` pairs are solved in one dense assignment, more by components.
     """
     p = track.shape[0]
     if p == 0:
         return np.zeros(0, dtype=np.intp)
+    if p <= dense_up_to:  # a handful of pairs: one small dense solve beats the decomposition
+        return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
     usable = cost < miss_cost
     _, t_local, t_degree = np.unique(track, return_inverse=True, return_counts=True)
     _, d_local, d_degree = np.unique(det, return_inverse=True, return_counts=True)
