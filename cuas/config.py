@@ -113,8 +113,18 @@ class TrackerConfig(_Section):
     coast_after_s: Positive = 2.5
     delete_after_s: Positive = 8.0
     max_pos_sigma_m: Positive = 300.0  # horizontal; beyond it a track is deleted
+    # ... unless every sensor that updated it is silent: then it coasts on up to this sigma.
+    orphan_max_pos_sigma_m: Positive = 1500.0
     accel_noise_mps2: Positive = 2.0  # horizontal white-noise acceleration (1-sigma, ~1 s)
     accel_noise_up_mps2: Positive = 1.0
+    # Manoeuvres (cuas/tracking/imm.py): "imm" runs the quiet model above beside a manoeuvre
+    # model with these accelerations, switching with these mean sojourn times; "ncv" runs
+    # the quiet model alone.
+    motion: Literal["imm", "ncv"] = "imm"
+    manoeuvre_accel_mps2: Positive = 15.0
+    manoeuvre_accel_up_mps2: Positive = 5.0
+    cruise_sojourn_s: Positive = 120.0
+    manoeuvre_sojourn_s: Positive = 5.0
     init_speed_sigma_mps: Positive = 20.0
     init_vspeed_sigma_mps: Positive = 5.0
     sensor_memory_s: Positive = 5.0  # how long a sensor counts as "contributing" to a track

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from filterpy.common import Q_continuous_white_noise
-from filterpy.kalman import ExtendedKalmanFilter
+from filterpy.kalman import ExtendedKalmanFilter, IMMEstimator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -162,69 +162,161 @@ def test_batched_update_matches_filterpy_update() -> None:
         np.testing.assert_allclose(P_new[0], ekf.P, rtol=1e-5, atol=1e-4)
 
 
+def single_point_start(z: np.ndarray, R: np.ndarray, cfg: TrackerConfig, sensor: np.ndarray):
+    """Single-point initiation, derived independently: the polar-to-Cartesian Jacobian."""
+    rng_, az, el = z[:, 0]
+    J = np.array(
+        [
+            [
+                np.sin(az) * np.cos(el),
+                rng_ * np.cos(az) * np.cos(el),
+                -rng_ * np.sin(az) * np.sin(el),
+            ],
+            [
+                np.cos(az) * np.cos(el),
+                -rng_ * np.sin(az) * np.cos(el),
+                -rng_ * np.cos(az) * np.sin(el),
+            ],
+            [np.sin(el), 0.0, rng_ * np.cos(el)],
+        ]
+    )
+    x = np.zeros((6, 1))
+    x[:3, 0] = sensor + rng_ * np.array(
+        [np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)]
+    )
+    P = np.zeros((6, 6))
+    P[:3, :3] = J @ R @ J.T
+    P[3:, 3:] = np.diag([cfg.init_speed_sigma_mps**2] * 2 + [cfg.init_vspeed_sigma_mps**2])
+    return x, P
+
+
+class RadarEkf(ExtendedKalmanFilter):
+    """FilterPy's EKF with the radar measurement bound in, as FilterPy's IMM calls update(z)."""
+
+    def __init__(self, sensor: np.ndarray, R: np.ndarray, q: float) -> None:
+        super().__init__(dim_x=6, dim_z=3)
+        self.sensor = sensor
+        self.R = R
+        self.F = NearlyConstantVelocity(q, q).transition(1.0)
+        self.Q = Q_continuous_white_noise(
+            dim=2, dt=1.0, spectral_density=q, block_size=3, order_by_dim=False
+        )
+
+    def update(self, z: np.ndarray) -> None:  # type: ignore[override]
+        super().update(
+            z,
+            lambda s: independent_jacobian(s, self.sensor),
+            lambda s: independent_hx(s, self.sensor),
+            R=self.R,
+            residual=wrap_residual,
+        )
+
+
+def weaving_radar_plots(seconds: int, sigma: np.ndarray, seed: int, amplitude_m: float = 0.0):
+    """Radar plots (3, 1) of a drone flying south-east, weaving by `amplitude_m` (period 12 s)."""
+    rng = np.random.default_rng(seed)
+    for k in range(seconds):
+        w = 2 * np.pi / 12.0
+        position = np.array([1500.0 - 12.0 * k, -800.0 + 9.0 * k, 120.0 + 0.3 * k])
+        position[1] += amplitude_m * np.sin(w * k)
+        z = independent_hx(np.r_[position, 0.0, 0.0, 0.0][:, None], np.zeros(3) + SENSOR)
+        yield k, position, z + rng.normal(size=(3, 1)) * sigma[:, None]
+
+
+SENSOR = geometry().frame.position
+
+
 def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
     """The whole tracker, fed one target, gives FilterPy's EKF estimate at every scan."""
-    cfg = TrackerConfig(accel_noise_mps2=2.0, accel_noise_up_mps2=2.0, confirm_m=2, confirm_n=3)
+    cfg = TrackerConfig(
+        motion="ncv", accel_noise_mps2=2.0, accel_noise_up_mps2=2.0, confirm_m=2, confirm_n=3
+    )
     tracker = Tracker(cfg, n_sensors=1)
     model = RadarModel(geometry(), with_range_rate=False)
-    sensor = model.geometry.frame.position
     sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
     R = np.diag(sigma**2)
-    rng = np.random.default_rng(11)
-    truth = np.array([1500.0, -800.0, 120.0, -12.0, 9.0, 0.3])
-
-    ekf = ExtendedKalmanFilter(dim_x=6, dim_z=3)
-    ekf.F = NearlyConstantVelocity(4.0, 4.0).transition(1.0)
-    ekf.Q = Q_continuous_white_noise(
-        dim=2, dt=1.0, spectral_density=4.0, block_size=3, order_by_dim=False
-    )
-    for k in range(30):
-        t = 1_764_000_000.0 + k
-        position = truth[:3] + truth[3:] * k
-        z = independent_hx(np.r_[position, truth[3:]][:, None], sensor)
-        z = z + rng.normal(size=(3, 1)) * sigma[:, None]
-        tracker.process(Scan(0, t, z.T.copy(), (sigma**2)[None].copy(), model))
+    ekf = RadarEkf(SENSOR, R, 4.0)
+    for k, position, z in weaving_radar_plots(30, sigma, seed=11):
+        tracker.process(Scan(0, 1_764_000_000.0 + k, z.T.copy(), (sigma**2)[None].copy(), model))
         if k == 0:
-            # Single-point initiation, derived independently: the polar-to-Cartesian Jacobian.
-            rng_, az, el = z[:, 0]
-            J = np.array(
-                [
-                    [
-                        np.sin(az) * np.cos(el),
-                        rng_ * np.cos(az) * np.cos(el),
-                        -rng_ * np.sin(az) * np.sin(el),
-                    ],
-                    [
-                        np.cos(az) * np.cos(el),
-                        -rng_ * np.sin(az) * np.cos(el),
-                        -rng_ * np.cos(az) * np.sin(el),
-                    ],
-                    [np.sin(el), 0.0, rng_ * np.cos(el)],
-                ]
-            )
-            ekf.x = np.zeros((6, 1))
-            ekf.x[:3, 0] = sensor + rng_ * np.array(
-                [np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)]
-            )
-            ekf.P = np.zeros((6, 6))
-            ekf.P[:3, :3] = J @ R @ J.T
-            ekf.P[3:, 3:] = np.diag(
-                [cfg.init_speed_sigma_mps**2] * 2 + [cfg.init_vspeed_sigma_mps**2]
-            )
+            ekf.x, ekf.P = single_point_start(z, R, cfg, SENSOR)
         else:
             ekf.predict()
-            ekf.update(
-                z,
-                lambda s: independent_jacobian(s, sensor),
-                lambda s: independent_hx(s, sensor),
-                R=R,
-                residual=wrap_residual,
-            )
+            ekf.update(z)
         assert len(tracker.tracks) == 1
         np.testing.assert_allclose(tracker.tracks.x[0], ekf.x[:, 0], rtol=1e-4, atol=1e-2)
         np.testing.assert_allclose(tracker.tracks.P[0], ekf.P, rtol=1e-3, atol=1e-2)
-    error = np.linalg.norm(tracker.tracks.x[0, :3] - (truth[:3] + truth[3:] * 29))
+        error = np.linalg.norm(tracker.tracks.x[0, :3] - position)
     assert error < 30.0
+
+
+def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
+    """With a manoeuvre model beside the quiet one, the tracker is FilterPy's IMM estimator:
+    the same mode probabilities, mode states and combined estimate at every scan."""
+    cfg = TrackerConfig(
+        accel_noise_mps2=2.0,
+        accel_noise_up_mps2=2.0,
+        manoeuvre_accel_mps2=15.0,
+        manoeuvre_accel_up_mps2=15.0,
+        confirm_m=2,
+        confirm_n=3,
+    )
+    tracker = Tracker(cfg, n_sensors=1)
+    model = RadarModel(geometry(), with_range_rate=False)
+    sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
+    R = np.diag(sigma**2)
+    filters = [RadarEkf(SENSOR, R, 4.0), RadarEkf(SENSOR, R, 225.0)]
+    imm = None
+    mu_seen = []
+    for k, _, z in weaving_radar_plots(40, sigma, seed=5, amplitude_m=50.0):
+        tracker.process(Scan(0, 1_764_000_000.0 + k, z.T.copy(), (sigma**2)[None].copy(), model))
+        if k == 0:
+            for f in filters:
+                f.x, f.P = single_point_start(z, R, cfg, SENSOR)
+            imm = IMMEstimator(filters, tracker.imm.prior, tracker.imm.switching(1.0))
+        else:
+            imm.predict(u=0)
+            imm.update(z)
+            np.testing.assert_allclose(tracker.tracks.mode_p[0], imm.mu, rtol=1e-3, atol=1e-6)
+            for j, f in enumerate(filters):
+                np.testing.assert_allclose(tracker.tracks.mode_x[0, j], f.x[:, 0], atol=1e-2)
+            np.testing.assert_allclose(tracker.tracks.x[0], imm.x[:, 0], rtol=1e-4, atol=1e-2)
+            np.testing.assert_allclose(tracker.tracks.P[0], imm.P, rtol=1e-3, atol=1e-2)
+        mu_seen.append(tracker.tracks.mode_p[0, 1])
+    # The weave is recognised: the manoeuvre mode takes over from its small prior.
+    assert max(mu_seen) > 0.5 > mu_seen[0]
+
+
+def test_imm_keeps_one_track_on_a_weaving_drone_where_one_model_breaks_it() -> None:
+    """A drone weaving +/-60 m every 10 s (2.4 g at the turns) under a 1 Hz radar: the single
+    quiet model loses it again and again; the IMM holds one track all the way."""
+
+    def track_ids(motion: str, seed: int) -> tuple[int, float]:
+        tracker = Tracker(TrackerConfig(motion=motion), n_sensors=1)
+        model = RadarModel(geometry(), with_range_rate=False)
+        sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
+        rng = np.random.default_rng(seed)
+        ids, held = set(), 0
+        w = 2 * np.pi / 10.0
+        for k in range(150):
+            position = np.array([-1200.0 + 15.0 * k, 1500.0 + 60.0 * np.sin(w * k), 100.0])
+            z = independent_hx(np.r_[position, 0, 0, 0][:, None], SENSOR)
+            z = z + rng.normal(size=(3, 1)) * sigma[:, None]
+            tracker.process(Scan(0, 1_764_000_000.0 + k, z.T.copy(), (sigma**2)[None], model))
+            n = tracker.tracks.n
+            firm = tracker.tracks.status[:n] != 0
+            d = np.linalg.norm(tracker.tracks.x[:n, :3] - position, axis=1)
+            near = firm & (d < 100.0)
+            if k >= 10 and near.any():
+                held += 1
+                ids.add(int(tracker.tracks.track_id[:n][near][d[near].argmin()]))
+        return len(ids), held / 140
+
+    for seed in range(3):
+        single, single_held = track_ids("ncv", seed)
+        imm, imm_held = track_ids("imm", seed)
+        assert single >= 5 and imm <= 2, (seed, single, imm)
+        assert imm_held > 0.98, (seed, imm_held, single_held)
 
 
 @settings(max_examples=200, deadline=None)

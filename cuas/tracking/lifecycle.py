@@ -29,6 +29,7 @@ class LifecycleRules:
     coast_after_s: float
     delete_after_s: float
     max_pos_sigma_m: float
+    orphan_max_pos_sigma_m: float = np.inf
 
     @property
     def window(self) -> np.uint32:
@@ -49,7 +50,7 @@ class LifecycleRules:
 
         `silent` flags sensors that have stopped reporting (fault): a track last updated only
         by silent sensors is not deleted for its age, because nobody is looking; it coasts
-        until its position is too uncertain to be useful.
+        until its position is too uncertain to be useful (`orphan_max_pos_sigma_m`).
         """
         n = table.n
         status = table.status[:n]
@@ -72,9 +73,12 @@ class LifecycleRules:
         # on the map must not die because its altitude is (honestly) uncertain.
         horizontal_sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1])
         too_old = age > self.delete_after_s
+        too_vague = horizontal_sigma > self.max_pos_sigma_m
         if silent is not None and silent.any():
-            too_old &= ~orphaned(table, silent)
-        stale = firm & (too_old | (horizontal_sigma > self.max_pos_sigma_m))
+            orphan = orphaned(table, silent)
+            too_old &= ~orphan
+            too_vague[orphan] = horizontal_sigma[orphan] > self.orphan_max_pos_sigma_m
+        stale = firm & (too_old | too_vague)
         return confirm, hopeless | stale | (tentative & (age > self.delete_after_s))
 
 

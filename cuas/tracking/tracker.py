@@ -12,8 +12,10 @@ from numpy.typing import NDArray
 from cuas.config import TrackerConfig
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
+from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
 from cuas.tracking.initiation import SinglePointInitiator
 from cuas.tracking.lifecycle import LifecycleRules
+from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import Scan
@@ -85,15 +87,14 @@ class Tracker:
     def __init__(
         self, cfg: TrackerConfig, n_sensors: int, annotators: Sequence[Annotator] = ()
     ) -> None:
-        self.motion = NearlyConstantVelocity(
-            q_h=cfg.accel_noise_mps2**2, q_v=cfg.accel_noise_up_mps2**2
-        )
+        self.imm = motion_model(cfg)
         self.rules = LifecycleRules(
             confirm_m=cfg.confirm_m,
             confirm_n=cfg.confirm_n,
             coast_after_s=cfg.coast_after_s,
             delete_after_s=cfg.delete_after_s,
             max_pos_sigma_m=cfg.max_pos_sigma_m,
+            orphan_max_pos_sigma_m=cfg.orphan_max_pos_sigma_m,
         )
         self.initiator = SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps)
         self.passive = PassiveInitiator(
@@ -102,7 +103,7 @@ class Tracker:
         self.gate_probability = cfg.gate_probability
         self.n_sensors = n_sensors
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
-        self.tracks = TrackTable(n_sensors)
+        self.tracks = TrackTable(n_sensors, mode_prior=self.imm.prior)
         self.t: float | None = None
         self.stats = TrackerStats()
         self.annotators = list(annotators)
@@ -122,11 +123,12 @@ class Tracker:
         dt = t - self.t
         if dt < 0.0:
             raise ValueError(f"scan at {t} is older than the tracker time {self.t}")
-        n = self.tracks.n
+        table = self.tracks
+        n = table.n
         if dt > 0.0 and n:
-            x, P = self.motion.predict(self.tracks.x[:n], self.tracks.P[:n], dt)
-            self.tracks.x[:n] = x
-            self.tracks.P[:n] = P
+            mu, xm, Pm = self.imm.predict(table.mode_p[:n], table.mode_x[:n], table.mode_P[:n], dt)
+            table.mode_p[:n], table.mode_x[:n], table.mode_P[:n] = mu, xm, Pm
+            table.x[:n], table.P[:n] = combine(mu, xm, Pm)
         self.t = t
 
     def process(self, scan: Scan) -> None:
@@ -155,11 +157,7 @@ class Tracker:
 
         rows = assigned.track
         if rows.size:
-            x_new, P_new = kalman_update(
-                x[rows], P[rows], assigned.y, assigned.S, assigned.H, scan.var[assigned.det]
-            )
-            table.x[rows] = x_new
-            table.P[rows] = P_new
+            self._update(rows, scan, assigned)
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
             self.stats.updates += rows.size
@@ -197,8 +195,14 @@ class Tracker:
         if n == 0 or len(scan) == 0:
             return 0
         lag = self.t - scan.t
-        x, P = table.x[:n], table.P[:n]
-        x_then, P_then = retrodict(self.motion, x, P, lag)
+        m = self.imm.n_modes
+        xm_then = np.empty_like(table.mode_x[:n])
+        Pm_then = np.empty_like(table.mode_P[:n])
+        for j, model in enumerate(self.imm.models):
+            xm_then[:, j], Pm_then[:, j] = retrodict(
+                model, table.mode_x[:n, j], table.mode_P[:n, j], lag
+            )
+        x_then, P_then = combine(table.mode_p[:n], xm_then, Pm_then)
         threshold = self._threshold(scan.model.dim)
         hyps = hypothesise(x_then, P_then, scan, threshold)
         existed = table.t_birth[:n] <= scan.t  # a track born later was not there to be seen
@@ -206,9 +210,31 @@ class Tracker:
         hyps = hyps.subset(global_nearest_neighbour(hyps.track, hyps.det, hyps.d2, threshold))
         rows = hyps.track
         if rows.size:
-            x_new, P_new = late_update(self.motion, x[rows], P[rows], lag, hyps.y, hyps.S, hyps.H)
-            table.x[rows] = x_new
-            table.P[rows] = P_new
+            # Each mode is updated through its own cross-covariance with its retrodiction;
+            # mode probabilities stay: the late report is not evidence of the mode now.
+            p = rows.size
+            y, S, H = _innovations(
+                scan.model,
+                xm_then[rows].reshape(p * m, -1),
+                Pm_then[rows].reshape(p * m, *Pm_then.shape[2:]),
+                np.repeat(scan.z[hyps.det], m, axis=0),
+                np.repeat(scan.var[hyps.det], m, axis=0),
+            )
+            xm, Pm = table.mode_x[rows], table.mode_P[rows]
+            x_new, P_new = late_update(
+                self.imm.models[0],
+                xm.reshape(p * m, -1),
+                Pm.reshape(p * m, *Pm.shape[2:]),
+                lag,
+                y,
+                S,
+                H,
+            )
+            table.mode_x[rows] = x_new.reshape(xm.shape)
+            table.mode_P[rows] = P_new.reshape(Pm.shape)
+            table.x[rows], table.P[rows] = combine(
+                table.mode_p[rows], table.mode_x[rows], table.mode_P[rows]
+            )
             table.last_hit[rows, scan.sensor] = np.maximum(
                 table.last_hit[rows, scan.sensor], scan.t
             )
@@ -216,6 +242,30 @@ class Tracker:
             for annotator in self.annotators:
                 annotator.updated(table, rows, scan, hyps.det)
         return int(rows.size)
+
+    def _update(self, rows: Index, scan: Scan, assigned: Hypotheses) -> None:
+        """Kalman-update every motion mode of tracks `rows` with their assigned detections,
+        reweigh the modes by how well each predicted them, and recombine."""
+        table = self.tracks
+        var = scan.var[assigned.det]
+        if self.imm.n_modes == 1:  # the gating stage's innovations are the mode's own
+            x_new, P_new = kalman_update(
+                table.x[rows], table.P[rows], assigned.y, assigned.S, assigned.H, var
+            )
+            table.mode_x[rows, 0] = table.x[rows] = x_new
+            table.mode_P[rows, 0] = table.P[rows] = P_new
+            return
+        p, m = rows.size, self.imm.n_modes
+        xm = table.mode_x[rows].reshape(p * m, -1)
+        Pm = table.mode_P[rows].reshape(p * m, *table.mode_P.shape[2:])
+        var = np.repeat(var, m, axis=0)
+        y, S, H = _innovations(scan.model, xm, Pm, np.repeat(scan.z[assigned.det], m, axis=0), var)
+        x_new, P_new = kalman_update(xm, Pm, y, S, H, var)
+        mu = posterior_modes(table.mode_p[rows], gaussian_loglik(y, S).reshape(p, m))
+        x_new = x_new.reshape(p, m, -1)
+        P_new = P_new.reshape(p, m, *P_new.shape[1:])
+        table.mode_p[rows], table.mode_x[rows], table.mode_P[rows] = mu, x_new, P_new
+        table.x[rows], table.P[rows] = combine(mu, x_new, P_new)
 
     def _initiate(self, scan: Scan, free: Index) -> None:
         """New tentative tracks: from each free detection of a sensor that localises a target
@@ -255,9 +305,35 @@ class Tracker:
         """Every live track predicted to `t` (not earlier than the tracker time), as copies."""
         live = self.tracks.rows()
         if self.t is not None and t > self.t and len(live):
-            x, P = self.motion.predict(live.x, live.P, t - self.t)
-            live = replace(live, x=x, P=P)
+            mu, xm, Pm = self.imm.predict(live.mode_p, live.mode_x, live.mode_P, t - self.t)
+            x, P = combine(mu, xm, Pm)
+            live = replace(live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm)
         return TrackSnapshot(t=t, live=live, deleted=self._graveyard.drain())
+
+
+def motion_model(cfg: TrackerConfig) -> InteractingMultipleModel:
+    """The configured motion: a quiet NCV model, and with `imm` a manoeuvre model beside it."""
+    quiet = NearlyConstantVelocity(q_h=cfg.accel_noise_mps2**2, q_v=cfg.accel_noise_up_mps2**2)
+    if cfg.motion == "ncv":
+        return InteractingMultipleModel((quiet,), (1.0,))
+    manoeuvre = NearlyConstantVelocity(
+        q_h=cfg.manoeuvre_accel_mps2**2, q_v=cfg.manoeuvre_accel_up_mps2**2
+    )
+    return InteractingMultipleModel(
+        (quiet, manoeuvre), (cfg.cruise_sojourn_s, cfg.manoeuvre_sojourn_s)
+    )
+
+
+def _innovations(
+    model: MeasurementModel, x: Array, P: Array, z: Array, var: Array
+) -> tuple[Array, Array, Array]:
+    """Innovations y (p, m), their covariances S and Jacobians H, of detections z at states x."""
+    zhat, H = model.predict(x)
+    y = model.residual(z, zhat)
+    S = H @ P @ H.transpose(0, 2, 1)
+    diag = np.arange(z.shape[1])
+    S[:, diag, diag] += var
+    return y, S, H
 
 
 def _concat(a: Hypotheses, b: Hypotheses) -> Hypotheses:

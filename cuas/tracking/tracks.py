@@ -38,6 +38,9 @@ class TrackRows:
     uas_id: NDArray[np.object_]
     emitter_id: NDArray[np.object_]
     friendly: NDArray[np.bool_]
+    mode_p: NDArray[np.float64]
+    mode_x: NDArray[np.float64]
+    mode_P: NDArray[np.float64]
 
     def __len__(self) -> int:
         return self.track_id.shape[0]
@@ -64,11 +67,17 @@ class TrackTable:
         "uas_id",
         "emitter_id",
         "friendly",
+        "mode_p",
+        "mode_x",
+        "mode_P",
     )
 
-    def __init__(self, n_sensors: int, capacity: int = 64) -> None:
+    def __init__(
+        self, n_sensors: int, capacity: int = 64, mode_prior: NDArray[np.float64] | None = None
+    ) -> None:
         self.n = 0
         self.n_sensors = n_sensors
+        self.mode_prior = np.ones(1) if mode_prior is None else np.asarray(mode_prior, float)
         self.next_id = 1
         self._allocate(capacity)
 
@@ -90,6 +99,12 @@ class TrackTable:
         self.uas_id = np.full(capacity, None, dtype=object)
         self.emitter_id = np.full(capacity, None, dtype=object)
         self.friendly = np.zeros(capacity, dtype=bool)
+        # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
+        # x and P above are their combination, which every other stage uses.
+        m = self.mode_prior.shape[0]
+        self.mode_p = np.zeros((capacity, m))
+        self.mode_x = np.zeros((capacity, m, STATE_DIM))
+        self.mode_P = np.zeros((capacity, m, STATE_DIM, STATE_DIM))
 
     def _grow(self, needed: int) -> None:
         capacity = self.capacity
@@ -121,6 +136,9 @@ class TrackTable:
         self.uas_id[rows] = None
         self.emitter_id[rows] = None
         self.friendly[rows] = False
+        self.mode_p[rows] = self.mode_prior
+        self.mode_x[rows] = x[:, None]
+        self.mode_P[rows] = P[:, None]
         self.next_id += k
         self.n += k
 

@@ -1,0 +1,114 @@
+"""Interacting multiple model (IMM): several motion models per track, mixed every step.
+
+A drone that cruises and then weaves, turns or dives is not well served by one noise level:
+a quiet nearly-constant-velocity model follows a cruise precisely but loses a weave, and a
+noisy one follows the weave but blurs the cruise. The IMM (Blom and Bar-Shalom, 1988) runs
+both, each mode with its own state and covariance, and weighs them by how well each
+predicted the measurements. Modes switch as a Markov chain; its switching over `dt` seconds
+comes from each mode's mean sojourn time tau: P(stay) = exp(-dt / tau).
+
+Per step, for states of many tracks at once (mode index j, k):
+- mix: c_j = sum_i mu_i Pi_ij; w_ij = mu_i Pi_ij / c_j; x0_j = sum_i w_ij x_i;
+  P0_j = sum_i w_ij (P_i + (x_i - x0_j)(x_i - x0_j)');
+- predict each mode from its mixed start with its own model; mode probabilities become c;
+- update each mode with the measurement; mu_j is proportional to c_j N(y_j; 0, S_j);
+- combine: x = sum_j mu_j x_j, P = sum_j mu_j (P_j + (x_j - x)(x_j - x)').
+The combined estimate is what gating, lifecycle and the published track use. With one mode
+the IMM is exactly the single Kalman filter.
+
+Mode probabilities are floored at `MU_FLOOR`, so a mode never dies out and can always take
+over when the target starts or stops manoeuvring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.tracking.motion import NearlyConstantVelocity
+
+Array = NDArray[np.float64]
+MU_FLOOR = 1e-4
+
+
+@dataclass(frozen=True)
+class InteractingMultipleModel:
+    """Motion models with their mean sojourn times (seconds), for vectorised IMM steps."""
+
+    models: tuple[NearlyConstantVelocity, ...]
+    sojourn_s: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.models) != len(self.sojourn_s) or not self.models:
+            raise ValueError("one sojourn time per model, and at least one model")
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.models)
+
+    @property
+    def prior(self) -> Array:
+        """Mode probabilities of a new track: the chain's stationary distribution."""
+        tau = np.asarray(self.sojourn_s, dtype=float)
+        return tau / tau.sum()
+
+    def switching(self, dt: float) -> Array:
+        """Pi(dt)[i, j]: probability of being in mode j after dt seconds in mode i."""
+        m = self.n_modes
+        if m == 1:
+            return np.ones((1, 1))
+        stay = np.exp(-abs(dt) / np.asarray(self.sojourn_s, dtype=float))
+        Pi = np.repeat(((1.0 - stay) / (m - 1))[:, None], m, axis=1)
+        Pi[np.arange(m), np.arange(m)] = stay
+        return Pi
+
+    def predict(self, mu: Array, xm: Array, Pm: Array, dt: float) -> tuple[Array, Array, Array]:
+        """Mix and predict mode probabilities (n, M), states (n, M, 6), covariances
+        (n, M, 6, 6) forward by `dt` seconds; returns new arrays."""
+        m = self.n_modes
+        if m == 1:
+            x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt)
+            return mu.copy(), x[:, None], P[:, None]
+        c = mu @ self.switching(dt)  # (n, M)
+        w = mu[:, :, None] * self.switching(dt)[None] / c[:, None, :]  # w[n, i, j]
+        x0 = np.einsum("nij,nik->njk", w, xm)
+        x_out = np.empty_like(xm)
+        P_out = np.empty_like(Pm)
+        for j, model in enumerate(self.models):
+            P0 = np.zeros_like(Pm[:, 0])
+            for i in range(m):
+                d = xm[:, i] - x0[:, j]
+                P0 += w[:, i, j, None, None] * (Pm[:, i] + d[:, :, None] * d[:, None, :])
+            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0, dt)
+        return c, x_out, P_out
+
+
+def posterior_modes(c: Array, loglik: Array) -> Array:
+    """Mode probabilities (p, M) after an update: proportional to c * likelihood, floored."""
+    logw = np.log(np.maximum(c, MU_FLOOR)) + loglik
+    logw -= logw.max(axis=1, keepdims=True)
+    w = np.exp(logw)
+    w /= w.sum(axis=1, keepdims=True)
+    w = np.maximum(w, MU_FLOOR)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def gaussian_loglik(y: Array, S: Array) -> Array:
+    """log N(y; 0, S) for innovations y (p, m) and covariances S (p, m, m)."""
+    m = y.shape[1]
+    L = np.linalg.cholesky(S)
+    u = np.linalg.solve(L, y[:, :, None])[:, :, 0]
+    log_det = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+    return -0.5 * (np.einsum("pi,pi->p", u, u) + log_det + m * np.log(2.0 * np.pi))
+
+
+def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
+    """The moment-matched single Gaussian (n, 6), (n, 6, 6) of the mode mixture."""
+    if mu.shape[1] == 1:
+        return xm[:, 0].copy(), Pm[:, 0].copy()
+    x = np.einsum("nj,njk->nk", mu, xm)
+    d = xm - x[:, None, :]
+    P = np.einsum("nj,njkl->nkl", mu, Pm + d[:, :, :, None] * d[:, :, None, :])
+    return x, 0.5 * (P + P.transpose(0, 2, 1))
