@@ -113,6 +113,8 @@ class TrackerConfig(_Section):
     coast_after_s: Positive = 2.5
     delete_after_s: Positive = 8.0
     max_pos_sigma_m: Positive = 300.0  # horizontal; beyond it a track is deleted
+    # ... or beyond this fraction of its distance from the camp, whichever is larger.
+    max_pos_sigma_fraction: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.5
     # ... unless every sensor that updated it is silent: then it coasts on up to this sigma.
     orphan_max_pos_sigma_m: Positive = 1500.0
     accel_noise_mps2: Positive = 2.0  # horizontal white-noise acceleration (1-sigma, ~1 s)

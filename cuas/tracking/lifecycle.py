@@ -30,6 +30,10 @@ class LifecycleRules:
     delete_after_s: float
     max_pos_sigma_m: float
     orphan_max_pos_sigma_m: float = np.inf
+    # A far track may be as vague as this fraction of its distance from the camp and still be
+    # worth showing (an RF contact 4 km out, known well in bearing and poorly in range).
+    max_pos_sigma_fraction: float = 0.0
+    memory_s: float = 5.0  # how recent a sensor's update must be to count towards observability
 
     @property
     def window(self) -> np.uint32:
@@ -44,13 +48,22 @@ class LifecycleRules:
         )
 
     def apply(
-        self, table: TrackTable, t: float, silent: NDArray[np.bool_] | None = None
+        self,
+        table: TrackTable,
+        t: float,
+        silent: NDArray[np.bool_] | None = None,
+        localising: NDArray[np.bool_] | None = None,
     ) -> tuple[Mask, Mask]:
         """Update statuses at time `t`; returns (rows just confirmed, rows to delete).
 
         `silent` flags sensors that have stopped reporting (fault): a track last updated only
         by silent sensors is not deleted for its age, because nobody is looking; it coasts
         until its position is too uncertain to be useful (`orphan_max_pos_sigma_m`).
+
+        `localising` flags sensors that place a target alone (radar, Remote ID). A track never
+        updated by one is confirmed only while two or more sensors have updated it recently:
+        bearings from one site leave the range unobservable, so one direction finder (or a
+        ghost on its line of sight) cannot alone make a confirmed track.
         """
         n = table.n
         status = table.status[:n]
@@ -61,6 +74,11 @@ class LifecycleRules:
         tentative = status == TENTATIVE
         misses = opportunities - hits
         confirm = tentative & (hits >= self.confirm_m)
+        if localising is not None:
+            last_hit = table.last_hit[:n]
+            located = (last_hit[:, localising] > -np.inf).any(axis=1)
+            crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
+            confirm &= located | crossed
         hopeless = tentative & ~confirm & (misses > self.confirm_n - self.confirm_m)
         status[confirm] = CONFIRMED
 
@@ -73,7 +91,10 @@ class LifecycleRules:
         # on the map must not die because its altitude is (honestly) uncertain.
         horizontal_sigma = np.sqrt(P[:, 0, 0] + P[:, 1, 1])
         too_old = age > self.delete_after_s
-        too_vague = horizontal_sigma > self.max_pos_sigma_m
+        distance = np.hypot(table.x[:n, 0], table.x[:n, 1])
+        too_vague = horizontal_sigma > np.maximum(
+            self.max_pos_sigma_m, self.max_pos_sigma_fraction * distance
+        )
         if silent is not None and silent.any():
             orphan = orphaned(table, silent)
             too_old &= ~orphan

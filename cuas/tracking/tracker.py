@@ -95,6 +95,8 @@ class Tracker:
             delete_after_s=cfg.delete_after_s,
             max_pos_sigma_m=cfg.max_pos_sigma_m,
             orphan_max_pos_sigma_m=cfg.orphan_max_pos_sigma_m,
+            max_pos_sigma_fraction=cfg.max_pos_sigma_fraction,
+            memory_s=cfg.sensor_memory_s,
         )
         self.initiator = SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps)
         self.passive = PassiveInitiator(
@@ -103,6 +105,7 @@ class Tracker:
         self.gate_probability = cfg.gate_probability
         self.n_sensors = n_sensors
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
+        self.localising = np.zeros(n_sensors, dtype=bool)  # sensors that place a target alone
         self.tracks = TrackTable(n_sensors, mode_prior=self.imm.prior)
         self.t: float | None = None
         self.stats = TrackerStats()
@@ -134,6 +137,7 @@ class Tracker:
     def process(self, scan: Scan) -> None:
         """Fuse one scan into the track picture."""
         self.predict_to(scan.t)
+        self.localising[scan.sensor] = scan.model.can_initiate
         table = self.tracks
         n, k = table.n, len(scan)
         self.stats.scans += 1
@@ -171,16 +175,16 @@ class Tracker:
             covered = hit
         self.rules.record(table, covered, hit)
 
-        # Detections inside the gate of a firm track belong to it even when another detection
-        # won: they are not allowed to start a duplicate track.
+        # Every detection no track took may start one: a second plot in a firm track's gate
+        # is another target (a swarm member 50 m away) as often as clutter, and a tentative
+        # track that only echoes its firm neighbour starves, since firm tracks choose first.
         claimed = np.zeros(k, dtype=bool)
-        claimed[hyps.det[firm[hyps.track]]] = True
         claimed[assigned.det] = True
         free = np.flatnonzero(~claimed)
         if free.size:
             self._initiate(scan, free)
 
-        confirmed, doomed = self.rules.apply(table, scan.t, self.silent)
+        confirmed, doomed = self.rules.apply(table, scan.t, self.silent, self.localising)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
@@ -289,7 +293,7 @@ class Tracker:
         """Advance to `t` and apply the lifecycle without a scan, so that tracks coast and
         die on time even while no sensor reports."""
         self.predict_to(t)
-        confirmed, doomed = self.rules.apply(self.tracks, t, self.silent)
+        confirmed, doomed = self.rules.apply(self.tracks, t, self.silent, self.localising)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 

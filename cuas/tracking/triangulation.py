@@ -50,7 +50,7 @@ class PassiveInitiator:
     """Pairs unexplained angle-only detections of different sensors into tentative tracks."""
 
     window_s: float = 0.6
-    min_crossing_deg: float = 10.0
+    min_crossing_deg: float = 5.0
     max_speed_mps: float = 40.0
     altitude_m: float = 100.0  # prior height above the camp origin
     altitude_sigma_m: float = 150.0
