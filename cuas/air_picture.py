@@ -45,12 +45,16 @@ class AirPicture:
     def cycle(self, snap: TrackSnapshot, geo: TrackGeometry, threat: list[str]) -> wire.TrackCycle:
         live = snap.live
         status = [STATUS_NAMES[s] for s in live.status]
-        tracks = self._tracks(snap.t, live, status, geo.lat, geo.lon, geo.alt, threat)
+        tracks = self._tracks(
+            snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent
+        )
         dead = snap.deleted
         if len(dead):
             lat, lon, alt = self.frame.to_geodetic(dead.x[:, :3])
             k = len(dead)
-            tracks += self._tracks(snap.t, dead, ["deleted"] * k, lat, lon, alt, ["none"] * k)
+            tracks += self._tracks(
+                snap.t, dead, ["deleted"] * k, lat, lon, alt, ["none"] * k, np.zeros(k, bool)
+            )
         return wire.TrackCycle(v=wire.VERSION, t=snap.t, tracks=tracks)
 
     def _classes(self, rows: TrackRows) -> tuple[list[str], list[dict[str, float]]]:
@@ -81,6 +85,7 @@ class AirPicture:
         lon: np.ndarray,
         alt: np.ndarray,
         threat: list[str],
+        sensors_silent: np.ndarray,
     ) -> list[wire.Track]:
         if len(rows) == 0:
             return []
@@ -103,6 +108,7 @@ class AirPicture:
             rows.friendly.tolist(),
             rows.uas_id.tolist(),
             rows.t_update.tolist(),
+            sensors_silent.tolist(),
             strict=True,
         )
         return [
@@ -123,6 +129,7 @@ class AirPicture:
                 friendly=fr,
                 uas_id=uid,
                 t_update=tu,
+                sensors_silent=ss,
             )
-            for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu in columns
+            for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu, ss in columns
         ]

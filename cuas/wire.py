@@ -187,6 +187,9 @@ class Track(_Message, omit_defaults=False):
     friendly: bool
     uas_id: Ident | None
     t_update: Time  # additive: measurement time of the last update (t is the cycle time)
+    # Additive: coasting because every sensor that recently updated it is silent (fault), so
+    # it is kept on the picture rather than deleted for want of updates.
+    sensors_silent: bool = False
 
 
 class TrackCycle(_Message, omit_defaults=False):

@@ -77,6 +77,9 @@ def test_tracks_coast_while_their_radar_is_silent_and_sensor_health_says_fault()
     cycles = [o.message for o in outputs if o.topic == "tracks"]
     last = [t for t in cycles[-1].tracks if t.status != "tentative"]
     assert [t.status for t in last] == ["coasting"]  # not deleted after 8 s without updates
+    assert last[0].sensors_silent  # ... and flagged: it coasts because its radar is silent
+    before = [t for t in cycles[3].tracks if t.status != "tentative"]
+    assert before and not any(t.sensors_silent for t in before)
     health = [
         o.message for o in outputs if o.topic == "sensor" and o.message.sensor_id == "radar-1"
     ]

@@ -96,19 +96,24 @@ class LifecycleRules:
             self.max_pos_sigma_m, self.max_pos_sigma_fraction * distance
         )
         if silent is not None and silent.any():
-            orphan = orphaned(table, silent)
+            orphan = orphaned(table.last_hit[:n], table.t_update[:n], silent, self.memory_s)
             too_old &= ~orphan
             too_vague[orphan] = horizontal_sigma[orphan] > self.orphan_max_pos_sigma_m
         stale = firm & (too_old | too_vague)
         return confirm, hopeless | stale | (tentative & (age > self.delete_after_s))
 
 
-def orphaned(table: TrackTable, silent: NDArray[np.bool_], memory_s: float = 5.0) -> Mask:
+def orphaned(
+    last_hit: NDArray[np.float64],
+    t_update: NDArray[np.float64],
+    silent: NDArray[np.bool_],
+    memory_s: float = 5.0,
+) -> Mask:
     """Tracks whose recent updates all came from sensors that are now silent.
 
-    "Recent" is within `memory_s` of the track's own last update; a track that no sensor
-    ever updated (cannot happen after initiation) is not orphaned.
+    `last_hit` (n, sensors) and `t_update` (n,) are the track table's columns. "Recent" is
+    within `memory_s` of the track's own last update; a track that no sensor ever updated
+    (cannot happen after initiation) is not orphaned.
     """
-    n = table.n
-    recent = table.last_hit[:n] >= (table.t_update[:n] - memory_s)[:, None]
+    recent = last_hit >= (t_update - memory_s)[:, None]
     return recent.any(axis=1) & ~(recent & ~silent[None, :]).any(axis=1)

@@ -14,12 +14,12 @@ from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
 from cuas.tracking.initiation import SinglePointInitiator
-from cuas.tracking.lifecycle import LifecycleRules
+from cuas.tracking.lifecycle import LifecycleRules, orphaned
 from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracks import TENTATIVE, TrackRows, TrackTable
+from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
 from cuas.tracking.update import kalman_update
 
@@ -38,6 +38,7 @@ class TrackSnapshot:
     t: float
     live: TrackRows
     deleted: TrackRows
+    sensors_silent: NDArray[np.bool_]  # live tracks coasting because their sensors went silent
 
     def __len__(self) -> int:
         return len(self.live)
@@ -312,7 +313,8 @@ class Tracker:
             mu, xm, Pm = self.imm.predict(live.mode_p, live.mode_x, live.mode_P, t - self.t)
             x, P = combine(mu, xm, Pm)
             live = replace(live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm)
-        return TrackSnapshot(t=t, live=live, deleted=self._graveyard.drain())
+        silent = orphaned(live.last_hit, live.t_update, self.silent, self.rules.memory_s)
+        return TrackSnapshot(t, live, self._graveyard.drain(), silent & (live.status == COASTING))
 
 
 def motion_model(cfg: TrackerConfig) -> InteractingMultipleModel:
