@@ -223,3 +223,34 @@ def test_scans_must_arrive_in_time_order() -> None:
         assert "older" in str(exc)
     else:
         raise AssertionError("a scan older than the tracker time was accepted")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(-30.0, 30.0), min_size=1, max_size=6),
+    st.lists(st.floats(0.0, 360.0, exclude_max=True), min_size=1, max_size=6),
+)
+def test_gating_across_north_equals_the_full_mahalanobis_test(
+    track_az: list[float], det_az: list[float]
+) -> None:
+    """Tracks just either side of north, detections anywhere in [0, 360): the cheap pre-gate
+    never drops a pair the exact wrapped Mahalanobis test keeps, nor keeps one it drops."""
+    az = np.radians(track_az)
+    x = np.zeros((len(az), 6))
+    x[:, 0], x[:, 1], x[:, 2] = 1500 * np.sin(az), 1500 * np.cos(az), 100.0
+    P = np.broadcast_to(np.diag([400.0, 400.0, 100.0, 25.0, 25.0, 4.0]), (len(az), 6, 6)).copy()
+    z = np.column_stack(
+        [np.full(len(det_az), 1500.0), np.radians(det_az), np.full(len(det_az), 0.066)]
+    )
+    s = Scan(0, 0.0, z, np.broadcast_to(SIGMA**2, z.shape).copy(), MODEL)
+    threshold = gate_threshold(0.999, 3)
+    hyps = hypothesise(x, P, s, threshold)
+    zhat, H = MODEL.predict(x)
+    expected = set()
+    for i in range(len(az)):
+        for j in range(len(det_az)):
+            y = MODEL.residual(z[j], zhat[i])
+            S = H[i] @ P[i] @ H[i].T + np.diag(SIGMA**2)
+            if y @ np.linalg.solve(S, y) < threshold:
+                expected.add((i, j))
+    assert set(zip(hyps.track.tolist(), hyps.det.tolist(), strict=True)) == expected

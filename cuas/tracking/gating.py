@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
-from cuas.geodesy import wrap_rad
 from cuas.tracking.scan import Scan
 
 Array = NDArray[np.float64]
@@ -74,7 +73,11 @@ def hypothesise(x: Array, P: Array, scan: Scan, threshold: float) -> Hypotheses:
     c = model.coarse
     dc = scan.z[None, :, c] - zhat[:, None, c]
     if model.wrap[c]:
-        dc = wrap_rad(dc)
+        # Measured angles lie in [0, 2pi), predicted ones in [-pi, pi], so |dc| < 3pi and
+        # the wrapped size is |dc| or |2pi - |dc||; only its square is used. (Cheaper than a
+        # float modulo over all n*k pairs.)
+        dc = np.abs(dc)
+        np.minimum(dc, 2.0 * np.pi - dc, out=dc)
     width2 = threshold * (HPHt[:, None, c, c] + scan.var[None, :, c])
     track, det = np.nonzero(dc * dc < width2)
 
