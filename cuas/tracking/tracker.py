@@ -150,6 +150,10 @@ class Tracker:
         # Firm (confirmed, coasting) tracks choose first, so that a tentative track born of
         # clutter never takes a detection away from a real target.
         firm = table.status[:n] != TENTATIVE
+        ambiguous = np.zeros(k, dtype=bool)
+        if not scan.model.can_initiate and len(hyps):
+            ambiguous = _ambiguous(hyps, firm, k)
+            hyps = hyps.subset(~ambiguous[hyps.det])
         first = hyps.subset(firm[hyps.track])
         first = first.subset(global_nearest_neighbour(first.track, first.det, first.d2, threshold))
         taken = np.zeros(k, dtype=bool)
@@ -179,7 +183,7 @@ class Tracker:
         # Every detection no track took may start one: a second plot in a firm track's gate
         # is another target (a swarm member 50 m away) as often as clutter, and a tentative
         # track that only echoes its firm neighbour starves, since firm tracks choose first.
-        claimed = np.zeros(k, dtype=bool)
+        claimed = ambiguous.copy()
         claimed[assigned.det] = True
         free = np.flatnonzero(~claimed)
         if free.size:
@@ -340,6 +344,18 @@ def _innovations(
     diag = np.arange(z.shape[1])
     S[:, diag, diag] += var
     return y, S, H
+
+
+def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
+    """Angle-only detections that fall in the gates of several firm tracks: used by none.
+
+    A 3-degree RF bearing 2 km out spans 100 m: in a swarm it gates with several tracks, and
+    whichever it is given is pulled towards another drone's line of sight, which swaps
+    tracks. Such a bearing carries no usable position for any of them; a precise camera
+    direction usually gates with one track only and is kept. Nor may such a bearing start a
+    track: it belongs to one of the drones already tracked.
+    """
+    return np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1
 
 
 def _concat(a: Hypotheses, b: Hypotheses) -> Hypotheses:
