@@ -248,22 +248,27 @@ def test_a_late_scan_must_really_be_late() -> None:
 
 def test_a_bearing_that_fits_two_swarm_tracks_updates_neither() -> None:
     """Two drones 60 m apart 2 km from an RF direction finder (3 degrees = 100 m there): the
-    bearing cannot say whose it is, so it moves neither track and starts none; a camera's
-    0.2-degree direction can, and updates the right one."""
+    bearing cannot say whose it is, so it moves neither track and starts none; the bearing of
+    a drone flying alone updates its track."""
     rng = np.random.default_rng(4)
     tracker = Tracker(TrackerConfig(), n_sensors=6)
-    drones = np.array([[1400.0, 1900.0, 100.0, 0, 0, 0], [1460.0, 1900.0, 100.0, 0, 0, 0]])
+    drones = np.array(
+        [
+            [1400.0, 1900.0, 100.0, 0, 0, 0],
+            [1460.0, 1900.0, 100.0, 0, 0, 0],
+            [2100.0, 900.0, 100.0, 0, 0, 0],
+        ]
+    )
     for k in range(6):
         z, _ = RADAR.predict(drones)
         z = z + rng.normal(size=z.shape) * SIGMA[RADAR] * 0.2
-        tracker.process(Scan(0, T0 + k, z, np.tile(SIGMA[RADAR] ** 2, (2, 1)), RADAR))
-    assert tracker.tracks.n == 2 and (tracker.tracks.status[:2] != TENTATIVE).all()
+        tracker.process(Scan(0, T0 + k, z, np.tile(SIGMA[RADAR] ** 2, (3, 1)), RADAR))
+    assert tracker.tracks.n == 3 and (tracker.tracks.status[:3] != TENTATIVE).all()
     tracker.predict_to(T0 + 6.0)
-    before = tracker.tracks.x[:2].copy()
+    before = tracker.tracks.x[:3].copy()
     updates = tracker.stats.updates
     tracker.process(bearings(RF_NE, T0 + 6.0, drones[:1], ["ctrl-1"], rng))
-    assert tracker.stats.updates == updates and tracker.tracks.n == 2
-    np.testing.assert_allclose(tracker.tracks.x[:2, :3], before[:, :3], atol=1e-6)
-    z, _ = CAM_NW.predict(drones[:1])
-    tracker.process(Scan(INDEX[CAM_NW], T0 + 6.1, z, (SIGMA[CAM_NW] ** 2)[None], CAM_NW))
-    assert tracker.stats.updates == updates + 1
+    assert tracker.stats.updates == updates and tracker.tracks.n == 3
+    np.testing.assert_allclose(tracker.tracks.x[:3], before, atol=1e-9)
+    tracker.process(bearings(RF_NE, T0 + 6.1, drones[2:], ["ctrl-3"], rng))
+    assert tracker.stats.updates == updates + 1 and tracker.tracks.n == 3
