@@ -122,7 +122,8 @@ class Latency:
         return self.base_s + (float(rng.uniform(0.0, self.jitter_s)) if self.jitter_s else 0.0)
 
 
-DEFAULT_LATENCY: dict[str, Latency] = {  # (radars: `simulators.scenarios.RECEIVE_DELAY_S`)
+# Radars: `simulators.benchmark_scenarios.RECEIVE_DELAY_S`.
+DEFAULT_LATENCY: dict[str, Latency] = {
     "camera": Latency(0.15),  # frame grab, detector, adapter
     "rf": Latency(0.25),  # dwell and direction finding over the band
     "remote_id": Latency(0.2, 0.8),  # broadcast interval and receiver batching

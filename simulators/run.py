@@ -57,6 +57,7 @@ from cuas.recording import RecordingWriter
 from cuas.scoring import TRUTH_TOPIC
 from cuas.wire import VERSION, Detection, Report, Status
 from sensors.publisher import SensorPublisher
+from simulators.benchmark_scenarios import HEARTBEAT_PERIOD_S, RECEIVE_DELAY_S, T0
 from simulators.passive import PassiveScan, passive_sensor, sensor_rng
 from simulators.radar import RadarEquationPd, RadarScan, SimulatedRadar
 from simulators.scenario_library import (
@@ -66,7 +67,6 @@ from simulators.scenario_library import (
     build_scenario,
     describe_library,
 )
-from simulators.scenarios import HEARTBEAT_PERIOD_S, RECEIVE_DELAY_S, T0
 from simulators.targets import TargetStates
 
 log = logging.getLogger("simulators.run")
