@@ -8,8 +8,9 @@ simulators know; in a live-fly drill they come from GPS loggers and the sensor l
 Association: each cycle, the firm tracks (confirmed or coasting) are assigned to the truth
 moved to the cycle time by GOSPA's optimal assignment with cut-off `gate_m` (the same
 `cuas.scoring.gospa` that scores accuracy). A track belongs to the target it was assigned to
-most often; an alert belongs to the target its track was assigned to at the alert's cycle,
-else to the track's own target, else to no target (clutter).
+most often (a duplicate track, left unassigned because its target already has one, belongs to
+the nearest target within the cut-off); an alert belongs to the target its track was assigned
+to at the alert's cycle, else to the track's own target, else to no target (clutter).
 
 Per hostile target: first detection, first confirmed track assigned to it, first `raised`
 alert of its tracks, the perimeter crossing and the warning time (crossing - first alert),
@@ -210,6 +211,8 @@ def score_drill(
     times = np.array([s.t for s in truth])
     votes: dict[int, Counter[str]] = defaultdict(Counter)
     paired_at: dict[tuple[float, int], str] = {}  # (cycle t, track id) -> target id
+    near_votes: dict[int, Counter[str]] = defaultdict(Counter)  # unpaired, within the gate
+    near_at: dict[tuple[float, int], str] = {}
     first_confirmed: dict[str, float] = {}
     flagged: dict[int, bool] = defaultdict(bool)  # a track ever published friendly
     flagged_hostile: dict[int, float] = {}  # hostile track published friendly, first time
@@ -229,6 +232,17 @@ def score_drill(
             continue
         g = gospa(now.enu, enu, c=gate_m)
         series.append((scenario_s(cycle.t), round(g.value, 3)))
+        paired = {j for _, j in g.pairs}
+        for j, track in enumerate(firm):
+            if j in paired or not len(now):
+                continue
+            # A duplicate track of a target (GOSPA pairs each target once) still belongs to it.
+            d = np.linalg.norm(now.enu - enu[j], axis=1)
+            nearest = int(np.argmin(d))
+            if d[nearest] < gate_m:
+                target = str(now.ids[nearest])
+                near_votes[track.track_id][target] += 1
+                near_at[(cycle.t, track.track_id)] = target
         for i, j in g.pairs:
             target, track = str(now.ids[i]), firm[j]
             votes[track.track_id][target] += 1
@@ -240,7 +254,8 @@ def score_drill(
                 first_confirmed[target] = scenario_s(cycle.t)
             if side == "hostile" and track.friendly and track.track_id not in flagged_hostile:
                 flagged_hostile[track.track_id] = scenario_s(cycle.t)
-    owner = {tid: c.most_common(1)[0][0] for tid, c in votes.items() if c}
+    owner = {tid: c.most_common(1)[0][0] for tid, c in near_votes.items() if c}
+    owner.update({tid: c.most_common(1)[0][0] for tid, c in votes.items() if c})
 
     raised = sorted((a for a in alerts if a.state == "raised"), key=lambda a: a.t)
     first_alert: dict[str, wire.Alert] = {}
@@ -249,7 +264,8 @@ def score_drill(
     for a in raised:
         target = None
         if a.track_id is not None:
-            target = paired_at.get((a.t, a.track_id), owner.get(a.track_id))
+            key = (a.t, a.track_id)
+            target = paired_at.get(key, near_at.get(key, owner.get(a.track_id)))
         side = info[target].side if target in info else None
         if side == "hostile":
             first_alert.setdefault(target, a)  # type: ignore[arg-type]
