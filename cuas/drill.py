@@ -376,7 +376,7 @@ def render_table(score: DrillScore) -> str:
     """The drill's score as a terminal table: one line per hostile, then the totals."""
     head = (
         f"{'target':<12} {'detected':>9} {'confirmed':>10} {'alert':>8} {'level':>8} "
-        f"{'perimeter':>10} {'warning':>8}  outcome"
+        f"{'perimeter':>10} {'warning':>8} {'switches':>8}  outcome"
     )
     lines = [f"drill {score.scenario} (seed {score.seed}, {score.duration_s:.0f} s)", head]
     lines.append("-" * len(head))
@@ -384,7 +384,7 @@ def render_table(score: DrillScore) -> str:
         lines.append(
             f"{h.target_id:<12} {_fmt(h.first_detection_s):>9} {_fmt(h.first_confirmed_s):>10} "
             f"{_fmt(h.first_alert_s):>8} {h.first_alert_level or '-':>8} "
-            f"{_fmt(h.perimeter_s):>10} {_fmt(h.warning_s):>8}  {h.outcome}"
+            f"{_fmt(h.perimeter_s):>10} {_fmt(h.warning_s):>8} {h.id_switches:>8}  {h.outcome}"
         )
     s = score.summary()
     causes = ", ".join(f"{k} {v}" for k, v in sorted(s["false_alert_causes"].items())) or "none"
@@ -395,9 +395,10 @@ def render_table(score: DrillScore) -> str:
         f"warning time median {_fmt(s['median_warning_s'], ' s')}, "
         f"min {_fmt(s['min_warning_s'], ' s')}",
         f"false alerts {s['false_alerts']} ({causes}); friendly mistakes {s['friendly_mistakes']}",
-        f"mean GOSPA {s['mean_gospa_m']:.1f} m (c = 100 m), "
+        f"mean GOSPA {s['mean_gospa_m']:.1f} m (c = 100 m; "
+        f"{s['mean_gospa_per_target_m']:.1f} m per target), "
         f"position error {s['mean_position_error_m']:.1f} m, "
-        f"track-id switches {s['id_switches']}",
+        f"track-id switches {s['id_switches']} ({s['hostile_id_switches']} on hostiles)",
     ]
     for a in score.false_alerts[:10]:
         lines.append(
@@ -446,12 +447,65 @@ def _list() -> str:
     return "\n".join(lines)
 
 
+def render_library_table(scores: dict[str, DrillScore]) -> str:
+    """One Markdown row per drill: the closing table of a library run."""
+    lines = [
+        "| scenario | hostiles | reached perimeter | alerted before perimeter | "
+        "median / min warning (s) | false alerts | friendly mistakes | mean GOSPA (m) | "
+        "GOSPA per target (m) | id switches (hostiles) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, score in scores.items():
+        s = score.summary()
+        causes = ", ".join(f"{k} {v}" for k, v in sorted(s["false_alert_causes"].items()))
+        lines.append(
+            f"| {name} | {s['hostiles']} | {s['crossing_perimeter']} | "
+            f"{s['warned_before_perimeter']} | {_fmt(s['median_warning_s'])} / "
+            f"{_fmt(s['min_warning_s'])} | {s['false_alerts']}"
+            + (f" ({causes})" if causes else "")
+            + f" | {s['friendly_mistakes']} | {s['mean_gospa_m']:.1f} | "
+            f"{s['mean_gospa_per_target_m']:.1f} | {s['id_switches']} "
+            f"({s['hostile_id_switches']}) |"
+        )
+    return "\n".join(lines)
+
+
+def _run_library(args: argparse.Namespace) -> int:
+    """`cuas drill --all`: every library drill at its own seed, then the library table."""
+    from simulators.scenario_file import library, load_scenario
+
+    report_dir = Path(args.report) if args.report else None
+    scores: dict[str, DrillScore] = {}
+    for name, path in library().items():
+        loaded = load_scenario(path, seed=args.seed)
+        scenario = loaded.scenario
+        if args.duration is not None:
+            scenario = dataclasses.replace(scenario, duration_s=args.duration)
+        workdir = None if report_dir is None else report_dir / name
+        if not args.quiet:
+            print(f"drill {name} ...", file=sys.stderr, flush=True)
+        result = run_drill(scenario, loaded.camp, scenario.seed, workdir)
+        if workdir is not None:
+            from cuas.drill_report import write_report
+
+            write_report(result, workdir)
+        scores[name] = result.score
+    if report_dir is not None:
+        summary = {name: {"seed": sc.seed, **sc.summary()} for name, sc in scores.items()}
+        (report_dir / "library.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if not args.quiet:
+        print(render_library_table(scores))
+    return 0
+
+
 def _command(args: argparse.Namespace) -> int:
     from simulators.scenario_file import ScenarioError
 
     if args.list:
         print(_list())
         return 0
+    if args.all:
+        return _run_library(args)
     if args.scenario is None:
         print("cuas drill: a SCENARIO is required (or --list)", file=sys.stderr)
         return 2
@@ -500,6 +554,12 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", nargs="?", help="library drill (see --list) or scenario file")
     p.add_argument("--list", action="store_true", help="list the library drills and exit")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="fly every library drill (reports in DIR/<drill>/ with --report) and print the "
+        "library's score table",
+    )
     p.add_argument("--seed", type=int, help="random seed (default: the scenario file's)")
     p.add_argument("--config", help="fly at this camp instead of the one the scenario names")
     p.add_argument("--report", metavar="DIR", help="write DIR/report.html and DIR/score.json")

@@ -256,6 +256,7 @@ def render_html(result: DrillResult) -> str:
             h.perimeter_s,
             h.warning_s,
             h.outcome,
+            h.id_switches,
             h.tracks,
         ]
         for h in score.hostiles
@@ -270,8 +271,10 @@ def render_html(result: DrillResult) -> str:
         ["false alerts", s["false_alerts"]],
         ["friendly mistakes", s["friendly_mistakes"]],
         ["mean GOSPA (m, c = 100 m)", s["mean_gospa_m"]],
+        ["mean GOSPA per true target (m)", s["mean_gospa_per_target_m"]],
         ["mean position error (m)", s["mean_position_error_m"]],
-        ["track-id switches", s["id_switches"]],
+        ["track-id switches (all targets)", s["id_switches"]],
+        ["track-id switches (hostiles)", s["hostile_id_switches"]],
         ["tracks confirmed", score.tracks_confirmed],
         ["alerts raised", score.alerts_raised],
     ]
@@ -308,6 +311,7 @@ def render_html(result: DrillResult) -> str:
                 "perimeter",
                 "warning (s)",
                 "outcome",
+                "id switches",
                 "tracks",
             ],
             outcome_rows,

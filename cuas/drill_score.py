@@ -19,8 +19,10 @@ with an outcome: `warned` (alerted before crossing), `late` (alerted after), `mi
 raised alerts of tracks of no hostile target, with their cause (`bird`, `friendly`, `neutral`,
 `clutter`); friendly mistakes are alerts on friendlies, firm friendly tracks never published
 `friendly`, and hostile tracks published `friendly`. Accuracy is `cuas.scoring.score`: mean
-GOSPA and track-id switches. Alert semantics are only the wire's: `state == "raised"` and
-`track_id`, so any alert lifecycle is scored the same way.
+GOSPA and track-id switches over every true target (birds included; close formations swap
+tracks often), and per hostile the switches of the firm track assigned to it. Alert semantics
+are only the wire's: `state == "raised"` and `track_id`, so any alert lifecycle is scored the
+same way.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class TargetScore:
     warning_s: float | None  # perimeter - first alert, when the alert came first
     outcome: str
     tracks: list[int] = field(default_factory=list)
+    id_switches: int = 0  # changes of the firm track assigned to it (gaps do not count)
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,13 @@ class DrillScore:
             "false_alert_causes": dict(Counter(a.cause for a in self.false_alerts)),
             "friendly_mistakes": len(self.friendly_mistakes),
             "mean_gospa_m": _round(self.accuracy.mean_gospa, 2),
+            # GOSPA adds up over targets; per true target it compares across drill sizes.
+            "mean_gospa_per_target_m": _round(
+                self.accuracy.mean_gospa / max(self.accuracy.mean_truths, 1.0), 2
+            ),
             "mean_position_error_m": _round(self.accuracy.mean_position_error_m, 2),
             "id_switches": self.accuracy.id_switches,
+            "hostile_id_switches": sum(h.id_switches for h in self.hostiles),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,6 +226,8 @@ def score_drill(
     flagged_hostile: dict[int, float] = {}  # hostile track published friendly, first time
     confirmed_tracks: set[int] = set()
     first_paired: dict[int, float] = {}
+    last_track: dict[str, int] = {}
+    switches: Counter[str] = Counter()
     series: list[tuple[float, float]] = []
     firm_snaps: list[Snapshot] = []
     for cycle in sorted(cycles, key=lambda c: c.t):
@@ -248,6 +258,9 @@ def score_drill(
             votes[track.track_id][target] += 1
             paired_at[(cycle.t, track.track_id)] = target
             first_paired.setdefault(track.track_id, scenario_s(cycle.t))
+            if last_track.get(target, track.track_id) != track.track_id:
+                switches[target] += 1
+            last_track[target] = track.track_id
             flagged[track.track_id] |= track.friendly
             side = info[target].side if target in info else "neutral"
             if track.status == "confirmed" and target not in first_confirmed:
@@ -314,6 +327,7 @@ def score_drill(
                 warning_s=warning,
                 outcome=outcome,
                 tracks=tracks_of.get(x.target_id, []),
+                id_switches=switches[x.target_id],
             )
         )
     accuracy = score(truth, firm_snaps, c=gate_m)

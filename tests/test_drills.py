@@ -600,3 +600,45 @@ def test_records_of_a_drill_replay_without_rejects(tmp_path: Path) -> None:
     frames = [msgspec.msgpack.decode(r.payload) for r in read_records(truth)]
     assert frames[-1]["t"] - frames[0]["t"] == pytest.approx(70.0)
     assert load_config(SAMPLE_CONFIG).camp_id == loaded.camp.camp_id
+
+
+# --- live ---------------------------------------------------------------------------------
+
+
+def test_a_live_drill_is_scored_from_what_the_service_published(mosquitto, tmp_path: Path) -> None:
+    """The real service in-process, the sensors over ZeroMQ, scores from MQTT, at 2x."""
+    import asyncio
+
+    from live import live_camp
+
+    from cuas.drill import run_drill_live
+
+    camp_path = live_camp(tmp_path, mosquitto.port, cycle_s=0.5)
+    text = f"""
+description = "A drone already in the approach zone crosses the perimeter from the east."
+duration_s = 14.0
+camp = "{camp_path}"
+
+[[sensors]]
+id = "radar-1"
+clutter_per_scan = 0.5
+
+[[targets]]
+type = "straight"
+id = "d1"
+bearing_deg = 90.0
+distance_m = 700.0
+alt_m = 80.0
+speed_mps = 25.0
+"""
+    loaded = load_scenario(write(tmp_path, text))
+    result = asyncio.run(run_drill_live(loaded.scenario, loaded.camp, seed=1, speed=2.0))
+    assert result.replay is None and result.time_scale == 2.0
+    assert result.cycles and result.alerts  # received over MQTT
+    (d1,) = result.score.hostiles
+    assert d1.first_detection_s is not None and d1.first_detection_s < 1.0
+    assert d1.perimeter_s == pytest.approx(350.0 / 25.0, abs=0.05)
+    assert d1.first_alert_s is not None and d1.first_alert_s < d1.perimeter_s
+    assert d1.outcome == "warned"
+    page = write_report(result, tmp_path / "aar").read_text()
+    assert "live at 2x" in page
