@@ -642,3 +642,19 @@ speed_mps = 25.0
     assert d1.outcome == "warned"
     page = write_report(result, tmp_path / "aar").read_text()
     assert "live at 2x" in page
+
+
+def test_the_readme_example_drill_loads_and_flies(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"```toml\n(# my-drill\.toml.*?)```", readme, re.S)
+    assert block is not None
+    text = block.group(1).replace("../config/camp.example.toml", str(SAMPLE_CONFIG))
+    path = tmp_path / "drills" / "my-drill.toml"
+    path.parent.mkdir()
+    path.write_text(text)
+    loaded = load_scenario(path)
+    kinds = {type(x).__name__ for x in loaded.scenario.targets}
+    assert kinds == {"Straight", "Racetrack"}
+    assert loaded.scenario.models["rf-ne"].hears == ("dji-ocusync", "elrs")
+    result = run_drill(_shortened(loaded.scenario, 20.0), loaded.camp, 1)
+    assert {h.target_id for h in result.score.hostiles} == {"d1", "p1"}
