@@ -69,6 +69,7 @@ class DrillResult:
     replay: ReplaySummary | None = None
     files: dict[str, Path] = field(default_factory=dict)
     wall_s: float = 0.0
+    reports: list[wire.Report] = field(default_factory=list)  # what the sensors sent (fast runs)
 
 
 # --- ground truth -------------------------------------------------------------------------
@@ -216,6 +217,7 @@ def run_drill(
             replay=summary,
             files=files if keep else {},
             wall_s=time.perf_counter() - started,
+            reports=[p for _, topic, p in sim.records if topic.startswith("report.")],
         )
 
 
@@ -532,6 +534,10 @@ def _command(args: argparse.Namespace) -> int:
         from cuas.drill_report import write_report
 
         write_report(result, report_dir)
+    if args.courageous:
+        from cuas.courageous import write_courageous
+
+        write_courageous(args.courageous, camp, result.reports, result.cycles, result.alerts)
     if not args.quiet:
         print(render_table(result.score))
         if report_dir is not None:
@@ -564,6 +570,12 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", help="fly at this camp instead of the one the scenario names")
     p.add_argument("--report", metavar="DIR", help="write DIR/report.html and DIR/score.json")
     p.add_argument("--score-json", metavar="FILE", help="also write the scores to FILE")
+    p.add_argument(
+        "--courageous",
+        metavar="FILE",
+        help="also export detections, tracks and alarms in the COURAGEOUS trial format "
+        "(CWA 18150) as JSON (live drills: tracks only)",
+    )
     p.add_argument("--duration", type=float, help="seconds of scenario to fly (default: all)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no table")
     p.add_argument(

@@ -658,3 +658,34 @@ def test_the_readme_example_drill_loads_and_flies(tmp_path: Path) -> None:
     assert loaded.scenario.models["rf-ne"].hears == ("dji-ocusync", "elrs")
     result = run_drill(_shortened(loaded.scenario, 20.0), loaded.camp, 1)
     assert {h.target_id for h in result.score.hostiles} == {"d1", "p1"}
+
+
+# --- COURAGEOUS (CWA 18150) export --------------------------------------------------------
+
+
+def test_a_drill_exports_in_the_courageous_trial_format(tmp_path: Path) -> None:
+    from cuas.courageous import courageous_document
+
+    loaded = load_scenario(write(tmp_path, HAND_CHECKED))
+    result = run_drill(loaded.scenario, loaded.camp, 3)
+    doc = courageous_document(loaded.camp, result.reports, result.cycles, result.alerts)
+    assert {"version", "vendor_name", "system_name", "static_cuas_location", "detection",
+            "tracks"} <= set(doc)
+    assert doc["static_cuas_location"] == {"lat": ORIGIN[0], "lon": ORIGIN[1],
+                                           "height_amsl": ORIGIN[2]}
+    (radar,) = doc["detection"]
+    assert radar["uas_id"] is None and radar["name"] == "radar-1"
+    assert len(radar["records"]) == 111  # one detection per scan, Pd 1, no clutter
+    first = radar["records"][0]
+    assert first["time"] == round(T0 * 1000) and first["location"]["$type"] == (
+        "BearingElevationDistance"
+    )
+    assert first["location"]["distance"] == pytest.approx(np.hypot(2250.0, 100.0), abs=2.0)
+    (track,) = doc["tracks"]
+    records = track["records"]
+    assert records[0]["time"] == round((T0 + 2.0) * 1000)  # firm from the cycle at 2 s
+    alarm = [r["time"] for r in records if r["alarm"]["active"]]
+    assert alarm[0] == round((T0 + 63.0) * 1000)  # the alert of the hand-checked drill
+    numbers = [r["record_number"] for s in doc["detection"] + doc["tracks"] for r in s["records"]]
+    assert len(set(numbers)) == len(numbers)
+    assert {r["location"]["$type"] for r in records} == {"Position3d"}
