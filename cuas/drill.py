@@ -252,13 +252,16 @@ async def run_drill_live(
     *,
     progress: bool = False,
     stream: TextIO = sys.stderr,
+    external: bool = False,
 ) -> DrillResult:
     """Fly the drill live into the real service and score what it published on MQTT.
 
     The service (`cuas.service.FusionService`) runs in-process on the camp's ZeroMQ ingest;
-    the MQTT broker is the camp's (an embedded one on 127.0.0.1 if none answers there). The
-    drill is scored from the `tracks` and `events/alerts` messages the service published,
-    against the truth the simulators flew; scenario time is `speed` times wall time.
+    the MQTT broker is the camp's (an embedded one on 127.0.0.1 if none answers there). With
+    `external`, the service is one already running (`cuas run`, with the operations centre on
+    its broker) and only the sensors and the scorer's MQTT listener start here. The drill is
+    scored from the `tracks` and `events/alerts` messages the service published, against the
+    truth the simulators flew; scenario time is `speed` times wall time.
     """
     import aiomqtt
 
@@ -294,15 +297,18 @@ async def run_drill_live(
     started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
         if not await broker_reachable(mqtt.host, mqtt.port, timeout=1.0):
-            if mqtt.host not in ("127.0.0.1", "localhost"):
+            if external or mqtt.host not in ("127.0.0.1", "localhost"):
                 raise RuntimeError(f"no MQTT broker answers at {mqtt.host}:{mqtt.port}")
             await stack.enter_async_context(EmbeddedBroker("127.0.0.1", mqtt.port))
             say(f"drill: started an embedded MQTT broker on 127.0.0.1:{mqtt.port}")
         core_stop = asyncio.Event()
-        service = FusionService(camp)
-        core = asyncio.create_task(service.run(core_stop), name="core")
+        core: asyncio.Task[Any] | None = None
+        if not external:
+            service = FusionService(camp)
+            core = asyncio.create_task(service.run(core_stop), name="core")
         try:
-            await asyncio.wait_for(service.ready.wait(), 10)
+            if not external:
+                await asyncio.wait_for(service.ready.wait(), 10)
             prefix = camp.mqtt_prefix
             client = aiomqtt.Client(
                 mqtt.host, mqtt.port, username=mqtt.username, password=mqtt.password
@@ -321,7 +327,8 @@ async def run_drill_live(
                 await listener
         finally:
             core_stop.set()
-            await core
+            if core is not None:
+                await core
     if progress:
         stream.write("\n")
     say(f"drill {scenario.name}: {stats.reports_sent} reports sent live; scoring")
@@ -525,7 +532,14 @@ def _command(args: argparse.Namespace) -> int:
             print("cuas drill: --speed must be positive", file=sys.stderr)
             return 2
         result = asyncio.run(
-            run_drill_live(scenario, camp, seed, args.speed, progress=not args.quiet)
+            run_drill_live(
+                scenario,
+                camp,
+                seed,
+                args.speed,
+                progress=not args.quiet and sys.stderr.isatty(),
+                external=args.external,
+            )
         )
     else:
         workdir = report_dir if report_dir is not None else None
@@ -584,5 +598,11 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
         help="fly live into the real service over ZeroMQ and score what it publishes on MQTT",
     )
     p.add_argument("--speed", type=float, default=1.0, help="--realtime: scenario speed-up")
+    p.add_argument(
+        "--external",
+        action="store_true",
+        help="--realtime: fly against a service already running (cuas run) and its broker "
+        "instead of starting one",
+    )
     p.set_defaults(func=_command)
     return p

@@ -572,7 +572,10 @@ async def _send_in_order(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `cuas simulate`."""
     parser.add_argument(
-        "scenario", nargs="?", help=f"scenario name (see --list; the demo's is {DEFAULT_SCENARIO})"
+        "scenario",
+        nargs="?",
+        help=f"scenario name (see --list; the demo's is {DEFAULT_SCENARIO}), or a drill: a "
+        "library drill or a scenario file (at its own camp unless --config)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--config", help="camp configuration (TOML)")
@@ -590,7 +593,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=1.0, help="real time only: scenario seconds per second"
     )
     parser.add_argument("--ingest", help="real time only: endpoint instead of zmq.ingest")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0; a drill's: the file's)")
     parser.add_argument("--duration", type=float, help="seconds of scenario to run")
     parser.add_argument(
         "--t0", type=float, default=T0, help=f"record only: first scan time (default {T0:.0f})"
@@ -599,15 +602,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out `cuas simulate` from parsed arguments."""
+    from simulators.scenario_file import ScenarioError, library, load_scenario, resolve
+
     if args.list:
         print(describe_library())
+        print("drills (cuas drill --list): " + ", ".join(library()))
         return 0
     prog = f"cuas {COMMAND}"
-    if args.scenario is None or args.config is None:
+    drill = args.scenario is not None and args.scenario not in SCENARIOS
+    if args.scenario is None or (args.config is None and not drill):
         print(f"{prog}: a SCENARIO and --config are required (or --list)", file=sys.stderr)
-        return 2
-    if args.scenario not in SCENARIOS:
-        print(f"{prog}: unknown scenario {args.scenario!r}; try --list", file=sys.stderr)
         return 2
     if not (args.realtime or args.record):
         print(f"{prog}: choose --realtime or --record FILE", file=sys.stderr)
@@ -615,25 +619,34 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.speed > 0.0:
         print(f"{prog}: --speed must be positive", file=sys.stderr)
         return 2
-    config = load_config(args.config)
     try:
-        scenario = build_scenario(
-            args.scenario,
-            config,
-            seed=args.seed,
-            duration_s=args.duration,
-            all_sensors=True if args.all_sensors else None,
-        )
+        if drill:  # a drill file or library drill: at its own camp unless --config says
+            camp = load_config(args.config) if args.config else None
+            loaded = load_scenario(resolve(args.scenario), camp=camp, seed=args.seed)
+            config, scenario = loaded.camp, loaded.scenario
+            if args.duration is not None:
+                scenario = replace(scenario, duration_s=args.duration)
+        else:
+            config = load_config(args.config)
+            scenario = build_scenario(
+                args.scenario,
+                config,
+                seed=0 if args.seed is None else args.seed,
+                duration_s=args.duration,
+                all_sensors=True if args.all_sensors else None,
+            )
+    except ScenarioError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    seed = scenario.seed if drill or args.seed is None else args.seed
     if args.record:
-        stats = record(scenario, config, args.record, seed=args.seed, t0=args.t0)
+        stats = record(scenario, config, args.record, seed=seed, t0=args.t0)
         print(f"{stats.render()}\nwrote {args.record} and {truth_path(args.record)}")
         return 0
-    stats = asyncio.run(
-        _realtime_until_signal(scenario, config, args.speed, args.seed, args.ingest)
-    )
+    stats = asyncio.run(_realtime_until_signal(scenario, config, args.speed, seed, args.ingest))
     print(stats.render())
     return 0
 
