@@ -42,7 +42,7 @@ import zmq
 
 from cuas import wire
 from cuas.config import SensorConfig, TrackerConfig, dump_config, load_config
-from simulators.scenarios import benchmark_camp
+from simulators.benchmark_scenarios import benchmark_camp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from broker import MosquittoBroker, free_port  # the tests' broker harness

@@ -31,7 +31,7 @@ from typing import Any
 
 from cuas.config import load_config
 from cuas.scoring import Score, Snapshot, read_track_snapshots, read_truth, score
-from simulators.scenarios import ScenarioFiles, write_ncv_radar_scenario
+from simulators.benchmark_scenarios import ScenarioFiles, write_ncv_radar_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_TARGETS = (10, 50, 200, 1000)

@@ -97,11 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_record)
 
     from cuas.demo import add_command as add_demo
+    from cuas.drill import add_command as add_drill
     from cuas.tail import add_command as add_tail
     from sensors.radar_jsonl import add_command as add_radar_jsonl
     from simulators.run import add_command as add_simulate
 
     add_demo(sub)
+    add_drill(sub)
     add_tail(sub)
     add_simulate(sub)
     add_radar_jsonl(sub)

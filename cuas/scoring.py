@@ -260,7 +260,7 @@ class Score:
         return asdict(self)
 
 
-def _truth_at(truth: Sequence[Snapshot], times: Array, t: float, max_dt: float) -> Snapshot | None:
+def truth_at(truth: Sequence[Snapshot], times: Array, t: float, max_dt: float) -> Snapshot | None:
     """Truth at time `t`: the nearest record within `max_dt`, moved along its velocity."""
     k = int(np.searchsorted(times, t))
     best = min((j for j in (k - 1, k) if 0 <= j < len(times)), key=lambda j: abs(times[j] - t))
@@ -303,7 +303,7 @@ def score(
     for cycle in tracks:
         if not t_min <= cycle.t <= t_max:
             continue
-        now = _truth_at(truth, times, cycle.t, max_dt)
+        now = truth_at(truth, times, cycle.t, max_dt)
         if now is None:
             out.skipped_cycles += 1
             continue

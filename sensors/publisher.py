@@ -128,6 +128,10 @@ class SensorPublisher:
         self.reports_sent = 0
         self.detections_sent = 0
         self.heartbeats_sent = 0
+        # Drill fault injection (simulators.events): a muted publisher sends no heartbeats,
+        # and heartbeats are stamped clock_offset_s off the wall clock.
+        self.muted = False
+        self.clock_offset_s = 0.0
         self.dropped = 0
         self.drops: Counter[str] = Counter()
         self.state: SensorState = "ok"
@@ -277,7 +281,11 @@ class SensorPublisher:
     async def send_status(self) -> bool:
         """Send one heartbeat now, stamped with the sensor's clock; False if dropped."""
         status = Status(
-            v=VERSION, sensor_id=self.sensor_id, t=time.time(), state=self.state, detail=self.detail
+            v=VERSION,
+            sensor_id=self.sensor_id,
+            t=time.time() + self.clock_offset_s,
+            state=self.state,
+            detail=self.detail,
         )
         sent = await self._send(self._status_topic, to_msgpack(status))
         self.heartbeats_sent += sent
@@ -289,7 +297,8 @@ class SensorPublisher:
                 async with asyncio.timeout(self.heartbeat_period_s):
                     await self._wake_heartbeat.wait()
             self._wake_heartbeat.clear()
-            if self._ready.is_set():  # a heartbeat queued for later would be stale on arrival
+            # A heartbeat queued for later would be stale on arrival; a muted sensor is down.
+            if self._ready.is_set() and not self.muted:
                 await self.send_status()
 
     # --- reports ------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -122,7 +122,8 @@ class Latency:
         return self.base_s + (float(rng.uniform(0.0, self.jitter_s)) if self.jitter_s else 0.0)
 
 
-DEFAULT_LATENCY: dict[str, Latency] = {  # (radars: `simulators.scenarios.RECEIVE_DELAY_S`)
+# Radars: `simulators.benchmark_scenarios.RECEIVE_DELAY_S`.
+DEFAULT_LATENCY: dict[str, Latency] = {
     "camera": Latency(0.15),  # frame grab, detector, adapter
     "rf": Latency(0.25),  # dwell and direction finding over the band
     "remote_id": Latency(0.2, 0.8),  # broadcast interval and receiver batching
@@ -255,7 +256,8 @@ class SimulatedRfSensor(PassiveSensor):
     config's by default). Bearings carry Gaussian noise `sigma_az_deg` and are wrapped to
     [0, 360); RSSI is EIRP minus free-space loss with `rssi_sigma_db` of fading. Spurious
     bearings arrive as a Poisson process (`false_alarms_per_scan`) from anywhere around,
-    near the noise floor and of no known protocol.
+    near the noise floor and of no known protocol. `hears`, when given, limits the finder to
+    links whose protocol or emitter id it names (a finder's protocol library is never complete).
     """
 
     kind: ClassVar[Kind] = "rf"
@@ -273,9 +275,11 @@ class SimulatedRfSensor(PassiveSensor):
         false_alarms_per_scan: float = 0.01,
         rssi_sigma_db: float = 3.0,
         protocols: Mapping[str, LinkProtocol] | None = None,
+        hears: Collection[str] | None = None,
     ) -> None:
         super().__init__(sensor, camp, rng, latency, latency_bound_s)
         self.p_detection = sensor.p_detection if p_detection is None else p_detection
+        self.hears = None if hears is None else frozenset(hears)
         self.false_alarms_per_scan = false_alarms_per_scan
         self.rssi_sigma_db = rssi_sigma_db
         self.protocols = PROTOCOLS if protocols is None else protocols
@@ -287,12 +291,19 @@ class SimulatedRfSensor(PassiveSensor):
         lo, hi = protocol.bands_mhz[int(rng.integers(len(protocol.bands_mhz)))]
         return round(float(rng.uniform(lo, hi)), 1)
 
+    def _hears(self, emitter: str, protocol: str | None) -> bool:
+        """Whether this finder can hear a link with this emitter id and protocol."""
+        return self.hears is None or emitter in self.hears or (protocol or "unknown") in self.hears
+
     def observe(self, t: float, states: TargetStates) -> PassiveScan:
         s, rng, n = self.sensor, self.rng, len(states)
         emitters = _column(states.rf_emitters, n)
         names = _column(states.protocols, n)
         az, _, range_m = self._aer(states.enu)
-        emitting = np.array([e is not None for e in emitters], dtype=bool)
+        emitting = np.array(
+            [e is not None and self._hears(e, p) for e, p in zip(emitters, names, strict=True)],
+            dtype=bool,
+        )
         heard = emitting & self._in_range(range_m) & (rng.uniform(0.0, 1.0, n) < self.p_detection)
         hit = np.flatnonzero(heard)
         k = len(hit)

@@ -49,14 +49,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
 import numpy as np
 
 from cuas.config import CampConfig, ConfigError, SensorConfig, load_config
 from cuas.geodesy import LocalFrame
 from cuas.recording import RecordingWriter
-from cuas.scoring import TRUTH_TOPIC
+from cuas.scoring import TRUTH_TOPIC, TruthFrame
 from cuas.wire import VERSION, Detection, Report, Status
 from sensors.publisher import SensorPublisher
+from simulators.benchmark_scenarios import HEARTBEAT_PERIOD_S, RECEIVE_DELAY_S, T0
+from simulators.events import EventPlan
 from simulators.passive import PassiveScan, passive_sensor, sensor_rng
 from simulators.radar import RadarEquationPd, RadarScan, SimulatedRadar
 from simulators.scenario_library import (
@@ -66,7 +69,7 @@ from simulators.scenario_library import (
     build_scenario,
     describe_library,
 )
-from simulators.scenarios import HEARTBEAT_PERIOD_S, RECEIVE_DELAY_S, T0
+from simulators.sensor_model import SensorModel
 from simulators.targets import TargetStates
 
 log = logging.getLogger("simulators.run")
@@ -81,10 +84,12 @@ __all__ = [
     "RunStats",
     "ScanEvent",
     "SimSensor",
+    "Simulation",
     "add_command",
     "make_sensors",
     "record",
     "run_realtime",
+    "simulate",
     "truth_path",
 ]
 
@@ -139,6 +144,7 @@ class ScanEvent:
     scan: Scan
     sent: bool
     sensor_id: str = ""
+    extra: tuple[Detection, ...] = ()  # false detections of a clutter burst (drill events)
 
 
 def truth_path(out: str | Path) -> Path:
@@ -195,22 +201,46 @@ class RadarSensor:
         return t + self.delay_s
 
 
+def _radar_delay(scenario: Scenario, sensor_id: str) -> float:
+    model = scenario.models.get(sensor_id)
+    return RECEIVE_DELAY_S if model is None or model.latency is None else model.latency.base_s
+
+
 def make_sensors(scenario: Scenario, config: CampConfig, seed: int) -> list[SimSensor]:
     """The simulated sensors of a scenario run: its radar first, then `scenario.sensors`,
-    each with its own random stream and latencies within what the camp declares."""
+    each with its own random stream and latencies within what the camp declares, and with
+    the options of `scenario.models` (a radar's latency is its model's `base_s`, no jitter)."""
     frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
-    flown: list[SimSensor] = [RadarSensor(scenario.make_radar(config, _radar_rng(seed)))]
+    primary = scenario.make_radar(config, _radar_rng(seed))
+    flown: list[SimSensor] = [RadarSensor(primary, _radar_delay(scenario, primary.sensor.id))]
     for s in scenario.sensors:
         rng = sensor_rng(seed, s.id)
+        model = scenario.models.get(s.id, SensorModel())
         if s.kind == "radar":
+            pd = model.pd if model.pd is not None else RadarEquationPd.for_sensor(s)
+            clutter = model.clutter_per_scan
             radar = SimulatedRadar.from_camp(
-                s, frame, rng, RadarEquationPd.for_sensor(s), scenario.clutter_per_scan
+                s,
+                frame,
+                rng,
+                pd,  # type: ignore[arg-type]
+                scenario.clutter_per_scan if clutter is None else clutter,
             )
-            flown.append(RadarSensor(radar))
+            flown.append(RadarSensor(radar, _radar_delay(scenario, s.id)))
         else:
-            bound = config.tracker.reorder_window_s  # the core's bound when none is declared
-            flown.append(passive_sensor(s, frame, rng, latency_bound_s=bound))
+            # The camp's declared bound (the core's reorder window when none is declared).
+            bound = _declared_latency(config, s.id)
+            options = model.passive_options(s.kind)
+            flown.append(passive_sensor(s, frame, rng, latency_bound_s=bound, **options))
     return flown
+
+
+def _declared_latency(config: CampConfig, sensor_id: str) -> float:
+    """The worst latency the camp declares for a sensor: its `latency_s`, else the window."""
+    camp_sensor = config.sensor(sensor_id)
+    if camp_sensor is not None and camp_sensor.latency_s is not None:
+        return camp_sensor.latency_s
+    return config.tracker.reorder_window_s
 
 
 def _phase(sensor: SimSensor, index: int) -> float:
@@ -237,6 +267,122 @@ def _detections(scan: Scan) -> list[Detection]:
 # --- recordings ---------------------------------------------------------------------------
 
 
+@dataclass
+class Simulation:
+    """A scenario flown as fast as possible, in memory: what a recording would hold.
+
+    `records` are `(t_received, topic, payload)` in arrival order (reports and heartbeats of
+    every sensor), `truth` the `truth` frames at the scenario radar's scan times, and
+    `first_seen` the scenario time of each target's first delivered detection (any sensor).
+    """
+
+    scenario: Scenario
+    t0: float
+    records: list[tuple[float, str, Any]]
+    truth: list[TruthFrame]
+    stats: RunStats
+    first_seen: dict[str, float] = field(default_factory=dict)
+
+    def write(self, out: str | Path) -> Path:
+        """Write the recording to `out` and its truth to `truth_path(out)`; returns the latter."""
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with RecordingWriter(out) as writer, RecordingWriter(truth_path(out)) as truth_writer:
+            for t_received, topic, payload in self.records:
+                writer.write(t_received, topic, payload)
+            for frame in self.truth:
+                truth_writer.write(frame.t, TRUTH_TOPIC, frame)
+        return truth_path(out)
+
+
+def simulate(
+    scenario: Scenario | str,
+    config: CampConfig,
+    seed: int = 0,
+    t0: float = T0,
+    duration_s: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Simulation:
+    """Fly the scenario as fast as possible, without any wall clock, into memory.
+
+    Every sensor scans at `t0 + phase + k * update_period_s` and heartbeats every second;
+    the scenario's events (`simulators.events`) silence sensors, skew their clocks and add
+    clutter bursts. Records are in `t_received` order; ties go to heartbeats first, then to
+    sensors in the run's order. `progress(done, total)` is called after each sensor.
+    """
+    sc = _resolve(scenario, config, seed, duration_s)
+    sensors = make_sensors(sc, config, seed)
+    plan = EventPlan(sc.events, seed)
+    period = sc.radar.update_period_s
+    times = _scan_times(sc.duration_s, period, 0.0)
+    n_beats = math.ceil((times[-1] + period) / HEARTBEAT_PERIOD_S)
+    beats = [t0 + k * HEARTBEAT_PERIOD_S for k in range(n_beats)]
+    stats = RunStats(sc.name)
+    first_seen: dict[str, float] = {}
+    started = time.perf_counter()
+    # (t_received, sensor order, heartbeat 0 / report 1, seq) -> topic, payload
+    records: list[tuple[tuple[float, int, int, int], str, Any]] = []
+    for order, sim in enumerate(sensors):
+        sid = sim.sensor.id
+        records += [
+            (
+                (tb, order, 0, k),
+                f"status.{sid}",
+                Status(v=VERSION, sensor_id=sid, t=tb + plan.skew(sid, tb - t0), state="ok"),
+            )
+            for k, tb in enumerate(beats)
+            if not plan.silent(sid, tb - t0)
+        ]
+        taus = _scan_times(sc.duration_s, sim.sensor.update_period_s, _phase(sim, order))
+        enu, vel, active = sc.targets.sample(taus)
+        for k, tau in enumerate(taus.tolist()):
+            t = t0 + tau
+            states = sc.targets.select(t, enu[k], vel[k], active[k])
+            scan = sim.observe(t, states)  # drawn even when silent: the rest stays the same
+            if plan and plan.silent(sid, tau):
+                continue
+            report = sim.report(scan)
+            if plan:
+                report, extra = _with_events(report, plan, sim.sensor, tau)
+                stats.detections += extra
+            records.append(((sim.arrival_time(t), order, 1, k), f"report.{sid}", report))
+            stats.count(sid, scan)
+            for i in scan.truth_index[scan.truth_index >= 0].tolist():
+                target = states.ids[i]
+                first_seen[target] = min(first_seen.get(target, math.inf), tau)
+        if progress is not None:
+            progress(order + 1, len(sensors))
+    records.sort(key=lambda r: r[0])
+    enu, vel, active = sc.targets.sample(times)
+    truth = [
+        sc.targets.select(t0 + tau, enu[k], vel[k], active[k]).truth_frame()
+        for k, tau in enumerate(times.tolist())
+    ]
+    stats.scenario_s = float(times[-1])
+    stats.wall_s = time.perf_counter() - started
+    stats.completed = True
+    return Simulation(
+        sc,
+        t0,
+        [(key[0], topic, payload) for key, topic, payload in records],
+        truth,
+        stats,
+        first_seen,
+    )
+
+
+def _with_events(
+    report: Report, plan: EventPlan, sensor: SensorConfig, tau: float
+) -> tuple[Report, int]:
+    """A report as the events make it: clock skew and clutter bursts; and the extra count."""
+    extra = plan.clutter(sensor, tau)
+    skew = plan.skew(sensor.id, tau)
+    if not extra and not skew:
+        return report, 0
+    detections = [*report.detections, *extra]
+    return msgspec.structs.replace(report, t=report.t + skew, detections=detections), len(extra)
+
+
 def record(
     scenario: Scenario | str,
     config: CampConfig,
@@ -247,49 +393,13 @@ def record(
 ) -> RunStats:
     """Write the scenario's recording to `out` and its truth to `truth_path(out)`.
 
-    As fast as possible and without any wall clock: identical arguments, identical bytes.
-    `duration_s` applies when `scenario` is a name (a built `Scenario` has its own).
-    Records (every sensor's reports and heartbeats) are in `t_received` order; ties go to
-    heartbeats first, then to sensors in the run's order.
+    As fast as possible and without any wall clock: identical arguments, identical bytes
+    (see `simulate`). `duration_s` applies when `scenario` is a name (a built `Scenario` has
+    its own).
     """
-    sc = _resolve(scenario, config, seed, duration_s)
-    sensors = make_sensors(sc, config, seed)
-    period = sc.radar.update_period_s
-    times = _scan_times(sc.duration_s, period, 0.0)
-    n_beats = math.ceil((times[-1] + period) / HEARTBEAT_PERIOD_S)
-    beats = [t0 + k * HEARTBEAT_PERIOD_S for k in range(n_beats)]
-    stats = RunStats(sc.name)
-    started = time.perf_counter()
-    # (t_received, sensor order, heartbeat 0 / report 1, seq) -> topic, payload
-    records: list[tuple[tuple[float, int, int, int], str, Any]] = []
-    for order, sim in enumerate(sensors):
-        sid = sim.sensor.id
-        records += [
-            ((tb, order, 0, k), f"status.{sid}", Status(v=VERSION, sensor_id=sid, t=tb, state="ok"))
-            for k, tb in enumerate(beats)
-        ]
-        taus = _scan_times(sc.duration_s, sim.sensor.update_period_s, _phase(sim, order))
-        enu, vel, active = sc.targets.sample(taus)
-        for k, tau in enumerate(taus.tolist()):
-            t = t0 + tau
-            scan = sim.observe(t, sc.targets.select(t, enu[k], vel[k], active[k]))
-            records.append(((sim.arrival_time(t), order, 1, k), f"report.{sid}", sim.report(scan)))
-            stats.count(sid, scan)
-    records.sort(key=lambda r: r[0])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    enu, vel, active = sc.targets.sample(times)
-    with RecordingWriter(out) as writer, RecordingWriter(truth_path(out)) as truth_writer:
-        for (t_received, *_), topic, payload in records:
-            writer.write(t_received, topic, payload)
-        for k, tau in enumerate(times.tolist()):
-            t = t0 + tau
-            truth = sc.targets.select(t, enu[k], vel[k], active[k])
-            truth_writer.write(t, TRUTH_TOPIC, truth.truth_frame())
-    stats.scenario_s = float(times[-1])
-    stats.wall_s = time.perf_counter() - started
-    stats.completed = True
-    return stats
+    run = simulate(scenario, config, seed, t0, duration_s)
+    run.write(out)
+    return run.stats
 
 
 # --- real time ----------------------------------------------------------------------------
@@ -373,7 +483,7 @@ async def run_realtime(
         dropped_before = sum(f.pub.dropped for f in flights)
         start = time.time()
         done = await asyncio.gather(
-            *(_fly(f, sc, stop, speed, start, stats, on_scan) for f in flights)
+            *(_fly(f, sc, stop, speed, start, stats, on_scan, seed) for f in flights)
         )
         stats.completed = all(done)
         stats.dropped = sum(f.pub.dropped for f in flights) - dropped_before
@@ -392,9 +502,11 @@ async def _fly(
     start: float,
     stats: RunStats,
     on_scan: Callable[[ScanEvent], None] | None,
+    seed: int = 0,
 ) -> bool:
     """Scan one sensor on its grid until the scenario ends (True) or `stop` (False)."""
     sim, pub = flight.sim, flight.pub
+    plan = EventPlan(sc.events, seed)
     wall_period = sim.sensor.update_period_s / speed
     queue: asyncio.Queue[tuple[float, ScanEvent] | None] = asyncio.Queue()
     sender = asyncio.create_task(_send_in_order(queue, pub, stop, stats, on_scan))
@@ -410,9 +522,14 @@ async def _fly(
                 break
             truth = sc.targets.at(tau).in_wall_time(t, speed)
             scan = sim.observe(t, truth)
-            arrival = sim.arrival_time(t) if flight.delayed else t
             stats.scenario_s = max(stats.scenario_s, tau)
-            await queue.put((arrival, ScanEvent(tau, t, truth, scan, False, sim.sensor.id)))
+            pub.muted = plan.silent(sim.sensor.id, tau)
+            pub.clock_offset_s = plan.skew(sim.sensor.id, tau)
+            if not pub.muted:
+                arrival = sim.arrival_time(t) if flight.delayed else t
+                extra = tuple(plan.clutter(sim.sensor, tau))
+                event = ScanEvent(tau, t, truth, scan, False, sim.sensor.id, extra)
+                await queue.put((arrival, event))
             await asyncio.sleep(0)  # let an undelayed report go out now
             # The next scan on the grid start + phase + k * period; after a stall, skip slots.
             since = time.time() - start - flight.phase_s / speed
@@ -442,7 +559,8 @@ async def _send_in_order(
         await _wait(stop, arrival - time.time())
         if stop.is_set():
             return
-        sent = await pub.send_report(event.t, _detections(event.scan))
+        skew = pub.clock_offset_s
+        sent = await pub.send_report(event.t + skew, [*_detections(event.scan), *event.extra])
         stats.count(event.sensor_id, event.scan, sent)
         if on_scan is not None:
             on_scan(replace(event, sent=sent))
@@ -454,7 +572,10 @@ async def _send_in_order(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `cuas simulate`."""
     parser.add_argument(
-        "scenario", nargs="?", help=f"scenario name (see --list; the demo's is {DEFAULT_SCENARIO})"
+        "scenario",
+        nargs="?",
+        help=f"scenario name (see --list; the demo's is {DEFAULT_SCENARIO}), or a drill: a "
+        "library drill or a scenario file (at its own camp unless --config)",
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--config", help="camp configuration (TOML)")
@@ -472,7 +593,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=1.0, help="real time only: scenario seconds per second"
     )
     parser.add_argument("--ingest", help="real time only: endpoint instead of zmq.ingest")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0; a drill's: the file's)")
     parser.add_argument("--duration", type=float, help="seconds of scenario to run")
     parser.add_argument(
         "--t0", type=float, default=T0, help=f"record only: first scan time (default {T0:.0f})"
@@ -481,15 +602,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out `cuas simulate` from parsed arguments."""
+    from simulators.scenario_file import ScenarioError, library, load_scenario, resolve
+
     if args.list:
         print(describe_library())
+        print("drills (cuas drill --list): " + ", ".join(library()))
         return 0
     prog = f"cuas {COMMAND}"
-    if args.scenario is None or args.config is None:
+    drill = args.scenario is not None and args.scenario not in SCENARIOS
+    if args.scenario is None or (args.config is None and not drill):
         print(f"{prog}: a SCENARIO and --config are required (or --list)", file=sys.stderr)
-        return 2
-    if args.scenario not in SCENARIOS:
-        print(f"{prog}: unknown scenario {args.scenario!r}; try --list", file=sys.stderr)
         return 2
     if not (args.realtime or args.record):
         print(f"{prog}: choose --realtime or --record FILE", file=sys.stderr)
@@ -497,25 +619,34 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.speed > 0.0:
         print(f"{prog}: --speed must be positive", file=sys.stderr)
         return 2
-    config = load_config(args.config)
     try:
-        scenario = build_scenario(
-            args.scenario,
-            config,
-            seed=args.seed,
-            duration_s=args.duration,
-            all_sensors=True if args.all_sensors else None,
-        )
+        if drill:  # a drill file or library drill: at its own camp unless --config says
+            camp = load_config(args.config) if args.config else None
+            loaded = load_scenario(resolve(args.scenario), camp=camp, seed=args.seed)
+            config, scenario = loaded.camp, loaded.scenario
+            if args.duration is not None:
+                scenario = replace(scenario, duration_s=args.duration)
+        else:
+            config = load_config(args.config)
+            scenario = build_scenario(
+                args.scenario,
+                config,
+                seed=0 if args.seed is None else args.seed,
+                duration_s=args.duration,
+                all_sensors=True if args.all_sensors else None,
+            )
+    except ScenarioError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    seed = scenario.seed if drill or args.seed is None else args.seed
     if args.record:
-        stats = record(scenario, config, args.record, seed=args.seed, t0=args.t0)
+        stats = record(scenario, config, args.record, seed=seed, t0=args.t0)
         print(f"{stats.render()}\nwrote {args.record} and {truth_path(args.record)}")
         return 0
-    stats = asyncio.run(
-        _realtime_until_signal(scenario, config, args.speed, args.seed, args.ingest)
-    )
+    stats = asyncio.run(_realtime_until_signal(scenario, config, args.speed, seed, args.ingest))
     print(stats.render())
     return 0
 

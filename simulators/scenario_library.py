@@ -18,14 +18,16 @@ all sensors (`all_sensors=True`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from cuas.config import CampConfig, SensorConfig
 from cuas.geodesy import LocalFrame
+from simulators.events import Event
 from simulators.radar import PdModel, RadarEquationPd, SimulatedRadar
+from simulators.sensor_model import SensorModel
 from simulators.targets import (
     DRONE_RCS_DBSM,
     Orbit,
@@ -66,7 +68,11 @@ __all__ = [
 @dataclass(frozen=True)
 class Scenario:
     """A drill: targets flying for `duration_s` seconds, watched by one camp radar and by
-    `sensors`, the other camp sensors flown with it (any kind; empty: the radar alone)."""
+    `sensors`, the other camp sensors flown with it (any kind; empty: the radar alone).
+
+    The sensor configs are those the simulators fly (a drill may make them differ from the
+    camp's, which is what the core believes); `models` and `events` add what configs cannot say.
+    """
 
     name: str
     description: str
@@ -76,6 +82,11 @@ class Scenario:
     pd: PdModel
     clutter_per_scan: float = 3.0
     sensors: tuple[SensorConfig, ...] = ()
+    # Drills (simulators.scenario_file): per-sensor simulation options by sensor id, scripted
+    # events, and the seed the scenario file names (callers may override it).
+    models: Mapping[str, SensorModel] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+    seed: int = 0
 
     def make_radar(self, config: CampConfig, rng: np.random.Generator) -> SimulatedRadar:
         """The simulated radar of this scenario, placed by the camp config."""

@@ -48,6 +48,7 @@ __all__ = [
     "TruthFrame",
     "TruthTarget",
     "WaypointPath",
+    "Waypoints",
     "Weave",
     "bird_flock",
     "from_bearing",
@@ -271,7 +272,9 @@ class Behaviour:
     """Common fields of the analytic behaviours below; `lifetime_s` None = the natural end.
 
     `rf_emitter`/`protocol`/`remote_id`/`operator_en`: what the target transmits (see the
-    module docstring); the defaults are an RF-silent, non-cooperative target.
+    module docstring); the defaults are an RF-silent, non-cooperative target. `side` is who
+    it belongs to for scoring (`hostile`, `friendly`, `neutral`); None lets the scorer infer
+    it (`target_side`).
     """
 
     target_id: str
@@ -283,6 +286,7 @@ class Behaviour:
     protocol: str | None = None
     remote_id: str | None = None
     operator_en: tuple[float, float] | None = None
+    side: str | None = None
 
     @property
     def t_end(self) -> float:
@@ -333,6 +337,45 @@ class Straight(Behaviour):
         a, u, _ = _course(self.start, self.end)
         pos = a + _outer(tau * self.speed_mps, u)
         return pos, np.broadcast_to(u * self.speed_mps, pos.shape).copy()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waypoints(Behaviour):
+    """Constant speed along a polyline of ENU `points` (metres), from the first to the last.
+
+    With `loop`, the target flies back to the first point and round again for ever (a patrol);
+    otherwise it leaves the air at the last point.
+    """
+
+    points: tuple[tuple[float, float, float], ...]
+    speed_mps: float
+    loop: bool = False
+
+    def _legs(self) -> tuple[Array, Array, Array]:
+        pts = np.asarray(self.points, dtype=np.float64).reshape(-1, 3)
+        if self.loop:
+            pts = np.vstack((pts, pts[:1]))
+        legs = np.diff(pts, axis=0)
+        lengths = np.linalg.norm(legs, axis=1)
+        if len(legs) == 0 or np.any(lengths <= 0.0):
+            raise ValueError("waypoints need at least two points, each distinct from the last")
+        return pts, legs, lengths
+
+    def natural_lifetime_s(self) -> float:
+        if self.loop:
+            return math.inf
+        return float(self._legs()[2].sum()) / self.speed_mps
+
+    def _motion(self, tau: Array) -> tuple[Array, Array]:
+        pts, legs, lengths = self._legs()
+        ends = np.cumsum(lengths)
+        s = np.asarray(tau, dtype=np.float64) * self.speed_mps
+        s = np.mod(s, ends[-1]) if self.loop else np.clip(s, 0.0, ends[-1])
+        k = np.minimum(np.searchsorted(ends, s), len(legs) - 1)
+        unit = legs / lengths[:, None]
+        along = s - (ends[k] - lengths[k])
+        pos = pts[k] + unit[k] * along[..., None]
+        return pos, unit[k] * self.speed_mps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -684,6 +727,10 @@ class TargetSet:
         self.protocols = tuple(getattr(x, "protocol", None) for x in self.targets)
         self.remote_ids = tuple(getattr(x, "remote_id", None) for x in self.targets)
         self.operators = np.array([_operator(x) for x in self.targets]).reshape(-1, 2)
+
+    def by_id(self, target_id: str) -> Target:
+        """The target with this id (KeyError if none)."""
+        return self.targets[self.ids.index(target_id)]
 
     def __len__(self) -> int:
         return len(self.targets)

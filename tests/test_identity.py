@@ -17,7 +17,7 @@ from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.measurements import PositionModel
 from cuas.tracking.scan import Labels, Scan
 from cuas.tracking.tracks import TrackTable
-from simulators.scenarios import SAMPLE_CONFIG
+from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
 T0 = 1_764_000_000.0

@@ -11,7 +11,7 @@ from cuas import wire
 from cuas.config import load_config
 from cuas.ingest import Ingest
 from cuas.reject_log import RejectLog
-from simulators.scenarios import SAMPLE_CONFIG
+from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 
 class FakeClock:

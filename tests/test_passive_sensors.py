@@ -36,6 +36,7 @@ from cuas.wire import (
     decode_status,
     to_msgpack,
 )
+from simulators.benchmark_scenarios import SAMPLE_CONFIG
 from simulators.passive import (
     DEFAULT_CONFUSION,
     PROTOCOLS,
@@ -55,7 +56,6 @@ from simulators.scenario_library import (
     MULTI_SENSOR,
     build_scenario,
 )
-from simulators.scenarios import SAMPLE_CONFIG
 from simulators.targets import Racetrack, TargetStates
 
 ORIGIN = (8.65, 24.5, 600.0)

@@ -9,7 +9,7 @@ from cuas import wire
 from cuas.config import load_config
 from cuas.geodesy import LocalFrame
 from cuas.pipeline import FusionPipeline
-from simulators.scenarios import SAMPLE_CONFIG
+from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 T0 = 1_764_000_000.0
 CONFIG = load_config(SAMPLE_CONFIG)

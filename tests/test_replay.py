@@ -16,7 +16,7 @@ from cuas.config import load_config
 from cuas.recording import RecordingWriter, read_records
 from cuas.replay import replay
 from cuas.scoring import score_replay
-from simulators.scenarios import SAMPLE_CONFIG, SAMPLE_DIR, write_ncv_radar_scenario
+from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR, write_ncv_radar_scenario
 
 SAMPLE = SAMPLE_DIR / "camp-ingress.msgpack"
 

@@ -253,7 +253,7 @@ def test_a_replay_output_is_scored_on_confirmed_and_coasting_tracks_only(tmp_pat
 
 
 def test_a_simulated_scenario_scores_zero_against_its_own_truth(tmp_path) -> None:
-    from simulators.scenarios import write_ncv_radar_scenario
+    from simulators.benchmark_scenarios import write_ncv_radar_scenario
 
     files = write_ncv_radar_scenario(tmp_path, n_targets=3, duration_s=5.0, seed=1)
     truth = read_truth(files.truth)

@@ -5,8 +5,8 @@
 Both write recordings exactly as live sensors would be captured: one `report.<id>` record per
 scan (received 50 ms after the measurement time) and a `status.<id>` heartbeat every second.
 
-    python -m simulators.scenarios --targets 50 --duration 200 --seed 1 --out /tmp/n50
-    python -m simulators.scenarios --sample
+    python -m simulators.benchmark_scenarios --targets 50 --duration 200 --seed 1 --out /tmp/n50
+    python -m simulators.benchmark_scenarios --sample
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def write_sample_recording(
 def main(argv: list[str] | None = None) -> int:
     """Command line: write a benchmark scenario, or the bundled sample recording."""
     ap = argparse.ArgumentParser(
-        prog="python -m simulators.scenarios", description=__doc__.split("\n")[0]
+        prog="python -m simulators.benchmark_scenarios", description=__doc__.split("\n")[0]
     )
     ap.add_argument(
         "--sample", action="store_true", help="write simulators/recordings/camp-ingress"
