@@ -106,6 +106,10 @@ class TrackerConfig(_Section):
     # A report later than the window: fused by retrodiction up to max_lag_s old, or dropped.
     late_policy: Literal["retrodict", "drop"] = "retrodict"
     max_lag_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 5.0
+    # A report measured later than this after it was received comes from a sensor whose clock
+    # runs ahead: it is refused ("future"), since fusing it would make every other sensor's
+    # reports late.
+    max_clock_ahead_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 0.5
     cycle_period_s: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0
     gate_probability: Annotated[float, Meta(ge=0.9, lt=1.0)] = 0.999
     confirm_m: Annotated[int, Meta(ge=1, le=16)] = 3

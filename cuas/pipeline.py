@@ -71,6 +71,7 @@ class FusionPipeline:
         )
         self.cycle_period = config.tracker.cycle_period_s
         self.health_period = config.tracker.sensor_health_period_s
+        self.max_clock_ahead = config.tracker.max_clock_ahead_s
         self._next_cycle: int | None = None  # index k of the next cycle at k * period
         self._next_health = -math.inf
         self._health_marks: dict[str, tuple[float, int]] = {}
@@ -83,12 +84,22 @@ class FusionPipeline:
 
     # --- input -----------------------------------------------------------------------
 
-    def submit(self, topic: str, payload: bytes) -> list[Output]:
-        """Take one sensor message; returns what became due (cycles, alerts, health)."""
+    def submit(self, topic: str, payload: bytes, received: float | None = None) -> list[Output]:
+        """Take one sensor message received at `received` (default: the live clock, if any);
+        returns what became due (cycles, alerts, health)."""
         message = self.ingest.accept(topic, payload)
         if not isinstance(
             message, wire.RadarReport | wire.RfReport | wire.CameraReport | wire.RemoteIdReport
         ):
+            return []
+        received = self.clock if received is None else received
+        if received is not None and message.t > received + self.max_clock_ahead:
+            ahead = message.t - received
+            self.ingest.reject(
+                message.sensor_id,
+                "future",
+                f"measured {ahead:.2f} s after it was received: is the sensor's clock ahead?",
+            )
             return []
         if not self.scans.supports(wire.report_kind(message)):
             self.not_fused += 1

@@ -149,7 +149,7 @@ def replay(
             else:
                 summary.ignored_topics += 1
                 continue
-            write(pipeline.submit(topic, record.payload))
+            write(pipeline.submit(topic, record.payload, record.t_received))
             t = pipeline.reorder.newest
             if t_first is None and t > float("-inf"):
                 t_first = t

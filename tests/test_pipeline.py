@@ -62,6 +62,23 @@ def test_or_dropped_and_counted_when_the_configuration_says_so() -> None:
     assert pipeline.ingest.rejects.by_reason()["late"] == pipeline.late
 
 
+def test_a_sensor_whose_clock_runs_ahead_is_refused_and_does_not_make_the_others_late() -> None:
+    """A camera stamping its reports 1.5 s in the future (received now, "measured" later):
+    fused, it would push the picture ahead and every radar report would arrive late."""
+    pipeline = FusionPipeline(CONFIG)
+    p = np.array([-600.0, 500.0, 80.0])
+    for k in range(20):
+        t = T0 + k
+        pipeline.submit("report.radar-1", radar_report(t, k, p), received=t + 0.05)
+        pipeline.submit("report.cam-nw", camera_report(t + 1.5, k, "cam-nw", p), received=t + 0.1)
+    pipeline.flush()
+    rejects = pipeline.ingest.rejects.by_reason()
+    assert rejects == {"future": 20}
+    assert pipeline.late == 0 and pipeline.late_fused == 0
+    assert pipeline.ingest.sensors["cam-nw"].rejects["future"] == 20
+    assert pipeline.tracker.stats.confirmed == 1
+
+
 def test_tracks_coast_while_their_radar_is_silent_and_sensor_health_says_fault() -> None:
     pipeline = FusionPipeline(CONFIG)
     p = np.array([900.0, -500.0, 80.0])
