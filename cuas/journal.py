@@ -77,8 +77,10 @@ _COLUMNS = "seq, alert_id, subject, state, level, t, payload, written_at, publis
 class Journal:
     """The SQLite journal of one core (see the module docstring)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = str(path)
+        if not create and not Path(path).is_file():
+            raise JournalError(self.path, "no such file")
         fresh = not Path(path).exists() or Path(path).stat().st_size == 0
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -132,6 +134,9 @@ class Journal:
     def append(self, transitions: Iterable[Transition], published: bool = False) -> list[int]:
         """Write transitions in one transaction, durably; returns their sequence numbers.
         `published=True` records them as already delivered (replay writes no broker)."""
+        transitions = list(transitions)
+        if not transitions:
+            return []
         now = time.time()
         seqs: list[int] = []
         db = self._db

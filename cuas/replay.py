@@ -2,6 +2,9 @@
 
 No network and no wall clock inside the pipeline: the output file (track cycles, alert
 transitions, sensor health, in recording format) is byte-identical for identical input.
+With `journal`, the alert transitions are also appended to that SQLite journal (recorded
+as published: replay has no broker) for `cuas alerts`, and alert numbers continue the
+journal's own, so ids stay unique in it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from cuas.alerts import TRACK, Transition
 from cuas.config import CampConfig
+from cuas.journal import Journal
 from cuas.pipeline import TOPIC_ALERT, FusionPipeline, Output
 from cuas.recording import RecordingReader, RecordingWriter
 
@@ -118,18 +123,31 @@ def replay(
     out: str | Path,
     progress: bool | None = None,
     stream: TextIO = sys.stderr,
+    journal: str | Path | None = None,
 ) -> ReplaySummary:
     """Run the pipeline over `recording`, writing its outputs to `out`."""
     summary = ReplaySummary(recording=str(recording))
     reader = RecordingReader(recording)
     bar = _Progress(reader.size, stream, stream.isatty() if progress is None else progress)
     pipeline = FusionPipeline(config)
+    record_to = Journal(journal) if journal is not None else None
+    if record_to is not None:
+        pipeline.alerts.next_number = record_to.next_alert_number()
     t_first: float | None = None
     t_last = 0.0
     started = time.perf_counter()
     with RecordingWriter(out) as writer:
 
         def write(outputs: list[Output]) -> None:
+            if record_to is not None:
+                record_to.append(
+                    [
+                        Transition(o.message, o.subject or TRACK)
+                        for o in outputs
+                        if o.topic == TOPIC_ALERT
+                    ],
+                    published=True,
+                )
             for o in outputs:
                 writer.write(o.t, o.topic, o.message)
                 if o.topic == TOPIC_ALERT and len(summary.alert_log) < ALERT_LOG_LINES:
@@ -157,6 +175,8 @@ def replay(
             if summary.records % 64 == 0:
                 bar.show(reader.offset, pipeline.tracker.stats.detections, started)
         write(pipeline.flush())
+    if record_to is not None:
+        record_to.close()
     summary.wall_s = time.perf_counter() - started
     bar.close()
     summary.detections = sum(s.detections for s in pipeline.ingest.sensors.values())

@@ -24,13 +24,15 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml
 
 
 def live_camp(directory: Path, mqtt_port: int, cycle_s: float = 0.2) -> Path:
-    """The example camp on free loopback ports, with fast cycles for quick tests."""
+    """The example camp on free loopback ports, with fast cycles for quick tests, and its alert
+    journal in `directory`."""
     text = EXAMPLE.read_text()
     text = text.replace("port = 1883", f"port = {mqtt_port}\ntracks_period_s = {cycle_s}")
     text = text.replace("tcp://127.0.0.1:5555", f"tcp://127.0.0.1:{free_port()}")
     text = text.replace("tcp://127.0.0.1:5556", f"tcp://127.0.0.1:{free_port()}")
     text = re.sub(r"cycle_period_s = [0-9.]+", f"cycle_period_s = {cycle_s}", text)
     text = re.sub(r"reorder_window_s = [0-9.]+", "reorder_window_s = 0.2", text)
+    text += f'\n[alerts]\njournal = "{directory / "journal.sqlite"}"\n'
     path = directory / "camp.toml"
     path.write_text(text)
     return path
