@@ -20,7 +20,7 @@ from cuas.geodesy import LocalFrame
 from cuas.ingest import Ingest, SensorStats
 from cuas.ordering import ReorderBuffer
 from cuas.scans import ScanBuilder
-from cuas.threat import ThreatEvaluator, TrackGeometry
+from cuas.threat import ThreatEvaluator, track_geometry
 from cuas.tracking.classification import Classifier
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
@@ -181,15 +181,7 @@ class FusionPipeline:
             self.tracker.silent[:] = self._silent_sensors(t)
             self.tracker.housekeep(t)
         snap = self.tracker.snapshot(t)
-        pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]
-        lat, lon, alt = self.frame.to_geodetic(pos)
-        geo = TrackGeometry(
-            inside=self.zones.contains(pos),
-            eta_s=self.zones.time_to_perimeter(pos, vel),
-            lat=lat,
-            lon=lon,
-            alt=alt,
-        )
+        geo = track_geometry(snap, self.zones, self.frame)
         threat = self.threat.evaluate(snap, geo)
         alerts = self.alerts.step(snap, geo, threat, *self._sensor_faults(t))
         out = [_alert_output(a) for a in alerts]

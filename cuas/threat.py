@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from cuas import wire
 from cuas.config import ThreatConfig
+from cuas.geodesy import LocalFrame
 from cuas.tracking.tracker import TrackSnapshot
 from cuas.tracking.tracks import TENTATIVE
 from cuas.zones import ZoneSet
@@ -40,6 +41,19 @@ class TrackGeometry:
     lat: Array
     lon: Array
     alt: Array
+
+
+def track_geometry(snap: TrackSnapshot, zones: ZoneSet, frame: LocalFrame) -> TrackGeometry:
+    """Zone containment, time to the perimeter and geodetic position of every live track."""
+    pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]
+    lat, lon, alt = frame.to_geodetic(pos)
+    return TrackGeometry(
+        inside=zones.contains(pos),
+        eta_s=zones.time_to_perimeter(pos, vel),
+        lat=lat,
+        lon=lon,
+        alt=alt,
+    )
 
 
 @dataclass(frozen=True)
