@@ -53,10 +53,13 @@ class Intruder:
     scan_period_s: float = 0.1
     clutter_per_scan: float = 0.5
     t0: float = field(default_factory=time.time)
+    start_n: float = 20.0
+    velocity: tuple[float, float] | None = None  # east, north (m/s); default west at `speed`
 
     def position(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        v = np.array([-self.speed, 0.0, 0.0])
-        return np.array([self.start_e, 20.0, 80.0]) + v * (t - self.t0), v
+        ve, vn = self.velocity if self.velocity is not None else (-self.speed, 0.0)
+        v = np.array([ve, vn, 0.0])
+        return np.array([self.start_e, self.start_n, 80.0]) + v * (t - self.t0), v
 
     async def fly(self, stop: asyncio.Event, publisher: SensorPublisher | None = None) -> int:
         """Publish radar scans until `stop`; returns the number of reports sent."""
