@@ -95,6 +95,28 @@ class Intruder:
         return sent
 
 
+# The approach zone shrunk to 450 m about the camp centre, so a whole episode takes seconds.
+APPROACH = "[[8.6590, 24.4900], [8.6590, 24.5100], [8.6410, 24.5100], [8.6410, 24.4900]]"
+SMALL_APPROACH = (
+    "[[8.65407, 24.49591], [8.65407, 24.50409], [8.64593, 24.50409], [8.64593, 24.49591]]"
+)
+
+
+def small_camp(directory: Path, mqtt_port: int) -> Path:
+    path = live_camp(directory, mqtt_port)
+    text = path.read_text()
+    assert APPROACH in text
+    path.write_text(text.replace(APPROACH, SMALL_APPROACH))
+    return path
+
+
+def corner_clip(config: CampConfig) -> Intruder:
+    """A drone 550 m north of the camp centre heading south-east at 40 m/s: on course for the
+    perimeter (raised at once, `high`), clips its north-east corner ~10 s later (escalated),
+    and is out of the zones ~16 s in (cleared)."""
+    return Intruder(config, start_e=0.0, start_n=550.0, velocity=(28.3, -28.3))
+
+
 @dataclass
 class Heard:
     """Everything an MQTT subscriber received, by kind."""
