@@ -10,8 +10,10 @@ every track; it emits the wire `Alert` of DESIGN.md for each transition:
 - `updated` at most every `update_period_s` while active (position, eta, reason);
 - `acknowledged` when an operator acknowledges it (`acknowledge`), naming who;
 - `cleared` when the track is deleted or turns friendly (at once), or after `clear_cycles`
-  consecutive cycles below the alerting threat and more than `clear_margin_m` from every
-  zone (hysteresis, so a track on a zone edge keeps one alert), or below it as a benign class.
+  consecutive cycles below the alerting threat, more than `clear_margin_m` from every zone
+  and no longer closing on the camp (hysteresis: a track on a zone edge, or weaving so that
+  its course only now and then meets the perimeter, keeps one alert); or after
+  `clear_cycles` as a benign class (bird, clutter, aircraft).
 A sensor in `fault` or silent past its heartbeats raises a `warning` of its own, cleared
 when it reports healthy again.
 
@@ -32,7 +34,7 @@ from numpy.typing import NDArray
 from cuas import wire
 from cuas.config import AlertsConfig, SensorConfig
 from cuas.geodesy import LocalFrame
-from cuas.threat import CRITICAL, LOW, RANK, ThreatPicture, TrackGeometry
+from cuas.threat import CRITICAL, RANK, ThreatPicture, TrackGeometry
 from cuas.tracking.tracker import TrackSnapshot
 from cuas.zones import ZoneSet
 
@@ -108,6 +110,7 @@ class AlertLifecycle:
         frame: LocalFrame,
         sensors: list[SensorConfig],
         first_number: int = 1,
+        min_closing_mps: float = 3.0,
     ) -> None:
         self.camp_id = camp_id
         self.cfg = cfg
@@ -116,6 +119,7 @@ class AlertLifecycle:
         self.sensors = {s.id: s for s in sensors}
         self.next_number = first_number
         self.raise_rank = RANK[cfg.raise_threat]
+        self.min_closing_mps = min_closing_mps
         self.episodes: dict[str, _Episode] = {}  # alert id -> episode, in raising order
         self._by_track: dict[int, _Episode] = {}
         self._by_sensor: dict[str, _Episode] = {}
@@ -203,7 +207,8 @@ class AlertLifecycle:
             if live.friendly[i]:
                 out.append(self._clear(ep, t, f"Track {track_id} identified as friendly.", geo, i))
                 continue
-            if alerting[i] or (not threat.harmless[i] and (is_near or threat.level[i] >= LOW)):
+            closing = threat.closing_mps[i] >= self.min_closing_mps
+            if alerting[i] or (not threat.harmless[i] and (is_near or closing)):
                 ep.quiet = 0
             else:
                 ep.quiet += 1

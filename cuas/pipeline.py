@@ -67,7 +67,12 @@ class FusionPipeline:
         self.zones = ZoneSet(config.zones, self.frame)
         self.threat = ThreatEvaluator(config.threat, self.zones, config.tracker.class_confidence)
         self.alerts = AlertLifecycle(
-            config.camp_id, config.alerts, self.zones, self.frame, config.sensors
+            config.camp_id,
+            config.alerts,
+            self.zones,
+            self.frame,
+            config.sensors,
+            min_closing_mps=config.threat.min_closing_mps,
         )
         self.picture = AirPicture(
             self.frame,
