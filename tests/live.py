@@ -32,7 +32,9 @@ def live_camp(directory: Path, mqtt_port: int, cycle_s: float = 0.2) -> Path:
     text = text.replace("tcp://127.0.0.1:5556", f"tcp://127.0.0.1:{free_port()}")
     text = re.sub(r"cycle_period_s = [0-9.]+", f"cycle_period_s = {cycle_s}", text)
     text = re.sub(r"reorder_window_s = [0-9.]+", "reorder_window_s = 0.2", text)
-    text += f'\n[alerts]\njournal = "{directory / "journal.sqlite"}"\n'
+    text = text.replace(
+        'journal = "cuas-journal.sqlite"', f'journal = "{directory / "journal.sqlite"}"'
+    )
     path = directory / "camp.toml"
     path.write_text(text)
     return path
