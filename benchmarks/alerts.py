@@ -8,8 +8,9 @@ whole pipeline, and scores the alert transitions against truth:
 - warning time: for every hostile drone whose truth crosses into the perimeter, the time from
   the first cycle in which the firm track nearest to it (within 150 m) was under an active
   alert to its crossing (median, minimum); a drone that crosses without one is missed;
-- false alerts: `raised` alerts whose track was, when raised, nearest to anything but a
-  hostile drone (bird, the friendly patrol) or to no target at all (clutter), by cause;
+- false alerts: `raised` alerts whose track was, when raised (or last in the 10 s before),
+  nearest to anything but a hostile drone (bird, the friendly patrol) or to no target at all
+  (clutter, or a track that drifted off its target), by cause;
 - latency: from the cycle in which the alerted track was first published firm at the
   alerting threat (`medium` or worse), in the unbroken run that led to the alert, to its
   `raised` message, in measurement time (the debounce), and the wall-clock cost of
@@ -51,6 +52,7 @@ from simulators.targets import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 ATTRIBUTION_M = 150.0
+LOOKBACK_S = 10.0
 
 
 def swarm_of(n: int, config: CampConfig, seed: int, duration_s: float = 140.0) -> Scenario:
@@ -149,13 +151,14 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
         by_cycle[a.t].append(a)
     at_threat: dict[int, list[tuple[float, bool]]] = defaultdict(list)
     first_covered: dict[str, float] = {}
+    last_on: dict[int, tuple[float, str]] = {}  # track -> when and on which target it last was
     s = Score(scenario.name, seed, hostile_crossing=len(crossing), transitions=len(alerts))
     for c in cycles:
         firm = [t for t in c.tracks if t.status in ("confirmed", "coasting")]
         for t in c.tracks:
             at_threat[t.track_id].append((c.t, t in firm and RANK[t.threat] >= raise_rank))
         f = truth.get(round(c.t, 3))
-        nearest: dict[int, str] = {}  # track -> truth target
+        nearest: dict[int, str] = {}  # track -> truth target, this cycle
         if f is not None and f.targets and firm:
             X = np.array([x.enu for x in f.targets])
             Y = np.array([t.enu for t in firm])
@@ -164,6 +167,7 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
                 i = int(D[:, j].argmin())
                 if D[i, j] < ATTRIBUTION_M:
                     nearest[t.track_id] = f.targets[i].target_id
+                    last_on[t.track_id] = (c.t, f.targets[i].target_id)
             # A drone is covered once the firm track nearest to it is under an active alert.
             for i, x in enumerate(f.targets):
                 j = int(D[i].argmin())
@@ -179,7 +183,12 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
             if a.state != "raised":
                 continue
             s.alerts_raised += 1
-            target = nearest.get(a.track_id)  # what it was when the operator was told
+            # What it was when the operator was told, or in the last LOOKBACK_S (a simulated
+            # drone ends at the camp centre while its track coasts on).
+            target = nearest.get(a.track_id)
+            if target is None and a.track_id in last_on:
+                t_on, on = last_on[a.track_id]
+                target = on if a.t - t_on <= LOOKBACK_S else None
             if target is None:
                 s.false_alerts["no target (clutter, or a track off its target)"] += 1
             elif target not in hostile:

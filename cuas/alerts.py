@@ -9,11 +9,12 @@ every track; it emits the wire `Alert` of DESIGN.md for each transition:
   an episode, and an escalation clears the acknowledgement (the new level needs its own);
 - `updated` at most every `update_period_s` while active (position, eta, reason);
 - `acknowledged` when an operator acknowledges it (`acknowledge`), naming who;
-- `cleared` when the track is deleted or turns friendly (at once), or after `clear_cycles`
-  consecutive cycles below the alerting threat, more than `clear_margin_m` from every zone
-  and no longer closing on the camp (hysteresis: a track on a zone edge, or weaving so that
-  its course only now and then meets the perimeter, keeps one alert); or after
-  `clear_cycles` as a benign class (bird, clutter, aircraft).
+- `cleared` when the track is deleted (at once), or after `clear_cycles` consecutive
+  cycles below the alerting threat, more than `clear_margin_m` from every zone and no
+  longer closing on the camp (hysteresis: a track on a zone edge, or weaving so that its
+  course only now and then meets the perimeter, keeps one alert); or after `clear_cycles`
+  as a friendly or a benign class (bird, clutter, aircraft), so that an identity that
+  flickers for a cycle does not end one alert and start another.
 A sensor in `fault` or silent past its heartbeats raises a `warning` of its own, cleared
 when it reports healthy again.
 
@@ -204,9 +205,6 @@ class AlertLifecycle:
             if i is None:
                 out.append(self._clear(ep, t, f"Track {track_id} lost."))
                 continue
-            if live.friendly[i]:
-                out.append(self._clear(ep, t, f"Track {track_id} identified as friendly.", geo, i))
-                continue
             closing = threat.closing_mps[i] >= self.min_closing_mps
             if alerting[i] or (not threat.harmless[i] and (is_near or closing)):
                 ep.quiet = 0
@@ -214,11 +212,12 @@ class AlertLifecycle:
                 ep.quiet += 1
                 if ep.quiet >= self.cfg.clear_cycles:
                     label = threat.label[i]
-                    why = (
-                        f"Track {track_id} is a {label}, not a threat."
-                        if threat.harmless[i] and label != "unknown"
-                        else f"Track {track_id} left the zones and is not closing."
-                    )
+                    if live.friendly[i]:
+                        why = f"Track {track_id} identified as friendly."
+                    elif threat.harmless[i] and label not in ("unknown", "drone"):
+                        why = f"Track {track_id} is a {label}, not a threat."
+                    else:
+                        why = f"Track {track_id} left the zones and is not closing."
                     out.append(self._clear(ep, t, why, geo, i))
                     continue
             level = "critical" if threat.level[i] == CRITICAL else "warning"

@@ -141,13 +141,16 @@ class ThreatConfig(_Section):
     Inside a zone the zone's level sets the floor (warning zone: `medium`, critical zone:
     `critical`); a track closing on the perimeter faster than `min_closing_mps` is `high`
     within `eta_high_s` of it and `medium` within `eta_medium_s`, wherever it is. A track
-    whose bird, clutter or aircraft probability reaches `benign_confidence` is no threat.
+    whose bird, clutter or aircraft probability reaches `benign_confidence`, or that is more
+    than `-min_height_m` below the origin, is no threat.
     """
 
     eta_high_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 30.0
     eta_medium_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 60.0
     min_closing_mps: Annotated[float, Meta(ge=0.0, le=1000.0)] = 3.0
     benign_confidence: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.6
+    # Below this height relative to the origin a track is not a flying object (no threat).
+    min_height_m: Annotated[float, Meta(ge=-10_000.0, le=0.0)] = -100.0
 
 
 class AlertsConfig(_Section):

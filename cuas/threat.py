@@ -8,7 +8,9 @@ confidently a bird, clutter or a manned aircraft is rated by two cues, and takes
   the perimeter, it is `high` within `eta_high_s` of it, `medium` within `eta_medium_s`,
   `low` further out. Only being inside a critical zone makes a track `critical`, so a
   loiterer that keeps its distance never is.
-Tentative tracks, friendlies and benign classes are `none`: they never escalate.
+Tentative tracks, friendlies, benign classes and tracks estimated implausibly far below the
+camp (`min_height_m`: the filter of a track fed only by bearings can drift underground) are
+`none`: they never escalate.
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ class ThreatEvaluator:
                 np.where(approaching, LOW, NONE),
             )
         benign = probs[:, _BENIGN].max(axis=1, initial=0.0) >= cfg.benign_confidence
-        harmless = (live.status == TENTATIVE) | live.friendly | benign
+        underground = pos[:, 2] < cfg.min_height_m  # not a plausible flying object
+        harmless = (live.status == TENTATIVE) | live.friendly | benign | underground
         level = np.where(harmless, NONE, np.maximum(zone_threat, eta_threat)).astype(np.int64)
         return ThreatPicture(
             level=level,

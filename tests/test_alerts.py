@@ -75,19 +75,30 @@ def test_an_acknowledgement_of_an_unknown_alert_changes_nothing() -> None:
     assert sky.acknowledge("alpha-1-1", "ops-1") == []
 
 
-def test_a_deleted_track_or_one_turned_friendly_clears_at_once() -> None:
-    sky = Sky()
+def test_a_deleted_track_clears_at_once_one_turned_friendly_after_the_hysteresis() -> None:
+    sky = Sky(config=camp(clear_cycles=3))
     sky.add("a", (0.0, 800.0, 100.0))
     sky.add("b", (0.0, -800.0, 100.0))
     sky.fly(3)
     assert states(sky.alerts) == ["raised", "raised"]
     sky.delete("a")
     sky.set("b", friendly=True)
-    out = sky.cycle()
-    assert [(a.state, a.reason) for a in out] == [
-        ("cleared", "Track 1 lost."),
-        ("cleared", "Track 2 identified as friendly."),
+    assert [(a.state, a.reason) for a in sky.cycle()] == [("cleared", "Track 1 lost.")]
+    assert sky.fly(1) == []  # friendly for two cycles: not yet
+    assert [(a.state, a.reason) for a in sky.cycle()] == [
+        ("cleared", "Track 2 identified as friendly.")
     ]
+
+
+def test_a_friendly_flicker_of_one_cycle_keeps_the_alert() -> None:
+    sky = Sky()
+    sky.add("d", (0.0, -800.0, 100.0))
+    sky.fly(3)
+    sky.set("d", friendly=True)
+    sky.fly(1)
+    sky.set("d", friendly=False)
+    sky.fly(10)
+    assert states(sky.alerts) == ["raised"]
 
 
 def test_a_track_classified_as_a_bird_is_cleared() -> None:

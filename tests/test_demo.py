@@ -13,9 +13,21 @@ from live import live_camp
 
 def run_demo(config: str, seconds: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cuas", "demo", "--config", config, "--speed", "2",
-         "--duration", str(seconds)],
-        capture_output=True, text=True, timeout=seconds + 60,
+        [
+            sys.executable,
+            "-m",
+            "cuas",
+            "demo",
+            "--config",
+            config,
+            "--speed",
+            "2",
+            "--duration",
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
 
