@@ -205,3 +205,15 @@ def test_after_a_restart_an_alert_whose_track_never_returns_is_cleared_after_the
     (cleared,) = after.fly(1)
     assert cleared.state == "cleared" and cleared.reason == "Track lost after restart."
     assert after.pipeline.alerts.active == []
+
+
+def test_a_restored_sensor_alert_stays_until_its_sensor_is_heard_healthy() -> None:
+    before = Sky()
+    before.faults = {"cam-nw": "silent for 8 s"}
+    (raised,) = before.fly(1)
+    after = Sky(t=before.t + 5.0)
+    after.pipeline.alerts.restore([(raised, "sensor:cam-nw")])
+    assert after.fly(30) == []  # nothing heard from it since the restart: still a fault
+    after.healthy = {"cam-nw"}
+    (cleared,) = after.fly(1)
+    assert (cleared.alert_id, cleared.state) == (raised.alert_id, "cleared")
