@@ -105,6 +105,7 @@ SMALL_APPROACH = (
 
 
 def small_camp(directory: Path, mqtt_port: int) -> Path:
+    """`live_camp` with an approach zone of 450 m about the centre (the perimeter as ever)."""
     path = live_camp(directory, mqtt_port)
     text = path.read_text()
     assert APPROACH in text
@@ -112,11 +113,12 @@ def small_camp(directory: Path, mqtt_port: int) -> Path:
     return path
 
 
-def corner_clip(config: CampConfig) -> Intruder:
-    """A drone 550 m north of the camp centre heading south-east at 40 m/s: on course for the
-    perimeter (raised at once, `high`), clips its north-east corner ~10 s later (escalated),
-    and is out of the zones ~16 s in (cleared)."""
-    return Intruder(config, start_e=0.0, start_n=550.0, velocity=(28.3, -28.3))
+def corner_clip(config: CampConfig, start_n: float = 550.0) -> Intruder:
+    """A drone `start_n` north of the camp centre heading south-east at 40 m/s: on course for
+    the perimeter (alerted at once, `high`), it clips the perimeter's north-east corner
+    (escalated: ~10 s in from 550 m, ~6 s in from 430 m, inside the small approach zone) and
+    is out of the zones ~16 s in (cleared)."""
+    return Intruder(config, start_e=0.0, start_n=start_n, velocity=(28.3, -28.3))
 
 
 @dataclass

@@ -39,7 +39,8 @@ def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mos
         core = asyncio.create_task(service.run(done))
         async with listening(mosquitto.port) as ops:
             await asyncio.wait_for(service.ready.wait(), 5)
-            flight = asyncio.create_task(corner_clip(config).fly(stop))
+            # It enters the approach zone (warning), the perimeter (critical), and leaves.
+            flight = asyncio.create_task(corner_clip(config, start_n=430.0).fly(stop))
             await eventually(
                 lambda: any(a.state == "escalated" for a in ops.events), 25, "the escalation"
             )
@@ -64,7 +65,8 @@ def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mos
         assert {a.alert_id for a in ops.events} == {alert_id}
         assert states(ops.events) == ["raised", "escalated", "acknowledged", "cleared"]
         raised, escalated, acked, cleared = (a for a in ops.events if a.state != "updated")
-        assert raised.level == "warning" and raised.eta_s is not None and raised.eta_s > 3.0
+        assert raised.level == "warning" and raised.zone == "approach"
+        assert raised.eta_s is not None and raised.eta_s > 2.0
         assert escalated.level == "critical" and escalated.zone == "perimeter"
         assert acked.acknowledged_by == "ops-1" and acked.t >= ack["t"]
         assert cleared.acknowledged_by == "ops-1"
