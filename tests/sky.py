@@ -16,8 +16,7 @@ from cuas import wire
 from cuas.config import CampConfig, load_config
 from cuas.pipeline import FusionPipeline
 from cuas.threat import track_geometry
-from cuas.tracking.tracker import TrackSnapshot
-from cuas.tracking.tracks import CONFIRMED, TENTATIVE, TrackTable
+from cuas.tracking.tracks import CONFIRMED, TENTATIVE
 from simulators.scenarios import SAMPLE_CONFIG
 
 T0 = 1_764_000_000.0
@@ -39,7 +38,8 @@ class Sky:
 
     def __post_init__(self) -> None:
         self.pipeline = FusionPipeline(self.config)
-        self.table = TrackTable(n_sensors=1)
+        # The tracker's own table, filled by hand; its snapshot is what the pipeline would take.
+        self.table = self.pipeline.tracker.tracks
         self.names: dict[str, int] = {}
         self.threat: dict[str, str] = {}
         self.alerts: list[wire.Alert] = []
@@ -88,9 +88,9 @@ class Sky:
 
     def cycle(self) -> list[wire.Alert]:
         """One cycle at the current time; then every track moves on by its velocity."""
-        rows = self.table.rows()
-        snap = TrackSnapshot(self.t, rows, self.table.rows(np.zeros(len(rows), dtype=bool)))
         p = self.pipeline
+        snap = p.tracker.snapshot(self.t)  # the tracker never ran: nothing is predicted
+        rows = snap.live
         geo = track_geometry(snap, p.zones, p.frame)
         threat = p.threat.evaluate(snap, geo)
         by_id = {tid: n for n, tid in self.names.items()}
