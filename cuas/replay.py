@@ -46,7 +46,8 @@ class ReplaySummary:
     alert_transitions: int = 0
     measurement_span_s: float = 0.0
     wall_s: float = 0.0
-    alert_log: list[str] = field(default_factory=list)  # the first alert transitions, readable
+    # The first alert transitions other than `updated`, readable.
+    alert_log: list[str] = field(default_factory=list)
 
     @property
     def detections_per_s(self) -> float:
@@ -78,10 +79,12 @@ class ReplaySummary:
             f"  throughput     {self.detections_per_s:,.0f} detections/s",
         ]
         if self.alert_log:
-            lines.append("  alerts (scenario time, transition, level: reason)")
+            lines.append("  alerts (scenario time, transition, level: reason; updates not shown)")
             lines += [f"    {line}" for line in self.alert_log]
             if self.alert_transitions > len(self.alert_log):
-                lines.append(f"    ... and {self.alert_transitions - len(self.alert_log)} more")
+                lines.append(
+                    f"    ... {self.alert_transitions - len(self.alert_log)} more, updates included"
+                )
         if self.late_fused:
             lines.insert(5, f"  late, fused    {self.late_fused} reports by retrodiction")
         if self.not_fused:
@@ -150,7 +153,11 @@ def replay(
                 )
             for o in outputs:
                 writer.write(o.t, o.topic, o.message)
-                if o.topic == TOPIC_ALERT and len(summary.alert_log) < ALERT_LOG_LINES:
+                if (
+                    o.topic == TOPIC_ALERT
+                    and o.message.state != "updated"
+                    and len(summary.alert_log) < ALERT_LOG_LINES
+                ):
                     a = o.message
                     offset = o.t - (t_first if t_first is not None else o.t)
                     summary.alert_log.append(
