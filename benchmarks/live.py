@@ -75,6 +75,7 @@ def write_camp(directory: Path, mqtt_port: int) -> Path:
             tracks=f"tcp://127.0.0.1:{free_port()}",
         ),
         tracker=TrackerConfig(cycle_period_s=CYCLE_S, reorder_window_s=0.5),
+        alerts=msgspec.structs.replace(camp.alerts, journal=str(directory / "journal.sqlite")),
     )
     path = directory / "camp.toml"
     path.write_text(dump_config(camp))

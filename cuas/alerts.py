@@ -1,9 +1,28 @@
-"""Zone alerts: a firm track inside a zone raises an alert of the zone's level.
+"""The alert lifecycle: one alert per track episode (and per sensor fault), as transitions.
 
-This is the first, simple alert stage: raised when a confirmed (or coasting) track is inside
-a zone, escalated when it enters a zone of a higher level, cleared when it leaves every zone
-or its track is deleted. Threat evaluation with debounce, hysteresis and acknowledgement
-replaces it later; its output is already the wire `Alert` of DESIGN.md.
+Pure state machine, fed once per cycle with the snapshot, its geometry and the threat of
+every track; it emits the wire `Alert` of DESIGN.md for each transition:
+- `raised` once a track's threat has been at or above `alerts.raise_threat` for
+  `debounce_cycles` consecutive cycles; its level is `critical` for a `critical` threat and
+  `warning` otherwise;
+- `escalated` at once when the level rises (warning -> critical); a level never falls within
+  an episode, and an escalation clears the acknowledgement (the new level needs its own);
+- `updated` at most every `update_period_s` while active (position, eta, reason);
+- `acknowledged` when an operator acknowledges it (`acknowledge`), naming who;
+- `cleared` when the track is deleted (at once), or after `clear_cycles` consecutive
+  cycles below the alerting threat, more than `clear_margin_m` from every zone and no
+  longer closing on the camp (hysteresis: a track on a zone edge, or weaving so that its
+  course only now and then meets the perimeter, keeps one alert); or after `clear_cycles`
+  as a friendly or a benign class (bird, clutter, aircraft), so that an identity that
+  flickers for a cycle does not end one alert and start another.
+A sensor in `fault` or silent past its heartbeats raises a `warning` of its own, cleared
+when it reports healthy again.
+
+After a restart the active alerts come back from the journal (`restore`). Track ids restart
+with the tracker, so a restored track alert waits `restore_grace_s` for a new alerting track
+within `restore_radius_m` of its last position and carries on with it (an `updated`
+transition naming the new track); otherwise it is cleared as "track lost after restart".
+Either way a consumer sees no second `raised` and no missing `cleared`.
 """
 
 from __future__ import annotations
@@ -14,135 +33,401 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas import wire
+from cuas.config import AlertsConfig, SensorConfig
+from cuas.geodesy import LocalFrame
+from cuas.threat import CRITICAL, RANK, ThreatPicture, TrackGeometry
 from cuas.tracking.tracker import TrackSnapshot
-from cuas.tracking.tracks import TENTATIVE
-from cuas.zones import LEVEL_RANK, ZoneSet
+from cuas.zones import ZoneSet
 
 Array = NDArray[np.float64]
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-_THREAT_OF_LEVEL = {"warning": "medium", "critical": "critical"}
+TRACK = "track"
+SENSOR = "sensor:"  # subject prefix of a sensor alert: "sensor:<sensor_id>"
+
+__all__ = ["SENSOR", "TRACK", "AlertLifecycle", "TrackGeometry", "Transition", "describe"]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One alert transition and what the alert is about (`track` or `sensor:<id>`)."""
+
+    alert: wire.Alert
+    subject: str
 
 
 @dataclass
-class _Active:
+class _Episode:
     alert_id: str
+    subject: str
     level: str
-    zone: str
     t_raised: float
+    last: wire.Alert
+    track_id: int | None = None
+    acknowledged_by: str | None = None
+    quiet: int = 0  # consecutive cycles without reason to stay active
+    deadline: float | None = None  # restored, awaiting a track until this time
+    restored: bool = False
 
 
-@dataclass(frozen=True)
-class TrackGeometry:
-    """What alerting needs to know about each snapshot track, computed once per cycle."""
-
-    inside: NDArray[np.bool_]  # (n, zones)
-    eta_s: Array  # (n,) seconds to the perimeter (0 inside, inf never, NaN no perimeter)
-    lat: Array
-    lon: Array
-    alt: Array
-
-
-def describe(track_id: int, zone: str, enu: Array, vel: Array, eta_s: float) -> str:
-    """One human sentence: where the track is, how fast, and how soon it reaches the camp."""
+def describe(
+    label: str,
+    track_id: int,
+    enu: Array,
+    vel: Array,
+    closing: float,
+    eta_s: float,
+    zone: str | None,
+) -> str:
+    """One human sentence: what, where, how fast, how soon it reaches the perimeter."""
     distance = float(np.hypot(enu[0], enu[1]))
     bearing = float(np.degrees(np.arctan2(enu[0], enu[1])) % 360.0)
     compass = _COMPASS[int((bearing + 22.5) // 45.0) % 8]
+    where = f"{distance / 1000:.1f} km" if distance >= 1000 else f"{distance:.0f} m"
     speed = float(np.hypot(vel[0], vel[1]))
-    where = (
-        f"{distance / 1000:.1f} km {compass}" if distance >= 1000 else f"{distance:.0f} m {compass}"
-    )
-    sentence = f"Track {track_id} inside {zone}, {where} of camp centre, {speed:.0f} m/s"
+    parts = [f"{label.capitalize()} (track {track_id}) {where} {compass} of camp centre"]
+    if closing >= 1.0:
+        parts.append(f"inbound at {closing:.0f} m/s")
+    elif speed < 1.0:
+        parts.append("hovering")
+    else:
+        parts.append(f"{speed:.0f} m/s, not closing")
     if np.isfinite(eta_s) and eta_s > 0:
-        sentence += f", {eta_s:.0f} s to perimeter"
-    return sentence
+        parts.append(f"{eta_s:.0f} s to perimeter")
+    if zone == "perimeter":
+        parts.append("inside the perimeter")
+    elif zone is not None:
+        parts.append(f"in the {zone} zone")
+    return ", ".join(parts) + "."
 
 
-class ZoneAlerts:
-    """Keeps one alert per track episode inside the camp's zones."""
+class AlertLifecycle:
+    """Keeps the camp's active alerts and emits their transitions (see the module docstring)."""
 
-    def __init__(self, zones: ZoneSet) -> None:
-        self.zones = zones
-        self.active: dict[int, _Active] = {}
-
-    def evaluate(
-        self, snap: TrackSnapshot, geo: TrackGeometry
-    ) -> tuple[list[wire.Alert], list[str]]:
-        """Alert transitions for this cycle and the threat of each snapshot track."""
-        n = len(snap)
-        threat = ["none"] * n
-        alerts: list[wire.Alert] = []
-        seen: set[int] = set()
-        if len(self.zones):
-            # Friendly drones never raise a hostile alert, wherever they fly.
-            firm = (snap.live.status != TENTATIVE) & ~snap.live.friendly
-            ranked = np.where(geo.inside, self.zones.rank[None, :], 0)
-            best = ranked.argmax(axis=1)
-            in_zone = firm & (ranked.max(axis=1) > 0)
-            for i in np.flatnonzero(in_zone):
-                track_id = int(snap.live.track_id[i])
-                zone = self.zones.names[best[i]]
-                level = self.zones.levels[best[i]]
-                threat[i] = _THREAT_OF_LEVEL[level]
-                seen.add(track_id)
-                active = self.active.get(track_id)
-                if active is None:
-                    active = _Active(f"a{int(snap.t)}-{track_id}", level, zone, snap.t)
-                    self.active[track_id] = active
-                    alerts.append(self._alert(active, track_id, "raised", snap, geo, i))
-                elif LEVEL_RANK[level] > LEVEL_RANK[active.level]:
-                    active.level, active.zone = level, zone
-                    alerts.append(self._alert(active, track_id, "escalated", snap, geo, i))
-        index = {int(tid): i for i, tid in enumerate(snap.live.track_id)}
-        for track_id in sorted(set(self.active) - seen):
-            active = self.active.pop(track_id)
-            i = index.get(track_id)
-            alerts.append(self._alert(active, track_id, "cleared", snap, geo, i))
-        return alerts, threat
-
-    def _alert(
+    def __init__(
         self,
-        active: _Active,
-        track_id: int,
+        camp_id: str,
+        cfg: AlertsConfig,
+        zones: ZoneSet,
+        frame: LocalFrame,
+        sensors: list[SensorConfig],
+        first_number: int = 1,
+        min_closing_mps: float = 3.0,
+    ) -> None:
+        self.camp_id = camp_id
+        self.cfg = cfg
+        self.zones = zones
+        self.frame = frame
+        self.sensors = {s.id: s for s in sensors}
+        self.next_number = first_number
+        self.raise_rank = RANK[cfg.raise_threat]
+        self.min_closing_mps = min_closing_mps
+        self.episodes: dict[str, _Episode] = {}  # alert id -> episode, in raising order
+        self._by_track: dict[int, _Episode] = {}
+        self._by_sensor: dict[str, _Episode] = {}
+        self._orphans: list[_Episode] = []  # restored track alerts without a track yet
+        self._streak: dict[int, int] = {}  # track id -> consecutive alerting cycles
+
+    # --- queries -----------------------------------------------------------------------
+
+    @property
+    def active(self) -> list[wire.Alert]:
+        """The current state of every active alert."""
+        return [e.last for e in self.episodes.values()]
+
+    # --- restart -----------------------------------------------------------------------
+
+    def restore(self, alerts: list[tuple[wire.Alert, str]]) -> None:
+        """Take back the active alerts (latest state, subject) a previous run left open."""
+        for alert, subject in alerts:
+            ep = _Episode(
+                alert_id=alert.alert_id,
+                subject=subject,
+                level=alert.level,
+                t_raised=alert.t_raised,
+                last=alert,
+                track_id=None,
+                acknowledged_by=alert.acknowledged_by,
+                restored=True,
+            )
+            self.episodes[ep.alert_id] = ep
+            if subject.startswith(SENSOR):
+                self._by_sensor[subject[len(SENSOR) :]] = ep
+            else:
+                self._orphans.append(ep)
+
+    # --- operators ---------------------------------------------------------------------
+
+    def acknowledge(self, alert_id: str, by: str, t: float) -> Transition | None:
+        """An operator's acknowledgement; None when the alert is not active or already
+        acknowledged at its current level by the same operator."""
+        ep = self.episodes.get(alert_id)
+        if ep is None or ep.acknowledged_by == by:
+            return None
+        ep.acknowledged_by = by
+        last = ep.last
+        return self._emit(
+            ep,
+            wire.Alert(
+                **{
+                    **_fields(last),
+                    "state": "acknowledged",
+                    "t": max(t, last.t),
+                    "acknowledged_by": by,
+                }
+            ),
+        )
+
+    # --- the cycle -----------------------------------------------------------------------
+
+    def step(
+        self,
+        snap: TrackSnapshot,
+        geo: TrackGeometry,
+        threat: ThreatPicture,
+        faults: dict[str, str],
+        healthy: set[str],
+    ) -> list[Transition]:
+        """This cycle's transitions. `faults`: sensors in fault or silent (id -> why);
+        `healthy`: sensors heard and well."""
+        t = snap.t
+        out: list[Transition] = []
+        live = snap.live
+        index = {tid: i for i, tid in enumerate(live.track_id.tolist())}
+        alerting = threat.level >= self.raise_rank
+        for ep in self._orphans:
+            if ep.deadline is None:
+                ep.deadline = t + self.cfg.restore_grace_s
+
+        # Active track alerts: carry on, escalate, update, or clear.
+        near = self._near_zones(live.x[:, :3], [index.get(tid) for tid in self._by_track])
+        for (track_id, ep), is_near in zip(list(self._by_track.items()), near, strict=True):
+            i = index.get(track_id)
+            if i is None:
+                out.append(self._clear(ep, t, f"Track {track_id} lost."))
+                continue
+            closing = threat.closing_mps[i] >= self.min_closing_mps
+            if alerting[i] or (not threat.harmless[i] and (is_near or closing)):
+                ep.quiet = 0
+            else:
+                ep.quiet += 1
+                if ep.quiet >= self.cfg.clear_cycles:
+                    label = threat.label[i]
+                    if live.friendly[i]:
+                        why = f"Track {track_id} identified as friendly."
+                    elif threat.harmless[i] and label not in ("unknown", "drone"):
+                        why = f"Track {track_id} is a {label}, not a threat."
+                    else:
+                        why = f"Track {track_id} left the zones and is not closing."
+                    out.append(self._clear(ep, t, why, geo, i))
+                    continue
+            level = "critical" if threat.level[i] == CRITICAL else "warning"
+            if level == "critical" and ep.level != "critical":
+                ep.level = level
+                ep.acknowledged_by = None
+                out.append(self._track_alert(ep, "escalated", snap, geo, threat, i))
+            elif t - ep.last.t >= self.cfg.update_period_s - 1e-9:
+                out.append(self._track_alert(ep, "updated", snap, geo, threat, i))
+
+        # Tracks at alerting threat without an alert: a restored one, or debounce then raise.
+        for i in np.flatnonzero(alerting).tolist():
+            track_id = int(live.track_id[i])
+            if track_id in self._by_track:
+                continue
+            streak = self._streak.get(track_id, 0) + 1
+            self._streak[track_id] = streak
+            orphan = self._adopt(live.x[i, :3], t)
+            if orphan is not None:
+                orphan.track_id = track_id
+                self._by_track[track_id] = orphan
+                tr = self._track_alert(orphan, "updated", snap, geo, threat, i)
+                note = f" Re-associated with track {track_id} after a restart."
+                tr = self._emit(
+                    orphan, wire.Alert(**{**_fields(tr.alert), "reason": tr.alert.reason + note})
+                )
+                out.append(tr)
+            elif streak >= self.cfg.debounce_cycles:
+                level = "critical" if threat.level[i] == CRITICAL else "warning"
+                alert_id = f"{self.camp_id}-{int(t)}-{self.next_number}"
+                self.next_number += 1
+                ep = _Episode(alert_id, TRACK, level, t, _placeholder(t), track_id)
+                self.episodes[alert_id] = ep
+                self._by_track[track_id] = ep
+                out.append(self._track_alert(ep, "raised", snap, geo, threat, i))
+        for track_id in [k for k in self._streak if k not in index or not alerting[index[k]]]:
+            del self._streak[track_id]
+        for track_id in self._by_track:
+            self._streak.pop(track_id, None)
+
+        # Restored alerts whose track did not come back in time.
+        for ep in [e for e in self._orphans if e.deadline is not None and t >= e.deadline]:
+            self._orphans.remove(ep)
+            out.append(self._clear(ep, t, "Track lost after restart."))
+
+        if self.cfg.sensor_alerts:
+            out += self._sensor_alerts(t, faults, healthy)
+        return out
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _near_zones(self, pos: Array, rows: list[int | None]) -> list[bool]:
+        """Whether each row is within the clearing margin of any zone (None rows: False)."""
+        have = [i for i in rows if i is not None]
+        if not have or not len(self.zones):
+            return [False] * len(rows)
+        d = self.zones.distance_outside(pos[have]).min(axis=1)
+        near = iter((d <= self.cfg.clear_margin_m).tolist())
+        return [False if i is None else next(near) for i in rows]
+
+    def _adopt(self, enu: Array, t: float) -> _Episode | None:
+        """The nearest restored track alert within the radius, taken off the orphan list."""
+        best, best_d = None, self.cfg.restore_radius_m
+        for ep in self._orphans:
+            a = ep.last
+            if a.lat is None or a.lon is None:
+                continue
+            p = self.frame.to_enu(a.lat, a.lon, a.alt_m or self.frame.alt0).reshape(3)
+            d = float(np.hypot(*(p[:2] - enu[:2])))
+            if d <= best_d:
+                best, best_d = ep, d
+        if best is not None:
+            self._orphans.remove(best)
+        return best
+
+    def _sensor_alerts(
+        self, t: float, faults: dict[str, str], healthy: set[str]
+    ) -> list[Transition]:
+        out: list[Transition] = []
+        for sensor_id, why in faults.items():
+            if sensor_id in self._by_sensor:
+                continue
+            alert_id = f"{self.camp_id}-{int(t)}-{self.next_number}"
+            self.next_number += 1
+            ep = _Episode(alert_id, SENSOR + sensor_id, "warning", t, _placeholder(t))
+            self.episodes[alert_id] = ep
+            self._by_sensor[sensor_id] = ep
+            out.append(self._sensor_alert(ep, sensor_id, "raised", t, f"Sensor {sensor_id} {why}."))
+        for sensor_id in [s for s in self._by_sensor if s in healthy]:
+            ep = self._by_sensor.pop(sensor_id)
+            self.episodes.pop(ep.alert_id, None)
+            out.append(
+                self._sensor_alert(ep, sensor_id, "cleared", t, f"Sensor {sensor_id} recovered.")
+            )
+        return out
+
+    def _sensor_alert(
+        self, ep: _Episode, sensor_id: str, state: str, t: float, reason: str
+    ) -> Transition:
+        s = self.sensors.get(sensor_id)
+        return self._emit(
+            ep,
+            wire.Alert(
+                v=wire.VERSION,
+                alert_id=ep.alert_id,
+                track_id=None,
+                level=ep.level,
+                state=state,  # type: ignore[arg-type]
+                zone=None,
+                reason=reason,
+                t_raised=ep.t_raised,
+                t=t,
+                lat=None if s is None else s.lat,
+                lon=None if s is None else s.lon,
+                alt_m=None if s is None else s.alt_m,
+                eta_s=None,
+                acknowledged_by=ep.acknowledged_by,
+            ),
+        )
+
+    def _track_alert(
+        self,
+        ep: _Episode,
         state: str,
         snap: TrackSnapshot,
         geo: TrackGeometry,
-        i: int | None,
-    ) -> wire.Alert:
-        if i is None:  # the track is gone: the alert clears where it was last raised
-            return wire.Alert(
-                v=wire.VERSION,
-                alert_id=active.alert_id,
-                track_id=track_id,
-                level=active.level,
-                state=state,
-                zone=active.zone,
-                reason=f"Track {track_id} lost",
-                t_raised=active.t_raised,
-                t=snap.t,
-                lat=None,
-                lon=None,
-                alt_m=None,
-                eta_s=None,
-                acknowledged_by=None,
-            )
-        eta = float(geo.eta_s[i])
+        threat: ThreatPicture,
+        i: int,
+    ) -> Transition:
         x = snap.live.x[i]
-        reason = describe(track_id, active.zone, x[:3], x[3:], eta)
-        if state == "cleared":
-            reason = f"Track {track_id} left the {active.zone} zone"
-        return wire.Alert(
-            v=wire.VERSION,
-            alert_id=active.alert_id,
-            track_id=track_id,
-            level=active.level,
-            state=state,
-            zone=active.zone,
-            reason=reason,
-            t_raised=active.t_raised,
-            t=snap.t,
-            lat=round(float(geo.lat[i]), 7),
-            lon=round(float(geo.lon[i]), 7),
-            alt_m=round(float(geo.alt[i]), 2),
-            eta_s=round(eta, 1) if np.isfinite(eta) else None,
-            acknowledged_by=None,
+        eta = float(geo.eta_s[i])
+        z = int(threat.zone[i])
+        zone = self.zones.names[z] if z >= 0 else None
+        track_id = int(snap.live.track_id[i])
+        reason = describe(
+            threat.label[i], track_id, x[:3], x[3:], float(threat.closing_mps[i]), eta, zone
         )
+        return self._emit(
+            ep,
+            wire.Alert(
+                v=wire.VERSION,
+                alert_id=ep.alert_id,
+                track_id=track_id,
+                level=ep.level,  # type: ignore[arg-type]
+                state=state,  # type: ignore[arg-type]
+                zone=zone,
+                reason=reason,
+                t_raised=ep.t_raised,
+                t=snap.t,
+                lat=round(float(geo.lat[i]), 7),
+                lon=round(float(geo.lon[i]), 7),
+                alt_m=round(float(geo.alt[i]), 2),
+                eta_s=round(eta, 1) if np.isfinite(eta) else None,
+                acknowledged_by=ep.acknowledged_by,
+            ),
+        )
+
+    def _clear(
+        self,
+        ep: _Episode,
+        t: float,
+        reason: str,
+        geo: TrackGeometry | None = None,
+        i: int | None = None,
+    ) -> Transition:
+        """The episode ends; the alert clears where the track was last seen."""
+        self.episodes.pop(ep.alert_id, None)
+        if ep.track_id is not None:
+            self._by_track.pop(ep.track_id, None)
+        fields = _fields(ep.last)
+        if geo is not None and i is not None:
+            fields |= {
+                "lat": round(float(geo.lat[i]), 7),
+                "lon": round(float(geo.lon[i]), 7),
+                "alt_m": round(float(geo.alt[i]), 2),
+            }
+        fields |= {
+            "state": "cleared",
+            "t": max(t, ep.last.t),
+            "reason": reason,
+            "eta_s": None,
+            "level": ep.level,
+            "acknowledged_by": ep.acknowledged_by,
+        }
+        return self._emit(ep, wire.Alert(**fields))
+
+    def _emit(self, ep: _Episode, alert: wire.Alert) -> Transition:
+        ep.last = alert
+        return Transition(alert, ep.subject)
+
+
+def _fields(alert: wire.Alert) -> dict[str, object]:
+    return {f: getattr(alert, f) for f in alert.__struct_fields__}
+
+
+def _placeholder(t: float) -> wire.Alert:
+    """The `last` of an episode before its first transition is built."""
+    return wire.Alert(
+        v=wire.VERSION,
+        alert_id="-",
+        track_id=None,
+        level="warning",
+        state="raised",
+        zone=None,
+        reason="",
+        t_raised=t,
+        t=t,
+        lat=None,
+        lon=None,
+        alt_m=None,
+        eta_s=None,
+        acknowledged_by=None,
+    )

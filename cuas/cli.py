@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from cuas.config import ConfigError, load_config
+from cuas.journal import JournalError
 from cuas.logs import configure_logging
 from cuas.recording import RecordingError
 
@@ -20,7 +21,7 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"cuas replay: {args.recording}: no such recording", file=sys.stderr)
         return 2
     progress = False if args.quiet else None
-    summary = replay(args.recording, config, args.out, progress=progress)
+    summary = replay(args.recording, config, args.out, progress=progress, journal=args.journal)
     if not args.quiet:
         print(summary.render())
     if args.summary_json:
@@ -31,7 +32,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from cuas.service import run_service
 
-    run_service(load_config(args.config), record=args.record)
+    run_service(load_config(args.config), record=args.record, journal=args.journal)
     return 0
 
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output recording of tracks, alerts, health")
     p.add_argument("--summary-json", help="also write the summary as JSON to this file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--journal", help="also append the alert transitions to this SQLite journal")
     p.set_defaults(func=_replay)
 
     p = sub.add_parser(
@@ -80,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", required=True, help="camp configuration (TOML)")
     p.add_argument("--record", help="also record every received message to this file")
+    p.add_argument(
+        "--journal", help="alert journal (SQLite) instead of the config's alerts.journal"
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -98,12 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cuas.demo import add_command as add_demo
     from cuas.drill import add_command as add_drill
+    from cuas.review import add_command as add_alerts
     from cuas.tail import add_command as add_tail
     from sensors.radar_jsonl import add_command as add_radar_jsonl
     from simulators.run import add_command as add_simulate
 
     add_demo(sub)
     add_drill(sub)
+    add_alerts(sub)
     add_tail(sub)
     add_simulate(sub)
     add_radar_jsonl(sub)
@@ -117,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"cuas: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    except JournalError as exc:
+        print(f"cuas: {exc}", file=sys.stderr)
         return 2
     except RecordingError as exc:
         print(f"cuas: {exc}", file=sys.stderr)

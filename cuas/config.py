@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from cuas.wire import AlertLevel, Kind
+from cuas.wire import AlertLevel, Kind, Threat
 
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Meta(ge=-180.0, le=180.0)]
@@ -151,6 +151,38 @@ class TrackerConfig(_Section):
     sensor_health_period_s: Positive = 5.0
 
 
+class ThreatConfig(_Section):
+    """Threat evaluation (cuas/threat.py): how a firm, non-friendly track is rated each cycle.
+
+    Inside a zone the zone's level sets the floor (warning zone: `medium`, critical zone:
+    `critical`); a track closing on the perimeter faster than `min_closing_mps` is `high`
+    within `eta_high_s` of it and `medium` within `eta_medium_s`, wherever it is. A track
+    whose bird, clutter or aircraft probability reaches `benign_confidence`, or that is more
+    than `-min_height_m` below the origin, is no threat.
+    """
+
+    eta_high_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 30.0
+    eta_medium_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 60.0
+    min_closing_mps: Annotated[float, Meta(ge=0.0, le=1000.0)] = 3.0
+    benign_confidence: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.6
+    # Below this height relative to the origin a track is not a flying object (no threat).
+    min_height_m: Annotated[float, Meta(ge=-10_000.0, le=0.0)] = -100.0
+
+
+class AlertsConfig(_Section):
+    """The alert lifecycle (cuas/alerts.py) and its journal (cuas/journal.py)."""
+
+    raise_threat: Threat = "medium"  # the threat at which a track alerts
+    debounce_cycles: Annotated[int, Meta(ge=1, le=100)] = 2  # consecutive cycles to raise
+    update_period_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 5.0  # `updated` at most
+    clear_cycles: Annotated[int, Meta(ge=1, le=1000)] = 5  # consecutive quiet cycles to clear
+    clear_margin_m: Annotated[float, Meta(ge=0.0, le=10_000.0)] = 50.0  # "still at the zone"
+    restore_grace_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 20.0  # after a restart
+    restore_radius_m: Annotated[float, Meta(gt=0.0, le=100_000.0)] = 500.0
+    sensor_alerts: bool = True  # a sensor in fault or silent raises a warning of its own
+    journal: str = "cuas-journal.sqlite"  # relative to the working directory
+
+
 class CampConfig(_Section):
     camp_id: Name
     origin: Origin
@@ -160,6 +192,8 @@ class CampConfig(_Section):
     sensors: list[SensorConfig] = []
     friendly: FriendlyConfig = FriendlyConfig()
     tracker: TrackerConfig = TrackerConfig()
+    threat: ThreatConfig = ThreatConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @property
     def mqtt_prefix(self) -> str:
@@ -255,6 +289,12 @@ def _check(file: str, cfg: CampConfig) -> None:
         raise ConfigError(file, "tracker.confirm_m", "must not exceed confirm_n")
     if t.coast_after_s >= t.delete_after_s:
         raise ConfigError(file, "tracker.coast_after_s", "must be below delete_after_s")
+    if cfg.threat.eta_high_s > cfg.threat.eta_medium_s:
+        raise ConfigError(file, "threat.eta_high_s", "must not exceed eta_medium_s")
+    if cfg.alerts.raise_threat in ("none", "low"):
+        raise ConfigError(file, "alerts.raise_threat", "must be medium, high or critical")
+    if not cfg.alerts.journal.strip():
+        raise ConfigError(file, "alerts.journal", "must name a file")
     prefix = cfg.mqtt_prefix
     if any(c in prefix for c in "+#") or not prefix:
         raise ConfigError(file, "mqtt.prefix", "must be a non-empty topic without wildcards")

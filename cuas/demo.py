@@ -17,6 +17,7 @@ import contextlib
 import logging
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TextIO
@@ -72,7 +73,10 @@ async def demo(
         out.flush()
 
         core_stop = asyncio.Event()
-        service = FusionService(config)
+        # A demo's alerts are not an operator's record: journal them in a scratch file, so
+        # one demo run never restores another's alerts.
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="cuas-demo-"))
+        service = FusionService(config, journal=Path(scratch) / "journal.sqlite")
         core = asyncio.create_task(service.run(core_stop), name="core")
         await asyncio.wait_for(service.ready.wait(), 10)
         stats = TailStats()

@@ -3,12 +3,17 @@
 The publisher owns its connection in a task of its own, so the fusion core never waits on
 the broker: the core hands it messages and goes on. aiomqtt does not reconnect by itself,
 so `run` is a retry loop with exponential backoff. While the broker is away:
-- alert transitions queue in order and are never dropped (the SQLite journal of a later
-  issue makes that durable across restarts);
+- alert transitions wait in the journal's outbox (`cuas/journal.py`, SQLite, written by the
+  service before the publisher hears of them) and go out in order when the broker is back;
+  each is marked published only after the broker's PUBACK (QoS 1) for both its event and its
+  retained state, so a crash or an outage loses none (a transition whose PUBACK was lost may
+  go out twice: MQTT QoS 1 is at-least-once);
 - tracks and sensor health are coalesced: only the newest of each topic is kept, because an
   operator wants the current picture, not a backlog of stale ones.
-A message leaves a queue only once the broker has acknowledged it (QoS 1) or it was written
-to the socket (QoS 0).
+On its first connection it republishes the retained state of the alerts a previous run left
+active (`refresh`), so a broker that lost them (no persistence) shows them again.
+Operator acknowledgements on `alerts/+/ack` are validated and handed to `on_ack`; bad ones
+are counted and logged, never fatal.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +29,7 @@ import aiomqtt
 
 from cuas import wire
 from cuas.config import CampConfig
+from cuas.journal import Journal, Row
 from cuas.topics import Topics
 
 log = logging.getLogger("cuas.mqtt")
@@ -46,6 +51,7 @@ class PublisherStats:
     coalesced: int = 0  # track cycles or health replaced by a newer one before they went out
     acks: int = 0
     bad_acks: int = 0
+    transitions: int = 0  # alert transitions published and marked in the journal
 
 
 class MqttPublisher:
@@ -54,12 +60,16 @@ class MqttPublisher:
     def __init__(
         self,
         config: CampConfig,
+        journal: Journal,
         on_ack: Callable[[str, wire.Ack], None] | None = None,
         min_backoff_s: float = 0.2,
         max_backoff_s: float = 5.0,
         publish_timeout_s: float = 10.0,
+        refresh: list[Row] | None = None,
     ) -> None:
         self.config = config
+        self.journal = journal
+        self._refresh = [r for r in refresh or [] if r.published_at is not None]
         self.topics = Topics(config.mqtt_prefix)
         self.on_ack = on_ack
         self.min_backoff_s = min_backoff_s
@@ -67,19 +77,14 @@ class MqttPublisher:
         self.publish_timeout_s = publish_timeout_s
         self.stats = PublisherStats()
         self.connected = False
-        self._ordered: deque[Publication] = deque()
         self._latest: dict[str, Publication] = {}
         self._wake: asyncio.Event | None = None
         self._closing = False
 
     # --- what the core hands over (never blocks) ----------------------------------
 
-    def alert(self, alert: wire.Alert) -> None:
-        """Queue an alert transition: the event, then the retained state (or its removal)."""
-        payload = wire.to_json(alert)
-        self._ordered.append(Publication(self.topics.alert_events, payload, 1, False))
-        retained = b"" if alert.state == "cleared" else payload
-        self._ordered.append(Publication(self.topics.alert(alert.alert_id), retained, 1, True))
+    def alerts_journaled(self) -> None:
+        """New transitions are in the journal's outbox: publish them when connected."""
         self._poke()
 
     def tracks(self, cycle: wire.TrackCycle) -> None:
@@ -91,7 +96,7 @@ class MqttPublisher:
 
     @property
     def pending(self) -> int:
-        return len(self._ordered) + len(self._latest)
+        return self.journal.pending_count() + len(self._latest)
 
     def close(self) -> None:
         """Ask `run` to publish what is queued, announce `offline`, and return."""
@@ -185,14 +190,17 @@ class MqttPublisher:
     async def _pump(self, client: aiomqtt.Client) -> None:
         """Publish whatever is queued; return once closing and everything has gone out."""
         assert self._wake is not None
+        while self._refresh:
+            row = self._refresh[0]
+            await client.publish(self.topics.alert(row.alert_id), row.payload, qos=1, retain=True)
+            self._refresh.pop(0)
+            self.stats.published += 1
         while True:
             self._wake.clear()
-            while self._ordered:
-                p = self._ordered[0]
-                await client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain)
-                self._ordered.popleft()
-                self.stats.published += 1
-            while self._latest and not self._ordered:
+            while rows := self.journal.pending(limit=64):
+                for row in rows:
+                    await self._publish_transition(client, row)
+            while self._latest and not self.journal.pending_count():
                 topic = next(iter(self._latest))
                 p = self._latest.pop(topic)
                 try:
@@ -205,6 +213,15 @@ class MqttPublisher:
                 return
             if not self.pending:
                 await self._wake.wait()
+
+    async def _publish_transition(self, client: aiomqtt.Client, row: Row) -> None:
+        """The event, then the retained state (empty on `cleared`); then marked published."""
+        await client.publish(self.topics.alert_events, row.payload, qos=1)
+        retained = b"" if row.state == "cleared" else row.payload
+        await client.publish(self.topics.alert(row.alert_id), retained, qos=1, retain=True)
+        self.journal.mark_published(row.seq)
+        self.stats.published += 2
+        self.stats.transitions += 1
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         """Operator acknowledgements on `alerts/<id>/ack`."""

@@ -1,6 +1,7 @@
 """The fusion pipeline: validated sensor traffic in, track cycles, alerts and health out.
 
-ingest -> reorder window -> scans -> tracker -> (every cycle) zones, alerts, air picture.
+ingest -> reorder window -> scans -> tracker -> (every cycle) zones, threat, alert
+lifecycle, air picture.
 Everything is driven by measurement time, never by the wall clock, so the same input gives
 the same output; the live service and `cuas replay` run this same object.
 """
@@ -13,12 +14,13 @@ from typing import Any
 
 from cuas import wire
 from cuas.air_picture import AirPicture
-from cuas.alerts import TrackGeometry, ZoneAlerts
+from cuas.alerts import AlertLifecycle, Transition
 from cuas.config import CampConfig
 from cuas.geodesy import LocalFrame
 from cuas.ingest import Ingest, SensorStats
 from cuas.ordering import ReorderBuffer
 from cuas.scans import ScanBuilder
+from cuas.threat import ThreatEvaluator, track_geometry
 from cuas.tracking.classification import Classifier
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
@@ -39,6 +41,7 @@ class Output:
     t: float
     topic: str  # TOPIC_TRACKS | TOPIC_ALERT | TOPIC_SENSOR
     message: Any  # wire.TrackCycle | wire.Alert | wire.SensorHealth
+    subject: str | None = None  # alerts: what the alert is about ("track", "sensor:<id>")
 
 
 class FusionPipeline:
@@ -62,7 +65,15 @@ class FusionPipeline:
             sources={s.id: s.latency_s for s in config.sensors if self.scans.supports(s.kind)},
         )
         self.zones = ZoneSet(config.zones, self.frame)
-        self.alerts = ZoneAlerts(self.zones)
+        self.threat = ThreatEvaluator(config.threat, self.zones, config.tracker.class_confidence)
+        self.alerts = AlertLifecycle(
+            config.camp_id,
+            config.alerts,
+            self.zones,
+            self.frame,
+            config.sensors,
+            min_closing_mps=config.threat.min_closing_mps,
+        )
         self.picture = AirPicture(
             self.frame,
             [s.id for s in config.sensors],
@@ -127,6 +138,14 @@ class FusionPipeline:
             out += self._cycles_before(self.tracker.t + self.cycle_period)
         return out
 
+    def acknowledge(self, alert_id: str, ack: wire.Ack) -> list[Output]:
+        """An operator acknowledged an alert: its `acknowledged` transition, if it is active."""
+        tr = self.alerts.acknowledge(alert_id, ack.by, ack.t)
+        if tr is None:
+            return []
+        self.alert_transitions += 1
+        return [_alert_output(tr)]
+
     # --- processing ------------------------------------------------------------------
 
     def _run(self, released: Any) -> list[Output]:
@@ -178,18 +197,11 @@ class FusionPipeline:
             self.tracker.silent[:] = self._silent_sensors(t)
             self.tracker.housekeep(t)
         snap = self.tracker.snapshot(t)
-        pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]
-        lat, lon, alt = self.frame.to_geodetic(pos)
-        geo = TrackGeometry(
-            inside=self.zones.contains(pos),
-            eta_s=self.zones.time_to_perimeter(pos, vel),
-            lat=lat,
-            lon=lon,
-            alt=alt,
-        )
-        alerts, threat = self.alerts.evaluate(snap, geo)
-        out = [Output(t, TOPIC_ALERT, a) for a in alerts]
-        out.append(Output(t, TOPIC_TRACKS, self.picture.cycle(snap, geo, threat)))
+        geo = track_geometry(snap, self.zones, self.frame)
+        threat = self.threat.evaluate(snap, geo)
+        alerts = self.alerts.step(snap, geo, threat, *self._sensor_faults(t))
+        out = [_alert_output(a) for a in alerts]
+        out.append(Output(t, TOPIC_TRACKS, self.picture.cycle(snap, geo, threat.names)))
         self.cycles += 1
         self.alert_transitions += len(alerts)
         if t >= self._next_health:
@@ -198,6 +210,23 @@ class FusionPipeline:
             ]
             self._next_health = t + self.health_period
         return out
+
+    def _sensor_faults(self, t: float) -> tuple[dict[str, str], set[str]]:
+        """Sensors in fault (silent past their heartbeats, or saying so), with why, and the
+        sensors heard and well. Sensors never heard are neither: they raise nothing."""
+        faults: dict[str, str] = {}
+        healthy: set[str] = set()
+        for stats in self.ingest.sensors.values():
+            silent_for = _silence(stats, t)
+            if silent_for is not None:
+                faults[stats.sensor_id] = f"silent for {silent_for:.0f} s"
+            elif stats.state == "fault":
+                faults[stats.sensor_id] = "reports a fault" + (
+                    f": {stats.detail}" if stats.detail else ""
+                )
+            elif stats.t_last_report is not None or stats.t_last_status is not None:
+                healthy.add(stats.sensor_id)
+        return faults, healthy
 
     def _health(self, stats: SensorStats, t: float) -> wire.SensorHealth:
         t0, reports0 = self._health_marks.get(stats.sensor_id, (t, stats.reports))
@@ -226,6 +255,10 @@ class FusionPipeline:
             report_rate_hz=round(rate, 3),
             rejects=dict(sorted(stats.rejects.items())),
         )
+
+
+def _alert_output(tr: Transition) -> Output:
+    return Output(tr.alert.t, TOPIC_ALERT, tr.alert, tr.subject)
 
 
 def _silence(stats: SensorStats, t: float) -> float | None:

@@ -2,6 +2,9 @@
 
 No network and no wall clock inside the pipeline: the output file (track cycles, alert
 transitions, sensor health, in recording format) is byte-identical for identical input.
+With `journal`, the alert transitions are also appended to that SQLite journal (recorded
+as published: replay has no broker) for `cuas alerts`, and alert numbers continue the
+journal's own, so ids stay unique in it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from cuas.alerts import TRACK, Transition
 from cuas.config import CampConfig
+from cuas.journal import Journal
 from cuas.pipeline import TOPIC_ALERT, FusionPipeline, Output
 from cuas.recording import RecordingReader, RecordingWriter
 
@@ -41,7 +46,8 @@ class ReplaySummary:
     alert_transitions: int = 0
     measurement_span_s: float = 0.0
     wall_s: float = 0.0
-    alert_log: list[str] = field(default_factory=list)  # the first alert transitions, readable
+    # The first alert transitions other than `updated`, readable.
+    alert_log: list[str] = field(default_factory=list)
 
     @property
     def detections_per_s(self) -> float:
@@ -73,10 +79,12 @@ class ReplaySummary:
             f"  throughput     {self.detections_per_s:,.0f} detections/s",
         ]
         if self.alert_log:
-            lines.append("  alerts (scenario time, transition, level: reason)")
+            lines.append("  alerts (scenario time, transition, level: reason; updates not shown)")
             lines += [f"    {line}" for line in self.alert_log]
             if self.alert_transitions > len(self.alert_log):
-                lines.append(f"    ... and {self.alert_transitions - len(self.alert_log)} more")
+                lines.append(
+                    f"    ... {self.alert_transitions - len(self.alert_log)} more, updates included"
+                )
         if self.late_fused:
             lines.insert(5, f"  late, fused    {self.late_fused} reports by retrodiction")
         if self.not_fused:
@@ -118,21 +126,38 @@ def replay(
     out: str | Path,
     progress: bool | None = None,
     stream: TextIO = sys.stderr,
+    journal: str | Path | None = None,
 ) -> ReplaySummary:
     """Run the pipeline over `recording`, writing its outputs to `out`."""
     summary = ReplaySummary(recording=str(recording))
     reader = RecordingReader(recording)
     bar = _Progress(reader.size, stream, stream.isatty() if progress is None else progress)
     pipeline = FusionPipeline(config)
+    record_to = Journal(journal) if journal is not None else None
+    if record_to is not None:
+        pipeline.alerts.next_number = record_to.next_alert_number()
     t_first: float | None = None
     t_last = 0.0
     started = time.perf_counter()
     with RecordingWriter(out) as writer:
 
         def write(outputs: list[Output]) -> None:
+            if record_to is not None:
+                record_to.append(
+                    [
+                        Transition(o.message, o.subject or TRACK)
+                        for o in outputs
+                        if o.topic == TOPIC_ALERT
+                    ],
+                    published=True,
+                )
             for o in outputs:
                 writer.write(o.t, o.topic, o.message)
-                if o.topic == TOPIC_ALERT and len(summary.alert_log) < ALERT_LOG_LINES:
+                if (
+                    o.topic == TOPIC_ALERT
+                    and o.message.state != "updated"
+                    and len(summary.alert_log) < ALERT_LOG_LINES
+                ):
                     a = o.message
                     offset = o.t - (t_first if t_first is not None else o.t)
                     summary.alert_log.append(
@@ -157,6 +182,8 @@ def replay(
             if summary.records % 64 == 0:
                 bar.show(reader.offset, pipeline.tracker.stats.detections, started)
         write(pipeline.flush())
+    if record_to is not None:
+        record_to.close()
     summary.wall_s = time.perf_counter() - started
     bar.close()
     summary.detections = sum(s.detections for s in pipeline.ingest.sensors.values())

@@ -7,7 +7,10 @@ One asyncio loop runs four tasks that never wait on each other:
 - MQTT: the publisher's own connection loop (reconnects with backoff, queues meanwhile);
 - statistics: a periodic structured log line with the counters.
 Tracking never blocks on the broker: outputs are handed to the publisher and to the ZeroMQ
-track socket, neither of which waits.
+track socket, neither of which waits. Alert transitions are first written to the SQLite
+journal (`alerts.journal`, or `--journal`), which is the publisher's outbox; at start-up the
+alerts a previous run left active are restored from it (see cuas/alerts.py), and operator
+acknowledgements from MQTT feed the alert lifecycle.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import zmq
 import zmq.asyncio
 
 from cuas import wire
+from cuas.alerts import TRACK, Transition
 from cuas.config import CampConfig
 from cuas.ingest_socket import IngestSocket
+from cuas.journal import Journal
 from cuas.mqtt_publisher import MqttPublisher
 from cuas.pipeline import TOPIC_ALERT, TOPIC_SENSOR, TOPIC_TRACKS, FusionPipeline, Output
 from cuas.recording import RecordingWriter
@@ -39,6 +44,7 @@ class FusionService:
         self,
         config: CampConfig,
         record: str | Path | None = None,
+        journal: str | Path | None = None,
         clock: Callable[[], float] = time.time,
         tick_s: float = 0.02,
         stats_period_s: float = 10.0,
@@ -50,7 +56,18 @@ class FusionService:
         self.stats_period_s = stats_period_s
         self.shutdown_timeout_s = shutdown_timeout_s
         self.pipeline = FusionPipeline(config)
-        self.publisher = MqttPublisher(config, on_ack=self._on_ack)
+        self.journal = Journal(journal if journal is not None else config.alerts.journal)
+        restored = self.journal.active()
+        self.pipeline.alerts.restore([(r.alert, r.subject) for r in restored])
+        self.pipeline.alerts.next_number = self.journal.next_alert_number()
+        if restored:
+            log.info(
+                "restored %d active alerts from %s: %s",
+                len(restored),
+                self.journal.path,
+                ", ".join(r.alert_id for r in restored),
+            )
+        self.publisher = MqttPublisher(config, self.journal, on_ack=self._on_ack, refresh=restored)
         self.record_path = Path(record) if record else None
         self.ready = asyncio.Event()
         self.acks: list[tuple[str, wire.Ack]] = []
@@ -63,9 +80,14 @@ class FusionService:
         self.ingest: IngestSocket | None = None
 
     def _on_ack(self, alert_id: str, ack: wire.Ack) -> None:
-        # The alert lifecycle (issue 5) acts on acknowledgements; until then they are logged.
+        """An operator's acknowledgement: the lifecycle records it as a transition."""
         self.acks.append((alert_id, ack))
-        log.info("alert %s acknowledged by %s", alert_id, ack.by)
+        outputs = self.pipeline.acknowledge(alert_id, ack)
+        if outputs:
+            log.info("alert %s acknowledged by %s", alert_id, ack.by)
+            self._dispatch(outputs)
+        else:
+            log.info("acknowledgement by %s for %s ignored: not active", ack.by, alert_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then publish `offline` and release the sockets."""
@@ -116,6 +138,7 @@ class FusionService:
             if self._recorder is not None:
                 self._recorder.close()
             self._log_totals()
+            self.journal.close()
 
     def _log_totals(self) -> None:
         """The run's counters, once, at shutdown (benchmarks and after-action reviews read it)."""
@@ -136,6 +159,7 @@ class FusionService:
             "mqtt_published": self.publisher.stats.published,
             "mqtt_coalesced": self.publisher.stats.coalesced,
             "mqtt_unsent": self.publisher.pending,
+            "alerts_unpublished": self.journal.pending_count(),
         }
         log.info("cuas core stopped: %s", totals, extra={"totals": totals})
 
@@ -186,19 +210,25 @@ class FusionService:
 
     def _dispatch(self, outputs: list[Output]) -> None:
         assert self._tracks is not None
+        transitions = [
+            Transition(o.message, o.subject or TRACK) for o in outputs if o.topic == TOPIC_ALERT
+        ]
+        if transitions:  # journaled (durably) before the publisher may send them
+            self.journal.append(transitions)
+            self.publisher.alerts_journaled()
         for o in outputs:
             if o.topic == TOPIC_TRACKS:
                 self._tracks.send(o.message)
                 if self._cycles % self._tracks_every == 0:
                     self.publisher.tracks(o.message)
                 self._cycles += 1
-            elif o.topic == TOPIC_ALERT:
-                self.publisher.alert(o.message)
             elif o.topic == TOPIC_SENSOR:
                 self.publisher.sensor(o.message)
 
 
-def run_service(config: CampConfig, record: str | Path | None = None) -> None:
+def run_service(
+    config: CampConfig, record: str | Path | None = None, journal: str | Path | None = None
+) -> None:
     """Run until SIGINT or SIGTERM (the `cuas run` command)."""
     import signal
 
@@ -207,7 +237,7 @@ def run_service(config: CampConfig, record: str | Path | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await FusionService(config, record=record).run(stop)
+        await FusionService(config, record=record, journal=journal).run(stop)
 
     asyncio.run(main())
 

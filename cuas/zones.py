@@ -41,6 +41,22 @@ class ZoneSet:
             out[:, i] = band & point_in_polygon(positions[:, :2], polygon)
         return out
 
+    def distance_outside(self, positions: Array) -> Array:
+        """(n, zones) metres from each ENU position (n, 3) to each zone volume (0 inside).
+
+        Horizontal distance to the polygon, or the height above the ceiling (below the floor)
+        when that is larger; used for hysteresis: a track just outside a zone is still "at" it.
+        """
+        out = np.zeros((positions.shape[0], len(self)))
+        for i, polygon in enumerate(self.polygons):
+            flat = distance_to_polygon(positions[:, :2], polygon)
+            flat[point_in_polygon(positions[:, :2], polygon)] = 0.0
+            vertical = np.maximum(
+                positions[:, 2] - self.ceiling[i], self.floor[i] - positions[:, 2]
+            )
+            out[:, i] = np.maximum(flat, np.maximum(vertical, 0.0))
+        return out
+
     def time_to_perimeter(self, positions: Array, velocities: Array) -> Array:
         """Seconds until each track crosses the perimeter at its current horizontal velocity.
 
@@ -79,3 +95,14 @@ def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
         s = (rel[..., 0] * v[..., 1] - rel[..., 1] * v[..., 0]) / denom
     hit = (np.abs(denom) > 1e-12) & (t > 0.0) & (s >= 0.0) & (s <= 1.0)
     return np.where(hit, t, np.inf).min(axis=1, initial=np.inf)
+
+
+def distance_to_polygon(points: Array, polygon: Array) -> Array:
+    """Distance from points (n, 2) to the nearest edge of a polygon (v, 2)."""
+    a = polygon[None, :, :]
+    edge = np.roll(polygon, -1, axis=0)[None, :, :] - a  # (1, v, 2)
+    rel = points[:, None, :] - a  # (n, v, 2)
+    length2 = np.maximum((edge**2).sum(axis=2), 1e-12)
+    s = np.clip((rel * edge).sum(axis=2) / length2, 0.0, 1.0)
+    nearest = rel - s[..., None] * edge
+    return np.sqrt((nearest**2).sum(axis=2)).min(axis=1, initial=np.inf)

@@ -24,13 +24,17 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml
 
 
 def live_camp(directory: Path, mqtt_port: int, cycle_s: float = 0.2) -> Path:
-    """The example camp on free loopback ports, with fast cycles for quick tests."""
+    """The example camp on free loopback ports, with fast cycles for quick tests, and its alert
+    journal in `directory`."""
     text = EXAMPLE.read_text()
     text = text.replace("port = 1883", f"port = {mqtt_port}\ntracks_period_s = {cycle_s}")
     text = text.replace("tcp://127.0.0.1:5555", f"tcp://127.0.0.1:{free_port()}")
     text = text.replace("tcp://127.0.0.1:5556", f"tcp://127.0.0.1:{free_port()}")
     text = re.sub(r"cycle_period_s = [0-9.]+", f"cycle_period_s = {cycle_s}", text)
     text = re.sub(r"reorder_window_s = [0-9.]+", "reorder_window_s = 0.2", text)
+    text = text.replace(
+        'journal = "cuas-journal.sqlite"', f'journal = "{directory / "journal.sqlite"}"'
+    )
     path = directory / "camp.toml"
     path.write_text(text)
     return path
@@ -51,10 +55,13 @@ class Intruder:
     scan_period_s: float = 0.1
     clutter_per_scan: float = 0.5
     t0: float = field(default_factory=time.time)
+    start_n: float = 20.0
+    velocity: tuple[float, float] | None = None  # east, north (m/s); default west at `speed`
 
     def position(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        v = np.array([-self.speed, 0.0, 0.0])
-        return np.array([self.start_e, 20.0, 80.0]) + v * (t - self.t0), v
+        ve, vn = self.velocity if self.velocity is not None else (-self.speed, 0.0)
+        v = np.array([ve, vn, 0.0])
+        return np.array([self.start_e, self.start_n, 80.0]) + v * (t - self.t0), v
 
     async def fly(self, stop: asyncio.Event, publisher: SensorPublisher | None = None) -> int:
         """Publish radar scans until `stop`; returns the number of reports sent."""
@@ -88,6 +95,30 @@ class Intruder:
             if own:
                 await pub.close()
         return sent
+
+
+# The approach zone shrunk to 450 m about the camp centre, so a whole episode takes seconds.
+APPROACH = "[[8.6590, 24.4900], [8.6590, 24.5100], [8.6410, 24.5100], [8.6410, 24.4900]]"
+SMALL_APPROACH = (
+    "[[8.65407, 24.49591], [8.65407, 24.50409], [8.64593, 24.50409], [8.64593, 24.49591]]"
+)
+
+
+def small_camp(directory: Path, mqtt_port: int) -> Path:
+    """`live_camp` with an approach zone of 450 m about the centre (the perimeter as ever)."""
+    path = live_camp(directory, mqtt_port)
+    text = path.read_text()
+    assert APPROACH in text
+    path.write_text(text.replace(APPROACH, SMALL_APPROACH))
+    return path
+
+
+def corner_clip(config: CampConfig, start_n: float = 550.0) -> Intruder:
+    """A drone `start_n` north of the camp centre heading south-east at 40 m/s: on course for
+    the perimeter (alerted at once, `high`), it clips the perimeter's north-east corner
+    (escalated: ~10 s in from 550 m, ~6 s in from 430 m, inside the small approach zone) and
+    is out of the zones ~16 s in (cleared)."""
+    return Intruder(config, start_e=0.0, start_n=start_n, velocity=(28.3, -28.3))
 
 
 @dataclass

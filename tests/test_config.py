@@ -172,6 +172,14 @@ def test_minimal_config_gets_every_default(tmp_path: Path) -> None:
     assert (t.confirm_m, t.confirm_n) == (3, 4)
     assert (t.coast_after_s, t.delete_after_s) == (2.5, 8.0)
     assert 0.9 <= t.gate_probability < 1.0
+    a = cfg.alerts
+    assert (a.raise_threat, a.debounce_cycles, a.clear_cycles) == ("medium", 2, 5)
+    assert (a.update_period_s, a.clear_margin_m) == (5.0, 50.0)
+    assert (a.restore_grace_s, a.restore_radius_m) == (20.0, 500.0)
+    assert a.sensor_alerts and a.journal == "cuas-journal.sqlite"
+    th = cfg.threat
+    assert (th.eta_high_s, th.eta_medium_s, th.min_closing_mps) == (30.0, 60.0, 3.0)
+    assert th.benign_confidence == 0.6
 
 
 def test_sensor_defaults(tmp_path: Path) -> None:
@@ -362,6 +370,19 @@ BAD_FILES: list[tuple[str, str, str, str]] = [
      "sensors[3].fov_el_min_deg", "fov_el_max_deg"),
     ("prefix-wildcard", MINIMAL + '[mqtt]\nprefix = "cuas/#"\n', "mqtt.prefix", "wildcard"),
     ("prefix-empty", MINIMAL + '[mqtt]\nprefix = "///"\n', "mqtt.prefix", "empty"),
+    ("alerts-misspelt", MINIMAL + "[alerts]\ndebounce_cycle = 2\n", "alerts.debounce_cycle",
+     "unknown key"),
+    ("alerts-raise-low", MINIMAL + '[alerts]\nraise_threat = "low"\n', "alerts.raise_threat",
+     "medium"),
+    ("alerts-raise-unknown", MINIMAL + '[alerts]\nraise_threat = "severe"\n',
+     "alerts.raise_threat", "severe"),
+    ("alerts-debounce-0", MINIMAL + "[alerts]\ndebounce_cycles = 0\n", "alerts.debounce_cycles",
+     ">= 1"),
+    ("alerts-journal-blank", MINIMAL + '[alerts]\njournal = " "\n', "alerts.journal", "file"),
+    ("threat-eta-inverted", MINIMAL + "[threat]\neta_high_s = 90.0\n", "threat.eta_high_s",
+     "eta_medium_s"),
+    ("threat-misspelt", MINIMAL + "[threat]\neta_hi_s = 9.0\n", "threat.eta_hi_s",
+     "unknown key"),
     ("syntax-unterminated-string", MINIMAL.replace('"alpha"', '"alpha'), "(syntax)", ""),
     ("syntax-duplicate-key", MINIMAL + 'camp_id = "beta"\n', "(syntax)", ""),
     ("syntax-missing-value", MINIMAL + "[mqtt]\nport =\n", "(syntax)", ""),

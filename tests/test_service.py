@@ -13,9 +13,11 @@ from pathlib import Path
 import msgpack
 import zmq
 import zmq.asyncio
-from live import Intruder, camp, eventually, listening, live_camp
+from live import Intruder, camp, corner_clip, eventually, listening, live_camp, small_camp
+from sky import states
 
 from cuas import wire
+from cuas.journal import Journal
 from cuas.service import FusionService
 from sensors.publisher import SensorPublisher
 
@@ -69,10 +71,14 @@ def test_an_intruder_raises_an_alert_that_a_late_subscriber_still_finds(mosquitt
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-def test_the_core_rides_out_a_20_s_broker_outage(make_mosquitto, tmp_path):
-    """Tracking goes on while the broker is down; transitions queued meanwhile arrive after."""
+def test_the_core_rides_out_a_30_s_broker_outage_and_loses_no_alert_transition(
+    make_mosquitto, tmp_path
+):
+    """Tracking goes on while the broker is down, and the alert changes meanwhile (escalated
+    at the perimeter, cleared on leaving) wait in the journal: a console with a persistent
+    session receives every transition after the outage, in order, none twice."""
     broker = make_mosquitto(persistence=True)
-    config = camp(live_camp(tmp_path, broker.port))
+    config = camp(small_camp(tmp_path, broker.port))
 
     async def scenario() -> None:
         stop, done = asyncio.Event(), asyncio.Event()
@@ -82,37 +88,41 @@ def test_the_core_rides_out_a_20_s_broker_outage(make_mosquitto, tmp_path):
         # messages while it is away, and across the broker's restart.
         async with listening(broker.port, identifier="ops-console", clean_session=False) as ops:
             await asyncio.wait_for(service.ready.wait(), 5)
-            flight = asyncio.create_task(Intruder(config, start_e=900.0).fly(stop))
-            await eventually(lambda: bool(firm(ops)), 10, "a confirmed track")
-            track_id = firm(ops)[0].track_id
+            flight = asyncio.create_task(corner_clip(config).fly(stop))
+            await eventually(lambda: bool(ops.events), 15, "the raised alert")
+            (raised,) = ops.events
             before = service.pipeline.cycles
 
             broker.stop()
-            await asyncio.sleep(20.0)
+            await asyncio.sleep(30.0)
             assert not service.publisher.connected
-            # Tracking never stopped: the intruder crossed into the camp during the outage.
-            assert service.pipeline.cycles > before + 50
-            queued = service.publisher.pending
-            assert queued > 0
+            # Tracking never stopped, and the alert went through the rest of its life.
+            assert service.pipeline.cycles > before + 100
+            with Journal(config.alerts.journal) as journal:
+                changed = [r.state for r in journal.query() if r.published_at is None]
+            assert [s for s in changed if s != "updated"] == ["escalated", "cleared"]
+            assert service.publisher.pending >= len(changed) > 0
             broker.start()
 
             await eventually(lambda: service.publisher.connected, 15, "the core to reconnect")
             await eventually(
-                lambda: any(a.state == "escalated" for a in ops.events),
+                lambda: any(a.state == "cleared" for a in ops.events),
                 15,
-                "the escalation queued during the outage",
+                "the transitions queued during the outage",
             )
             cycles_after = len(ops.cycles)
             await eventually(lambda: len(ops.cycles) > cycles_after + 3, 5, "tracks to resume")
-            assert track_id in {t.track_id for t in firm(ops)}, "the same track carried on"
-            states = [a.state for a in ops.events if a.track_id == track_id]
-            assert states[:2] == ["raised", "escalated"]
-        stop.set()
-        await flight
+            assert raised.track_id in {t.track_id for t in firm(ops)}, "the same track carried on"
+            stop.set()
+            await flight
         done.set()
         await core
+        with Journal(config.alerts.journal) as journal:
+            assert ops.events == [r.alert for r in journal.query()]
+            assert journal.pending_count() == 0
+        assert states(ops.events) == ["raised", "escalated", "cleared"]
 
-    asyncio.run(asyncio.wait_for(scenario(), 90))
+    asyncio.run(asyncio.wait_for(scenario(), 120))
 
 
 def test_bad_traffic_is_rejected_and_counted_while_valid_traffic_flows(mosquitto, tmp_path):

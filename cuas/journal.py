@@ -1,0 +1,230 @@
+"""The alert journal and outbox: every alert transition, in SQLite, before it is published.
+
+One table of transitions in the order they happened (`seq`). A transition is appended (and
+synced to disk: WAL, `synchronous=FULL`) before anyone publishes it; the MQTT publisher
+reads the unpublished rows in order and marks each one published once the broker has
+acknowledged it, so a broker outage or a crash loses nothing: what is pending goes out, in
+order, when the broker is back or the core restarts. The latest row of every alert not yet
+cleared is the set of active alerts a restarted core takes back. `cuas alerts` queries it.
+
+A file that is not a cuas journal, or is damaged, is refused with `JournalError` naming the
+file: the core never replaces an operator's record silently.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cuas import wire
+from cuas.alerts import Transition
+
+APPLICATION_ID = 0x43554153  # "CUAS" in the SQLite header: this file is a cuas journal
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE transitions (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id     TEXT NOT NULL,
+    subject      TEXT NOT NULL,      -- 'track' or 'sensor:<id>'
+    state        TEXT NOT NULL,
+    level        TEXT NOT NULL,
+    t            REAL NOT NULL,      -- the transition's time (measurement time)
+    payload      BLOB NOT NULL,      -- the wire Alert, JSON as published
+    written_at   REAL NOT NULL,      -- wall clock when journaled
+    published_at REAL                -- wall clock of the broker's acknowledgement; NULL: pending
+);
+CREATE INDEX transitions_pending ON transitions (seq) WHERE published_at IS NULL;
+CREATE INDEX transitions_alert ON transitions (alert_id, seq);
+CREATE INDEX transitions_t ON transitions (t);
+"""
+
+
+class JournalError(RuntimeError):
+    """A journal file that cannot be used; names the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"alert journal {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One journaled transition."""
+
+    seq: int
+    alert_id: str
+    subject: str
+    state: str
+    level: str
+    t: float
+    payload: bytes
+    written_at: float
+    published_at: float | None
+
+    @property
+    def alert(self) -> wire.Alert:
+        return wire.from_json(self.payload, wire.Alert)
+
+
+_COLUMNS = "seq, alert_id, subject, state, level, t, payload, written_at, published_at"
+
+
+class Journal:
+    """The SQLite journal of one core (see the module docstring)."""
+
+    def __init__(self, path: str | Path, create: bool = True) -> None:
+        self.path = str(path)
+        if not create and not Path(path).is_file():
+            raise JournalError(self.path, "no such file")
+        fresh = not Path(path).exists() or Path(path).stat().st_size == 0
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise JournalError(self.path, f"cannot open: {exc}") from None
+        try:
+            self._open(fresh)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise JournalError(
+                self.path, f"damaged or not an SQLite database ({exc}); refusing to overwrite it"
+            ) from None
+
+    def _open(self, fresh: bool) -> None:
+        db = self._db
+        if fresh:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.executescript(_SCHEMA)
+        else:
+            app = db.execute("PRAGMA application_id").fetchone()[0]
+            if app != APPLICATION_ID:
+                db.close()
+                raise JournalError(self.path, "not a cuas alert journal (another SQLite file)")
+            check = db.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                db.close()
+                problems = "; ".join(str(r[0]) for r in check[:3])
+                raise JournalError(self.path, f"damaged: {problems}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                db.close()
+                raise JournalError(
+                    self.path, f"schema version {version}, expected {SCHEMA_VERSION}"
+                )
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing ----------------------------------------------------------------------
+
+    def append(self, transitions: Iterable[Transition], published: bool = False) -> list[int]:
+        """Write transitions in one transaction, durably; returns their sequence numbers.
+        `published=True` records them as already delivered (replay writes no broker)."""
+        transitions = list(transitions)
+        if not transitions:
+            return []
+        now = time.time()
+        seqs: list[int] = []
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for tr in transitions:
+                a = tr.alert
+                cur = db.execute(
+                    "INSERT INTO transitions (alert_id, subject, state, level, t, payload, "
+                    "written_at, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a.alert_id,
+                        tr.subject,
+                        a.state,
+                        a.level,
+                        a.t,
+                        wire.to_json(a),
+                        now,
+                        now if published else None,
+                    ),
+                )
+                seqs.append(int(cur.lastrowid or 0))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return seqs
+
+    def mark_published(self, seq: int, at: float | None = None) -> None:
+        self._db.execute(
+            "UPDATE transitions SET published_at = ? WHERE seq = ?",
+            (time.time() if at is None else at, seq),
+        )
+
+    # --- reading ----------------------------------------------------------------------
+
+    def pending(self, limit: int = 100) -> list[Row]:
+        """Unpublished transitions, oldest first."""
+        return self._rows(
+            "WHERE published_at IS NULL ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+
+    def pending_count(self) -> int:
+        return int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM transitions WHERE published_at IS NULL"
+            ).fetchone()[0]
+        )
+
+    def active(self) -> list[Row]:
+        """The latest transition of every alert not cleared, in the order they were raised."""
+        return self._rows(
+            "WHERE seq IN (SELECT MAX(seq) FROM transitions GROUP BY alert_id) "
+            "AND state != 'cleared' ORDER BY (SELECT MIN(seq) FROM transitions t2 "
+            "WHERE t2.alert_id = transitions.alert_id)",
+            (),
+        )
+
+    def next_alert_number(self) -> int:
+        """One more than the number of alerts ever raised here (alert ids stay unique)."""
+        n = self._db.execute("SELECT COUNT(DISTINCT alert_id) FROM transitions").fetchone()[0]
+        return int(n) + 1
+
+    def query(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | None = None,
+        state: str | None = None,
+        alert_id: str | None = None,
+    ) -> list[Row]:
+        """Transitions for after-action review, oldest first, filtered by time (of the
+        transition), level, state or alert."""
+        where, args = [], []
+        for column, op, value in (
+            ("t", ">=", since),
+            ("t", "<=", until),
+            ("level", "=", level),
+            ("state", "=", state),
+            ("alert_id", "=", alert_id),
+        ):
+            if value is not None:
+                where.append(f"{column} {op} ?")
+                args.append(value)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        return self._rows(f"{clause} ORDER BY seq", tuple(args))
+
+    def _rows(self, clause: str, args: tuple[object, ...]) -> list[Row]:
+        cur = self._db.execute(f"SELECT {_COLUMNS} FROM transitions {clause}", args)
+        return [Row(*r) for r in cur.fetchall()]

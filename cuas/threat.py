@@ -1,0 +1,129 @@
+"""Threat evaluation: how dangerous each track is this cycle, `none` .. `critical`.
+
+Pure and vectorised over a tracker snapshot. A firm, non-friendly track that is not
+confidently a bird, clutter or a manned aircraft is rated by two cues, and takes the worse:
+- where it is: inside a `warning` zone it is at least `medium`, inside a `critical` zone
+  (the perimeter) it is `critical`;
+- where it is going: closing on the camp faster than `min_closing_mps` on a course that meets
+  the perimeter, it is `high` within `eta_high_s` of it, `medium` within `eta_medium_s`,
+  `low` further out. Only being inside a critical zone makes a track `critical`, so a
+  loiterer that keeps its distance never is.
+Tentative tracks, friendlies, benign classes and tracks estimated implausibly far below the
+camp (`min_height_m`: the filter of a track fed only by bearings can drift underground) are
+`none`: they never escalate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas import wire
+from cuas.config import ThreatConfig
+from cuas.geodesy import LocalFrame
+from cuas.tracking.tracker import TrackSnapshot
+from cuas.tracking.tracks import TENTATIVE
+from cuas.zones import ZoneSet
+
+Array = NDArray[np.float64]
+NONE, LOW, MEDIUM, HIGH, CRITICAL = range(5)
+RANK = {name: i for i, name in enumerate(wire.THREATS)}
+_ZONE_THREAT = {1: MEDIUM, 2: CRITICAL}  # zones.LEVEL_RANK -> threat
+_BENIGN = [wire.CLASSES.index(c) for c in ("bird", "clutter", "aircraft")]
+
+
+@dataclass(frozen=True)
+class TrackGeometry:
+    """What threat and alerting need to know about each snapshot track, once per cycle."""
+
+    inside: NDArray[np.bool_]  # (n, zones)
+    eta_s: Array  # (n,) seconds to the perimeter (0 inside, inf never, NaN no perimeter)
+    lat: Array
+    lon: Array
+    alt: Array
+
+
+def track_geometry(snap: TrackSnapshot, zones: ZoneSet, frame: LocalFrame) -> TrackGeometry:
+    """Zone containment, time to the perimeter and geodetic position of every live track."""
+    pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]
+    lat, lon, alt = frame.to_geodetic(pos)
+    return TrackGeometry(
+        inside=zones.contains(pos),
+        eta_s=zones.time_to_perimeter(pos, vel),
+        lat=lat,
+        lon=lon,
+        alt=alt,
+    )
+
+
+@dataclass(frozen=True)
+class ThreatPicture:
+    """The threat of every live track of a snapshot, with the cues behind it."""
+
+    level: NDArray[np.int64]  # (n,) index into wire.THREATS
+    zone: NDArray[np.int64]  # (n,) the highest-level zone holding the track, -1 none
+    closing_mps: Array  # (n,) horizontal speed towards the camp centre (negative: away)
+    harmless: NDArray[np.bool_]  # (n,) tentative, friendly or a benign class
+    label: list[str]  # (n,) the published class: most probable above the confidence
+
+    @property
+    def names(self) -> list[str]:
+        return [wire.THREATS[k] for k in self.level.tolist()]
+
+
+class ThreatEvaluator:
+    """Rates every track of a snapshot against the camp's zones (see the module docstring)."""
+
+    def __init__(self, cfg: ThreatConfig, zones: ZoneSet, class_confidence: float) -> None:
+        self.cfg = cfg
+        self.zones = zones
+        self.class_confidence = class_confidence
+        p = zones.perimeter
+        self.perimeter_ceiling = np.inf if p is None else float(zones.ceiling[p])
+
+    def evaluate(self, snap: TrackSnapshot, geo: TrackGeometry) -> ThreatPicture:
+        live, cfg = snap.live, self.cfg
+        n = len(live)
+        pos, vel = live.x[:, :3], live.x[:, 3:]
+        logp = (
+            live.class_logp - live.class_logp.max(axis=1, keepdims=True) if n else live.class_logp
+        )
+        probs = np.exp(logp)
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+        best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+        sure = probs[np.arange(n), best] >= self.class_confidence
+        label = [wire.CLASSES[b] if s else "unknown" for b, s in zip(best, sure, strict=True)]
+
+        ranked = np.where(geo.inside, self.zones.rank[None, :], 0)
+        top = ranked.max(axis=1, initial=0)
+        zone = np.where(top > 0, ranked.argmax(axis=1) if ranked.shape[1] else 0, -1)
+        zone_threat = np.select([top == 2, top == 1], [CRITICAL, MEDIUM], NONE)
+
+        r = np.maximum(np.hypot(pos[:, 0], pos[:, 1]), 1.0)
+        closing = -(pos[:, 0] * vel[:, 0] + pos[:, 1] * vel[:, 1]) / r
+        eta = geo.eta_s
+        with np.errstate(invalid="ignore"):
+            approaching = (
+                (closing >= cfg.min_closing_mps)
+                & np.isfinite(eta)
+                & (eta > 0.0)
+                & (pos[:, 2] <= self.perimeter_ceiling)
+            )
+            eta_threat = np.select(
+                [approaching & (eta <= cfg.eta_high_s), approaching & (eta <= cfg.eta_medium_s)],
+                [HIGH, MEDIUM],
+                np.where(approaching, LOW, NONE),
+            )
+        benign = probs[:, _BENIGN].max(axis=1, initial=0.0) >= cfg.benign_confidence
+        underground = pos[:, 2] < cfg.min_height_m  # not a plausible flying object
+        harmless = (live.status == TENTATIVE) | live.friendly | benign | underground
+        level = np.where(harmless, NONE, np.maximum(zone_threat, eta_threat)).astype(np.int64)
+        return ThreatPicture(
+            level=level,
+            zone=zone.astype(np.int64),
+            closing_mps=closing,
+            harmless=harmless,
+            label=label,
+        )

@@ -1,0 +1,219 @@
+"""The alert lifecycle (cuas/alerts.py): one alert per track episode, as transitions."""
+
+from __future__ import annotations
+
+import numpy as np
+from sky import CONFIG, T0, Sky, camp, states
+
+from cuas import wire
+from cuas.geodesy import LocalFrame
+from cuas.pipeline import TOPIC_ALERT, FusionPipeline
+
+INBOUND = ((1100.0, 0.0, 100.0), (-20.0, 0.0, 0.0))  # 30 s from the perimeter, 20 m/s
+
+
+def test_a_drone_is_raised_escalated_acknowledged_and_cleared_once_each() -> None:
+    sky = Sky()
+    sky.add("d", *INBOUND)
+    sky.fly(40)  # crosses the perimeter (east edge 350 m) after ~38 s
+    raised = sky.alerts[0]
+    assert raised.state == "raised" and raised.level == "warning"
+    assert raised.track_id == sky.names["d"] and raised.eta_s is not None
+    assert raised.reason.startswith("Drone (track 1) 1.1 km E of camp centre, inbound at 20 m/s")
+    assert states(sky.alerts) == ["raised", "escalated"]
+    assert sky.alerts[-1].level == "critical" and sky.alerts[-1].zone == "perimeter"
+    (ack,) = sky.acknowledge(raised.alert_id, "ops-2")
+    assert ack.state == "acknowledged" and ack.acknowledged_by == "ops-2"
+    assert ack.t == sky.t and ack.level == "critical"
+    assert sky.acknowledge(raised.alert_id, "ops-2") == []  # once is enough
+    sky.set("d", enu=(-300.0, 0.0, 100.0), vel=(-30.0, 0.0, 0.0))  # out to the west
+    sky.fly(60)
+    assert states(sky.alerts) == ["raised", "escalated", "acknowledged", "cleared"]
+    assert {a.alert_id for a in sky.alerts} == {raised.alert_id}
+    cleared = sky.alerts[-1]
+    assert cleared.reason == "Track 1 left the zones and is not closing."
+    assert cleared.acknowledged_by == "ops-2"  # the record keeps who acknowledged
+    assert sky.acknowledge(raised.alert_id, "ops-3") == []  # no longer active
+
+
+def test_updates_go_out_at_a_bounded_rate_while_an_alert_is_active() -> None:
+    sky = Sky(config=camp(update_period_s=5.0))
+    sky.add("h", (0.0, 800.0, 100.0))  # hovering in the approach zone
+    sky.fly(62)
+    assert states(sky.alerts, skip_updates=False) == ["raised"] + ["updated"] * 12
+    times = [a.t for a in sky.alerts]
+    assert np.diff(times).min() == 5.0
+
+
+def test_a_single_cycle_in_a_zone_is_debounced() -> None:
+    sky = Sky(config=camp(debounce_cycles=3))
+    sky.add("d", (0.0, 1010.0, 100.0), (0.0, -10.0, 0.0))  # one cycle inside, then out again
+    sky.cycle()
+    sky.cycle()
+    sky.set("d", vel=(0.0, 0.0, 0.0), enu=(0.0, 1300.0, 100.0))
+    sky.fly(10)
+    assert sky.alerts == []
+    sky.set("d", enu=(0.0, 800.0, 100.0))
+    assert sky.fly(2) == [] and states(sky.fly(1)) == ["raised"]  # three cycles: raised
+
+
+def test_acknowledgement_does_not_silence_an_escalation() -> None:
+    sky = Sky()
+    sky.add("d", *INBOUND)
+    sky.fly(5)
+    alert_id = sky.alerts[0].alert_id
+    assert states(sky.acknowledge(alert_id, "ops-1")) == ["acknowledged"]
+    sky.fly(40)
+    escalated = next(a for a in sky.alerts if a.state == "escalated")
+    assert escalated.level == "critical"
+    assert escalated.acknowledged_by is None  # the new level awaits its own acknowledgement
+    assert states(sky.acknowledge(alert_id, "ops-1")) == ["acknowledged"]
+
+
+def test_an_acknowledgement_of_an_unknown_alert_changes_nothing() -> None:
+    sky = Sky()
+    assert sky.acknowledge("alpha-1-1", "ops-1") == []
+
+
+def test_a_deleted_track_clears_at_once_one_turned_friendly_after_the_hysteresis() -> None:
+    sky = Sky(config=camp(clear_cycles=3))
+    sky.add("a", (0.0, 800.0, 100.0))
+    sky.add("b", (0.0, -800.0, 100.0))
+    sky.fly(3)
+    assert states(sky.alerts) == ["raised", "raised"]
+    sky.delete("a")
+    sky.set("b", friendly=True)
+    assert [(a.state, a.reason) for a in sky.cycle()] == [("cleared", "Track 1 lost.")]
+    assert sky.fly(1) == []  # friendly for two cycles: not yet
+    assert [(a.state, a.reason) for a in sky.cycle()] == [
+        ("cleared", "Track 2 identified as friendly.")
+    ]
+
+
+def test_a_friendly_flicker_of_one_cycle_keeps_the_alert() -> None:
+    sky = Sky()
+    sky.add("d", (0.0, -800.0, 100.0))
+    sky.fly(3)
+    sky.set("d", friendly=True)
+    sky.fly(1)
+    sky.set("d", friendly=False)
+    sky.fly(10)
+    assert states(sky.alerts) == ["raised"]
+
+
+def test_a_track_classified_as_a_bird_is_cleared() -> None:
+    sky = Sky(config=camp(clear_cycles=3))
+    sky.add("x", (0.0, 800.0, 100.0), cls="unknown")
+    sky.fly(3)
+    sky.table.class_logp[0] = np.log([0.05, 0.8, 0.05, 0.05, 0.05])  # now surely a bird
+    out = sky.fly(3)
+    assert [(a.state, a.reason) for a in out] == [("cleared", "Track 1 is a bird, not a threat.")]
+
+
+def test_a_track_oscillating_on_a_zone_edge_keeps_one_alert() -> None:
+    """Hovering about the approach zone's northern edge (n = 995 m), 30 m either side, for
+    five minutes: one alert, raised once and never cleared; cleared once it really leaves."""
+    sky = Sky()
+    sky.add("edge", (0.0, 995.0, 100.0))
+    edge = sky.pipeline.zones.distance_outside(np.array([[0.0, 995.0, 100.0]]))
+    assert edge.min() < 5.0
+    for k in range(300):
+        n = 995.0 + 30.0 * np.sin(2 * np.pi * k / 20.0)
+        sky.set("edge", enu=(0.0, n, 100.0), vel=(0.0, 30.0 * np.pi / 10 * np.cos(k / 20), 0.0))
+        sky.cycle()
+    assert states(sky.alerts) == ["raised"]
+    sky.set("edge", enu=(0.0, 1500.0, 100.0), vel=(0.0, 0.0, 0.0))
+    sky.fly(10)
+    assert states(sky.alerts) == ["raised", "cleared"]
+
+
+def test_a_flapping_track_from_real_radar_plots_raises_one_alert_not_dozens() -> None:
+    """The same through the whole pipeline: radar plots of a drone weaving 40 m either side
+    of the approach zone's northern edge for two and a half minutes."""
+    frame = LocalFrame(CONFIG.origin.lat, CONFIG.origin.lon, CONFIG.origin.alt_m)
+    radar = CONFIG.sensor("radar-1")
+    assert radar is not None
+    look = frame.sensor_frame(radar.lat, radar.lon, radar.alt_m)
+    rng = np.random.default_rng(3)
+    pipeline = FusionPipeline(CONFIG)
+    alerts: list[wire.Alert] = []
+    for k in range(150):
+        enu = np.array([200.0, 995.0 + 40.0 * np.sin(2 * np.pi * k / 30.0), 100.0])
+        az, el, r = look.enu_to_aer(enu)
+        det = wire.RadarDetection(
+            range_m=float(r) + rng.normal(0, 5.0),
+            az_deg=float(az) + rng.normal(0, 0.5),
+            el_deg=float(el) + rng.normal(0, 0.5),
+        )
+        report = wire.RadarReport(v=1, sensor_id="radar-1", seq=k, t=T0 + k, detections=[det])
+        out = pipeline.submit("report.radar-1", wire.to_msgpack(report))
+        alerts += [o.message for o in out if o.topic == TOPIC_ALERT]
+    assert states(alerts) == ["raised"]
+    assert len(alerts) <= 150 / CONFIG.alerts.update_period_s + 1
+
+
+def test_a_silent_or_faulty_sensor_raises_a_warning_of_its_own_until_it_recovers() -> None:
+    sky = Sky()
+    sky.healthy = {"radar-1", "cam-nw"}
+    assert sky.fly(3) == []
+    sky.healthy = {"cam-nw"}
+    sky.faults = {"radar-1": "silent for 7 s"}
+    (raised,) = sky.fly(3)
+    assert (raised.state, raised.level, raised.reason) == (
+        "raised",
+        "warning",
+        "Sensor radar-1 silent for 7 s.",
+    )
+    assert raised.track_id is None and raised.zone is None
+    assert (raised.lat, raised.lon) == (8.65, 24.5)  # where the sensor stands
+    sky.faults, sky.healthy = {}, {"radar-1", "cam-nw"}
+    (cleared,) = sky.fly(2)
+    assert (cleared.alert_id, cleared.state) == (raised.alert_id, "cleared")
+    assert cleared.reason == "Sensor radar-1 recovered."
+
+
+def test_after_a_restart_an_active_alert_carries_on_with_the_new_track_nearby() -> None:
+    before = Sky()
+    before.add("d", *INBOUND)
+    before.fly(5)
+    active = [(a, "track") for a in before.pipeline.alerts.active]
+    (alert,) = [a for a, _ in active]
+
+    after = Sky(t=before.t + 3.0)  # a new core: track ids start again
+    after.pipeline.alerts.restore(active)
+    after.pipeline.alerts.next_number = 2
+    after.add("other", (0.0, -800.0, 100.0))  # a different drone, far from the old one
+    after.fly(1)
+    after.add("d", (before.position("d")[0] - 60.0, 0.0, 100.0), (-20.0, 0.0, 0.0))
+    after.fly(40)
+    mine = [a for a in after.alerts if a.alert_id == alert.alert_id]
+    assert states(mine, skip_updates=False)[:1] == ["updated"]  # not a second `raised`
+    assert mine[0].track_id == after.names["d"]
+    assert mine[0].reason.endswith("Re-associated with track 2 after a restart.")
+    assert "escalated" in states(mine)
+    other = [a for a in after.alerts if a.alert_id != alert.alert_id]
+    assert states(other)[:1] == ["raised"] and other[0].alert_id.endswith("-2")
+
+
+def test_after_a_restart_an_alert_whose_track_never_returns_is_cleared_after_the_grace() -> None:
+    before = Sky()
+    before.add("d", *INBOUND)
+    before.fly(5)
+    after = Sky(config=camp(restore_grace_s=10.0), t=before.t + 3.0)
+    after.pipeline.alerts.restore([(a, "track") for a in before.pipeline.alerts.active])
+    assert after.fly(10) == []  # cycles at +0 .. +9 s of the grace
+    (cleared,) = after.fly(1)
+    assert cleared.state == "cleared" and cleared.reason == "Track lost after restart."
+    assert after.pipeline.alerts.active == []
+
+
+def test_a_restored_sensor_alert_stays_until_its_sensor_is_heard_healthy() -> None:
+    before = Sky()
+    before.faults = {"cam-nw": "silent for 8 s"}
+    (raised,) = before.fly(1)
+    after = Sky(t=before.t + 5.0)
+    after.pipeline.alerts.restore([(raised, "sensor:cam-nw")])
+    assert after.fly(30) == []  # nothing heard from it since the restart: still a fault
+    after.healthy = {"cam-nw"}
+    (cleared,) = after.fly(1)
+    assert (cleared.alert_id, cleared.state) == (raised.alert_id, "cleared")

@@ -1,0 +1,168 @@
+"""Alerts over a real Mosquitto: what an operations centre receives, in order, even when the
+core is killed mid-alert (the journal's promise of DESIGN.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiomqtt
+from live import camp, corner_clip, eventually, listening, small_camp
+from sky import states
+
+from cuas import wire
+from cuas.journal import Journal
+from cuas.service import FusionService
+from cuas.topics import Topics
+
+TOPICS = Topics("cuas/alpha")
+
+
+async def acknowledge(port: int, alert_id: str, payload: bytes) -> None:
+    async with aiomqtt.Client("127.0.0.1", port) as operator:
+        await operator.publish(TOPICS.ack(alert_id), payload, qos=1)
+
+
+def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mosquitto, tmp_path):
+    path = small_camp(tmp_path, mosquitto.port)
+    config = camp(path)
+
+    async def scenario() -> None:
+        stop, done = asyncio.Event(), asyncio.Event()
+        service = FusionService(config, stats_period_s=1.0)
+        core = asyncio.create_task(service.run(done))
+        async with listening(mosquitto.port) as ops:
+            await asyncio.wait_for(service.ready.wait(), 5)
+            # It enters the approach zone (warning), the perimeter (critical), and leaves.
+            flight = asyncio.create_task(corner_clip(config, start_n=430.0).fly(stop))
+            await eventually(
+                lambda: any(a.state == "escalated" for a in ops.events), 25, "the escalation"
+            )
+            alert_id = ops.events[0].alert_id
+            await acknowledge(mosquitto.port, alert_id, b"{not json")  # counted, harmless
+            ack = {"by": "ops-1", "t": time.time()}
+            await acknowledge(mosquitto.port, alert_id, json.dumps(ack).encode())
+            await eventually(
+                lambda: any(a.state == "cleared" for a in ops.events), 30, "the clearance"
+            )
+            stop.set()
+            await flight
+            await asyncio.sleep(0.5)
+        done.set()
+        await core
+
+        with Journal(config.alerts.journal) as journal:
+            journaled = [r.alert for r in journal.query()]
+            assert journal.pending_count() == 0
+        # Exactly what was journaled arrived, in order, once: one alert, the intruder's.
+        assert ops.events == journaled
+        assert {a.alert_id for a in ops.events} == {alert_id}
+        assert states(ops.events) == ["raised", "escalated", "acknowledged", "cleared"]
+        raised, escalated, acked, cleared = (a for a in ops.events if a.state != "updated")
+        assert raised.level == "warning" and raised.zone == "approach"
+        assert raised.eta_s is not None and raised.eta_s > 2.0
+        assert escalated.level == "critical" and escalated.zone == "perimeter"
+        assert acked.acknowledged_by == "ops-1" and acked.t >= ack["t"]
+        assert cleared.acknowledged_by == "ops-1"
+        assert service.publisher.stats.bad_acks == 1 and service.publisher.stats.acks == 1
+        # A console that connects now finds no active alert retained.
+        async with listening(mosquitto.port, identifier="late") as late:
+            await asyncio.sleep(0.5)
+            assert all(payload == b"" for payload, _ in late.retained_alerts.values())
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def start_core(path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cuas", "run", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_raised(
+    mosquitto, tmp_path
+):
+    path = small_camp(tmp_path, mosquitto.port)
+    config = camp(path)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        async with listening(mosquitto.port, identifier="ops", clean_session=False) as ops:
+            core = start_core(path)
+            try:
+                await eventually(
+                    lambda: any(s.state == "online" for s, _ in ops.statuses), 20, "online"
+                )
+                flight = asyncio.create_task(corner_clip(config).fly(stop))
+                await eventually(lambda: bool(ops.events), 15, "the raised alert")
+                core.kill()  # SIGKILL, mid-alert: nothing is said, nothing is flushed
+                await asyncio.to_thread(core.wait, 10)
+                await eventually(
+                    lambda: ops.statuses[-1][0].state == "offline", 10, "the last will"
+                )
+                killed_after = len(ops.events)
+                core = start_core(path)
+                await eventually(
+                    lambda: any(a.state == "cleared" for a in ops.events), 45, "the clearance"
+                )
+                stop.set()
+                await flight
+            finally:
+                core.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(core.wait, 15)
+
+        assert len({a.alert_id for a in ops.events}) == 1  # one alert throughout
+        assert [a.state for a in ops.events].count("raised") == 1
+        after = ops.events[killed_after:]
+        assert after[0].state == "updated" and after[0].reason.endswith("after a restart.")
+        assert after[0].t > ops.events[killed_after - 1].t
+        assert states(after) == ["escalated", "cleared"]  # it went on to the perimeter
+        with Journal(config.alerts.journal) as journal:
+            assert [r.alert for r in journal.query()] == ops.events
+            assert [r.alert_id for r in journal.active()] == []
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_an_alert_left_active_by_a_dead_core_is_retained_again_by_the_next(mosquitto, tmp_path):
+    """A broker without persistence forgets retained alerts when it restarts; the next core
+    publishes the active ones again from its journal (no new transition: no event)."""
+    path = small_camp(tmp_path, mosquitto.port)
+    config = camp(path)
+    sky_alert = wire.Alert(
+        v=1, alert_id="alpha-1764000000-1", track_id=3, level="warning", state="raised",
+        zone="approach", reason="Drone (track 3) 400 m N of camp centre, hovering.",
+        t_raised=time.time() - 5, t=time.time() - 5, lat=8.6536, lon=24.5, alt_m=700.0,
+        eta_s=None, acknowledged_by=None,
+    )  # fmt: skip
+    from cuas.alerts import Transition
+
+    with Journal(config.alerts.journal) as journal:
+        (seq,) = journal.append([Transition(sky_alert, "track")])
+        journal.mark_published(seq)
+
+    async def scenario() -> None:
+        done = asyncio.Event()
+        service = FusionService(config)
+        core = asyncio.create_task(service.run(done))
+        async with listening(mosquitto.port, identifier="late") as late:
+            await eventually(
+                lambda: sky_alert.alert_id in late.retained_alerts, 10, "the retained alert"
+            )
+            payload, _ = late.retained_alerts[sky_alert.alert_id]
+            assert wire.from_json(payload, wire.Alert) == sky_alert
+            assert late.events == []
+        done.set()
+        await core
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -1,0 +1,89 @@
+"""Threat evaluation: what makes a track `none` .. `critical` (cuas/threat.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sky import Sky
+
+from cuas.threat import RANK
+
+
+def flight(sky: Sky, name: str, seconds: int) -> list[tuple[str, np.ndarray]]:
+    """The threat of track `name` each cycle, with where it was."""
+    seen = []
+    for _ in range(seconds):
+        where = sky.position(name)
+        sky.cycle()
+        seen.append((sky.threat[name], where))
+    return seen
+
+
+def test_a_drone_heading_for_the_perimeter_is_high_before_it_arrives_then_critical() -> None:
+    sky = Sky()
+    sky.add("d", (2500.0, 0.0, 100.0), (-20.0, 0.0, 0.0))
+    seen = flight(sky, "d", 120)
+    levels = [k for k, _ in seen]
+    first_critical = levels.index("critical")
+    assert seen[first_critical][1][0] <= 350.0  # critical only once across the perimeter
+    # High for the last 25 s or more before it crossed, medium before that, rising only.
+    assert levels[first_critical - 25 : first_critical] == ["high"] * 25
+    assert "medium" in levels[:first_critical]
+    ranks = [RANK[k] for k in levels]
+    assert ranks == sorted(ranks)
+
+
+def test_a_loiterer_that_keeps_its_distance_stays_below_critical() -> None:
+    """An orbit of 200 m radius, 550 m east of the camp centre (200 m outside the perimeter),
+    inside the approach zone: alerting, never critical."""
+    sky = Sky()
+    centre, radius, speed = np.array([750.0, -300.0]), 200.0, 15.0
+    sky.add("l", (centre[0] + radius, centre[1], 150.0), (0.0, speed, 0.0))
+    levels = []
+    for k in range(300):
+        a = k * speed / radius
+        pos = centre + radius * np.array([np.cos(a), np.sin(a)])
+        sky.set("l", enu=(*pos, 150.0), vel=(-speed * np.sin(a), speed * np.cos(a), 0.0))
+        sky.cycle()
+        levels.append(sky.threat["l"])
+    assert "critical" not in levels
+    assert set(levels) <= {"medium", "high"}
+
+
+def test_birds_clutter_aircraft_and_friendlies_on_the_same_course_are_no_threat() -> None:
+    sky = Sky()
+    course = ((1200.0, 0.0, 80.0), (-20.0, 0.0, 0.0))
+    sky.add("bird", *course, cls="bird")
+    sky.add("clutter", *course, cls="clutter")
+    sky.add("aircraft", *course, cls="aircraft")
+    sky.add("patrol", *course, friendly=True)
+    sky.add("new", *course, tentative=True)
+    sky.add("drone", *course)
+    for _ in range(70):  # all the way through the perimeter
+        sky.cycle()
+        assert {k for n, k in sky.threat.items() if n != "drone"} == {"none"}
+    assert sky.threat["drone"] == "critical"
+    assert {a.track_id for a in sky.alerts} == {sky.names["drone"]}
+
+
+def test_an_unclassified_track_counts_as_a_possible_drone() -> None:
+    sky = Sky()
+    sky.add("u", (600.0, 0.0, 80.0), (-10.0, 0.0, 0.0), cls="unknown")
+    sky.cycle()
+    assert sky.threat["u"] == "high"  # in the approach zone, 25 s from the perimeter
+
+
+def test_a_course_that_misses_the_perimeter_or_passes_above_it_is_not_critical() -> None:
+    sky = Sky()
+    sky.add("wide", (-2000.0, 1500.0, 150.0), (20.0, 0.0, 0.0))  # passes 1.5 km north
+    sky.add("high", (1500.0, 0.0, 2000.0), (-20.0, 0.0, 0.0))  # over the 1500 m ceiling
+    for _ in range(150):
+        sky.cycle()
+        assert sky.threat["wide"] == "none"
+        assert sky.threat["high"] == "none"
+
+
+def test_a_hovering_drone_inside_the_approach_zone_is_medium() -> None:
+    sky = Sky()
+    sky.add("h", (0.0, 800.0, 100.0))
+    sky.cycle()
+    assert sky.threat["h"] == "medium"
