@@ -17,7 +17,9 @@ The combined estimate is what gating, lifecycle and the published track use. Wit
 the IMM is exactly the single Kalman filter.
 
 Mode probabilities are floored at `MU_FLOOR`, so a mode never dies out and can always take
-over when the target starts or stops manoeuvring.
+over when the target starts or stops manoeuvring. A track starts, and stays while tentative,
+in the quiet mode (`quiet`): the tracker does not let clutter that happens to line up win the
+manoeuvre mode, whose wider gate would then catch more clutter.
 """
 
 from __future__ import annotations
@@ -49,10 +51,11 @@ class InteractingMultipleModel:
         return len(self.models)
 
     @property
-    def prior(self) -> Array:
-        """Mode probabilities of a new track: the chain's stationary distribution."""
-        tau = np.asarray(self.sojourn_s, dtype=float)
-        return tau / tau.sum()
+    def quiet(self) -> Array:
+        """Mode probabilities all but certain of the first (quiet) model."""
+        mu = np.full(self.n_modes, MU_FLOOR)
+        mu[0] = 1.0 - MU_FLOOR * (self.n_modes - 1)
+        return mu
 
     def switching(self, dt: float) -> Array:
         """Pi(dt)[i, j]: probability of being in mode j after dt seconds in mode i."""

@@ -107,7 +107,8 @@ class Tracker:
         self.n_sensors = n_sensors
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
         self.localising = np.zeros(n_sensors, dtype=bool)  # sensors that place a target alone
-        self.tracks = TrackTable(n_sensors, mode_prior=self.imm.prior)
+        self.watchers: dict[int, MeasurementModel] = {}  # sensors whose silence is a miss
+        self.tracks = TrackTable(n_sensors, mode_prior=self.imm.quiet)
         self.t: float | None = None
         self.stats = TrackerStats()
         self.annotators = list(annotators)
@@ -175,9 +176,15 @@ class Tracker:
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
         if scan.model.charges_misses:
+            self.watchers[scan.sensor] = scan.model
             covered = scan.model.geometry.covers(table.x[:n, POS]) | hit
-        else:  # a sensor that only hears some targets learns nothing from not hearing one
+        elif scan.model.can_initiate:  # Remote ID: says nothing of drones it does not hear
             covered = hit
+        else:
+            # An RF bearing fits radar clutter as well as a drone: where a radar or camera is
+            # looking, only they decide confirmation; the bearing still updates the state.
+            covered = hit.copy()
+            covered[rows] = ~self._watched(table.x[rows, :3])
         self.rules.record(table, covered, hit)
 
         # Every detection no track took may start one: a second plot in a firm track's gate
@@ -192,6 +199,14 @@ class Tracker:
         confirmed, doomed = self.rules.apply(table, scan.t, self.silent, self.localising)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _watched(self, positions: Array) -> NDArray[np.bool_]:
+        """Positions inside the cover of a radar or camera that is not silent."""
+        watched = np.zeros(positions.shape[0], dtype=bool)
+        for sensor, model in self.watchers.items():
+            if not self.silent[sensor]:
+                watched |= model.geometry.covers(positions)
+        return watched
 
     def process_late(self, scan: Scan) -> int:
         """Fuse a scan measured before the tracker time (out of sequence, by retrodiction);
@@ -271,6 +286,10 @@ class Tracker:
         y, S, H = _innovations(scan.model, xm, Pm, np.repeat(scan.z[assigned.det], m, axis=0), var)
         x_new, P_new = kalman_update(xm, Pm, y, S, H, var)
         mu = posterior_modes(table.mode_p[rows], gaussian_loglik(y, S).reshape(p, m))
+        # A tentative track stays in the quiet mode: clutter that happens to line up jumps
+        # about like a manoeuvring drone, and letting it win the manoeuvre mode would widen
+        # its gate to catch more clutter. Modes are learnt once a track is confirmed.
+        mu[table.status[rows] == TENTATIVE] = self.imm.quiet
         x_new = x_new.reshape(p, m, -1)
         P_new = P_new.reshape(p, m, *P_new.shape[1:])
         table.mode_p[rows], table.mode_x[rows], table.mode_P[rows] = mu, x_new, P_new
