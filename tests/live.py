@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import numpy as np
@@ -17,6 +18,7 @@ from broker import free_port
 from cuas import wire
 from cuas.config import CampConfig, load_config
 from cuas.geodesy import LocalFrame
+from cuas.service import FusionService
 from sensors.publisher import SensorPublisher
 from simulators.radar import SimulatedRadar
 
@@ -119,6 +121,20 @@ def corner_clip(config: CampConfig, start_n: float = 550.0) -> Intruder:
     (escalated: ~10 s in from 550 m, ~6 s in from 430 m, inside the small approach zone) and
     is out of the zones ~16 s in (cleared)."""
     return Intruder(config, start_e=0.0, start_n=start_n, velocity=(28.3, -28.3))
+
+
+@contextlib.asynccontextmanager
+async def core_running(config: CampConfig, **kwargs: Any) -> AsyncIterator[FusionService]:
+    """The fusion service running in-process for the block (statistics every second); on exit
+    it is stopped as on SIGTERM and awaited, so its shutdown is part of the test."""
+    done = asyncio.Event()
+    service = FusionService(config, **{"stats_period_s": 1.0, **kwargs})
+    core = asyncio.create_task(service.run(done))
+    try:
+        yield service
+    finally:
+        done.set()
+        await core
 
 
 @dataclass

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import aiomqtt
-from live import camp, corner_clip, eventually, listening, small_camp
+from live import camp, core_running, corner_clip, eventually, listening, small_camp
 from sky import states
 
 from cuas import wire
 from cuas.journal import Journal
-from cuas.service import FusionService
 from cuas.topics import Topics
 
 TOPICS = Topics("cuas/alpha")
@@ -34,10 +33,8 @@ def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mos
     config = camp(path)
 
     async def scenario() -> None:
-        stop, done = asyncio.Event(), asyncio.Event()
-        service = FusionService(config, stats_period_s=1.0)
-        core = asyncio.create_task(service.run(done))
-        async with listening(mosquitto.port) as ops:
+        stop = asyncio.Event()
+        async with core_running(config) as service, listening(mosquitto.port) as ops:
             await asyncio.wait_for(service.ready.wait(), 5)
             # It enters the approach zone (warning), the perimeter (critical), and leaves.
             flight = asyncio.create_task(corner_clip(config, start_n=430.0).fly(stop))
@@ -54,8 +51,6 @@ def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mos
             stop.set()
             await flight
             await asyncio.sleep(0.5)
-        done.set()
-        await core
 
         with Journal(config.alerts.journal) as journal:
             journaled = [r.alert for r in journal.query()]
@@ -152,17 +147,15 @@ def test_an_alert_left_active_by_a_dead_core_is_retained_again_by_the_next(mosqu
         journal.mark_published(seq)
 
     async def scenario() -> None:
-        done = asyncio.Event()
-        service = FusionService(config)
-        core = asyncio.create_task(service.run(done))
-        async with listening(mosquitto.port, identifier="late") as late:
+        async with (
+            core_running(config),
+            listening(mosquitto.port, identifier="late") as late,
+        ):
             await eventually(
                 lambda: sky_alert.alert_id in late.retained_alerts, 10, "the retained alert"
             )
             payload, _ = late.retained_alerts[sky_alert.alert_id]
             assert wire.from_json(payload, wire.Alert) == sky_alert
             assert late.events == []
-        done.set()
-        await core
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

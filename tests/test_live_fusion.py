@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from live import camp, eventually, listening, live_camp
+from live import camp, core_running, eventually, listening, live_camp
 
 from cuas import wire
-from cuas.service import FusionService
 from simulators.run import run_realtime
 from simulators.scenario_library import FRIENDLY_UAS_ID
 
@@ -22,10 +21,8 @@ def test_the_mixed_camp_fuses_every_sensor_kind_live(mosquitto, tmp_path) -> Non
     kinds = {s.id: s.kind for s in config.sensors}
 
     async def scenario() -> None:
-        stop, done = asyncio.Event(), asyncio.Event()
-        service = FusionService(config, stats_period_s=1.0)
-        core = asyncio.create_task(service.run(done))
-        async with listening(mosquitto.port) as heard:
+        stop = asyncio.Event()
+        async with core_running(config) as service, listening(mosquitto.port) as heard:
             await asyncio.wait_for(service.ready.wait(), 5)
             flight = asyncio.create_task(
                 run_realtime("mixed", config, stop, speed=2.0, duration_s=60.0)
@@ -68,7 +65,5 @@ def test_the_mixed_camp_fuses_every_sensor_kind_live(mosquitto, tmp_path) -> Non
                 t.track_id for c in heard.cycles for t in c.tracks if t.uas_id == FRIENDLY_UAS_ID
             }
             assert not patrol_ids & {a.track_id for a in heard.events}
-        done.set()
-        await core
 
     asyncio.run(asyncio.wait_for(scenario(), 90))

@@ -13,12 +13,20 @@ from pathlib import Path
 import msgpack
 import zmq
 import zmq.asyncio
-from live import Intruder, camp, corner_clip, eventually, listening, live_camp, small_camp
+from live import (
+    Intruder,
+    camp,
+    core_running,
+    corner_clip,
+    eventually,
+    listening,
+    live_camp,
+    small_camp,
+)
 from sky import states
 
 from cuas import wire
 from cuas.journal import Journal
-from cuas.service import FusionService
 from sensors.publisher import SensorPublisher
 
 
@@ -30,43 +38,40 @@ def test_an_intruder_raises_an_alert_that_a_late_subscriber_still_finds(mosquitt
     config = camp(live_camp(tmp_path, mosquitto.port))
 
     async def scenario() -> None:
-        stop, done = asyncio.Event(), asyncio.Event()
-        service = FusionService(config, stats_period_s=1.0)
-        core = asyncio.create_task(service.run(done))
-        async with listening(mosquitto.port) as heard:
-            await asyncio.wait_for(service.ready.wait(), 5)
-            flight = asyncio.create_task(Intruder(config).fly(stop))
-            await eventually(
-                lambda: any(a.state == "raised" for a in heard.events), 10, "a raised alert"
-            )
-            raised = next(a for a in heard.events if a.state == "raised")
-            assert raised.level == "warning" and raised.zone == "approach"
-            assert raised.eta_s is not None and 0 < raised.eta_s < 30
-            await eventually(lambda: bool(firm(heard)), 5, "a confirmed track on MQTT")
-            assert any(t.track_id == raised.track_id for t in firm(heard))
-            assert heard.statuses[0][0].state == "online"
-            # The integrators' ZeroMQ stream carries the same cycles.
-            ctx = zmq.asyncio.Context()
-            sub = ctx.socket(zmq.SUB)
-            sub.setsockopt(zmq.SUBSCRIBE, b"tracks")
-            sub.connect(config.zmq.tracks)
-            topic, payload = await asyncio.wait_for(sub.recv_multipart(), 5)
-            assert topic == b"tracks"
-            assert wire.from_msgpack(payload, wire.TrackCycle).tracks
-            sub.close(0)
-            ctx.term()
-        # A subscriber that connects later is handed the active alert, retained.
-        async with listening(mosquitto.port, identifier="late-console") as late:
-            await eventually(
-                lambda: raised.alert_id in late.retained_alerts, 5, "the retained alert"
-            )
-            payload, retained = late.retained_alerts[raised.alert_id]
-            assert retained
-            assert wire.from_json(payload, wire.Alert).track_id == raised.track_id
-        stop.set()
-        await flight
-        done.set()
-        await core
+        stop = asyncio.Event()
+        async with core_running(config) as service:
+            async with listening(mosquitto.port) as heard:
+                await asyncio.wait_for(service.ready.wait(), 5)
+                flight = asyncio.create_task(Intruder(config).fly(stop))
+                await eventually(
+                    lambda: any(a.state == "raised" for a in heard.events), 10, "a raised alert"
+                )
+                raised = next(a for a in heard.events if a.state == "raised")
+                assert raised.level == "warning" and raised.zone == "approach"
+                assert raised.eta_s is not None and 0 < raised.eta_s < 30
+                await eventually(lambda: bool(firm(heard)), 5, "a confirmed track on MQTT")
+                assert any(t.track_id == raised.track_id for t in firm(heard))
+                assert heard.statuses[0][0].state == "online"
+                # The integrators' ZeroMQ stream carries the same cycles.
+                ctx = zmq.asyncio.Context()
+                sub = ctx.socket(zmq.SUB)
+                sub.setsockopt(zmq.SUBSCRIBE, b"tracks")
+                sub.connect(config.zmq.tracks)
+                topic, payload = await asyncio.wait_for(sub.recv_multipart(), 5)
+                assert topic == b"tracks"
+                assert wire.from_msgpack(payload, wire.TrackCycle).tracks
+                sub.close(0)
+                ctx.term()
+            # A subscriber that connects later is handed the active alert, retained.
+            async with listening(mosquitto.port, identifier="late-console") as late:
+                await eventually(
+                    lambda: raised.alert_id in late.retained_alerts, 5, "the retained alert"
+                )
+                payload, retained = late.retained_alerts[raised.alert_id]
+                assert retained
+                assert wire.from_json(payload, wire.Alert).track_id == raised.track_id
+            stop.set()
+            await flight
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
@@ -81,12 +86,13 @@ def test_the_core_rides_out_a_30_s_broker_outage_and_loses_no_alert_transition(
     config = camp(small_camp(tmp_path, broker.port))
 
     async def scenario() -> None:
-        stop, done = asyncio.Event(), asyncio.Event()
-        service = FusionService(config, stats_period_s=1.0)
-        core = asyncio.create_task(service.run(done))
+        stop = asyncio.Event()
         # An operations console with a persistent session: the broker keeps its QoS 1
         # messages while it is away, and across the broker's restart.
-        async with listening(broker.port, identifier="ops-console", clean_session=False) as ops:
+        async with (
+            core_running(config) as service,
+            listening(broker.port, identifier="ops-console", clean_session=False) as ops,
+        ):
             await asyncio.wait_for(service.ready.wait(), 5)
             flight = asyncio.create_task(corner_clip(config).fly(stop))
             await eventually(lambda: bool(ops.events), 15, "the raised alert")
@@ -115,8 +121,6 @@ def test_the_core_rides_out_a_30_s_broker_outage_and_loses_no_alert_transition(
             assert raised.track_id in {t.track_id for t in firm(ops)}, "the same track carried on"
             stop.set()
             await flight
-        done.set()
-        await core
         with Journal(config.alerts.journal) as journal:
             assert ops.events == [r.alert for r in journal.query()]
             assert journal.pending_count() == 0
@@ -137,10 +141,8 @@ def test_bad_traffic_is_rejected_and_counted_while_valid_traffic_flows(mosquitto
     }
 
     async def scenario() -> None:
-        stop, done = asyncio.Event(), asyncio.Event()
-        service = FusionService(config, stats_period_s=1.0)
-        core = asyncio.create_task(service.run(done))
-        async with listening(mosquitto.port) as heard:
+        stop = asyncio.Event()
+        async with core_running(config) as service, listening(mosquitto.port) as heard:
             await asyncio.wait_for(service.ready.wait(), 5)
             radar = SensorPublisher("radar-1", "radar", config.zmq.ingest)
             ghost = SensorPublisher("ghost-7", "radar", config.zmq.ingest)
@@ -199,8 +201,6 @@ def test_bad_traffic_is_rejected_and_counted_while_valid_traffic_flows(mosquitto
                 )
                 stop.set()
                 await flight
-        done.set()
-        await core
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
