@@ -74,8 +74,9 @@ class InteractingMultipleModel:
         if m == 1:
             x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt)
             return mu.copy(), x[:, None], P[:, None]
-        c = mu @ self.switching(dt)  # (n, M)
-        w = mu[:, :, None] * self.switching(dt)[None] / c[:, None, :]  # w[n, i, j]
+        Pi = self.switching(dt)
+        c = mu @ Pi  # (n, M)
+        w = mu[:, :, None] * Pi[None] / c[:, None, :]  # w[n, i, j]
         x0 = np.einsum("nij,nik->njk", w, xm)
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)

@@ -245,7 +245,7 @@ class Tracker:
                 np.repeat(scan.var[hyps.det], m, axis=0),
             )
             xm, Pm = table.mode_x[rows], table.mode_P[rows]
-            x_new, P_new = late_update(
+            x_new, P_new = late_update(  # uses the transition F(-lag) only: any mode's
                 self.imm.models[0],
                 xm.reshape(p * m, -1),
                 Pm.reshape(p * m, *Pm.shape[2:]),
