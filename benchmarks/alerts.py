@@ -41,17 +41,17 @@ from pathlib import Path
 import numpy as np
 
 from cuas import wire
-from cuas.alerts import Transition
 from cuas.config import CampConfig, load_config
-from cuas.geodesy import LocalFrame
-from cuas.journal import Journal
-from cuas.recording import read_records
-from cuas.replay import replay
-from cuas.scoring import TruthFrame
-from cuas.threat import RANK
-from cuas.zones import ZoneSet
+from cuas.fusion.alerts import Transition
+from cuas.fusion.threat import RANK
+from cuas.fusion.zones import ZoneSet
+from cuas.io.journal import Journal
+from cuas.io.recording import read_records
+from cuas.service.replay import replay
+from cuas.topics import RECORDED_TRACKS, Topics
 from simulators.run import record, truth_path
 from simulators.scenario_library import Scenario, Site, _swarm, build_scenario, camp_radar
+from simulators.scoring import TruthFrame
 from simulators.targets import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
@@ -121,7 +121,7 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
     out = work / f"{scenario.name}-{seed}.out.msgpack"
     record(scenario, config, rec, seed=seed)
     replay(rec, config, out, progress=False)
-    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    frame = config.local_frame()
     zones = ZoneSet(config.zones, frame)
     assert zones.perimeter is not None
     hostile = hostile_ids(scenario, config)
@@ -142,7 +142,7 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
 
     cycles, alerts = [], []
     for r in read_records(out):
-        if r.topic == "tracks":
+        if r.topic == RECORDED_TRACKS:
             cycles.append(wire.from_msgpack(r.payload, wire.TrackCycle))
         elif r.topic == "alert":
             alerts.append(wire.from_msgpack(r.payload, wire.Alert))
@@ -247,7 +247,7 @@ async def _live_run(directory: Path, port: int) -> list[float]:
     import aiomqtt
     from live import camp, corner_clip, small_camp  # the tests' live harness
 
-    from cuas.service import FusionService
+    from cuas.service.run import FusionService
 
     config = camp(small_camp(directory, port))
     stop, done = asyncio.Event(), asyncio.Event()
@@ -255,7 +255,7 @@ async def _live_run(directory: Path, port: int) -> list[float]:
     core = asyncio.create_task(service.run(done))
     delays: list[float] = []
     async with aiomqtt.Client("127.0.0.1", port) as client:
-        await client.subscribe(f"{config.mqtt_prefix}/events/alerts", qos=1)
+        await client.subscribe(Topics(config.mqtt_prefix).alert_events, qos=1)
         await service.ready.wait()
         flight = asyncio.create_task(corner_clip(config).fly(stop))
 

@@ -32,9 +32,9 @@ from scipy.optimize import linear_sum_assignment
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.recording import RecordingWriter, read_records
-from cuas.replay import replay
-from cuas.scoring import TruthFrame, score_replay
+from cuas.io.recording import RecordingWriter, read_records
+from cuas.service.replay import replay
+from cuas.topics import RECORDED_TRACKS, report_topic, status_topic
 from simulators.run import record, truth_path
 from simulators.scenario_library import (
     Scenario,
@@ -43,6 +43,7 @@ from simulators.scenario_library import (
     build_scenario,
     camp_radar,
 )
+from simulators.scoring import TruthFrame, score_replay
 from simulators.targets import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
@@ -51,7 +52,7 @@ CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 def radar_only(recording: Path, out: Path, radar: str = "radar-1") -> None:
     with RecordingWriter(out) as w:
         for r in read_records(recording):
-            if r.topic in (f"report.{radar}", f"status.{radar}"):
+            if r.topic in (report_topic(radar), status_topic(radar)):
                 w.write(r.t_received, r.topic, r.payload)
 
 
@@ -66,7 +67,7 @@ def per_class(truth_file: Path, replay_out: Path) -> dict[str, dict[str, float]]
     cycles = [
         wire.from_msgpack(r.payload, wire.TrackCycle)
         for r in read_records(replay_out)
-        if r.topic == "tracks"
+        if r.topic == RECORDED_TRACKS
     ]
     second_half = cycles[len(cycles) // 2].t if cycles else 0.0
     right: dict[str, int] = {}

@@ -42,6 +42,7 @@ import zmq
 
 from cuas import wire
 from cuas.config import SensorConfig, TrackerConfig, dump_config, load_config
+from cuas.topics import TRACK_STREAM, report_topic
 from simulators.benchmark_scenarios import benchmark_camp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -84,12 +85,11 @@ def write_camp(directory: Path, mqtt_port: int) -> Path:
 
 def generate(config_path: str, rate: float, duration_s: float, result: mp.Queue) -> None:
     """Load generator (own process): RADARS radars scanning TARGETS drones at `rate` det/s."""
-    from cuas.geodesy import LocalFrame
     from simulators.radar import SimulatedRadar
     from simulators.targets import NcvSwarm
 
     config = load_config(config_path)
-    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    frame = config.local_frame()
     rng = np.random.default_rng(1)
     sensors: list[SensorConfig] = list(config.sensors)
     radars = [
@@ -120,7 +120,7 @@ def generate(config_path: str, rate: float, duration_s: float, result: mp.Queue)
         snap = swarm.snapshot(t)
         radar = radars[k % RADARS]
         report = radar.scan(t, snap.enu, snap.vel)
-        sock.send_multipart([f"report.{radar.sensor.id}".encode(), wire.to_msgpack(report)])
+        sock.send_multipart([report_topic(radar.sensor.id).encode(), wire.to_msgpack(report)])
         sent.append((t, len(report.detections)))
         k += 1
     time.sleep(0.5)
@@ -149,7 +149,7 @@ async def listen(mqtt_port: int, zmq_tracks: str, stop: asyncio.Event) -> tuple[
 
         ctx = zmq.asyncio.Context()
         sub = ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.SUBSCRIBE, b"tracks")
+        sub.setsockopt(zmq.SUBSCRIBE, TRACK_STREAM.encode())
         sub.connect(zmq_tracks)
         try:
             while True:

@@ -5,8 +5,8 @@ Components are the textbook Stone Soup set-up for a 3-D radar: an EKF
 Mahalanobis `DistanceHypothesiser` gated at the same chi-square probability as ours,
 `GNNWith2DAssignment`, a
 `MultiMeasurementInitiator` (3 points) and a deleter after as many missed scans as our tracker
-waits before deleting. Its output is a `Snapshot` per scan, so `cuas.scoring` scores it with the
-very code that scores our tracker.
+waits before deleting. Its output is a `Snapshot` per scan, so `simulators.scoring` scores
+it with the very code that scores our tracker.
 
 Conventions: our azimuth is clockwise from true north, Stone Soup's bearing counter-clockwise
 from the x (east) axis, so bearing = 90 deg - az; elevation is above the horizontal in both.
@@ -50,10 +50,10 @@ from stonesoup.types.state import GaussianState, State
 from stonesoup.updater.kalman import ExtendedKalmanUpdater
 
 from cuas.config import CampConfig, SensorConfig
-from cuas.geodesy import LocalFrame
-from cuas.recording import read_records
-from cuas.scoring import Snapshot, gospa
+from cuas.io.recording import read_records
+from cuas.topics import report_topic
 from cuas.wire import RadarReport, decode_report
+from simulators.scoring import Snapshot, gospa
 
 EPOCH = dt.datetime(1970, 1, 1)
 POSITION = (0, 2, 4)
@@ -84,9 +84,9 @@ class RadarScans:
 def load_radar_scans(recording: str | Path, camp: CampConfig) -> RadarScans:
     """Read every report of the camp's (first) radar from a recording."""
     sensor = next(s for s in camp.sensors if s.kind == "radar")
-    topic = f"report.{sensor.id}"
+    topic = report_topic(sensor.id)
     reports = [decode_report(r.payload) for r in read_records(recording) if r.topic == topic]
-    frame = LocalFrame(camp.origin.lat, camp.origin.lon, camp.origin.alt_m)
+    frame = camp.local_frame()
     position = frame.sensor_frame(sensor.lat, sensor.lon, sensor.alt_m).position
     reports = [r for r in reports if isinstance(r, RadarReport)]
     return RadarScans(sensor, position, sorted(reports, key=lambda r: r.t))
@@ -248,7 +248,7 @@ def run_stonesoup(
 def stonesoup_gospa_difference(
     truth: Snapshot, tracks: Snapshot, c: float = 100.0, p: float = 1
 ) -> float:
-    """Largest difference between Stone Soup's GOSPAMetric and `cuas.scoring.gospa` on one frame.
+    """Largest difference between Stone Soup's GOSPAMetric and `simulators.scoring.gospa`.
 
     A benchmark-time cross-check that both trackers are scored by a correct GOSPA.
     """

@@ -3,7 +3,7 @@
 For each N, a scenario of N drones seen by one 1 Hz radar (Pd 0.9, ~4 clutter per scan) is
 generated; `cuas replay` runs over it as a subprocess, exactly as a user would run it; Stone
 Soup's standard EKF/GNN tracker runs over the same recording; both outputs are scored by
-`cuas.scoring` (GOSPA c=100 m, p=1, alpha=2 on confirmed and coasting tracks; id switches;
+`simulators.scoring` (GOSPA c=100 m, p=1, alpha=2 on confirmed and coasting tracks; id switches;
 position error). Stone Soup is capped by a time budget per N (it needs ~0.3-3 s per scan at
 N=200 and far more at N=1000), and when it is cut short both trackers are also scored on the
 scans it did run, so the accuracy columns always compare like with like.
@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from cuas.config import load_config
-from cuas.scoring import Score, Snapshot, read_track_snapshots, read_truth, score
 from simulators.benchmark_scenarios import ScenarioFiles, write_ncv_radar_scenario
+from simulators.scoring import Score, Snapshot, read_track_snapshots, read_truth, score
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_TARGETS = (10, 50, 200, 1000)
@@ -82,7 +82,7 @@ def run_cuas_replay(recording: Path, config: Path, out: Path) -> CuasRun:
 
 
 def _crosscheck(truth: list[Snapshot], tracks: list[Snapshot]) -> float | None:
-    """Max |Stone Soup GOSPAMetric - cuas.scoring.gospa| on a mid-run frame (subsampled)."""
+    """Max |Stone Soup GOSPAMetric - simulators.scoring.gospa| on a mid-run frame (subsampled)."""
     from benchmarks.stonesoup_tracker import stonesoup_gospa_difference
 
     if not tracks:

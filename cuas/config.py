@@ -9,14 +9,15 @@ failure is a `ConfigError` naming the file, the key and the reason.
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
+from cuas.errors import ConfigError
+from cuas.geodesy import LocalFrame
+from cuas.tomlfile import convert, read_toml
 from cuas.wire import AlertLevel, Kind, Threat
 
 Latitude = Annotated[float, Meta(ge=-90.0, le=90.0)]
@@ -207,34 +208,9 @@ class CampConfig(_Section):
     def sensor(self, sensor_id: str) -> SensorConfig | None:
         return next((s for s in self.sensors if s.id == sensor_id), None)
 
-
-class ConfigError(ValueError):
-    """A camp configuration that cannot be used: names the file, the key and the reason."""
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        super().__init__(f"{file}: {key}: {reason}")
-        self.file = file
-        self.key = key
-        self.reason = reason
-
-
-_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
-
-
-def _from_validation(file: str, exc: msgspec.ValidationError) -> ConfigError:
-    m = _AT.match(str(exc))
-    assert m is not None
-    reason, path = m["reason"], (m["path"] or "").lstrip(".")
-    unknown = _UNKNOWN.match(reason)
-    if unknown:  # name the offending key itself, not its table
-        path = f"{path}.{unknown['name']}" if path else unknown["name"]
-        reason = "unknown key (misspelt?)"
-    missing = re.match(r"^Object missing required field `(?P<name>[^`]+)`$", reason)
-    if missing:
-        path = f"{path}.{missing['name']}" if path else missing["name"]
-        reason = "required key is missing"
-    return ConfigError(file, path or "(top level)", reason)
+    def local_frame(self) -> LocalFrame:
+        """The camp's East-North-Up frame, with its origin at the camp origin."""
+        return LocalFrame(self.origin.lat, self.origin.lon, self.origin.alt_m)
 
 
 def _polygon_area(points: list[tuple[float, float]]) -> float:
@@ -304,28 +280,14 @@ def _check(file: str, cfg: CampConfig) -> None:
 
 def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
     """Validate an already-parsed TOML document into a `CampConfig`."""
-    try:
-        cfg = msgspec.convert(data, CampConfig)
-    except msgspec.ValidationError as exc:
-        raise _from_validation(file, exc) from None
+    cfg = convert(data, CampConfig, file, ConfigError)
     _check(file, cfg)
     return cfg
 
 
 def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`."""
-    file = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(file, "(file)", f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(file, "(file)", f"not UTF-8 text: {exc.reason}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(file, "(syntax)", str(exc)) from None
-    return parse_config(data, file)
+    return parse_config(read_toml(path, ConfigError), str(path))
 
 
 def dump_config(cfg: CampConfig) -> str:

@@ -1,8 +1,50 @@
-"""MQTT topic names of DESIGN.md, in one place for the service, `cuas tail` and the tests."""
+"""Every topic name of DESIGN.md in one place: ZeroMQ ingest, the track stream, recordings, MQTT.
+
+- ZeroMQ ingest (sensors -> core): `report.<sensor_id>` and `status.<sensor_id>`.
+- ZeroMQ track stream (core -> integrators): `tracks`.
+- Recordings of the core's output (`cuas replay --out`, `cuas run --record` of outputs):
+  `tracks`, `alert`, `sensor`; recordings of sensor traffic keep the ingest topics.
+- MQTT (core -> operations centres): `Topics`, under the camp's prefix.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+REPORT = "report"
+STATUS = "status"
+SensorFamily = Literal["report", "status"]
+
+TRACK_STREAM = "tracks"
+
+RECORDED_TRACKS = "tracks"  # one track cycle
+RECORDED_ALERT = "alert"  # one alert transition
+RECORDED_SENSOR = "sensor"  # one sensor health message
+
+
+def report_topic(sensor_id: str) -> str:
+    """The ingest topic of a sensor's reports."""
+    return f"{REPORT}.{sensor_id}"
+
+
+def status_topic(sensor_id: str) -> str:
+    """The ingest topic of a sensor's heartbeats."""
+    return f"{STATUS}.{sensor_id}"
+
+
+def is_report(topic: str) -> bool:
+    return topic.startswith(REPORT + ".")
+
+
+def is_status(topic: str) -> bool:
+    return topic.startswith(STATUS + ".")
+
+
+def sensor_topic_parts(topic: str) -> tuple[str, str]:
+    """(`report` | `status` | anything else, sensor id or "") of an ingest topic."""
+    family, _, sensor_id = topic.partition(".")
+    return family, sensor_id
 
 
 @dataclass(frozen=True)

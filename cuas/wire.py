@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from msgspec import Meta, Struct, field
 
+from cuas.errors import WireError
+
 VERSION = 1
 
 Kind = Literal["radar", "rf", "camera", "remote_id"]
@@ -253,20 +255,6 @@ class Ack(_Message):
 
 
 # --- errors -------------------------------------------------------------------------
-
-
-class WireError(ValueError):
-    """A message that does not meet the schema.
-
-    `reason` is a stable key for counters (`malformed`, `missing_field`, `wrong_type`,
-    `out_of_range`, `unknown_kind`, `unknown_class`, `bad_version`, ...); `detail` is the
-    full human explanation including the path to the offending field.
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 _RANGE = re.compile(r"^Expected `\w+` (?:>=|<=|>|<) |^Expected `(?:array|str|object)` of length")

@@ -49,6 +49,7 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
+from cuas.topics import report_topic, status_topic
 from cuas.wire import (
     KINDS,
     REPORT_TYPES,
@@ -121,8 +122,8 @@ class SensorPublisher:
         self._context = context
         self._report_type = REPORT_TYPES[kind]
         self._detection_type = DETECTION_TYPES[kind]
-        self._report_topic = f"report.{sensor_id}".encode()
-        self._status_topic = f"status.{sensor_id}".encode()
+        self._report_topic = report_topic(sensor_id).encode()
+        self._status_topic = status_topic(sensor_id).encode()
 
         self.seq = 0  # the seq of the next report
         self.reports_sent = 0

@@ -59,7 +59,6 @@ import contextlib
 import json
 import logging
 import math
-import signal
 import socket
 import sys
 import time
@@ -69,7 +68,8 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self
 
 from cuas.config import ConfigError, SensorConfig, load_config
-from cuas.reject_log import RejectLog
+from cuas.fusion.reject_log import RejectLog
+from cuas.service.lifetime import release_signals, stop_on_signals
 from cuas.wire import RadarDetection, SensorState
 from sensors.publisher import SensorPublisher
 
@@ -769,14 +769,8 @@ async def run(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run the adapter until `stop` is set (by default: until SIGINT or SIGTERM)."""
-    loop = asyncio.get_running_loop()
-    handled: list[signal.Signals] = []
-    if stop is None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
-                handled.append(sig)
+    own_signals = stop is None
+    stop = stop_on_signals() if stop is None else stop
     try:
         async with (
             SensorPublisher(sensor.id, "radar", ingest, heartbeat_period_s) as publisher,
@@ -801,8 +795,8 @@ async def run(
                 dict(adapter.rejects.by_reason()),
             )
     finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
+        if own_signals:
+            release_signals()
 
 
 # --- command line ---------------------------------------------------------------------

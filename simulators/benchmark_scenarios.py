@@ -22,10 +22,11 @@ import numpy as np
 from cuas.config import CampConfig, load_config, parse_config
 from cuas.config import dump_config as dump_camp_config
 from cuas.geodesy import LocalFrame
-from cuas.recording import RecordingWriter
-from cuas.scoring import TRUTH_TOPIC, Snapshot, read_truth
+from cuas.io.recording import RecordingWriter
+from cuas.topics import report_topic, status_topic
 from cuas.wire import VERSION, Status
 from simulators.radar import SimulatedRadar
+from simulators.scoring import TRUTH_TOPIC, Snapshot, read_truth
 from simulators.targets import NcvSwarm, WaypointPath, scripted_snapshot, to_truth_frame
 
 T0 = 1764000000.0
@@ -113,7 +114,7 @@ def write_scenario(
     `truth_at` is called once per scan, in time order, so it may advance a simulation.
     Returns (all detections, detections of true targets).
     """
-    topic, status_topic = f"report.{radar.sensor.id}", f"status.{radar.sensor.id}"
+    topic, status = report_topic(radar.sensor.id), status_topic(radar.sensor.id)
     n_beats = math.ceil(n_scans * scan_period_s / HEARTBEAT_PERIOD_S)
     beats = [t0 + k * HEARTBEAT_PERIOD_S for k in range(n_beats)]
     detections = from_targets = 0
@@ -125,7 +126,7 @@ def write_scenario(
             while next_beat < n_beats and beats[next_beat] <= received:
                 tb = beats[next_beat]
                 out.write(
-                    tb, status_topic, Status(v=VERSION, sensor_id=radar.sensor.id, t=tb, state="ok")
+                    tb, status, Status(v=VERSION, sensor_id=radar.sensor.id, t=tb, state="ok")
                 )
                 next_beat += 1
             snap = truth_at(t)
@@ -137,9 +138,7 @@ def write_scenario(
             out.write(received, topic, radar.report(scan))
             truth_out.write(t, TRUTH_TOPIC, to_truth_frame(snap))
         for tb in beats[next_beat:]:
-            out.write(
-                tb, status_topic, Status(v=VERSION, sensor_id=radar.sensor.id, t=tb, state="ok")
-            )
+            out.write(tb, status, Status(v=VERSION, sensor_id=radar.sensor.id, t=tb, state="ok"))
     return detections, from_targets
 
 
@@ -164,7 +163,7 @@ def write_ncv_radar_scenario(
     config_path.write_text(dump_camp_config(camp))
     camp = load_config(config_path)  # what the tracker will read, not what we meant to write
     rng = np.random.default_rng(seed)
-    frame = LocalFrame(camp.origin.lat, camp.origin.lon, camp.origin.alt_m)
+    frame = camp.local_frame()
     sensor = camp.sensors[0]
     radar = SimulatedRadar.from_camp(
         sensor, frame, rng, p_detection=p_detection, clutter_per_scan=clutter_per_scan
@@ -228,7 +227,7 @@ def write_sample_recording(
     sensor = camp.sensor("radar-1")
     if sensor is None:
         raise ValueError(f"{config_path}: no sensor radar-1")
-    frame = LocalFrame(camp.origin.lat, camp.origin.lon, camp.origin.alt_m)
+    frame = camp.local_frame()
     radar = SimulatedRadar.from_camp(sensor, frame, np.random.default_rng(seed))
     period = sensor.update_period_s
     n_scans = round(duration_s / period)

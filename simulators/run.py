@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import signal
 import sys
 import time
 import zlib
@@ -53,9 +52,9 @@ import msgspec
 import numpy as np
 
 from cuas.config import CampConfig, ConfigError, SensorConfig, load_config
-from cuas.geodesy import LocalFrame
-from cuas.recording import RecordingWriter
-from cuas.scoring import TRUTH_TOPIC, TruthFrame
+from cuas.io.recording import RecordingWriter
+from cuas.service.lifetime import stop_on_signals
+from cuas.topics import report_topic, status_topic
 from cuas.wire import VERSION, Detection, Report, Status
 from sensors.publisher import SensorPublisher
 from simulators.benchmark_scenarios import HEARTBEAT_PERIOD_S, RECEIVE_DELAY_S, T0
@@ -69,6 +68,7 @@ from simulators.scenario_library import (
     build_scenario,
     describe_library,
 )
+from simulators.scoring import TRUTH_TOPIC, TruthFrame
 from simulators.sensor_model import SensorModel
 from simulators.targets import TargetStates
 
@@ -210,7 +210,7 @@ def make_sensors(scenario: Scenario, config: CampConfig, seed: int) -> list[SimS
     """The simulated sensors of a scenario run: its radar first, then `scenario.sensors`,
     each with its own random stream and latencies within what the camp declares, and with
     the options of `scenario.models` (a radar's latency is its model's `base_s`, no jitter)."""
-    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    frame = config.local_frame()
     primary = scenario.make_radar(config, _radar_rng(seed))
     flown: list[SimSensor] = [RadarSensor(primary, _radar_delay(scenario, primary.sensor.id))]
     for s in scenario.sensors:
@@ -327,7 +327,7 @@ def simulate(
         records += [
             (
                 (tb, order, 0, k),
-                f"status.{sid}",
+                status_topic(sid),
                 Status(v=VERSION, sensor_id=sid, t=tb + plan.skew(sid, tb - t0), state="ok"),
             )
             for k, tb in enumerate(beats)
@@ -345,7 +345,7 @@ def simulate(
             if plan:
                 report, extra = _with_events(report, plan, sim.sensor, tau)
                 stats.detections += extra
-            records.append(((sim.arrival_time(t), order, 1, k), f"report.{sid}", report))
+            records.append(((sim.arrival_time(t), order, 1, k), report_topic(sid), report))
             stats.count(sid, scan)
             for i in scan.truth_index[scan.truth_index >= 0].tolist():
                 target = states.ids[i]
@@ -654,11 +654,7 @@ def run_command(args: argparse.Namespace) -> int:
 async def _realtime_until_signal(
     scenario: Scenario, config: CampConfig, speed: float, seed: int, endpoint: str | None
 ) -> RunStats:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     log.info(
         "scenario %s (%.0f s at %gx) on %s: %s",
         scenario.name,

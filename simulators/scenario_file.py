@@ -16,8 +16,6 @@ camp origin. The README's "Drills" section is the user's guide, with an annotate
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,11 +25,12 @@ import numpy as np
 from msgspec import Meta, Struct
 
 from cuas.config import CampConfig, ConfigError, SensorConfig, load_config, parse_config
+from cuas.errors import ScenarioError
+from cuas.tomlfile import read_toml, validation_error
 from simulators.events import ClockSkew, ClutterBurst, Event, SensorOutage
 from simulators.passive import PROTOCOLS, ConfusionMatrix, GilbertLink, Latency, RangePd
 from simulators.radar import ConstantPd, PdModel, RadarEquationPd
 from simulators.scenario_library import Scenario
-from simulators.scenarios import LIBRARY_DIR
 from simulators.sensor_model import SensorModel
 from simulators.targets import (
     DRONE_RCS_DBSM,
@@ -71,15 +70,7 @@ EN = tuple[float, float]
 ENU = tuple[float, float, float]
 Side = Literal["hostile", "friendly", "neutral"]
 
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be flown: names the file, the key and the reason."""
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        super().__init__(f"{file}: {key}: {reason}")
-        self.file = file
-        self.key = key
-        self.reason = reason
+LIBRARY_DIR = Path(__file__).resolve().parent / "scenarios"  # the drill library, a file a drill
 
 
 class _Table(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -338,27 +329,16 @@ class ScenarioFile(_Table, kw_only=True):
     events: list[EventSpec] = []
 
 
-_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-
-
 def _from_validation(file: str, exc: msgspec.ValidationError) -> ScenarioError:
-    m = _AT.match(str(exc))
-    assert m is not None
-    reason, path = m["reason"], (m["path"] or "").lstrip(".")
-    for pattern, what in (
-        (r"^Object contains unknown field `(?P<name>[^`]+)`$", "unknown key (misspelt?)"),
-        (r"^Object missing required field `(?P<name>[^`]+)`$", "required key is missing"),
-    ):
-        hit = re.match(pattern, reason)
-        if hit:
-            path = f"{path}.{hit['name']}" if path else hit["name"]
-            reason = what
-    if reason.startswith("Invalid value") and path.endswith(".type"):
-        reason = (
-            f"{reason}; targets are {', '.join(_tags(TargetSpec))}; "
-            f"events are {', '.join(_tags(EventSpec))}"
+    error = validation_error(file, exc, ScenarioError)
+    if error.reason.startswith("Invalid value") and error.key.endswith(".type"):
+        return ScenarioError(
+            file,
+            error.key,
+            f"{error.reason}; targets are {', '.join(_tags(TargetSpec))}; "
+            f"events are {', '.join(_tags(EventSpec))}",
         )
-    return ScenarioError(file, path or "(top level)", reason)
+    return error
 
 
 def _tags(union: Any) -> list[str]:
@@ -375,18 +355,7 @@ def parse_scenario(data: dict[str, Any], file: str = "<scenario>") -> ScenarioFi
 
 def read_scenario_file(path: str | Path) -> ScenarioFile:
     """Read and validate the structure of a scenario file, or raise `ScenarioError`."""
-    file = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ScenarioError(file, "(file)", f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(file, "(file)", f"not UTF-8 text: {exc.reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(file, "(syntax)", str(exc)) from None
-    return parse_scenario(data, file)
+    return parse_scenario(read_toml(path, ScenarioError), str(path))
 
 
 # --- from the file to a Scenario ----------------------------------------------------------

@@ -90,7 +90,7 @@ class Scenario:
 
     def make_radar(self, config: CampConfig, rng: np.random.Generator) -> SimulatedRadar:
         """The simulated radar of this scenario, placed by the camp config."""
-        frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+        frame = config.local_frame()
         return SimulatedRadar.from_camp(
             self.radar, frame, rng, p_detection=self.pd, clutter_per_scan=self.clutter_per_scan
         )
@@ -116,8 +116,7 @@ class Site:
 
     def frame(self) -> LocalFrame:
         """The camp's ENU frame."""
-        o = self.config.origin
-        return LocalFrame(o.lat, o.lon, o.alt_m)
+        return self.config.local_frame()
 
     def position(self, sensor: SensorConfig) -> np.ndarray:
         """A sensor's position in camp ENU metres."""

@@ -1,8 +1,8 @@
 """Ground-truth trajectories for scenarios: a random swarm for benchmarks, behaviours for drills.
 
-Truth is handed around as `cuas.scoring.Snapshot` (ids plus (n, 3) position and velocity arrays
-in camp ENU metres) and written to recordings as `cuas.scoring.TruthFrame`; the schema lives
-with the scorer because drills score real tracks against GPS truth with the same code.
+Truth is handed around as `simulators.scoring.Snapshot` (ids plus (n, 3) position and velocity
+arrays in camp ENU metres) and written to recordings as `simulators.scoring.TruthFrame`; the
+schema lives with the scorer because drills score real tracks against GPS truth with the same code.
 
 Drill behaviours (`Straight` ingress or pass, `Weave`, `Orbit`, `Racetrack`, `SampledPath`
 birds from `bird_flock`) share one interface, `Target`: an id, a class (`drone`/`bird`), a radar
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from cuas.geodesy import wrap_rad
-from cuas.scoring import Snapshot, TruthFrame, TruthTarget
+from simulators.scoring import Snapshot, TruthFrame, TruthTarget
 
 Array = NDArray[np.float64]
 

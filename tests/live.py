@@ -17,8 +17,9 @@ from broker import free_port
 
 from cuas import wire
 from cuas.config import CampConfig, load_config
-from cuas.geodesy import LocalFrame
-from cuas.service import FusionService
+from cuas.io.mqtt_output import classify_topic, decode_output
+from cuas.service.run import FusionService
+from cuas.topics import Topics
 from sensors.publisher import SensorPublisher
 from simulators.radar import SimulatedRadar
 
@@ -68,7 +69,7 @@ class Intruder:
     async def fly(self, stop: asyncio.Event, publisher: SensorPublisher | None = None) -> int:
         """Publish radar scans until `stop`; returns the number of reports sent."""
         cfg = self.config
-        frame = LocalFrame(cfg.origin.lat, cfg.origin.lon, cfg.origin.alt_m)
+        frame = cfg.local_frame()
         sensor = cfg.sensor("radar-1")
         assert sensor is not None
         radar = SimulatedRadar.from_camp(
@@ -183,18 +184,20 @@ async def listening(
 
 
 def _file(heard: Heard, prefix: str, m: aiomqtt.Message) -> None:
-    topic = m.topic.value[len(prefix) + 1 :]
     payload = bytes(m.payload)  # type: ignore[arg-type]
-    if topic == "status":
-        heard.statuses.append((wire.from_json(payload, wire.ServiceStatus), m.retain))
-    elif topic == "events/alerts":
-        heard.events.append(wire.from_json(payload, wire.Alert))
-    elif topic.startswith("alerts/") and not topic.endswith("/ack"):
-        heard.retained_alerts[topic.split("/", 1)[1]] = (payload, m.retain)
-    elif topic == "tracks":
-        heard.cycles.append(wire.from_json(payload, wire.TrackCycle))
-    elif topic.startswith("sensors/"):
-        heard.health.append(wire.from_json(payload, wire.SensorHealth))
+    if classify_topic(Topics(prefix), m.topic.value)[0] in ("ack", "other"):
+        return  # operators' input, not the core's output
+    out = decode_output(Topics(prefix), m.topic.value, payload)
+    if out.kind == "status":
+        heard.statuses.append((out.message, m.retain))
+    elif out.kind == "alert_event":
+        heard.events.append(out.message)
+    elif out.kind in ("alert_state", "alert_cleared"):
+        heard.retained_alerts[out.key] = (payload, m.retain)
+    elif out.kind == "tracks":
+        heard.cycles.append(out.message)
+    elif out.kind == "sensor":
+        heard.health.append(out.message)
 
 
 async def eventually(condition, timeout: float, what: str, poll: float = 0.05) -> None:

@@ -14,10 +14,11 @@ import numpy as np
 
 from cuas import wire
 from cuas.config import CampConfig, load_config
-from cuas.pipeline import FusionPipeline
-from cuas.threat import track_geometry
+from cuas.fusion.pipeline import FusionPipeline
+from cuas.fusion.threat import track_geometry
+from cuas.tracking.classification import published_classes
 from cuas.tracking.tracks import CONFIRMED, TENTATIVE
-from simulators.scenarios import SAMPLE_CONFIG
+from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 T0 = 1_764_000_000.0
 CONFIG = load_config(SAMPLE_CONFIG)
@@ -92,7 +93,8 @@ class Sky:
         snap = p.tracker.snapshot(self.t)  # the tracker never ran: nothing is predicted
         rows = snap.live
         geo = track_geometry(snap, p.zones, p.frame)
-        threat = p.threat.evaluate(snap, geo)
+        classes = published_classes(rows.class_logp, p.class_confidence)
+        threat = p.threat.evaluate(snap, geo, classes)
         by_id = {tid: n for n, tid in self.names.items()}
         self.threat = {
             by_id[t]: k for t, k in zip(rows.track_id.tolist(), threat.names, strict=True)
@@ -112,7 +114,7 @@ class Sky:
 
     def acknowledge(self, alert_id: str, by: str) -> list[wire.Alert]:
         ack = wire.Ack(by=by, t=self.t)
-        out = [o.message for o in self.pipeline.acknowledge(alert_id, ack)]
+        out = [tr.alert for tr in self.pipeline.acknowledge(alert_id, ack)]
         self.alerts += out
         return out
 

@@ -6,8 +6,8 @@ import numpy as np
 from sky import CONFIG, T0, Sky, camp, states
 
 from cuas import wire
-from cuas.geodesy import LocalFrame
-from cuas.pipeline import TOPIC_ALERT, FusionPipeline
+from cuas.fusion.alerts import Transition
+from cuas.fusion.pipeline import FusionPipeline
 
 INBOUND = ((1100.0, 0.0, 100.0), (-20.0, 0.0, 0.0))  # 30 s from the perimeter, 20 m/s
 
@@ -130,7 +130,7 @@ def test_a_track_oscillating_on_a_zone_edge_keeps_one_alert() -> None:
 def test_a_flapping_track_from_real_radar_plots_raises_one_alert_not_dozens() -> None:
     """The same through the whole pipeline: radar plots of a drone weaving 40 m either side
     of the approach zone's northern edge for two and a half minutes."""
-    frame = LocalFrame(CONFIG.origin.lat, CONFIG.origin.lon, CONFIG.origin.alt_m)
+    frame = CONFIG.local_frame()
     radar = CONFIG.sensor("radar-1")
     assert radar is not None
     look = frame.sensor_frame(radar.lat, radar.lon, radar.alt_m)
@@ -147,7 +147,7 @@ def test_a_flapping_track_from_real_radar_plots_raises_one_alert_not_dozens() ->
         )
         report = wire.RadarReport(v=1, sensor_id="radar-1", seq=k, t=T0 + k, detections=[det])
         out = pipeline.submit("report.radar-1", wire.to_msgpack(report))
-        alerts += [o.message for o in out if o.topic == TOPIC_ALERT]
+        alerts += [o.alert for o in out if isinstance(o, Transition)]
     assert states(alerts) == ["raised"]
     assert len(alerts) <= 150 / CONFIG.alerts.update_period_s + 1
 

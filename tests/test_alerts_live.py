@@ -17,7 +17,7 @@ from live import camp, core_running, corner_clip, eventually, listening, small_c
 from sky import states
 
 from cuas import wire
-from cuas.journal import Journal
+from cuas.io.journal import Journal
 from cuas.topics import Topics
 
 TOPICS = Topics("cuas/alpha")
@@ -140,7 +140,7 @@ def test_an_alert_left_active_by_a_dead_core_is_retained_again_by_the_next(mosqu
         t_raised=time.time() - 5, t=time.time() - 5, lat=8.6536, lon=24.5, alt_m=700.0,
         eta_s=None, acknowledged_by=None,
     )  # fmt: skip
-    from cuas.alerts import Transition
+    from cuas.fusion.alerts import Transition
 
     with Journal(config.alerts.journal) as journal:
         (seq,) = journal.append([Transition(sky_alert, "track")])

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from cuas import wire
 from cuas.config import TrackerConfig, load_config
+from cuas.fusion.pipeline import FusionPipeline
+from cuas.fusion.scans import ScanBuilder
 from cuas.geodesy import LocalFrame
-from cuas.pipeline import TOPIC_TRACKS, FusionPipeline
-from cuas.scans import ScanBuilder
 from cuas.tracking.classification import PRIOR, Classifier, label_loglik
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.measurements import RadarModel
@@ -305,8 +305,8 @@ def fly_past_the_camera(camera: bool, seconds: int = 20) -> list[wire.TrackCycle
     for seq, (sensor, kind, t, dets) in enumerate(messages):
         msg = kind(v=1, sensor_id=sensor, seq=seq, t=T0 + t, detections=dets)
         for out in pipeline.submit(f"report.{sensor}", wire.to_msgpack(msg)):
-            if out.topic == TOPIC_TRACKS:
-                cycles.append(out.message)
+            if isinstance(out, wire.TrackCycle):
+                cycles.append(out)
     return cycles
 
 

@@ -14,17 +14,22 @@ import pytest
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.drill import run_drill
-from cuas.drill_report import write_report
-from cuas.drill_score import TargetInfo, score_drill
 from cuas.geodesy import LocalFrame
-from cuas.recording import read_records
-from cuas.scoring import Snapshot
+from cuas.io.recording import read_records
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, T0
+from simulators.drill.report import write_report
+from simulators.drill.runner import run_drill
+from simulators.drill.score import TargetInfo, score_drill
 from simulators.events import ClockSkew
 from simulators.run import simulate
-from simulators.scenario_file import ScenarioError, library, load_scenario, parse_scenario
-from simulators.scenarios import LIBRARY_DIR
+from simulators.scenario_file import (
+    LIBRARY_DIR,
+    ScenarioError,
+    library,
+    load_scenario,
+    parse_scenario,
+)
+from simulators.scoring import Snapshot
 
 ORIGIN = (8.65, 24.50, 600.0)
 
@@ -142,7 +147,7 @@ def _shortened(scenario, seconds: float):
 
 
 def _infos(result) -> list[TargetInfo]:
-    from cuas.drill import target_infos
+    from simulators.drill.runner import target_infos
 
     return target_infos(result.scenario, result.camp, {})
 
@@ -627,7 +632,7 @@ def test_a_live_drill_is_scored_from_what_the_service_published(mosquitto, tmp_p
 
     from live import live_camp
 
-    from cuas.drill import run_drill_live
+    from simulators.drill.runner import run_drill_live
 
     camp_path = live_camp(tmp_path, mosquitto.port, cycle_s=0.5)
     text = f"""
@@ -680,7 +685,7 @@ def test_the_readme_example_drill_loads_and_flies(tmp_path: Path) -> None:
 
 
 def test_a_drill_exports_in_the_courageous_trial_format(tmp_path: Path) -> None:
-    from cuas.courageous import courageous_document
+    from simulators.drill.courageous import courageous_document
 
     loaded = load_scenario(write(tmp_path, HAND_CHECKED))
     camp = hand_checked_camp(loaded.camp)

@@ -10,7 +10,7 @@ import psutil
 import pytest
 from broker import MosquittoBroker, free_port
 
-from cuas.embedded_broker import EmbeddedBroker, EmbeddedBrokerError, broker_reachable
+from cuas.io.embedded_broker import EmbeddedBroker, EmbeddedBrokerError, broker_reachable
 
 TIMEOUT_S = 5.0
 

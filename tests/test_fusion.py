@@ -52,7 +52,7 @@ def observe(model: MeasurementModel, t: float, state: np.ndarray, rng) -> Scan:
 def fly(models_and_periods, seconds: float = 60.0, seed: int = 3):
     """A drone crossing the camp's north-east; returns the tracker and its mean firm error."""
     rng = np.random.default_rng(seed)
-    tracker = Tracker(TrackerConfig(), n_sensors=5)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=5)
     x0 = np.array([1800.0, 1400.0, 120.0, -14.0, -10.0, 0.0])
     events = sorted(
         (k * period, i, model)
@@ -96,7 +96,7 @@ def test_remote_id_alone_gives_a_confirmed_track_with_its_velocity() -> None:
 def test_sensors_that_only_hear_some_targets_do_not_wear_tracks_down() -> None:
     """A radar track keeps its status while RF scans that do not hear it keep arriving."""
     rng = np.random.default_rng(5)
-    tracker = Tracker(TrackerConfig(), n_sensors=5)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=5)
     state = np.array([900.0, -700.0, 80.0, 0.0, 0.0, 0.0])
     for k in range(10):
         tracker.process(observe(RADAR, T0 + k, state, rng))
@@ -127,7 +127,7 @@ def bearings(model: MeasurementModel, t: float, states: np.ndarray, emitters, rn
 
 def passive_run(states0: np.ndarray, emitters, models, seconds: float = 40.0, seed: int = 2):
     rng = np.random.default_rng(seed)
-    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
     for k in range(int(seconds / 0.5)):
         for i, model in enumerate(models):
             t = k * 0.5 + 0.1 * i
@@ -166,7 +166,7 @@ def test_bearings_along_the_baseline_do_not_cross_and_start_nothing() -> None:
 
 def test_two_cameras_triangulate_height_as_well() -> None:
     rng = np.random.default_rng(4)
-    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
     state0 = np.array([400.0, 900.0, 150.0, -5.0, -2.0, 0.0])
     for k in range(100):
         for i, cam in enumerate((CAM_NW, CAM_SE)):
@@ -181,7 +181,7 @@ def test_two_cameras_triangulate_height_as_well() -> None:
 
 def test_a_track_whose_only_sensor_fell_silent_coasts_instead_of_dying() -> None:
     rng = np.random.default_rng(9)
-    tracker = Tracker(TrackerConfig(delete_after_s=8.0), n_sensors=6)
+    tracker = Tracker.from_config(TrackerConfig(delete_after_s=8.0), n_sensors=6)
     state = np.array([900.0, -700.0, 80.0, 3.0, 1.0, 0.0])
     for k in range(10):
         tracker.process(observe(RADAR, T0 + k, state + np.r_[state[3:] * k, np.zeros(3)], rng))
@@ -201,7 +201,7 @@ def camera_late_run(policy: str, seed: int, delay_s: float = 1.5) -> float:
     policy: 'in-order' (fused on time), 'retrodict' (fused late), or 'drop'.
     """
     rng = np.random.default_rng(seed)
-    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
     x0 = np.array([1800.0, 1400.0, 120.0, -14.0, -10.0, 0.0])
     events = [(k * 1.0, RADAR) for k in range(60)]
     events += [
@@ -239,7 +239,7 @@ def test_late_camera_reports_fused_by_retrodiction_keep_most_of_their_value() ->
 
 
 def test_a_late_scan_must_really_be_late() -> None:
-    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
     rng = np.random.default_rng(1)
     tracker.process(observe(RADAR, T0, np.array([900.0, 0, 80, 0, 0, 0]), rng))
     with pytest.raises(ValueError):
@@ -251,7 +251,7 @@ def test_a_bearing_that_fits_two_swarm_tracks_updates_neither() -> None:
     bearing cannot say whose it is, so it moves neither track and starts none; the bearing of
     a drone flying alone updates its track."""
     rng = np.random.default_rng(4)
-    tracker = Tracker(TrackerConfig(), n_sensors=6)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
     drones = np.array(
         [
             [1400.0, 1900.0, 100.0, 0, 0, 0],

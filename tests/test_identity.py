@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from cuas import wire
 from cuas.config import FriendlyConfig, load_config
+from cuas.fusion.alerts import Transition
+from cuas.fusion.pipeline import FusionPipeline
 from cuas.geodesy import LocalFrame
-from cuas.pipeline import TOPIC_ALERT, TOPIC_TRACKS, FusionPipeline
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.measurements import PositionModel
@@ -201,8 +202,8 @@ def fly_in(uas_id: str | None, seconds: int = 55) -> tuple[list[wire.TrackCycle]
             for msg in messages
             for out in pipeline.submit(f"report.{msg.sensor_id}", wire.to_msgpack(msg))
         ]
-        cycles += [out.message for out in outputs if out.topic == TOPIC_TRACKS]
-        alerts += [out.message for out in outputs if out.topic == TOPIC_ALERT]
+        cycles += [out for out in outputs if isinstance(out, wire.TrackCycle)]
+        alerts += [out.alert for out in outputs if isinstance(out, Transition)]
     return cycles, alerts
 
 

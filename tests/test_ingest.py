@@ -9,8 +9,8 @@ import pytest
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.ingest import Ingest
-from cuas.reject_log import RejectLog
+from cuas.fusion.ingest import Ingest
+from cuas.fusion.reject_log import RejectLog
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 
@@ -39,7 +39,7 @@ def report(sensor: str = "radar-1", **fields: object) -> bytes:
 def test_a_flood_of_garbage_logs_once_per_reason_per_interval(caplog) -> None:
     clock = FakeClock()
     ingest = Ingest(load_config(SAMPLE_CONFIG), RejectLog(interval_s=10.0, clock=clock))
-    with caplog.at_level(logging.WARNING, logger="cuas.ingest"):
+    with caplog.at_level(logging.WARNING, logger="cuas.fusion.ingest"):
         for _ in range(1000):
             assert ingest.accept("report.radar-1", b"\xc1") is None
             assert ingest.accept("report.radar-1", report(v=7)) is None

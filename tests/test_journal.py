@@ -11,13 +11,13 @@ import pytest
 from sky import T0
 
 from cuas import wire
-from cuas.alerts import Transition
 from cuas.config import load_config
-from cuas.journal import Journal, JournalError
-from cuas.recording import read_records
-from cuas.replay import replay
-from cuas.review import parse_time
-from simulators.scenarios import SAMPLE_CONFIG, SAMPLE_DIR
+from cuas.fusion.alerts import Transition
+from cuas.io.journal import Journal, JournalError
+from cuas.io.recording import read_records
+from cuas.operator.alerts import parse_time
+from cuas.service.replay import replay
+from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 
 
 def alert(alert_id: str, state: str, t: float, level: str = "warning") -> Transition:

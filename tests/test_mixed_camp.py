@@ -16,7 +16,7 @@ import pytest
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.replay import replay
+from cuas.service.replay import replay
 from simulators.run import record, truth_path
 from tests.truth_match import Outcome, match
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cuas.ordering import ReorderBuffer
+from cuas.fusion.ordering import ReorderBuffer
 
 
 @settings(max_examples=200, deadline=None)

@@ -24,9 +24,8 @@ from ingest_stub import BoundSub
 
 from cuas.config import CampConfig, SensorConfig, load_config
 from cuas.geodesy import LocalFrame, wrap_deg
-from cuas.recording import Record, read_records
-from cuas.replay import replay
-from cuas.scoring import read_truth
+from cuas.io.recording import Record, read_records
+from cuas.service.replay import replay
 from cuas.wire import (
     CameraDetection,
     Kind,
@@ -56,6 +55,7 @@ from simulators.scenario_library import (
     MULTI_SENSOR,
     build_scenario,
 )
+from simulators.scoring import read_truth
 from simulators.targets import Racetrack, TargetStates
 
 ORIGIN = (8.65, 24.5, 600.0)

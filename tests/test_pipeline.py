@@ -7,13 +7,12 @@ import numpy as np
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.geodesy import LocalFrame
-from cuas.pipeline import FusionPipeline
+from cuas.fusion.pipeline import FusionPipeline
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 T0 = 1_764_000_000.0
 CONFIG = load_config(SAMPLE_CONFIG)
-FRAME = LocalFrame(CONFIG.origin.lat, CONFIG.origin.lon, CONFIG.origin.alt_m)
+FRAME = CONFIG.local_frame()
 
 
 def radar_report(t: float, seq: int, enu: np.ndarray) -> bytes:
@@ -91,13 +90,11 @@ def test_tracks_coast_while_their_radar_is_silent_and_sensor_health_says_fault()
             wire.RfReport(v=1, sensor_id="rf-ne", seq=k, t=T0 + k, detections=[])
         )
         outputs += pipeline.submit("report.rf-ne", payload)
-    cycles = [o.message for o in outputs if o.topic == "tracks"]
+    cycles = [o for o in outputs if isinstance(o, wire.TrackCycle)]
     last = [t for t in cycles[-1].tracks if t.status != "tentative"]
     assert [t.status for t in last] == ["coasting"]  # not deleted after 8 s without updates
     assert last[0].sensors_silent  # ... and flagged: it coasts because its radar is silent
     before = [t for t in cycles[3].tracks if t.status != "tentative"]
     assert before and not any(t.sensors_silent for t in before)
-    health = [
-        o.message for o in outputs if o.topic == "sensor" and o.message.sensor_id == "radar-1"
-    ]
+    health = [o for o in outputs if isinstance(o, wire.SensorHealth) and o.sensor_id == "radar-1"]
     assert health[-1].state == "fault"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cuas.recording import Record, RecordingError, RecordingReader, RecordingWriter, read_records
+from cuas.io.recording import Record, RecordingError, RecordingReader, RecordingWriter, read_records
 from cuas.wire import (
     RadarDetection,
     RadarReport,

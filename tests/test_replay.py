@@ -14,10 +14,10 @@ import pytest
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.recording import RecordingWriter, read_records
-from cuas.replay import replay
-from cuas.scoring import score_replay
+from cuas.io.recording import RecordingWriter, read_records
+from cuas.service.replay import replay
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR, write_ncv_radar_scenario
+from simulators.scoring import score_replay
 
 SAMPLE = SAMPLE_DIR / "camp-ingress.msgpack"
 

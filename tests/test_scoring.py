@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cuas.recording import RecordingWriter
-from cuas.scoring import (
+from cuas.io.recording import RecordingWriter
+from cuas.wire import Track, TrackCycle
+from simulators.scoring import (
     Snapshot,
     TruthFrame,
     TruthTarget,
@@ -21,7 +22,6 @@ from cuas.scoring import (
     score_replay,
     snapshots_from_rows,
 )
-from cuas.wire import Track, TrackCycle
 
 ORIGIN = [0.0, 0.0, 0.0]
 

@@ -26,7 +26,7 @@ from live import (
 from sky import states
 
 from cuas import wire
-from cuas.journal import Journal
+from cuas.io.journal import Journal
 from sensors.publisher import SensorPublisher
 
 

@@ -21,7 +21,7 @@ import pytest
 from broker import MosquittoBroker, free_port
 
 from cuas import wire
-from cuas.tail import TailSettings, TailStats, add_command, format_cycle, run, tail
+from cuas.operator.tail import TailSettings, TailStats, add_command, format_cycle, run, tail
 from cuas.topics import Topics
 from cuas.wire import Alert, SensorHealth, ServiceStatus, Track, TrackCycle
 
@@ -360,7 +360,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_the_command_takes_broker_and_prefix_from_the_camp_config() -> None:
-    from cuas.tail import settings_from_args
+    from cuas.operator.tail import settings_from_args
 
     settings = settings_from_args(parse("--config", str(EXAMPLE_CONFIG)))
     assert (settings.host, settings.port, settings.prefix) == ("127.0.0.1", 1883, "cuas/alpha")
@@ -400,7 +400,7 @@ def test_ctrl_c_ends_the_command_cleanly_with_its_tally(mosquitto: MosquittoBrok
     asyncio.run(_publish(mosquitto, before))
     program = (
         "import argparse, sys\n"
-        "from cuas.tail import add_command\n"
+        "from cuas.operator.tail import add_command\n"
         "parser = argparse.ArgumentParser(prog='cuas')\n"
         "add_command(parser.add_subparsers(dest='command', required=True))\n"
         "args = parser.parse_args(sys.argv[1:])\n"

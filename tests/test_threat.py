@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sky import Sky
 
-from cuas.threat import RANK
+from cuas.fusion.threat import RANK
 
 
 def flight(sky: Sky, name: str, seconds: int) -> list[tuple[str, np.ndarray]]:

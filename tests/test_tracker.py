@@ -42,7 +42,7 @@ def scan(t: float, positions: np.ndarray, rng: np.random.Generator, clutter: int
 
 
 def tracker(**overrides: float) -> Tracker:
-    return Tracker(TrackerConfig(**overrides), n_sensors=1)
+    return Tracker.from_config(TrackerConfig(**overrides), n_sensors=1)
 
 
 # --- association ------------------------------------------------------------------

@@ -232,7 +232,7 @@ def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
     cfg = TrackerConfig(
         motion="ncv", accel_noise_mps2=2.0, accel_noise_up_mps2=2.0, confirm_m=2, confirm_n=3
     )
-    tracker = Tracker(cfg, n_sensors=1)
+    tracker = Tracker.from_config(cfg, n_sensors=1)
     model = RadarModel(geometry(), with_range_rate=False)
     sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
     R = np.diag(sigma**2)
@@ -264,7 +264,7 @@ def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
         confirm_m=2,
         confirm_n=3,
     )
-    tracker = Tracker(cfg, n_sensors=1)
+    tracker = Tracker.from_config(cfg, n_sensors=1)
     model = RadarModel(geometry(), with_range_rate=False)
     sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
     R = np.diag(sigma**2)
@@ -299,7 +299,7 @@ def test_imm_keeps_one_track_on_a_weaving_drone_where_one_model_breaks_it() -> N
     quiet model loses it again and again; the IMM holds one track all the way."""
 
     def track_ids(motion: str, seed: int) -> tuple[int, float]:
-        tracker = Tracker(TrackerConfig(motion=motion), n_sensors=1)
+        tracker = Tracker.from_config(TrackerConfig(motion=motion), n_sensors=1)
         model = RadarModel(geometry(), with_range_rate=False)
         sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
         rng = np.random.default_rng(seed)

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cuas.config import ZoneConfig
+from cuas.fusion.zones import ZoneSet, point_in_polygon, time_to_boundary
 from cuas.geodesy import LocalFrame
-from cuas.zones import ZoneSet, point_in_polygon, time_to_boundary
 
 SQUARE = np.array([[-100.0, -100.0], [100.0, -100.0], [100.0, 100.0], [-100.0, 100.0]])
 # An L-shaped (concave) polygon: the square minus its north-east quarter.

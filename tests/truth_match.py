@@ -15,8 +15,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from cuas import wire
-from cuas.recording import read_records
-from cuas.scoring import TruthFrame
+from cuas.io.recording import read_records
+from simulators.scoring import TruthFrame
 
 
 @dataclass

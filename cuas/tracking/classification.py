@@ -6,7 +6,7 @@ at `PRIOR`; every detection that initiates or updates it multiplies in a likelih
 tracks of a scan at once:
 
 - **What the sensor says.** A detection's class probabilities `p` (a camera's classifier, an
-  RF protocol library, Remote ID, a classifying radar; see `cuas.scans`) are read as the
+  RF protocol library, Remote ID, a classifying radar; see `cuas.fusion.scans`) are read as the
   likelihood of each true class. A sensor's "unknown" is its "don't know", compatible with
   every class: l(c) = p(c) + p(unknown) for the four named classes and, for a true "unknown",
   the mean of the named p(c) plus p(unknown) (something else is labelled anything). The
@@ -44,7 +44,7 @@ After each update the posterior is normalised and no class may fall more than
 `class_max_log_odds` nats below the best (it is raised to that), so that a track confidently
 called a bird for minutes still turns into a drone after a few seconds of consistent drone
 evidence, while a single contrary frame (at most ~2.8 nats) never flips a confident track.
-The published class (`cuas.air_picture`) is the most probable one once it reaches
+The published class (`cuas.fusion.air_picture`) is the most probable one once it reaches
 `tracker.class_confidence`, "unknown" until then.
 """
 
@@ -230,3 +230,31 @@ class Classifier:
         w_height = (k * HEIGHT_SCALE_M**2) / (HEIGHT_SCALE_M**2 + var[:, 0])
         speed = np.hypot(x[:, 3], x[:, 4])
         return w_speed * SPEED_CUE(speed) + w_height * ALTITUDE_CUE(x[:, 2])
+
+
+@dataclass(frozen=True)
+class PublishedClasses:
+    """What each track of a set of rows is said to be: one decision for every consumer.
+
+    `names[i]` is row i's most probable class once its probability reaches the camp's
+    `class_confidence`, `unknown` until then; `probs` are the normalised class probabilities.
+    Threat evaluation and the air picture both take these, so an alert never calls a track
+    something the published track stream does not.
+    """
+
+    names: list[str]
+    probs: NDArray[np.float64]  # (n, len(CLASSES))
+
+
+def published_classes(class_logp: NDArray[np.float64], confidence: float) -> PublishedClasses:
+    """`PublishedClasses` of rows with these class log-probabilities."""
+    n = len(class_logp)
+    logp = class_logp - class_logp.max(axis=1, keepdims=True) if n else class_logp
+    probs = np.exp(logp)
+    probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+    best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    sure = probs[np.arange(n), best] >= confidence
+    names = [
+        CLASSES[b] if s else "unknown" for b, s in zip(best.tolist(), sure.tolist(), strict=True)
+    ]
+    return PublishedClasses(names=names, probs=probs)

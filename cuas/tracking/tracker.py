@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -82,28 +82,70 @@ class _Graveyard:
         return TrackRows.concat(batches) if batches else self._empty
 
 
+Hypothesiser = Callable[[Array, Array, Scan, float], Hypotheses]
+Associator = Callable[[Index, Index, Array, float], Index]
+Updater = Callable[[Array, Array, Array, Array, Array, Array], tuple[Array, Array]]
+
+
+@dataclass(frozen=True)
+class TrackerStages:
+    """The tracker's swappable parts, in Stone Soup's terms.
+
+    `motion` predicts (an IMM of motion models), `hypothesiser` gates (track, detection)
+    pairs, `associator` picks one detection per track, `updater` is the Kalman update,
+    `initiator` and `passive` start tracks from detections no track took (with and without
+    range), and `rules` confirm, coast and delete.
+    """
+
+    motion: InteractingMultipleModel
+    rules: LifecycleRules
+    initiator: SinglePointInitiator
+    passive: PassiveInitiator
+    gate_probability: float
+    hypothesiser: Hypothesiser = hypothesise
+    associator: Associator = global_nearest_neighbour
+    updater: Updater = kalman_update
+
+    @classmethod
+    def from_config(cls, cfg: TrackerConfig) -> TrackerStages:
+        """The stages a camp's `[tracker]` settings describe."""
+        return cls(
+            motion=motion_model(cfg),
+            rules=LifecycleRules(
+                confirm_m=cfg.confirm_m,
+                confirm_n=cfg.confirm_n,
+                coast_after_s=cfg.coast_after_s,
+                delete_after_s=cfg.delete_after_s,
+                max_pos_sigma_m=cfg.max_pos_sigma_m,
+                orphan_max_pos_sigma_m=cfg.orphan_max_pos_sigma_m,
+                max_pos_sigma_fraction=cfg.max_pos_sigma_fraction,
+                memory_s=cfg.sensor_memory_s,
+            ),
+            initiator=SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps),
+            passive=PassiveInitiator(
+                speed_sigma=cfg.init_speed_sigma_mps, vspeed_sigma=cfg.init_vspeed_sigma_mps
+            ),
+            gate_probability=cfg.gate_probability,
+        )
+
+
 class Tracker:
-    """Multi-sensor, multi-target tracker over scans delivered in measurement-time order."""
+    """Multi-sensor, multi-target tracker over scans delivered in measurement-time order.
+
+    Built from its stages (`TrackerStages`), usually with `Tracker.from_config`.
+    """
 
     def __init__(
-        self, cfg: TrackerConfig, n_sensors: int, annotators: Sequence[Annotator] = ()
+        self, stages: TrackerStages, n_sensors: int, annotators: Sequence[Annotator] = ()
     ) -> None:
-        self.imm = motion_model(cfg)
-        self.rules = LifecycleRules(
-            confirm_m=cfg.confirm_m,
-            confirm_n=cfg.confirm_n,
-            coast_after_s=cfg.coast_after_s,
-            delete_after_s=cfg.delete_after_s,
-            max_pos_sigma_m=cfg.max_pos_sigma_m,
-            orphan_max_pos_sigma_m=cfg.orphan_max_pos_sigma_m,
-            max_pos_sigma_fraction=cfg.max_pos_sigma_fraction,
-            memory_s=cfg.sensor_memory_s,
-        )
-        self.initiator = SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps)
-        self.passive = PassiveInitiator(
-            speed_sigma=cfg.init_speed_sigma_mps, vspeed_sigma=cfg.init_vspeed_sigma_mps
-        )
-        self.gate_probability = cfg.gate_probability
+        self.imm = stages.motion
+        self.rules = stages.rules
+        self.initiator = stages.initiator
+        self.passive = stages.passive
+        self.gate_probability = stages.gate_probability
+        self.hypothesise = stages.hypothesiser
+        self.associate = stages.associator
+        self.kalman_update = stages.updater
         self.n_sensors = n_sensors
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
         self.localising = np.zeros(n_sensors, dtype=bool)  # sensors that place a target alone
@@ -114,6 +156,13 @@ class Tracker:
         self.annotators = list(annotators)
         self._graveyard = _Graveyard(self.tracks.rows(slice(0, 0)))
         self._thresholds: dict[int, float] = {}
+
+    @classmethod
+    def from_config(
+        cls, cfg: TrackerConfig, n_sensors: int, annotators: Sequence[Annotator] = ()
+    ) -> Tracker:
+        """A tracker with the stages a camp's `[tracker]` settings describe."""
+        return cls(TrackerStages.from_config(cfg), n_sensors, annotators)
 
     def _threshold(self, dim: int) -> float:
         if dim not in self._thresholds:
@@ -146,7 +195,7 @@ class Tracker:
         self.stats.detections += k
         threshold = self._threshold(scan.model.dim)
         x, P = table.x[:n], table.P[:n]
-        hyps = hypothesise(x, P, scan, threshold)
+        hyps = self.hypothesise(x, P, scan, threshold)
 
         # Firm (confirmed, coasting) tracks choose first, so that a tentative track born of
         # clutter never takes a detection away from a real target.
@@ -156,13 +205,11 @@ class Tracker:
             ambiguous = _ambiguous(hyps, firm, k)
             hyps = hyps.subset(~ambiguous[hyps.det])
         first = hyps.subset(firm[hyps.track])
-        first = first.subset(global_nearest_neighbour(first.track, first.det, first.d2, threshold))
+        first = first.subset(self.associate(first.track, first.det, first.d2, threshold))
         taken = np.zeros(k, dtype=bool)
         taken[first.det] = True
         second = hyps.subset(~firm[hyps.track] & ~taken[hyps.det])
-        second = second.subset(
-            global_nearest_neighbour(second.track, second.det, second.d2, threshold)
-        )
+        second = second.subset(self.associate(second.track, second.det, second.d2, threshold))
         assigned = _concat(first, second)
 
         rows = assigned.track
@@ -228,10 +275,10 @@ class Tracker:
             )
         x_then, P_then = combine(table.mode_p[:n], xm_then, Pm_then)
         threshold = self._threshold(scan.model.dim)
-        hyps = hypothesise(x_then, P_then, scan, threshold)
+        hyps = self.hypothesise(x_then, P_then, scan, threshold)
         existed = table.t_birth[:n] <= scan.t  # a track born later was not there to be seen
         hyps = hyps.subset(existed[hyps.track])
-        hyps = hyps.subset(global_nearest_neighbour(hyps.track, hyps.det, hyps.d2, threshold))
+        hyps = hyps.subset(self.associate(hyps.track, hyps.det, hyps.d2, threshold))
         rows = hyps.track
         if rows.size:
             # Each mode is updated through its own cross-covariance with its retrodiction;
@@ -273,7 +320,7 @@ class Tracker:
         table = self.tracks
         var = scan.var[assigned.det]
         if self.imm.n_modes == 1:  # the gating stage's innovations are the mode's own
-            x_new, P_new = kalman_update(
+            x_new, P_new = self.kalman_update(
                 table.x[rows], table.P[rows], assigned.y, assigned.S, assigned.H, var
             )
             table.mode_x[rows, 0] = table.x[rows] = x_new
@@ -284,7 +331,7 @@ class Tracker:
         Pm = table.mode_P[rows].reshape(p * m, *table.mode_P.shape[2:])
         var = np.repeat(var, m, axis=0)
         y, S, H = _innovations(scan.model, xm, Pm, np.repeat(scan.z[assigned.det], m, axis=0), var)
-        x_new, P_new = kalman_update(xm, Pm, y, S, H, var)
+        x_new, P_new = self.kalman_update(xm, Pm, y, S, H, var)
         mu = posterior_modes(table.mode_p[rows], gaussian_loglik(y, S).reshape(p, m))
         # A tentative track stays in the quiet mode: clutter that happens to line up jumps
         # about like a manoeuvring drone, and letting it win the manoeuvre mode would widen

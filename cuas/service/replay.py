@@ -9,18 +9,21 @@ journal's own, so ids stay unique in it.
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from cuas.alerts import TRACK, Transition
-from cuas.config import CampConfig
-from cuas.journal import Journal
-from cuas.pipeline import TOPIC_ALERT, FusionPipeline, Output
-from cuas.recording import RecordingReader, RecordingWriter
+from cuas import topics
+from cuas.config import CampConfig, load_config
+from cuas.fusion.alerts import Transition
+from cuas.fusion.pipeline import FusionPipeline, PipelineOutput, recorded
+from cuas.io.journal import Journal
+from cuas.io.recording import RecordingReader, RecordingWriter
 
 ALERT_LOG_LINES = 20
 
@@ -135,31 +138,24 @@ def replay(
     pipeline = FusionPipeline(config)
     record_to = Journal(journal) if journal is not None else None
     if record_to is not None:
-        pipeline.alerts.next_number = record_to.next_alert_number()
+        pipeline.restore_alerts([], record_to.next_alert_number())
     t_first: float | None = None
     t_last = 0.0
     started = time.perf_counter()
     with RecordingWriter(out) as writer:
 
-        def write(outputs: list[Output]) -> None:
+        def write(outputs: list[PipelineOutput]) -> None:
             if record_to is not None:
-                record_to.append(
-                    [
-                        Transition(o.message, o.subject or TRACK)
-                        for o in outputs
-                        if o.topic == TOPIC_ALERT
-                    ],
-                    published=True,
-                )
+                record_to.append([o for o in outputs if isinstance(o, Transition)], published=True)
             for o in outputs:
-                writer.write(o.t, o.topic, o.message)
+                writer.write(*recorded(o))
                 if (
-                    o.topic == TOPIC_ALERT
-                    and o.message.state != "updated"
+                    isinstance(o, Transition)
+                    and o.alert.state != "updated"
                     and len(summary.alert_log) < ALERT_LOG_LINES
                 ):
-                    a = o.message
-                    offset = o.t - (t_first if t_first is not None else o.t)
+                    a = o.alert
+                    offset = a.t - (t_first if t_first is not None else a.t)
                     summary.alert_log.append(
                         f"+{offset:6.1f} s  {a.state:<10} {a.level:<8}: {a.reason}"
                     )
@@ -167,34 +163,68 @@ def replay(
         for record in reader:
             summary.records += 1
             topic = record.topic
-            if topic.startswith("report."):
+            if topics.is_report(topic):
                 summary.reports += 1
-            elif topic.startswith("status."):
+            elif topics.is_status(topic):
                 summary.statuses += 1
             else:
                 summary.ignored_topics += 1
                 continue
             write(pipeline.submit(topic, record.payload, record.t_received))
-            t = pipeline.reorder.newest
+            t = pipeline.newest_measurement
             if t_first is None and t > float("-inf"):
                 t_first = t
             t_last = max(t_last, t)
             if summary.records % 64 == 0:
-                bar.show(reader.offset, pipeline.tracker.stats.detections, started)
+                bar.show(reader.offset, pipeline.counters().detections_fused, started)
         write(pipeline.flush())
     if record_to is not None:
         record_to.close()
     summary.wall_s = time.perf_counter() - started
     bar.close()
-    summary.detections = sum(s.detections for s in pipeline.ingest.sensors.values())
-    summary.rejects = pipeline.ingest.rejects.by_reason()
+    counters = pipeline.counters()
+    summary.detections = counters.detections
+    summary.rejects = counters.rejects
     summary.skipped_records = reader.skipped
     summary.truncated = reader.truncated
-    summary.not_fused = pipeline.not_fused
-    summary.late_fused = pipeline.late_fused
-    summary.tracks_initiated = pipeline.tracker.stats.initiated
-    summary.tracks_confirmed = pipeline.tracker.stats.confirmed
-    summary.cycles = pipeline.cycles
-    summary.alert_transitions = pipeline.alert_transitions
+    summary.not_fused = counters.not_fused
+    summary.late_fused = counters.late_fused
+    summary.tracks_initiated = counters.tracks_initiated
+    summary.tracks_confirmed = counters.tracks_confirmed
+    summary.cycles = counters.cycles
+    summary.alert_transitions = counters.alert_transitions
     summary.measurement_span_s = (t_last - t_first) if t_first is not None else 0.0
     return summary
+
+
+def _command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if not Path(args.recording).is_file():
+        print(f"cuas replay: {args.recording}: no such recording", file=sys.stderr)
+        return 2
+    progress = False if args.quiet else None
+    summary = replay(args.recording, config, args.out, progress=progress, journal=args.journal)
+    if not args.quiet:
+        print(summary.render())
+    if args.summary_json:
+        Path(args.summary_json).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    return 0
+
+
+def add_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `cuas replay` on the `cuas` command line's subparsers."""
+    p = subparsers.add_parser(
+        "replay",
+        help="run the fusion pipeline over a recording, as fast as possible",
+        description="Run the full fusion pipeline over RECORDING (ordered by measurement "
+        "time, no network) and write every track cycle, alert transition and sensor health "
+        "message to OUT. Identical inputs give byte-identical outputs.",
+    )
+    p.add_argument("recording", help="recording file (MessagePack [t_received, topic, payload])")
+    p.add_argument("--config", required=True, help="camp configuration (TOML)")
+    p.add_argument("--out", required=True, help="output recording of tracks, alerts, health")
+    p.add_argument("--summary-json", help="also write the summary as JSON to this file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--journal", help="also append the alert transitions to this SQLite journal")
+    p.set_defaults(func=_command)
+    return p

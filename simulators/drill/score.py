@@ -7,7 +7,7 @@ simulators know; in a live-fly drill they come from GPS loggers and the sensor l
 
 Association: each cycle, the firm tracks (confirmed or coasting) are assigned to the truth
 moved to the cycle time by GOSPA's optimal assignment with cut-off `gate_m` (the same
-`cuas.scoring.gospa` that scores accuracy). A track belongs to the target it was assigned to
+`simulators.scoring.gospa` that scores accuracy). A track belongs to the target it was assigned to
 most often (a duplicate track, left unassigned because its target already has one, belongs to
 the nearest target within the cut-off); an alert belongs to the target its track was assigned
 to at the alert's cycle, else to the track's own target, else to no target (clutter).
@@ -18,7 +18,7 @@ with an outcome: `warned` (alerted before crossing), `late` (alerted after), `mi
 (crossed, never alerted), `alerted` (alerted, never crossed) or `unalerted`. False alerts are
 raised alerts of tracks of no hostile target, with their cause (`bird`, `friendly`, `neutral`,
 `clutter`); friendly mistakes are alerts on friendlies, firm friendly tracks never published
-`friendly`, and hostile tracks published `friendly`. Accuracy is `cuas.scoring.score`: mean
+`friendly`, and hostile tracks published `friendly`. Accuracy is `simulators.scoring.score`: mean
 GOSPA and track-id switches over every true target (birds included; close formations swap
 tracks often), and per hostile the switches of the firm track assigned to it. Alert semantics
 are only the wire's: `state == "raised"` and `track_id`, so any alert lifecycle is scored the
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from cuas import wire
-from cuas.scoring import SCORED_STATUSES, Score, Snapshot, gospa, score, truth_at
+from simulators.scoring import SCORED_STATUSES, Score, Snapshot, gospa, score, truth_at
 
 GATE_M = 100.0  # association cut-off, also GOSPA's c
 Side = str  # "hostile" | "friendly" | "neutral"

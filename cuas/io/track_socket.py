@@ -6,8 +6,9 @@ import zmq
 import zmq.asyncio
 
 from cuas import wire
+from cuas.topics import TRACK_STREAM
 
-TOPIC = b"tracks"
+TOPIC = TRACK_STREAM.encode()
 
 
 class TrackSocket:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from cuas.config import load_config
-from cuas.journal import Journal, Row
+from cuas.io.journal import Journal, Row
 from cuas.wire import ALERT_LEVELS, ALERT_TRANSITIONS, to_builtins
 
 

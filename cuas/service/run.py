@@ -15,26 +15,29 @@ acknowledgements from MQTT feed the alert lifecycle.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import zmq
 import zmq.asyncio
 
 from cuas import wire
-from cuas.alerts import TRACK, Transition
-from cuas.config import CampConfig
-from cuas.ingest_socket import IngestSocket
-from cuas.journal import Journal
-from cuas.mqtt_publisher import MqttPublisher
-from cuas.pipeline import TOPIC_ALERT, TOPIC_SENSOR, TOPIC_TRACKS, FusionPipeline, Output
-from cuas.recording import RecordingWriter
-from cuas.track_socket import TrackSocket
+from cuas.config import CampConfig, load_config
+from cuas.fusion.alerts import Transition
+from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
+from cuas.io.ingest_socket import IngestSocket
+from cuas.io.journal import Journal
+from cuas.io.mqtt_publisher import MqttPublisher
+from cuas.io.recording import RecordingWriter
+from cuas.io.track_socket import TrackSocket
+from cuas.service.lifetime import run_until_signal
 
-log = logging.getLogger("cuas.service")
+log = logging.getLogger("cuas.service.run")
 
 
 class FusionService:
@@ -58,8 +61,9 @@ class FusionService:
         self.pipeline = FusionPipeline(config)
         self.journal = Journal(journal if journal is not None else config.alerts.journal)
         restored = self.journal.active()
-        self.pipeline.alerts.restore([(r.alert, r.subject) for r in restored])
-        self.pipeline.alerts.next_number = self.journal.next_alert_number()
+        self.pipeline.restore_alerts(
+            [Transition(r.alert, r.subject) for r in restored], self.journal.next_alert_number()
+        )
         if restored:
             log.info(
                 "restored %d active alerts from %s: %s",
@@ -169,7 +173,7 @@ class FusionService:
             batch = await self.ingest.batch()
             now = self.clock()
             self.pipeline.clock = now
-            outputs: list[Output] = []
+            outputs: list[PipelineOutput] = []
             for topic, payload in batch:
                 if self._recorder is not None:
                     self._recorder.write(now, topic or "?", payload)
@@ -190,56 +194,69 @@ class FusionService:
             received = self.ingest.received
             rate = (received - last_received) / max(now - last, 1e-9)
             last, last_received = now, received
-            rejects = dict(self.pipeline.ingest.rejects.by_reason())
+            counters = self.pipeline.counters()
+            rejects = counters.rejects
             log.info(
                 "ingest %.0f msg/s (%d total), rejects %s, tracks %d, mqtt %s with %d queued",
                 rate,
                 received,
                 rejects,
-                len(self.pipeline.tracker.tracks),
+                counters.tracks_live,
                 "connected" if self.publisher.connected else "DISCONNECTED",
                 self.publisher.pending,
                 extra={
                     "ingest_rate": round(rate, 1),
                     "rejects": rejects,
-                    "tracks": len(self.pipeline.tracker.tracks),
+                    "tracks": counters.tracks_live,
                     "mqtt_connected": self.publisher.connected,
                     "mqtt_pending": self.publisher.pending,
                 },
             )
 
-    def _dispatch(self, outputs: list[Output]) -> None:
+    def _dispatch(self, outputs: list[PipelineOutput]) -> None:
         assert self._tracks is not None
-        transitions = [
-            Transition(o.message, o.subject or TRACK) for o in outputs if o.topic == TOPIC_ALERT
-        ]
+        transitions = [o for o in outputs if isinstance(o, Transition)]
         if transitions:  # journaled (durably) before the publisher may send them
             self.journal.append(transitions)
             self.publisher.alerts_journaled()
         for o in outputs:
-            if o.topic == TOPIC_TRACKS:
-                self._tracks.send(o.message)
+            if isinstance(o, wire.TrackCycle):
+                self._tracks.send(o)
                 if self._cycles % self._tracks_every == 0:
-                    self.publisher.tracks(o.message)
+                    self.publisher.tracks(o)
                 self._cycles += 1
-            elif o.topic == TOPIC_SENSOR:
-                self.publisher.sensor(o.message)
+            elif isinstance(o, wire.SensorHealth):
+                self.publisher.sensor(o)
 
 
 def run_service(
     config: CampConfig, record: str | Path | None = None, journal: str | Path | None = None
 ) -> None:
     """Run until SIGINT or SIGTERM (the `cuas run` command)."""
-    import signal
+    run_until_signal(FusionService(config, record=record, journal=journal).run)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await FusionService(config, record=record, journal=journal).run(stop)
 
-    asyncio.run(main())
+def _command(args: argparse.Namespace) -> int:
+    run_service(load_config(args.config), record=args.record, journal=args.journal)
+    return 0
+
+
+def add_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `cuas run` on the `cuas` command line's subparsers."""
+    p = subparsers.add_parser(
+        "run",
+        help="run the live fusion service",
+        description="Bind the ZeroMQ ingest socket, fuse sensor reports as they arrive, and "
+        "publish tracks, alerts and sensor health on MQTT and the ZeroMQ track stream. "
+        "Stops cleanly on SIGINT/SIGTERM, announcing `offline`.",
+    )
+    p.add_argument("--config", required=True, help="camp configuration (TOML)")
+    p.add_argument("--record", help="also record every received message to this file")
+    p.add_argument(
+        "--journal", help="alert journal (SQLite) instead of the config's alerts.journal"
+    )
+    p.set_defaults(func=_command)
+    return p
 
 
 __all__ = ["FusionService", "run_service"]

@@ -27,6 +27,7 @@ import aiomqtt
 import msgspec
 
 from cuas import wire
+from cuas.io.mqtt_output import decode_output
 from cuas.topics import Topics
 from cuas.wire import Alert, SensorHealth, ServiceStatus, TrackCycle, WireError
 
@@ -175,23 +176,21 @@ class _View:
         """Route one message by its topic under the prefix; never raises on bad payloads."""
         self.stats.messages += 1
         received = time.time()
-        rel = topic[len(self.head) :] if topic.startswith(self.head) else topic
-        kind, _, rest = rel.partition("/")
         try:
-            if rel == "status":
-                self._status(_decode(payload, ServiceStatus), received, topic, payload, retain)
-            elif rel == "tracks":
-                self._cycle(_decode(payload, TrackCycle), topic, payload, retain)
-            elif rel == "events/alerts":
-                self._alert(_decode(payload, Alert), topic, payload, retain, event=True)
-            elif kind == "alerts" and rest and "/" not in rest:
-                if not payload:  # an empty retained payload clears the alert
-                    self.alerts.pop(rest, None)
-                    self._raw(topic, payload, retain)
-                else:
-                    self._alert(_decode(payload, Alert), topic, payload, retain, event=False)
-            elif kind == "sensors" and rest and "/" not in rest:
-                self._sensor(_decode(payload, SensorHealth), topic, payload, retain)
+            out = decode_output(self.settings.topics, topic, payload)
+            if out.kind == "status":
+                self._status(out.message, received, topic, payload, retain)
+            elif out.kind == "tracks":
+                self._cycle(out.message, topic, payload, retain)
+            elif out.kind == "alert_event":
+                self._alert(out.message, topic, payload, retain, event=True)
+            elif out.kind == "alert_state":
+                self._alert(out.message, topic, payload, retain, event=False)
+            elif out.kind == "alert_cleared":  # an empty retained payload clears the alert
+                self.alerts.pop(out.key or "", None)
+                self._raw(topic, payload, retain)
+            elif out.kind == "sensor":
+                self._sensor(out.message, topic, payload, retain)
             else:
                 self._raw(topic, payload, retain)
         except WireError as exc:
@@ -257,16 +256,6 @@ class _View:
         if self.sensors.get(health.sensor_id) != key:
             self.sensors[health.sensor_id] = key
             self.emit(format_sensor(health))
-
-
-def _decode(payload: bytes, type_: type[Any]) -> Any:
-    """A validated wire message of `type_`, or `WireError` (empty, not JSON, bad schema)."""
-    if not payload:
-        raise WireError("malformed", "empty payload")
-    message = wire.from_json(payload, type_)
-    if message.v != wire.VERSION:
-        raise WireError("bad_version", f"schema version {message.v} (expected {wire.VERSION})")
-    return message
 
 
 def _payload_bytes(payload: object) -> bytes:

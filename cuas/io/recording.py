@@ -22,6 +22,8 @@ from typing import IO, Any
 import msgpack
 import msgspec
 
+from cuas.errors import CuasError
+
 _CHUNK = 1 << 20
 _BIN_TYPES = (0xC4, 0xC5, 0xC6)  # MessagePack bin 8/16/32
 _encoder = msgspec.msgpack.Encoder()
@@ -45,7 +47,7 @@ class Record:
     payload: bytes  # the payload map, as raw MessagePack
 
 
-class RecordingError(ValueError):
+class RecordingError(CuasError, ValueError):
     """A recording that cannot be read further (corrupt framing, not a recording)."""
 
 

@@ -2,7 +2,7 @@
 
 As fast as possible by default: the scenario is simulated into a recording (every sensor, its
 events, a truth sidecar), `cuas replay` runs the fusion pipeline over it exactly as it runs
-any recording, and `cuas.drill_score` scores the replay output against the truth. With
+any recording, and `simulators.drill.score` scores the replay output against the truth. With
 `--realtime` the simulated sensors fly live over ZeroMQ into the real service (`cuas run`,
 in-process, publishing on MQTT as for the operations centre), and the drill is scored from
 what the service published on MQTT. `--report DIR` writes the after-action report
@@ -34,13 +34,15 @@ import numpy as np
 
 from cuas import wire
 from cuas.config import CampConfig, load_config
-from cuas.drill_score import DrillScore, TargetInfo, score_drill
-from cuas.geodesy import LocalFrame
-from cuas.pipeline import TOPIC_ALERT, TOPIC_TRACKS
-from cuas.recording import read_records
-from cuas.replay import ReplaySummary, replay
-from cuas.scoring import Snapshot, read_truth, truth_snapshot
-from cuas.zones import ZoneSet
+from cuas.errors import WireError
+from cuas.fusion.pipeline import TOPIC_ALERT, TOPIC_TRACKS
+from cuas.fusion.zones import ZoneSet
+from cuas.io.mqtt_output import decode_output
+from cuas.io.recording import read_records
+from cuas.service.replay import ReplaySummary, replay
+from cuas.topics import Topics, is_report
+from simulators.drill.score import DrillScore, TargetInfo, score_drill
+from simulators.scoring import Snapshot, read_truth, truth_snapshot
 
 if TYPE_CHECKING:
     from simulators.scenario_library import Scenario
@@ -125,7 +127,7 @@ def target_infos(
     scenario: Scenario, camp: CampConfig, first_seen: dict[str, float]
 ) -> list[TargetInfo]:
     """The truth of each target the scorer needs."""
-    frame = LocalFrame(camp.origin.lat, camp.origin.lon, camp.origin.alt_m)
+    frame = camp.local_frame()
     zones = ZoneSet(camp.zones, frame)
     return [
         TargetInfo(
@@ -217,7 +219,7 @@ def run_drill(
             replay=summary,
             files=files if keep else {},
             wall_s=time.perf_counter() - started,
-            reports=[p for _, topic, p in sim.records if topic.startswith("report.")],
+            reports=[p for _, topic, p in sim.records if is_report(topic)],
         )
 
 
@@ -256,7 +258,7 @@ async def run_drill_live(
 ) -> DrillResult:
     """Fly the drill live into the real service and score what it published on MQTT.
 
-    The service (`cuas.service.FusionService`) runs in-process on the camp's ZeroMQ ingest;
+    The service (`cuas.service.run.FusionService`) runs in-process on the camp's ZeroMQ ingest;
     the MQTT broker is the camp's (an embedded one on 127.0.0.1 if none answers there). With
     `external`, the service is one already running (`cuas run`, with the operations centre on
     its broker) and only the sensors and the scorer's MQTT listener start here. The drill is
@@ -265,8 +267,8 @@ async def run_drill_live(
     """
     import aiomqtt
 
-    from cuas.embedded_broker import EmbeddedBroker, broker_reachable
-    from cuas.service import FusionService
+    from cuas.io.embedded_broker import ensure_broker
+    from cuas.service.run import FusionService
     from simulators.run import ScanEvent, run_realtime
 
     say = _say(stream, progress)
@@ -296,10 +298,7 @@ async def run_drill_live(
     mqtt = camp.mqtt
     started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
-        if not await broker_reachable(mqtt.host, mqtt.port, timeout=1.0):
-            if external or mqtt.host not in ("127.0.0.1", "localhost"):
-                raise RuntimeError(f"no MQTT broker answers at {mqtt.host}:{mqtt.port}")
-            await stack.enter_async_context(EmbeddedBroker("127.0.0.1", mqtt.port))
+        if await ensure_broker(stack, mqtt.host, mqtt.port, allow_embedded=not external):
             say(f"drill: started an embedded MQTT broker on 127.0.0.1:{mqtt.port}")
         core_stop = asyncio.Event()
         core: asyncio.Task[Any] | None = None
@@ -314,8 +313,8 @@ async def run_drill_live(
                 mqtt.host, mqtt.port, username=mqtt.username, password=mqtt.password
             )
             await stack.enter_async_context(client)
-            await client.subscribe(f"{prefix}/tracks", qos=0)
-            await client.subscribe(f"{prefix}/events/alerts", qos=1)
+            await client.subscribe(Topics(prefix).tracks, qos=0)
+            await client.subscribe(Topics(prefix).alert_events, qos=1)
             listener = asyncio.create_task(_listen(client, prefix, cycles, alerts))
             stop = asyncio.Event()
             stats = await run_realtime(
@@ -361,17 +360,14 @@ async def run_drill_live(
 async def _listen(
     client: Any, prefix: str, cycles: list[wire.TrackCycle], alerts: list[wire.Alert]
 ) -> None:
-    cycle_dec = msgspec.json.Decoder(wire.TrackCycle)
-    alert_dec = msgspec.json.Decoder(wire.Alert)
+    topics = Topics(prefix)
     async for message in client.messages:
-        payload = message.payload
-        if not payload:
-            continue
-        with contextlib.suppress(msgspec.DecodeError):
-            if message.topic.matches(f"{prefix}/tracks"):
-                cycles.append(cycle_dec.decode(payload))
-            elif message.topic.matches(f"{prefix}/events/alerts"):
-                alerts.append(alert_dec.decode(payload))
+        with contextlib.suppress(WireError):
+            out = decode_output(topics, message.topic.value, bytes(message.payload))
+            if out.kind == "tracks":
+                cycles.append(out.message)
+            elif out.kind == "alert_event":
+                alerts.append(out.message)
 
 
 # --- terminal -----------------------------------------------------------------------------
@@ -437,7 +433,7 @@ def _load(args: argparse.Namespace) -> tuple[Scenario, CampConfig, int]:
         loaded = load_scenario(resolve(name), camp=camp, seed=args.seed)
         return loaded.scenario, loaded.camp, loaded.scenario.seed
     if camp is None:
-        from cuas.demo import DEFAULT_CONFIG
+        from simulators.demo import DEFAULT_CONFIG
 
         camp = load_config(DEFAULT_CONFIG)
     seed = 0 if args.seed is None else args.seed
@@ -495,7 +491,7 @@ def _run_library(args: argparse.Namespace) -> int:
             print(f"drill {name} ...", file=sys.stderr, flush=True)
         result = run_drill(scenario, loaded.camp, scenario.seed, workdir)
         if workdir is not None:
-            from cuas.drill_report import write_report
+            from simulators.drill.report import write_report
 
             write_report(result, workdir)
         scores[name] = result.score
@@ -545,11 +541,11 @@ def _command(args: argparse.Namespace) -> int:
         workdir = report_dir if report_dir is not None else None
         result = run_drill(scenario, camp, seed, workdir, progress=progress)
     if report_dir is not None:
-        from cuas.drill_report import write_report
+        from simulators.drill.report import write_report
 
         write_report(result, report_dir)
     if args.courageous:
-        from cuas.courageous import write_courageous
+        from simulators.drill.courageous import write_courageous
 
         write_courageous(args.courageous, camp, result.reports, result.cycles, result.alerts)
     if not args.quiet:

@@ -22,10 +22,11 @@ from numpy.typing import NDArray
 
 from cuas import wire
 from cuas.config import ThreatConfig
+from cuas.fusion.zones import ZoneSet
 from cuas.geodesy import LocalFrame
+from cuas.tracking.classification import PublishedClasses
 from cuas.tracking.tracker import TrackSnapshot
 from cuas.tracking.tracks import TENTATIVE
-from cuas.zones import ZoneSet
 
 Array = NDArray[np.float64]
 NONE, LOW, MEDIUM, HIGH, CRITICAL = range(5)
@@ -76,25 +77,18 @@ class ThreatPicture:
 class ThreatEvaluator:
     """Rates every track of a snapshot against the camp's zones (see the module docstring)."""
 
-    def __init__(self, cfg: ThreatConfig, zones: ZoneSet, class_confidence: float) -> None:
+    def __init__(self, cfg: ThreatConfig, zones: ZoneSet) -> None:
         self.cfg = cfg
         self.zones = zones
-        self.class_confidence = class_confidence
         p = zones.perimeter
         self.perimeter_ceiling = np.inf if p is None else float(zones.ceiling[p])
 
-    def evaluate(self, snap: TrackSnapshot, geo: TrackGeometry) -> ThreatPicture:
+    def evaluate(
+        self, snap: TrackSnapshot, geo: TrackGeometry, classes: PublishedClasses
+    ) -> ThreatPicture:
         live, cfg = snap.live, self.cfg
-        n = len(live)
         pos, vel = live.x[:, :3], live.x[:, 3:]
-        logp = (
-            live.class_logp - live.class_logp.max(axis=1, keepdims=True) if n else live.class_logp
-        )
-        probs = np.exp(logp)
-        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
-        best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
-        sure = probs[np.arange(n), best] >= self.class_confidence
-        label = [wire.CLASSES[b] if s else "unknown" for b, s in zip(best, sure, strict=True)]
+        probs, label = classes.probs, classes.names
 
         ranked = np.where(geo.inside, self.zones.rank[None, :], 0)
         top = ranked.max(axis=1, initial=0)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cuas import wire
-from cuas.alerts import Transition
+from cuas.errors import CuasError
+from cuas.fusion.alerts import Transition
 
 APPLICATION_ID = 0x43554153  # "CUAS" in the SQLite header: this file is a cuas journal
 SCHEMA_VERSION = 1
@@ -43,7 +44,7 @@ CREATE INDEX transitions_t ON transitions (t);
 """
 
 
-class JournalError(RuntimeError):
+class JournalError(CuasError, RuntimeError):
     """A journal file that cannot be used; names the file and the reason."""
 
     def __init__(self, path: str, reason: str) -> None:

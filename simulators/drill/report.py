@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cuas.geodesy import LocalFrame
-from cuas.zones import ZoneSet
+from cuas.fusion.zones import ZoneSet
 
 if TYPE_CHECKING:
-    from cuas.drill import DrillResult
+    from simulators.drill.runner import DrillResult
 
 SIDE_COLOURS = {"hostile": "#c0392b", "friendly": "#2471a3", "neutral": "#7f8c8d"}
 LEVEL_COLOURS = {"warning": "#f39c12", "critical": "#c0392b"}
@@ -51,7 +50,7 @@ def _png(fig: Any) -> str:
 
 
 def _sides(result: DrillResult) -> dict[str, str]:
-    from cuas.drill import target_side
+    from simulators.drill.runner import target_side
 
     return {x.target_id: target_side(x, result.camp) for x in result.scenario.targets}
 
@@ -64,7 +63,7 @@ def map_figure(result: DrillResult) -> str:
     import matplotlib.pyplot as plt
 
     camp = result.camp
-    frame = LocalFrame(camp.origin.lat, camp.origin.lon, camp.origin.alt_m)
+    frame = camp.local_frame()
     zones = ZoneSet(camp.zones, frame)
     fig, ax = plt.subplots(figsize=(8.5, 8.5))
     for name, level, poly in zip(zones.names, zones.levels, zones.polygons, strict=True):

@@ -20,6 +20,8 @@ import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from cuas.errors import CuasError
+
 if TYPE_CHECKING:
     from amqtt.broker import Broker
 
@@ -143,3 +145,29 @@ async def broker_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), timeout)
+
+
+async def ensure_broker(
+    stack: contextlib.AsyncExitStack,
+    host: str,
+    port: int,
+    *,
+    allow_embedded: bool = True,
+    timeout: float = 1.0,
+) -> bool:
+    """Use the MQTT broker at host:port if one answers; otherwise, on loopback and when
+    allowed, start an embedded one there for the life of `stack`.
+
+    Returns True when an embedded broker was started. Raises `BrokerUnavailableError` when no
+    broker answers and none may be started (a remote host, or `allow_embedded` off).
+    """
+    if await broker_reachable(host, port, timeout=timeout):
+        return False
+    if not allow_embedded or host not in ("127.0.0.1", "localhost"):
+        raise BrokerUnavailableError(f"no MQTT broker answers at {host}:{port}")
+    await stack.enter_async_context(EmbeddedBroker("127.0.0.1", port))
+    return True
+
+
+class BrokerUnavailableError(CuasError, ConnectionError):
+    """No MQTT broker answers where the camp's configuration says, and none may be started."""

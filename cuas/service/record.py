@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import zmq.asyncio
 
-from cuas.ingest_socket import IngestSocket
-from cuas.recording import RecordingWriter
+from cuas.config import load_config
+from cuas.io.ingest_socket import IngestSocket
+from cuas.io.recording import RecordingWriter
+from cuas.service.lifetime import run_until_signal
 
 
 async def capture_async(
@@ -63,11 +66,36 @@ def capture(
 ) -> int:
     """Blocking form for the command line; Ctrl-C or SIGTERM ends the capture cleanly."""
 
-    async def main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        return await capture_async(endpoint, out, stop, duration_s, max_messages)
+    return run_until_signal(
+        lambda stop: capture_async(endpoint, out, stop, duration_s, max_messages)
+    )
 
-    return asyncio.run(main())
+
+def _command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    count = capture(
+        config.zmq.ingest if args.ingest is None else args.ingest,
+        args.out,
+        duration_s=args.duration,
+        max_messages=args.count,
+    )
+    print(f"recorded {count} messages to {args.out}")
+    return 0
+
+
+def add_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `cuas record` on the `cuas` command line's subparsers."""
+    p = subparsers.add_parser(
+        "record",
+        help="capture live sensor traffic into a recording",
+        description="Bind the camp's ingest endpoint (the core must not be running on it; "
+        "use `cuas run --record` to record alongside the core) and write every message to "
+        "OUT in the recording format that `cuas replay` reads.",
+    )
+    p.add_argument("--config", required=True, help="camp configuration (TOML)")
+    p.add_argument("--out", required=True, help="recording file to write")
+    p.add_argument("--ingest", help="endpoint to bind instead of the config's zmq.ingest")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--count", type=int, help="stop after this many messages")
+    p.set_defaults(func=_command)
+    return p

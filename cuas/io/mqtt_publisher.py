@@ -29,7 +29,7 @@ import aiomqtt
 
 from cuas import wire
 from cuas.config import CampConfig
-from cuas.journal import Journal, Row
+from cuas.io.journal import Journal, Row
 from cuas.topics import Topics
 
 log = logging.getLogger("cuas.mqtt")

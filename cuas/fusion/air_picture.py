@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from cuas import wire
-from cuas.alerts import TrackGeometry
+from cuas.fusion.alerts import TrackGeometry
 from cuas.geodesy import LocalFrame
+from cuas.tracking.classification import PublishedClasses, published_classes
 from cuas.tracking.scan import CLASSES
 from cuas.tracking.tracker import TrackSnapshot
 from cuas.tracking.tracks import STATUS_NAMES, TrackRows
@@ -15,8 +16,8 @@ from cuas.tracking.tracks import STATUS_NAMES, TrackRows
 class AirPicture:
     """Builds `TrackCycle` messages; values are rounded to sensible precision (1 cm, 1e-7 deg).
 
-    A track's published `class` is its most probable class once that probability reaches
-    `class_confidence`, and `unknown` until then.
+    A track's published `class` is decided once per cycle (`published_classes`), for the
+    threat evaluation and this picture alike.
     """
 
     def __init__(
@@ -29,10 +30,10 @@ class AirPicture:
         self.frame = frame
         self.sensor_ids = sensor_ids
         self.sensor_memory_s = sensor_memory_s
-        self.class_confidence = class_confidence
+        self.class_confidence = class_confidence  # for deleted tracks' last words
         self._bits = 1 << np.arange(len(sensor_ids), dtype=np.int64)
         self._lists: dict[int, list[str]] = {}
-        self._class_cache: dict[tuple[float, ...], tuple[str, dict[str, float]]] = {}
+        self._class_cache: dict[tuple[float, ...], dict[str, float]] = {}
 
     def _contributors(self, code: int) -> list[str]:
         """The sensor ids of a bit set (cached: there are few distinct combinations)."""
@@ -42,39 +43,40 @@ class AirPicture:
             self._lists[code] = ids
         return ids
 
-    def cycle(self, snap: TrackSnapshot, geo: TrackGeometry, threat: list[str]) -> wire.TrackCycle:
+    def cycle(
+        self,
+        snap: TrackSnapshot,
+        geo: TrackGeometry,
+        threat: list[str],
+        classes: PublishedClasses,
+    ) -> wire.TrackCycle:
         live = snap.live
         status = [STATUS_NAMES[s] for s in live.status]
         tracks = self._tracks(
-            snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent
+            snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent, classes
         )
         dead = snap.deleted
         if len(dead):
             lat, lon, alt = self.frame.to_geodetic(dead.x[:, :3])
             k = len(dead)
+            last = published_classes(dead.class_logp, self.class_confidence)
             tracks += self._tracks(
-                snap.t, dead, ["deleted"] * k, lat, lon, alt, ["none"] * k, np.zeros(k, bool)
+                snap.t, dead, ["deleted"] * k, lat, lon, alt, ["none"] * k, np.zeros(k, bool), last
             )
         return wire.TrackCycle(v=wire.VERSION, t=snap.t, tracks=tracks)
 
-    def _classes(self, rows: TrackRows) -> tuple[list[str], list[dict[str, float]]]:
-        """Published class and class probabilities of each row (both cached by value: most
-        tracks share a handful of distributions, and a dict per track per cycle adds up)."""
-        logp = rows.class_logp - rows.class_logp.max(axis=1, keepdims=True)
-        probs = np.exp(logp)
-        probs /= probs.sum(axis=1, keepdims=True)
+    def _class_probs(self, probs: np.ndarray) -> list[dict[str, float]]:
+        """Each row's class probabilities as published (rounded; cached by value: most tracks
+        share a handful of distributions, and a dict per track per cycle adds up)."""
         if len(self._class_cache) > 100_000:
             self._class_cache.clear()
-        names, dicts = [], []
+        dicts = []
         for p in map(tuple, np.round(probs, 3).tolist()):
             cached = self._class_cache.get(p)
             if cached is None:
-                best = max(range(len(p)), key=p.__getitem__)
-                name = CLASSES[best] if p[best] >= self.class_confidence else "unknown"
-                cached = self._class_cache[p] = (name, dict(zip(CLASSES, p, strict=True)))
-            names.append(cached[0])
-            dicts.append(cached[1])
-        return names, dicts
+                cached = self._class_cache[p] = dict(zip(CLASSES, p, strict=True))
+            dicts.append(cached)
+        return dicts
 
     def _tracks(
         self,
@@ -86,12 +88,13 @@ class AirPicture:
         alt: np.ndarray,
         threat: list[str],
         sensors_silent: np.ndarray,
+        classes: PublishedClasses,
     ) -> list[wire.Track]:
         if len(rows) == 0:
             return []
         sigma = np.sqrt(rows.P[:, 0, 0] + rows.P[:, 1, 1] + rows.P[:, 2, 2])
         recent = ((t - rows.last_hit) <= self.sensor_memory_s) @ self._bits
-        names, probs = self._classes(rows)
+        names, probs = classes.names, self._class_probs(classes.probs)
         columns = zip(
             rows.track_id.tolist(),
             status,

@@ -35,7 +35,8 @@ import msgspec
 
 from cuas import wire
 from cuas.config import CampConfig
-from cuas.recording import read_records
+from cuas.io.recording import read_records
+from cuas.topics import is_report
 
 FORMAT_VERSION = "0.4.1"
 SYSTEM_NAME = "cuas"
@@ -202,7 +203,7 @@ def read_reports(recording: str | Path) -> list[wire.Report]:
     decoder = msgspec.msgpack.Decoder(wire.Report)
     out: list[wire.Report] = []
     for r in read_records(recording):
-        if r.topic.startswith("report."):
+        if is_report(r.topic):
             try:
                 out.append(decoder.decode(r.payload))
             except msgspec.DecodeError:

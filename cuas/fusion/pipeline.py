@@ -12,36 +12,56 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from cuas import wire
-from cuas.air_picture import AirPicture
-from cuas.alerts import AlertLifecycle, Transition
+from cuas import topics, wire
 from cuas.config import CampConfig
-from cuas.geodesy import LocalFrame
-from cuas.ingest import Ingest, SensorStats
-from cuas.ordering import ReorderBuffer
-from cuas.scans import ScanBuilder
-from cuas.threat import ThreatEvaluator, track_geometry
-from cuas.tracking.classification import Classifier
+from cuas.fusion.air_picture import AirPicture
+from cuas.fusion.alerts import AlertLifecycle, Transition
+from cuas.fusion.ingest import Ingest, SensorStats
+from cuas.fusion.ordering import ReorderBuffer
+from cuas.fusion.scans import ScanBuilder
+from cuas.fusion.threat import ThreatEvaluator, track_geometry
+from cuas.fusion.zones import ZoneSet
+from cuas.tracking.classification import Classifier, published_classes
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker
-from cuas.zones import ZoneSet
 
 HEARTBEAT_TIMEOUT_S = 6.0  # three missed heartbeats at the contract's 2 s
 
-TOPIC_TRACKS = "tracks"
-TOPIC_ALERT = "alert"
-TOPIC_SENSOR = "sensor"
+TOPIC_TRACKS = topics.RECORDED_TRACKS
+TOPIC_ALERT = topics.RECORDED_ALERT
+TOPIC_SENSOR = topics.RECORDED_SENSOR
+
+
+PipelineOutput = wire.TrackCycle | Transition | wire.SensorHealth
+"""What the pipeline hands its publishers: a track cycle, an alert transition (the alert and
+what it is about), or a sensor's health."""
+
+
+def recorded(output: PipelineOutput) -> tuple[float, str, Any]:
+    """An output as `cuas replay` writes it: (time, recording topic, wire message)."""
+    if isinstance(output, Transition):
+        return output.alert.t, TOPIC_ALERT, output.alert
+    if isinstance(output, wire.TrackCycle):
+        return output.t, TOPIC_TRACKS, output
+    return output.t, TOPIC_SENSOR, output
 
 
 @dataclass(frozen=True, slots=True)
-class Output:
-    """One message for the publishers (and for replay output files)."""
+class PipelineCounters:
+    """What the pipeline has done so far, for summaries, logs and health."""
 
-    t: float
-    topic: str  # TOPIC_TRACKS | TOPIC_ALERT | TOPIC_SENSOR
-    message: Any  # wire.TrackCycle | wire.Alert | wire.SensorHealth
-    subject: str | None = None  # alerts: what the alert is about ("track", "sensor:<id>")
+    detections: int  # accepted from sensors
+    detections_fused: int  # through the tracker
+    rejects: dict[str, int]  # by reason, all sensors
+    late: int  # scans rejected as too late
+    late_fused: int  # scans fused by retrodiction
+    not_fused: int  # reports of a kind no stage fuses
+    tracks_live: int
+    tracks_initiated: int
+    tracks_confirmed: int
+    cycles: int
+    alert_transitions: int
 
 
 class FusionPipeline:
@@ -49,10 +69,10 @@ class FusionPipeline:
 
     def __init__(self, config: CampConfig) -> None:
         self.config = config
-        self.frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+        self.frame = config.local_frame()
         self.ingest = Ingest(config)
         self.scans = ScanBuilder(config.sensors, self.frame)
-        self.tracker = Tracker(
+        self.tracker = Tracker.from_config(
             config.tracker,
             len(config.sensors),
             annotators=[
@@ -65,7 +85,8 @@ class FusionPipeline:
             sources={s.id: s.latency_s for s in config.sensors if self.scans.supports(s.kind)},
         )
         self.zones = ZoneSet(config.zones, self.frame)
-        self.threat = ThreatEvaluator(config.threat, self.zones, config.tracker.class_confidence)
+        self.threat = ThreatEvaluator(config.threat, self.zones)
+        self.class_confidence = config.tracker.class_confidence
         self.alerts = AlertLifecycle(
             config.camp_id,
             config.alerts,
@@ -95,7 +116,9 @@ class FusionPipeline:
 
     # --- input -----------------------------------------------------------------------
 
-    def submit(self, topic: str, payload: bytes, received: float | None = None) -> list[Output]:
+    def submit(
+        self, topic: str, payload: bytes, received: float | None = None
+    ) -> list[PipelineOutput]:
         """Take one sensor message received at `received` (default: the live clock, if any);
         returns what became due (cycles, alerts, health)."""
         message = self.ingest.accept(topic, payload)
@@ -121,7 +144,7 @@ class FusionPipeline:
             return []
         return self._run(self.reorder.release(self.clock))
 
-    def advance(self, now: float) -> list[Output]:
+    def advance(self, now: float) -> list[PipelineOutput]:
         """The live service's clock tick: release what is due at wall time `now`, and emit
         the cycles that no sensor can add to any more."""
         self.clock = now
@@ -131,25 +154,51 @@ class FusionPipeline:
             out += self._cycles_before(horizon)
         return out
 
-    def flush(self) -> list[Output]:
+    def flush(self) -> list[PipelineOutput]:
         """Process everything still held and emit the cycle that follows the last report."""
         out = self._run(self.reorder.flush())
         if self.tracker.t is not None:
             out += self._cycles_before(self.tracker.t + self.cycle_period)
         return out
 
-    def acknowledge(self, alert_id: str, ack: wire.Ack) -> list[Output]:
+    def acknowledge(self, alert_id: str, ack: wire.Ack) -> list[PipelineOutput]:
         """An operator acknowledged an alert: its `acknowledged` transition, if it is active."""
         tr = self.alerts.acknowledge(alert_id, ack.by, ack.t)
         if tr is None:
             return []
         self.alert_transitions += 1
-        return [_alert_output(tr)]
+        return [tr]
+
+    def restore_alerts(self, active: list[Transition], next_number: int) -> None:
+        """Take back the alerts a previous run left active, and go on numbering after
+        `next_number - 1` so alert ids stay unique in the journal."""
+        self.alerts.restore([(tr.alert, tr.subject) for tr in active])
+        self.alerts.next_number = next_number
+
+    @property
+    def newest_measurement(self) -> float:
+        """The latest measurement time submitted (-inf before the first report)."""
+        return self.reorder.newest
+
+    def counters(self) -> PipelineCounters:
+        return PipelineCounters(
+            detections=sum(s.detections for s in self.ingest.sensors.values()),
+            detections_fused=self.tracker.stats.detections,
+            rejects=dict(self.ingest.rejects.by_reason()),
+            late=self.late,
+            late_fused=self.late_fused,
+            not_fused=self.not_fused,
+            tracks_live=len(self.tracker.tracks),
+            tracks_initiated=self.tracker.stats.initiated,
+            tracks_confirmed=self.tracker.stats.confirmed,
+            cycles=self.cycles,
+            alert_transitions=self.alert_transitions,
+        )
 
     # --- processing ------------------------------------------------------------------
 
-    def _run(self, released: Any) -> list[Output]:
-        out: list[Output] = []
+    def _run(self, released: Any) -> list[PipelineOutput]:
+        out: list[PipelineOutput] = []
         for _, report in released:
             for scan in self.scans.build(report):
                 if self.tracker.t is not None and scan.t < self.tracker.t:
@@ -182,32 +231,30 @@ class FusionPipeline:
             for stats in self.ingest.sensors.values()
         ]
 
-    def _cycles_before(self, t: float) -> list[Output]:
+    def _cycles_before(self, t: float) -> list[PipelineOutput]:
         """Emit every cycle strictly before measurement time `t`."""
         if self._next_cycle is None:
             self._next_cycle = math.ceil(t / self.cycle_period)
-        out: list[Output] = []
+        out: list[PipelineOutput] = []
         while (cycle_t := self._next_cycle * self.cycle_period) < t:
             out += self._cycle(cycle_t)
             self._next_cycle += 1
         return out
 
-    def _cycle(self, t: float) -> list[Output]:
+    def _cycle(self, t: float) -> list[PipelineOutput]:
         if self.tracker.t is not None:
             self.tracker.silent[:] = self._silent_sensors(t)
             self.tracker.housekeep(t)
         snap = self.tracker.snapshot(t)
         geo = track_geometry(snap, self.zones, self.frame)
-        threat = self.threat.evaluate(snap, geo)
+        classes = published_classes(snap.live.class_logp, self.class_confidence)
+        threat = self.threat.evaluate(snap, geo, classes)
         alerts = self.alerts.step(snap, geo, threat, *self._sensor_faults(t))
-        out = [_alert_output(a) for a in alerts]
-        out.append(Output(t, TOPIC_TRACKS, self.picture.cycle(snap, geo, threat.names)))
+        out: list[PipelineOutput] = [*alerts, self.picture.cycle(snap, geo, threat.names, classes)]
         self.cycles += 1
         self.alert_transitions += len(alerts)
         if t >= self._next_health:
-            out += [
-                Output(t, TOPIC_SENSOR, self._health(s, t)) for s in self.ingest.sensors.values()
-            ]
+            out += [self._health(s, t) for s in self.ingest.sensors.values()]
             self._next_health = t + self.health_period
         return out
 
@@ -255,10 +302,6 @@ class FusionPipeline:
             report_rate_hz=round(rate, 3),
             rejects=dict(sorted(stats.rejects.items())),
         )
-
-
-def _alert_output(tr: Transition) -> Output:
-    return Output(tr.alert.t, TOPIC_ALERT, tr.alert, tr.subject)
 
 
 def _silence(stats: SensorStats, t: float) -> float | None:

@@ -27,13 +27,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from cuas.recording import read_records
+from cuas.io.recording import read_records
+from cuas.topics import RECORDED_TRACKS
 from cuas.wire import TrackCycle, from_msgpack
 
 Array = NDArray[np.float64]
 
 TRUTH_TOPIC = "truth"
-TRACKS_TOPIC = "tracks"
+TRACKS_TOPIC = RECORDED_TRACKS
 SCORED_STATUSES = ("confirmed", "coasting")
 
 # --- the truth record ---------------------------------------------------------------

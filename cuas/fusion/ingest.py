@@ -1,6 +1,6 @@
 """Ingest: decode and validate incoming sensor traffic against the camp configuration.
 
-Every rejection is counted per sensor and reason (`cuas.reject_log`) and never stops the
+Every rejection is counted per sensor and reason (`cuas.fusion.reject_log`) and never stops the
 core. Accepted traffic updates per-sensor statistics used for health.
 """
 
@@ -10,11 +10,11 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cuas import wire
+from cuas import topics, wire
 from cuas.config import CampConfig
-from cuas.reject_log import RejectLog
+from cuas.fusion.reject_log import RejectLog
 
-log = logging.getLogger("cuas.ingest")
+log = logging.getLogger("cuas.fusion.ingest")
 
 UNKNOWN_SENSOR = "?"
 
@@ -49,14 +49,16 @@ class Ingest:
 
     def accept(self, topic: str, payload: bytes) -> wire.Report | wire.Status | None:
         """The validated message, or None after counting why it was rejected."""
-        family, _, topic_id = topic.partition(".")
+        family, topic_id = topics.sensor_topic_parts(topic)
         sensor_id = topic_id or UNKNOWN_SENSOR
-        if family not in ("report", "status") or not topic_id:
+        if family not in (topics.REPORT, topics.STATUS) or not topic_id:
             self.reject(sensor_id, "unknown_topic", f"topic {topic!r}")
             return None
         try:
             message: wire.Report | wire.Status = (
-                wire.decode_report(payload) if family == "report" else wire.decode_status(payload)
+                wire.decode_report(payload)
+                if family == topics.REPORT
+                else wire.decode_status(payload)
             )
         except wire.WireError as exc:
             self.reject(sensor_id, exc.reason, exc.detail)

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-_log = logging.getLogger("cuas.ingest")
+_log = logging.getLogger("cuas.fusion.ingest")
 
 
 class RejectLog:

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 import tempfile
 import time
@@ -23,9 +22,10 @@ from pathlib import Path
 from typing import TextIO
 
 from cuas.config import CampConfig, load_config
-from cuas.embedded_broker import EmbeddedBroker, broker_reachable
-from cuas.service import FusionService
-from cuas.tail import TailSettings, TailStats, tail
+from cuas.io.embedded_broker import ensure_broker
+from cuas.operator.tail import TailSettings, TailStats, tail
+from cuas.service.lifetime import run_until_signal
+from cuas.service.run import FusionService
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 DEFAULT_SCENARIO = "attack"
@@ -49,17 +49,14 @@ async def demo(
     stop = stop or asyncio.Event()
     mqtt = config.mqtt
     async with contextlib.AsyncExitStack() as stack:
-        if await broker_reachable(mqtt.host, mqtt.port, timeout=1.0):
-            print(f"MQTT broker: using the one at {mqtt.host}:{mqtt.port}", file=out)
-        elif mqtt.host in ("127.0.0.1", "localhost"):
-            await stack.enter_async_context(EmbeddedBroker("127.0.0.1", mqtt.port))
+        if await ensure_broker(stack, mqtt.host, mqtt.port):
             print(
                 f"MQTT broker: none answered at {mqtt.host}:{mqtt.port}; started an "
                 "embedded one on 127.0.0.1",
                 file=out,
             )
         else:
-            raise SystemExit(f"cuas demo: no MQTT broker answers at {mqtt.host}:{mqtt.port}")
+            print(f"MQTT broker: using the one at {mqtt.host}:{mqtt.port}", file=out)
         print(
             f"scenario {scenario.name!r}: {scenario.description} "
             f"({scenario.duration_s:.0f} s at {speed:g}x)",
@@ -135,14 +132,11 @@ def _run(args: argparse.Namespace) -> int:
         for name in ("cuas", "amqtt", "transitions", "sensors", "simulators"):
             logging.getLogger(name).setLevel(logging.WARNING)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await demo(config, args.scenario, args.speed, args.duration, stop=stop, seed=args.seed)
-
-    asyncio.run(main())
+    run_until_signal(
+        lambda stop: demo(
+            config, args.scenario, args.speed, args.duration, stop=stop, seed=args.seed
+        )
+    )
     return 0
 
 

@@ -34,10 +34,10 @@ from numpy.typing import NDArray
 
 from cuas import wire
 from cuas.config import AlertsConfig, SensorConfig
+from cuas.fusion.threat import CRITICAL, RANK, ThreatPicture, TrackGeometry
+from cuas.fusion.zones import ZoneSet
 from cuas.geodesy import LocalFrame
-from cuas.threat import CRITICAL, RANK, ThreatPicture, TrackGeometry
 from cuas.tracking.tracker import TrackSnapshot
-from cuas.zones import ZoneSet
 
 Array = NDArray[np.float64]
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")

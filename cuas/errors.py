@@ -1,0 +1,49 @@
+"""User-facing errors: one root, so the `cuas` command catches them once and says what is wrong.
+
+`CuasError` is what a person can act on (a bad file, a bad message, a journal of another
+camp); anything else escaping a command is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class CuasError(Exception):
+    """The root of every error that the `cuas` command reports as one line, not a traceback."""
+
+
+class FileError(CuasError, ValueError):
+    """A file that cannot be used: names the file, the key (a dotted path) and the reason."""
+
+    what = "file"
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file = file
+        self.key = key
+        self.reason = reason
+
+
+class ConfigError(FileError):
+    """A camp configuration that cannot be used."""
+
+    what = "bad configuration"
+
+
+class ScenarioError(FileError):
+    """A scenario (drill) file that cannot be flown."""
+
+    what = "bad scenario"
+
+
+class WireError(CuasError, ValueError):
+    """A message that does not meet the schema.
+
+    `reason` is a stable key for counters (`malformed`, `missing_field`, `wrong_type`,
+    `out_of_range`, `unknown_kind`, `unknown_class`, `bad_version`, ...); `detail` is the
+    full human explanation including the path to the offending field.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

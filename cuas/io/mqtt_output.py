@@ -1,0 +1,88 @@
+"""The camp's MQTT output read back: one decoder for every consumer of DESIGN.md's topics.
+
+`cuas tail`, the drill scorer, the console, the gateways and the tests all subscribe to the
+same topics; `decode_output` tells them which topic a message came on and hands them the
+validated wire message, so no consumer parses topic strings or JSON of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cuas import wire
+from cuas.errors import WireError
+from cuas.topics import Topics
+
+OutputKind = Literal[
+    "status", "tracks", "alert_event", "alert_state", "alert_cleared", "sensor", "ack", "other"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputMessage:
+    """One message of the camp's output: its kind, the id in its topic, and the message.
+
+    `key` is the alert id (`alert_state`, `alert_cleared`, `ack`) or sensor id (`sensor`);
+    `message` is the decoded wire struct, or None for a cleared alert and for `other`.
+    """
+
+    kind: OutputKind
+    key: str | None
+    message: Any
+
+
+_TYPES: dict[str, type] = {
+    "status": wire.ServiceStatus,
+    "tracks": wire.TrackCycle,
+    "alert_event": wire.Alert,
+    "alert_state": wire.Alert,
+    "sensor": wire.SensorHealth,
+}
+
+
+def classify_topic(topics: Topics, topic: str) -> tuple[OutputKind, str | None]:
+    """Which of the camp's topics `topic` is, and the alert or sensor id it names."""
+    head = topics.prefix + "/"
+    if not topic.startswith(head):
+        return "other", None
+    rel = topic[len(head) :]
+    if rel == "status":
+        return "status", None
+    if rel == "tracks":
+        return "tracks", None
+    if rel == "events/alerts":
+        return "alert_event", None
+    parts = rel.split("/")
+    if parts[0] == "alerts" and len(parts) == 2 and parts[1]:
+        return "alert_state", parts[1]
+    if parts[0] == "alerts" and len(parts) == 3 and parts[1] and parts[2] == "ack":
+        return "ack", parts[1]
+    if parts[0] == "sensors" and len(parts) == 2 and parts[1]:
+        return "sensor", parts[1]
+    return "other", None
+
+
+def decode_payload(payload: bytes, type_: type[Any]) -> Any:
+    """A validated wire message of `type_` from JSON, or `WireError` (empty, bad, wrong `v`)."""
+    if not payload:
+        raise WireError("malformed", "empty payload")
+    message = wire.from_json(payload, type_)
+    if message.v != wire.VERSION:
+        raise WireError("bad_version", f"schema version {message.v} (expected {wire.VERSION})")
+    return message
+
+
+def decode_output(topics: Topics, topic: str, payload: bytes) -> OutputMessage:
+    """The message on `topic`, decoded and validated; `WireError` for a bad payload.
+
+    An empty retained payload on `alerts/<id>` is the alert cleared from the broker
+    (`alert_cleared`); acknowledgements are decoded with `wire.decode_ack`.
+    """
+    kind, key = classify_topic(topics, topic)
+    if kind == "alert_state" and not payload:
+        return OutputMessage("alert_cleared", key, None)
+    if kind == "ack":
+        return OutputMessage(kind, key, wire.decode_ack(payload))
+    type_ = _TYPES.get(kind)
+    return OutputMessage(kind, key, None if type_ is None else decode_payload(payload, type_))

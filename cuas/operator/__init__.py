@@ -1,0 +1,1 @@
+"""Operator tools over the camp's MQTT output: `cuas tail` and `cuas alerts`."""
