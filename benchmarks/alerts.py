@@ -245,7 +245,7 @@ def replace_alert(a: wire.Alert, alert_id: str) -> wire.Alert:
 async def _live_run(directory: Path, port: int) -> list[float]:
     """One intruder flown at a live core; seconds from cycle time to the subscriber."""
     import aiomqtt
-    from live import camp, corner_clip, small_camp  # the tests' live harness
+    from support.live import camp, corner_clip, small_camp  # the tests' live harness
 
     from cuas.service.run import FusionService
 
@@ -280,7 +280,7 @@ async def _live_run(directory: Path, port: int) -> list[float]:
 def live_latency(runs: int, work: Path) -> list[float]:
     """Seconds from cycle time to an MQTT subscriber, over `runs` live intruders."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from broker import MosquittoBroker  # the tests' broker harness
+    from support.broker import MosquittoBroker  # the tests' broker harness
 
     delays: list[float] = []
     with MosquittoBroker(work / "mosquitto") as broker:

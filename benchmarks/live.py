@@ -46,7 +46,7 @@ from cuas.topics import TRACK_STREAM, report_topic
 from simulators.benchmark_scenarios import benchmark_camp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from broker import MosquittoBroker, free_port  # the tests' broker harness
+from support.broker import MosquittoBroker, free_port  # the tests' broker harness
 
 TARGETS = 200
 RADARS = 4

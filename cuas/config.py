@@ -45,7 +45,11 @@ class MqttConfig(_Section):
     port: Annotated[int, Meta(ge=1, le=65535)] = 1883
     prefix: str | None = None  # default "cuas/<camp_id>"
     username: str | None = None
-    password: str | None = None
+    password: str | None = None  # prefer password_file: a camp file is often shared
+    password_file: str | None = None  # first line is the password (relative: to the camp file)
+    tls_ca: str | None = None  # CA certificate (PEM): TLS on, the broker verified against it
+    tls_cert: str | None = None  # client certificate (PEM), where the broker asks for one
+    tls_key: str | None = None  # the client certificate's private key (PEM)
     keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
     tracks_period_s: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0  # MQTT `tracks` rate
 
@@ -271,6 +275,10 @@ def _check(file: str, cfg: CampConfig) -> None:
         raise ConfigError(file, "alerts.raise_threat", "must be medium, high or critical")
     if not cfg.alerts.journal.strip():
         raise ConfigError(file, "alerts.journal", "must name a file")
+    if cfg.mqtt.password is not None and cfg.mqtt.password_file is not None:
+        raise ConfigError(file, "mqtt.password_file", "give password or password_file, not both")
+    if (cfg.mqtt.tls_cert is None) != (cfg.mqtt.tls_key is None):
+        raise ConfigError(file, "mqtt.tls_key", "tls_cert and tls_key go together")
     prefix = cfg.mqtt_prefix
     if any(c in prefix for c in "+#") or not prefix:
         raise ConfigError(file, "mqtt.prefix", "must be a non-empty topic without wildcards")
@@ -286,8 +294,27 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
 
 
 def load_config(path: str | Path) -> CampConfig:
-    """Load and validate a camp configuration file, or raise `ConfigError`."""
-    return parse_config(read_toml(path, ConfigError), str(path))
+    """Load and validate a camp configuration file, or raise `ConfigError`.
+
+    File paths in it (`[mqtt] password_file`, `tls_*`) are relative to the file's folder.
+    """
+    cfg = parse_config(read_toml(path, ConfigError), str(path))
+    return _files_beside(cfg, Path(path).resolve().parent)
+
+
+_MQTT_FILES = ("password_file", "tls_ca", "tls_cert", "tls_key")
+
+
+def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
+    """`cfg` with its relative file paths made absolute against `folder`."""
+    moved = {
+        key: str(folder / value)
+        for key in _MQTT_FILES
+        if (value := getattr(cfg.mqtt, key)) is not None and not Path(value).is_absolute()
+    }
+    if not moved:
+        return cfg
+    return msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
 
 
 def dump_config(cfg: CampConfig) -> str:

@@ -1,4 +1,8 @@
-"""Shared fixtures: real Mosquitto brokers for the MQTT tests (see tests/broker.py)."""
+"""Shared fixtures: real Mosquitto brokers for the MQTT tests (see tests/support/broker.py).
+
+Every test that uses a broker fixture is marked `broker`, so `pytest -m "not broker"` runs
+the fast suite on a machine without Mosquitto; CI runs everything.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from broker import MakeBroker, MosquittoBroker, find_mosquitto
+from support.broker import MakeBroker, MosquittoBroker, find_mosquitto
+
+BROKER_FIXTURES = {"mosquitto_binary", "make_mosquitto", "mosquitto"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
 
 
 def _on_ci() -> bool:

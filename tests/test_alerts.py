@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sky import CONFIG, T0, Sky, camp, states
+from support.sky import CONFIG, T0, Sky, camp, states
 
 from cuas import wire
 from cuas.fusion.alerts import Transition

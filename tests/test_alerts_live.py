@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import aiomqtt
-from live import camp, core_running, corner_clip, eventually, listening, small_camp
-from sky import states
+from support.live import camp, core_running, corner_clip, eventually, listening, small_camp
+from support.sky import states
 
 from cuas import wire
 from cuas.io.journal import Journal

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aiomqtt
-from broker import MakeBroker, MosquittoBroker, port_open
+from support.broker import MakeBroker, MosquittoBroker, port_open
 
 TIMEOUT_S = 5.0
 

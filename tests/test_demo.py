@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 
-from broker import free_port
-from live import live_camp
+from support.broker import free_port
+from support.live import live_camp
 
 
 def run_demo(config: str, seconds: float) -> subprocess.CompletedProcess[str]:

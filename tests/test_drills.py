@@ -630,7 +630,7 @@ def test_a_live_drill_is_scored_from_what_the_service_published(mosquitto, tmp_p
     """The real service in-process, the sensors over ZeroMQ, scores from MQTT, at 2x."""
     import asyncio
 
-    from live import live_camp
+    from support.live import live_camp
 
     from simulators.drill.runner import run_drill_live
 

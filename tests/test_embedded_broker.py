@@ -8,7 +8,7 @@ import socket
 import aiomqtt
 import psutil
 import pytest
-from broker import MosquittoBroker, free_port
+from support.broker import MosquittoBroker, free_port
 
 from cuas.io.embedded_broker import EmbeddedBroker, EmbeddedBrokerError, broker_reachable
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sky import T0
+from support.sky import T0
 
 from cuas import wire
 from cuas.config import load_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from live import camp, core_running, eventually, listening, live_camp
+from support.live import camp, core_running, eventually, listening, live_camp
 
 from cuas import wire
 from simulators.run import run_realtime

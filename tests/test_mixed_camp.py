@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.truth_match import Outcome, match
 
 from cuas import wire
 from cuas.config import load_config
 from cuas.service.replay import replay
 from simulators.run import record, truth_path
-from tests.truth_match import Outcome, match
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 SWARM = [f"s0{i}" for i in range(1, 7)]

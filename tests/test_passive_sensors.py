@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from ingest_stub import BoundSub
+from support.ingest_stub import BoundSub
 
 from cuas.config import CampConfig, SensorConfig, load_config
 from cuas.geodesy import LocalFrame, wrap_deg

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from ingest_stub import BoundSub
+from support.ingest_stub import BoundSub
 
 from cuas import wire
 from cuas.config import SensorConfig

@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
-from ingest_stub import BoundSub
+from support.ingest_stub import BoundSub
 
 from cuas import wire
 from cuas.wire import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgpack
 import zmq
 import zmq.asyncio
-from live import (
+from support.live import (
     Intruder,
     camp,
     core_running,
@@ -23,7 +23,7 @@ from live import (
     live_camp,
     small_camp,
 )
-from sky import states
+from support.sky import states
 
 from cuas import wire
 from cuas.io.journal import Journal

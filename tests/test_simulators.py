@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 import pytest
-from ingest_stub import BoundSub
+from support.ingest_stub import BoundSub
 
 from cuas.config import CampConfig, SensorConfig, load_config
 from cuas.geodesy import LocalFrame, wrap_deg

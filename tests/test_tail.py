@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from broker import MosquittoBroker, free_port
+from support.broker import MosquittoBroker, free_port
 
 from cuas import wire
 from cuas.operator.tail import TailSettings, TailStats, add_command, format_cycle, run, tail

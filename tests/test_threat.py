@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sky import Sky
+from support.sky import Sky
 
 from cuas.fusion.threat import RANK
 

@@ -30,6 +30,7 @@ import aiomqtt
 from cuas import wire
 from cuas.config import CampConfig
 from cuas.io.journal import Journal, Row
+from cuas.io.mqtt_client import mqtt_client
 from cuas.topics import Topics
 
 log = logging.getLogger("cuas.mqtt")
@@ -128,13 +129,9 @@ class MqttPublisher:
         will = aiomqtt.Will(self.topics.status, self._status("offline", None), qos=1, retain=True)
         while True:
             try:
-                async with aiomqtt.Client(
-                    mqtt.host,
-                    mqtt.port,
-                    username=mqtt.username,
-                    password=mqtt.password,
+                async with mqtt_client(
+                    mqtt,
                     identifier=f"cuas-core-{self.config.camp_id}",
-                    keepalive=mqtt.keepalive_s,
                     will=will,
                     timeout=self.publish_timeout_s,
                 ) as client:

@@ -265,9 +265,9 @@ async def run_drill_live(
     scored from the `tracks` and `events/alerts` messages the service published, against the
     truth the simulators flew; scenario time is `speed` times wall time.
     """
-    import aiomqtt
 
     from cuas.io.embedded_broker import ensure_broker
+    from cuas.io.mqtt_client import mqtt_client
     from cuas.service.run import FusionService
     from simulators.run import ScanEvent, run_realtime
 
@@ -309,9 +309,7 @@ async def run_drill_live(
             if not external:
                 await asyncio.wait_for(service.ready.wait(), 10)
             prefix = camp.mqtt_prefix
-            client = aiomqtt.Client(
-                mqtt.host, mqtt.port, username=mqtt.username, password=mqtt.password
-            )
+            client = mqtt_client(mqtt)
             await stack.enter_async_context(client)
             await client.subscribe(Topics(prefix).tracks, qos=0)
             await client.subscribe(Topics(prefix).alert_events, qos=1)

@@ -13,7 +13,6 @@ from typing import Any
 
 import aiomqtt
 import numpy as np
-from broker import free_port
 
 from cuas import wire
 from cuas.config import CampConfig, load_config
@@ -22,8 +21,9 @@ from cuas.service.run import FusionService
 from cuas.topics import Topics
 from sensors.publisher import SensorPublisher
 from simulators.radar import SimulatedRadar
+from support.broker import free_port
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "camp.example.toml"
 
 
 def live_camp(directory: Path, mqtt_port: int, cycle_s: float = 0.2) -> Path:
