@@ -178,7 +178,10 @@ class AlertsConfig(_Section):
     """The alert lifecycle (cuas/alerts.py) and its journal (cuas/journal.py)."""
 
     raise_threat: Threat = "medium"  # the threat at which a track alerts
-    debounce_cycles: Annotated[int, Meta(ge=1, le=100)] = 2  # consecutive cycles to raise
+    # Raise once a track is at that threat on this many updates spanning this long (and below
+    # it on none in between): evidence and time, not cycles.
+    debounce_updates: Annotated[int, Meta(ge=1, le=100)] = 2
+    debounce_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 0.5
     update_period_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 5.0  # `updated` at most
     clear_cycles: Annotated[int, Meta(ge=1, le=1000)] = 5  # consecutive quiet cycles to clear
     clear_margin_m: Annotated[float, Meta(ge=0.0, le=10_000.0)] = 50.0  # "still at the zone"

@@ -45,16 +45,16 @@ def test_updates_go_out_at_a_bounded_rate_while_an_alert_is_active() -> None:
     assert np.diff(times).min() == 5.0
 
 
-def test_a_single_cycle_in_a_zone_is_debounced() -> None:
-    sky = Sky(config=camp(debounce_cycles=3))
-    sky.add("d", (0.0, 1010.0, 100.0), (0.0, -10.0, 0.0))  # one cycle inside, then out again
+def test_a_single_update_in_a_zone_is_debounced() -> None:
+    sky = Sky(config=camp(debounce_updates=3))
+    sky.add("d", (0.0, 1010.0, 100.0), (0.0, -10.0, 0.0))  # one update inside, then out again
     sky.cycle()
     sky.cycle()
     sky.set("d", vel=(0.0, 0.0, 0.0), enu=(0.0, 1300.0, 100.0))
     sky.fly(10)
     assert sky.alerts == []
     sky.set("d", enu=(0.0, 800.0, 100.0))
-    assert sky.fly(2) == [] and states(sky.fly(1)) == ["raised"]  # three cycles: raised
+    assert sky.fly(2) == [] and states(sky.fly(1)) == ["raised"]  # three updates: raised
 
 
 def test_acknowledgement_does_not_silence_an_escalation() -> None:
@@ -217,3 +217,14 @@ def test_a_restored_sensor_alert_stays_until_its_sensor_is_heard_healthy() -> No
     after.healthy = {"cam-nw"}
     (cleared,) = after.fly(1)
     assert (cleared.alert_id, cleared.state) == (raised.alert_id, "cleared")
+
+
+def test_a_coasting_track_gathers_no_evidence_and_is_not_raised() -> None:
+    """Debounce counts updates, not cycles: a track no sensor updates stays unraised however
+    long it sits in a zone, and is raised once a second update at that threat comes in."""
+    sky = Sky()
+    sky.add("ghost", (0.0, 800.0, 100.0))  # born of one update
+    sky.unseen.add("ghost")
+    assert sky.fly(10) == []
+    sky.unseen.clear()
+    assert states(sky.fly(1)) == ["raised"]

@@ -173,7 +173,8 @@ def test_minimal_config_gets_every_default(tmp_path: Path) -> None:
     assert (t.coast_after_s, t.delete_after_s) == (2.5, 8.0)
     assert 0.9 <= t.gate_probability < 1.0
     a = cfg.alerts
-    assert (a.raise_threat, a.debounce_cycles, a.clear_cycles) == ("medium", 2, 5)
+    assert (a.raise_threat, a.debounce_updates, a.debounce_s) == ("medium", 2, 0.5)
+    assert a.clear_cycles == 5
     assert (a.update_period_s, a.clear_margin_m) == (5.0, 50.0)
     assert (a.restore_grace_s, a.restore_radius_m) == (20.0, 500.0)
     assert a.sensor_alerts and a.journal == "cuas-journal.sqlite"
@@ -376,8 +377,8 @@ BAD_FILES: list[tuple[str, str, str, str]] = [
      "medium"),
     ("alerts-raise-unknown", MINIMAL + '[alerts]\nraise_threat = "severe"\n',
      "alerts.raise_threat", "severe"),
-    ("alerts-debounce-0", MINIMAL + "[alerts]\ndebounce_cycles = 0\n", "alerts.debounce_cycles",
-     ">= 1"),
+    ("alerts-debounce-0", MINIMAL + "[alerts]\ndebounce_updates = 0\n",
+     "alerts.debounce_updates", ">= 1"),
     ("alerts-journal-blank", MINIMAL + '[alerts]\njournal = " "\n', "alerts.journal", "file"),
     ("threat-eta-inverted", MINIMAL + "[threat]\neta_high_s = 90.0\n", "threat.eta_high_s",
      "eta_medium_s"),

@@ -4,33 +4,10 @@ from __future__ import annotations
 
 import msgspec
 import numpy as np
+from support.reports import CONFIG, T0, camera_report, radar_report
 
 from cuas import wire
-from cuas.config import load_config
 from cuas.fusion.pipeline import FusionPipeline
-from simulators.benchmark_scenarios import SAMPLE_CONFIG
-
-T0 = 1_764_000_000.0
-CONFIG = load_config(SAMPLE_CONFIG)
-FRAME = CONFIG.local_frame()
-
-
-def radar_report(t: float, seq: int, enu: np.ndarray) -> bytes:
-    radar = CONFIG.sensor("radar-1")
-    assert radar is not None
-    az, el, rng = FRAME.sensor_frame(radar.lat, radar.lon, radar.alt_m).enu_to_aer(enu)
-    det = wire.RadarDetection(range_m=float(rng), az_deg=float(az), el_deg=float(el))
-    return wire.to_msgpack(
-        wire.RadarReport(v=1, sensor_id="radar-1", seq=seq, t=t, detections=[det])
-    )
-
-
-def camera_report(t: float, seq: int, sensor: str, enu: np.ndarray) -> bytes:
-    cam = CONFIG.sensor(sensor)
-    assert cam is not None
-    az, el, _ = FRAME.sensor_frame(cam.lat, cam.lon, cam.alt_m).enu_to_aer(enu)
-    det = wire.CameraDetection(az_deg=float(az), el_deg=float(el))
-    return wire.to_msgpack(wire.CameraReport(v=1, sensor_id=sensor, seq=seq, t=t, detections=[det]))
 
 
 def fly(pipeline: FusionPipeline, seconds: int, late_camera_s: float) -> None:

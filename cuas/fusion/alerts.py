@@ -1,12 +1,19 @@
 """The alert lifecycle: one alert per track episode (and per sensor fault), as transitions.
 
 Pure state machine, fed once per cycle with the snapshot, its geometry and the threat of
-every track; it emits the wire `Alert` of DESIGN.md for each transition:
-- `raised` once a track's threat has been at or above `alerts.raise_threat` for
-  `debounce_cycles` consecutive cycles; its level is `critical` for a `critical` threat and
-  `warning` otherwise;
-- `escalated` at once when the level rises (warning -> critical); a level never falls within
-  an episode, and an escalation clears the acknowledgement (the new level needs its own);
+every track (`step`), and as soon as a scan is fused with the tracks that scan updated
+(`observe`, so an operator hears of a threat without waiting for the cycle grid); it emits
+the wire `Alert` of DESIGN.md for each transition:
+- `raised` once a track's threat has been at or above `alerts.raise_threat` on
+  `debounce_updates` distinct updates of the track spanning at least `debounce_s` of
+  measurement time, with no evaluation in between below it (debounce by evidence and time,
+  not by cycles: a track seen by a 5 Hz camera is raised sooner than one seen by a 1 Hz
+  radar, and a coasting track gathers no evidence, unless it coasts because its sensors went
+  silent: then each cycle's prediction counts, since no sensor can update it); its level is
+  `critical` for a `critical` threat and `warning` otherwise;
+- `escalated` at once when the level rises (warning -> critical), on a scan or a cycle; a
+  level never falls within an episode, and an escalation clears the acknowledgement (the new
+  level needs its own);
 - `updated` at most every `update_period_s` while active (position, eta, reason);
 - `acknowledged` when an operator acknowledges it (`acknowledge`), naming who;
 - `cleared` when the track is deleted (at once), or after `clear_cycles` consecutive
@@ -27,6 +34,7 @@ Either way a consumer sees no second `raised` and no missing `cleared`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +61,15 @@ class Transition:
 
     alert: wire.Alert
     subject: str
+
+
+@dataclass
+class _Streak:
+    """A track at alerting threat, not yet raised: since when, and on how many updates."""
+
+    t_first: float  # the first evaluation at alerting threat (measurement time)
+    t_update: float  # the track's last update counted as evidence
+    evidence: int  # updates at alerting threat so far
 
 
 @dataclass
@@ -125,7 +142,7 @@ class AlertLifecycle:
         self._by_track: dict[int, _Episode] = {}
         self._by_sensor: dict[str, _Episode] = {}
         self._orphans: list[_Episode] = []  # restored track alerts without a track yet
-        self._streak: dict[int, int] = {}  # track id -> consecutive alerting cycles
+        self._streak: dict[int, _Streak] = {}  # track id -> its run at alerting threat
 
     # --- queries -----------------------------------------------------------------------
 
@@ -220,43 +237,15 @@ class AlertLifecycle:
                         why = f"Track {track_id} left the zones and is not closing."
                     out.append(self._clear(ep, t, why, geo, i))
                     continue
-            level = "critical" if threat.level[i] == CRITICAL else "warning"
-            if level == "critical" and ep.level != "critical":
-                ep.level = level
-                ep.acknowledged_by = None
-                out.append(self._track_alert(ep, "escalated", snap, geo, threat, i))
+            escalation = self._escalate(ep, snap, geo, threat, i)
+            if escalation is not None:
+                out.append(escalation)
             elif t - ep.last.t >= self.cfg.update_period_s - 1e-9:
                 out.append(self._track_alert(ep, "updated", snap, geo, threat, i))
 
-        # Tracks at alerting threat without an alert: a restored one, or debounce then raise.
-        for i in np.flatnonzero(alerting).tolist():
-            track_id = int(live.track_id[i])
-            if track_id in self._by_track:
-                continue
-            streak = self._streak.get(track_id, 0) + 1
-            self._streak[track_id] = streak
-            orphan = self._adopt(live.x[i, :3], t)
-            if orphan is not None:
-                orphan.track_id = track_id
-                self._by_track[track_id] = orphan
-                tr = self._track_alert(orphan, "updated", snap, geo, threat, i)
-                note = f" Re-associated with track {track_id} after a restart."
-                tr = self._emit(
-                    orphan, wire.Alert(**{**_fields(tr.alert), "reason": tr.alert.reason + note})
-                )
-                out.append(tr)
-            elif streak >= self.cfg.debounce_cycles:
-                level = "critical" if threat.level[i] == CRITICAL else "warning"
-                alert_id = f"{self.camp_id}-{int(t)}-{self.next_number}"
-                self.next_number += 1
-                ep = _Episode(alert_id, TRACK, level, t, _placeholder(t), track_id)
-                self.episodes[alert_id] = ep
-                self._by_track[track_id] = ep
-                out.append(self._track_alert(ep, "raised", snap, geo, threat, i))
+        out += self._raise(snap, geo, threat, alerting, snap.sensors_silent)
         for track_id in [k for k in self._streak if k not in index or not alerting[index[k]]]:
             del self._streak[track_id]
-        for track_id in self._by_track:
-            self._streak.pop(track_id, None)
 
         # Restored alerts whose track did not come back in time.
         for ep in [e for e in self._orphans if e.deadline is not None and t >= e.deadline]:
@@ -265,6 +254,103 @@ class AlertLifecycle:
 
         if self.cfg.sensor_alerts:
             out += self._sensor_alerts(t, faults, healthy)
+        return out
+
+    def has_track_alert(self, track_id: int) -> bool:
+        """Whether the track carries an active alert."""
+        return track_id in self._by_track
+
+    def interrupt(self, track_ids: list[int]) -> None:
+        """These tracks were just updated below the alerting threat: their runs are broken."""
+        for track_id in track_ids:
+            self._streak.pop(track_id, None)
+
+    def observe(
+        self, snap: TrackSnapshot, geo: TrackGeometry, threat: ThreatPicture
+    ) -> list[Transition]:
+        """The transitions due as soon as a scan is fused: `snap` holds the tracks that scan
+        updated (at the scan's time). Raises what the debounce now allows and escalates at
+        once; updates and clearing wait for the cycle (`step`), which sees every track."""
+        out: list[Transition] = []
+        alerting = threat.level >= self.raise_rank
+        for i, track_id in enumerate(snap.live.track_id.tolist()):
+            ep = self._by_track.get(track_id)
+            if ep is not None:
+                escalation = self._escalate(ep, snap, geo, threat, i)
+                if escalation is not None:
+                    out.append(escalation)
+            elif not alerting[i]:
+                self._streak.pop(track_id, None)  # the run at alerting threat is broken
+        return out + self._raise(snap, geo, threat, alerting)
+
+    def _escalate(
+        self, ep: _Episode, snap: TrackSnapshot, geo: TrackGeometry, threat: ThreatPicture, i: int
+    ) -> Transition | None:
+        """`escalated` if row `i`'s threat now calls for a higher level than the episode's."""
+        if threat.level[i] != CRITICAL or ep.level == "critical":
+            return None
+        ep.level = "critical"
+        ep.acknowledged_by = None
+        return self._track_alert(ep, "escalated", snap, geo, threat, i)
+
+    def _debounced(self, track_id: int, t: float, t_update: float, orphaned: bool) -> bool:
+        """Count this evaluation at `t` of a track at alerting threat: is the evidence enough?
+
+        Evidence is an update evaluated at its own time (`t_update == t`: the scan path, or a
+        cycle that falls on an update); each update counts once. An evaluation of a track
+        between updates (a cycle's prediction) starts or extends the run but adds nothing,
+        unless the track is `orphaned` (coasting because its sensors went silent): then the
+        cycle's prediction is all there will be, and counts."""
+        streak = self._streak.get(track_id)
+        if streak is None:
+            streak = self._streak[track_id] = _Streak(t, -math.inf, 0)
+        if orphaned or (t_update == t and t_update > streak.t_update):
+            streak.evidence += 1
+            streak.t_update = max(t_update, streak.t_update)
+        return (
+            streak.evidence >= self.cfg.debounce_updates
+            and t - streak.t_first >= self.cfg.debounce_s - 1e-9
+        )
+
+    def _raise(
+        self,
+        snap: TrackSnapshot,
+        geo: TrackGeometry,
+        threat: ThreatPicture,
+        alerting: NDArray[np.bool_],
+        orphaned: NDArray[np.bool_] | None = None,
+    ) -> list[Transition]:
+        """Tracks at alerting threat without an alert: a restored one, or debounce then raise.
+        `orphaned`: rows coasting because their sensors went silent (a cycle's evaluation)."""
+        out: list[Transition] = []
+        t, live = snap.t, snap.live
+        for i in np.flatnonzero(alerting).tolist():
+            track_id = int(live.track_id[i])
+            if track_id in self._by_track:
+                continue
+            debounced = self._debounced(
+                track_id, t, float(live.t_update[i]), orphaned is not None and bool(orphaned[i])
+            )
+            orphan = self._adopt(live.x[i, :3], t)
+            if orphan is not None:
+                orphan.track_id = track_id
+                self._by_track[track_id] = orphan
+                self._streak.pop(track_id, None)
+                tr = self._track_alert(orphan, "updated", snap, geo, threat, i)
+                note = f" Re-associated with track {track_id} after a restart."
+                tr = self._emit(
+                    orphan, wire.Alert(**{**_fields(tr.alert), "reason": tr.alert.reason + note})
+                )
+                out.append(tr)
+            elif debounced:
+                level = "critical" if threat.level[i] == CRITICAL else "warning"
+                alert_id = f"{self.camp_id}-{int(t)}-{self.next_number}"
+                self.next_number += 1
+                ep = _Episode(alert_id, TRACK, level, t, _placeholder(t), track_id)
+                self.episodes[alert_id] = ep
+                self._by_track[track_id] = ep
+                self._streak.pop(track_id, None)
+                out.append(self._track_alert(ep, "raised", snap, geo, threat, i))
         return out
 
     # --- helpers ---------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """The fusion pipeline: validated sensor traffic in, track cycles, alerts and health out.
 
-ingest -> reorder window -> scans -> tracker -> (every cycle) zones, threat, alert
-lifecycle, air picture.
+ingest -> reorder window -> scans -> tracker -> (every scan, for the tracks it updated)
+threat, alert lifecycle -> (every cycle) zones, threat, alert lifecycle, air picture.
+Alerts are event-driven: a scan's transitions (a track raised or escalated) come out as soon
+as the scan is fused, not on the next cycle; the cycles keep their period for the picture,
+and for what needs every track (updates, clearing, sensor alerts).
 Everything is driven by measurement time, never by the wall clock, so the same input gives
 the same output; the live service and `cuas replay` run this same object.
 """
@@ -12,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cuas import topics, wire
 from cuas.config import CampConfig
 from cuas.fusion.air_picture import AirPicture
@@ -19,12 +24,13 @@ from cuas.fusion.alerts import AlertLifecycle, Transition
 from cuas.fusion.ingest import Ingest, SensorStats
 from cuas.fusion.ordering import ReorderBuffer
 from cuas.fusion.scans import ScanBuilder
-from cuas.fusion.threat import ThreatEvaluator, track_geometry
+from cuas.fusion.threat import ThreatEvaluator, ThreatPicture, TrackGeometry, track_geometry
 from cuas.fusion.zones import ZoneSet
 from cuas.tracking.classification import Classifier, published_classes
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import Tracker
+from cuas.tracking.tracker import Tracker, TrackSnapshot
+from cuas.tracking.tracks import TENTATIVE, TrackRows
 
 HEARTBEAT_TIMEOUT_S = 6.0  # three missed heartbeats at the contract's 2 s
 
@@ -208,7 +214,49 @@ class FusionPipeline:
                     continue
                 out += self._cycles_before(scan.t)
                 self.tracker.process(scan)
+                out += self._alerts_after(scan.t)
         return out
+
+    def _alerts_after(self, t: float) -> list[PipelineOutput]:
+        """Threat and alerts for the firm tracks the scan at `t` just updated (event-driven:
+        the operator hears at once, not on the next cycle).
+
+        Two passes keep it cheap: the threat of every updated track from its zones and course
+        alone (no geodetic position), then the full evaluation only for the few that alert or
+        carry an alert."""
+        table = self.tracker.tracks
+        n = table.n
+        rows = np.flatnonzero((table.t_update[:n] == t) & (table.status[:n] != TENTATIVE))
+        if not rows.size:
+            return []
+        _, _, threat = self._threat(t, table.rows(rows), geodetic=False)
+        track_ids = table.track_id[rows].tolist()
+        wanted = (threat.level >= self.alerts.raise_rank) | np.fromiter(
+            (self.alerts.has_track_alert(k) for k in track_ids), bool, len(track_ids)
+        )
+        self.alerts.interrupt([k for k, w in zip(track_ids, wanted.tolist(), strict=True) if not w])
+        if not wanted.any():
+            return []
+        transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted]), True))
+        self.alert_transitions += len(transitions)
+        return list(transitions)
+
+    def _threat(
+        self, t: float, live: TrackRows, geodetic: bool
+    ) -> tuple[TrackSnapshot, TrackGeometry, ThreatPicture]:
+        """Snapshot, geometry and threat of some table rows at `t` (the tracker's time);
+        without `geodetic`, the geometry's lat/lon/alt are left NaN (threat needs none)."""
+        empty = self.tracker.tracks.rows(slice(0, 0))
+        snap = TrackSnapshot(t, live, empty, np.zeros(len(live), dtype=bool))
+        if geodetic:
+            geo = track_geometry(snap, self.zones, self.frame)
+        else:
+            pos, vel, nan = live.x[:, :3], live.x[:, 3:], np.full(len(live), np.nan)
+            geo = TrackGeometry(
+                self.zones.contains(pos), self.zones.time_to_perimeter(pos, vel), nan, nan, nan
+            )
+        classes = published_classes(live.class_logp, self.class_confidence)
+        return snap, geo, self.threat.evaluate(snap, geo, classes)
 
     def _late(self, sensor_id: str, scan: Scan) -> None:
         """A scan measured before what was already fused: fused by retrodiction when the

@@ -36,6 +36,7 @@ class Sky:
     period_s: float = 1.0
     faults: dict[str, str] = field(default_factory=dict)
     healthy: set[str] = field(default_factory=set)
+    unseen: set[str] = field(default_factory=set)  # tracks no sensor updates (coasting)
 
     def __post_init__(self) -> None:
         self.pipeline = FusionPipeline(self.config)
@@ -88,8 +89,11 @@ class Sky:
         self.table.remove(self.table.track_id[: self.table.n] == self.names.pop(name))
 
     def cycle(self) -> list[wire.Alert]:
-        """One cycle at the current time; then every track moves on by its velocity."""
+        """One cycle at the current time, each track updated by a sensor just now (one piece
+        of alerting evidence a cycle); then every track moves on by its velocity."""
         p = self.pipeline
+        seen = [self._row(name) for name in self.names if name not in self.unseen]
+        self.table.t_update[seen] = self.t
         snap = p.tracker.snapshot(self.t)  # the tracker never ran: nothing is predicted
         rows = snap.live
         geo = track_geometry(snap, p.zones, p.frame)
