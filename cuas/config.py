@@ -108,6 +108,11 @@ class TrackerConfig(_Section):
     """Tracker settings; the defaults suit small drones seen by a 1 Hz radar."""
 
     reorder_window_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 0.5
+    # Adapt each sensor's wait to the delays it shows: this quantile of its recent delays plus
+    # the margin, never more than its latency_s (or the window). Late reports: retrodiction.
+    reorder_adaptive: bool = True
+    reorder_quantile: Annotated[float, Meta(ge=0.5, le=1.0)] = 0.99
+    reorder_margin_s: Annotated[float, Meta(ge=0.0, le=10.0)] = 0.005
     # A report later than the window: fused by retrodiction up to max_lag_s old, or dropped.
     late_policy: Literal["retrodict", "drop"] = "retrodict"
     max_lag_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 5.0

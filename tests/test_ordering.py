@@ -83,3 +83,56 @@ def test_each_sensor_is_waited_for_only_as_long_as_its_own_latency() -> None:
     assert [x for _, x in buffer.release(now=10.31)] == ["radar@10", "rid@10"]
     assert [x for _, x in buffer.release(now=11.29)] == []
     assert [x for _, x in buffer.release(now=11.31)] == ["radar@10.3"]
+
+
+def _adaptive(delays: dict[str, list[float]]) -> ReorderBuffer[str]:
+    buffer: ReorderBuffer[str] = ReorderBuffer(
+        window_s=0.5, sources={"radar": 0.2, "camera": None}, adaptive=True, margin_s=0.005
+    )
+    for source, seen in delays.items():
+        for delay in seen:
+            buffer.observe(source, delay)
+    return buffer
+
+
+def test_a_sensor_that_shows_short_delays_is_waited_for_only_that_long() -> None:
+    buffer = _adaptive({"radar": [0.002, 0.004] * 32, "camera": [0.010] * 64})
+    assert buffer.latency_bound("radar") == 0.004 + 0.005
+    assert buffer.latency_bound("camera") == 0.010 + 0.005
+    buffer.push(10.0, "radar@10", "radar")
+    buffer.push(10.1, "camera@10.1", "camera")
+    # The radar is waited for 9 ms, not its configured 200 ms: 10.1 goes out at 10.11.
+    assert [x for _, x in buffer.release(now=10.05)] == ["radar@10"]
+    assert [x for _, x in buffer.release(now=10.108)] == []
+    assert [x for _, x in buffer.release(now=10.11)] == ["camera@10.1"]
+
+
+def test_the_adapted_wait_never_exceeds_the_configured_bound_nor_adapts_on_few_samples() -> None:
+    buffer = _adaptive({"radar": [3.0] * 64, "camera": [0.001] * 10})
+    assert buffer.latency_bound("radar") == 0.2  # its latency_s caps what it shows
+    assert buffer.latency_bound("camera") == 0.5  # ten delays are too few: the window holds
+
+
+def test_a_report_later_than_the_adapted_wait_is_late_for_the_caller_to_retrodict() -> None:
+    buffer = _adaptive({"radar": [0.001] * 64, "camera": [0.001] * 64})
+    buffer.push(10.0, "camera@10", "camera")
+    buffer.push(10.2, "radar@10.2", "radar")
+    assert [x for _, x in buffer.release(now=10.21)] == ["camera@10", "radar@10.2"]
+    assert not buffer.push(9.9, "camera@9.9", "camera")  # 300 ms late: refused, not reordered
+
+
+def test_without_adaptation_the_delays_change_nothing() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(window_s=0.5, sources={"radar": 0.2})
+    for _ in range(64):
+        buffer.observe("radar", 0.001)
+    assert buffer.latency_bound("radar") == 0.2
+
+
+def test_due_says_when_the_oldest_item_goes_out_if_nothing_else_arrives() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(window_s=0.5, sources={"radar": 0.05, "rf": 0.2})
+    buffer.push(10.0, "radar@10", "radar")
+    assert buffer.oldest == 10.0
+    assert buffer.due(10.0) == 10.2  # the radar has delivered 10.0; the RF may still
+    assert list(buffer.release(now=10.19)) == []
+    assert [x for _, x in buffer.release(now=buffer.due(10.0))] == ["radar@10"]
+    assert buffer.oldest is None

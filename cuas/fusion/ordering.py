@@ -9,6 +9,13 @@ the lowest watermark gives measurement-time order with the least delay: a lone s
 fused at once, several sensors wait only for each other, and a dead one delays nobody by
 more than the window.
 
+The bound adapts (`observe`): once a sensor has shown `min_samples` delays (arrival minus
+measurement time), its bound is a quantile of its recent delays plus a small margin, never
+more than the configured bound. A camp of well-behaved sensors on a LAN then waits
+milliseconds, not the worst case; a report later than the adapted bound is late, and the
+caller fuses it by retrodiction. Until then, and for a sensor never heard, the configured
+bound holds.
+
 `now` is the wall clock in the live service and the newest measurement time seen in a
 replay, so a replay depends on nothing but its input. A report older than what has already
 been released is *late*: it is refused (the tracker cannot go back in time) and the caller
@@ -18,6 +25,8 @@ counts it. Ties keep their arrival order.
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -32,18 +41,58 @@ class _Entry(Generic[T]):
     item: T = field(compare=False)
 
 
+@dataclass
+class AdaptiveBound:
+    """A source's latency bound from the delays it shows: the `quantile` of its last `keep`
+    delays plus `margin_s`, capped by the configured `ceiling_s`."""
+
+    ceiling_s: float
+    quantile: float = 0.99
+    margin_s: float = 0.005
+    min_samples: int = 32
+    keep: int = 512
+    every: int = 16  # recompute after this many new delays
+    delays: deque[float] = field(default_factory=deque)
+    fresh: int = 0
+
+    def add(self, delay: float) -> float | None:
+        """Record one delay; the new bound when it was recomputed, else None."""
+        self.delays.append(max(delay, 0.0))
+        if len(self.delays) > self.keep:
+            self.delays.popleft()
+        self.fresh += 1
+        if len(self.delays) < self.min_samples or self.fresh < self.every:
+            return None
+        self.fresh = 0
+        ordered = sorted(self.delays)
+        q = ordered[min(len(ordered) - 1, int(self.quantile * len(ordered)))]
+        return min(q + self.margin_s, self.ceiling_s)
+
+
 class ReorderBuffer(Generic[T]):
     """Holds items until no source can still deliver an earlier one, then releases them."""
 
     def __init__(
-        self, window_s: float, sources: Iterable[str] | Mapping[str, float | None] = ()
+        self,
+        window_s: float,
+        sources: Iterable[str] | Mapping[str, float | None] = (),
+        adaptive: bool = False,
+        quantile: float = 0.99,
+        margin_s: float = 0.005,
     ) -> None:
-        """`sources`: the sensor ids, or a mapping of id to its latency bound (None: window)."""
+        """`sources`: the sensor ids, or a mapping of id to its latency bound (None: window).
+        With `adaptive`, each bound follows the `quantile` of the delays `observe` is told,
+        plus `margin_s`, within the configured bound."""
         self.window_s = window_s
         self._heap: list[_Entry[T]] = []
         self._arrivals = 0
         bounds = sources if isinstance(sources, Mapping) else dict.fromkeys(sources)
         self._latency = {k: window_s if v is None else v for k, v in bounds.items()}
+        self._configured = dict(self._latency)
+        self.adaptive = adaptive
+        self._quantile = quantile
+        self._margin_s = margin_s
+        self._adapt: dict[str, AdaptiveBound] = {}
         self._last: dict[str, float] = dict.fromkeys(self._latency, float("-inf"))
         self.newest = float("-inf")
         self.released_until = float("-inf")
@@ -60,12 +109,41 @@ class ReorderBuffer(Generic[T]):
             self._latency.setdefault(source, self.window_s)
         return True
 
+    def observe(self, source: str, delay_s: float) -> None:
+        """A report from `source` arrived `delay_s` after it was measured (adaptive only)."""
+        if not self.adaptive:
+            return
+        adapt = self._adapt.get(source)
+        if adapt is None:
+            ceiling = self._configured.get(source, self.window_s)
+            adapt = self._adapt[source] = AdaptiveBound(ceiling, self._quantile, self._margin_s)
+        bound = adapt.add(delay_s)
+        if bound is not None:
+            self._latency[source] = bound
+
+    def latency_bound(self, source: str) -> float:
+        """How long the buffer waits for `source` now (adapted, or as configured)."""
+        return self._latency.get(source, self.window_s)
+
     def horizon(self, now: float | None = None) -> float:
         """Everything measured at or before this time can be released safely."""
         now = self.newest if now is None else now
         if not self._last:
             return now - self.window_s
         return min(max(last, now - self._latency[k]) for k, last in self._last.items())
+
+    def due(self, t: float) -> float:
+        """The earliest `now` at which the horizon reaches `t` if nothing more arrives: the
+        wait for the sources that have not yet delivered anything measured at `t`."""
+        if not self._last:
+            return t + self.window_s
+        waits = [self._latency[k] for k, last in self._last.items() if last < t]
+        return t + max(waits, default=-math.inf)
+
+    @property
+    def oldest(self) -> float | None:
+        """The measurement time of the oldest item held, if any."""
+        return self._heap[0].t if self._heap else None
 
     def release(self, now: float | None = None) -> Iterator[tuple[float, T]]:
         """Pop items up to the horizon at `now` (default: the newest time seen), oldest first."""

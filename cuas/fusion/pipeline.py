@@ -89,6 +89,9 @@ class FusionPipeline:
         self.reorder: ReorderBuffer[wire.Report] = ReorderBuffer(
             config.tracker.reorder_window_s,
             sources={s.id: s.latency_s for s in config.sensors if self.scans.supports(s.kind)},
+            adaptive=config.tracker.reorder_adaptive,
+            quantile=config.tracker.reorder_quantile,
+            margin_s=config.tracker.reorder_margin_s,
         )
         self.zones = ZoneSet(config.zones, self.frame)
         self.threat = ThreatEvaluator(config.threat, self.zones)
@@ -144,6 +147,8 @@ class FusionPipeline:
         if not self.scans.supports(wire.report_kind(message)):
             self.not_fused += 1
             return []
+        if received is not None:
+            self.reorder.observe(message.sensor_id, received - message.t)
         if not self.reorder.push(message.t, message, message.sensor_id):
             for scan in self.scans.build(message):
                 self._late(message.sensor_id, scan)
@@ -180,6 +185,14 @@ class FusionPipeline:
         `next_number - 1` so alert ids stay unique in the journal."""
         self.alerts.restore([(tr.alert, tr.subject) for tr in active])
         self.alerts.next_number = next_number
+
+    def next_due(self) -> float | None:
+        """The time at which `advance` will next have something to do (a held report to
+        release, or a cycle to emit) if no report arrives first; None: nothing pending."""
+        due = [self.reorder.due(t) for t in (self.reorder.oldest,) if t is not None]
+        if self._next_cycle is not None:
+            due.append(self.reorder.due(self._next_cycle * self.cycle_period))
+        return min(due, default=None)
 
     @property
     def newest_measurement(self) -> float:
