@@ -38,10 +38,17 @@ log = logging.getLogger("cuas.mqtt")
 
 @dataclass(frozen=True, slots=True)
 class Publication:
+    """One message to publish; a wire message is encoded (JSON) only when it is sent, so
+    the core's hot path never pays for it and a coalesced one is never encoded at all."""
+
     topic: str
-    payload: bytes
+    message: wire.TrackCycle | wire.SensorHealth
     qos: int
     retain: bool
+
+    @property
+    def payload(self) -> bytes:
+        return wire.to_json(self.message)
 
 
 @dataclass
@@ -89,11 +96,11 @@ class MqttPublisher:
         self._poke()
 
     def tracks(self, cycle: wire.TrackCycle) -> None:
-        self._latest_only(Publication(self.topics.tracks, wire.to_json(cycle), 0, False))
+        self._latest_only(Publication(self.topics.tracks, cycle, 0, False))
 
     def sensor(self, health: wire.SensorHealth) -> None:
         topic = self.topics.sensor(health.sensor_id)
-        self._latest_only(Publication(topic, wire.to_json(health), 1, True))
+        self._latest_only(Publication(topic, health, 1, True))
 
     @property
     def pending(self) -> int:

@@ -1,13 +1,18 @@
 """`cuas run`: the fusion pipeline live, fed by ZeroMQ and publishing on MQTT and ZeroMQ.
 
 One asyncio loop runs four tasks that never wait on each other:
-- ingest: drains the SUB socket after each wakeup and feeds the pipeline;
+- ingest: drains the SUB socket after each wakeup and feeds the pipeline, handing on what
+  each report produced at once (an alert raised by a scan goes to the journal and MQTT before
+  the rest of the batch is fused);
 - clock: ticks the pipeline with the wall clock, releasing what the reorder window holds
-  and emitting track cycles on time even when no sensor reports;
+  and emitting track cycles on time even when no sensor reports; it wakes when the next
+  release or cycle is due (`FusionPipeline.next_due`), at most `tick_s` apart;
 - MQTT: the publisher's own connection loop (reconnects with backoff, queues meanwhile);
 - statistics: a periodic structured log line with the counters.
 Tracking never blocks on the broker: outputs are handed to the publisher and to the ZeroMQ
-track socket, neither of which waits. Alert transitions are first written to the SQLite
+track socket, neither of which waits; a track cycle is encoded once for each (MessagePack
+for ZeroMQ at once, JSON for MQTT by the publisher's own task when it sends it, so a cycle
+coalesced away is never encoded). Alert transitions are first written to the SQLite
 journal (`alerts.journal`, or `--journal`), which is the publisher's outbox; at start-up the
 alerts a previous run left active are restored from it (see cuas/alerts.py), and operator
 acknowledgements from MQTT feed the alert lifecycle.
@@ -173,17 +178,19 @@ class FusionService:
             batch = await self.ingest.batch()
             now = self.clock()
             self.pipeline.clock = now
-            outputs: list[PipelineOutput] = []
             for topic, payload in batch:
                 if self._recorder is not None:
                     self._recorder.write(now, topic or "?", payload)
-                outputs += self.pipeline.submit(topic, payload)
-            self._dispatch(outputs)
+                outputs = self.pipeline.submit(topic, payload)
+                if outputs:
+                    self._dispatch(outputs)
 
     async def _clock_loop(self) -> None:
         while True:
             self._dispatch(self.pipeline.advance(self.clock()))
-            await asyncio.sleep(self.tick_s)
+            due = self.pipeline.next_due()
+            wait = self.tick_s if due is None else min(self.tick_s, due - self.clock())
+            await asyncio.sleep(max(wait, 0.001))
 
     async def _stats_loop(self) -> None:
         assert self.ingest is not None
