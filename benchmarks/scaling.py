@@ -12,8 +12,10 @@ headings, each on its own RF link, so every sensor sees its share of them all th
 It prints, per N: detections, reports (one scan each, before the scan builder splits
 mixed-time reports), wall time per scan, detections per second, the real-time factor
 (measurement span / wall time), and the memory per live track: the track table's bytes per
-row, and the pipeline's whole retained state beyond an empty pipeline divided by the live
-tracks (every per-track dict of the classifier, identity keeper and alerts included).
+row; the tracker's whole state (table with its spare capacity, classifier and identity
+keeper) beyond an empty tracker's; and the pipeline's whole retained state beyond an empty
+pipeline's (alerts, air picture and its bounded caches included), each divided by the live
+tracks at the end of the run.
 
     .venv/bin/python -m benchmarks.scaling [--targets 10 100 1000 5000] [--duration 20]
         [--repeat 3] [--json benchmarks/results/scaling.json]
@@ -157,7 +159,9 @@ def measure(n: int, duration_s: float, repeat: int, work: Path) -> dict[str, flo
     wall = statistics.median(walls)
     counters = pipeline.counters()
     live = max(counters.tracks_live, 1)
-    retained = deep_size(pipeline) - deep_size(FusionPipeline(config))
+    fresh = FusionPipeline(config)
+    retained = deep_size(pipeline) - deep_size(fresh)
+    tracker = deep_size(pipeline.tracker) - deep_size(fresh.tracker)
     return {
         "targets": n,
         "detections": counters.detections_fused,
@@ -169,6 +173,7 @@ def measure(n: int, duration_s: float, repeat: int, work: Path) -> dict[str, flo
         "detections_per_s": round(counters.detections_fused / wall),
         "realtime_factor": round(span / wall, 2),
         "table_bytes_per_track": table_row_bytes(pipeline),
+        "tracker_bytes_per_track": round(tracker / live),
         "retained_bytes_per_track": round(retained / live),
     }
 
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(
         f"{'targets':>8} {'detections':>11} {'reports':>8} {'live':>6} {'ms/scan':>8} "
-        f"{'det/s':>9} {'x real time':>11} {'B/track table':>14} {'B/track all':>12}",
+        f"{'det/s':>9} {'x real time':>11} {'B/track: row':>12} {'tracker':>8} {'all':>6}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{r['targets']:>8,} {r['detections']:>11,} {r['reports']:>8,} "
                 f"{r['tracks_live']:>6,} {r['ms_per_scan']:>8.3f} {r['detections_per_s']:>9,} "
-                f"{r['realtime_factor']:>11.1f} {r['table_bytes_per_track']:>14,} "
-                f"{r['retained_bytes_per_track']:>12,}",
+                f"{r['realtime_factor']:>11.1f} {r['table_bytes_per_track']:>12,} "
+                f"{r['tracker_bytes_per_track']:>8,} {r['retained_bytes_per_track']:>6,}",
                 flush=True,
             )
     print(f"median of {args.repeat} replays each; {args.duration:.0f} s of camp per N")

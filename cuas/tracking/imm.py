@@ -76,16 +76,17 @@ class InteractingMultipleModel:
             return mu.copy(), x[:, None], P[:, None]
         Pi = self.switching(dt)
         c = mu @ Pi  # (n, M)
-        w = mu[:, :, None] * Pi[None] / c[:, None, :]  # w[n, i, j]
-        x0 = np.einsum("nij,nik->njk", w, xm)
+        wt = mu[:, None, :] * Pi.T[None] / c[:, :, None]  # wt[n, j, i] = w_ij
+        x0 = wt @ xm  # (n, M, 6)
+        # All modes' spreads at once, as batched matrix products (no per-pair loop):
+        # P0_j = sum_i w_ij P_i + D_j' diag(w_.j) D_j with D_j[i] = x_i - x0_j.
+        d = xm[:, None, :, :] - x0[:, :, None, :]  # (n, j, i, 6)
+        P0 = (wt @ Pm.reshape(len(Pm), m, -1)).reshape(Pm.shape)
+        P0 += (d.transpose(0, 1, 3, 2) * wt[:, :, None, :]) @ d
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)
         for j, model in enumerate(self.models):
-            P0 = np.zeros_like(Pm[:, 0])
-            for i in range(m):
-                d = xm[:, i] - x0[:, j]
-                P0 += w[:, i, j, None, None] * (Pm[:, i] + d[:, :, None] * d[:, None, :])
-            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0, dt)
+            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt)
         return c, x_out, P_out
 
 

@@ -51,8 +51,11 @@ class TrackRows:
         return cls(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
 
 
+GROWTH = 1.25  # capacity factor when full: little slack per live track, amortised copies
+
+
 class TrackTable:
-    """Parallel arrays of track state; grows by doubling, never shrinks below its peak."""
+    """Parallel arrays of track state; grows by a quarter, never shrinks below its peak."""
 
     _fields = (
         "x",
@@ -109,7 +112,7 @@ class TrackTable:
     def _grow(self, needed: int) -> None:
         capacity = self.capacity
         while capacity < needed:
-            capacity *= 2
+            capacity = max(capacity + 1, int(capacity * GROWTH))
         old = {name: getattr(self, name) for name in self._fields}
         self._allocate(capacity)
         for name, values in old.items():
