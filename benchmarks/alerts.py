@@ -13,7 +13,8 @@ whole pipeline, and scores the alert transitions against truth:
   (clutter, or a track that drifted off its target), by cause;
 - latency: from the cycle in which the alerted track was first published firm at the
   alerting threat (`medium` or worse), in the unbroken run that led to the alert, to its
-  `raised` message, in measurement time (the debounce); the wall-clock cost of journaling a
+  `raised` message, in measurement time (the debounce; negative when a scan raised the
+  alert before any cycle published the track at that threat); the wall-clock cost of journaling a
   transition durably (SQLite, fsync); and, live (`--live-runs`), how long after its cycle
   time a `raised` or `escalated` message reaches an MQTT subscriber when the core runs
   against a real Mosquitto with a real-time intruder (the tests' harness: 0.2 s cycles and
@@ -199,6 +200,8 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
                 cause = "friendly drone" if classes[target] == "drone" else classes[target]
                 s.false_alerts[cause] += 1
             streak = streak_start(at_threat[a.track_id], a.t)
+            if streak is None:  # raised by a scan before any cycle showed it at threat
+                streak = next((tc for tc, on in at_threat[a.track_id] if tc > a.t and on), None)
             if streak is not None:
                 s.latency_s.append(a.t - streak)
     for drone, t_cross in sorted(crossing.items()):
