@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import statistics
 import sys
@@ -152,8 +153,11 @@ def score(scenario: Scenario, config: CampConfig, seed: int, work: Path) -> Scor
     raise_rank = RANK[config.alerts.raise_threat]
     alerted: set[int] = set()
     by_cycle: dict[float, list[wire.Alert]] = defaultdict(list)
-    for a in alerts:
-        by_cycle[a.t].append(a)
+    cycle_times = [c.t for c in cycles]
+    for a in alerts:  # scored from the first cycle at or after it (a scan may raise it between)
+        k = bisect.bisect_left(cycle_times, a.t - 1e-9)
+        if k < len(cycle_times):
+            by_cycle[cycle_times[k]].append(a)
     at_threat: dict[int, list[tuple[float, bool]]] = defaultdict(list)
     first_covered: dict[str, float] = {}
     last_on: dict[int, tuple[float, str]] = {}  # track -> when and on which target it last was

@@ -82,8 +82,8 @@ def scenario(config: CampConfig, n: int, duration_s: float, seed: int = 0) -> Sc
 
 
 def deep_size(root: object) -> int:
-    """Bytes reachable from `root`: Python objects by `sys.getsizeof`, numpy arrays by their
-    buffer (counted once, views by their base)."""
+    """Bytes reachable from `root`, each object counted once by `sys.getsizeof` (which, for a
+    numpy array owning its data, includes the buffer; a view counts its header and its base)."""
     seen: set[int] = set()
     stack = [root]
     total = 0
@@ -92,16 +92,13 @@ def deep_size(root: object) -> int:
         if id(obj) in seen or isinstance(obj, type):
             continue
         seen.add(id(obj))
-        if isinstance(obj, np.ndarray):
-            base = obj if obj.base is None else obj.base
-            if id(base) not in seen or base is obj:
-                seen.add(id(base))
-                total += sys.getsizeof(obj) + (obj.nbytes if obj.base is None else 0)
-                if obj.dtype == object:
-                    stack.extend(obj.ravel().tolist())
-            continue
         total += sys.getsizeof(obj)
-        if isinstance(obj, dict):
+        if isinstance(obj, np.ndarray):
+            if obj.base is not None:
+                stack.append(obj.base)
+            if obj.dtype == object:
+                stack.extend(obj.ravel().tolist())
+        elif isinstance(obj, dict):
             stack.extend(obj.keys())
             stack.extend(obj.values())
         elif isinstance(obj, list | tuple | set | frozenset):

@@ -6,7 +6,7 @@ every track (`step`), and as soon as a scan is fused with the tracks that scan u
 the wire `Alert` of DESIGN.md for each transition:
 - `raised` once a track's threat has been at or above `alerts.raise_threat` on
   `debounce_updates` distinct updates of the track spanning at least `debounce_s` of
-  measurement time, with no evaluation in between below it (debounce by evidence and time,
+  measurement time, and no cycle in between found it below (debounce by evidence and time,
   not by cycles: a track seen by a 5 Hz camera is raised sooner than one seen by a 1 Hz
   radar, and a coasting track gathers no evidence, unless it coasts because its sensors went
   silent: then each cycle's prediction counts, since no sensor can update it); its level is
@@ -260,17 +260,16 @@ class AlertLifecycle:
         """Whether the track carries an active alert."""
         return track_id in self._by_track
 
-    def interrupt(self, track_ids: list[int]) -> None:
-        """These tracks were just updated below the alerting threat: their runs are broken."""
-        for track_id in track_ids:
-            self._streak.pop(track_id, None)
-
     def observe(
         self, snap: TrackSnapshot, geo: TrackGeometry, threat: ThreatPicture
     ) -> list[Transition]:
         """The transitions due as soon as a scan is fused: `snap` holds the tracks that scan
         updated (at the scan's time). Raises what the debounce now allows and escalates at
-        once; updates and clearing wait for the cycle (`step`), which sees every track."""
+        once; updates and clearing wait for the cycle (`step`), which sees every track.
+        A scan that finds a track below the alerting threat does not break its run: a
+        track seen five times a second by a camera and twice by a direction finder would
+        otherwise lose its run to any single update's jitter; the cycle's evaluation, once a
+        period, decides (as it did when alerts were evaluated on cycles alone)."""
         out: list[Transition] = []
         alerting = threat.level >= self.raise_rank
         for i, track_id in enumerate(snap.live.track_id.tolist()):
@@ -279,8 +278,6 @@ class AlertLifecycle:
                 escalation = self._escalate(ep, snap, geo, threat, i)
                 if escalation is not None:
                     out.append(escalation)
-            elif not alerting[i]:
-                self._streak.pop(track_id, None)  # the run at alerting threat is broken
         return out + self._raise(snap, geo, threat, alerting)
 
     def _escalate(

@@ -247,7 +247,6 @@ class FusionPipeline:
         wanted = (threat.level >= self.alerts.raise_rank) | np.fromiter(
             (self.alerts.has_track_alert(k) for k in track_ids), bool, len(track_ids)
         )
-        self.alerts.interrupt([k for k, w in zip(track_ids, wanted.tolist(), strict=True) if not w])
         if not wanted.any():
             return []
         transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted]), True))
