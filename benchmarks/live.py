@@ -48,7 +48,7 @@ import zmq
 
 from cuas import wire
 from cuas.config import SensorConfig, TrackerConfig, dump_config, load_config
-from cuas.topics import TRACK_STREAM, report_topic
+from cuas.topics import TRACK_STREAM, Topics, report_topic
 from simulators.benchmark_scenarios import benchmark_camp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -146,7 +146,7 @@ async def listen(mqtt_port: int, zmq_tracks: str, stop: asyncio.Event) -> tuple[
     async def mqtt() -> None:
         async with aiomqtt.Client("127.0.0.1", mqtt_port, identifier="bench") as client:
             await client.subscribe("cuas/bench/tracks", qos=0)
-            await client.subscribe("cuas/bench/alerts/events", qos=1)
+            await client.subscribe(Topics("cuas/bench").alert_events, qos=1)
             ready.set()
             async for m in client.messages:
                 arrival = time.time()

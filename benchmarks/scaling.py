@@ -20,7 +20,8 @@ tracks at the end of the run.
     .venv/bin/python -m benchmarks.scaling [--targets 10 100 1000 5000] [--duration 20]
         [--repeat 3] [--json benchmarks/results/scaling.json]
 
-`--repeat` replays each recording several times and reports the median wall time.
+`--repeat` replays each recording several times and reports the median wall time; det/cpu-s
+is per second of this process's CPU time, steadier than wall time on a shared machine.
 """
 
 from __future__ import annotations
@@ -119,21 +120,23 @@ def table_row_bytes(pipeline: FusionPipeline) -> int:
     )
 
 
-def replay_once(config: CampConfig, records: list[Any]) -> tuple[FusionPipeline, float, float]:
-    """Feed the records to a fresh pipeline; (pipeline, wall s, measurement span s)."""
+def replay_once(
+    config: CampConfig, records: list[Any]
+) -> tuple[FusionPipeline, float, float, float]:
+    """Feed the records to a fresh pipeline; (pipeline, wall s, CPU s, measurement span s)."""
     pipeline = FusionPipeline(config)
     t_first = t_last = None
     gc.collect()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for t_received, topic, payload in records:
         pipeline.submit(topic, payload, t_received)
         t = pipeline.newest_measurement
         if t_first is None and t > float("-inf"):
             t_first = t
     pipeline.flush()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     t_last = pipeline.newest_measurement
-    return pipeline, wall, (t_last - t_first) if t_first is not None else 0.0
+    return pipeline, wall, cpu, (t_last - t_first) if t_first is not None else 0.0
 
 
 def measure(n: int, duration_s: float, repeat: int, work: Path) -> dict[str, float]:
@@ -146,14 +149,15 @@ def measure(n: int, duration_s: float, repeat: int, work: Path) -> dict[str, flo
         if topics.is_report(r.topic) or topics.is_status(r.topic)
     ]
     reports = sum(1 for _, topic, _ in records if topics.is_report(topic))
-    walls = []
+    walls, cpus = [], []
     pipeline = None
     span = 0.0
     for _ in range(repeat):
-        pipeline, wall, span = replay_once(config, records)
+        pipeline, wall, cpu, span = replay_once(config, records)
         walls.append(wall)
+        cpus.append(cpu)
     assert pipeline is not None
-    wall = statistics.median(walls)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
     counters = pipeline.counters()
     live = max(counters.tracks_live, 1)
     fresh = FusionPipeline(config)
@@ -166,6 +170,9 @@ def measure(n: int, duration_s: float, repeat: int, work: Path) -> dict[str, flo
         "tracks_live": counters.tracks_live,
         "wall_s": round(wall, 3),
         "walls_s": [round(w, 3) for w in walls],
+        "cpu_s": round(cpu, 3),
+        "cpus_s": [round(c, 3) for c in cpus],
+        "detections_per_cpu_s": round(counters.detections_fused / cpu),
         "ms_per_scan": round(1000.0 * wall / max(reports, 1), 4),
         "detections_per_s": round(counters.detections_fused / wall),
         "realtime_factor": round(span / wall, 2),
@@ -185,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(
         f"{'targets':>8} {'detections':>11} {'reports':>8} {'live':>6} {'ms/scan':>8} "
-        f"{'det/s':>9} {'x real time':>11} {'B/track: row':>12} {'tracker':>8} {'all':>6}",
+        f"{'det/s':>9} {'det/cpu-s':>9} {'x real time':>11} {'B/track: row':>12} {'tracker':>8} "
+        f"{'all':>6}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{r['targets']:>8,} {r['detections']:>11,} {r['reports']:>8,} "
                 f"{r['tracks_live']:>6,} {r['ms_per_scan']:>8.3f} {r['detections_per_s']:>9,} "
+                f"{r['detections_per_cpu_s']:>9,} "
                 f"{r['realtime_factor']:>11.1f} {r['table_bytes_per_track']:>12,} "
                 f"{r['tracker_bytes_per_track']:>8,} {r['retained_bytes_per_track']:>6,}",
                 flush=True,
