@@ -184,6 +184,8 @@ class FusionService:
                 outputs = self.pipeline.submit(topic, payload)
                 if outputs:
                     self._dispatch(outputs)
+                    if any(isinstance(o, Transition) for o in outputs):
+                        await asyncio.sleep(0)  # let the publisher send it before fusing on
 
     async def _clock_loop(self) -> None:
         while True:
