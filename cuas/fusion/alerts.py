@@ -256,9 +256,16 @@ class AlertLifecycle:
             out += self._sensor_alerts(t, faults, healthy)
         return out
 
-    def has_track_alert(self, track_id: int) -> bool:
-        """Whether the track carries an active alert."""
-        return track_id in self._by_track
+    def concerned(self, track_ids: list[int], level: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Which of these tracks, at these threat levels, `observe` would act on: at the
+        alerting threat without an alert (raise or adopt), or critical under an alert that
+        is not yet (escalate). The rest need no geodetic position nor transition."""
+        episodes = [self._by_track.get(k) for k in track_ids]
+        free = np.fromiter((ep is None for ep in episodes), bool, len(episodes))
+        below = np.fromiter(
+            (ep is not None and ep.level != "critical" for ep in episodes), bool, len(episodes)
+        )
+        return (free & (level >= self.raise_rank)) | (below & (level == CRITICAL))
 
     def observe(
         self, snap: TrackSnapshot, geo: TrackGeometry, threat: ThreatPicture

@@ -235,18 +235,15 @@ class FusionPipeline:
         the operator hears at once, not on the next cycle).
 
         Two passes keep it cheap: the threat of every updated track from its zones and course
-        alone (no geodetic position), then the full evaluation only for the few that alert or
-        carry an alert."""
+        alone (no geodetic position), then the full evaluation only for the few the alert
+        lifecycle would act on (raise or escalate)."""
         table = self.tracker.tracks
         n = table.n
         rows = np.flatnonzero((table.t_update[:n] == t) & (table.status[:n] != TENTATIVE))
         if not rows.size:
             return []
         _, _, threat = self._threat(t, table.rows(rows), geodetic=False)
-        track_ids = table.track_id[rows].tolist()
-        wanted = (threat.level >= self.alerts.raise_rank) | np.fromiter(
-            (self.alerts.has_track_alert(k) for k in track_ids), bool, len(track_ids)
-        )
+        wanted = self.alerts.concerned(table.track_id[rows].tolist(), threat.level)
         if not wanted.any():
             return []
         transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted]), True))
