@@ -4,11 +4,14 @@ scan is fused, not on the next cycle; through the real pipeline, from wire repor
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.reports import CONFIG, T0, radar_report
 
 from cuas import wire
 from cuas.fusion.alerts import Transition
 from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
+from cuas.tracking.tracks import CONFIRMED
 
 HOVER = np.array([0.0, 800.0, 100.0])  # in the approach zone: a `medium` threat once firm
 
@@ -70,3 +73,31 @@ def test_identical_input_gives_identical_output() -> None:
         [wire.to_msgpack(o.alert if isinstance(o, Transition) else o) for o in r] for r in runs
     ]
     assert encoded[0] == encoded[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-8000, 8000),
+            st.floats(-8000, 8000),
+            st.floats(-50, 500),
+            st.floats(-60, 60),
+            st.floats(-60, 60),
+            st.floats(-10, 10),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_the_cheap_prefilter_never_drops_a_track_the_evaluator_would_alert_on(states) -> None:
+    """The scan path skips tracks `could_alert` rules out; the threat evaluator must agree
+    that none of them is at the alerting threat (a guard on the prefilter's assumptions)."""
+    pipeline = FusionPipeline(CONFIG)
+    table = pipeline.tracker.tracks
+    x = np.array(states, dtype=float)
+    table.add(x, np.repeat(np.eye(6)[None] * 25.0, len(x), axis=0), T0, 0)
+    table.status[: table.n] = CONFIRMED
+    _, _, threat = pipeline._threat(T0, table.rows(), geodetic=True)
+    ruled_out = ~pipeline.could_alert(x)
+    assert not (threat.level[ruled_out] >= pipeline.alerts.raise_rank).any()
