@@ -2,6 +2,6 @@
 
 import sys
 
-from sensors.radar_jsonl.adapter import main
+from sensors.radar_jsonl.command import main
 
 sys.exit(main())
