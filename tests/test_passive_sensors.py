@@ -36,6 +36,7 @@ from cuas.wire import (
     to_msgpack,
 )
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
+from simulators.flight import ScanEvent, make_sensors, record, run_realtime, truth_path
 from simulators.passive import (
     DEFAULT_CONFUSION,
     PROTOCOLS,
@@ -47,7 +48,6 @@ from simulators.passive import (
     SimulatedRfSensor,
     wrap_bearing,
 )
-from simulators.run import ScanEvent, make_sensors, record, run_realtime, truth_path
 from simulators.scenario_library import (
     FRIENDLY_EMITTER_ID,
     FRIENDLY_UAS_ID,
