@@ -52,7 +52,7 @@ from cuas.topics import RECORDED_TRACKS, Topics
 from simulators.flight import record, truth_path
 from simulators.scenario_library import Scenario, Site, _swarm, build_scenario, camp_radar
 from simulators.scoring import TruthFrame
-from simulators.targets import TargetSet
+from simulators.targets.target_set import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 ATTRIBUTION_M = 150.0

@@ -44,7 +44,7 @@ from simulators.scenario_library import (
     camp_radar,
 )
 from simulators.scoring import TruthFrame, score_replay
-from simulators.targets import TargetSet
+from simulators.targets.target_set import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 

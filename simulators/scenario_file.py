@@ -32,19 +32,18 @@ from simulators.passive import PROTOCOLS, ConfusionMatrix, GilbertLink, Latency,
 from simulators.radar import ConstantPd, PdModel, RadarEquationPd
 from simulators.scenario_library import Scenario
 from simulators.sensor_model import SensorModel
-from simulators.targets import (
+from simulators.targets.behaviours import (
     DRONE_RCS_DBSM,
-    BirdParams,
     Orbit,
     Racetrack,
     Straight,
     Target,
-    TargetSet,
     Waypoints,
     Weave,
-    bird_flock,
     from_bearing,
 )
+from simulators.targets.birds import BirdParams, bird_flock
+from simulators.targets.target_set import TargetSet
 
 __all__ = [
     "ScenarioError",

@@ -28,19 +28,19 @@ from cuas.geodesy import LocalFrame
 from simulators.events import Event
 from simulators.radar import PdModel, RadarEquationPd, SimulatedRadar
 from simulators.sensor_model import SensorModel
-from simulators.targets import (
+from simulators.targets.behaviours import (
     DRONE_RCS_DBSM,
     Orbit,
     Racetrack,
     Straight,
     Target,
-    TargetSet,
     Weave,
-    bird_flock,
     from_bearing,
     ingress,
     weave,
 )
+from simulators.targets.birds import bird_flock
+from simulators.targets.target_set import TargetSet
 
 DEFAULT_SCENARIO = "attack"
 DEFAULT_RADAR = "radar-1"

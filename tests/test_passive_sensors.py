@@ -56,7 +56,8 @@ from simulators.scenario_library import (
     build_scenario,
 )
 from simulators.scoring import read_truth
-from simulators.targets import Racetrack, TargetStates
+from simulators.targets.behaviours import Racetrack
+from simulators.targets.target_set import TargetStates
 
 ORIGIN = (8.65, 24.5, 600.0)
 FRAME = LocalFrame(*ORIGIN)

@@ -26,15 +26,9 @@ from simulators.flight import ScanEvent, add_command, record, run_realtime, trut
 from simulators.radar import ConstantPd, RadarEquationPd, SimulatedRadar, swerling1_pd
 from simulators.scenario_library import LIBRARY, build_scenario, camp_radar
 from simulators.scoring import read_track_snapshots, read_truth
-from simulators.targets import (
-    BIRD_RCS_DBSM,
-    Orbit,
-    TargetSet,
-    bird_flock,
-    from_bearing,
-    ingress,
-    weave,
-)
+from simulators.targets.behaviours import BIRD_RCS_DBSM, Orbit, from_bearing, ingress, weave
+from simulators.targets.birds import bird_flock
+from simulators.targets.target_set import TargetSet
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ from simulators.scoring import Snapshot, read_truth, truth_snapshot
 
 if TYPE_CHECKING:
     from simulators.scenario_library import Scenario
-    from simulators.targets import Target
+    from simulators.targets.behaviours import Target
 
 CROSSING_STEP_S = 0.1  # perimeter crossings: sampled on this grid, then bisected
 CROSSING_TOLERANCE_S = 1e-6

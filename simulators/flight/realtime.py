@@ -70,7 +70,7 @@ from simulators.scenario_library import (
 )
 from simulators.scoring import TRUTH_TOPIC, TruthFrame
 from simulators.sensor_model import SensorModel
-from simulators.targets import TargetStates
+from simulators.targets.target_set import TargetStates
 
 log = logging.getLogger("simulators.run")
 
