@@ -35,7 +35,7 @@ from cuas.config import load_config
 from cuas.io.recording import RecordingWriter, read_records
 from cuas.service.replay import replay
 from cuas.topics import RECORDED_TRACKS, report_topic, status_topic
-from simulators.flight import record, truth_path
+from simulators.flight.recording import record, truth_path
 from simulators.scenario_library import (
     Scenario,
     Site,

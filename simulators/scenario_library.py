@@ -62,6 +62,7 @@ __all__ = [
     "build_scenario",
     "camp_radar",
     "describe_library",
+    "resolve_scenario",
 ]
 
 
@@ -436,6 +437,15 @@ def build_scenario(
         clutter_per_scan=spec.clutter_per_scan,
         sensors=tuple(s for s in config.sensors if s.id != radar.id) if fly_all else (),
     )
+
+
+def resolve_scenario(
+    scenario: Scenario | str, config: CampConfig, seed: int, duration_s: float | None
+) -> Scenario:
+    """`scenario` itself, or the library scenario of that name built for the camp."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    return build_scenario(scenario, config, seed=seed, duration_s=duration_s)
 
 
 def describe_library() -> str:

@@ -21,7 +21,7 @@ from simulators.drill.report import write_report
 from simulators.drill.runner import run_drill
 from simulators.drill.score import TargetInfo, score_drill
 from simulators.events import ClockSkew
-from simulators.flight import simulate
+from simulators.flight.recording import simulate
 from simulators.scenario_file import (
     LIBRARY_DIR,
     ScenarioError,

@@ -17,7 +17,7 @@ import pytest
 from cuas import wire
 from cuas.config import load_config
 from cuas.service.replay import replay
-from simulators.flight import record, truth_path
+from simulators.flight.recording import record, truth_path
 from tests.truth_match import Outcome, match
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"

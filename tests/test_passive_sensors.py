@@ -36,7 +36,9 @@ from cuas.wire import (
     to_msgpack,
 )
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
-from simulators.flight import ScanEvent, make_sensors, record, run_realtime, truth_path
+from simulators.flight.realtime import ScanEvent, run_realtime
+from simulators.flight.recording import record, truth_path
+from simulators.flight.sensors import make_sensors
 from simulators.passive import (
     DEFAULT_CONFUSION,
     PROTOCOLS,

@@ -173,7 +173,7 @@ def run_drill(
     (`replay.msgpack`) go to `workdir` (a temporary directory when None). With `progress`,
     each stage shows on `stream`.
     """
-    from simulators.flight import simulate
+    from simulators.flight.recording import simulate
 
     started = time.perf_counter()
     keep = workdir is not None
@@ -269,7 +269,7 @@ async def run_drill_live(
 
     from cuas.io.embedded_broker import ensure_broker
     from cuas.service.run import FusionService
-    from simulators.flight import ScanEvent, run_realtime
+    from simulators.flight.realtime import ScanEvent, run_realtime
 
     say = _say(stream, progress)
     cycles: list[wire.TrackCycle] = []

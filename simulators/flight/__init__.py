@@ -1,27 +1,11 @@
-"""Flying a scenario's sensors (was `simulators.run`), about to be split by job."""
+"""Flying a scenario's simulated sensors: as fast as possible into a recording, or in real time.
 
-from simulators.flight.realtime import (
-    RunStats,
-    ScanEvent,
-    SimSensor,
-    Simulation,
-    add_command,
-    make_sensors,
-    record,
-    run_realtime,
-    simulate,
-    truth_path,
-)
+- `sensors`: the sensors of a run (`make_sensors`), each with its own period, phase and
+  random stream.
+- `stats`: what a run did (`RunStats`).
+- `recording`: the fast flight into memory and a recording file with its truth sidecar.
+- `realtime`: the live flight over ZeroMQ to the core, scan by scan on the wall clock.
 
-__all__ = [
-    "RunStats",
-    "ScanEvent",
-    "SimSensor",
-    "Simulation",
-    "add_command",
-    "make_sensors",
-    "record",
-    "run_realtime",
-    "simulate",
-    "truth_path",
-]
+The command line is `simulators.simulate_command` (`cuas simulate`). Import from the
+modules; this package re-exports nothing.
+"""
