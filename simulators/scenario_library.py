@@ -83,7 +83,7 @@ class Scenario:
     pd: PdModel
     clutter_per_scan: float = 3.0
     sensors: tuple[SensorConfig, ...] = ()
-    # Drills (simulators.scenario_file): per-sensor simulation options by sensor id, scripted
+    # Drills (simulators.scenario_builder): per-sensor simulation options by sensor id, scripted
     # events, and the seed the scenario file names (callers may override it).
     models: Mapping[str, SensorModel] = field(default_factory=dict)
     events: tuple[Event, ...] = ()

@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out `cuas simulate` from parsed arguments."""
-    from simulators.scenario_file import library, load_scenario, resolve
+    from simulators.scenario_builder import library, load_scenario, resolve
 
     if args.list:
         print(describe_library())

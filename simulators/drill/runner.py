@@ -424,7 +424,7 @@ def render_table(score: DrillScore) -> str:
 
 
 def _load(args: argparse.Namespace) -> tuple[Scenario, CampConfig, int]:
-    from simulators.scenario_file import library, load_scenario, resolve
+    from simulators.scenario_builder import library, load_scenario, resolve
     from simulators.scenario_library import SCENARIOS, build_scenario
 
     camp = load_config(args.config) if args.config else None
@@ -441,7 +441,8 @@ def _load(args: argparse.Namespace) -> tuple[Scenario, CampConfig, int]:
 
 
 def _list() -> str:
-    from simulators.scenario_file import library, read_scenario_file
+    from simulators.scenario_builder import library
+    from simulators.scenario_file import read_scenario_file
 
     drills = library()
     width = max(len(n) for n in drills)
@@ -477,7 +478,7 @@ def render_library_table(scores: dict[str, DrillScore]) -> str:
 
 def _run_library(args: argparse.Namespace) -> int:
     """`cuas drill --all`: every library drill at its own seed, then the library table."""
-    from simulators.scenario_file import library, load_scenario
+    from simulators.scenario_builder import library, load_scenario
 
     report_dir = Path(args.report) if args.report else None
     scores: dict[str, DrillScore] = {}
@@ -504,7 +505,7 @@ def _run_library(args: argparse.Namespace) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    from simulators.scenario_file import ScenarioError
+    from cuas.errors import ScenarioError
 
     if args.list:
         print(_list())
