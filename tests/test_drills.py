@@ -143,7 +143,7 @@ def _shortened(scenario, seconds: float):
 
 
 def _infos(result) -> list[TargetInfo]:
-    from simulators.drill.runner import target_infos
+    from simulators.drill.result import target_infos
 
     return target_infos(result.scenario, result.camp, {})
 
