@@ -43,21 +43,15 @@ from cuas.config import CampConfig, SensorConfig, parse_config
 from cuas.io.recording import RecordingWriter, read_records
 from cuas.service.replay import replay
 from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS, report_topic, status_topic
+from simulators.flight.recording import record, truth_path
 from simulators.passive import RangePd
 from simulators.radar import RadarEquationPd
-from simulators.run import record, truth_path
 from simulators.scenario_library import Scenario
 from simulators.scoring import TruthFrame, score_replay
 from simulators.sensor_model import SensorModel
-from simulators.targets import (
-    Orbit,
-    Racetrack,
-    TargetSet,
-    Weave,
-    bird_flock,
-    from_bearing,
-    ingress,
-)
+from simulators.targets.behaviours import Orbit, Racetrack, Weave, from_bearing, ingress
+from simulators.targets.birds import bird_flock
+from simulators.targets.target_set import TargetSet
 
 FRIENDLY_UAS = "UN-PKO-0042"
 FRIENDLY_LINK = "PKO-LINK-42"
