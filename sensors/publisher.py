@@ -27,6 +27,12 @@ Delivery, and what is counted as lost (`dropped`, by reason in `drops`):
 - Heartbeats go out only while connected and subscribed (one at once on every connection),
   as a heartbeat delivered late would be stale; they are never queued or counted as drops.
 
+On a secured camp (`[zmq] curve_secret_key` on the core), the link is CurveZMQ: pass this
+sensor's key file (`curve_key`, the `.key_secret` that `cuas secure init` wrote for it) and
+the core's public key (`curve_server_key`: its `.key` file or the Z85 key). The core then
+accepts this sensor's messages, and only this sensor's, from that key; a refused handshake
+shows in the log as a failed handshake and `wait_connected()` never returns True.
+
 ZeroMQ reconnects by itself, from `reconnect_ivl_ms` backing off to `reconnect_ivl_max_ms`;
 ZMTP heartbeats notice a core that vanished without closing TCP (a cut cable). `close()`
 never waits more than `linger_ms` for unsent messages. The core must be polling its SUB
@@ -42,6 +48,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -49,6 +56,7 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
+from cuas.security.curve_keys import load_public_key, load_secret_key
 from cuas.topics import report_topic, status_topic
 from cuas.wire import (
     KINDS,
@@ -97,6 +105,8 @@ class SensorPublisher:
         zmtp_heartbeat_ivl_ms: int = 1000,
         zmtp_heartbeat_timeout_ms: int = 3000,
         context: zmq.asyncio.Context | None = None,
+        curve_key: str | Path | None = None,
+        curve_server_key: str | Path | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown sensor kind {kind!r}; expected one of {KINDS}")
@@ -110,7 +120,7 @@ class SensorPublisher:
         self.kind: Kind = kind
         self.endpoint = endpoint
         self.heartbeat_period_s = heartbeat_period_s
-        self._options = {
+        self._options: dict[int, int | bytes] = {
             zmq.XPUB_NODROP: 1,
             zmq.SNDHWM: sndhwm,
             zmq.RECONNECT_IVL: reconnect_ivl_ms,
@@ -119,6 +129,15 @@ class SensorPublisher:
             zmq.HEARTBEAT_IVL: zmtp_heartbeat_ivl_ms,
             zmq.HEARTBEAT_TIMEOUT: zmtp_heartbeat_timeout_ms,
         }
+        if (curve_key is None) != (curve_server_key is None):
+            raise ValueError("curve_key and curve_server_key go together")
+        if curve_key is not None and curve_server_key is not None:
+            public, secret = load_secret_key(curve_key, "curve_key")
+            self._options |= {
+                zmq.CURVE_SERVERKEY: load_public_key(str(curve_server_key), "curve_server_key"),
+                zmq.CURVE_PUBLICKEY: public,
+                zmq.CURVE_SECRETKEY: secret,
+            }
         self._context = context
         self._report_type = REPORT_TYPES[kind]
         self._detection_type = DETECTION_TYPES[kind]

@@ -1,0 +1,136 @@
+"""CurveZMQ on the ingest socket: only the camp's sensors get in, each only as itself.
+
+The core's socket is a CURVE server; a ZAP handler (pyzmq's asyncio authenticator, in
+callback mode) admits a client key only if a `[[sensors]]` entry names it, and labels the
+connection with that sensor's id, which then arrives as every message's `User-Id`. Ingest
+accepts a message only if that id is the sensor its topic names.
+
+Fail closed, in this order (a CURVE server with no ZAP handler admits every key, FIELD-NOTES):
+the authenticator runs before the socket binds, the socket enforces its ZAP domain
+(`ZAP_ENFORCE_DOMAIN`, so nothing gets in while no handler answers), and a message without a
+`User-Id` is refused as unauthenticated.
+
+Refused handshakes are counted from the socket monitor: `auth_failed` (a key no sensor has)
+and `handshake_failed` (a plain client, or one with the wrong server key, which retries every
+~140 ms forever). The monitor does not say who; the ZAP handler logs the unknown key and its
+address, rate-limited like every reject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+import zmq
+import zmq.asyncio
+import zmq.utils.z85
+from zmq.auth.asyncio import AsyncioAuthenticator
+from zmq.utils.monitor import parse_monitor_message
+
+from cuas.config import CampConfig
+from cuas.fusion.reject_log import RejectLog
+from cuas.security.curve_keys import load_secret_key
+
+log = logging.getLogger("cuas.io.curve_auth")
+
+ZAP_DOMAIN = "cuas-ingest"
+_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
+
+
+class _SensorAuthenticator(AsyncioAuthenticator):
+    """ZAP handler: a key is admitted if a sensor has it; its user id is that sensor's id."""
+
+    def __init__(
+        self, context: zmq.asyncio.Context, sensor_of_key: dict[bytes, str], refused: RejectLog
+    ) -> None:
+        super().__init__(context, log=log)
+        self.sensor_of_key = sensor_of_key
+        self.refused = refused
+        self._address = "?"
+
+    async def handle_zap_message(self, msg: list[bytes]) -> None:
+        self._address = msg[3].decode(errors="replace") if len(msg) > 3 else "?"
+        await super().handle_zap_message(msg)
+
+    def callback(self, domain: str, z85_key: bytes) -> bool:
+        if z85_key in self.sensor_of_key:
+            return True
+        self.refused.add(
+            self._address, "unknown_key", f"CURVE key {z85_key.decode(errors='replace')}"
+        )
+        return False
+
+    def curve_user_id(self, client_public_key: bytes) -> str:
+        return self.sensor_of_key[zmq.utils.z85.encode(client_public_key)]
+
+
+class CurveServer:
+    """The ingest socket's CURVE side: authenticator, socket options and refusal counters."""
+
+    def __init__(
+        self,
+        context: zmq.asyncio.Context,
+        secret_key_file: str | os.PathLike[str],
+        sensor_of_key: dict[str, str],
+    ) -> None:
+        self.public_key, self._secret_key = load_secret_key(secret_key_file, "zmq.curve_secret_key")
+        self.refused = RejectLog(logger=log, what="refused ingest connection")
+        self._authenticator = _SensorAuthenticator(
+            context, {k.encode(): s for k, s in sensor_of_key.items()}, self.refused
+        )
+        self.auth_failed = 0  # handshakes refused by the ZAP handler: an unknown key
+        self.handshake_failed = 0  # plain clients, wrong server key, protocol errors
+        self._monitor: zmq.asyncio.Socket | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_camp(cls, config: CampConfig, context: zmq.asyncio.Context) -> CurveServer | None:
+        """The camp's CURVE server, or None when `[zmq] curve_secret_key` is not set."""
+        if config.zmq.curve_secret_key is None:
+            return None
+        keys = {s.curve_public_key: s.id for s in config.sensors if s.curve_public_key}
+        return cls(context, config.zmq.curve_secret_key, keys)
+
+    def secure(self, socket: zmq.asyncio.Socket) -> None:
+        """Make `socket` (not yet bound) a CURVE server; starts the authenticator first."""
+        self._authenticator.start()
+        self._authenticator.configure_curve_callback(
+            domain=ZAP_DOMAIN, credentials_provider=self._authenticator
+        )
+        socket.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
+        socket.zap_domain = ZAP_DOMAIN.encode()
+        socket.curve_secretkey = self._secret_key
+        socket.curve_publickey = self.public_key
+        socket.curve_server = True
+        self._monitor = socket.get_monitor_socket(_FAILED)
+        self._watch = asyncio.create_task(self._count_failures(), name="curve-monitor")
+
+    async def _count_failures(self) -> None:
+        assert self._monitor is not None
+        while True:
+            event = parse_monitor_message(await self._monitor.recv_multipart())
+            if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                self.auth_failed += 1
+            else:
+                self.handshake_failed += 1
+                self.refused.add(
+                    event["endpoint"].decode(errors="replace"),
+                    "handshake_failed",
+                    "a client without CURVE, or with the wrong server key",
+                )
+
+    def close(self, socket: zmq.asyncio.Socket) -> None:
+        """Stop counting and authenticating (before the socket closes and the context ends)."""
+        if self._watch is not None:
+            self._watch.cancel()
+        with contextlib.suppress(zmq.ZMQError):
+            socket.disable_monitor()
+        if self._monitor is not None:
+            self._monitor.close(linger=0)
+        self._authenticator.stop()

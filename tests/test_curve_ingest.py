@@ -1,0 +1,240 @@
+"""Authenticated sensors (DESIGN.md, "Security"): CurveZMQ on the core's ingest socket.
+
+Real sockets on loopback: the core's `IngestSocket` as a CURVE server with the camp's keys,
+and real `SensorPublisher`s, each in a context of its own (as a remote sensor would be).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import stat
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import zmq
+import zmq.asyncio
+import zmq.auth
+
+from cuas.config import CampConfig, load_config
+from cuas.errors import ConfigError
+from cuas.fusion.ingest import Ingest
+from cuas.io.curve_auth import CurveServer
+from cuas.io.ingest_socket import IngestSocket
+from cuas.security.curve_keys import create_key_pair, public_path, secret_path
+from cuas.wire import RadarDetection, RfDetection
+from sensors.publisher import SensorPublisher
+
+T0 = 1764000000.0
+
+
+def free_endpoint() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def secured_camp(folder: Path, endpoint: str) -> Path:
+    """A camp with a radar and an RF sensor, each with a key pair; the core's key beside."""
+    keys = folder / "keys"
+    create_key_pair(keys, "core")
+    radar = create_key_pair(keys / "sensors", "radar1")
+    rf = create_key_pair(keys / "sensors", "rf2")
+    create_key_pair(keys / "sensors", "rogue")  # a key pair no sensor of the camp has
+    camp = folder / "camp.toml"
+    camp.write_text(
+        f"""camp_id = "alpha"
+origin = {{ lat = 8.65, lon = 24.5 }}
+[zmq]
+ingest = "{endpoint}"
+curve_secret_key = "keys/core.key_secret"
+[[sensors]]
+id = "radar1"
+kind = "radar"
+lat = 8.65
+lon = 24.5
+curve_public_key = "{radar}"
+[[sensors]]
+id = "rf2"
+kind = "rf"
+lat = 8.651
+lon = 24.501
+curve_public_key = "{rf}"
+"""
+    )
+    return camp
+
+
+class SecuredIngest:
+    """The core's side: the CURVE ingest socket, always receiving, feeding fusion's Ingest."""
+
+    def __init__(self, config: CampConfig) -> None:
+        self.context = zmq.asyncio.Context()
+        self.ingest = Ingest(config)
+        curve = CurveServer.for_camp(config, self.context)
+        assert curve is not None
+        self.curve = curve
+        self.socket = IngestSocket(
+            config.zmq.ingest, self.context, curve=curve, reject=self.ingest.reject
+        )
+        self.accepted: list[tuple[str, object]] = []
+
+    async def receive(self) -> None:
+        while True:
+            for topic, payload in await self.socket.batch():
+                message = self.ingest.accept(topic, payload)
+                if message is not None:
+                    self.accepted.append((topic, message))
+
+    def close(self) -> None:
+        self.socket.close()
+        self.context.term()
+
+
+@contextlib.asynccontextmanager
+async def core_for(camp: Path) -> AsyncIterator[SecuredIngest]:
+    core = SecuredIngest(load_config(camp))
+    task = asyncio.create_task(core.receive())
+    try:
+        yield core
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        core.close()
+
+
+def sensor(camp: Path, sensor_id: str, kind: str, key: str | None) -> SensorPublisher:
+    """A publisher for `sensor_id` holding the key pair named `key` (None: no CURVE)."""
+    keys = camp.parent / "keys"
+    return SensorPublisher(
+        sensor_id,
+        kind,  # type: ignore[arg-type]
+        load_config(camp).zmq.ingest,
+        context=zmq.asyncio.Context(),
+        curve_key=None if key is None else secret_path(keys / "sensors", key),
+        curve_server_key=None if key is None else public_path(keys, "core"),
+    )
+
+
+async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+def run(scenario: Callable[[], object], timeout: float = 10.0) -> None:
+    asyncio.run(asyncio.wait_for(scenario(), timeout))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def camp(tmp_path: Path) -> Path:
+    return secured_camp(tmp_path, free_endpoint())
+
+
+def test_a_sensor_holding_its_own_key_is_fused_as_itself(camp: Path) -> None:
+    async def scenario() -> None:
+        async with core_for(camp) as core, sensor(camp, "radar1", "radar", "radar1") as radar:
+            assert await radar.wait_connected(3.0)
+            for i in range(5):
+                await radar.send_report(
+                    T0 + i, [RadarDetection(range_m=900.0, az_deg=1.0, el_deg=2.0)]
+                )
+            await until(lambda: sum(t == "report.radar1" for t, _ in core.accepted) == 5)
+            assert core.socket.key_mismatch == 0 and core.curve.auth_failed == 0
+
+    run(scenario)
+
+
+def test_a_known_key_speaking_for_another_sensor_is_refused_and_counted_for_that_sensor(
+    camp: Path,
+) -> None:
+    async def scenario() -> None:
+        async with core_for(camp) as core, sensor(camp, "rf2", "rf", "radar1") as spoof:
+            assert await spoof.wait_connected(3.0)  # radar1's key is admitted ...
+            for i in range(4):  # ... but it may speak only for radar1
+                await spoof.send_report(T0 + i, [RfDetection(az_deg=10.0)])
+            await until(lambda: core.socket.key_mismatch >= 4)
+            assert not [t for t, _ in core.accepted if t.startswith("report.")]
+            assert core.ingest.sensors["rf2"].rejects["key_mismatch"] >= 4
+            assert core.ingest.rejects.by_reason()["key_mismatch"] >= 4
+
+    run(scenario)
+
+
+def test_an_unknown_key_is_refused_at_the_handshake_and_counted(camp: Path) -> None:
+    async def scenario() -> None:
+        async with core_for(camp) as core, sensor(camp, "radar1", "radar", "rogue") as rogue:
+            assert not await rogue.wait_connected(1.0)
+            await rogue.send_raw("report.radar1", b"\x80")
+            await until(lambda: core.curve.auth_failed >= 1)
+            assert core.curve.refused.by_reason()["unknown_key"] >= 1
+            assert core.socket.received == 0 and not core.accepted
+
+    run(scenario)
+
+
+def test_a_client_without_curve_is_refused(camp: Path) -> None:
+    async def scenario() -> None:
+        async with core_for(camp) as core, sensor(camp, "radar1", "radar", None) as plain:
+            assert not await plain.wait_connected(1.0)
+            await until(lambda: core.curve.handshake_failed >= 1)
+            assert core.socket.received == 0 and not core.accepted
+
+    run(scenario)
+
+
+def test_a_client_with_the_wrong_server_key_gets_nothing_in(camp: Path) -> None:
+    keys = camp.parent / "keys"
+    create_key_pair(keys, "impostor-core")
+
+    async def scenario() -> None:
+        async with core_for(camp) as core:
+            pub = SensorPublisher(
+                "radar1",
+                "radar",
+                load_config(camp).zmq.ingest,
+                context=zmq.asyncio.Context(),
+                curve_key=secret_path(keys / "sensors", "radar1"),
+                curve_server_key=public_path(keys, "impostor-core"),
+            )
+            async with pub:
+                assert not await pub.wait_connected(1.0)
+                await until(lambda: core.curve.handshake_failed >= 1)
+            assert core.socket.received == 0
+
+    run(scenario)
+
+
+def test_key_pairs_are_private_loadable_and_never_overwritten(tmp_path: Path) -> None:
+    public = create_key_pair(tmp_path, "radar1")
+    secret = secret_path(tmp_path, "radar1")
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert stat.S_IMODE(public_path(tmp_path, "radar1").stat().st_mode) == 0o644
+    pub, sec = zmq.auth.load_certificate(secret)
+    assert pub.decode() == public and sec is not None
+    before = secret.read_bytes()
+    with pytest.raises(FileExistsError):
+        create_key_pair(tmp_path, "radar1")
+    assert secret.read_bytes() == before
+
+
+def test_a_secured_camp_needs_a_key_for_every_sensor_and_one_key_per_sensor(
+    camp: Path,
+) -> None:
+    text = camp.read_text()
+    first_key = text.split('curve_public_key = "')[1].split('"')[0]
+    no_key = camp.with_name("no_key.toml")
+    no_key.write_text(text.replace(f'curve_public_key = "{first_key}"\n', ""))
+    with pytest.raises(ConfigError, match="curve_public_key"):
+        load_config(no_key)
+    shared = camp.with_name("shared.toml")
+    second_key = text.split('curve_public_key = "')[2].split('"')[0]
+    shared.write_text(text.replace(second_key, first_key))
+    with pytest.raises(ConfigError, match="one key per sensor"):
+        load_config(shared)
+    assert load_config(camp).zmq.curve_secret_key == str(camp.parent / "keys/core.key_secret")
