@@ -120,7 +120,7 @@ class CurveServer:
             else:
                 self.handshake_failed += 1
                 self.refused.add(
-                    event["endpoint"].decode(errors="replace"),
+                    f"a peer of {event['endpoint'].decode(errors='replace')}",
                     "handshake_failed",
                     "a client without CURVE, or with the wrong server key",
                 )

@@ -41,6 +41,11 @@ def _certificate(public: bytes, secret: bytes | None) -> bytes:
     return (head + body).encode()
 
 
+def public_certificate(public: bytes) -> bytes:
+    """The `.key` file's content for a public key (Z85)."""
+    return _certificate(public, None)
+
+
 def public_path(folder: Path, name: str) -> Path:
     return folder / f"{name}.key"
 
