@@ -62,6 +62,9 @@ class ZmqConfig(_Section):
     # The core's CURVE key file (pyzmq `.key_secret`; relative: to the camp file). Set, the
     # ingest socket accepts only sensors whose `curve_public_key` is configured.
     curve_secret_key: str | None = None
+    # The core's CURVE public key (Z85), which sensors dial the core with; the core checks it
+    # is the public half of curve_secret_key.
+    curve_server_key: Z85Key | None = None
 
 
 class ZoneConfig(_Section):

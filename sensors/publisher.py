@@ -29,7 +29,8 @@ Delivery, and what is counted as lost (`dropped`, by reason in `drops`):
 
 On a secured camp (`[zmq] curve_secret_key` on the core), the link is CurveZMQ: pass this
 sensor's key file (`curve_key`, the `.key_secret` that `cuas secure init` wrote for it) and
-the core's public key (`curve_server_key`: its `.key` file or the Z85 key). The core then
+the core's public key (`curve_server_key`: its `.key` file or the Z85 key; the camp file's
+`[zmq] curve_server_key`, see `curve_options`, which adapters' `--curve-key` feeds). The core then
 accepts this sensor's messages, and only this sensor's, from that key; a refused handshake
 shows in the log as a failed handshake and `wait_connected()` never returns True.
 
@@ -41,6 +42,7 @@ socket for the subscription to reach us (see FIELD-NOTES.md); a live core always
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -56,6 +58,8 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
+from cuas.config import CampConfig
+from cuas.errors import ConfigError
 from cuas.security.curve_keys import load_public_key, load_secret_key
 from cuas.topics import report_topic, status_topic
 from cuas.wire import (
@@ -380,3 +384,33 @@ class SensorPublisher:
             "%s: dropping messages to %s: %s%s", self.sensor_id, self.endpoint, reason, suffix
         )
         self._drop_logged[reason] = now
+
+
+def add_curve_argument(parser: argparse.ArgumentParser) -> None:
+    """`--curve-key FILE`: the sensor's key on a secured camp (see `curve_options`)."""
+    parser.add_argument(
+        "--curve-key",
+        metavar="FILE",
+        help="this sensor's CURVE key file (keys/sensors/<id>.key_secret from `cuas secure "
+        "init`); required where the camp file has [zmq] curve_server_key",
+    )
+
+
+def curve_options(config: CampConfig, curve_key: str | Path | None) -> dict[str, str | Path]:
+    """`SensorPublisher`'s CURVE arguments for a sensor of `config` holding `curve_key`.
+
+    A secured camp (its file names the core's `curve_server_key`) refuses plain sensors, so
+    a missing key is an error here rather than a sensor that silently never connects.
+    """
+    server_key = config.zmq.curve_server_key
+    if curve_key is None:
+        if server_key is not None:
+            raise ConfigError(
+                "--curve-key", "zmq.curve_server_key", "this camp's core admits CURVE sensors only"
+            )
+        return {}
+    if server_key is None:
+        raise ConfigError(
+            str(curve_key), "zmq.curve_server_key", "needed with a CURVE key: the core's key"
+        )
+    return {"curve_key": curve_key, "curve_server_key": server_key}

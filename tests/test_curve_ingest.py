@@ -26,7 +26,7 @@ from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.security.curve_keys import create_key_pair, public_path, secret_path
 from cuas.wire import RadarDetection, RfDetection
-from sensors.publisher import SensorPublisher
+from sensors.publisher import SensorPublisher, curve_options
 
 T0 = 1764000000.0
 
@@ -238,3 +238,48 @@ def test_a_secured_camp_needs_a_key_for_every_sensor_and_one_key_per_sensor(
     with pytest.raises(ConfigError, match="one key per sensor"):
         load_config(shared)
     assert load_config(camp).zmq.curve_secret_key == str(camp.parent / "keys/core.key_secret")
+
+
+def test_a_core_announcing_a_key_that_is_not_its_own_refuses_to_start(camp: Path) -> None:
+    other = create_key_pair(camp.parent / "keys", "other")
+    text = camp.read_text().replace(
+        'curve_secret_key = "keys/core.key_secret"\n',
+        f'curve_secret_key = "keys/core.key_secret"\ncurve_server_key = "{other}"\n',
+    )
+    camp.write_text(text)
+    context = zmq.asyncio.Context()
+    try:
+        with pytest.raises(ConfigError, match="not the public half"):
+            CurveServer.for_camp(load_config(camp), context)
+    finally:
+        context.term()
+
+
+def test_a_sensor_of_a_secured_camp_needs_its_key_and_gets_the_core_s_from_the_camp_file(
+    camp: Path,
+) -> None:
+    keys = camp.parent / "keys"
+    core_public, _ = zmq.auth.load_certificate(public_path(keys, "core"))
+    text = camp.read_text().replace(
+        'curve_secret_key = "keys/core.key_secret"\n',
+        f'curve_secret_key = "keys/core.key_secret"\ncurve_server_key = "{core_public.decode()}"\n',
+    )
+    camp.write_text(text)
+    config = load_config(camp)
+    with pytest.raises(ConfigError, match="CURVE sensors only"):
+        curve_options(config, None)
+    key = secret_path(keys / "sensors", "radar1")
+    options = curve_options(config, key)
+    assert options == {"curve_key": key, "curve_server_key": core_public.decode()}
+
+    async def scenario() -> None:
+        async with core_for(camp) as core:
+            pub = SensorPublisher(
+                "radar1", "radar", config.zmq.ingest, context=zmq.asyncio.Context(), **options
+            )
+            async with pub:
+                assert await pub.wait_connected(3.0)
+                await pub.send_report(T0, [])
+                await until(lambda: [t for t, _ in core.accepted if t == "report.radar1"] != [])
+
+    run(scenario)

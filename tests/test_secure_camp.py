@@ -134,6 +134,8 @@ def test_secure_init_writes_private_keys_and_a_camp_file_that_uses_them(secured:
     assert camp.mqtt.tls_ca == str(out / "ca" / "ca.crt")
     viewer = secured.camp("viewer")
     assert viewer.mqtt.username == "viewer" and viewer.zmq.curve_secret_key is None
+    assert camp.zmq.curve_server_key is not None  # what sensors dial the core with
+    assert viewer.zmq.curve_server_key == camp.zmq.curve_server_key
 
 
 def test_re_running_secure_init_keeps_every_key_and_adds_only_the_new_sensors(

@@ -30,6 +30,7 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 from zmq.utils.monitor import parse_monitor_message
 
 from cuas.config import CampConfig
+from cuas.errors import ConfigError
 from cuas.fusion.reject_log import RejectLog
 from cuas.security.curve_keys import load_secret_key
 
@@ -95,7 +96,15 @@ class CurveServer:
         if config.zmq.curve_secret_key is None:
             return None
         keys = {s.curve_public_key: s.id for s in config.sensors if s.curve_public_key}
-        return cls(context, config.zmq.curve_secret_key, keys)
+        server = cls(context, config.zmq.curve_secret_key, keys)
+        announced = config.zmq.curve_server_key
+        if announced is not None and announced.encode() != server.public_key:
+            raise ConfigError(
+                config.zmq.curve_secret_key,
+                "zmq.curve_server_key",
+                "is not the public half of zmq.curve_secret_key: sensors could not connect",
+            )
+        return server
 
     def secure(self, socket: zmq.asyncio.Socket) -> None:
         """Make `socket` (not yet bound) a CURVE server; starts the authenticator first."""

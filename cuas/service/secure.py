@@ -217,7 +217,7 @@ def secure_init(config_path: str | Path, out: str | Path) -> Report:
     share_with_broker(broker.folder)
 
     # CURVE: the core, then every sensor of the camp.
-    _key_pair(layout.keys, "core", report)
+    core_key = _key_pair(layout.keys, "core", report)
     sensor_keys = {s.id: _key_pair(layout.sensor_keys, s.id, report) for s in config.sensors}
 
     # TLS: the CA; the broker's certificate; a client certificate per MQTT user.
@@ -285,6 +285,7 @@ def secure_init(config_path: str | Path, out: str | Path) -> Report:
         zmq = msgspec.structs.replace(
             config.zmq,
             curve_secret_key="keys/core.key_secret" if user == CORE_USER else None,
+            curve_server_key=core_key,
         )
         camp = msgspec.structs.replace(config, mqtt=mqtt, zmq=zmq, sensors=sensors)
         path = layout.camp_file(user)
