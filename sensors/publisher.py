@@ -60,7 +60,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from cuas.config import CampConfig
 from cuas.errors import ConfigError
-from cuas.security.curve_keys import load_public_key, load_secret_key
+from cuas.security.curve_keys import load_public_key, load_secret_key, secret_path
 from cuas.topics import report_topic, status_topic
 from cuas.wire import (
     KINDS,
@@ -414,3 +414,12 @@ def curve_options(config: CampConfig, curve_key: str | Path | None) -> dict[str,
             str(curve_key), "zmq.curve_server_key", "needed with a CURVE key: the core's key"
         )
     return {"curve_key": curve_key, "curve_server_key": server_key}
+
+
+def curve_options_in(
+    config: CampConfig, folder: str | Path | None, sensor_id: str
+) -> dict[str, str | Path]:
+    """`curve_options` with the key file of `sensor_id` in `folder` (`keys/sensors` of
+    `cuas secure init`), for tools that fly several sensors (the simulators)."""
+    key = None if folder is None else secret_path(Path(folder), sensor_id)
+    return curve_options(config, key)

@@ -64,6 +64,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self
 
@@ -71,7 +72,7 @@ from cuas.config import ConfigError, SensorConfig, load_config
 from cuas.fusion.reject_log import RejectLog
 from cuas.service.lifetime import release_signals, stop_on_signals
 from cuas.wire import RadarDetection, SensorState
-from sensors.publisher import SensorPublisher
+from sensors.publisher import SensorPublisher, add_curve_argument, curve_options
 
 log = logging.getLogger("sensors.radar_jsonl")
 
@@ -767,13 +768,17 @@ async def run(
     *,
     heartbeat_period_s: float = 1.0,
     stop: asyncio.Event | None = None,
+    curve: dict[str, str | Path] | None = None,
 ) -> None:
-    """Run the adapter until `stop` is set (by default: until SIGINT or SIGTERM)."""
+    """Run the adapter until `stop` is set (by default: until SIGINT or SIGTERM); `curve`:
+    the publisher's CURVE keys on a secured camp (`sensors.publisher.curve_options`)."""
     own_signals = stop is None
     stop = stop_on_signals() if stop is None else stop
     try:
         async with (
-            SensorPublisher(sensor.id, "radar", ingest, heartbeat_period_s) as publisher,
+            SensorPublisher(
+                sensor.id, "radar", ingest, heartbeat_period_s, **(curve or {})
+            ) as publisher,
             RadarJsonlAdapter(sensor, publisher, options) as adapter,
         ):
             host, port = await start_source(adapter, source)
@@ -882,6 +887,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="heartbeat period, at most 2 (default 1)",
     )
+    add_curve_argument(parser)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -911,6 +917,7 @@ def run_command(args: argparse.Namespace) -> int:
         stale_after_s=args.stale_after,
     )
     source = Source(mode, host, port)
+    curve = curve_options(config, args.curve_key)  # before anything starts: a clear error
     try:
         asyncio.run(
             run(
@@ -919,6 +926,7 @@ def run_command(args: argparse.Namespace) -> int:
                 source,
                 options,
                 heartbeat_period_s=args.heartbeat,
+                curve=curve,
             )
         )
     except OSError as exc:

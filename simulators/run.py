@@ -56,7 +56,7 @@ from cuas.io.recording import RecordingWriter
 from cuas.service.lifetime import stop_on_signals
 from cuas.topics import report_topic, status_topic
 from cuas.wire import VERSION, Detection, Report, Status
-from sensors.publisher import SensorPublisher
+from sensors.publisher import SensorPublisher, curve_options_in
 from simulators.benchmark_scenarios import HEARTBEAT_PERIOD_S, RECEIVE_DELAY_S, T0
 from simulators.events import EventPlan
 from simulators.passive import PassiveScan, passive_sensor, sensor_rng
@@ -450,6 +450,7 @@ async def run_realtime(
     duration_s: float | None = None,
     connect_timeout_s: float | None = None,
     publisher: SensorPublisher | None = None,
+    curve_keys: str | Path | None = None,
 ) -> RunStats:
     """Fly the scenario live: scan in real time and publish to the core until it ends or `stop`.
 
@@ -470,7 +471,8 @@ async def run_realtime(
     for order, sim in enumerate(sims):
         pub = publisher if order == 0 and publisher is not None else None
         if pub is None:
-            pub = SensorPublisher(sim.sensor.id, sim.sensor.kind, address)
+            curve = curve_options_in(config, curve_keys, sim.sensor.id)  # secured camp
+            pub = SensorPublisher(sim.sensor.id, sim.sensor.kind, address, **curve)
             owned.append(pub)
         flights.append(_Flight(sim, pub, delayed=order > 0, phase_s=_phase(sim, order)))
     try:
@@ -593,6 +595,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=1.0, help="real time only: scenario seconds per second"
     )
     parser.add_argument("--ingest", help="real time only: endpoint instead of zmq.ingest")
+    parser.add_argument(
+        "--curve-keys", metavar="DIR", help="secured camp: the sensors' key files (keys/sensors)"
+    )
     parser.add_argument("--seed", type=int, help="random seed (default 0; a drill's: the file's)")
     parser.add_argument("--duration", type=float, help="seconds of scenario to run")
     parser.add_argument(
@@ -646,13 +651,20 @@ def run_command(args: argparse.Namespace) -> int:
         stats = record(scenario, config, args.record, seed=seed, t0=args.t0)
         print(f"{stats.render()}\nwrote {args.record} and {truth_path(args.record)}")
         return 0
-    stats = asyncio.run(_realtime_until_signal(scenario, config, args.speed, seed, args.ingest))
+    stats = asyncio.run(
+        _realtime_until_signal(scenario, config, args.speed, seed, args.ingest, args.curve_keys)
+    )
     print(stats.render())
     return 0
 
 
 async def _realtime_until_signal(
-    scenario: Scenario, config: CampConfig, speed: float, seed: int, endpoint: str | None
+    scenario: Scenario,
+    config: CampConfig,
+    speed: float,
+    seed: int,
+    endpoint: str | None,
+    curve_keys: str | None = None,
 ) -> RunStats:
     stop = stop_on_signals()
     log.info(
@@ -663,7 +675,9 @@ async def _realtime_until_signal(
         endpoint or config.zmq.ingest,
         scenario.description,
     )
-    return await run_realtime(scenario, config, stop, speed=speed, seed=seed, endpoint=endpoint)
+    return await run_realtime(
+        scenario, config, stop, speed=speed, seed=seed, endpoint=endpoint, curve_keys=curve_keys
+    )
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:

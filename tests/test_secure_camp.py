@@ -34,6 +34,7 @@ from support.live import Intruder, core_running, eventually, live_camp
 
 from cuas import cli, wire
 from cuas.config import CampConfig, MqttConfig, load_config
+from cuas.errors import ConfigError
 from cuas.io.mqtt_client import mqtt_client
 from cuas.operator import tail
 from cuas.security.broker_files import password_entry
@@ -41,6 +42,8 @@ from cuas.security.curve_keys import create_key_pair, public_path, secret_path
 from cuas.service.secure import SecureInitError, secure_init
 from cuas.topics import Topics
 from sensors.publisher import SensorPublisher
+from simulators.run import run_realtime
+from simulators.scenario_library import build_scenario
 
 
 @dataclass(frozen=True)
@@ -312,3 +315,32 @@ def test_a_secured_camp_runs_end_to_end_and_refuses_and_counts_every_attack(
             await follower
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_the_simulators_fly_a_secured_camp_with_the_sensors_key_files(
+    secured: Secured, broker: None
+) -> None:
+    config = secured.camp()
+    keys = secured.out / "keys" / "sensors"
+    scenario = build_scenario("attack", config, seed=0, duration_s=3.0, all_sensors=True)
+
+    async def scenario_run() -> None:
+        stop = asyncio.Event()
+        with pytest.raises(ConfigError, match="CURVE sensors only"):  # no keys: refused at once
+            await run_realtime(scenario, config, stop, speed=4.0)
+        async with core_running(config) as service:
+            stats = await run_realtime(
+                scenario, config, stop, speed=4.0, curve_keys=keys, connect_timeout_s=10
+            )
+            assert stats.completed and stats.reports_sent > 0
+            fused = service.pipeline.ingest.sensors
+            await eventually(  # every report every sensor sent, accepted as from itself
+                lambda: all(fused[s].reports == n for s, n in stats.by_sensor.items()),
+                5,
+                "every report of every flown sensor",
+            )
+            assert service.pipeline.ingest.rejects.by_reason()["key_mismatch"] == 0
+            assert service.ingest is not None and service.ingest.curve is not None
+            assert service.ingest.curve.auth_failed == 0
+
+    asyncio.run(asyncio.wait_for(scenario_run(), 60))
