@@ -24,7 +24,9 @@ from cuas.errors import ConfigError
 from cuas.fusion.ingest import Ingest
 from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
+from cuas.io.recording import read_records
 from cuas.security.curve_keys import create_key_pair, public_path, secret_path
+from cuas.service.record import capture_async
 from cuas.wire import RadarDetection, RfDetection
 from sensors.publisher import SensorPublisher, curve_options
 
@@ -283,3 +285,29 @@ def test_a_sensor_of_a_secured_camp_needs_its_key_and_gets_the_core_s_from_the_c
                 await until(lambda: [t for t, _ in core.accepted if t == "report.radar1"] != [])
 
     run(scenario)
+
+
+def test_cuas_record_on_a_secured_camp_records_only_what_the_core_would_accept(
+    camp: Path, tmp_path: Path
+) -> None:
+    config = load_config(camp)
+    out = tmp_path / "capture.msgpack"
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        capture = asyncio.create_task(capture_async(config.zmq.ingest, out, stop, config=config))
+        async with (
+            sensor(camp, "radar1", "radar", "radar1") as radar,
+            sensor(camp, "rf2", "rf", "radar1") as spoof,
+        ):
+            assert await radar.wait_connected(3.0) and await spoof.wait_connected(3.0)
+            for i in range(3):
+                await spoof.send_report(T0 + i, [RfDetection(az_deg=10.0)])
+                await radar.send_report(T0 + i, [])
+            await asyncio.sleep(0.3)  # let the capture drain what is on its way
+        stop.set()
+        assert await capture >= 3
+
+    run(scenario)
+    topics = {r.topic for r in read_records(out)}
+    assert "report.radar1" in topics and "report.rf2" not in topics
