@@ -65,6 +65,9 @@ class ZmqConfig(_Section):
     # The core's CURVE public key (Z85), which sensors dial the core with; the core checks it
     # is the public half of curve_secret_key.
     curve_server_key: Z85Key | None = None
+    # With curve_secret_key the track stream is CURVE too: only these client keys (Z85) may
+    # subscribe to it.
+    track_subscriber_keys: list[Z85Key] = []
 
 
 class ZoneConfig(_Section):

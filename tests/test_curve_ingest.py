@@ -25,9 +25,10 @@ from cuas.fusion.ingest import Ingest
 from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.io.recording import read_records
+from cuas.io.track_socket import TrackSocket
 from cuas.security.curve_keys import create_key_pair, public_path, secret_path
 from cuas.service.record import capture_async
-from cuas.wire import RadarDetection, RfDetection
+from cuas.wire import RadarDetection, RfDetection, TrackCycle
 from sensors.publisher import SensorPublisher, curve_options
 
 T0 = 1764000000.0
@@ -46,13 +47,16 @@ def secured_camp(folder: Path, endpoint: str) -> Path:
     radar = create_key_pair(keys / "sensors", "radar1")
     rf = create_key_pair(keys / "sensors", "rf2")
     create_key_pair(keys / "sensors", "rogue")  # a key pair no sensor of the camp has
+    integrator = create_key_pair(keys, "integrator")  # may subscribe to the track stream
     camp = folder / "camp.toml"
     camp.write_text(
         f"""camp_id = "alpha"
 origin = {{ lat = 8.65, lon = 24.5 }}
 [zmq]
 ingest = "{endpoint}"
+tracks = "{free_endpoint()}"
 curve_secret_key = "keys/core.key_secret"
+track_subscriber_keys = ["{integrator}"]
 [[sensors]]
 id = "radar1"
 kind = "radar"
@@ -311,3 +315,60 @@ def test_cuas_record_on_a_secured_camp_records_only_what_the_core_would_accept(
     run(scenario)
     topics = {r.topic for r in read_records(out)}
     assert "report.radar1" in topics and "report.rf2" not in topics
+
+
+def test_the_track_stream_goes_only_to_the_listed_subscribers(camp: Path) -> None:
+    config = load_config(camp)
+    keys = camp.parent / "keys"
+    core_public, _ = zmq.auth.load_certificate(public_path(keys, "core"))
+
+    def subscriber(key_file: Path | None) -> zmq.asyncio.Socket:
+        """An integrator's SUB, holding the key pair in `key_file` (None: no CURVE)."""
+        sub = zmq.asyncio.Context().socket(zmq.SUB)
+        if key_file is not None:
+            public, secret = zmq.auth.load_certificate(key_file)
+            sub.curve_serverkey = core_public
+            sub.curve_publickey, sub.curve_secretkey = public, secret
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.subscribe(b"tracks")
+        sub.connect(config.zmq.tracks)
+        return sub
+
+    async def scenario() -> None:
+        context = zmq.asyncio.Context()
+        curve = CurveServer.for_camp(config, context)
+        assert curve is not None
+        stream = TrackSocket(config.zmq.tracks, context, curve=curve)
+        subs = {
+            "integrator": subscriber(secret_path(keys, "integrator")),
+            "rogue": subscriber(secret_path(keys / "sensors", "rogue")),
+            "plain": subscriber(None),
+        }
+        got: dict[str, list[bytes]] = {name: [] for name in subs}
+
+        async def drain(name: str) -> None:
+            while True:
+                got[name].append((await subs[name].recv_multipart())[1])
+
+        readers = [asyncio.create_task(drain(name)) for name in subs]
+        try:
+            cycle = TrackCycle(v=1, t=T0, tracks=[])
+            deadline = time.monotonic() + 5.0
+            while not got["integrator"] and time.monotonic() < deadline:
+                stream.send(cycle)
+                await asyncio.sleep(0.05)
+            for _ in range(6):  # the others had as long, and then some
+                stream.send(cycle)
+                await asyncio.sleep(0.05)
+            assert got["integrator"] and not got["rogue"] and not got["plain"]
+            assert curve.subscribers_refused >= 1
+        finally:
+            for reader in readers:
+                reader.cancel()
+            for sub in subs.values():
+                sub.close()
+            curve.close()
+            stream.close()
+            context.term()
+
+    run(scenario)

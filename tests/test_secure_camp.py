@@ -139,6 +139,7 @@ def test_secure_init_writes_private_keys_and_a_camp_file_that_uses_them(secured:
     assert viewer.mqtt.username == "viewer" and viewer.zmq.curve_secret_key is None
     assert camp.zmq.curve_server_key is not None  # what sensors dial the core with
     assert viewer.zmq.curve_server_key == camp.zmq.curve_server_key
+    assert len(camp.zmq.track_subscriber_keys) == 1  # keys/track-subscribers/integrator
 
 
 def test_re_running_secure_init_keeps_every_key_and_adds_only_the_new_sensors(

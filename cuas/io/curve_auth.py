@@ -1,4 +1,5 @@
-"""CurveZMQ on the ingest socket: only the camp's sensors get in, each only as itself.
+"""CurveZMQ on the core's sockets: only the camp's sensors get in, each only as itself; only
+listed subscribers get the track stream.
 
 The core's socket is a CURVE server; a ZAP handler (pyzmq's asyncio authenticator, in
 callback mode) admits a client key only if a `[[sensors]]` entry names it, and labels the
@@ -14,6 +15,10 @@ Refused handshakes are counted from the socket monitor: `auth_failed` (a key no 
 and `handshake_failed` (a plain client, or one with the wrong server key, which retries every
 ~140 ms forever). The monitor does not say who; the ZAP handler logs the unknown key and its
 address, rate-limited like every reject.
+
+The track stream's PUB (`secure_publisher`) uses the same key and the same ZAP handler (one
+per context) under a domain of its own, admitting `[zmq] track_subscriber_keys` only;
+refusals there are counted as `subscribers_refused`.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from cuas.security.curve_keys import load_secret_key
 log = logging.getLogger("cuas.io.curve_auth")
 
 ZAP_DOMAIN = "cuas-ingest"
+TRACKS_DOMAIN = "cuas-tracks"
 _FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -48,11 +54,17 @@ class _SensorAuthenticator(AsyncioAuthenticator):
     """ZAP handler: a key is admitted if a sensor has it; its user id is that sensor's id."""
 
     def __init__(
-        self, context: zmq.asyncio.Context, sensor_of_key: dict[bytes, str], refused: RejectLog
+        self,
+        context: zmq.asyncio.Context,
+        sensor_of_key: dict[bytes, str],
+        subscribers: set[bytes],
+        refused: RejectLog,
     ) -> None:
         super().__init__(context, log=log)
         self.sensor_of_key = sensor_of_key
+        self.subscribers = subscribers
         self.refused = refused
+        self.subscribers_refused = 0
         self._address = "?"
 
     async def handle_zap_message(self, msg: list[bytes]) -> None:
@@ -60,15 +72,21 @@ class _SensorAuthenticator(AsyncioAuthenticator):
         await super().handle_zap_message(msg)
 
     def callback(self, domain: str, z85_key: bytes) -> bool:
-        if z85_key in self.sensor_of_key:
+        if domain == TRACKS_DOMAIN:
+            if z85_key in self.subscribers:
+                return True
+            self.subscribers_refused += 1
+            reason = "unknown_subscriber_key"
+        elif z85_key in self.sensor_of_key:
             return True
-        self.refused.add(
-            self._address, "unknown_key", f"CURVE key {z85_key.decode(errors='replace')}"
-        )
+        else:
+            reason = "unknown_key"
+        self.refused.add(self._address, reason, f"CURVE key {z85_key.decode(errors='replace')}")
         return False
 
     def curve_user_id(self, client_public_key: bytes) -> str:
-        return self.sensor_of_key[zmq.utils.z85.encode(client_public_key)]
+        z85 = zmq.utils.z85.encode(client_public_key)
+        return self.sensor_of_key.get(z85, "track-subscriber")
 
 
 class CurveServer:
@@ -79,12 +97,17 @@ class CurveServer:
         context: zmq.asyncio.Context,
         secret_key_file: str | os.PathLike[str],
         sensor_of_key: dict[str, str],
+        subscriber_keys: list[str] | None = None,
     ) -> None:
         self.public_key, self._secret_key = load_secret_key(secret_key_file, "zmq.curve_secret_key")
-        self.refused = RejectLog(logger=log, what="refused ingest connection")
+        self.refused = RejectLog(logger=log, what="refused connection")
         self._authenticator = _SensorAuthenticator(
-            context, {k.encode(): s for k, s in sensor_of_key.items()}, self.refused
+            context,
+            {k.encode(): s for k, s in sensor_of_key.items()},
+            {k.encode() for k in subscriber_keys or []},
+            self.refused,
         )
+        self._started = False
         self.auth_failed = 0  # handshakes refused by the ZAP handler: an unknown key
         self.handshake_failed = 0  # plain clients, wrong server key, protocol errors
         self._monitor: zmq.asyncio.Socket | None = None
@@ -96,7 +119,14 @@ class CurveServer:
         if config.zmq.curve_secret_key is None:
             return None
         keys = {s.curve_public_key: s.id for s in config.sensors if s.curve_public_key}
-        server = cls(context, config.zmq.curve_secret_key, keys)
+        subscribers = config.zmq.track_subscriber_keys
+        server = cls(context, config.zmq.curve_secret_key, keys, subscribers)
+        if not subscribers:
+            log.warning(
+                "the track stream %s admits no subscriber: list their CURVE keys in "
+                "[zmq] track_subscriber_keys",
+                config.zmq.tracks,
+            )
         announced = config.zmq.curve_server_key
         if announced is not None and announced.encode() != server.public_key:
             raise ConfigError(
@@ -106,17 +136,33 @@ class CurveServer:
             )
         return server
 
-    def secure(self, socket: zmq.asyncio.Socket) -> None:
-        """Make `socket` (not yet bound) a CURVE server; starts the authenticator first."""
-        self._authenticator.start()
-        self._authenticator.configure_curve_callback(
-            domain=ZAP_DOMAIN, credentials_provider=self._authenticator
-        )
+    @property
+    def subscribers_refused(self) -> int:
+        """Track-stream subscriptions refused: a key not in `track_subscriber_keys`."""
+        return self._authenticator.subscribers_refused
+
+    def _serve(self, socket: zmq.asyncio.Socket, domain: str) -> None:
+        """Make `socket` (not yet bound) a CURVE server of `domain`, the ZAP handler first."""
+        if not self._started:
+            self._authenticator.start()
+            for name in (ZAP_DOMAIN, TRACKS_DOMAIN):
+                self._authenticator.configure_curve_callback(
+                    domain=name, credentials_provider=self._authenticator
+                )
+            self._started = True
         socket.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
-        socket.zap_domain = ZAP_DOMAIN.encode()
+        socket.zap_domain = domain.encode()
         socket.curve_secretkey = self._secret_key
         socket.curve_publickey = self.public_key
         socket.curve_server = True
+
+    def secure_publisher(self, socket: zmq.asyncio.Socket) -> None:
+        """Make the track stream's PUB (not yet bound) a CURVE server for its subscribers."""
+        self._serve(socket, TRACKS_DOMAIN)
+
+    def secure(self, socket: zmq.asyncio.Socket) -> None:
+        """Make the ingest socket (not yet bound) a CURVE server, and count its refusals."""
+        self._serve(socket, ZAP_DOMAIN)
         self._monitor = socket.get_monitor_socket(_FAILED)
         self._watch = asyncio.create_task(self._count_failures(), name="curve-monitor")
 
@@ -134,12 +180,16 @@ class CurveServer:
                     "a client without CURVE, or with the wrong server key",
                 )
 
-    def close(self, socket: zmq.asyncio.Socket) -> None:
-        """Stop counting and authenticating (before the socket closes and the context ends)."""
+    def close(self, socket: zmq.asyncio.Socket | None = None) -> None:
+        """Stop counting (on the ingest `socket`) and authenticating, before the sockets close
+        and the context ends."""
         if self._watch is not None:
             self._watch.cancel()
-        with contextlib.suppress(zmq.ZMQError):
-            socket.disable_monitor()
+        if socket is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                socket.disable_monitor()
         if self._monitor is not None:
             self._monitor.close(linger=0)
-        self._authenticator.stop()
+        if self._started:
+            self._authenticator.stop()
+            self._started = False

@@ -97,13 +97,11 @@ class FusionService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then publish `offline` and release the sockets."""
         context = zmq.asyncio.Context()
+        curve = CurveServer.for_camp(self.config, context)
         self.ingest = IngestSocket(
-            self.config.zmq.ingest,
-            context,
-            curve=CurveServer.for_camp(self.config, context),
-            reject=self.pipeline.ingest.reject,
+            self.config.zmq.ingest, context, curve=curve, reject=self.pipeline.ingest.reject
         )
-        self._tracks = TrackSocket(self.config.zmq.tracks, context)
+        self._tracks = TrackSocket(self.config.zmq.tracks, context, curve=curve)
         if self.record_path is not None:
             self._recorder = RecordingWriter(self.record_path)
         log.info(
@@ -180,7 +178,11 @@ class FusionService:
         curve = self.ingest.curve
         if curve is None:
             return {}
-        return {"auth_failed": curve.auth_failed, "handshake_failed": curve.handshake_failed}
+        return {
+            "auth_failed": curve.auth_failed,
+            "handshake_failed": curve.handshake_failed,
+            "track_subscribers_refused": curve.subscribers_refused,
+        }
 
     async def _ingest_loop(self) -> None:
         assert self.ingest is not None

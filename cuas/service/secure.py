@@ -8,6 +8,7 @@
     DIR/credentials/         each MQTT user's password, client certificate and key
     DIR/keys/core.key[_secret]           the core's CURVE key pair
     DIR/keys/sensors/<id>.key[_secret]   each sensor's CURVE key pair
+    DIR/keys/track-subscribers/integrator.key[_secret]   a key for the ZeroMQ track stream
 
 Private files are 0600, the broker's 0640 and group `mosquitto` where that group exists
 (Mosquitto started as root reads them as that user). Keys, certificates and passwords that
@@ -107,6 +108,10 @@ class Layout:
     @property
     def sensor_keys(self) -> Path:
         return self.keys / "sensors"
+
+    @property
+    def subscriber_keys(self) -> Path:
+        return self.keys / "track-subscribers"
 
     def password(self, user: str) -> Path:
         return self.credentials / f"{user}.password"
@@ -212,6 +217,7 @@ def secure_init(config_path: str | Path, out: str | Path) -> Report:
     _folder(layout.credentials, 0o700)
     _folder(layout.keys, 0o700)
     _folder(layout.sensor_keys, 0o700)
+    _folder(layout.subscriber_keys, 0o700)
     broker = layout.broker
     _folder(broker.folder, 0o700)
     share_with_broker(broker.folder)
@@ -219,6 +225,9 @@ def secure_init(config_path: str | Path, out: str | Path) -> Report:
     # CURVE: the core, then every sensor of the camp.
     core_key = _key_pair(layout.keys, "core", report)
     sensor_keys = {s.id: _key_pair(layout.sensor_keys, s.id, report) for s in config.sensors}
+    integrator = _key_pair(layout.subscriber_keys, "integrator", report)
+    subscribers = [*config.zmq.track_subscriber_keys]
+    subscribers += [integrator] if integrator not in subscribers else []
 
     # TLS: the CA; the broker's certificate; a client certificate per MQTT user.
     ca_key = layout.ca / "ca.key"
@@ -286,6 +295,7 @@ def secure_init(config_path: str | Path, out: str | Path) -> Report:
             config.zmq,
             curve_secret_key="keys/core.key_secret" if user == CORE_USER else None,
             curve_server_key=core_key,
+            track_subscriber_keys=subscribers,
         )
         camp = msgspec.structs.replace(config, mqtt=mqtt, zmq=zmq, sensors=sensors)
         path = layout.camp_file(user)
