@@ -39,6 +39,7 @@ from cuas.io.mqtt_client import mqtt_client
 from cuas.operator import tail
 from cuas.security.broker_files import password_entry
 from cuas.security.curve_keys import create_key_pair, public_path, secret_path
+from cuas.security.files import broker_gid
 from cuas.service.secure import SecureInitError, secure_init
 from cuas.topics import Topics
 from sensors.publisher import SensorPublisher
@@ -82,6 +83,8 @@ def secured(reachable_dir: Path) -> Secured:
     (reachable_dir / "plain").mkdir()
     port = free_port()
     plain = live_camp(reachable_dir / "plain", port)
+    fast_health = "[tracker]\nsensor_health_period_s = 1.0\n"  # health seen within the test
+    plain.write_text(plain.read_text().replace("[tracker]\n", fast_health))
     out = reachable_dir / "secured"
     assert cli.main(["secure", "init", "--config", str(plain), "--out", str(out)]) == 0
     return Secured(out, port)
@@ -275,6 +278,17 @@ def test_a_secured_camp_runs_end_to_end_and_refuses_and_counts_every_attack(
                 await spoof.send_report(time.time(), [])
                 rejects = service.pipeline.ingest.sensors["radar-1"].rejects
                 await eventually(lambda: rejects["key_mismatch"] >= 1, 5, "key_mismatch")
+
+            def health_rejects() -> list[int]:  # as the viewer sees radar-1's health
+                return [
+                    int(m["payload"]["rejects"].get("key_mismatch", 0))  # type: ignore[index]
+                    for m in lines()
+                    if m["topic"] == topics.sensor("radar-1")
+                ]
+
+            await eventually(
+                lambda: any(n >= 1 for n in health_rejects()), 5, "key_mismatch in sensor health"
+            )
             # A key no sensor has, and a client without CURVE: refused at the handshake.
             rogue = SensorPublisher(
                 "radar-1",
@@ -345,3 +359,15 @@ def test_the_simulators_fly_a_secured_camp_with_the_sensors_key_files(
             assert service.ingest.curve.auth_failed == 0
 
     asyncio.run(asyncio.wait_for(scenario_run(), 60))
+
+
+def test_secure_init_warns_when_the_broker_could_not_reach_its_files(tmp_path: Path) -> None:
+    if broker_gid() is None:
+        pytest.skip("no mosquitto group on this machine")
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    os.chmod(hidden, 0o700)
+    (tmp_path / "plain").mkdir()
+    plain = live_camp(tmp_path / "plain", free_port())
+    report = secure_init(plain, hidden / "secured")
+    assert any(f"cannot enter {hidden}" in w for w in report.warnings)
