@@ -41,7 +41,7 @@ from cuas.security.curve_keys import load_secret_key
 
 log = logging.getLogger("cuas.io.curve_auth")
 
-ZAP_DOMAIN = "cuas-ingest"
+INGEST_DOMAIN = "cuas-ingest"
 TRACKS_DOMAIN = "cuas-tracks"
 _FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH
@@ -50,8 +50,9 @@ _FAILED = (
 )
 
 
-class _SensorAuthenticator(AsyncioAuthenticator):
-    """ZAP handler: a key is admitted if a sensor has it; its user id is that sensor's id."""
+class _CampAuthenticator(AsyncioAuthenticator):
+    """ZAP handler: on ingest a sensor's key is admitted, labelled with its sensor id; on the
+    track stream a listed subscriber's key."""
 
     def __init__(
         self,
@@ -90,7 +91,7 @@ class _SensorAuthenticator(AsyncioAuthenticator):
 
 
 class CurveServer:
-    """The ingest socket's CURVE side: authenticator, socket options and refusal counters."""
+    """The core's CURVE side: the authenticator, socket options and refusal counters."""
 
     def __init__(
         self,
@@ -101,7 +102,7 @@ class CurveServer:
     ) -> None:
         self.public_key, self._secret_key = load_secret_key(secret_key_file, "zmq.curve_secret_key")
         self.refused = RejectLog(logger=log, what="refused connection")
-        self._authenticator = _SensorAuthenticator(
+        self._authenticator = _CampAuthenticator(
             context,
             {k.encode(): s for k, s in sensor_of_key.items()},
             {k.encode() for k in subscriber_keys or []},
@@ -145,7 +146,7 @@ class CurveServer:
         """Make `socket` (not yet bound) a CURVE server of `domain`, the ZAP handler first."""
         if not self._started:
             self._authenticator.start()
-            for name in (ZAP_DOMAIN, TRACKS_DOMAIN):
+            for name in (INGEST_DOMAIN, TRACKS_DOMAIN):
                 self._authenticator.configure_curve_callback(
                     domain=name, credentials_provider=self._authenticator
                 )
@@ -162,7 +163,7 @@ class CurveServer:
 
     def secure(self, socket: zmq.asyncio.Socket) -> None:
         """Make the ingest socket (not yet bound) a CURVE server, and count its refusals."""
-        self._serve(socket, ZAP_DOMAIN)
+        self._serve(socket, INGEST_DOMAIN)
         self._monitor = socket.get_monitor_socket(_FAILED)
         self._watch = asyncio.create_task(self._count_failures(), name="curve-monitor")
 
