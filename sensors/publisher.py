@@ -60,6 +60,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from cuas.config import CampConfig
 from cuas.errors import ConfigError
+from cuas.fusion.reject_log import RejectLog
 from cuas.security.curve_keys import load_public_key, load_secret_key, secret_path
 from cuas.topics import report_topic, status_topic
 from cuas.wire import (
@@ -90,6 +91,20 @@ MAX_HEARTBEAT_PERIOD_S = 2.0  # DESIGN.md: a heartbeat at least every 2 s
 MAX_DETAIL_CHARS = 1024  # wire `Text`: a longer detail would get the whole status rejected
 MAX_SENSOR_ID_CHARS = 128  # wire `Ident`
 DROP_LOG_INTERVAL_S = 10.0
+_HANDSHAKE_FAILURES = {
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: (
+        "key_refused",
+        "the core does not know this sensor's CURVE key (is it in the camp file?)",
+    ),
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: (
+        "security_mismatch",
+        "CURVE on one side only, or a protocol error",
+    ),
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: (
+        "closed",
+        "the core closed the handshake: a wrong core key (curve_server_key)?",
+    ),
+}
 
 
 class SensorPublisher:
@@ -168,6 +183,9 @@ class SensorPublisher:
         self._subscriptions: set[bytes] = set()
         self._ready = asyncio.Event()
         self._wake_heartbeat = asyncio.Event()
+        self.handshake_failures = RejectLog(
+            logger=log, what=f"{sensor_id}: handshake refused by the core"
+        )
         self._drop_logged: dict[str, float] = {}
         self._drops_unlogged: Counter[str] = Counter()
 
@@ -268,14 +286,16 @@ class SensorPublisher:
                 self._peers += 1
                 log.info("%s: connected to the core at %s", self.sensor_id, self.endpoint)
             elif kind == zmq.EVENT_DISCONNECTED:
-                self._peers = max(0, self._peers - 1)
-                log.warning("%s: lost the core at %s; reconnecting", self.sensor_id, self.endpoint)
+                if self._peers > 0:  # not after a failed handshake: that was never connected
+                    self._peers -= 1
+                    log.warning(
+                        "%s: lost the core at %s; reconnecting", self.sensor_id, self.endpoint
+                    )
             elif kind == zmq.EVENT_CONNECT_RETRIED:
                 log.debug("%s: core at %s not reachable; retrying", self.sensor_id, self.endpoint)
-            else:
-                log.warning(
-                    "%s: handshake with %s failed (%s)", self.sensor_id, self.endpoint, kind
-                )
+            else:  # retried every ~100 ms by ZeroMQ: counted, logged once per interval
+                reason, detail = _HANDSHAKE_FAILURES.get(kind, ("handshake_failed", str(kind)))
+                self.handshake_failures.add(self.endpoint, reason, detail)
             self._update_ready()
 
     async def _watch_subscriptions(self) -> None:

@@ -179,6 +179,7 @@ def test_an_unknown_key_is_refused_at_the_handshake_and_counted(camp: Path) -> N
             await rogue.send_raw("report.radar1", b"\x80")
             await until(lambda: core.curve.auth_failed >= 1)
             assert core.curve.refused.by_reason()["unknown_key"] >= 1
+            await until(lambda: rogue.handshake_failures.by_reason()["key_refused"] >= 1)
             assert core.socket.received == 0 and not core.accepted
 
     run(scenario)
@@ -211,6 +212,7 @@ def test_a_client_with_the_wrong_server_key_gets_nothing_in(camp: Path) -> None:
             async with pub:
                 assert not await pub.wait_connected(1.0)
                 await until(lambda: core.curve.handshake_failed >= 1)
+                assert pub.handshake_failures.total >= 1  # counted on the sensor's side too
             assert core.socket.received == 0
 
     run(scenario)
@@ -370,5 +372,21 @@ def test_the_track_stream_goes_only_to_the_listed_subscribers(camp: Path) -> Non
             curve.close()
             stream.close()
             context.term()
+
+    run(scenario)
+
+
+def test_without_its_authenticator_the_ingest_socket_admits_nobody(camp: Path) -> None:
+    """Fail closed: a CURVE server with no ZAP handler would admit every key (FIELD-NOTES);
+    the socket enforces its ZAP domain, so with the handler gone even a known key is refused."""
+
+    async def scenario() -> None:
+        async with core_for(camp) as core:
+            core.curve._authenticator.stop()  # the fault: no ZAP handler answers any more
+            async with sensor(camp, "radar1", "radar", "radar1") as radar:
+                assert not await radar.wait_connected(1.0)
+                await radar.send_raw("report.radar1", b"\x80")
+                await asyncio.sleep(0.2)
+            assert core.socket.received == 0 and not core.accepted
 
     run(scenario)
