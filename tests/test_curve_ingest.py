@@ -390,3 +390,20 @@ def test_without_its_authenticator_the_ingest_socket_admits_nobody(camp: Path) -
             assert core.socket.received == 0 and not core.accepted
 
     run(scenario)
+
+
+def test_a_missing_or_exposed_core_key_is_reported(
+    camp: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = camp.parent / "keys" / "core.key_secret"
+    context = zmq.asyncio.Context()
+    try:
+        secret.chmod(0o644)
+        with caplog.at_level("WARNING", logger="cuas.security"):
+            assert CurveServer.for_camp(load_config(camp), context) is not None
+        assert "readable by others" in caplog.text
+        secret.unlink()
+        with pytest.raises(ConfigError, match="cannot read"):
+            CurveServer.for_camp(load_config(camp), context)
+    finally:
+        context.term()

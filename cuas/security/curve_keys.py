@@ -7,8 +7,10 @@ leaves its machine). pyzmq's own `create_certificates` writes the secret under t
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import zmq.auth
 
 from cuas.errors import ConfigError
 from cuas.security.files import write_new
+
+log = logging.getLogger("cuas.security")
 
 Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
 
@@ -70,7 +74,16 @@ def create_key_pair(folder: Path, name: str) -> str:
 
 
 def load_secret_key(path: str | os.PathLike[str], key: str) -> tuple[bytes, bytes]:
-    """(public, secret) Z85 keys from a `.key_secret` file, or `ConfigError` naming `key`."""
+    """(public, secret) Z85 keys from a `.key_secret` file, or `ConfigError` naming `key`.
+
+    A secret others may read is used, with a warning: whoever read it can be this sensor.
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError as exc:
+        raise ConfigError(str(path), key, f"cannot read: {exc.strerror or exc}") from None
+    if mode & 0o077:
+        log.warning("%s: secret key readable by others (mode %04o): chmod 600 it", path, mode)
     try:
         public, secret = zmq.auth.load_certificate(path)
     except (OSError, ValueError) as exc:
