@@ -43,7 +43,7 @@ from cuas.security.files import broker_gid
 from cuas.service.secure import SecureInitError, secure_init
 from cuas.topics import Topics
 from sensors.publisher import SensorPublisher
-from simulators.run import run_realtime
+from simulators.flight.realtime import run_realtime
 from simulators.scenario_library import build_scenario
 
 
