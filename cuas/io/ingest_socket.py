@@ -66,12 +66,13 @@ class IngestSocket:
         await self._socket.poll(flags=zmq.POLLIN)
         out: list[tuple[str, bytes]] = []
         while len(out) < MAX_BATCH:
+            sender: zmq.Frame | None = None  # the first frame, which carries the User-Id
             try:
                 if self.curve is None:
                     frames = self._sync.recv_multipart(zmq.NOBLOCK, copy=True)
                 else:
                     parts = self._sync.recv_multipart(zmq.NOBLOCK, copy=False)
-                    frames = [p.bytes for p in parts]
+                    sender, frames = parts[0], [p.bytes for p in parts]
             except zmq.Again:
                 break
             self.received += 1
@@ -84,7 +85,7 @@ class IngestSocket:
             except UnicodeDecodeError:
                 self.bad_frames += 1
                 topic = ""
-            if self.curve is not None and not self._authentic(parts[0], topic):
+            if sender is not None and not self._authentic(sender, topic):
                 continue
             out.append((topic, frames[1]))
         return out

@@ -24,6 +24,7 @@ import ipaddress
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,10 @@ class Report:
         def names(paths: list[Path]) -> str:
             return ", ".join(str(p.relative_to(root)) for p in paths) or "none"
 
-        lines = [
-            f"created   {names(self.created)}",
-            f"kept      {names(self.kept)} (existing keys, certificates and passwords are reused)",
-            f"rewritten {names(self.rewritten)}",
-        ]
+        kept = f"kept      {names(self.kept)}"
+        if self.kept:
+            kept += " (existing keys, certificates and passwords: reused, never replaced)"
+        lines = [f"created   {names(self.created)}", kept, f"rewritten {names(self.rewritten)}"]
         return "\n".join(lines + [f"WARNING: {w}" for w in self.warnings])
 
 
@@ -151,7 +151,9 @@ def _key_pair(folder: Path, name: str, report: Report) -> str:
     return z85
 
 
-def _issued(key: Path, cert: Path, make: Any, report: Report, key_mode: int = 0o600) -> pki.Issued:
+def _issued(
+    key: Path, cert: Path, make: Callable[[], pki.Issued], report: Report, key_mode: int = 0o600
+) -> pki.Issued:
     """The existing key and certificate, or new ones from `make()`; never one without the
     other."""
     if key.exists() and cert.exists():
@@ -160,7 +162,7 @@ def _issued(key: Path, cert: Path, make: Any, report: Report, key_mode: int = 0o
     if key.exists() or cert.exists():
         present, missing = (key, cert) if key.exists() else (cert, key)
         raise SecureInitError(f"{present} exists without {missing}: restore it or remove both")
-    issued: pki.Issued = make()
+    issued = make()
     issued.write(key, cert, key_mode)
     report.created.append(cert)
     return issued
