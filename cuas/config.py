@@ -188,6 +188,15 @@ class AlertsConfig(_Section):
     journal: str = "cuas-journal.sqlite"  # relative to the working directory
 
 
+class ConsoleConfig(_Section):
+    """The operations console (`cuas console`): where it listens, and its offline map."""
+
+    listen: str = "127.0.0.1:8080"  # HOST:PORT of the page
+    # Offline basemap: a folder of XYZ tiles ({z}/{x}/{y}.png|jpg|webp) or an .mbtiles file,
+    # relative to the camp file. Without it the page draws a metric grid with range rings.
+    tiles: str | None = None
+
+
 class CampConfig(_Section):
     camp_id: Name
     origin: Origin
@@ -199,6 +208,7 @@ class CampConfig(_Section):
     tracker: TrackerConfig = TrackerConfig()
     threat: ThreatConfig = ThreatConfig()
     alerts: AlertsConfig = AlertsConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @property
     def mqtt_prefix(self) -> str:
@@ -296,7 +306,8 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
 def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`.
 
-    File paths in it (`[mqtt] password_file`, `tls_*`) are relative to the file's folder.
+    File paths in it (`[mqtt] password_file`, `tls_*`, `[console] tiles`) are relative to the
+    file's folder.
     """
     cfg = parse_config(read_toml(path, ConfigError), str(path))
     return _files_beside(cfg, Path(path).resolve().parent)
@@ -312,6 +323,11 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
         for key in _MQTT_FILES
         if (value := getattr(cfg.mqtt, key)) is not None and not Path(value).is_absolute()
     }
+    tiles = cfg.console.tiles
+    if tiles is not None and not Path(tiles).is_absolute():
+        cfg = msgspec.structs.replace(
+            cfg, console=msgspec.structs.replace(cfg.console, tiles=str(folder / tiles))
+        )
     if not moved:
         return cfg
     return msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))

@@ -1,0 +1,283 @@
+"""`cuas console`: the operations centre's page, driven in a real headless Chromium against a
+real Mosquitto, a real fusion core and the console itself.
+
+The browser is Debian's `chromium` with `chromium-driver` (scripts/setup.sh installs them); a
+developer without them skips these tests, CI without them fails. Screenshots of the page are
+saved under each test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+from support.browser import find_chromium, start_chromium
+from support.live import Intruder, camp, core_running, eventually, live_camp
+
+from cuas import wire
+from cuas.operator.console.command import console_running
+from cuas.service.replay import replay
+from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module; a developer without it skips, CI fails."""
+    found = find_chromium()
+    if found is None:
+        message = (
+            "chromium and chromedriver are not installed: run scripts/setup.sh "
+            "(apt-get install chromium chromium-driver)"
+        )
+        if _on_ci():
+            pytest.fail(message + " -- CI must run the browser tests", pytrace=False)
+        pytest.skip(message)
+    chrome = start_chromium(*found)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+async def on_page(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a (blocking) Selenium call off the event loop, so the console and core keep going."""
+    return await asyncio.to_thread(fn, *args)
+
+
+def css(chrome: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return chrome.find_elements(By.CSS_SELECTOR, selector)
+
+
+async def page_has(chrome: Any, selector: str, timeout: float, what: str) -> Any:
+    """Wait until the page has an element matching `selector`; return the first."""
+    found: list[Any] = []
+
+    def check() -> bool:
+        found[:] = css(chrome, selector)
+        return bool(found)
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await on_page(check):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} ({selector})")
+        await asyncio.sleep(0.1)
+    return found[0]
+
+
+async def page_shows(chrome: Any, script: str, timeout: float, what: str) -> Any:
+    """Wait until `script` (JavaScript returning a value) returns something true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := await on_page(chrome.execute_script, script)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.1)
+    return value
+
+
+def screenshot(chrome: Any, path: Path) -> Path:
+    chrome.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000, "the screenshot is (nearly) empty"
+    return path
+
+
+def severe_logs(chrome: Any) -> list[str]:
+    return [e["message"] for e in chrome.get_log("browser") if e["level"] == "SEVERE"]
+
+
+@contextlib.asynccontextmanager
+async def acks_heard(port: int, prefix: str) -> AsyncIterator[list[tuple[str, wire.Ack]]]:
+    """Every `alerts/<id>/ack` published on the broker, as (topic, ack)."""
+    heard: list[tuple[str, wire.Ack]] = []
+    ready = asyncio.Event()
+
+    async def listen() -> None:
+        with contextlib.suppress(aiomqtt.MqttError):  # the test may stop the broker
+            async with aiomqtt.Client("127.0.0.1", port) as client:
+                await client.subscribe(f"{prefix}/alerts/+/ack", qos=1)
+                ready.set()
+                async for m in client.messages:
+                    ack = wire.decode_ack(bytes(m.payload))  # type: ignore[arg-type]
+                    heard.append((m.topic.value, ack))
+
+    task = asyncio.create_task(listen())
+    await asyncio.wait_for(ready.wait(), 5)
+    try:
+        yield heard
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def test_an_operator_sees_the_intruder_acknowledges_its_alert_and_sees_the_core_go_offline(
+    browser, mosquitto, tmp_path
+):
+    config = camp(live_camp(tmp_path, mosquitto.port))
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        async with (
+            console_running(config, listen="127.0.0.1:0") as console,
+            acks_heard(mosquitto.port, config.mqtt_prefix) as acks,
+        ):
+            async with core_running(config) as service:
+                await asyncio.wait_for(service.ready.wait(), 5)
+                flight = asyncio.create_task(Intruder(config).fly(stop))
+                await on_page(browser.get, console.server.url)
+                # The intruder is drawn as a track, and its alert has a row with its reason.
+                await page_has(browser, "[data-track-id]", 20, "the intruder's track")
+                row = await page_has(browser, "[data-alert-id]", 25, "the intruder's alert row")
+                alert_id = await on_page(row.get_attribute, "data-alert-id")
+                assert await on_page(row.get_attribute, "data-level") in ("warning", "critical")
+                text = await on_page(lambda: row.text)
+                assert "approach" in text or "perimeter" in text
+                # Every sensor of the camp has its element; the radar reports, so it is ok.
+                radar_ok = '[data-sensor-id="radar-1"][data-state="ok"]'
+                await page_has(browser, radar_ok, 10, "the radar's health")
+                ids = {
+                    e.get_attribute("data-sensor-id")
+                    for e in await on_page(css, browser, "[data-sensor-id]")
+                }
+                assert ids == {s.id for s in config.sensors}
+                await on_page(screenshot, browser, tmp_path / "live.png")
+
+                # Acknowledge: the operator's name, then the row's button.
+                name = await on_page(css, browser, 'input[name="operator"]')
+                await on_page(name[0].clear)
+                await on_page(name[0].send_keys, "Sgt Okafor")
+                button = await page_has(
+                    browser, f'[data-alert-id="{alert_id}"] button[data-action="ack"]', 5, "ack"
+                )
+                await on_page(button.click)
+                await eventually(lambda: acks, 10, "the ack on MQTT")
+                topic, ack = acks[0]
+                assert topic == f"{config.mqtt_prefix}/alerts/{alert_id}/ack"
+                assert ack.by == "Sgt Okafor"
+                # The core takes it; the row shows who acknowledged.
+                await page_shows(
+                    browser,
+                    f"""const r = document.querySelector('[data-alert-id="{alert_id}"]');
+                        return r && r.dataset.acknowledged === "true" &&
+                               r.textContent.includes("acknowledged by Sgt Okafor");""",
+                    15,
+                    "the row acknowledged by the operator",
+                )
+                # The name is remembered for the next time.
+                assert (
+                    await on_page(browser.execute_script, "return localStorage['cuas.operator']")
+                    == "Sgt Okafor"
+                )
+                await on_page(screenshot, browser, tmp_path / "acknowledged.png")
+                stop.set()
+                await flight
+            # The core stopped: the page says so.
+            await page_has(browser, '[data-banner][data-reason="core"]', 10, "the offline banner")
+            banner = (await on_page(css, browser, "[data-banner]"))[0]
+            assert "OFFLINE" in await on_page(lambda: banner.text)
+            await on_page(screenshot, browser, tmp_path / "core-offline.png")
+            # The broker goes too: the page says that instead.
+            await asyncio.to_thread(mosquitto.stop)
+            await page_has(browser, '[data-banner][data-reason="broker"]', 10, "broker banner")
+            assert console.bridge is not None and console.bridge.stats.acks_sent == 1
+            assert not console.bridge.stats.bad
+        assert not await on_page(severe_logs, browser)
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample camp's recorded ingress, replayed: an output to review."""
+    from cuas.config import load_config
+
+    out = tmp_path_factory.mktemp("review") / "out.msgpack"
+    replay(SAMPLE_DIR / "camp-ingress.msgpack", load_config(SAMPLE_CONFIG), out, progress=False)
+    return out
+
+
+def test_review_mode_plays_a_recording_with_a_time_slider_and_speed(browser, reviewed, tmp_path):
+    from cuas.config import load_config
+
+    config = load_config(SAMPLE_CONFIG)
+
+    async def scenario() -> None:
+        async with console_running(config, "127.0.0.1:0", recording=reviewed) as console:
+            assert console.player is not None
+            player = console.player
+            await on_page(browser.get, console.server.url)
+            await page_has(browser, "footer#review:not([hidden])", 10, "the review controls")
+            # It plays: the clock moves and the recorded tracks appear.
+            await on_page(
+                browser.execute_script,
+                """const s = document.querySelector('[data-control="speed"]');
+                   s.value = "8"; s.dispatchEvent(new Event("change"));""",
+            )
+            await eventually(lambda: player.speed == 8.0, 5, "the speed change")
+            await page_has(browser, "[data-track-id]", 20, "a recorded track")
+            # Jump with the slider to three quarters in: the picture is rebuilt there.
+            target = player.t0 + 0.75 * (player.t1 - player.t0)
+            await on_page(
+                browser.execute_script,
+                f"""const s = document.querySelector('[data-control="seek"]');
+                    s.value = "{target}"; s.dispatchEvent(new Event("change"));""",
+            )
+            t = await page_shows(
+                browser,
+                f"const t = Number(document.body.dataset.reviewT); return t >= {target - 1} && t;",
+                10,
+                "the clock at the new time",
+            )
+            assert target - 1 <= t <= player.t1
+            # Pause holds the clock.
+            await on_page(
+                browser.execute_script, "document.querySelector('[data-control=\"play\"]').click()"
+            )
+            await eventually(lambda: player.paused, 5, "the pause")
+            held = player.t
+            await asyncio.sleep(0.5)
+            assert player.t == held
+            await page_has(browser, "[data-track-id]", 10, "tracks at the new time")
+            await on_page(screenshot, browser, tmp_path / "review.png")
+            # Review mode has no acknowledgement, and no offline banner.
+            assert not await on_page(css, browser, 'button[data-action="ack"]')
+            assert await on_page(css, browser, "[data-banner][hidden]")
+        assert not await on_page(severe_logs, browser)
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def test_the_page_and_its_map_scripts_come_from_the_console_alone(browser, mosquitto, tmp_path):
+    """Offline by design: every resource the page loads is the console's own."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+
+    async def scenario() -> None:
+        async with console_running(config, "127.0.0.1:0", recording=None) as console:
+            await on_page(browser.get, console.server.url)
+            await page_has(browser, ".leaflet-container", 10, "the map")
+            urls = await on_page(
+                browser.execute_script,
+                "return performance.getEntriesByType('resource').map(e => e.name)",
+            )
+            assert urls, "the page loaded nothing"
+            assert all(u.startswith(console.server.url) or u.startswith("ws://") for u in urls)
+            assert json.loads(
+                await on_page(
+                    browser.execute_script,
+                    "return JSON.stringify(new ms.Symbol('SHAPMHQ-------').isValid())",
+                )
+            )
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
