@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,7 +26,6 @@ from cuas.operator.console.camp_view import camp_view
 from cuas.operator.console.picture import Picture
 from cuas.operator.console.review import ReviewPlayer, load_outputs
 from cuas.operator.console.tiles import TileSource
-from cuas.service.lifetime import stop_on_signals
 from cuas.topics import Topics
 
 if TYPE_CHECKING:
@@ -95,11 +95,21 @@ async def console_running(
             tiles.close()
 
 
+async def _signalled() -> None:
+    """Return on SIGINT or SIGTERM. (cuas.service.lifetime does this for the services; the
+    operator tools sit beside the services in the layers, so the console has its own.)"""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 async def serve(config: CampConfig, listen: str | None, recording: str | None) -> None:
     async with console_running(config, listen, recording) as console:
         mode = f"review of {recording}" if recording else f"camp {config.camp_id}"
         print(f"cuas console: {console.server.url}  ({mode})", flush=True)
-        await stop_on_signals().wait()
+        await _signalled()
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
