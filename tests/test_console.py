@@ -12,13 +12,17 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
-from support.browser import find_chromium, start_chromium
+from support.broker import free_port, port_open
+from support.browser import find_chromium, start_chromium, wait_for
 from support.live import Intruder, camp, core_running, eventually, live_camp
 
 from cuas import wire
@@ -281,3 +285,50 @@ def test_the_page_and_its_map_scripts_come_from_the_console_alone(browser, mosqu
             )
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_the_demo_serves_the_console_with_the_raid_and_every_sensor_reporting(
+    browser, mosquitto, tmp_path
+):
+    """`scripts/demo.sh`'s command: the raid on the page, every kind of sensor of the camp live."""
+    config_path = live_camp(tmp_path, mosquitto.port, cycle_s=1.0)
+    config = camp(config_path)
+    port = free_port()
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cuas",
+            "demo",
+            "--config",
+            str(config_path),
+            "--duration",
+            "40",
+            "--console",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for(lambda: port_open("127.0.0.1", port), 30, "the demo's console")
+        browser.get(url)
+        wait_for(lambda: css(browser, "[data-track-id]"), 30, "the raid's tracks")
+        wait_for(
+            lambda: len(css(browser, '[data-sensor-id][data-state="ok"]')) == len(config.sensors),
+            30,
+            "every sensor of the camp reporting",
+        )
+        wait_for(lambda: css(browser, "[data-alert-id]"), 30, "an alert of the raid")
+        screenshot(browser, tmp_path / "demo.png")
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            out, _ = demo.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            out, _ = demo.communicate()
+    assert f"operations console: {url}" in out
+    assert demo.returncode == 0, out

@@ -350,7 +350,7 @@ function renderSensors() {
     const row = el("div", {class: "sensor", "data-sensor-id": s.id, "data-state": state});
     const last = h && h.t_last_report != null ? `last report ${fmtS(Math.max(0, now - h.t_last_report))} ago` : "no report yet";
     row.append(el("span", {class: "name"}, `${s.id} (${s.kind})`), el("span", {class: "state"}, state),
-               el("span", {class: "rate"}, h ? `${h.report_rate_hz.toFixed(1)} Hz` : ""),
+               el("span", {class: "rate"}, !h ? "" : h.report_rate_hz > 0 ? `${h.report_rate_hz.toFixed(1)} Hz` : `${h.reports} reports`),
                el("span", {class: "detail"}, last + (h && h.detail ? ` · ${h.detail}` : "")));
     box.append(row);
     const shape = S.sensorShapes.get(s.id);
