@@ -7,7 +7,8 @@
 const TRAIL_S = 60;          // trail of the last minute
 const LEADER_S = 10;         // velocity leader: where the track will be in 10 s
 const SIGMA_SHOWN_M = 25;    // draw the 2-sigma circle when the position is worse than this
-const LABELS_MAX = 12;       // above this many tracks, label only tracks of some threat
+const LABELS_MAX = 25;       // label at most this many tracks: alerted first, then by threat
+const THREAT_RANK = {none: 0, low: 1, medium: 2, high: 3, critical: 4};
 const HEALTH_COLOUR = {ok: "#3fbf5f", degraded: "#e0a800", fault: "#e0302a", unknown: "#6c7f8f"};
 const LEVEL_RANK = {critical: 0, warning: 1};
 
@@ -23,7 +24,7 @@ const fmtS = s => (s == null ? "-" : s < 90 ? `${Math.round(s)} s` : `${(s / 60)
 
 const S = {
   camp: null, mode: "live", tiled: false,
-  tracks: new Map(),    // id -> {t, marker, kind, trail: [[t, ll]], trailLine, leader, sigma}
+  tracks: new Map(),    // id -> {track, marker, sidc, trail: [[t, ll]], sigma, label}
   alerts: new Map(),    // alert id -> alert
   sensors: new Map(),   // sensor id -> health
   history: [],
@@ -61,7 +62,7 @@ function alertLL(a) {
 }
 
 function buildMap(camp) {
-  if (map) { map.remove(); S.tracks.clear(); }
+  if (map) { map.remove(); S.tracks.clear(); trackLines = null; }
   S.tiled = !!camp.tiles;
   canvas = L.canvas({padding: 0.2});
   const opts = {zoomSnap: 0.25, renderer: canvas, attributionControl: true};
@@ -163,7 +164,10 @@ function labelOf(t, alert) {
 
 function applyCycle(cycle) {
   S.cycleT = cycle.t; S.lastCycleWall = Date.now();
-  const seen = new Set(), many = cycle.tracks.length > LABELS_MAX, counts = {};
+  const seen = new Set(), counts = {}, labelled = chooseLabelled(cycle.tracks), labels = [];
+  // Trails and leaders: one multi-line per colour, so 500 tracks cost six canvas layers.
+  const lines = {trails: {}, leaders: {}};
+  for (const c of TRACK_COLOURS) { lines.trails[c] = []; lines.leaders[c] = []; }
   for (const t of cycle.tracks) {
     if (t.status === "deleted") continue;
     const id = String(t.track_id); seen.add(id);
@@ -173,7 +177,7 @@ function applyCycle(cycle) {
     if (!rec) {
       const marker = L.marker(ll, {icon: iconFor(sidc), keyboard: false}).addTo(layers.tracks);
       marker.on("click", () => select(id));
-      rec = {marker, sidc, trail: [], trailLine: null, leader: null, sigma: null, label: false};
+      rec = {marker, sidc, trail: [], sigma: null, label: null};
       S.tracks.set(id, rec);
       tag(rec, id);
     } else {
@@ -181,33 +185,59 @@ function applyCycle(cycle) {
       if (rec.sidc !== sidc) { rec.sidc = sidc; rec.marker.setIcon(iconFor(sidc)); tag(rec, id); }
     }
     rec.track = t;
-    const e = rec.marker.getElement();
-    if (e) { e.dataset.threat = t.threat; e.dataset.class = t.class; e.dataset.status = t.status; }
+    const e = rec.marker.getElement(), look = `${t.threat} ${t.class} ${t.status}`;
+    if (e && rec.look !== look) {  // attribute writes restyle the element: only on change
+      rec.look = look; e.dataset.threat = t.threat; e.dataset.class = t.class; e.dataset.status = t.status;
+    }
     // trail: the last minute of positions
     rec.trail.push([t.t, ll]);
     while (rec.trail.length && rec.trail[0][0] < t.t - TRAIL_S) rec.trail.shift();
     const colour = t.friendly ? "#4fb3ff" : alert ? "#ff5f57" : "#d7c26a";
-    if (!rec.trailLine) rec.trailLine = L.polyline([], {color: colour, weight: 1.5, opacity: 0.6, interactive: false}).addTo(layers.tracks);
-    rec.trailLine.setLatLngs(rec.trail.map(p => p[1]));
+    lines.trails[colour].push(rec.trail.map(p => p[1]));
     // velocity leader
     const ahead = offsetLL(ll, t.vel_enu[0] * LEADER_S, t.vel_enu[1] * LEADER_S);
-    if (!rec.leader) rec.leader = L.polyline([ll, ahead], {color: colour, weight: 2, interactive: false}).addTo(layers.tracks);
-    else { rec.leader.setLatLngs([ll, ahead]); rec.leader.setStyle({color: colour}); }
-    rec.trailLine.setStyle({color: colour});
+    lines.leaders[colour].push([ll, ahead]);
     // uncertainty where it is large
     if (t.pos_sigma_m > SIGMA_SHOWN_M) {
       if (!rec.sigma) rec.sigma = L.circle(ll, {radius: 2 * t.pos_sigma_m, color: colour, weight: 1, dashArray: "3 3", fillOpacity: 0.05, interactive: false}).addTo(layers.tracks);
       else { rec.sigma.setLatLng(ll); rec.sigma.setRadius(2 * t.pos_sigma_m); }
     } else if (rec.sigma) { rec.sigma.remove(); rec.sigma = null; }
-    // label
-    const wantLabel = !many || t.threat !== "none" || !!alert;
-    if (wantLabel) {
-      if (!rec.label) { rec.marker.bindTooltip(labelOf(t, alert), {permanent: true, direction: "right", className: "trk-label", offset: [8, 0]}); rec.label = true; }
-      else rec.marker.setTooltipContent(labelOf(t, alert));
-    } else if (rec.label) { rec.marker.unbindTooltip(); rec.label = false; }
+    if (labelled.has(t)) labels.push([rec, labelOf(t, alert)]);
+    else if (rec.label) { rec.marker.unbindTooltip(); rec.label = null; }
+  }
+  // Labels last: a label's new text makes the browser measure it (a layout), so they are
+  // changed after every marker has moved, not in between, and only where the text changed.
+  for (const [rec, text] of labels) {
+    if (!rec.label) rec.marker.bindTooltip(text, {permanent: true, direction: "right", className: "trk-label", offset: [8, 0]});
+    else if (rec.label !== text) rec.marker.setTooltipContent(text);
+    rec.label = text;
   }
   for (const [id, rec] of S.tracks) if (!seen.has(id)) removeTrack(id, rec);
+  drawLines(lines);
   showCounts(counts);
+}
+
+const TRACK_COLOURS = ["#4fb3ff", "#ff5f57", "#d7c26a"];  // friendly, alerted, other
+let trackLines = null;
+function drawLines(lines) {
+  if (!trackLines) {
+    trackLines = {trails: {}, leaders: {}};
+    for (const c of TRACK_COLOURS) {
+      trackLines.trails[c] = L.polyline([], {color: c, weight: 1.5, opacity: 0.6, interactive: false}).addTo(layers.tracks);
+      trackLines.leaders[c] = L.polyline([], {color: c, weight: 2, interactive: false}).addTo(layers.tracks);
+    }
+  }
+  for (const kind of ["trails", "leaders"])
+    for (const c of TRACK_COLOURS) trackLines[kind][c].setLatLngs(lines[kind][c] || []);
+}
+
+function chooseLabelled(tracks) {
+  const live = tracks.filter(t => t.status !== "deleted");
+  if (live.length <= LABELS_MAX) return new Set(live);
+  const alerted = new Set([...S.alerts.values()].map(a => String(a.track_id)));
+  const score = t => (alerted.has(String(t.track_id)) ? 10 : 0) + THREAT_RANK[t.threat] +
+    (S.selected === String(t.track_id) ? 20 : 0);
+  return new Set(live.sort((a, b) => score(b) - score(a)).slice(0, LABELS_MAX));
 }
 
 function tag(rec, id) {
@@ -215,10 +245,14 @@ function tag(rec, id) {
   if (e) { e.dataset.trackId = id; if (S.selected === id) e.classList.add("selected"); }
 }
 function removeTrack(id, rec) {
-  for (const layer of [rec.marker, rec.trailLine, rec.leader, rec.sigma]) if (layer) layer.remove();
+  for (const layer of [rec.marker, rec.sigma]) if (layer) layer.remove();
   S.tracks.delete(id);
 }
-function clearTracks() { for (const [id, rec] of S.tracks) removeTrack(id, rec); showCounts({}); }
+function clearTracks() {
+  for (const [id, rec] of S.tracks) removeTrack(id, rec);
+  if (trackLines) drawLines({trails: {}, leaders: {}});
+  showCounts({});
+}
 
 function showCounts(counts) {
   const box = $('[data-field="counts"]'); box.textContent = "";
@@ -418,7 +452,8 @@ function onTracks(cycle, recv) {
     const ch = new MessageChannel();
     ch.port1.onmessage = () => {
       if (perf.updates.length > 5000) perf.updates.splice(0, 1000);
-      perf.updates.push({cycle_t: cycle.t, n: cycle.tracks.length, js, frame: performance.now() - recv, drawn: Date.now() / 1000});
+      perf.updates.push({cycle_t: cycle.t, n: cycle.tracks.length, js, frame: performance.now() - recv,
+                         at: performance.now(), drawn: Date.now() / 1000});
     };
     ch.port2.postMessage(0);
   });
