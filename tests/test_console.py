@@ -54,6 +54,12 @@ def browser() -> Iterator[Any]:
         chrome.quit()
 
 
+def fresh(chrome: Any) -> None:
+    """A blank page and an empty console log: what an earlier test's page said is not ours."""
+    chrome.get("about:blank")
+    chrome.get_log("browser")
+
+
 async def on_page(fn: Callable[..., Any], *args: Any) -> Any:
     """Run a (blocking) Selenium call off the event loop, so the console and core keep going."""
     return await asyncio.to_thread(fn, *args)
@@ -140,6 +146,7 @@ def test_an_operator_sees_the_intruder_acknowledges_its_alert_and_sees_the_core_
             async with core_running(config) as service:
                 await asyncio.wait_for(service.ready.wait(), 5)
                 flight = asyncio.create_task(Intruder(config).fly(stop))
+                await on_page(fresh, browser)
                 await on_page(browser.get, console.server.url)
                 # The intruder is drawn as a track, and its alert has a row with its reason.
                 await page_has(browser, "[data-track-id]", 20, "the intruder's track")
@@ -221,6 +228,7 @@ def test_review_mode_plays_a_recording_with_a_time_slider_and_speed(browser, rev
         async with console_running(config, "127.0.0.1:0", recording=reviewed) as console:
             assert console.player is not None
             player = console.player
+            await on_page(fresh, browser)
             await on_page(browser.get, console.server.url)
             await page_has(browser, "footer#review:not([hidden])", 10, "the review controls")
             # It plays: the clock moves and the recorded tracks appear.
@@ -269,6 +277,7 @@ def test_the_page_and_its_map_scripts_come_from_the_console_alone(browser, mosqu
 
     async def scenario() -> None:
         async with console_running(config, "127.0.0.1:0", recording=None) as console:
+            await on_page(fresh, browser)
             await on_page(browser.get, console.server.url)
             await page_has(browser, ".leaflet-container", 10, "the map")
             urls = await on_page(
@@ -314,6 +323,7 @@ def test_the_demo_serves_the_console_with_the_raid_and_every_sensor_reporting(
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_for(lambda: port_open("127.0.0.1", port), 30, "the demo's console")
+        fresh(browser)
         browser.get(url)
         wait_for(lambda: css(browser, "[data-track-id]"), 30, "the raid's tracks")
         wait_for(

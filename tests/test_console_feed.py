@@ -76,16 +76,24 @@ async def drain(feed: BrowserFeed) -> list[dict]:
 
 def test_a_slow_browser_gets_the_newest_track_cycle_and_every_alert() -> None:
     async def scenario() -> None:
-        picture = Picture({"camp": {}})
+        picture = Picture({}, ["alpha", "bravo"])
         feed = picture.attach()
         for t in range(10):
-            picture.on_tracks(cycle(float(t)))
+            picture.on_tracks("alpha", cycle(float(t)))
             if t == 4:
-                picture.on_alert(alert(), event=True)
+                picture.on_alert("alpha", alert(), event=True)
+                picture.on_tracks("bravo", cycle(50.0))
         got = await drain(feed)
-        kinds = [m["kind"] for m in got]
-        assert kinds == ["hello", "snapshot", "alert", "tracks"]
-        assert got[-1]["cycle"]["t"] == 9.0  # latest wins
+        kinds = [(m["kind"], m.get("camp")) for m in got]
+        assert kinds == [
+            ("hello", None),
+            ("snapshot", None),
+            ("alert", "alpha"),
+            ("tracks", "alpha"),
+            ("tracks", "bravo"),
+        ]
+        assert got[3]["cycle"]["t"] == 9.0  # latest wins, camp by camp
+        assert got[4]["cycle"]["t"] == 50.0
         assert feed.tracks_skipped == 9
 
     asyncio.run(scenario())
@@ -93,27 +101,29 @@ def test_a_slow_browser_gets_the_newest_track_cycle_and_every_alert() -> None:
 
 def test_a_new_browser_gets_the_current_picture_at_once() -> None:
     async def scenario() -> None:
-        picture = Picture({"camp": {"camp_id": "alpha"}})
-        picture.on_tracks(cycle(5.0, n=3))
-        picture.on_alert(alert("a-1"), event=True)
-        picture.on_alert(alert("a-2"), event=True)
-        picture.on_alert(alert("a-2", state="cleared", t=101.0), event=True)
-        picture.on_broker(True)
+        picture = Picture({"mode": "live"}, ["alpha"])
+        picture.on_tracks("alpha", cycle(5.0, n=3))
+        picture.on_alert("alpha", alert("a-1"), event=True)
+        picture.on_alert("alpha", alert("a-2"), event=True)
+        picture.on_alert("alpha", alert("a-2", state="cleared", t=101.0), event=True)
+        picture.on_broker("alpha", True)
         hello, snapshot = await drain(picture.attach())
-        assert hello["camp"]["camp_id"] == "alpha"
-        assert len(snapshot["tracks"]["tracks"]) == 3
-        assert [a["alert_id"] for a in snapshot["alerts"]] == ["a-1"]
+        assert hello["mode"] == "live"
+        alpha = snapshot["camps"]["alpha"]
+        assert len(alpha["tracks"]["tracks"]) == 3
+        assert [a["alert_id"] for a in alpha["alerts"]] == ["a-1"]
         assert [a["state"] for a in snapshot["history"]] == ["cleared", "raised", "raised"]
-        assert snapshot["link"] == {"broker": True, "core": None}
+        assert alpha["link"] == {"broker": True, "core": None}
 
     asyncio.run(scenario())
 
 
 def test_an_older_retained_state_does_not_undo_a_newer_transition() -> None:
-    picture = Picture({})
-    picture.on_alert(alert(state="acknowledged", t=110.0, acknowledged_by="ops"), event=True)
-    picture.on_alert(alert(state="raised", t=100.0), event=False)
-    assert picture.alerts["a-1"]["acknowledged_by"] == "ops"
+    picture = Picture({}, ["alpha"])
+    late = alert(state="acknowledged", t=110.0, acknowledged_by="ops")
+    picture.on_alert("alpha", late, event=True)
+    picture.on_alert("alpha", alert(state="raised", t=100.0), event=False)
+    assert picture.camp("alpha").alerts["a-1"]["acknowledged_by"] == "ops"
 
 
 def test_a_browser_too_far_behind_on_alerts_is_dropped_not_shortchanged() -> None:
@@ -129,8 +139,8 @@ def test_a_browser_too_far_behind_on_alerts_is_dropped_not_shortchanged() -> Non
 
 @given(st.text(max_size=200), st.one_of(st.none(), st.integers(), st.text(max_size=200)))
 def test_acks_from_a_page_are_refused_unless_one_topic_level_and_a_name(alert_id, by) -> None:
-    picture = Picture({})
-    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture)
+    picture = Picture({}, ["alpha"])
+    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")
     good_id = 0 < len(alert_id) <= 128 and not any(c in alert_id for c in "/+#\0")
     good_by = isinstance(by, str) and 0 < len(by.strip()) <= 128
     if good_id and good_by:
@@ -142,14 +152,14 @@ def test_acks_from_a_page_are_refused_unless_one_topic_level_and_a_name(alert_id
 
 
 def test_bad_payloads_from_the_broker_are_counted_not_fatal() -> None:
-    picture = Picture({})
-    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture)
+    picture = Picture({}, ["alpha"])
+    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")
     bridge.handle("cuas/alpha/tracks", b"{not json")
     bridge.handle("cuas/alpha/alerts/a-1", b'{"v": 1}')
     bridge.handle("cuas/alpha/sensors/radar-1", b'{"v": 2}')
     bridge.handle("cuas/alpha/tracks", cycle(1.0, n=0))
     assert sum(bridge.stats.bad.values()) == 3
-    assert picture.tracks is not None and not picture.alerts
+    assert picture.camp("alpha").tracks is not None and not picture.camp("alpha").alerts
 
 
 def test_the_console_relays_the_camp_and_an_ack_over_its_websocket(mosquitto, tmp_path) -> None:
@@ -167,12 +177,14 @@ def test_the_console_relays_the_camp_and_an_ack_over_its_websocket(mosquitto, tm
             ):
                 assert console.bridge is not None
                 await asyncio.wait_for(console.bridge.connected.wait(), 5)
-                await eventually(lambda: "a-7" in console.picture.alerts, 5, "the retained alert")
+                alerts = console.picture.camp("alpha").alerts
+                await eventually(lambda: "a-7" in alerts, 5, "the retained alert")
                 async with http.ws_connect(console.server.url + "ws") as ws:
                     hello = await ws.receive_json(timeout=5)
                     snapshot = await ws.receive_json(timeout=5)
-                    assert hello["kind"] == "hello" and hello["camp"]["camp_id"] == "alpha"
-                    assert [a["alert_id"] for a in snapshot["alerts"]] == ["a-7"]
+                    assert hello["kind"] == "hello" and hello["camps"][0]["camp_id"] == "alpha"
+                    retained = snapshot["camps"]["alpha"]["alerts"]
+                    assert [a["alert_id"] for a in retained] == ["a-7"]
                     await ws.send_str("not json")
                     assert (await ws.receive_json(timeout=5))["kind"] == "error"
                     await ws.send_json({"kind": "ack", "alert_id": "a-7", "by": "ops-2"})

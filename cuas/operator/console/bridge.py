@@ -55,13 +55,14 @@ class AckRefusedError(ValueError):
 
 
 class MqttBridge:
-    """One camp's broker <-> one picture."""
+    """One camp, as seen on one broker <-> its part of the picture."""
 
     def __init__(
         self,
         mqtt: MqttConfig,
         topics: Topics,
         picture: Picture,
+        camp: str,
         *,
         retry_min_s: float = 0.5,
         retry_max_s: float = 5.0,
@@ -69,6 +70,7 @@ class MqttBridge:
         self.mqtt = mqtt
         self.topics = topics
         self.picture = picture
+        self.camp = camp
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.stats = BridgeStats()
@@ -102,11 +104,16 @@ class MqttBridge:
         """Follow the camp's topics until cancelled, reconnecting whenever the broker goes."""
         delay = self.retry_min_s
         where = f"{self.mqtt.host}:{self.mqtt.port}"
+        me = asyncio.current_task()
         while True:
+            # Python 3.11's wait_for (inside aiomqtt) can swallow a cancellation that lands as
+            # its operation completes; the task still knows it was asked to stop.
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             try:
                 async with mqtt_client(
                     self.mqtt,
-                    identifier=f"cuas-console-{uuid.uuid4().hex[:8]}",
+                    identifier=f"cuas-console-{self.camp}-{uuid.uuid4().hex[:8]}",
                     clean_session=True,
                     timeout=5.0,
                 ) as client:
@@ -118,7 +125,7 @@ class MqttBridge:
                     self.stats.connects += 1
                     log.info("console: subscribed to %s on %s", t.prefix, where)
                     delay = self.retry_min_s
-                    self.picture.on_broker(True)
+                    self.picture.on_broker(self.camp, True)
                     self.connected.set()
                     sender = asyncio.create_task(self._send_acks(client))
                     try:
@@ -132,7 +139,7 @@ class MqttBridge:
                 self.stats.connection_failures += 1
                 log.warning("console: broker %s: %s; retrying in %.1f s", where, exc, delay)
             self.connected.clear()
-            self.picture.on_broker(False)
+            self.picture.on_broker(self.camp, False)
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2.0, self.retry_max_s)
 
@@ -154,19 +161,19 @@ class MqttBridge:
         except msgspec.DecodeError as exc:  # defensive: the decoder should wrap these
             self._bad("malformed", f"{topic}: {exc}")
             return
-        p = self.picture
+        p, camp = self.picture, self.camp
         if out.kind == "tracks":
-            p.on_tracks(payload)
+            p.on_tracks(camp, payload)
         elif out.kind == "alert_event":
-            p.on_alert(out.message, event=True)
+            p.on_alert(camp, out.message, event=True)
         elif out.kind == "alert_state":
-            p.on_alert(out.message, event=False)
+            p.on_alert(camp, out.message, event=False)
         elif out.kind == "alert_cleared" and out.key:
-            p.on_alert_cleared(out.key)
+            p.on_alert_cleared(camp, out.key)
         elif out.kind == "sensor":
-            p.on_sensor(out.message)
+            p.on_sensor(camp, out.message)
         elif out.kind == "status":
-            p.on_status(out.message)
+            p.on_status(camp, out.message)
 
     def _bad(self, reason: str, detail: str) -> None:
         self.stats.bad[reason] += 1

@@ -1,20 +1,22 @@
-"""The camp's picture as the console holds it, and what each browser is sent.
+"""The picture as the console holds it (one camp, or a mission's camps), and what each browser
+is sent.
 
-The console keeps the latest track cycle, the active alerts, recent alert transitions, sensor
-health and the state of its links (broker, core). A browser that connects is sent all of it at
-once (a `snapshot`), then every change. Messages are encoded to JSON once and shared by every
-browser.
+Per camp the console keeps the latest track cycle, the active alerts, sensor health and the
+state of its links (broker, core); across camps, the recent alert transitions. A browser that
+connects is sent all of it at once (a `snapshot`), then every change. Every message names its
+camp. Messages are encoded to JSON once and shared by every browser.
 
-Each browser has its own bounded feed, so a slow one never holds up the others: a track cycle
-replaces the one not yet sent (latest wins: the picture is always current, cycles are
-skipped), while alert, sensor and link messages are never dropped; a browser so far behind
-that its feed overflows is disconnected, and its page reconnects to a fresh snapshot.
+Each browser has its own bounded feed, so a slow one never holds up the others: a camp's track
+cycle replaces that camp's cycle not yet sent (latest wins: the picture is always current,
+cycles are skipped), while alert, sensor and link messages are never dropped; a browser so far
+behind that its feed overflows is disconnected, and its page reconnects to a fresh snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -33,12 +35,12 @@ def message(kind: str, **fields: Any) -> str:
 
 
 class BrowserFeed:
-    """What one browser has still to be sent: queued messages, then the newest track cycle."""
+    """What one browser has still to be sent: queued messages, then the newest track cycles."""
 
     def __init__(self, limit: int = FEED_LIMIT) -> None:
         self.limit = limit
         self._queue: deque[str] = deque()
-        self._tracks: str | None = None
+        self._tracks: dict[str, str] = {}  # camp id -> its newest cycle not yet sent
         self._wake = asyncio.Event()
         self.overflowed = False
         self.tracks_skipped = 0
@@ -51,11 +53,11 @@ class BrowserFeed:
             self._queue.append(text)
         self._wake.set()
 
-    def push_tracks(self, text: str) -> None:
-        """Offer a track cycle: it replaces a cycle not yet sent."""
-        if self._tracks is not None:
+    def push_tracks(self, camp: str, text: str) -> None:
+        """Offer a camp's track cycle: it replaces that camp's cycle not yet sent."""
+        if camp in self._tracks:  # replaced in place: the camp keeps its turn
             self.tracks_skipped += 1
-        self._tracks = text
+        self._tracks[camp] = text
         self._wake.set()
 
     async def next(self) -> str | None:
@@ -65,30 +67,51 @@ class BrowserFeed:
                 return None
             if self._queue:
                 return self._queue.popleft()
-            if self._tracks is not None:
-                text, self._tracks = self._tracks, None
-                return text
+            if self._tracks:
+                camp = next(iter(self._tracks))  # the camp waiting longest
+                return self._tracks.pop(camp)
             self._wake.clear()
             await self._wake.wait()
 
 
-class Picture:
-    """The current picture of one camp, and the browsers watching it."""
+@dataclass
+class CampPicture:
+    """One camp's part of the picture."""
 
-    def __init__(self, hello: dict[str, Any]) -> None:
+    tracks: str | None = None  # the latest `tracks` message
+    alerts: dict[str, Any] = field(default_factory=dict)  # alert id -> alert (wire builtins)
+    sensors: dict[str, Any] = field(default_factory=dict)  # sensor id -> health
+    broker: bool | None = None  # connected to the broker where the camp is seen (None: unknown)
+    core: str | None = None  # the core's last `status` state
+
+    def link(self) -> dict[str, Any]:
+        return {"broker": self.broker, "core": self.core}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "tracks": msgspec.json.decode(self.tracks)["cycle"] if self.tracks else None,
+            "alerts": list(self.alerts.values()),
+            "sensors": list(self.sensors.values()),
+            "link": self.link(),
+        }
+
+
+class Picture:
+    """The current picture of one or more camps, and the browsers watching it."""
+
+    def __init__(self, hello: dict[str, Any], camps: list[str]) -> None:
         self.set_hello(hello)
-        self.tracks: str | None = None  # the latest `tracks` message
-        self.alerts: dict[str, Any] = {}  # alert id -> alert (wire builtins)
-        self.sensors: dict[str, Any] = {}  # sensor id -> health (wire builtins)
+        self.camps: dict[str, CampPicture] = {camp: CampPicture() for camp in camps}
         self.history: deque[Any] = deque(maxlen=HISTORY)
-        self.broker: bool | None = None  # connected to the broker (None: not yet known)
-        self.core: str | None = None  # the core's last `status` state
         self.feeds: set[BrowserFeed] = set()
         self.dropped_browsers = 0
 
     def set_hello(self, hello: dict[str, Any]) -> None:
-        """What a browser is told first: the camp, the mode (live or review)."""
+        """What a browser is told first: the camps, the mode (live, mission or review)."""
         self.hello = message("hello", **hello)
+
+    def camp(self, camp: str) -> CampPicture:
+        return self.camps[camp]
 
     # --- browsers ---------------------------------------------------------------------------
 
@@ -105,81 +128,73 @@ class Picture:
 
     def snapshot(self) -> str:
         """Everything the page shows, in one message (it replaces the page's whole state)."""
-        tracks = msgspec.json.decode(self.tracks)["cycle"] if self.tracks else None
-        return message(
-            "snapshot",
-            tracks=tracks,
-            alerts=list(self.alerts.values()),
-            sensors=list(self.sensors.values()),
-            history=list(self.history),
-            link=self._link(),
-        )
+        camps = {camp: part.snapshot() for camp, part in self.camps.items()}
+        return message("snapshot", camps=camps, history=list(self.history))
 
     def resync(self) -> None:
         """Send every browser a fresh snapshot (after a jump in review mode)."""
-        text = self.snapshot()
-        for feed in list(self.feeds):
-            feed.push(text)
+        self._broadcast(self.snapshot())
 
     def _broadcast(self, text: str) -> None:
         for feed in list(self.feeds):
             feed.push(text)
 
-    # --- changes ----------------------------------------------------------------------------
-
-    def clear(self) -> None:
-        """Forget the picture (review mode, before replaying up to a new time)."""
-        self.tracks = None
-        self.alerts.clear()
-        self.sensors.clear()
-        self.history.clear()
-
-    def on_tracks(self, cycle_json: bytes, *, quiet: bool = False) -> None:
-        """A track cycle, as the JSON the core published (validated by the caller)."""
-        self.tracks = '{"kind":"tracks","cycle":' + cycle_json.decode() + "}"
-        if not quiet:
-            for feed in list(self.feeds):
-                feed.push_tracks(self.tracks)
-
-    def on_alert(self, alert: wire.Alert, *, event: bool, quiet: bool = False) -> None:
-        """An alert's state: a transition (`event`, from `events/alerts` or a recording) or a
-        retained state; a `cleared` one leaves the active list for the history."""
-        data = wire.to_builtins(alert)
-        known = self.alerts.get(alert.alert_id)
-        if known is not None and known["t"] > alert.t:
-            return  # an older copy (a retained state arriving after a newer transition)
-        if alert.state == "cleared":
-            self.alerts.pop(alert.alert_id, None)
-        else:
-            self.alerts[alert.alert_id] = data
-        if event:
-            self.history.appendleft(data)
-        if not quiet:
-            self._broadcast(message("alert", alert=data, event=event))
-
-    def on_alert_cleared(self, alert_id: str, *, quiet: bool = False) -> None:
-        """The retained state emptied: the alert is no longer active."""
-        if self.alerts.pop(alert_id, None) is not None and not quiet:
-            self._broadcast(message("alert_removed", alert_id=alert_id))
-
-    def on_sensor(self, health: wire.SensorHealth, *, quiet: bool = False) -> None:
-        data = wire.to_builtins(health)
-        self.sensors[health.sensor_id] = data
-        if not quiet:
-            self._broadcast(message("sensor", sensor=data))
-
-    def on_status(self, status: wire.ServiceStatus) -> None:
-        self.core = status.state
-        self._broadcast(message("link", **self._link()))
-
-    def on_broker(self, connected: bool) -> None:
-        if connected != self.broker:
-            self.broker = connected
-            self._broadcast(message("link", **self._link()))
-
     def send(self, kind: str, **fields: Any) -> None:
         """Any other message to every browser (review mode's clock)."""
         self._broadcast(message(kind, **fields))
 
-    def _link(self) -> dict[str, Any]:
-        return {"broker": self.broker, "core": self.core}
+    # --- changes ----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget the picture (review mode, before replaying up to a new time)."""
+        for camp in self.camps:
+            self.camps[camp] = CampPicture()
+        self.history.clear()
+
+    def on_tracks(self, camp: str, cycle_json: bytes, *, quiet: bool = False) -> None:
+        """A track cycle, as the JSON the core published (validated by the caller)."""
+        text = _encode({"kind": "tracks", "camp": camp})[:-1].decode()
+        text += ',"cycle":' + cycle_json.decode() + "}"
+        self.camps[camp].tracks = text
+        if not quiet:
+            for feed in list(self.feeds):
+                feed.push_tracks(camp, text)
+
+    def on_alert(self, camp: str, alert: wire.Alert, *, event: bool, quiet: bool = False) -> None:
+        """An alert's state: a transition (`event`, from `events/alerts` or a recording) or a
+        retained state; a `cleared` one leaves the active list for the history."""
+        data = {**wire.to_builtins(alert), "camp": camp}
+        alerts = self.camps[camp].alerts
+        known = alerts.get(alert.alert_id)
+        if known is not None and known["t"] > alert.t:
+            return  # an older copy (a retained state arriving after a newer transition)
+        if alert.state == "cleared":
+            alerts.pop(alert.alert_id, None)
+        else:
+            alerts[alert.alert_id] = data
+        if event:
+            self.history.appendleft(data)
+        if not quiet:
+            self._broadcast(message("alert", camp=camp, alert=data, event=event))
+
+    def on_alert_cleared(self, camp: str, alert_id: str, *, quiet: bool = False) -> None:
+        """The retained state emptied: the alert is no longer active."""
+        if self.camps[camp].alerts.pop(alert_id, None) is not None and not quiet:
+            self._broadcast(message("alert_removed", camp=camp, alert_id=alert_id))
+
+    def on_sensor(self, camp: str, health: wire.SensorHealth, *, quiet: bool = False) -> None:
+        data = wire.to_builtins(health)
+        self.camps[camp].sensors[health.sensor_id] = data
+        if not quiet:
+            self._broadcast(message("sensor", camp=camp, sensor=data))
+
+    def on_status(self, camp: str, status: wire.ServiceStatus) -> None:
+        part = self.camps[camp]
+        part.core = status.state
+        self._broadcast(message("link", camp=camp, **part.link()))
+
+    def on_broker(self, camp: str, connected: bool) -> None:
+        part = self.camps[camp]
+        if connected != part.broker:
+            part.broker = connected
+            self._broadcast(message("link", camp=camp, **part.link()))

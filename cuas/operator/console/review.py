@@ -78,8 +78,11 @@ def load_outputs(path: str | Path) -> tuple[list[Entry], Counter[str]]:
 class ReviewPlayer:
     """Plays `entries` into `picture`: play, pause, speed and jump, driven by the page."""
 
-    def __init__(self, entries: list[Entry], picture: Picture, *, speed: float = 1.0) -> None:
+    def __init__(
+        self, entries: list[Entry], picture: Picture, camp: str, *, speed: float = 1.0
+    ) -> None:
         self.entries = entries
+        self.camp = camp
         self.times = [e.t for e in entries]
         self.picture = picture
         self.t0 = entries[0].t
@@ -123,11 +126,11 @@ class ReviewPlayer:
         end = bisect.bisect_right(self.times, t)
         for entry in self.entries[self.next_index : end]:
             if entry.kind == "tracks":
-                self.picture.on_tracks(entry.message, quiet=quiet)
+                self.picture.on_tracks(self.camp, entry.message, quiet=quiet)
             elif entry.kind == "alert":
-                self.picture.on_alert(entry.message, event=True, quiet=quiet)
+                self.picture.on_alert(self.camp, entry.message, event=True, quiet=quiet)
             else:
-                self.picture.on_sensor(entry.message, quiet=quiet)
+                self.picture.on_sensor(self.camp, entry.message, quiet=quiet)
         self.next_index = max(self.next_index, end)
 
     async def run(self) -> None:

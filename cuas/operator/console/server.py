@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 MAX_INPUT = 4096  # bytes of one message from a page
 
-AckHandler = Callable[[object, object], None]  # (alert_id, by); raises ValueError to refuse
+AckHandler = Callable[[object, object, object], None]  # (camp, alert_id, by); ValueError: no
 ReviewHandler = Callable[[dict[str, Any]], None]
 
 
@@ -108,7 +108,7 @@ async def _from_page(ws: web.WebSocketResponse, data: str, handlers: ConsoleHand
             raise ValueError("a request is a JSON object")
         kind = request.get("kind")
         if kind == "ack" and handlers.ack is not None:
-            handlers.ack(request.get("alert_id"), request.get("by"))
+            handlers.ack(request.get("camp"), request.get("alert_id"), request.get("by"))
         elif kind == "review" and handlers.review is not None:
             handlers.review(request)
         else:

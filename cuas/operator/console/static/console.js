@@ -1,16 +1,19 @@
-// cuas console: the page. One WebSocket from the console brings the camp (hello), the whole
+// cuas console: the page. One WebSocket from the console brings the camps (hello), the whole
 // picture (snapshot) and every change; the page sends operators' acks (and review controls).
 // Selectors that tests and integrators rely on (DESIGN.md): [data-track-id], [data-alert-id],
-// [data-alert-id] button[data-action="ack"], input[name="operator"], [data-sensor-id].
+// [data-alert-id] button[data-action="ack"], input[name="operator"], [data-sensor-id]; each
+// also carries data-camp-id (a mission's camps may reuse track, alert and sensor ids).
 "use strict";
 
 const TRAIL_S = 60;          // trail of the last minute
 const LEADER_S = 10;         // velocity leader: where the track will be in 10 s
 const SIGMA_SHOWN_M = 25;    // draw the 2-sigma circle when the position is worse than this
 const LABELS_MAX = 25;       // label at most this many tracks: alerted first, then by threat
+const STALE_MS = 5000;       // no track cycle for this long: say so
 const THREAT_RANK = {none: 0, low: 1, medium: 2, high: 3, critical: 4};
 const HEALTH_COLOUR = {ok: "#3fbf5f", degraded: "#e0a800", fault: "#e0302a", unknown: "#6c7f8f"};
 const LEVEL_RANK = {critical: 0, warning: 1};
+const TRACK_COLOURS = ["#4fb3ff", "#ff5f57", "#d7c26a"];  // friendly, alerted, other
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, attrs = {}, text) => {
@@ -21,25 +24,33 @@ const el = (tag, attrs = {}, text) => {
 };
 const utc = t => (t == null ? "--:--:--" : new Date(t * 1000).toISOString().slice(11, 19)) + "Z";
 const fmtS = s => (s == null ? "-" : s < 90 ? `${Math.round(s)} s` : `${(s / 60).toFixed(1)} min`);
+const key = (camp, id) => `${camp}/${id}`;
 
 const S = {
-  camp: null, mode: "live", tiled: false,
-  tracks: new Map(),    // id -> {track, marker, sidc, trail: [[t, ll]], sigma, label}
-  alerts: new Map(),    // alert id -> alert
-  sensors: new Map(),   // sensor id -> health
+  mode: "live", tiled: false,
+  camps: new Map(),     // camp id -> its view (zones, sensors, offset in the map's frame)
+  order: [],            // camp ids in the mission's order
+  filter: "",           // the camp selector: "" for every camp
+  tracks: new Map(),    // camp/track id -> {camp, track, marker, sidc, trail, sigma, label, look}
+  lines: new Map(),     // camp -> {trails: {colour: [...]}, leaders: {...}}
+  counts: new Map(),    // camp -> {class: n}
+  alerts: new Map(),    // camp/alert id -> alert
+  sensors: new Map(),   // camp/sensor id -> health
   history: [],
-  link: {broker: null, core: null}, ws: false,
-  lastCycleWall: null, cycleT: null,
+  links: new Map(),     // camp -> {broker, core}
+  lastCycle: new Map(), // camp -> wall clock (ms) of its last track cycle
+  ws: false,
   review: null, reviewClock: null,
-  selected: null,
-  pending: new Map(),   // alert id -> operator, ack sent and not yet confirmed
+  selected: null,       // camp/track id
+  pending: new Map(),   // camp/alert id -> operator, ack sent and not yet confirmed
   muted: localStorage.getItem("cuas.muted") === "1",
 };
 
 // --- the map -------------------------------------------------------------------------------
-// Without tiles: Leaflet's simple CRS, 1 unit = 1 m, LatLng(north, east) in the camp's ENU
-// frame. With tiles: Web Mercator and lat/lon; ENU offsets (wedges, leaders) go through P().
-let map, canvas, layers;
+// Without tiles: Leaflet's simple CRS, 1 unit = 1 m, LatLng(north, east) in the first camp's
+// ENU frame (each camp is placed at its offset_m). With tiles: Web Mercator and lat/lon; ENU
+// offsets (wedges, leaders) go through offsetLL.
+let map, layers, trackLines = null;
 // Leaflet restacks every marker (style.zIndex = y) on each move: 500 stacking changes per
 // cycle cost more than the moves. Tracks are stacked by insertion instead.
 L.Marker.prototype._updateZIndex = function () {};
@@ -48,78 +59,105 @@ function offsetLL(ll, e, n) {  // a point e metres east and n north of ll
   if (!S.tiled) return L.latLng(ll.lat + n, ll.lng + e);
   return L.latLng(ll.lat + n / 111132.0, ll.lng + e / (111320.0 * Math.cos(ll.lat * Math.PI / 180)));
 }
-function P(e, n) {  // a point of the camp's ENU frame
-  return S.tiled ? offsetLL(L.latLng(S.camp.origin.lat, S.camp.origin.lon), e, n) : L.latLng(n, e);
+function mapOrigin() { const o = S.camps.get(S.order[0]).origin; return L.latLng(o.lat, o.lon); }
+function P(camp, e, n) {  // a point of a camp's ENU frame
+  if (S.tiled) return offsetLL(L.latLng(camp.origin.lat, camp.origin.lon), e, n);
+  return L.latLng(camp.offset_m[1] + n, camp.offset_m[0] + e);
 }
-function trackLL(t) { return S.tiled ? L.latLng(t.lat, t.lon) : P(t.enu[0], t.enu[1]); }
+function trackLL(camp, t) { return S.tiled ? L.latLng(t.lat, t.lon) : P(camp, t.enu[0], t.enu[1]); }
+function geoLL(lat, lon) {  // lat/lon on the map
+  if (S.tiled) return L.latLng(lat, lon);
+  const o = mapOrigin(), lat0 = o.lat * Math.PI / 180;
+  return L.latLng((lat - o.lat) * 111132.0, (lon - o.lng) * 111320.0 * Math.cos(lat0));
+}
 function alertLL(a) {
-  const t = a.track_id != null && S.tracks.get(String(a.track_id));
-  if (t) return t.marker.getLatLng();
-  if (a.lat == null) return null;
-  if (S.tiled) return L.latLng(a.lat, a.lon);
-  const o = S.camp.origin, lat0 = o.lat * Math.PI / 180;
-  return P((a.lon - o.lon) * 111320.0 * Math.cos(lat0), (a.lat - o.lat) * 111132.0);
+  const rec = a.track_id != null && S.tracks.get(key(a.camp, a.track_id));
+  if (rec) return rec.marker.getLatLng();
+  return a.lat == null ? null : geoLL(a.lat, a.lon);
+}
+function campBounds(camp, metres) {
+  return L.latLngBounds([P(camp, -metres, -metres), P(camp, metres, metres)]);
 }
 
-function buildMap(camp) {
+function buildMap(camps, tiled) {
   if (map) { map.remove(); S.tracks.clear(); trackLines = null; }
-  S.tiled = !!camp.tiles;
-  canvas = L.canvas({padding: 0.2});
-  const opts = {zoomSnap: 0.25, renderer: canvas, attributionControl: true};
-  map = S.tiled ? L.map("map", opts) : L.map("map", {...opts, crs: L.CRS.Simple, minZoom: -6, maxZoom: 4});
+  S.tiled = tiled;
+  const opts = {zoomSnap: 0.25, renderer: L.canvas({padding: 0.2}), attributionControl: true};
+  map = S.tiled ? L.map("map", opts) : L.map("map", {...opts, crs: L.CRS.Simple, minZoom: -8, maxZoom: 4});
   map.attributionControl.setPrefix('<span title="Leaflet 1.9.4 (BSD-2-Clause), milsymbol 3.0.4 (MIT)">Leaflet · milsymbol</span>');
-  const x = camp.extent_m, v = camp.view_m;
-  map.fitBounds([P(-v, -v), P(v, v)]);
   layers = {base: L.layerGroup().addTo(map), zones: L.layerGroup().addTo(map),
             sensors: L.layerGroup().addTo(map), tracks: L.layerGroup().addTo(map)};
-  if (S.tiled) {
-    L.tileLayer("/tiles/{z}/{x}/{y}", {maxZoom: 19, attribution: "camp tiles"}).addTo(layers.base);
-  } else {
-    drawGrid(x);
-  }
+  if (S.tiled) L.tileLayer("/tiles/{z}/{x}/{y}", {maxZoom: 19, attribution: "camp tiles"}).addTo(layers.base);
+  else drawGrid(camps);
   L.control.scale({metric: true, imperial: false}).addTo(map);
-  for (const z of camp.zones) {
-    const pts = S.tiled ? z.polygon.map(p => L.latLng(p[0], p[1])) : z.enu.map(p => P(p[0], p[1]));
-    const colour = z.level === "critical" ? "#e0302a" : "#e0a800";
-    L.polygon(pts, {color: colour, weight: 1.5, fillOpacity: 0.05, interactive: false,
-                    dashArray: z.name === "perimeter" ? null : "6 4"})
-      .bindTooltip(`${z.name} (${z.level})`, {permanent: false}).addTo(layers.zones);
-  }
   S.sensorShapes = new Map();
-  for (const s of camp.sensors) {
-    const at = P(s.enu[0], s.enu[1]), colour = HEALTH_COLOUR.unknown;
-    const cover = s.fov_az_deg >= 360
-      ? L.circle(at, {radius: s.max_range_m, color: colour, weight: 1, opacity: 0.7, fillOpacity: 0.02, interactive: false})
-      : L.polygon(wedge(s), {color: colour, weight: 1, opacity: 0.7, fillOpacity: 0.03, interactive: false});
-    const dot = L.circleMarker(at, {radius: 5, color: "#fff", weight: 1, fillColor: colour, fillOpacity: 1})
-      .bindTooltip(`${s.id} (${s.kind})`);
-    cover.addTo(layers.sensors); dot.addTo(layers.sensors);
-    S.sensorShapes.set(s.id, {cover, dot});
+  for (const camp of camps) {
+    for (const z of camp.zones) {
+      const pts = S.tiled ? z.polygon.map(p => L.latLng(p[0], p[1])) : z.enu.map(p => P(camp, p[0], p[1]));
+      const colour = z.level === "critical" ? "#e0302a" : "#e0a800";
+      L.polygon(pts, {color: colour, weight: 1.5, fillOpacity: 0.05, interactive: false,
+                      dashArray: z.name === "perimeter" ? null : "6 4"}).addTo(layers.zones);
+    }
+    for (const s of camp.sensors) {
+      const at = P(camp, s.enu[0], s.enu[1]), colour = HEALTH_COLOUR.unknown;
+      const cover = s.fov_az_deg >= 360
+        ? L.circle(at, {radius: s.max_range_m, color: colour, weight: 1, opacity: 0.7, fillOpacity: 0.02, interactive: false})
+        : L.polygon(wedge(camp, s), {color: colour, weight: 1, opacity: 0.7, fillOpacity: 0.03, interactive: false});
+      const dot = L.circleMarker(at, {radius: 5, color: "#fff", weight: 1, fillColor: colour, fillOpacity: 1})
+        .bindTooltip(`${s.id} (${s.kind})`);
+      cover.addTo(layers.sensors); dot.addTo(layers.sensors);
+      S.sensorShapes.set(key(camp.camp_id, s.id), {cover, dot});
+    }
   }
+  fitCamps();
 }
 
-function wedge(s) {
-  const pts = [P(s.enu[0], s.enu[1])], half = s.fov_az_deg / 2, steps = 24;
+function fitCamps() {
+  const shown = S.filter ? [S.camps.get(S.filter)] : [...S.camps.values()];
+  let bounds = null;
+  for (const camp of shown) {
+    const b = campBounds(camp, camp.view_m);
+    bounds = bounds ? bounds.extend(b) : b;
+  }
+  if (bounds) map.fitBounds(bounds);
+}
+
+function wedge(camp, s) {
+  const pts = [P(camp, s.enu[0], s.enu[1])], half = s.fov_az_deg / 2, steps = 24;
   for (let i = 0; i <= steps; i++) {
     const az = (s.boresight_az_deg - half + (s.fov_az_deg * i) / steps) * Math.PI / 180;
-    pts.push(P(s.enu[0] + s.max_range_m * Math.sin(az), s.enu[1] + s.max_range_m * Math.cos(az)));
+    pts.push(P(camp, s.enu[0] + s.max_range_m * Math.sin(az), s.enu[1] + s.max_range_m * Math.cos(az)));
   }
   return pts;
 }
 
-function drawGrid(extent) {
-  const step = extent > 6000 ? 1000 : 500;
-  for (let v = -extent; v <= extent; v += step) {
-    const style = {color: v === 0 ? "#4f7a68" : "#223340", weight: v === 0 ? 1.2 : (v % 1000 === 0 ? 0.8 : 0.5), interactive: false};
-    L.polyline([P(v, -extent), P(v, extent)], style).addTo(layers.base);
-    L.polyline([P(-extent, v), P(extent, v)], style).addTo(layers.base);
+function drawGrid(camps) {
+  // A grid over every camp's reach, in the map's frame; range rings about each camp's origin.
+  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity, reach = 0;
+  for (const c of camps) {
+    w = Math.min(w, c.offset_m[0] - c.extent_m); e = Math.max(e, c.offset_m[0] + c.extent_m);
+    s = Math.min(s, c.offset_m[1] - c.extent_m); n = Math.max(n, c.offset_m[1] + c.extent_m);
+    reach = Math.max(reach, c.extent_m);
   }
-  for (let r = 500; r <= extent; r += r < 2000 ? 500 : 1000) {
-    L.circle(P(0, 0), {radius: r, color: "#3c8f76", weight: 1, fill: false, interactive: false}).addTo(layers.base);
-    L.marker(P(0, r), {interactive: false, keyboard: false, icon: L.divIcon({className: "ring-label",
-      html: r >= 1000 ? `${r / 1000} km` : `${r} m`, iconSize: null, iconAnchor: [-3, 14]})}).addTo(layers.base);
+  const span = Math.max(e - w, n - s), step = span > 40000 ? 5000 : span > 12000 ? 1000 : 500;
+  w = Math.floor(w / step) * step; s = Math.floor(s / step) * step;
+  const grid = {color: "#223340", weight: 0.6, interactive: false};
+  for (let x = w; x <= e; x += step) L.polyline([L.latLng(s, x), L.latLng(n, x)], grid).addTo(layers.base);
+  for (let y = s; y <= n; y += step) L.polyline([L.latLng(y, w), L.latLng(y, e)], grid).addTo(layers.base);
+  for (const c of camps) {
+    const axis = {color: "#4f7a68", weight: 1.2, interactive: false};
+    L.polyline([P(c, -c.extent_m, 0), P(c, c.extent_m, 0)], axis).addTo(layers.base);
+    L.polyline([P(c, 0, -c.extent_m), P(c, 0, c.extent_m)], axis).addTo(layers.base);
+    for (let r = 500; r <= c.extent_m; r += r < 2000 ? 500 : 1000) {
+      L.circle(P(c, 0, 0), {radius: r, color: "#3c8f76", weight: 1, fill: false, interactive: false}).addTo(layers.base);
+      L.marker(P(c, 0, r), {interactive: false, keyboard: false, icon: L.divIcon({className: "ring-label",
+        html: r >= 1000 ? `${r / 1000} km` : `${r} m`, iconSize: null, iconAnchor: [-3, 14]})}).addTo(layers.base);
+    }
+    L.circleMarker(P(c, 0, 0), {radius: 3, color: "#fff", weight: 1, fillOpacity: 1, interactive: false}).addTo(layers.base);
+    if (camps.length > 1)
+      L.marker(P(c, 0, 0), {interactive: false, keyboard: false, icon: L.divIcon({className: "camp-label",
+        html: c.camp_id, iconSize: null, iconAnchor: [-6, -4]})}).addTo(layers.base);
   }
-  L.circleMarker(P(0, 0), {radius: 3, color: "#fff", weight: 1, fillOpacity: 1, interactive: false}).addTo(layers.base);
 }
 
 // --- track symbols (MIL-STD-2525C via milsymbol) ------------------------------------------------
@@ -149,9 +187,10 @@ function iconFor(sidc) {
   return icon;
 }
 
-function alertOfTrack(id) {
-  for (const a of S.alerts.values()) if (String(a.track_id) === id) return a;
-  return null;
+function alertsByTrack(camp) {
+  const found = new Map();
+  for (const a of S.alerts.values()) if (a.camp === camp && a.track_id != null) found.set(String(a.track_id), a);
+  return found;
 }
 
 function labelOf(t, alert) {
@@ -162,49 +201,56 @@ function labelOf(t, alert) {
   return text;
 }
 
-function applyCycle(cycle) {
-  S.cycleT = cycle.t; S.lastCycleWall = Date.now();
-  const seen = new Set(), counts = {}, labelled = chooseLabelled(cycle.tracks), labels = [];
-  // Trails and leaders: one multi-line per colour, so 500 tracks cost six canvas layers.
+function chooseLabelled(tracks, alerted, campId) {
+  if (tracks.length <= LABELS_MAX) return new Set(tracks);
+  const score = t => (alerted.has(String(t.track_id)) ? 10 : 0) + THREAT_RANK[t.threat] +
+    (S.selected === key(campId, t.track_id) ? 20 : 0);
+  return new Set([...tracks].sort((a, b) => score(b) - score(a)).slice(0, LABELS_MAX));
+}
+
+function applyCycle(campId, cycle) {
+  const camp = S.camps.get(campId);
+  if (!camp) return;
+  S.lastCycle.set(campId, Date.now());
+  const live = cycle.tracks.filter(t => t.status !== "deleted");
+  const alerted = alertsByTrack(campId), labelled = chooseLabelled(live, alerted, campId);
+  const seen = new Set(), counts = {}, labels = [];
+  // Trails and leaders: one multi-line per colour for every camp's tracks: six canvas layers.
   const lines = {trails: {}, leaders: {}};
   for (const c of TRACK_COLOURS) { lines.trails[c] = []; lines.leaders[c] = []; }
-  for (const t of cycle.tracks) {
-    if (t.status === "deleted") continue;
-    const id = String(t.track_id); seen.add(id);
+  for (const t of live) {
+    const id = String(t.track_id), k = key(campId, id); seen.add(k);
     counts[t.class] = (counts[t.class] || 0) + 1;
-    const ll = trackLL(t), alert = alertOfTrack(id), sidc = sidcOf(t, !!alert);
-    let rec = S.tracks.get(id);
+    const ll = trackLL(camp, t), alert = alerted.get(id), sidc = sidcOf(t, !!alert);
+    let rec = S.tracks.get(k);
     if (!rec) {
       const marker = L.marker(ll, {icon: iconFor(sidc), keyboard: false}).addTo(layers.tracks);
-      marker.on("click", () => select(id));
-      rec = {marker, sidc, trail: [], sigma: null, label: null};
-      S.tracks.set(id, rec);
-      tag(rec, id);
+      marker.on("click", () => select(k));
+      rec = {camp: campId, id, marker, sidc, trail: [], sigma: null, label: null, look: null};
+      S.tracks.set(k, rec);
+      tag(rec);
     } else {
       rec.marker.setLatLng(ll);
-      if (rec.sidc !== sidc) { rec.sidc = sidc; rec.marker.setIcon(iconFor(sidc)); tag(rec, id); }
+      if (rec.sidc !== sidc) { rec.sidc = sidc; rec.marker.setIcon(iconFor(sidc)); tag(rec); }
     }
     rec.track = t;
     const e = rec.marker.getElement(), look = `${t.threat} ${t.class} ${t.status}`;
     if (e && rec.look !== look) {  // attribute writes restyle the element: only on change
       rec.look = look; e.dataset.threat = t.threat; e.dataset.class = t.class; e.dataset.status = t.status;
     }
-    // trail: the last minute of positions
     rec.trail.push([t.t, ll]);
     while (rec.trail.length && rec.trail[0][0] < t.t - TRAIL_S) rec.trail.shift();
-    const colour = t.friendly ? "#4fb3ff" : alert ? "#ff5f57" : "#d7c26a";
+    const colour = t.friendly ? TRACK_COLOURS[0] : alert ? TRACK_COLOURS[1] : TRACK_COLOURS[2];
     lines.trails[colour].push(rec.trail.map(p => p[1]));
-    // velocity leader
-    const ahead = offsetLL(ll, t.vel_enu[0] * LEADER_S, t.vel_enu[1] * LEADER_S);
-    lines.leaders[colour].push([ll, ahead]);
-    // uncertainty where it is large
-    if (t.pos_sigma_m > SIGMA_SHOWN_M) {
+    lines.leaders[colour].push([ll, offsetLL(ll, t.vel_enu[0] * LEADER_S, t.vel_enu[1] * LEADER_S)]);
+    if (t.pos_sigma_m > SIGMA_SHOWN_M) {  // uncertainty where it is large
       if (!rec.sigma) rec.sigma = L.circle(ll, {radius: 2 * t.pos_sigma_m, color: colour, weight: 1, dashArray: "3 3", fillOpacity: 0.05, interactive: false}).addTo(layers.tracks);
       else { rec.sigma.setLatLng(ll); rec.sigma.setRadius(2 * t.pos_sigma_m); }
     } else if (rec.sigma) { rec.sigma.remove(); rec.sigma = null; }
     if (labelled.has(t)) labels.push([rec, labelOf(t, alert)]);
     else if (rec.label) { rec.marker.unbindTooltip(); rec.label = null; }
   }
+  for (const [k, rec] of S.tracks) if (rec.camp === campId && !seen.has(k)) removeTrack(k, rec);
   // Labels last: a label's new text makes the browser measure it (a layout), so they are
   // changed after every marker has moved, not in between, and only where the text changed.
   for (const [rec, text] of labels) {
@@ -212,14 +258,13 @@ function applyCycle(cycle) {
     else if (rec.label !== text) rec.marker.setTooltipContent(text);
     rec.label = text;
   }
-  for (const [id, rec] of S.tracks) if (!seen.has(id)) removeTrack(id, rec);
-  drawLines(lines);
-  showCounts(counts);
+  S.lines.set(campId, lines);
+  S.counts.set(campId, counts);
+  drawLines();
+  showCounts();
 }
 
-const TRACK_COLOURS = ["#4fb3ff", "#ff5f57", "#d7c26a"];  // friendly, alerted, other
-let trackLines = null;
-function drawLines(lines) {
+function drawLines() {
   if (!trackLines) {
     trackLines = {trails: {}, leaders: {}};
     for (const c of TRACK_COLOURS) {
@@ -228,75 +273,76 @@ function drawLines(lines) {
     }
   }
   for (const kind of ["trails", "leaders"])
-    for (const c of TRACK_COLOURS) trackLines[kind][c].setLatLngs(lines[kind][c] || []);
+    for (const c of TRACK_COLOURS)
+      trackLines[kind][c].setLatLngs([...S.lines.values()].flatMap(l => l[kind][c]));
 }
 
-function chooseLabelled(tracks) {
-  const live = tracks.filter(t => t.status !== "deleted");
-  if (live.length <= LABELS_MAX) return new Set(live);
-  const alerted = new Set([...S.alerts.values()].map(a => String(a.track_id)));
-  const score = t => (alerted.has(String(t.track_id)) ? 10 : 0) + THREAT_RANK[t.threat] +
-    (S.selected === String(t.track_id) ? 20 : 0);
-  return new Set(live.sort((a, b) => score(b) - score(a)).slice(0, LABELS_MAX));
-}
-
-function tag(rec, id) {
+function tag(rec) {
   const e = rec.marker.getElement();
-  if (e) { e.dataset.trackId = id; if (S.selected === id) e.classList.add("selected"); }
+  if (!e) return;
+  e.dataset.trackId = rec.id; e.dataset.campId = rec.camp;
+  if (S.selected === key(rec.camp, rec.id)) e.classList.add("selected");
 }
-function removeTrack(id, rec) {
+function removeTrack(k, rec) {
   for (const layer of [rec.marker, rec.sigma]) if (layer) layer.remove();
-  S.tracks.delete(id);
+  S.tracks.delete(k);
 }
 function clearTracks() {
-  for (const [id, rec] of S.tracks) removeTrack(id, rec);
-  if (trackLines) drawLines({trails: {}, leaders: {}});
-  showCounts({});
+  for (const [k, rec] of S.tracks) removeTrack(k, rec);
+  S.lines.clear(); S.counts.clear();
+  if (trackLines) drawLines();
+  showCounts();
 }
 
-function showCounts(counts) {
+function showCounts() {
   const box = $('[data-field="counts"]'); box.textContent = "";
+  const counts = {};
+  for (const [camp, c] of S.counts) if (!S.filter || camp === S.filter)
+    for (const [cls, n] of Object.entries(c)) counts[cls] = (counts[cls] || 0) + n;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   box.append(el("span", {"data-count": "total"}, `${total} tracks`));
   for (const c of ["drone", "bird", "aircraft", "clutter", "unknown"])
     if (counts[c]) box.append(el("span", {"data-count": c}, `${c} ${counts[c]}`));
 }
 
-function select(id) {
-  S.selected = id;
+function select(k) {
+  S.selected = k;
   for (const e of document.querySelectorAll(".trk.selected")) e.classList.remove("selected");
-  const rec = S.tracks.get(id);
+  const rec = S.tracks.get(k);
   if (rec && rec.marker.getElement()) rec.marker.getElement().classList.add("selected");
 }
 
 // --- alerts --------------------------------------------------------------------------------
+const shownCamp = camp => !S.filter || camp === S.filter;
 function renderAlerts() {
   const box = $("#alerts"); box.textContent = "";
-  const list = [...S.alerts.values()].sort((a, b) =>
+  const list = [...S.alerts.values()].filter(a => shownCamp(a.camp)).sort((a, b) =>
     (LEVEL_RANK[a.level] - LEVEL_RANK[b.level]) || (a.t_raised - b.t_raised));
   $('[data-field="alert-count"]').textContent = list.length ? `(${list.length})` : "";
   if (!list.length) { box.append(el("p", {class: "empty"}, "No active alerts")); return; }
-  const now = nowT();
+  const now = nowT(), many = S.camps.size > 1;
   for (const a of list) {
-    const row = el("div", {class: "alert", "data-alert-id": a.alert_id, "data-level": a.level,
-      "data-state": a.state, "data-acknowledged": String(!!a.acknowledged_by)});
+    const k = key(a.camp, a.alert_id);
+    const row = el("div", {class: "alert", "data-alert-id": a.alert_id, "data-camp-id": a.camp,
+      "data-level": a.level, "data-state": a.state, "data-acknowledged": String(!!a.acknowledged_by)});
     if (a.fresh) row.classList.add("fresh");
     const head = el("div", {class: "head"});
-    head.append(el("span", {class: "level"}, a.level), el("span", {class: "id"}, a.alert_id),
-                el("span", {class: "zone"}, a.zone || ""),
+    head.append(el("span", {class: "level"}, a.level));
+    if (many) head.append(el("span", {class: "camp"}, a.camp));
+    head.append(el("span", {class: "id"}, a.alert_id), el("span", {class: "zone"}, a.zone || ""),
                 el("span", {class: "age", "data-field": "age"}, fmtS(Math.max(0, now - a.t_raised))));
     const foot = el("div", {class: "foot"});
     foot.append(el("span", {class: "eta"}, `ETA ${fmtS(a.eta_s)}`),
                 el("span", {class: "track"}, a.track_id != null ? `track ${a.track_id}` : ""));
     const state = el("span", {class: "ack-state", "data-field": "ack-state"});
     if (a.acknowledged_by) state.textContent = `acknowledged by ${a.acknowledged_by}`;
-    else if (S.pending.has(a.alert_id)) state.textContent = `ack sent (${S.pending.get(a.alert_id)})…`;
+    else if (S.pending.has(k)) state.textContent = `ack sent (${S.pending.get(k)})…`;
     else state.textContent = a.state;
     foot.append(state);
-    if (S.mode === "live") {
+    if (S.mode !== "review") {
       const b = el("button", {type: "button", "data-action": "ack"}, "Acknowledge");
       b.disabled = !!a.acknowledged_by;
-      b.addEventListener("click", ev => { ev.stopPropagation(); acknowledge(a.alert_id); });
+      b.addEventListener("click", ev => { ev.stopPropagation(); acknowledge(a); });
       foot.append(b);
     }
     row.append(head, el("div", {class: "reason"}, a.reason), foot);
@@ -308,14 +354,14 @@ function renderAlerts() {
 function centreOn(a) {
   const ll = alertLL(a);
   if (ll) map.setView(ll, Math.max(map.getZoom(), S.tiled ? 16 : -1));
-  if (a.track_id != null) select(String(a.track_id));
+  if (a.track_id != null) select(key(a.camp, a.track_id));
   for (const r of document.querySelectorAll(".alert.selected")) r.classList.remove("selected");
-  const row = document.querySelector(`[data-alert-id="${CSS.escape(a.alert_id)}"]`);
+  const row = document.querySelector(`[data-camp-id="${CSS.escape(a.camp)}"][data-alert-id="${CSS.escape(a.alert_id)}"]`);
   if (row) row.classList.add("selected");
 }
 
 function operatorName() { return $('input[name="operator"]').value.trim(); }
-function acknowledge(id) {
+function acknowledge(a) {
   const input = $('input[name="operator"]'), by = operatorName();
   if (!by) {  // asked once: the name is then remembered in this browser
     input.classList.add("wanted"); input.placeholder = "your name, to acknowledge"; input.focus();
@@ -323,20 +369,20 @@ function acknowledge(id) {
   }
   input.classList.remove("wanted");
   localStorage.setItem("cuas.operator", by);
-  if (!send({kind: "ack", alert_id: id, by})) return;
-  S.pending.set(id, by);
+  if (!send({kind: "ack", camp: a.camp, alert_id: a.alert_id, by})) return;
+  S.pending.set(key(a.camp, a.alert_id), by);
   renderAlerts();
 }
 
 function onAlert(a, event) {
-  const known = S.alerts.get(a.alert_id);
+  const k = key(a.camp, a.alert_id), known = S.alerts.get(k);
   if (known && known.t > a.t) return;
-  if (a.acknowledged_by) S.pending.delete(a.alert_id);
-  if (a.state === "cleared") S.alerts.delete(a.alert_id);
+  if (a.acknowledged_by) S.pending.delete(k);
+  if (a.state === "cleared") S.alerts.delete(k);
   else {
     const fresh = event && (a.state === "raised" || a.state === "escalated");
     const kept = {...a, fresh};
-    S.alerts.set(a.alert_id, kept);
+    S.alerts.set(k, kept);
     if (fresh) setTimeout(() => { kept.fresh = false; }, 3000);  // flash once, not on every redraw
   }
   if (event) {
@@ -349,9 +395,10 @@ function onAlert(a, event) {
 
 function renderHistory() {
   const box = $("#history"); box.textContent = "";
-  for (const a of S.history.slice(0, 40)) {
-    const li = el("li", {"data-history-alert-id": a.alert_id, "data-state": a.state});
-    li.append(`${utc(a.t)} `, el("span", {class: "st"}, a.state), ` ${a.level} ${a.alert_id}` +
+  const many = S.camps.size > 1;
+  for (const a of S.history.filter(h => shownCamp(h.camp)).slice(0, 40)) {
+    const li = el("li", {"data-history-alert-id": a.alert_id, "data-camp-id": a.camp, "data-state": a.state});
+    li.append(`${utc(a.t)} `, el("span", {class: "st"}, a.state), ` ${a.level} ${many ? a.camp + " " : ""}${a.alert_id}` +
       (a.acknowledged_by && a.state === "acknowledged" ? ` by ${a.acknowledged_by}` : "") + ` — ${a.reason}`);
     box.append(li);
   }
@@ -361,7 +408,7 @@ function renderHistory() {
 let audio = null;
 document.addEventListener("click", () => { if (!audio && window.AudioContext) audio = new AudioContext(); }, {once: true});
 function alarm(level) {
-  if (S.muted || S.mode !== "live" || !audio) return;
+  if (S.muted || S.mode === "review" || !audio) return;
   const beeps = level === "critical" ? 3 : 1;
   for (let i = 0; i < beeps; i++) {
     const o = audio.createOscillator(), g = audio.createGain(), t0 = audio.currentTime + i * 0.35;
@@ -378,31 +425,55 @@ function showMute() {
 // --- sensors --------------------------------------------------------------------------------
 function renderSensors() {
   const box = $("#sensors"); box.textContent = "";
-  const now = nowT();
-  for (const s of S.camp.sensors) {
-    const h = S.sensors.get(s.id), state = h ? h.state : "unknown";
-    const row = el("div", {class: "sensor", "data-sensor-id": s.id, "data-state": state});
-    const last = h && h.t_last_report != null ? `last report ${fmtS(Math.max(0, now - h.t_last_report))} ago` : "no report yet";
-    row.append(el("span", {class: "name"}, `${s.id} (${s.kind})`), el("span", {class: "state"}, state),
-               el("span", {class: "rate"}, !h ? "" : h.report_rate_hz > 0 ? `${h.report_rate_hz.toFixed(1)} Hz` : `${h.reports} reports`),
-               el("span", {class: "detail"}, last + (h && h.detail ? ` · ${h.detail}` : "")));
-    box.append(row);
-    const shape = S.sensorShapes.get(s.id);
-    if (shape) { const c = HEALTH_COLOUR[state]; shape.cover.setStyle({color: c}); shape.dot.setStyle({fillColor: c}); }
+  const now = nowT(), many = S.camps.size > 1;
+  for (const campId of S.order) {
+    const camp = S.camps.get(campId);
+    for (const s of camp.sensors) {
+      const h = S.sensors.get(key(campId, s.id)), state = h ? h.state : "unknown";
+      const shape = S.sensorShapes.get(key(campId, s.id));
+      if (shape) { const c = HEALTH_COLOUR[state]; shape.cover.setStyle({color: c}); shape.dot.setStyle({fillColor: c}); }
+      if (!shownCamp(campId)) continue;
+      const row = el("div", {class: "sensor", "data-sensor-id": s.id, "data-camp-id": campId, "data-state": state});
+      const last = h && h.t_last_report != null ? `last report ${fmtS(Math.max(0, now - h.t_last_report))} ago` : "no report yet";
+      const rate = !h ? "" : h.report_rate_hz > 0 ? `${h.report_rate_hz.toFixed(1)} Hz` : `${h.reports} reports`;
+      row.append(el("span", {class: "name"}, `${many ? campId + " · " : ""}${s.id} (${s.kind})`),
+                 el("span", {class: "state"}, state), el("span", {class: "rate"}, rate),
+                 el("span", {class: "detail"}, last + (h && h.detail ? ` · ${h.detail}` : "")));
+      box.append(row);
+    }
   }
 }
 
 // --- links: the offline banner -------------------------------------------------------------
 function renderBanner() {
-  const b = $("#banner");
-  let reason = null, text = "";
-  if (S.mode === "review") reason = null;
-  else if (!S.ws) { reason = "console"; text = "Console unreachable: reconnecting…"; }
-  else if (S.link.broker === false) { reason = "broker"; text = "Broker unreachable: the picture is not live"; }
-  else if (S.link.core === "offline") { reason = "core"; text = "Fusion core OFFLINE: no tracks or alerts are being produced"; }
-  else if (S.lastCycleWall && Date.now() - S.lastCycleWall > 5000) { reason = "stale"; text = `No track update for ${Math.round((Date.now() - S.lastCycleWall) / 1000)} s`; }
-  b.hidden = !reason; b.textContent = text;
-  if (reason) b.dataset.reason = reason; else delete b.dataset.reason;
+  const b = $("#banner"), many = S.camps.size > 1, problems = [];
+  if (S.mode !== "review") {
+    if (!S.ws) problems.push(["console", "Console unreachable: reconnecting…"]);
+    else for (const campId of S.order) {
+      const link = S.links.get(campId) || {}, who = many ? `Camp ${campId}: ` : "";
+      const last = S.lastCycle.get(campId);
+      if (link.broker === false) problems.push(["broker", `${who}broker unreachable: the picture is not live`]);
+      else if (link.core === "offline") problems.push(["core", `${who}fusion core OFFLINE: no tracks or alerts are being produced`]);
+      else if (last && Date.now() - last > STALE_MS) problems.push(["stale", `${who}no track update for ${Math.round((Date.now() - last) / 1000)} s`]);
+    }
+  }
+  b.hidden = !problems.length;
+  b.textContent = problems.map(p => p[1]).join(" · ");
+  if (problems.length) b.dataset.reason = problems[0][0]; else delete b.dataset.reason;
+}
+
+// --- the camp selector (a mission's page) ------------------------------------------------------
+function setupCampSelector() {
+  const sel = $('[data-control="camp"]');
+  sel.hidden = S.camps.size < 2;
+  sel.textContent = "";
+  sel.append(el("option", {value: ""}, "All camps"));
+  for (const id of S.order) sel.append(el("option", {value: id}, `Camp ${id}`));
+  sel.value = S.filter;
+  sel.onchange = () => {
+    S.filter = sel.value;
+    fitCamps(); renderAlerts(); renderSensors(); renderHistory(); showCounts();
+  };
 }
 
 // --- review mode -----------------------------------------------------------------------------
@@ -444,9 +515,9 @@ try {
     .observe({type: "long-animation-frame", buffered: true});
 } catch (e) { perf.loafUnsupported = String(e); }
 
-function onTracks(cycle, recv) {
+function onTracks(camp, cycle, recv) {
   const t0 = performance.now();
-  applyCycle(cycle);
+  applyCycle(camp, cycle);
   const js = performance.now() - t0;
   requestAnimationFrame(() => {  // a message posted from rAF runs after that frame is drawn
     const ch = new MessageChannel();
@@ -465,29 +536,41 @@ function send(obj) {
   socket.send(JSON.stringify(obj)); return true;
 }
 
+function hello(m) {
+  S.mode = m.mode; document.body.dataset.mode = m.mode;
+  S.camps = new Map(m.camps.map(c => [c.camp_id, c])); S.order = m.camps.map(c => c.camp_id);
+  if (!S.camps.has(S.filter)) S.filter = "";
+  const title = m.mission ? `Mission ${m.mission.mission_id}` : `Camp ${S.order[0]}`;
+  $('[data-field="camp"]').textContent = title;
+  $('[data-field="mode"]').textContent = m.mode === "review" ? `review of ${m.recording}`
+    : m.mode === "mission" ? `${S.order.length} camps, live` : "live";
+  document.title = `cuas ${m.mission ? m.mission.mission_id : S.order[0]}` + (m.mode === "review" ? " (review)" : "");
+  buildMap(m.camps, !!m.tiles);
+  setupCampSelector();
+  if (m.mode === "review") setupReview(m.review);
+}
+
+function snapshot(m) {
+  clearTracks(); S.alerts.clear(); S.sensors.clear(); S.links.clear();
+  for (const [camp, part] of Object.entries(m.camps)) {
+    for (const h of part.sensors) S.sensors.set(key(camp, h.sensor_id), h);
+    for (const a of part.alerts) S.alerts.set(key(camp, a.alert_id), a);
+    S.links.set(camp, part.link);
+    if (part.tracks) applyCycle(camp, part.tracks);
+  }
+  S.history = m.history;
+  renderAlerts(); renderHistory(); renderSensors(); renderBanner();
+}
+
 function handle(m, recv) {
   switch (m.kind) {
-    case "hello":
-      S.camp = m.camp; S.mode = m.mode; document.body.dataset.mode = m.mode;
-      $('[data-field="camp"]').textContent = `Camp ${m.camp.label}`;
-      $('[data-field="mode"]').textContent = m.mode === "review" ? `review of ${m.recording}` : "live";
-      document.title = `cuas ${m.camp.camp_id}` + (m.mode === "review" ? " (review)" : "");
-      buildMap(m.camp);
-      if (m.mode === "review") setupReview(m.review);
-      break;
-    case "snapshot":
-      clearTracks(); S.alerts.clear(); S.sensors.clear(); S.history = [];
-      for (const h of m.sensors) S.sensors.set(h.sensor_id, h);
-      for (const a of m.alerts) S.alerts.set(a.alert_id, a);
-      S.history = m.history; S.link = m.link;
-      if (m.tracks) applyCycle(m.tracks);
-      renderAlerts(); renderHistory(); renderSensors(); renderBanner();
-      break;
-    case "tracks": onTracks(m.cycle, recv); break;
+    case "hello": hello(m); break;
+    case "snapshot": snapshot(m); break;
+    case "tracks": onTracks(m.camp, m.cycle, recv); break;
     case "alert": onAlert(m.alert, m.event); break;
-    case "alert_removed": S.alerts.delete(m.alert_id); renderAlerts(); break;
-    case "sensor": S.sensors.set(m.sensor.sensor_id, m.sensor); renderSensors(); break;
-    case "link": S.link = {broker: m.broker, core: m.core}; renderBanner(); break;
+    case "alert_removed": S.alerts.delete(key(m.camp, m.alert_id)); renderAlerts(); break;
+    case "sensor": S.sensors.set(key(m.camp, m.sensor.sensor_id), m.sensor); renderSensors(); break;
+    case "link": S.links.set(m.camp, {broker: m.broker, core: m.core}); renderBanner(); break;
     case "review": showReviewClock(m); break;
     case "error": console.warn("console refused a request:", m.error); break;
   }
@@ -510,7 +593,11 @@ $('[data-action="mute"]').addEventListener("click", () => {
 showMute();
 setInterval(() => {
   $('[data-field="clock"]').textContent = utc(nowT());
-  if (S.camp) { renderBanner(); for (const r of document.querySelectorAll('[data-alert-id] [data-field="age"]')) {
-    const a = S.alerts.get(r.closest("[data-alert-id]").dataset.alertId); if (a) r.textContent = fmtS(Math.max(0, nowT() - a.t_raised)); } }
+  if (!S.order.length) return;
+  renderBanner();
+  for (const r of document.querySelectorAll('[data-alert-id] [data-field="age"]')) {
+    const row = r.closest("[data-alert-id]"), a = S.alerts.get(key(row.dataset.campId, row.dataset.alertId));
+    if (a) r.textContent = fmtS(Math.max(0, nowT() - a.t_raised));
+  }
 }, 500);
 connect();
