@@ -129,12 +129,18 @@ async def run(n: int, rate: float, duration: float, clients: int, shots: Path | 
                 f"127.0.0.1:{port}",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(Path(tmp) / "console.log").open("wb"),
         )
         chrome = None
         others: list[asyncio.Task[None]] = []
         try:
-            await asyncio.to_thread(wait_for, lambda: port_open("127.0.0.1", port), 20, "console")
+            try:
+                await asyncio.to_thread(
+                    wait_for, lambda: port_open("127.0.0.1", port), 30, "the console"
+                )
+            except AssertionError:
+                log = (Path(tmp) / "console.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"the console did not start:\n{log}") from None
             url = f"http://127.0.0.1:{port}/"
             chrome = await asyncio.to_thread(start_chromium, *found, 1280, 900)
             await asyncio.to_thread(chrome.get, url)

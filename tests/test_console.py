@@ -20,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import msgspec
 import pytest
 from support.broker import free_port, port_open
 from support.browser import find_chromium, start_chromium, wait_for
 from support.live import Intruder, camp, core_running, eventually, live_camp
 
 from cuas import wire
-from cuas.operator.console.command import console_running
+from cuas.config import CampConfig, dump_config
+from cuas.operator.console.command import console_running, mission_console_running
+from cuas.operator.console.mission import load_mission
 from cuas.service.replay import replay
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 
@@ -342,3 +345,122 @@ def test_the_demo_serves_the_console_with_the_raid_and_every_sensor_reporting(
             out, _ = demo.communicate()
     assert f"operations console: {url}" in out
     assert demo.returncode == 0, out
+
+
+def bridged_to(mission_port: int, camp_id: str) -> list[str]:
+    """Mosquitto bridge settings: the camp's topics out to the mission broker, acks back."""
+    return [
+        f"connection mission-{camp_id}",
+        f"address 127.0.0.1:{mission_port}",
+        f"topic cuas/{camp_id}/# both 1",
+        "cleansession true",
+        "restart_timeout 1",
+    ]
+
+
+def camp_bravo(alpha: CampConfig, directory: Path, mqtt_port: int) -> Path:
+    """Camp alpha's layout 5.5 km further north, as camp bravo, on its own broker and ports."""
+    north = 0.05
+
+    def moved(points: list) -> list:
+        return [(lat + north, lon) for lat, lon in points]
+
+    bravo = msgspec.structs.replace(
+        alpha,
+        camp_id="bravo",
+        origin=msgspec.structs.replace(alpha.origin, lat=alpha.origin.lat + north),
+        mqtt=msgspec.structs.replace(alpha.mqtt, port=mqtt_port),
+        zmq=msgspec.structs.replace(
+            alpha.zmq,
+            ingest=f"tcp://127.0.0.1:{free_port()}",
+            tracks=f"tcp://127.0.0.1:{free_port()}",
+        ),
+        zones=[msgspec.structs.replace(z, polygon=moved(z.polygon)) for z in alpha.zones],
+        sensors=[msgspec.structs.replace(s, lat=s.lat + north) for s in alpha.sensors],
+        alerts=msgspec.structs.replace(alpha.alerts, journal=str(directory / "bravo.sqlite")),
+    )
+    path = directory / "bravo.toml"
+    path.write_text(dump_config(bravo))
+    return path
+
+
+def test_the_mission_view_shows_two_bridged_camps_and_acks_reach_the_right_core(
+    browser, make_mosquitto, tmp_path
+):
+    mission_broker = make_mosquitto()
+    alpha_broker = make_mosquitto(extra_config=bridged_to(mission_broker.port, "alpha"))
+    bravo_broker = make_mosquitto(extra_config=bridged_to(mission_broker.port, "bravo"))
+    (tmp_path / "alpha").mkdir()
+    alpha_path = live_camp(tmp_path / "alpha", alpha_broker.port)
+    alpha = camp(alpha_path)
+    bravo = camp(camp_bravo(alpha, tmp_path, bravo_broker.port))
+    mission_file = tmp_path / "mission.toml"
+    mission_file.write_text(
+        f'mission_id = "north"\n[mqtt]\nport = {mission_broker.port}\n'
+        f'[[camps]]\nconfig = "{alpha_path}"\n[[camps]]\nconfig = "bravo.toml"\n'
+    )
+    mission = load_mission(mission_file)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        async with (
+            core_running(alpha) as alpha_core,
+            core_running(bravo) as bravo_core,
+            mission_console_running(mission, "127.0.0.1:0") as console,
+        ):
+            await asyncio.wait_for(alpha_core.ready.wait(), 5)
+            await asyncio.wait_for(bravo_core.ready.wait(), 5)
+            # An intruder at each camp (a core without any sensor traffic publishes no cycles).
+            flights = [asyncio.create_task(Intruder(c).fly(stop)) for c in (alpha, bravo)]
+            await on_page(fresh, browser)
+            await on_page(browser.get, console.server.url)
+            # Both camps seen through the mission broker: their cores online, their cycles.
+            for camp_id in ("alpha", "bravo"):
+                part = console.picture.camp(camp_id)
+                await eventually(
+                    lambda part=part: part.core == "online" and part.tracks, 15, camp_id
+                )
+                radar = f'[data-camp-id="{camp_id}"][data-sensor-id="radar-1"]'
+                await page_has(browser, radar, 5, f"{camp_id}'s radar")
+            await page_has(browser, '[data-camp-id="alpha"][data-state="ok"]', 15, "alpha radar")
+            await page_has(browser, '[data-camp-id="alpha"][data-track-id]', 20, "alpha's track")
+            row = await page_has(browser, '[data-camp-id="alpha"][data-alert-id]', 25, "alert")
+            alert_id = await on_page(row.get_attribute, "data-alert-id")
+            options = await on_page(
+                browser.execute_script,
+                "return [...document.querySelectorAll('[data-control=\"camp\"] option')]"
+                ".map(o => o.value)",
+            )
+            assert options == ["", "alpha", "bravo"]
+            # Acknowledged on the mission's page, the ack goes back over the bridge to alpha.
+            name = (await on_page(css, browser, 'input[name="operator"]'))[0]
+            await on_page(name.clear)
+            await on_page(name.send_keys, "Maj Lindqvist")
+            await on_page(
+                (await on_page(css, browser, f'[data-alert-id="{alert_id}"] [data-action="ack"]'))[
+                    0
+                ].click
+            )
+            await page_shows(
+                browser,
+                f"""const r = document.querySelector('[data-alert-id="{alert_id}"]');
+                    return r && r.textContent.includes("acknowledged by Maj Lindqvist");""",
+                15,
+                "the mission's ack confirmed by alpha's core",
+            )
+            assert alpha_core.publisher.stats.acks == 1 and bravo_core.publisher.stats.acks == 0
+            await on_page(screenshot, browser, tmp_path / "mission.png")
+            # The selector narrows the panels to one camp.
+            await on_page(
+                browser.execute_script,
+                """const s = document.querySelector('[data-control="camp"]');
+                   s.value = "bravo"; s.dispatchEvent(new Event("change"));""",
+            )
+            assert not await on_page(css, browser, '[data-camp-id="alpha"][data-alert-id]')
+            assert not await on_page(css, browser, '[data-camp-id="alpha"][data-sensor-id]')
+            assert await on_page(css, browser, '[data-camp-id="bravo"][data-sensor-id]')
+            await page_has(browser, '[data-camp-id="bravo"][data-alert-id]', 15, "bravo's alert")
+            stop.set()
+            await asyncio.gather(*flights)
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))

@@ -67,6 +67,7 @@ class MosquittoBroker:
         persistence: bool = False,
         binary: str | None = None,
         start_timeout_s: float = 5.0,
+        extra_config: list[str] | None = None,
     ) -> None:
         found = binary or find_mosquitto()
         if found is None:
@@ -76,6 +77,7 @@ class MosquittoBroker:
         self.port = port or free_port()
         self.persistence = persistence
         self.start_timeout_s = start_timeout_s
+        self.extra_config = list(extra_config or [])  # e.g. a bridge to another broker
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.workdir / "mosquitto.conf"
@@ -103,6 +105,7 @@ class MosquittoBroker:
             lines += ["persistence true", f"persistence_location {store}/"]
         else:
             lines.append("persistence false")
+        lines += self.extra_config
         self.config_path.write_text("\n".join(lines) + "\n")
 
     @property
