@@ -29,6 +29,7 @@ from cuas.io.recording import RecordingWriter
 from cuas.operator.console.bridge import AckRefusedError, MqttBridge
 from cuas.operator.console.camp_view import camp_view
 from cuas.operator.console.command import console_running, parse_listen
+from cuas.operator.console.mission import load_mission
 from cuas.operator.console.picture import BrowserFeed, Picture
 from cuas.operator.console.review import EmptyRecordingError, load_outputs
 from cuas.operator.console.server import STATIC
@@ -289,3 +290,28 @@ def test_a_recording_without_outputs_is_refused_with_a_reason(tmp_path) -> None:
         writer.write(2.0, "alert", alert())
     entries, skipped = load_outputs(path)
     assert [e.kind for e in entries] == ["alert"] and sum(skipped.values()) == 1
+
+
+def test_a_mission_file_names_each_camp_and_where_it_is_seen(tmp_path) -> None:
+    (tmp_path / "alpha.toml").write_text(EXAMPLE.read_text())
+    (tmp_path / "mission.toml").write_text(
+        'mission_id = "north"\n[mqtt]\nport = 1999\n'
+        '[[camps]]\nconfig = "alpha.toml"\n'
+        '[[camps]]\nconfig = "alpha.toml"\nport = 2001\n'
+    )
+    with pytest.raises(ConfigError, match="twice"):
+        load_mission(tmp_path / "mission.toml")
+    (tmp_path / "mission.toml").write_text(
+        'mission_id = "north"\n[mqtt]\nport = 1999\n[[camps]]\nconfig = "alpha.toml"\nport = 2001\n'
+    )
+    mission = load_mission(tmp_path / "mission.toml")
+    (config, seen_at), *_ = mission.camps
+    assert config.camp_id == "alpha" and (seen_at.host, seen_at.port) == ("127.0.0.1", 2001)
+    for bad, reason in (
+        ('mission_id = "n"\ncamps = []\n', "camps"),
+        ('mission_id = "n"\n[[camps]]\nconfig = "missing.toml"\n', "no such file"),
+        ('mission_id = "n"\n[[camps]]\nconfig = "alpha.toml"\ncolour = "red"\n', "colour"),
+    ):
+        (tmp_path / "bad.toml").write_text(bad)
+        with pytest.raises(ConfigError, match=reason):
+            load_mission(tmp_path / "bad.toml")
