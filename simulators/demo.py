@@ -45,7 +45,7 @@ async def demo(
     console_listen: str | None = None,
 ) -> TailStats:
     """Run the demo; returns what the operator's view received."""
-    from simulators.run import run_realtime
+    from simulators.flight.realtime import run_realtime
     from simulators.scenario_library import build_scenario
 
     # Every sensor of the camp flies, so none of them shows in fault for "nothing received".
