@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -464,3 +467,55 @@ def test_the_mission_view_shows_two_bridged_camps_and_acks_reach_the_right_core(
             await asyncio.gather(*flights)
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    """A one-colour PNG tile."""
+    row = b"\x00" + bytes(rgb) * size
+    raw = zlib.compress(row * size)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    """The XYZ (Web Mercator) tile holding a point."""
+    n = 2**z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return x, y
+
+
+def test_a_camp_with_offline_tiles_gets_a_basemap_from_the_console(browser, mosquitto, tmp_path):
+    path = live_camp(tmp_path, mosquitto.port)
+    path.write_text(path.read_text().replace('# tiles = "tiles/"', 'tiles = "tiles"'))
+    config = camp(path)
+    png = solid_png((40, 70, 50))
+    for z in range(11, 18):
+        cx, cy = tile_of(config.origin.lat, config.origin.lon, z)
+        for x in range(cx - 3, cx + 4):
+            for y in range(cy - 3, cy + 4):
+                (tmp_path / "tiles" / str(z) / str(x)).mkdir(parents=True, exist_ok=True)
+                (tmp_path / "tiles" / str(z) / str(x) / f"{y}.png").write_bytes(png)
+
+    async def scenario() -> None:
+        async with console_running(config, "127.0.0.1:0") as console:
+            await on_page(fresh, browser)
+            await on_page(browser.get, console.server.url)
+            await page_has(browser, "img.leaflet-tile-loaded", 15, "a loaded tile")
+            # The zones are still drawn over the tiles, and nothing came from elsewhere.
+            await page_has(browser, "path.leaflet-interactive, canvas", 5, "the zones")
+            urls = await on_page(
+                browser.execute_script,
+                "return performance.getEntriesByType('resource').map(e => e.name)",
+            )
+            assert any("/tiles/" in u for u in urls)
+            assert all(u.startswith(console.server.url) or u.startswith("ws://") for u in urls)
+            await on_page(screenshot, browser, tmp_path / "tiles.png")
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))

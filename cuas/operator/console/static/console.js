@@ -591,7 +591,7 @@ $('[data-action="mute"]').addEventListener("click", () => {
   S.muted = !S.muted; localStorage.setItem("cuas.muted", S.muted ? "1" : "0"); showMute();
 });
 showMute();
-setInterval(() => {
+function tick() {
   $('[data-field="clock"]').textContent = utc(nowT());
   if (!S.order.length) return;
   renderBanner();
@@ -599,5 +599,7 @@ setInterval(() => {
     const row = r.closest("[data-alert-id]"), a = S.alerts.get(key(row.dataset.campId, row.dataset.alertId));
     if (a) r.textContent = fmtS(Math.max(0, nowT() - a.t_raised));
   }
-}, 500);
+}
+tick();
+setInterval(tick, 500);
 connect();
