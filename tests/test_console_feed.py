@@ -315,3 +315,33 @@ def test_a_mission_file_names_each_camp_and_where_it_is_seen(tmp_path) -> None:
         (tmp_path / "bad.toml").write_text(bad)
         with pytest.raises(ConfigError, match=reason):
             load_mission(tmp_path / "bad.toml")
+
+
+def test_an_alert_gone_while_the_console_was_cut_off_leaves_the_picture(
+    mosquitto, tmp_path
+) -> None:
+    """The broker restarts without persistence: its retained alert is lost with it, so after
+    the reconnect the console no longer shows it; one still retained stays."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    topics = Topics(config.mqtt_prefix)
+
+    async def publish_retained(alert_id: str) -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as core:
+            await core.publish(
+                topics.alert(alert_id), wire.to_json(alert(alert_id)), qos=1, retain=True
+            )
+
+    async def scenario() -> None:
+        await publish_retained("a-1")
+        async with console_running(config, "127.0.0.1:0") as console:
+            alerts = console.picture.camp("alpha").alerts
+            await eventually(lambda: "a-1" in alerts, 5, "the retained alert")
+            await asyncio.to_thread(mosquitto.stop)
+            await eventually(lambda: console.picture.camp("alpha").broker is False, 5, "the loss")
+            await asyncio.to_thread(mosquitto.start)
+            await publish_retained("a-2")  # raised while the console was away
+            await eventually(lambda: "a-2" in alerts, 15, "the reconnect")
+            await eventually(lambda: "a-1" not in alerts, 5, "the lost alert removed")
+            assert set(alerts) == {"a-2"}
+
+    asyncio.run(asyncio.wait_for(scenario(), 40))

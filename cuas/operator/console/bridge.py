@@ -32,6 +32,9 @@ from cuas.topics import Topics
 log = logging.getLogger(__name__)
 
 ACK_QUEUE = 1000  # acknowledgements waiting for the broker before new ones are refused
+# After a reconnect the broker re-sends every active alert's retained state at once; an alert
+# the console still shows that is not among them within this time ended while it was away.
+RECONFIRM_S = 2.0
 
 
 @dataclass
@@ -76,6 +79,7 @@ class MqttBridge:
         self.stats = BridgeStats()
         self._acks: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(ACK_QUEUE)
         self.connected = asyncio.Event()
+        self._unconfirmed: set[str] = set()  # alerts not yet re-sent since the reconnect
 
     # --- acknowledgements from the page ------------------------------------------------------
 
@@ -127,6 +131,9 @@ class MqttBridge:
                     delay = self.retry_min_s
                     self.picture.on_broker(self.camp, True)
                     self.connected.set()
+                    self._unconfirmed = set(self.picture.camp(self.camp).alerts)
+                    if self._unconfirmed:
+                        asyncio.get_running_loop().call_later(RECONFIRM_S, self._drop_stale)
                     sender = asyncio.create_task(self._send_acks(client))
                     try:
                         async for m in client.messages:
@@ -150,6 +157,14 @@ class MqttBridge:
             self.stats.acks_sent += 1
             log.info("console: ack of %s sent", alert_id)
 
+    def _drop_stale(self) -> None:
+        """Alerts whose retained state did not come back after a reconnect: gone (cleared, or
+        lost by a broker restarted without persistence)."""
+        for alert_id in sorted(self._unconfirmed):
+            log.info("console: alert %s no longer retained; removed", alert_id)
+            self.picture.on_alert_cleared(self.camp, alert_id)
+        self._unconfirmed.clear()
+
     def handle(self, topic: str, payload: bytes) -> None:
         """One message from the broker into the picture; a bad one is counted, never fatal."""
         self.stats.messages += 1
@@ -162,6 +177,8 @@ class MqttBridge:
             self._bad("malformed", f"{topic}: {exc}")
             return
         p, camp = self.picture, self.camp
+        if out.key is not None:
+            self._unconfirmed.discard(out.key)
         if out.kind == "tracks":
             p.on_tracks(camp, payload)
         elif out.kind == "alert_event":
