@@ -188,6 +188,10 @@ def test_the_console_relays_the_camp_and_an_ack_over_its_websocket(mosquitto, tm
                     assert [a["alert_id"] for a in retained] == ["a-7"]
                     await ws.send_str("not json")
                     assert (await ws.receive_json(timeout=5))["kind"] == "error"
+                    await ws.send_json({"kind": "ack", "alert_id": "a/7", "by": "ops-2"})
+                    assert (await ws.receive_json(timeout=5))["kind"] == "error"
+                    refused = console.server.handlers.refused
+                    assert refused == {"JSONDecodeError": 1, "bad_alert_id": 1}
                     await ws.send_json({"kind": "ack", "alert_id": "a-7", "by": "ops-2"})
                     message = await asyncio.wait_for(anext(aiter(core.messages)), 5)
                 assert message.topic.value == topics.ack("a-7")

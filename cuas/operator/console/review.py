@@ -103,7 +103,7 @@ class ReviewPlayer:
         """A request from a page: `seek` (a time), `speed` (one of SPEEDS), `paused` (bool)."""
         if "speed" in request:
             speed = request["speed"]
-            if isinstance(speed, int | float) and float(speed) in SPEEDS:
+            if isinstance(speed, int | float) and not isinstance(speed, bool) and speed in SPEEDS:
                 self.speed = float(speed)
         if isinstance(request.get("paused"), bool):
             self.paused = request["paused"]

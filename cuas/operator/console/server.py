@@ -14,8 +14,9 @@ import contextlib
 import json
 import logging
 import weakref
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,12 @@ ReviewHandler = Callable[[dict[str, Any]], None]
 
 @dataclass
 class ConsoleHandlers:
-    """What the page may ask of the console: acks in live mode, controls in review mode."""
+    """What the page may ask of the console: acks in live mode, controls in review mode; and
+    the requests refused, by reason."""
 
     ack: AckHandler | None = None
     review: ReviewHandler | None = None
+    refused: Counter[str] = field(default_factory=Counter)
 
 
 def make_app(
@@ -114,7 +117,9 @@ async def _from_page(ws: web.WebSocketResponse, data: str, handlers: ConsoleHand
         else:
             raise ValueError(f"not a request this console takes: {kind!r}")
     except ValueError as exc:  # json.JSONDecodeError and AckRefusedError are ValueErrors
-        log.warning("console: request refused: %s", exc)
+        reason = getattr(exc, "reason", type(exc).__name__)
+        handlers.refused[reason] += 1
+        log.warning("console: request refused (%s): %s", reason, exc)
         await ws.send_json({"kind": "error", "error": str(exc)})
 
 
@@ -123,6 +128,7 @@ class RunningServer:
     runner: web.AppRunner
     host: str
     port: int
+    handlers: ConsoleHandlers
 
     @property
     def url(self) -> str:
@@ -151,4 +157,4 @@ async def start_server(
         await runner.cleanup()
         raise
     real_port = int(runner.addresses[0][1])
-    return RunningServer(runner, host, real_port)
+    return RunningServer(runner, host, real_port, handlers)
