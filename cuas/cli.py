@@ -19,6 +19,7 @@ from typing import Any
 from cuas.errors import CuasError
 from cuas.logs import configure_logging
 from cuas.operator import alerts, tail
+from cuas.operator.console import command as console
 from cuas.service import record, replay, run, secure
 
 COMMAND_GROUP = "cuas.commands"
@@ -29,6 +30,7 @@ BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     tail.add_command,
     alerts.add_command,
     secure.add_command,
+    console.add_command,
 )
 
 log = logging.getLogger(__name__)
