@@ -18,13 +18,14 @@ from cuas.tracking.lifecycle import LifecycleRules, orphaned
 from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.retrodiction import late_update, retrodict
-from cuas.tracking.scan import Scan
+from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
 from cuas.tracking.update import kalman_update
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
+_SILENT = [CLASSES.index(c) for c in ("bird", "clutter")]  # what never carries a radio link
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,13 @@ class Tracker:
             # bearings (and its emitter id) and never let them start a track of their own.
             born_located = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
             excluded = ~firm & born_located
+            if (
+                not scan.model.charges_misses
+            ):  # an RF bearing: a sure bird or clutter transmits nothing
+                logp = table.class_logp[:n]
+                p = np.exp(logp - logp.max(axis=1, keepdims=True))
+                silent_kinds = p[:, _SILENT].sum(axis=1) / p.sum(axis=1)
+                excluded |= silent_kinds >= 0.9
             hyps = hyps.subset(~excluded[hyps.track])
         forced = _empty_hypotheses(scan.model.dim)
         if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
@@ -239,7 +247,10 @@ class Tracker:
             # A line of sight that fits another track (or a track that another line of sight
             # fits) almost as well would drag the track onto a neighbour's direction: in a
             # flock or a swarm, angles update only the pairs they single out.
-            assigned = assigned.subset(~_contested(assigned, gated, firm, self.angle_margin))
+            contested = _contested(assigned, gated, firm, self.angle_margin)
+            if contested.any() and scan.labels is not None:
+                self._observe(scan, assigned.subset(contested), gated)
+            assigned = assigned.subset(~contested)
 
         rows = assigned.track
         if rows.size:
@@ -293,6 +304,30 @@ class Tracker:
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _observe(self, scan: Scan, pairs: Hypotheses, gated: Hypotheses) -> None:
+        """Labels of contested lines of sight, for the tracks whose every gated detection says
+        the same class (a flock of birds all labelled bird): what a track *is* may be learnt
+        where where it *is* may not. A drone among birds (its gate holds a drone label and
+        bird labels) learns nothing from them."""
+        assert scan.labels is not None
+        probs = scan.labels.class_probs
+        known = ~np.isnan(probs).any(axis=1)
+        top = np.where(known, np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1), -1)
+        keep = [
+            i
+            for i, (row, det) in enumerate(
+                zip(pairs.track.tolist(), pairs.det.tolist(), strict=True)
+            )
+            if top[det] >= 0 and np.all(top[gated.det[gated.track == row]] == top[det])
+        ]
+        if not keep:
+            return
+        sure = pairs.subset(np.array(keep, dtype=np.intp))
+        for annotator in self.annotators:
+            observed = getattr(annotator, "observed", None)
+            if observed is not None:
+                observed(self.tracks, sure.track, scan, sure.det)
 
     def _apply_rules(self, t: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """The lifecycle at `t`; returns (rows just confirmed, rows to delete)."""
