@@ -28,6 +28,10 @@ NonNegative = Annotated[float, Meta(ge=0.0, le=1.0e7)]
 Degrees = Annotated[float, Meta(ge=0.0, le=360.0)]
 Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Probability = Annotated[float, Meta(gt=0.0, lt=1.0)]
+Uuid = Annotated[
+    str,
+    Meta(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+]
 
 
 class _Section(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -97,6 +101,9 @@ class SensorConfig(_Section):
     # for the sensor at most. Unset: the camp-wide tracker.reorder_window_s.
     latency_s: Annotated[float, Meta(ge=0.0, le=60.0)] | None = None
     p_detection: Probability = 0.9
+    # SAPIENT (`cuas adapter-sapient`): the node_id (a UUID) of the sensor node that is this
+    # sensor; a node whose id no sensor names is refused at registration.
+    sapient_node_id: Uuid | None = None
 
 
 class FriendlyConfig(_Section):
@@ -188,6 +195,39 @@ class AlertsConfig(_Section):
     journal: str = "cuas-journal.sqlite"  # relative to the working directory
 
 
+class TakConfig(_Section):
+    """Cursor-on-Target output (`cuas gateway-tak`, cuas/gateways/tak.py)."""
+
+    # tcp://HOST:PORT (a TAK server's plain CoT port), tls://HOST:PORT, or udp://GROUP:PORT
+    # (multicast, e.g. the SA group 239.2.3.1:6969); `--url` overrides it.
+    url: str | None = None
+    min_interval_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 1.0  # per track, at most
+    stale_periods: Annotated[float, Meta(ge=1.0, le=100.0)] = 3.0  # stale this many periods on
+    callsign_prefix: Annotated[str, Meta(max_length=32)] = "UAS"
+    multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
+    tls_ca: str | None = None  # TLS: the server's CA (PEM); default: the system's CAs
+    tls_cert: str | None = None  # TLS: our client certificate (PEM), where the server asks
+    tls_key: str | None = None
+
+
+class SapientConfig(_Section):
+    """SAPIENT output (`cuas gateway-sapient`, cuas/gateways/sapient.py): the core as a
+    FUSION_NODE child of a higher decision node."""
+
+    # Our node_id (a lower-case UUIDv4); default: one derived from camp_id, stable per camp.
+    node_id: Uuid | None = None
+    status_interval_s: Annotated[float, Meta(ge=0.5, le=3600.0)] = 5.0
+    reconnect_max_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 10.0  # backoff ceiling
+
+
+class AsterixConfig(_Section):
+    """ASTERIX output (`cuas gateway-asterix`, cuas/gateways/asterix.py): CAT-062 tracks."""
+
+    sac: Annotated[int, Meta(ge=0, le=255)] = 0  # System Area Code of the camp's tracker
+    sic: Annotated[int, Meta(ge=0, le=255)] = 1  # System Identification Code
+    multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
+
+
 class CampConfig(_Section):
     camp_id: Name
     origin: Origin
@@ -199,6 +239,9 @@ class CampConfig(_Section):
     tracker: TrackerConfig = TrackerConfig()
     threat: ThreatConfig = ThreatConfig()
     alerts: AlertsConfig = AlertsConfig()
+    tak: TakConfig = TakConfig()
+    sapient: SapientConfig = SapientConfig()
+    asterix: AsterixConfig = AsterixConfig()
 
     @property
     def mqtt_prefix(self) -> str:
@@ -253,6 +296,12 @@ def _check(file: str, cfg: CampConfig) -> None:
             raise ConfigError(file, f"sensors[{i}].min_range_m", "must be below max_range_m")
         if s.fov_el_min_deg >= s.fov_el_max_deg:
             raise ConfigError(file, f"sensors[{i}].fov_el_min_deg", "must be below fov_el_max_deg")
+    nodes: set[str] = set()
+    for i, s in enumerate(cfg.sensors):
+        if s.sapient_node_id is not None:
+            if s.sapient_node_id.lower() in nodes:
+                raise ConfigError(file, f"sensors[{i}].sapient_node_id", "names another sensor")
+            nodes.add(s.sapient_node_id.lower())
     names: set[str] = set()
     for i, z in enumerate(cfg.zones):
         if z.name in names:
