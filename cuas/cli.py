@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from cuas.errors import CuasError
-from cuas.gateways import tak
+from cuas.gateways import asterix, tak
 from cuas.logs import configure_logging
 from cuas.operator import alerts, tail
 from cuas.service import record, replay, run
@@ -30,6 +30,7 @@ BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     tail.add_command,
     alerts.add_command,
     tak.add_command,
+    asterix.add_command,
 )
 
 log = logging.getLogger(__name__)

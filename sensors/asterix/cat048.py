@@ -1,0 +1,149 @@
+"""ASTERIX CAT-048 (monoradar target reports) decoded into plots, with libasterix.
+
+The edition is pinned (CAT-048 1.32) so a libasterix upgrade never changes what we read;
+`asterix.generated` takes about 1.3 s to import, so this module imports it once.
+
+Mapping, the CAT-048 record → our `Plot` (→ the wire's radar detection):
+
+| CAT-048 item | ours |
+|---|---|
+| I048/010 SAC, SIC | `sac`, `sic` (the adapter's `--sac/--sic` keep one radar's plots) |
+| I048/140 time of day, 1/128 s | `tod_s` → the report's `t`, on the UTC date nearest the clock |
+| I048/040 RHO 1/256 NM, THETA 360/2^16 ° | `range_m`, `az_deg` (THETA: clockwise from north) |
+| I048/110 3D height 25 ft, else I048/090 FL | `height_m` → `el_deg` (neither: 0, sigma 30°) |
+| I048/070 Mode-3/A, octal | `mode3a`: kept on the plot and logged (no wire field for it) |
+| I048/020 TYP | `typ` (1 PSR, 2 SSR, 3 SSR+PSR, ...) |
+
+A datagram may hold several data blocks; blocks of other categories are skipped (counted). A
+datagram libasterix cannot parse, and a record without 010/140/040, is a `Cat048Error` with
+a short reason for the reject counter: never an exception out of the adapter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import asterix.generated as gen
+from asterix.base import Bits, RawDatablock
+
+Cat048 = gen.Cat_048_1_32
+NM = 1852.0
+FT = 0.3048
+MAX_RHO_NM = 255.99  # I048/040 RHO is 16 bits of 1/256 NM: larger values would wrap
+
+
+class Cat048Error(ValueError):
+    """A datagram or record that cannot be read; `reason` is a stable counter key."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """One CAT-048 target report, in our units."""
+
+    sac: int
+    sic: int
+    tod_s: float
+    range_m: float
+    az_deg: float
+    height_m: float | None = None  # 3D radar height or flight level, metres
+    mode3a: str | None = None  # octal, e.g. "7000"
+    typ: int | None = None
+
+
+@dataclass
+class Decoded:
+    """What one datagram held: its plots and the reasons of the records that were refused."""
+
+    plots: list[Plot]
+    rejects: list[str]
+    other_categories: int = 0
+
+
+def decode(datagram: bytes) -> Decoded:
+    """Every CAT-048 plot of `datagram`; `Cat048Error` when the datagram itself is unreadable."""
+    if not datagram:
+        raise Cat048Error("empty", "a datagram of 0 bytes")
+    try:
+        return _decode(datagram)
+    except Cat048Error:
+        raise
+    except Exception as exc:  # libasterix on hostile bytes: its failure is ours to count
+        raise Cat048Error("malformed", f"datagram of {len(datagram)} bytes: {exc!r}") from None
+
+
+def _decode(datagram: bytes) -> Decoded:
+    blocks = RawDatablock.parse(Bits.from_bytes(datagram))
+    if isinstance(blocks, ValueError):  # libasterix returns its errors
+        raise Cat048Error("malformed", f"datagram of {len(datagram)} bytes: {blocks}")
+    out = Decoded([], [])
+    for block in blocks:
+        if block.get_category() != 48:
+            out.other_categories += 1
+            continue
+        records = Cat048.cv_uap.parse(block.get_raw_records())
+        if isinstance(records, ValueError):
+            raise Cat048Error("malformed", f"CAT-048 records: {records}")
+        for record in records:
+            try:
+                out.plots.append(plot_of(record))
+            except Cat048Error as exc:
+                out.rejects.append(exc.reason)
+    return out
+
+
+def plot_of(record: object) -> Plot:
+    i010, i140, i040 = (record.get_item(k) for k in ("010", "140", "040"))  # type: ignore[attr-defined]
+    if i010 is None or i140 is None or i040 is None:
+        raise Cat048Error("missing_item", "a record without I048/010, /140 or /040")
+    height_m: float | None = None
+    i110 = record.get_item("110")  # type: ignore[attr-defined]
+    i090 = record.get_item("090")  # type: ignore[attr-defined]
+    if i110 is not None:
+        height_m = i110.variation.get_item("3DH").variation.content.as_quantity("ft") * FT
+    elif i090 is not None:
+        height_m = i090.variation.get_item("FL").variation.content.as_quantity("FL") * 100.0 * FT
+    i070 = record.get_item("070")  # type: ignore[attr-defined]
+    i020 = record.get_item("020")  # type: ignore[attr-defined]
+    range_m = i040.variation.get_item("RHO").variation.content.as_quantity("NM") * NM
+    az = i040.variation.get_item("THETA").variation.content.as_quantity("°") % 360.0
+    if not (math.isfinite(range_m) and range_m > 0.0):
+        raise Cat048Error("bad_range", f"range {range_m!r} m")
+    return Plot(
+        sac=i010.variation.get_item("SAC").as_uint(),
+        sic=i010.variation.get_item("SIC").as_uint(),
+        tod_s=i140.variation.content.as_quantity("s"),
+        range_m=range_m,
+        az_deg=az,
+        height_m=height_m,
+        mode3a=i070.variation.get_item("MODE3A").variation.content.as_string() if i070 else None,
+        typ=i020.variation.get_item("TYP").as_uint() if i020 is not None else None,
+    )
+
+
+def encode(plots: list[Plot]) -> bytes:
+    """One CAT-048 data block of `plots` (a radar's side: the tests and the benchmark use it).
+    Values are clamped to what the items can carry: libasterix would wrap them silently."""
+    records = []
+    for p in plots:
+        items: dict[str, object] = {
+            "010": (("SAC", p.sac), ("SIC", p.sic)),
+            "140": (float(p.tod_s % 86400.0), "s"),
+            "020": (((p.typ or 1), 0, 0, 0, 0, None),),
+            "040": (
+                ("RHO", (min(p.range_m / NM, MAX_RHO_NM), "NM")),
+                ("THETA", (p.az_deg % 360.0, "°")),
+            ),
+        }
+        if p.height_m is not None:
+            feet = max(-204_775.0, min(204_775.0, p.height_m / FT))
+            items["110"] = (0, ("3DH", (feet, "ft")))
+        if p.mode3a is not None:
+            items["070"] = (0, 0, 0, 0, ("MODE3A", p.mode3a))
+        records.append(Cat048.cv_record.create(items))
+    return Cat048.create(records).unparse().to_bytes()
