@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from cuas.errors import CuasError
-from cuas.gateways import asterix, tak
+from cuas.gateways import asterix, sapient, tak
 from cuas.logs import configure_logging
 from cuas.operator import alerts, tail
 from cuas.service import record, replay, run
@@ -31,6 +31,7 @@ BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     alerts.add_command,
     tak.add_command,
     asterix.add_command,
+    sapient.add_command,
 )
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,8 @@ import struct
 import subprocess
 from typing import Any
 
+from sapient_msg.bsi_flex_335_v2_0 import velocity_pb2 as velocity
+
 from cuas.gateways.sapient_protocol import (
     LAT_LNG_DEG_M,
     RB_DEGREES_M,
@@ -32,7 +34,6 @@ from cuas.gateways.sapient_protocol import (
     parse,
     ulid,
 )
-from cuas.gateways.sapient_protocol import velocity_pb2 as velocity
 from support.peers import ensure
 
 
