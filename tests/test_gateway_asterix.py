@@ -71,7 +71,8 @@ def test_an_independent_decoder_reads_our_system_tracks_field_by_field():
 
 def test_tracks_from_the_broker_go_out_as_cat062_with_first_and_last_flags(mosquitto, tmp_path):
     path = live_camp(tmp_path, mosquitto.port)
-    path.write_text(path.read_text() + "\n[asterix]\nsac = 25\nsic = 200\n")
+    text = path.read_text().replace("sac = 0 ", "sac = 25 ")
+    path.write_text(text.replace("sic = 1 ", "sic = 200 "))
     config = camp(path)
     topics = Topics(config.mqtt_prefix)
     cycles = [

@@ -77,9 +77,8 @@ async def publish(port: int, topics: Topics, *messages: tuple[str, object]) -> N
 
 def gateway_camp(tmp_path, mosquitto):
     path = live_camp(tmp_path, mosquitto.port)
-    path.write_text(
-        path.read_text() + "\n[sapient]\nstatus_interval_s = 0.5\nreconnect_max_s = 0.5\n"
-    )
+    text = path.read_text().replace("status_interval_s = 5.0", "status_interval_s = 0.5")
+    path.write_text(text.replace("reconnect_max_s = 10.0", "reconnect_max_s = 0.5"))
     return camp(path)
 
 

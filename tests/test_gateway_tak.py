@@ -128,7 +128,7 @@ def fast_ending_camp(tmp_path, mqtt_port: int) -> str:
     text = path.read_text()
     text = re.sub(r"coast_after_s = [0-9.]+", "coast_after_s = 0.8", text)
     text = re.sub(r"delete_after_s = [0-9.]+", "delete_after_s = 1.6", text)
-    path.write_text(text + "\n[tak]\nmin_interval_s = 0.5\n")
+    path.write_text(text.replace("min_interval_s = 1.0", "min_interval_s = 0.5"))
     return path
 
 

@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import socket
 import sys
 from collections import Counter
 from dataclasses import dataclass
-
-import asterix.generated as gen
+from typing import Any
 
 from cuas.config import CampConfig, load_config
 from cuas.gateways.feed import FeedStats, follow, run_until_signal
@@ -45,11 +45,19 @@ from cuas.wire import Track, TrackCycle
 
 log = logging.getLogger("cuas.gateways.asterix")
 
-Cat062 = gen.Cat_062_1_21
 COMMAND = "gateway-asterix"
 FT = 0.3048
 RECORDS_PER_DATAGRAM = 40
 SENT_STATUSES = frozenset({"confirmed", "coasting"})
+
+
+@functools.cache
+def cat062() -> Any:
+    """libasterix's CAT-062 1.21, imported on first use (`asterix.generated` takes over a
+    second: every `cuas` command would pay it, this module being a built-in command)."""
+    import asterix.generated as gen
+
+    return gen.Cat_062_1_21
 
 
 def _clamp(x: float, low: float, high: float) -> float:
@@ -95,7 +103,7 @@ def record(t: SystemTrack, sac: int, sic: int) -> object:
     ext1 = (0, int(t.last), int(t.first), 0, 0, 0, 0, None)  # SIM TSE TSB FPC AFF STP KOS
     ext2 = (0, 0, 0, 0, 0, None)  # AMA MD4 ME MI MD5
     ext3 = (int(t.coasting), 0, 0, 0, 0, 0, 0, None)  # CST PSR SSR MDS ADS SUC AAC
-    return Cat062.cv_record.create(
+    return cat062().cv_record.create(
         {
             "010": (("SAC", sac), ("SIC", sic)),
             "015": 1,
@@ -120,7 +128,7 @@ def encode(tracks: list[SystemTrack], sac: int, sic: int) -> list[bytes]:
     out = []
     for i in range(0, len(tracks), RECORDS_PER_DATAGRAM):
         chunk = [record(t, sac, sic) for t in tracks[i : i + RECORDS_PER_DATAGRAM]]
-        out.append(Cat062.create(chunk).unparse().to_bytes())
+        out.append(cat062().create(chunk).unparse().to_bytes())
     return out
 
 
@@ -151,6 +159,7 @@ class AsterixGateway:
         self.config = config
         self.target = (host, port)
         self.picture = SystemTrackPicture()
+        cat062()  # libasterix's import (over a second) at start-up, not on the first cycle
         self.feed = FeedStats()
         self.following = asyncio.Event()
         self.counts: Counter[str] = Counter()

@@ -16,16 +16,18 @@ compiled by `sapient-msg`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import struct
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from sapient_msg import proto_options_pb2
 from sapient_msg.bsi_flex_335_v2_0 import (
@@ -157,40 +159,77 @@ def _repeated(fd: FieldDescriptor) -> bool:
     return flag if isinstance(flag, bool) else fd.label == FieldDescriptor.LABEL_REPEATED
 
 
+@dataclass(frozen=True, slots=True)
+class _FieldRule:
+    fd: FieldDescriptor
+    mandatory: bool
+    ulid: bool
+    uuid: bool
+    repeated: bool
+    enum: bool
+    nested: bool  # a SAPIENT message: its own rules apply inside
+
+
+@functools.cache
+def _rules(desc: Descriptor) -> tuple[tuple[str, ...], tuple[_FieldRule, ...]]:
+    """A message type's mandatory oneofs and field rules, read from its options once."""
+    oneofs = tuple(
+        od.name
+        for od in desc.oneofs
+        if od.GetOptions().Extensions[proto_options_pb2.oneof_options].is_mandatory
+    )
+    fields = []
+    for fd in desc.fields:
+        options = fd.GetOptions().Extensions[proto_options_pb2.field_options]
+        fields.append(
+            _FieldRule(
+                fd=fd,
+                mandatory=options.is_mandatory,
+                ulid=options.is_ulid,
+                uuid=options.is_uuid,
+                repeated=_repeated(fd),
+                enum=fd.type == FieldDescriptor.TYPE_ENUM,
+                nested=fd.type == FieldDescriptor.TYPE_MESSAGE
+                and fd.message_type.full_name.startswith("sapient_msg."),
+            )
+        )
+    return oneofs, tuple(fields)
+
+
 def icd_errors(message: Message, path: str = "") -> list[str]:
     """Every breach of the ICD's marks in `message`, as `path: problem` (empty: valid)."""
     errors: list[str] = []
     desc = message.DESCRIPTOR
-    for od in desc.oneofs:
-        mandatory = od.GetOptions().Extensions[proto_options_pb2.oneof_options].is_mandatory
-        if mandatory and message.WhichOneof(od.name) is None:
-            errors.append(f"{path or desc.name}: mandatory oneof {od.name!r} not set")
+    oneofs, rules = _rules(desc)
+    for name in oneofs:
+        if message.WhichOneof(name) is None:
+            errors.append(f"{path or desc.name}: mandatory oneof {name!r} not set")
     present = dict(message.ListFields())
-    for fd in desc.fields:
-        options = fd.GetOptions().Extensions[proto_options_pb2.field_options]
-        value = present.get(fd)
-        where = f"{path}.{fd.name}" if path else fd.name
+    for rule in rules:
+        value = present.get(rule.fd)
         if value is None:
-            if options.is_mandatory:
+            if rule.mandatory:
+                where = f"{path}.{rule.fd.name}" if path else rule.fd.name
                 errors.append(f"{where}: mandatory field missing")
             continue
-        values = list(value) if _repeated(fd) else [value]
-        if options.is_ulid:
+        if not (rule.ulid or rule.uuid or rule.enum or rule.nested):
+            continue
+        where = f"{path}.{rule.fd.name}" if path else rule.fd.name
+        values = list(value) if rule.repeated else [value]
+        if rule.ulid:
             errors += [f"{where}: not a ULID: {v!r}" for v in values if not ULID_RE.fullmatch(v)]
-        if options.is_uuid:
+        if rule.uuid:
             errors += [
                 f"{where}: not a lower-case UUIDv4: {v!r}"
                 for v in values
                 if not UUID4_RE.fullmatch(v)
             ]
-        if fd.type == FieldDescriptor.TYPE_ENUM:
-            known = fd.enum_type.values_by_number
+        if rule.enum:
+            known = rule.fd.enum_type.values_by_number
             errors += [f"{where}: unknown enum value {v}" for v in values if v not in known]
-        if fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.full_name.startswith(
-            "sapient_msg."
-        ):
+        if rule.nested:
             for i, sub in enumerate(values):
-                errors += icd_errors(sub, f"{where}[{i}]" if _repeated(fd) else where)
+                errors += icd_errors(sub, f"{where}[{i}]" if rule.repeated else where)
     return errors
 
 

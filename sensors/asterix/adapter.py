@@ -33,7 +33,7 @@ from typing import Any
 from cuas.config import SensorConfig, load_config
 from cuas.service.lifetime import release_signals, stop_on_signals
 from cuas.wire import RadarDetection
-from sensors.asterix.cat048 import Cat048Error, Plot, decode
+from sensors.asterix.cat048 import Cat048Error, Plot, cat048, decode
 from sensors.publisher import SensorPublisher
 
 log = logging.getLogger("sensors.asterix")
@@ -176,6 +176,7 @@ class AsterixAdapter:
 
     async def listen_udp(self, host: str, port: int) -> tuple[str, int]:
         """Receive datagrams on host:port (a multicast group is joined); the bound address."""
+        cat048()  # libasterix's import (over a second) at start-up, not on the first datagram
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -1,7 +1,7 @@
 """ASTERIX CAT-048 (monoradar target reports) decoded into plots, with libasterix.
 
 The edition is pinned (CAT-048 1.32) so a libasterix upgrade never changes what we read;
-`asterix.generated` takes about 1.3 s to import, so this module imports it once.
+`asterix.generated` takes about 1.3 s to import, so it is imported on first use (`cat048`).
 
 Mapping, the CAT-048 record → our `Plot` (→ the wire's radar detection):
 
@@ -21,16 +21,23 @@ a short reason for the reject counter: never an exception out of the adapter.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
-import asterix.generated as gen
-from asterix.base import Bits, RawDatablock
-
-Cat048 = gen.Cat_048_1_32
 NM = 1852.0
 FT = 0.3048
 MAX_RHO_NM = 255.99  # I048/040 RHO is 16 bits of 1/256 NM: larger values would wrap
+
+
+@functools.cache
+def cat048() -> Any:
+    """libasterix's CAT-048 1.32, imported on first use: `asterix.generated` takes over a second
+    to import, which every `cuas` command would pay if it were imported with this module."""
+    import asterix.generated as gen
+
+    return gen.Cat_048_1_32
 
 
 class Cat048Error(ValueError):
@@ -78,6 +85,9 @@ def decode(datagram: bytes) -> Decoded:
 
 
 def _decode(datagram: bytes) -> Decoded:
+    from asterix.base import Bits, RawDatablock
+
+    Cat048 = cat048()
     blocks = RawDatablock.parse(Bits.from_bytes(datagram))
     if isinstance(blocks, ValueError):  # libasterix returns its errors
         raise Cat048Error("malformed", f"datagram of {len(datagram)} bytes: {blocks}")
@@ -129,6 +139,7 @@ def plot_of(record: object) -> Plot:
 def encode(plots: list[Plot]) -> bytes:
     """One CAT-048 data block of `plots` (a radar's side: the tests and the benchmark use it).
     Values are clamped to what the items can carry: libasterix would wrap them silently."""
+    Cat048 = cat048()
     records = []
     for p in plots:
         items: dict[str, object] = {
