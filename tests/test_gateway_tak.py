@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from support.taky import CotListener, TakyServer
 
 from cuas.config import TakConfig
 from cuas.gateways import cot
-from cuas.gateways.tak import CotPicture, TakGateway, TakUrl
+from cuas.gateways.tak import CotPicture, CotSender, TakGateway, TakUrl
 from cuas.wire import Alert, Track, TrackCycle
 
 
@@ -89,16 +90,24 @@ def test_the_affiliation_says_friendly_hostile_under_alert_or_unknown():
 
 def test_each_track_is_rate_limited_but_a_new_alert_goes_out_at_once():
     picture = CotPicture("alpha", TakConfig(min_interval_s=1.0), track_period_s=0.2)
-    assert len(picture.on_cycle(cycle(0.0, track()), now=0.0)) == 1
-    assert picture.on_cycle(cycle(0.2, track()), now=0.2) == []  # too soon
+    assert len(picture.on_cycle(cycle(0.0, track(t=0.0)), now=0.0)) == 1
+    assert picture.on_cycle(cycle(0.2, track(t=0.2)), now=0.2) == []  # too soon
     [(uid, raw)] = picture.on_alert("A1", alert(), now=0.3)  # type changes: at once
     event = ET.fromstring(raw)
     assert (uid, event.get("type")) == ("cuas.alpha.7", "a-h-A-M-H-Q")
     assert "drone in the approach zone" in event.find("detail/remarks").text
     assert "perimeter in 42 s" in event.find("detail/remarks").text
-    assert len(picture.on_cycle(cycle(1.4, track()), now=1.4)) == 1
+    assert picture.on_cycle(cycle(0.4, track(t=0.4)), now=0.4) == []  # too soon again
+    assert len(picture.on_cycle(cycle(1.2, track(t=1.2)), now=1.25)) == 1
     [(_, raw)] = picture.on_alert("A1", None, now=1.5)  # cleared: unknown again, at once
     assert ET.fromstring(raw).get("type") == "a-u-A-M-H-Q"
+
+
+def test_cycles_exactly_the_interval_apart_all_go_out_despite_arrival_jitter():
+    picture = CotPicture("alpha", TakConfig(min_interval_s=1.0), track_period_s=1.0)
+    arrivals = [0.0, 1.03, 1.98, 3.05, 3.97]
+    sent = [picture.on_cycle(cycle(t, track(t=float(t))), now=a) for t, a in enumerate(arrivals)]
+    assert all(len(s) == 1 for s in sent)
 
 
 def test_a_deleted_or_vanished_track_gets_a_stale_now_event_once():
@@ -183,11 +192,34 @@ def test_taky_relays_the_intruder_as_unknown_then_hostile_then_ended(mosquitto, 
         for e in live:
             ahead = when(e.get("stale")) - when(e.get("time"))
             assert 1.0 <= ahead <= 5.0  # a few periods: 3 x max(0.2 s cycle, 0.5 s interval)
-        # Rate limit: same-type events of the track at least min_interval_s apart.
+        # Rate limit: same-type events of the track at least min_interval_s apart (the limit
+        # runs on cycle times, the event times are arrival times: 0.2 s cycles may jitter).
         for a, b in itertools.pairwise(live):
             if a.get("type") == b.get("type"):
-                assert when(b.get("time")) - when(a.get("time")) >= 0.5 - 1e-3
+                assert when(b.get("time")) - when(a.get("time")) >= 0.45 - 0.1
         assert gateway.feed.rejects == {}
 
     with TakyServer(tmp_path / "taky") as taky:
         asyncio.run(scenario(taky))
+
+
+def test_over_udp_each_event_is_one_datagram():
+    picture = CotPicture("alpha", TakConfig(), track_period_s=1.0)
+
+    async def scenario() -> list[bytes]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+            receiver.bind(("127.0.0.1", 0))
+            receiver.setblocking(False)
+            sender = CotSender(TakUrl("udp", *receiver.getsockname()), TakConfig())
+            stop = asyncio.Event()
+            running = asyncio.create_task(sender.run(stop))
+            for uid, event in picture.on_cycle(cycle(0.0, track(7), track(8)), now=0.0):
+                sender.send(uid, event)
+            loop = asyncio.get_running_loop()
+            got = [await asyncio.wait_for(loop.sock_recv(receiver, 65536), 5) for _ in range(2)]
+            stop.set()
+            await running
+            return got
+
+    got = asyncio.run(scenario())
+    assert sorted(ET.fromstring(d).get("uid") for d in got) == ["cuas.alpha.7", "cuas.alpha.8"]

@@ -6,7 +6,8 @@
 It follows the camp's MQTT output (`feed.follow`) and sends one CoT event (cuas/gateways/cot.py
 has the field mapping) per confirmed or coasting track:
 
-- at most one event per track every `[tak] min_interval_s`, except that a change of CoT type
+- at most one event per track every `[tak] min_interval_s` of the core's cycle times (with
+  10 % slack for cycles exactly that far apart), except that a change of CoT type
   (an alert raised or cleared, a friendly identified) goes out at once;
 - `stale` is `stale_periods` times the larger of the track period and the interval ahead,
   so a TAK client greys a track out when the camp stops talking about it;
@@ -46,6 +47,9 @@ log = logging.getLogger("cuas.gateways.tak")
 COMMAND = "gateway-tak"
 SENT_STATUSES = frozenset({"confirmed", "coasting"})
 MAX_PENDING = 10_000  # distinct uids waiting for a slow server; beyond: the newest are refused
+# The rate limit runs on the core's cycle times, with this much slack, so that cycles exactly
+# `min_interval_s` apart are all sent (arrival times jitter; 0.999 s apart is not too soon).
+RATE_SLACK = 0.9
 
 
 class CotPicture:
@@ -56,7 +60,7 @@ class CotPicture:
         self.tak = tak
         self.stale_s = tak.stale_periods * max(track_period_s, tak.min_interval_s)
         self.alerts: dict[str, Alert] = {}  # active alerts by id
-        self.sent: dict[int, tuple[float, str]] = {}  # track id -> (time sent, CoT type)
+        self.sent: dict[int, tuple[float, str]] = {}  # track id -> (cycle time sent, CoT type)
         self.tracks: dict[int, Track] = {}  # the last cycle's tracks that were sent
         self.counts: Counter[str] = Counter()
 
@@ -107,11 +111,11 @@ class CotPicture:
         kind = cot.cot_type(track, alert is not None)
         last = self.sent.get(track.track_id)
         changed = last is None or last[1] != kind
-        due = last is None or now - last[0] >= self.tak.min_interval_s
+        due = last is None or track.t - last[0] >= RATE_SLACK * self.tak.min_interval_s
         if not due and not (changed and force_on_type_change):
             self.counts["rate_limited"] += 1
             return []
-        self.sent[track.track_id] = (now, kind)
+        self.sent[track.track_id] = (track.t, kind)
         self.counts["events"] += 1
         event = cot.track_event(
             self.camp_id,
@@ -152,6 +156,8 @@ class CotSender:
         self.connected = asyncio.Event()
         self._wake = asyncio.Event()
         self._udp: socket.socket | None = None
+        if url.scheme == "udp":
+            self.open_udp()  # before any send: UDP needs no connection to wait for
 
     def send(self, uid: str, event: bytes) -> None:
         """Queue an event; it replaces an unsent one of the same uid."""
@@ -194,7 +200,6 @@ class CotSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Keep a stream connection up and write what is pending, until `stop`."""
         if self.url.scheme == "udp":
-            self.open_udp()
             await stop.wait()
             self.close()
             return

@@ -58,7 +58,7 @@ class TakyServer:
         taky = self.python.parent / "taky"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [str(taky), "-c", str(conf), "-l", "debug"],
+                [str(taky), "-c", str(conf), "-l", "info"],
                 cwd=self.workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
