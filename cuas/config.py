@@ -345,13 +345,15 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
 def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`.
 
-    File paths in it (`[mqtt] password_file`, `tls_*`) are relative to the file's folder.
+    File paths in it (`[mqtt] password_file`, `tls_*`; `[tak] tls_*`) are relative to the
+    file's folder.
     """
     cfg = parse_config(read_toml(path, ConfigError), str(path))
     return _files_beside(cfg, Path(path).resolve().parent)
 
 
 _MQTT_FILES = ("password_file", "tls_ca", "tls_cert", "tls_key")
+_TAK_FILES = ("tls_ca", "tls_cert", "tls_key")
 
 
 def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
@@ -361,9 +363,16 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
         for key in _MQTT_FILES
         if (value := getattr(cfg.mqtt, key)) is not None and not Path(value).is_absolute()
     }
-    if not moved:
-        return cfg
-    return msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
+    if moved:
+        cfg = msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
+    tak_moved = {
+        key: str(folder / value)
+        for key in _TAK_FILES
+        if (value := getattr(cfg.tak, key)) is not None and not Path(value).is_absolute()
+    }
+    if tak_moved:
+        cfg = msgspec.structs.replace(cfg, tak=msgspec.structs.replace(cfg.tak, **tak_moved))
+    return cfg
 
 
 def dump_config(cfg: CampConfig) -> str:

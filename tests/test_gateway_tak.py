@@ -12,10 +12,10 @@ from datetime import datetime
 
 import msgspec
 import pytest
-from support.live import Intruder, camp, core_running, eventually, listening, live_camp
+from support.live import EXAMPLE, Intruder, camp, core_running, eventually, listening, live_camp
 from support.taky import CotListener, TakyServer
 
-from cuas.config import TakConfig
+from cuas.config import TakConfig, load_config
 from cuas.gateways import cot
 from cuas.gateways.tak import CotPicture, CotSender, TakGateway, TakUrl
 from cuas.wire import Alert, Track, TrackCycle
@@ -223,3 +223,9 @@ def test_over_udp_each_event_is_one_datagram():
 
     got = asyncio.run(scenario())
     assert sorted(ET.fromstring(d).get("uid") for d in got) == ["cuas.alpha.7", "cuas.alpha.8"]
+
+
+def test_tls_files_of_the_tak_section_are_relative_to_the_camp_file(tmp_path):
+    text = EXAMPLE.read_text().replace('# tls_ca = "tak-ca.pem"', 'tls_ca = "tak-ca.pem"')
+    (tmp_path / "camp.toml").write_text(text)
+    assert load_config(tmp_path / "camp.toml").tak.tls_ca == str(tmp_path / "tak-ca.pem")

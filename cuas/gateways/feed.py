@@ -4,8 +4,9 @@ broker outage, with bad payloads counted instead of raised.
 Every gateway runs `follow(config, handle, stop)`: it connects through
 `cuas.io.mqtt_client.mqtt_client` (so `[mqtt]` credentials and TLS apply), subscribes to the
 track cycles, the alert events and the retained alert states, and hands each decoded
-`OutputMessage` to `handle`. aiomqtt has no reconnect of its own; this loop retries with a
-backoff of 0.2 s doubling to `max_backoff_s`.
+`OutputMessage` to `handle` (a message that `handle` fails on is counted as
+`handler_error` and logged, and the feed carries on). aiomqtt has no reconnect of its own;
+this loop retries with a backoff of 0.2 s doubling to `max_backoff_s`.
 """
 
 from __future__ import annotations
@@ -75,9 +76,15 @@ async def follow(
                     log.debug("bad message on %s: %s", m.topic.value, exc)
                     continue
                 stats.messages += 1
-                result = handle(out)
-                if result is not None:
-                    await result
+                try:
+                    result = handle(out)
+                    if result is not None:
+                        await result
+                except (aiomqtt.MqttError, asyncio.CancelledError):
+                    raise
+                except Exception:  # a gateway's bug on one message must not stop the feed
+                    stats.rejects["handler_error"] += 1
+                    log.exception("gateway failed on a message from %s", m.topic.value)
 
     while not stop.is_set():
         task = asyncio.ensure_future(session())
