@@ -164,7 +164,7 @@ class TrackerConfig(_Section):
 
 
 class ThreatConfig(_Section):
-    """Threat evaluation (cuas/threat.py): how a firm, non-friendly track is rated each cycle.
+    """Threat evaluation (cuas/fusion/threat.py): how a firm, non-friendly track is rated.
 
     Inside a zone the zone's level sets the floor (warning zone: `medium`, critical zone:
     `critical`); a track closing on the perimeter faster than `min_closing_mps` is `high`
@@ -179,10 +179,16 @@ class ThreatConfig(_Section):
     benign_confidence: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.6
     # Below this height relative to the origin a track is not a flying object (no threat).
     min_height_m: Annotated[float, Meta(ge=-10_000.0, le=0.0)] = -100.0
+    # How sure threat evaluation must be of a vague track (a passive contact) before it acts
+    # on it, in standard deviations of the track's own covariance: it must be closing even
+    # at this many sigmas below its estimated closing speed, and inside a zone by this many
+    # sigmas of its horizontal position. A radar track (metres, a few tenths of m/s) hardly
+    # notices; a bearings-only track cannot alert on a speed it does not know.
+    certainty_sigmas: Annotated[float, Meta(ge=0.0, le=5.0)] = 2.0
 
 
 class AlertsConfig(_Section):
-    """The alert lifecycle (cuas/alerts.py) and its journal (cuas/journal.py)."""
+    """The alert lifecycle (cuas/fusion/alerts.py) and its journal (cuas/io/journal.py)."""
 
     raise_threat: Threat = "medium"  # the threat at which a track alerts
     debounce_cycles: Annotated[int, Meta(ge=1, le=100)] = 2  # consecutive cycles to raise

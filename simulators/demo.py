@@ -42,7 +42,7 @@ async def demo(
     seed: int = 0,
 ) -> TailStats:
     """Run the demo; returns what the operator's view received."""
-    from simulators.run import run_realtime
+    from simulators.flight.realtime import run_realtime
     from simulators.scenario_library import build_scenario
 
     scenario = build_scenario(scenario_name, config, seed=seed)

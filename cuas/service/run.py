@@ -9,7 +9,7 @@ One asyncio loop runs four tasks that never wait on each other:
 Tracking never blocks on the broker: outputs are handed to the publisher and to the ZeroMQ
 track socket, neither of which waits. Alert transitions are first written to the SQLite
 journal (`alerts.journal`, or `--journal`), which is the publisher's outbox; at start-up the
-alerts a previous run left active are restored from it (see cuas/alerts.py), and operator
+alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), and operator
 acknowledgements from MQTT feed the alert lifecycle.
 """
 

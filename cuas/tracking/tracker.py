@@ -258,6 +258,11 @@ class Tracker:
                 unseen = table.unseen[:n]
                 unseen[covered & ~hit] += 1
                 unseen[hit] = 0
+                # ... which is how its silence counts against a track no radar ever placed
+                # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
+                # the radar, heard by two direction finders, must still be confirmed.
+                placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
+                covered &= placed | hit
         elif scan.model.can_initiate:  # Remote ID: says nothing of drones it does not hear
             covered = hit
         else:
