@@ -1,6 +1,7 @@
-"""A SAPIENT radar node flying an intruder into the real core through `cuas adapter-sapient`:
-the core confirms its track, and when the node goes away the core's silent-sensor rule
-reports the sensor in fault, as for any other sensor."""
+"""SAPIENT with the real core: a SAPIENT radar node flies an intruder into it through
+`cuas adapter-sapient` (its track is confirmed; when the node leaves, the core's silent-sensor
+rule reports the sensor in fault), and `cuas gateway-sapient` reports the core's tracks and
+alert to a decision node, every message valid for an independent validator."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import time
 import uuid
 
 from support.live import Intruder, camp, core_running, eventually, listening, live_camp
-from support.sapient_peers import SensorNode, polar, registration
+from support.sapient_peers import DecisionNode, SensorNode, polar, registration, validate
 
-from cuas.gateways.sapient_protocol import ulid
+from cuas.gateways.sapient import SapientGateway
+from cuas.gateways.sapient_protocol import Alert, icd_errors, ulid, uuid4_of
 from sensors.sapient import server
 
 NODE = str(uuid.uuid4())
@@ -74,3 +76,34 @@ def test_a_sapient_radar_makes_tracks_in_the_core_and_falls_silent_when_it_leave
             await adapter_task
 
     asyncio.run(scenario())
+
+
+def test_the_real_cores_intruder_and_its_alert_reach_a_decision_node_valid(mosquitto, tmp_path):
+    config = camp(live_camp(tmp_path, mosquitto.port))
+
+    async def scenario() -> DecisionNode:
+        parent = DecisionNode(uuid4_of("decision node"))
+        await parent.start()
+        gateway = SapientGateway(config, "127.0.0.1", parent.port)
+        stop_gateway, stop_flight = asyncio.Event(), asyncio.Event()
+        async with core_running(config) as service:
+            await asyncio.wait_for(service.ready.wait(), 5)
+            running = asyncio.create_task(gateway.run(stop_gateway))
+            await asyncio.wait_for(gateway.registered.wait(), 5)
+            await asyncio.wait_for(gateway.following.wait(), 5)
+            flight = asyncio.create_task(Intruder(config).fly(stop_flight))
+            await eventually(lambda: parent.of("alert"), 20, "an alert at the decision node")
+            stop_flight.set()
+            await flight
+            stop_gateway.set()
+            await running
+        await parent.stop()
+        return parent
+
+    parent = asyncio.run(scenario())
+    [active, *_] = [m.alert for m in parent.of("alert")]
+    assert active.status == Alert.ALERT_STATUS_ACTIVE
+    objects = {m.detection_report.object_id for m in parent.of("detection_report")}
+    assert active.associated_detection[0].object_id in objects
+    assert all(icd_errors(m) == [] for m in parent.messages)
+    assert [v for v in validate(parent.frames) if not v["ok"]] == []
