@@ -162,6 +162,7 @@ def test_bad_frames_get_an_error_and_a_count_and_the_node_carries_on():
                 await node.send(detection_report=nowhere)  # no location: ICD mandatory oneof
                 await node.send(detection_report=polar(ulid(), 800.0, 300.0, 6.0))  # good
                 await eventually(lambda: ingest.reports, 5, "the good detection")
+                await eventually(lambda: len(node.of("error")) >= 4, 5, "four errors")
                 errors = [" ".join(m.error.error_message) for m in node.of("error")]
                 assert len(errors) == 4
                 assert "not registered" in errors[0]
@@ -196,6 +197,7 @@ def test_a_node_that_disconnects_falls_silent_at_the_core():
                 await eventually(lambda: node.of("registration_ack"), 5, "the ack")
                 await eventually(lambda: ingest.statuses, 5, "a heartbeat")
             await eventually(lambda: adapter.publishers["radar-1"].muted, 5, "the mute")
+            await asyncio.sleep(0.5)  # a heartbeat already on its way may still land
             heard = len(ingest.statuses)
             await asyncio.sleep(2.5)  # more than the 1 s heartbeat period, twice over
             assert len(ingest.statuses) == heard

@@ -123,7 +123,7 @@ class CotPicture:
             alert,
             self.stale_s,
             callsign_prefix=self.tak.callsign_prefix,
-            now=now,
+            now=track.t,  # the time of the position it carries (the core's cycle time)
         )
         return [(cot.track_uid(self.camp_id, track.track_id), event)]
 
