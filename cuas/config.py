@@ -32,6 +32,8 @@ Uuid = Annotated[
     str,
     Meta(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
 ]
+# A CurveZMQ public key in Z85 (40 characters), as in pyzmq's `.key` files.
+Z85Key = Annotated[str, Meta(pattern=r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")]
 
 
 class _Section(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -61,6 +63,15 @@ class MqttConfig(_Section):
 class ZmqConfig(_Section):
     ingest: str = "tcp://127.0.0.1:5555"
     tracks: str = "tcp://127.0.0.1:5556"
+    # The core's CURVE key file (pyzmq `.key_secret`; relative: to the camp file). Set, the
+    # ingest socket accepts only sensors whose `curve_public_key` is configured.
+    curve_secret_key: str | None = None
+    # The core's CURVE public key (Z85), which sensors dial the core with; the core checks it
+    # is the public half of curve_secret_key.
+    curve_server_key: Z85Key | None = None
+    # With curve_secret_key the track stream is CURVE too: only these client keys (Z85) may
+    # subscribe to it.
+    track_subscriber_keys: list[Z85Key] = []
 
 
 class ZoneConfig(_Section):
@@ -104,6 +115,7 @@ class SensorConfig(_Section):
     # SAPIENT (`cuas adapter-sapient`): the node_id (a UUID) of the sensor node that is this
     # sensor; a node whose id no sensor names is refused at registration.
     sapient_node_id: Uuid | None = None
+    curve_public_key: Z85Key | None = None  # the only key this sensor's messages come from
 
 
 class FriendlyConfig(_Section):
@@ -294,7 +306,20 @@ def _self_crossing(points: list[tuple[float, float]]) -> bool:
 def _check(file: str, cfg: CampConfig) -> None:
     """Cross-field rules that a schema cannot express."""
     seen: set[str] = set()
+    keys: dict[str, str] = {}
     for i, s in enumerate(cfg.sensors):
+        if cfg.zmq.curve_secret_key is not None and s.curve_public_key is None:
+            raise ConfigError(
+                file, f"sensors[{i}].curve_public_key", "required with zmq.curve_secret_key"
+            )
+        if s.curve_public_key is not None:
+            if s.curve_public_key in keys:
+                raise ConfigError(
+                    file,
+                    f"sensors[{i}].curve_public_key",
+                    f"the same key as sensor {keys[s.curve_public_key]!r}: one key per sensor",
+                )
+            keys[s.curve_public_key] = s.id
         if s.id in seen:
             raise ConfigError(file, f"sensors[{i}].id", f"duplicate sensor id {s.id!r}")
         seen.add(s.id)
@@ -351,8 +376,8 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
 def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`.
 
-    File paths in it (`[mqtt] password_file`, `tls_*`; `[tak] tls_*`) are relative to the
-    file's folder.
+    File paths in it (`[mqtt] password_file`, `tls_*`, `[zmq] curve_secret_key`, `[tak] tls_*`)
+    are relative to the file's folder.
     """
     cfg = parse_config(read_toml(path, ConfigError), str(path))
     return _files_beside(cfg, Path(path).resolve().parent)
@@ -369,12 +394,16 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
         for key in _MQTT_FILES
         if (value := getattr(cfg.mqtt, key)) is not None and not Path(value).is_absolute()
     }
+    key = cfg.zmq.curve_secret_key
+    if key is not None and not Path(key).is_absolute():
+        zmq_moved = msgspec.structs.replace(cfg.zmq, curve_secret_key=str(folder / key))
+        cfg = msgspec.structs.replace(cfg, zmq=zmq_moved)
     if moved:
         cfg = msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
     tak_moved = {
-        key: str(folder / value)
-        for key in _TAK_FILES
-        if (value := getattr(cfg.tak, key)) is not None and not Path(value).is_absolute()
+        name: str(folder / value)
+        for name in _TAK_FILES
+        if (value := getattr(cfg.tak, name)) is not None and not Path(value).is_absolute()
     }
     if tak_moved:
         cfg = msgspec.structs.replace(cfg, tak=msgspec.structs.replace(cfg.tak, **tak_moved))

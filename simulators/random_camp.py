@@ -52,8 +52,9 @@ def _polygon(
     rng: np.random.Generator, radius: tuple[float, float], n: int, centre: np.ndarray
 ) -> np.ndarray:
     """An irregular star-shaped polygon (n, 2) in ENU metres."""
-    angles = np.sort(rng.uniform(0.0, 2.0 * np.pi, n))
-    angles += np.linspace(0.0, 0.3, n)  # keep vertices apart
+    # One vertex in each of n equal sectors: increasing angles, no gap of half a turn, so
+    # the polygon is star-shaped about the camp centre and its edges never cross.
+    angles = (np.arange(n) + rng.uniform(0.1, 0.9, n)) * (2.0 * np.pi / n)
     r = rng.uniform(*radius, n)
     return centre + np.stack([r * np.sin(angles), r * np.cos(angles)], axis=1)
 

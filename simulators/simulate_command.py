@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, default=1.0, help="real time only: scenario seconds per second"
     )
     parser.add_argument("--ingest", help="real time only: endpoint instead of zmq.ingest")
+    parser.add_argument(
+        "--curve-keys", metavar="DIR", help="secured camp: the sensors' key files (keys/sensors)"
+    )
     parser.add_argument("--seed", type=int, help="random seed (default 0; a drill's: the file's)")
     parser.add_argument("--duration", type=float, help="seconds of scenario to run")
     parser.add_argument(
@@ -118,13 +121,20 @@ def run_command(args: argparse.Namespace) -> int:
         stats = record(scenario, config, args.record, seed=seed, t0=args.t0)
         print(f"{stats.render()}\nwrote {args.record} and {truth_path(args.record)}")
         return 0
-    stats = asyncio.run(_realtime_until_signal(scenario, config, args.speed, seed, args.ingest))
+    stats = asyncio.run(
+        _realtime_until_signal(scenario, config, args.speed, seed, args.ingest, args.curve_keys)
+    )
     print(stats.render())
     return 0
 
 
 async def _realtime_until_signal(
-    scenario: Scenario, config: CampConfig, speed: float, seed: int, endpoint: str | None
+    scenario: Scenario,
+    config: CampConfig,
+    speed: float,
+    seed: int,
+    endpoint: str | None,
+    curve_keys: str | None = None,
 ) -> RunStats:
     stop = stop_on_signals()
     log.info(
@@ -135,7 +145,9 @@ async def _realtime_until_signal(
         endpoint or config.zmq.ingest,
         scenario.description,
     )
-    return await run_realtime(scenario, config, stop, speed=speed, seed=seed, endpoint=endpoint)
+    return await run_realtime(
+        scenario, config, stop, speed=speed, seed=seed, endpoint=endpoint, curve_keys=curve_keys
+    )
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:

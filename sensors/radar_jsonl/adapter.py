@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -294,13 +295,17 @@ async def run(
     *,
     heartbeat_period_s: float = 1.0,
     stop: asyncio.Event | None = None,
+    curve: dict[str, str | Path] | None = None,
 ) -> None:
-    """Run the adapter until `stop` is set (by default: until SIGINT or SIGTERM)."""
+    """Run the adapter until `stop` is set (by default: until SIGINT or SIGTERM); `curve`:
+    the publisher's CURVE keys on a secured camp (`sensors.publisher.curve_options`)."""
     own_signals = stop is None
     stop = stop_on_signals() if stop is None else stop
     try:
         async with (
-            SensorPublisher(sensor.id, "radar", ingest, heartbeat_period_s) as publisher,
+            SensorPublisher(
+                sensor.id, "radar", ingest, heartbeat_period_s, **(curve or {})
+            ) as publisher,
             RadarJsonlAdapter(sensor, publisher, options) as adapter,
         ):
             host, port = await start_source(adapter, source)

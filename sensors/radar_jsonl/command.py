@@ -14,6 +14,7 @@ from typing import Any
 
 import sensors.radar_jsonl
 from cuas.config import ConfigError, load_config
+from sensors.publisher import add_curve_argument, curve_options
 from sensors.radar_jsonl.adapter import RadarJsonlOptions, run
 from sensors.radar_jsonl.plots import DEFAULT_ALIASES, FieldMap, parse_field_override
 from sensors.transport import Source, SourceMode, parse_hostport
@@ -101,6 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="heartbeat period, at most 2 (default 1)",
     )
+    add_curve_argument(parser)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -130,6 +132,7 @@ def run_command(args: argparse.Namespace) -> int:
         stale_after_s=args.stale_after,
     )
     source = Source(mode, host, port)
+    curve = curve_options(config, args.curve_key)  # before anything starts: a clear error
     try:
         asyncio.run(
             run(
@@ -138,6 +141,7 @@ def run_command(args: argparse.Namespace) -> int:
                 source,
                 options,
                 heartbeat_period_s=args.heartbeat,
+                curve=curve,
             )
         )
     except OSError as exc:

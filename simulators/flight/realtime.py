@@ -23,10 +23,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from cuas.config import CampConfig
 from cuas.wire import Detection
-from sensors.publisher import SensorPublisher
+from sensors.publisher import SensorPublisher, curve_options_in
 from simulators.events import EventPlan
 from simulators.flight.sensors import Scan, SimSensor, make_sensors, scan_phase
 from simulators.flight.stats import RunStats
@@ -110,6 +111,7 @@ async def run_realtime(
     duration_s: float | None = None,
     connect_timeout_s: float | None = None,
     publisher: SensorPublisher | None = None,
+    curve_keys: str | Path | None = None,
 ) -> RunStats:
     """Fly the scenario live: scan in real time and publish to the core until it ends or `stop`.
 
@@ -130,7 +132,8 @@ async def run_realtime(
     for order, sim in enumerate(sims):
         pub = publisher if order == 0 and publisher is not None else None
         if pub is None:
-            pub = SensorPublisher(sim.sensor.id, sim.sensor.kind, address)
+            curve = curve_options_in(config, curve_keys, sim.sensor.id)  # secured camp
+            pub = SensorPublisher(sim.sensor.id, sim.sensor.kind, address, **curve)
             owned.append(pub)
         flights.append(_Flight(sim, pub, delayed=order > 0, phase_s=scan_phase(sim, order)))
     try:

@@ -57,6 +57,10 @@ class MosquittoBroker:
     `persistence=True` keeps retained messages, persistent sessions and their queued QoS 1
     messages across `stop()`/`start()` (Mosquitto writes its database on SIGTERM; `kill()`
     loses whatever was not yet saved, like a power cut).
+
+    `config_file`: run from that configuration as it is (a secured camp's, from `cuas secure
+    init`) instead of writing one; `port` must then be the port it listens on. Started as
+    root, Mosquitto then drops to the `mosquitto` user as in the field.
     """
 
     def __init__(
@@ -67,6 +71,7 @@ class MosquittoBroker:
         persistence: bool = False,
         binary: str | None = None,
         start_timeout_s: float = 5.0,
+        config_file: Path | None = None,
     ) -> None:
         found = binary or find_mosquitto()
         if found is None:
@@ -78,10 +83,13 @@ class MosquittoBroker:
         self.start_timeout_s = start_timeout_s
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = self.workdir / "mosquitto.conf"
+        self.config_path = config_file or self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
-        self._write_config()
+        if config_file is None:
+            self._write_config()
+        elif port is None:
+            raise BrokerError("give the port that the configuration file listens on")
 
     def _write_config(self) -> None:
         # Run as whoever runs the tests: as root, Mosquitto would otherwise switch to the
