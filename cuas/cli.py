@@ -20,6 +20,7 @@ from cuas.errors import CuasError
 from cuas.gateways import asterix, sapient, tak
 from cuas.logs import configure_logging
 from cuas.operator import alerts, tail
+from cuas.operator.console import command as console
 from cuas.service import record, replay, run, secure
 
 COMMAND_GROUP = "cuas.commands"
@@ -33,6 +34,7 @@ BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     asterix.add_command,
     sapient.add_command,
     secure.add_command,
+    console.add_command,
 )
 
 log = logging.getLogger(__name__)

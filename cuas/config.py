@@ -246,6 +246,15 @@ class AsterixConfig(_Section):
     multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
 
 
+class ConsoleConfig(_Section):
+    """The operations console (`cuas console`): where it listens, and its offline map."""
+
+    listen: str = "127.0.0.1:8080"  # HOST:PORT of the page
+    # Offline basemap: a folder of XYZ tiles ({z}/{x}/{y}.png|jpg|webp) or an .mbtiles file,
+    # relative to the camp file. Without it the page draws a metric grid with range rings.
+    tiles: str | None = None
+
+
 class CampConfig(_Section):
     camp_id: Name
     origin: Origin
@@ -260,6 +269,7 @@ class CampConfig(_Section):
     tak: TakConfig = TakConfig()
     sapient: SapientConfig = SapientConfig()
     asterix: AsterixConfig = AsterixConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @property
     def mqtt_prefix(self) -> str:
@@ -376,8 +386,8 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
 def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`.
 
-    File paths in it (`[mqtt] password_file`, `tls_*`, `[zmq] curve_secret_key`, `[tak] tls_*`)
-    are relative to the file's folder.
+    File paths in it (`[mqtt] password_file`, `tls_*`, `[zmq] curve_secret_key`,
+    `[console] tiles`, `[tak] tls_*`) are relative to the file's folder.
     """
     cfg = parse_config(read_toml(path, ConfigError), str(path))
     return _files_beside(cfg, Path(path).resolve().parent)
@@ -398,6 +408,11 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
     if key is not None and not Path(key).is_absolute():
         zmq_moved = msgspec.structs.replace(cfg.zmq, curve_secret_key=str(folder / key))
         cfg = msgspec.structs.replace(cfg, zmq=zmq_moved)
+    tiles = cfg.console.tiles
+    if tiles is not None and not Path(tiles).is_absolute():
+        cfg = msgspec.structs.replace(
+            cfg, console=msgspec.structs.replace(cfg.console, tiles=str(folder / tiles))
+        )
     if moved:
         cfg = msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
     tak_moved = {

@@ -297,19 +297,20 @@ class Tracker:
     def _apply_rules(self, t: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """The lifecycle at `t`; returns (rows just confirmed, rows to delete)."""
         table = self.tracks
-        return self.rules.apply(
-            table,
-            t,
-            self.silent,
-            self.localising,
-            self.hearing,
-            crossing_at_track(
-                table.x[: table.n, :3],
-                table.last_hit[: table.n] >= t - self.rules.memory_s,
+        n = table.n
+        # Only tentative tracks no radar ever placed need the geometry (few, and cheap).
+        observable = np.zeros(n, dtype=bool)
+        ask = (table.status[:n] == TENTATIVE) & ~(
+            table.last_hit[:n][:, self.localising] > -np.inf
+        ).any(axis=1)
+        if ask.any():
+            observable[ask] = crossing_at_track(
+                table.x[:n][ask, :3],
+                table.last_hit[:n][ask] >= t - self.rules.memory_s,
                 self.sites,
                 self.min_crossing_deg,
-            ),
-        )
+            )
+        return self.rules.apply(table, t, self.silent, self.localising, self.hearing, observable)
 
     def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:
         """Remote ID detections go to the track that holds their serial, gate or not.

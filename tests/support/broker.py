@@ -72,6 +72,7 @@ class MosquittoBroker:
         binary: str | None = None,
         start_timeout_s: float = 5.0,
         config_file: Path | None = None,
+        extra_config: list[str] | None = None,
     ) -> None:
         found = binary or find_mosquitto()
         if found is None:
@@ -81,6 +82,7 @@ class MosquittoBroker:
         self.port = port or free_port()
         self.persistence = persistence
         self.start_timeout_s = start_timeout_s
+        self.extra_config = list(extra_config or [])  # e.g. a bridge to another broker
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = config_file or self.workdir / "mosquitto.conf"
@@ -111,6 +113,7 @@ class MosquittoBroker:
             lines += ["persistence true", f"persistence_location {store}/"]
         else:
             lines.append("persistence false")
+        lines += self.extra_config
         self.config_path.write_text("\n".join(lines) + "\n")
 
     @property
