@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from cuas.errors import CuasError
+from cuas.gateways import asterix, sapient, tak
 from cuas.logs import configure_logging
 from cuas.operator import alerts, tail
 from cuas.operator.console import command as console
@@ -29,6 +30,9 @@ BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     record.add_command,
     tail.add_command,
     alerts.add_command,
+    tak.add_command,
+    asterix.add_command,
+    sapient.add_command,
     secure.add_command,
     console.add_command,
 )

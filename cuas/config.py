@@ -28,6 +28,10 @@ NonNegative = Annotated[float, Meta(ge=0.0, le=1.0e7)]
 Degrees = Annotated[float, Meta(ge=0.0, le=360.0)]
 Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Probability = Annotated[float, Meta(gt=0.0, lt=1.0)]
+Uuid = Annotated[
+    str,
+    Meta(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+]
 # A CurveZMQ public key in Z85 (40 characters), as in pyzmq's `.key` files.
 Z85Key = Annotated[str, Meta(pattern=r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")]
 
@@ -108,6 +112,9 @@ class SensorConfig(_Section):
     # for the sensor at most. Unset: the camp-wide tracker.reorder_window_s.
     latency_s: Annotated[float, Meta(ge=0.0, le=60.0)] | None = None
     p_detection: Probability = 0.9
+    # SAPIENT (`cuas adapter-sapient`): the node_id (a UUID) of the sensor node that is this
+    # sensor; a node whose id no sensor names is refused at registration.
+    sapient_node_id: Uuid | None = None
     curve_public_key: Z85Key | None = None  # the only key this sensor's messages come from
 
 
@@ -206,6 +213,39 @@ class AlertsConfig(_Section):
     journal: str = "cuas-journal.sqlite"  # relative to the working directory
 
 
+class TakConfig(_Section):
+    """Cursor-on-Target output (`cuas gateway-tak`, cuas/gateways/tak.py)."""
+
+    # tcp://HOST:PORT (a TAK server's plain CoT port), tls://HOST:PORT, or udp://GROUP:PORT
+    # (multicast, e.g. the SA group 239.2.3.1:6969); `--url` overrides it.
+    url: str | None = None
+    min_interval_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 1.0  # per track, at most
+    stale_periods: Annotated[float, Meta(ge=1.0, le=100.0)] = 3.0  # stale this many periods on
+    callsign_prefix: Annotated[str, Meta(max_length=32)] = "UAS"
+    multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
+    tls_ca: str | None = None  # TLS: the server's CA (PEM); default: the system's CAs
+    tls_cert: str | None = None  # TLS: our client certificate (PEM), where the server asks
+    tls_key: str | None = None
+
+
+class SapientConfig(_Section):
+    """SAPIENT output (`cuas gateway-sapient`, cuas/gateways/sapient.py): the core as a
+    FUSION_NODE child of a higher decision node."""
+
+    # Our node_id (a lower-case UUIDv4); default: one derived from camp_id, stable per camp.
+    node_id: Uuid | None = None
+    status_interval_s: Annotated[float, Meta(ge=0.5, le=3600.0)] = 5.0
+    reconnect_max_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 10.0  # backoff ceiling
+
+
+class AsterixConfig(_Section):
+    """ASTERIX output (`cuas gateway-asterix`, cuas/gateways/asterix.py): CAT-062 tracks."""
+
+    sac: Annotated[int, Meta(ge=0, le=255)] = 0  # System Area Code of the camp's tracker
+    sic: Annotated[int, Meta(ge=0, le=255)] = 1  # System Identification Code
+    multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
+
+
 class ConsoleConfig(_Section):
     """The operations console (`cuas console`): where it listens, and its offline map."""
 
@@ -226,6 +266,9 @@ class CampConfig(_Section):
     tracker: TrackerConfig = TrackerConfig()
     threat: ThreatConfig = ThreatConfig()
     alerts: AlertsConfig = AlertsConfig()
+    tak: TakConfig = TakConfig()
+    sapient: SapientConfig = SapientConfig()
+    asterix: AsterixConfig = AsterixConfig()
     console: ConsoleConfig = ConsoleConfig()
 
     @property
@@ -294,6 +337,12 @@ def _check(file: str, cfg: CampConfig) -> None:
             raise ConfigError(file, f"sensors[{i}].min_range_m", "must be below max_range_m")
         if s.fov_el_min_deg >= s.fov_el_max_deg:
             raise ConfigError(file, f"sensors[{i}].fov_el_min_deg", "must be below fov_el_max_deg")
+    nodes: set[str] = set()
+    for i, s in enumerate(cfg.sensors):
+        if s.sapient_node_id is not None:
+            if s.sapient_node_id.lower() in nodes:
+                raise ConfigError(file, f"sensors[{i}].sapient_node_id", "names another sensor")
+            nodes.add(s.sapient_node_id.lower())
     names: set[str] = set()
     for i, z in enumerate(cfg.zones):
         if z.name in names:
@@ -338,13 +387,14 @@ def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`.
 
     File paths in it (`[mqtt] password_file`, `tls_*`, `[zmq] curve_secret_key`,
-    `[console] tiles`) are relative to the file's folder.
+    `[console] tiles`, `[tak] tls_*`) are relative to the file's folder.
     """
     cfg = parse_config(read_toml(path, ConfigError), str(path))
     return _files_beside(cfg, Path(path).resolve().parent)
 
 
 _MQTT_FILES = ("password_file", "tls_ca", "tls_cert", "tls_key")
+_TAK_FILES = ("tls_ca", "tls_cert", "tls_key")
 
 
 def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
@@ -363,9 +413,16 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
         cfg = msgspec.structs.replace(
             cfg, console=msgspec.structs.replace(cfg.console, tiles=str(folder / tiles))
         )
-    if not moved:
-        return cfg
-    return msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
+    if moved:
+        cfg = msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
+    tak_moved = {
+        name: str(folder / value)
+        for name in _TAK_FILES
+        if (value := getattr(cfg.tak, name)) is not None and not Path(value).is_absolute()
+    }
+    if tak_moved:
+        cfg = msgspec.structs.replace(cfg, tak=msgspec.structs.replace(cfg.tak, **tak_moved))
+    return cfg
 
 
 def dump_config(cfg: CampConfig) -> str:

@@ -49,3 +49,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     fi
     echo "$want" > "$stamp"
 fi
+
+# The independent peers the interface tests talk to (taky, sapient-pydantic, asterix-decoder),
+# each in a virtualenv of its own under .venv-peers/ (tests/support/peers.py; idempotent).
+.venv/bin/python tests/support/peers.py >/dev/null
