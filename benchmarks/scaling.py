@@ -43,9 +43,10 @@ from cuas import topics
 from cuas.config import CampConfig, load_config
 from cuas.fusion.pipeline import FusionPipeline
 from cuas.io.recording import read_records
-from simulators.run import record
+from simulators.flight.recording import record
 from simulators.scenario_library import Scenario, build_scenario
-from simulators.targets import TargetSet, Weave
+from simulators.targets.behaviours import Weave
+from simulators.targets.target_set import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 

@@ -14,7 +14,7 @@ track socket, neither of which waits; a track cycle is encoded once for each (Me
 for ZeroMQ at once, JSON for MQTT by the publisher's own task when it sends it, so a cycle
 coalesced away is never encoded). Alert transitions are first written to the SQLite
 journal (`alerts.journal`, or `--journal`), which is the publisher's outbox; at start-up the
-alerts a previous run left active are restored from it (see cuas/alerts.py), and operator
+alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), and operator
 acknowledgements from MQTT feed the alert lifecycle.
 """
 
@@ -35,6 +35,7 @@ from cuas import wire
 from cuas.config import CampConfig, load_config
 from cuas.fusion.alerts import Transition
 from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
+from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.io.journal import Journal
 from cuas.io.mqtt_publisher import MqttPublisher
@@ -101,8 +102,11 @@ class FusionService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then publish `offline` and release the sockets."""
         context = zmq.asyncio.Context()
-        self.ingest = IngestSocket(self.config.zmq.ingest, context)
-        self._tracks = TrackSocket(self.config.zmq.tracks, context)
+        curve = CurveServer.for_camp(self.config, context)
+        self.ingest = IngestSocket(
+            self.config.zmq.ingest, context, curve=curve, reject=self.pipeline.ingest.reject
+        )
+        self._tracks = TrackSocket(self.config.zmq.tracks, context, curve=curve)
         if self.record_path is not None:
             self._recorder = RecordingWriter(self.record_path)
         log.info(
@@ -156,6 +160,7 @@ class FusionService:
         totals = {
             "received": self.ingest.received,
             "bad_frames": self.ingest.bad_frames,
+            **self._auth_totals(),
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
             "rejects": dict(p.ingest.rejects.by_reason()),
             "late": p.late,
@@ -171,6 +176,18 @@ class FusionService:
             "alerts_unpublished": self.journal.pending_count(),
         }
         log.info("cuas core stopped: %s", totals, extra={"totals": totals})
+
+    def _auth_totals(self) -> dict[str, int]:
+        """Refused CURVE handshakes (by the socket monitor); empty when CURVE is off."""
+        assert self.ingest is not None
+        curve = self.ingest.curve
+        if curve is None:
+            return {}
+        return {
+            "auth_failed": curve.auth_failed,
+            "handshake_failed": curve.handshake_failed,
+            "track_subscribers_refused": curve.subscribers_refused,
+        }
 
     async def _ingest_loop(self) -> None:
         assert self.ingest is not None
@@ -219,6 +236,7 @@ class FusionService:
                     "tracks": counters.tracks_live,
                     "mqtt_connected": self.publisher.connected,
                     "mqtt_pending": self.publisher.pending,
+                    **self._auth_totals(),
                 },
             )
 

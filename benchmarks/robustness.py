@@ -1,0 +1,289 @@
+"""Robustness benchmark: fusion on random camps that nobody tuned for.
+
+Each camp is drawn from a seed by `simulators.random_camp` (layout, sensor counts, sensors
+flying with sigmas, Pd and clutter other than the camp file says, and a raid with inbound
+drones, a close swarm, a loiterer, a friendly patrol, birds and a radar-hidden RF drone).
+
+Every camp is recorded once and replayed twice: with every sensor, and with the radar alone.
+Per camp it reports GOSPA (c = 100 m, p = 1) of both, confirmed tracks on no object per cycle
+by the kinds of sensor that made them, missed objects per cycle, id switches, alerts raised
+on no hostile drone, the share of time the radar-hidden RF drone has a confirmed track within
+300 m once two direction finders hear it, and the swarm's id switches per drone; then the
+table, its medians and its worst camp.
+
+    .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
+        [--json benchmarks/results/robustness.json] [--keep DIR]
+
+Same seed, same camp, same raid, same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from cuas import wire
+from cuas.io.recording import RecordingWriter, read_records
+from cuas.service.replay import replay
+from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS, report_topic, status_topic
+from simulators.flight.recording import record, truth_path
+from simulators.random_camp import RandomCamp, random_camp
+from simulators.scoring import TruthFrame, score_replay
+
+MATCH_M = 100.0  # a track within this of an object is on it (the GOSPA cut-off)
+RF_NEAR_M = 300.0
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+@dataclass
+class CampResult:
+    seed: int
+    description: str
+    gospa_all: float = 0.0
+    gospa_radar: float = 0.0
+    false_per_cycle_all: float = 0.0
+    false_per_cycle_radar: float = 0.0
+    # Confirmed tracks made by cameras/RF alone with no object within 300 m.
+    false_passive_per_cycle: float = 0.0
+    false_by_kinds: dict[str, float] = field(default_factory=dict)
+    missed_all: float = 0.0
+    missed_radar: float = 0.0
+    id_switches_all: int = 0
+    id_switches_radar: int = 0
+    swarm_switches_per_drone: float = 0.0
+    alerts_on_no_drone: int = 0
+    rf_only_within_300m: float = math.nan
+    position_error_all: float = 0.0
+    position_error_radar: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def fused_better(self) -> bool:
+        return self.gospa_all < self.gospa_radar
+
+
+def _radar_only(recording: Path, out: Path, radar: str) -> None:
+    with RecordingWriter(out) as w:
+        for r in read_records(recording):
+            if r.topic in (report_topic(radar), status_topic(radar)):
+                w.write(r.t_received, r.topic, r.payload)
+
+
+def _truth(path: Path) -> dict[float, TruthFrame]:
+    return {
+        round(f.t, 3): f
+        for f in (wire.from_msgpack(r.payload, TruthFrame) for r in read_records(path))
+    }
+
+
+def _outputs(path: Path) -> tuple[list[wire.TrackCycle], list[wire.Alert]]:
+    cycles, alerts = [], []
+    for r in read_records(path):
+        if r.topic == RECORDED_TRACKS:
+            cycles.append(wire.from_msgpack(r.payload, wire.TrackCycle))
+        elif r.topic == RECORDED_ALERT:
+            alerts.append(wire.from_msgpack(r.payload, wire.Alert))
+    return cycles, alerts
+
+
+def _kinds(track: wire.Track, kinds: dict[str, str]) -> str:
+    return "+".join(sorted({kinds.get(s, "?") for s in track.sensors})) or "none"
+
+
+def _detail(
+    camp: RandomCamp, truth: dict[float, TruthFrame], cycles: list[wire.TrackCycle]
+) -> dict[str, Any]:
+    """False tracks by sensor kinds, the swarm's switches, the RF-only drone's coverage."""
+    kinds = {s.id: s.kind for s in camp.config.sensors}
+    by_kinds: dict[str, int] = {}
+    passive_false = 0
+    scored = 0
+    owner: dict[str, int] = {}
+    swarm_switches = 0
+    rf_seen = rf_near = 0
+    rf_heard_from = _two_finders_hear(camp)
+    t0 = cycles[0].t if cycles else 0.0
+    for cycle in cycles:
+        frame = truth.get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        scored += 1
+        tracks = [t for t in cycle.tracks if t.status in ("confirmed", "coasting")]
+        X = np.array([t.enu for t in frame.targets]).reshape(-1, 3)
+        Y = np.array([t.enu for t in tracks]).reshape(-1, 3)
+        D = np.linalg.norm(X[:, None] - Y[None], axis=2) if len(X) and len(Y) else None
+        matched_tracks: set[int] = set()
+        if D is not None:
+            rows, cols = linear_sum_assignment(np.minimum(D, MATCH_M * 10))
+            for i, j in zip(rows, cols, strict=True):
+                if D[i, j] >= MATCH_M:
+                    continue
+                matched_tracks.add(j)
+                tid = frame.targets[i].target_id
+                if tid in camp.swarm_ids:
+                    if owner.get(tid, tracks[j].track_id) != tracks[j].track_id:
+                        swarm_switches += 1
+                    owner[tid] = tracks[j].track_id
+        for j, track in enumerate(tracks):
+            nearest = float(D[:, j].min()) if D is not None else math.inf
+            if j in matched_tracks or nearest < MATCH_M:
+                continue
+            key = _kinds(track, kinds)
+            by_kinds[key] = by_kinds.get(key, 0) + 1
+            # A passive track is on its object within what bearings can place (300 m).
+            if not (set(key.split("+")) & {"radar", "remote_id"}) and nearest >= RF_NEAR_M:
+                passive_false += 1
+        rf = next((t for t in frame.targets if t.target_id == camp.rf_only_id), None)
+        if rf is not None and rf_heard_from is not None and cycle.t - t0 >= rf_heard_from:
+            rf_seen += 1
+            if len(Y) and float(np.linalg.norm(Y - np.array(rf.enu), axis=1).min()) < RF_NEAR_M:
+                rf_near += 1
+    n = max(scored, 1)
+    return {
+        "false_by_kinds": {k: round(v / n, 3) for k, v in sorted(by_kinds.items())},
+        "false_passive_per_cycle": passive_false / n,
+        "swarm_switches_per_drone": swarm_switches / max(len(camp.swarm_ids), 1),
+        "rf_only_within_300m": rf_near / rf_seen if rf_seen else math.nan,
+    }
+
+
+def _two_finders_hear(camp: RandomCamp) -> float | None:
+    """Scenario time from which two direction finders hear the RF-only drone, or None with
+    fewer than two finders. It flies within every finder's range from the start (1.5-2.5 km
+    from the radar, finders reach 4-6 km); 10 s are allowed to gather bearings."""
+    finders = [s for s in camp.config.sensors if s.kind == "rf"]
+    return 10.0 if len(finders) >= 2 else None
+
+
+def _alerts_on_no_drone(
+    camp: RandomCamp, truth: dict[float, TruthFrame], alerts: list[wire.Alert]
+) -> int:
+    """Alerts raised where no hostile drone was within 300 m."""
+    frame = camp.config.local_frame()
+    hostile = {
+        t.target_id
+        for t in camp.scenario.targets.targets
+        if t.class_ == "drone" and t.target_id != "friend"
+    }
+    times = np.array(sorted(truth))
+    bad = 0
+    for a in alerts:
+        if a.state != "raised" or a.lat is None or a.track_id is None:
+            continue
+        pos = frame.to_enu(a.lat, a.lon, a.alt_m).reshape(3)
+        t = times[np.argmin(np.abs(times - a.t))]
+        near = [
+            np.linalg.norm(np.array(x.enu) - pos)
+            for x in truth[float(t)].targets
+            if x.target_id in hostile
+        ]
+        if not near or min(near) > RF_NEAR_M:
+            bad += 1
+    return bad
+
+
+def run_camp(camp: RandomCamp, work: Path) -> CampResult:
+    started = time.perf_counter()
+    rec = work / f"camp-{camp.seed}.msgpack"
+    record(camp.scenario, camp.config, rec, seed=camp.seed)
+    truth_file = Path(truth_path(rec))
+    radar_rec = work / f"camp-{camp.seed}.radar.msgpack"
+    _radar_only(rec, radar_rec, camp.scenario.radar.id)
+    result = CampResult(camp.seed, camp.description)
+    truth = _truth(truth_file)
+    for name, recording in (("all", rec), ("radar", radar_rec)):
+        out = work / f"camp-{camp.seed}.{name}.out.msgpack"
+        replay(recording, camp.config, out, progress=False)
+        s = score_replay(truth_file, out)
+        cycles, alerts = _outputs(out)
+        setattr(result, f"gospa_{name}", round(s.mean_gospa, 1))
+        setattr(result, f"false_per_cycle_{name}", round(s.mean_false, 2))
+        setattr(result, f"missed_{name}", round(s.mean_missed, 2))
+        setattr(result, f"id_switches_{name}", s.id_switches)
+        setattr(result, f"position_error_{name}", round(s.mean_position_error_m, 1))
+        if name == "all":
+            for key, value in _detail(camp, truth, cycles).items():
+                setattr(result, key, value)
+            result.alerts_on_no_drone = _alerts_on_no_drone(camp, truth, alerts)
+    result.wall_s = round(time.perf_counter() - started, 1)
+    return result
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+def render(results: list[CampResult]) -> str:
+    head = (
+        f"{'camp':>5} {'GOSPA all':>9} {'radar':>7} {'better':>6} {'false/cyc':>9} "
+        f"{'passive':>7} {'missed':>6} {'ids':>4} {'swarm':>5} {'RF<300':>6} {'bad al':>6}  "
+        "camp"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        rf = "  -   " if math.isnan(r.rf_only_within_300m) else f"{r.rf_only_within_300m:6.0%}"
+        lines.append(
+            f"{r.seed:>5} {r.gospa_all:9.1f} {r.gospa_radar:7.1f} "
+            f"{'yes' if r.fused_better else 'NO':>6} {r.false_per_cycle_all:9.2f} "
+            f"{r.false_passive_per_cycle:7.2f} {r.missed_all:6.2f} {r.id_switches_all:4d} "
+            f"{r.swarm_switches_per_drone:5.1f} {rf} {r.alerts_on_no_drone:6d}  {r.description}"
+        )
+    rf_values = [r.rf_only_within_300m for r in results if not math.isnan(r.rf_only_within_300m)]
+    worst = max(results, key=lambda r: r.gospa_all - r.gospa_radar)
+    lines += [
+        "",
+        f"camps where all sensors beat radar alone: "
+        f"{sum(r.fused_better for r in results)}/{len(results)}",
+        f"median GOSPA all {statistics.median(r.gospa_all for r in results):.1f}, "
+        f"radar alone {statistics.median(r.gospa_radar for r in results):.1f}",
+        f"confirmed tracks on no object from cameras/DFs alone: "
+        f"{statistics.mean(r.false_passive_per_cycle for r in results):.3f} per cycle (mean)",
+        f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}",
+        f"RF-only drone within 300 m: median {statistics.median(rf_values):.0%}, "
+        f"worst {min(rf_values):.0%}"
+        if rf_values
+        else "RF-only drone: no camp with two direction finders",
+        f"swarm id switches per drone: max {max(r.swarm_switches_per_drone for r in results):.1f}",
+        f"worst camp (all minus radar GOSPA): {worst.seed} "
+        f"({worst.gospa_all:.1f} vs {worst.gospa_radar:.1f}; {worst.description})",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--camps", type=int, default=30)
+    parser.add_argument("--first", type=int, default=0, help="seed of the first camp")
+    parser.add_argument("--duration", type=float, default=150.0)
+    parser.add_argument("--json", default="benchmarks/results/robustness.json")
+    parser.add_argument("--keep", help="keep recordings and outputs in this folder")
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.keep) if args.keep else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for seed in range(args.first, args.first + args.camps):
+            camp = random_camp(seed, args.duration)
+            r = run_camp(camp, work)
+            results.append(r)
+            print(json.dumps(asdict(r)), file=sys.stderr, flush=True)
+    print(render(results))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
