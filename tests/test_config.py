@@ -176,7 +176,8 @@ def test_minimal_config_gets_every_default(tmp_path: Path) -> None:
     assert (a.raise_threat, a.debounce_cycles, a.clear_cycles) == ("medium", 2, 5)
     assert (a.update_period_s, a.clear_margin_m) == (5.0, 50.0)
     assert (a.restore_grace_s, a.restore_radius_m) == (20.0, 500.0)
-    assert a.sensor_alerts and a.journal == "cuas-journal.sqlite"
+    assert a.sensor_alerts and a.journal is None and a.retention_days == 30.0
+    assert t.max_tracks == 2000 and cfg.zmq.intake_rate_factor == 5.0
     th = cfg.threat
     assert (th.eta_high_s, th.eta_medium_s, th.min_closing_mps) == (30.0, 60.0, 3.0)
     assert th.benign_confidence == 0.6
@@ -464,3 +465,20 @@ def test_a_self_crossing_zone_polygon_is_refused(tmp_path) -> None:
         "zones[0].polygon",
         "polygon edges cross each other",
     )
+
+
+def test_state_lives_in_a_directory_of_the_camp_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    cfg = parse_config(tomllib.loads(MINIMAL))
+    assert cfg.journal_path == tmp_path / "xdg" / "cuas" / cfg.camp_id / "journal.sqlite"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cfg.state_path == tmp_path / "home" / ".local" / "state" / "cuas" / cfg.camp_id
+    # A configured state_dir is relative to the camp file; an explicit journal still wins.
+    path = tmp_path / "camp.toml"
+    path.write_text('state_dir = "state"\n' + MINIMAL)
+    assert load_config(path).journal_path == tmp_path / "state" / "journal.sqlite"
+    path.write_text(MINIMAL + '[alerts]\njournal = "/srv/j.sqlite"\n')
+    assert load_config(path).journal_path == Path("/srv/j.sqlite")

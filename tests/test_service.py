@@ -104,7 +104,7 @@ def test_the_core_rides_out_a_30_s_broker_outage_and_loses_no_alert_transition(
             assert not service.publisher.connected
             # Tracking never stopped, and the alert went through the rest of its life.
             assert service.pipeline.cycles > before + 100
-            with Journal(config.alerts.journal) as journal:
+            with Journal(config.journal_path) as journal:
                 changed = [r.state for r in journal.query() if r.published_at is None]
             assert [s for s in changed if s != "updated"] == ["escalated", "cleared"]
             assert service.publisher.pending >= len(changed) > 0
@@ -121,7 +121,7 @@ def test_the_core_rides_out_a_30_s_broker_outage_and_loses_no_alert_transition(
             assert raised.track_id in {t.track_id for t in firm(ops)}, "the same track carried on"
             stop.set()
             await flight
-        with Journal(config.alerts.journal) as journal:
+        with Journal(config.journal_path) as journal:
             assert ops.events == [r.alert for r in journal.query()]
             assert journal.pending_count() == 0
         assert states(ops.events) == ["raised", "escalated", "cleared"]
