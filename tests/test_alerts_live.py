@@ -94,9 +94,12 @@ def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_r
     transition as pending and the next core publishes it again. MQTT QoS 1 is at-least-once;
     the `seq` makes it exactly-once for a consumer that drops a number it has seen."""
     path = small_camp(tmp_path, mosquitto.port)
-    # The restart must not count as a downtime no track survives (a loaded machine takes
-    # seconds to start a Python process): that case has a test of its own below.
-    path.write_text(path.read_text().replace("delete_after_s = 8.0", "delete_after_s = 60.0"))
+    # A loaded machine takes seconds to start a Python process, and the drone flies on at
+    # 40 m/s meanwhile: the restart must count neither as a downtime no track survives (that
+    # case has a test of its own below) nor take the drone out of the radius within which
+    # the restored alert finds it again (500 m is 12 s of flight).
+    text = path.read_text().replace("delete_after_s = 8.0", "delete_after_s = 60.0")
+    path.write_text(text.replace("restore_radius_m = 500.0", "restore_radius_m = 3000.0"))
     config = camp(path)
 
     async def scenario() -> None:
@@ -132,8 +135,9 @@ def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_r
         # ... so once deduplicated: one alert throughout, raised once, seq strictly increasing.
         seqs = [a.seq for a in ops.events]
         assert None not in seqs and seqs == sorted(set(seqs))  # type: ignore[type-var]
-        assert len({a.alert_id for a in ops.events}) == 1
-        assert [a.state for a in ops.events].count("raised") == 1
+        story = [(a.alert_id, a.state, a.reason) for a in ops.events]
+        assert len({a.alert_id for a in ops.events}) == 1, story
+        assert [a.state for a in ops.events].count("raised") == 1, story
         after = ops.events[killed_after:]
         assert after[0].state == "updated" and after[0].reason.endswith("after a restart.")
         assert after[0].t > ops.events[killed_after - 1].t

@@ -6,6 +6,7 @@ has a default; `dump_config` output parses back to the same configuration.
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -482,3 +483,32 @@ def test_state_lives_in_a_directory_of_the_camp_not_the_working_directory(
     assert load_config(path).journal_path == tmp_path / "state" / "journal.sqlite"
     path.write_text(MINIMAL + '[alerts]\njournal = "/srv/j.sqlite"\n')
     assert load_config(path).journal_path == Path("/srv/j.sqlite")
+
+
+toml_fragments = st.sampled_from(
+    ["[", "]", "[[", "=", '"', "'''", "\\", "\n", "camp_id", "origin", "{", "}", ",", "1e999",
+     "nan", "inf", "[zmq]", "[[sensors]]", "kind = 'radar'", "\x00", "é", "#", "true"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(toml_fragments | st.text(max_size=12), max_size=30).map("".join))
+def test_malformed_or_hostile_toml_is_a_config_error_never_a_crash(text: str) -> None:
+    try:
+        parse_config(tomllib.loads(MINIMAL + text))
+    except tomllib.TOMLDecodeError:
+        pass  # load_config turns this into a ConfigError naming the file (next test)
+    except ConfigError as err:
+        assert str(err)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_a_camp_file_of_any_bytes_is_refused_with_a_config_error(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "camp.toml"
+        path.write_bytes(data)
+        try:
+            load_config(path)
+        except ConfigError as err:
+            assert "camp.toml" in str(err)
