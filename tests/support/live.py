@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -217,3 +220,14 @@ async def eventually(condition, timeout: float, what: str, poll: float = 0.05) -
 
 def camp(path: Path) -> CampConfig:
     return load_config(path)
+
+
+def start_core_process(path: Path) -> subprocess.Popen[str]:
+    """`cuas run --config path` as a process of its own (to SIGKILL it for real)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cuas", "run", "--config", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
