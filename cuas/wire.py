@@ -154,6 +154,14 @@ REPORT_TYPES: dict[str, type[_Report]] = {
 }
 
 
+DETECTION_TYPES: dict[str, type[_Message]] = {
+    "radar": RadarDetection,
+    "rf": RfDetection,
+    "camera": CameraDetection,
+    "remote_id": RemoteIdDetection,
+}
+
+
 def report_kind(report: Report) -> str:
     """The `kind` tag of a report (msgspec keeps it on the class, not the instance)."""
     return type(report).__struct_config__.tag  # type: ignore[return-value]
@@ -297,6 +305,28 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, 
 # --- codecs -------------------------------------------------------------------------
 
 _report_decoder = msgspec.msgpack.Decoder(Report)
+
+
+class _LooseRadarReport(_Report, tag="radar"):
+    detections: list[Any]
+
+
+class _LooseRfReport(_Report, tag="rf"):
+    detections: list[Any]
+
+
+class _LooseCameraReport(_Report, tag="camera"):
+    detections: list[Any]
+
+
+class _LooseRemoteIdReport(_Report, tag="remote_id"):
+    detections: list[Any]
+
+
+# A report's envelope with its detections undecoded, to validate them one at a time.
+_loose_decoder = msgspec.msgpack.Decoder(
+    _LooseRadarReport | _LooseRfReport | _LooseCameraReport | _LooseRemoteIdReport
+)
 _status_decoder = msgspec.msgpack.Decoder(Status)
 _msgpack = msgspec.msgpack.Encoder()
 _json = msgspec.json.Encoder()
@@ -326,6 +356,38 @@ def _decode_sensor_message(decoder: msgspec.msgpack.Decoder, data: bytes | memor
 def decode_report(data: bytes | memoryview) -> Report:
     """Decode and validate one sensor report from MessagePack bytes."""
     return _decode_sensor_message(_report_decoder, data)
+
+
+def decode_report_detections(data: bytes | memoryview) -> tuple[Report, list[WireError]]:
+    """A sensor report with its valid detections, and why each other detection was refused.
+
+    A report whose envelope (`v`, `sensor_id`, `seq`, `t`, `kind`, not a map) is bad raises
+    `WireError` as a whole. A detection that fails validation (a field out of range, of the
+    wrong type, missing) is left out alone, with its reason prefixed `detection_`, so that
+    one drone passing over the radar at an elevation of 90.3 degrees does not cost the
+    scan's other detections.
+    """
+    try:
+        return decode_report(data), []
+    except WireError as exc:
+        if "$.detections[" not in exc.detail:
+            raise
+    loose = _decode_sensor_message(_loose_decoder, data)
+    kind = report_kind(loose)
+    detection_type = DETECTION_TYPES[kind]
+    good: list[Any] = []
+    refused: list[WireError] = []
+    for i, raw in enumerate(loose.detections):
+        try:
+            good.append(msgspec.convert(raw, detection_type))
+        except _DECODE_ERRORS as exc:
+            err = _wrap(exc)
+            detail = err.detail.replace("`$", f"`$.detections[{i}]", 1)
+            refused.append(WireError(f"detection_{err.reason}", detail))
+    report = REPORT_TYPES[kind](
+        v=loose.v, sensor_id=loose.sensor_id, seq=loose.seq, t=loose.t, detections=good
+    )
+    return report, refused  # type: ignore[return-value]
 
 
 def decode_status(data: bytes | memoryview) -> Status:

@@ -79,3 +79,39 @@ def test_traffic_the_camp_does_not_expect_is_rejected(topic, payload, reason) ->
     ingest = Ingest(load_config(SAMPLE_CONFIG))
     assert ingest.accept(topic, payload) is None
     assert ingest.rejects.by_reason() == {reason: 1}
+
+
+GOOD = {"range_m": 900.0, "az_deg": 10.0, "el_deg": 2.0}
+BAD_DETECTIONS = [
+    ({"range_m": 900.0, "az_deg": 10.0, "el_deg": 90.3}, "detection_out_of_range"),  # overhead
+    ({"range_m": 900.0, "az_deg": 361.0, "el_deg": 2.0}, "detection_out_of_range"),
+    ({"range_m": 900.0, "az_deg": float("nan"), "el_deg": 2.0}, "detection_out_of_range"),
+    ({"range_m": "far", "az_deg": 10.0, "el_deg": 2.0}, "detection_wrong_type"),
+    ({"az_deg": 10.0, "el_deg": 2.0}, "detection_missing_field"),
+    ("not a map", "detection_wrong_type"),
+]
+
+
+@pytest.mark.parametrize(("bad", "reason"), BAD_DETECTIONS)
+def test_a_bad_detection_is_rejected_alone_and_the_others_are_fused(bad, reason) -> None:
+    ingest = Ingest(load_config(SAMPLE_CONFIG))
+    message = ingest.accept("report.radar-1", report(detections=[GOOD, bad, GOOD]))
+    assert isinstance(message, wire.RadarReport)
+    assert [d.range_m for d in message.detections] == [900.0, 900.0]
+    assert ingest.rejects.by_reason() == {reason: 1}
+    assert ingest.sensors["radar-1"].detections == 2
+    assert ingest.sensors["radar-1"].rejects[reason] == 1
+
+
+def test_a_report_whose_every_detection_is_bad_is_not_a_scan_that_saw_nothing() -> None:
+    ingest = Ingest(load_config(SAMPLE_CONFIG))
+    bad = dict(GOOD, el_deg=91.0)
+    assert ingest.accept("report.radar-1", report(detections=[bad, bad])) is None
+    assert ingest.rejects.by_reason() == {"detection_out_of_range": 2}
+    assert ingest.sensors["radar-1"].reports == 0
+
+
+def test_a_bad_envelope_still_rejects_the_whole_report() -> None:
+    ingest = Ingest(load_config(SAMPLE_CONFIG))
+    assert ingest.accept("report.radar-1", report(t=-5.0, detections=[GOOD, {"x": 1}])) is None
+    assert ingest.rejects.by_reason() == {"out_of_range": 1}

@@ -128,7 +128,7 @@ def test_bad_input_is_counted_by_reason_and_never_stops_tracking(scenario, tmp_p
     dirty = replay(path, load_config(scenario.config), tmp_path / "d.msgpack", progress=False)
     assert dict(dirty.rejects) == {
         "malformed": 3,
-        "out_of_range": 3,
+        "detection_out_of_range": 3,  # the report's one detection, alone
         "unknown_kind": 1,
         "bad_version": 1,
         "unknown_sensor": 1,
@@ -143,7 +143,7 @@ def test_bad_input_is_counted_by_reason_and_never_stops_tracking(scenario, tmp_p
         tmp_path / "c.msgpack", "tracks", wire.TrackCycle
     )
     health = outputs(tmp_path / "d.msgpack", "sensor", wire.SensorHealth)
-    assert health[-1].rejects["out_of_range"] == 3
+    assert health[-1].rejects["detection_out_of_range"] == 3
 
 
 def test_a_truncated_recording_replays_what_it_holds(scenario, tmp_path: Path) -> None:

@@ -187,7 +187,7 @@ def test_bad_traffic_is_rejected_and_counted_while_valid_traffic_flows(mosquitto
                     "the unknown sensor's reports to be rejected",
                 )
                 assert counts[("radar-1", "malformed")] == 50
-                assert counts[("radar-1", "out_of_range")] == 100
+                assert counts[("radar-1", "detection_out_of_range")] == 100
                 # Valid traffic kept flowing: the intruder is still tracked, updates recent.
                 cycles = len(heard.cycles)
                 await eventually(lambda: len(heard.cycles) > cycles + 3, 5, "more cycles")

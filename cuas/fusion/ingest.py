@@ -56,12 +56,13 @@ class Ingest:
         if family not in (topics.REPORT, topics.STATUS) or not topic_id:
             self.reject(sensor_id, "unknown_topic", f"topic {topic!r}")
             return None
+        refused: list[wire.WireError] = []
         try:
-            message: wire.Report | wire.Status = (
-                wire.decode_report(payload)
-                if family == topics.REPORT
-                else wire.decode_status(payload)
-            )
+            if family == topics.REPORT:
+                message: wire.Report | wire.Status
+                message, refused = wire.decode_report_detections(payload)
+            else:
+                message = wire.decode_status(payload)
         except wire.WireError as exc:
             self.reject(sensor_id, exc.reason, exc.detail)
             return None
@@ -85,6 +86,10 @@ class Ingest:
         if kind != stats.kind:
             self.reject(sensor_id, "kind_mismatch", f"{kind} report from a {stats.kind} sensor")
             return None
+        for exc in refused:  # counted now that the sensor is known to be the camp's
+            self.reject(sensor_id, exc.reason, exc.detail)
+        if refused and not message.detections:
+            return None  # every detection was bad: not a scan that "saw nothing"
         stats.reports += 1
         stats.detections += len(message.detections)
         if stats.t_last_report is None or message.t > stats.t_last_report:

@@ -22,6 +22,15 @@ class LifecycleRules:
     - Confirmed tracks coast after `coast_after_s` without an update and die after
       `delete_after_s`, or when the horizontal position uncertainty exceeds
       `max_pos_sigma_m`.
+    - A passive track (never updated by a sensor that localises a target alone: radar,
+      Remote ID) is where lines of sight cross, and lines of sight of different objects cross
+      too. It is confirmed only when two or more sites keep crossing on it, it has lived
+      `passive_confirm_s`, and its speed is plausible (`passive_max_speed_mps`).
+    - Any track that lines of sight keep alive dies, whatever its status, once a radar
+      covering it has looked `radar_veto_scans` times in a row without seeing anything there
+      (a ghost of crossing lines, or a track dragged off its object), unless two direction
+      finders hear one emitter id on it: a transmitter is there, a small drone the radar
+      cannot see.
     """
 
     confirm_m: int
@@ -34,6 +43,9 @@ class LifecycleRules:
     # worth showing (an RF contact 4 km out, known well in bearing and poorly in range).
     max_pos_sigma_fraction: float = 0.0
     memory_s: float = 5.0  # how recent a sensor's update must be to count towards observability
+    passive_confirm_s: float = 3.0
+    passive_max_speed_mps: float = 70.0
+    radar_veto_scans: int = 3
 
     @property
     def window(self) -> np.uint32:
@@ -53,12 +65,18 @@ class LifecycleRules:
         t: float,
         silent: NDArray[np.bool_] | None = None,
         localising: NDArray[np.bool_] | None = None,
+        hearing: NDArray[np.bool_] | None = None,
+        observable: NDArray[np.bool_] | None = None,
     ) -> tuple[Mask, Mask]:
         """Update statuses at time `t`; returns (rows just confirmed, rows to delete).
 
         `silent` flags sensors that have stopped reporting (fault): a track last updated only
         by silent sensors is not deleted for its age, because nobody is looking; it coasts
         until its position is too uncertain to be useful (`orphan_max_pos_sigma_m`).
+
+        `hearing` flags RF direction finders (see the class docstring on transmitters).
+        `observable` flags tracks whose recent lines of sight cross at a real angle at the
+        track (see `Tracker`): bearings along a baseline cross anywhere, so nowhere.
 
         `localising` flags sensors that place a target alone (radar, Remote ID). A track never
         updated by one is confirmed only while two or more sensors have updated it recently:
@@ -74,11 +92,26 @@ class LifecycleRules:
         tentative = status == TENTATIVE
         misses = opportunities - hits
         confirm = tentative & (hits >= self.confirm_m)
+        ghost = np.zeros(n, dtype=bool)
         if localising is not None:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
             crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
-            confirm &= located | crossed
+            # A transmitter is there when two direction finders hear one emitter id on it.
+            transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
+            if hearing is not None:
+                transmitter &= (last_hit[:, hearing] >= t - self.memory_s).sum(axis=1) >= 2
+            # Kept alive by lines of sight alone where a radar keeps looking and seeing nothing:
+            # a crossing of two objects' lines of sight, or a track dragged off its object.
+            angle_fed = (last_hit[:, ~localising] >= t - self.memory_s).any(axis=1)
+            ghost = angle_fed & ~transmitter & (table.unseen[:n] >= self.radar_veto_scans)
+            speed = np.hypot(table.x[:n, 3], table.x[:n, 4])
+            settled = (t - table.t_birth[:n] >= self.passive_confirm_s) & (
+                speed <= self.passive_max_speed_mps
+            )
+            if observable is not None:
+                settled &= observable
+            confirm &= located | (crossed & settled & ~ghost)
         hopeless = tentative & ~confirm & (misses > self.confirm_n - self.confirm_m)
         status[confirm] = CONFIRMED
 
@@ -100,7 +133,7 @@ class LifecycleRules:
             too_old &= ~orphan
             too_vague[orphan] = horizontal_sigma[orphan] > self.orphan_max_pos_sigma_m
         stale = firm & (too_old | too_vague)
-        return confirm, hopeless | stale | (tentative & (age > self.delete_after_s))
+        return confirm, hopeless | stale | ghost | (tentative & (age > self.delete_after_s))
 
 
 def orphaned(

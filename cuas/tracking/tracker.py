@@ -102,6 +102,10 @@ class TrackerStages:
     initiator: SinglePointInitiator
     passive: PassiveInitiator
     gate_probability: float
+    # An angle-only pair is used only if no rival pair is within this of its squared
+    # Mahalanobis distance (a likelihood ratio of exp(margin / 2)).
+    angle_margin: float = 9.0
+    identity_gate_m: float = 300.0  # a Remote ID report goes to its serial's track this near
     hypothesiser: Hypothesiser = hypothesise
     associator: Associator = global_nearest_neighbour
     updater: Updater = kalman_update
@@ -143,12 +147,17 @@ class Tracker:
         self.initiator = stages.initiator
         self.passive = stages.passive
         self.gate_probability = stages.gate_probability
+        self.angle_margin = stages.angle_margin
+        self.identity_gate_m = stages.identity_gate_m
+        self.min_crossing_deg = stages.passive.min_crossing_deg
         self.hypothesise = stages.hypothesiser
         self.associate = stages.associator
         self.kalman_update = stages.updater
         self.n_sensors = n_sensors
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
         self.localising = np.zeros(n_sensors, dtype=bool)  # sensors that place a target alone
+        self.hearing = np.zeros(n_sensors, dtype=bool)  # RF direction finders
+        self.sites = np.full((n_sensors, 3), np.nan)  # where each sensor stands (camp ENU)
         self.watchers: dict[int, MeasurementModel] = {}  # sensors whose silence is a miss
         self.tracks = TrackTable(n_sensors, mode_prior=self.imm.quiet)
         self.t: float | None = None
@@ -189,6 +198,8 @@ class Tracker:
         """Fuse one scan into the track picture."""
         self.predict_to(scan.t)
         self.localising[scan.sensor] = scan.model.can_initiate
+        self.hearing[scan.sensor] = not (scan.model.can_initiate or scan.model.charges_misses)
+        self.sites[scan.sensor] = scan.model.geometry.frame.position
         table = self.tracks
         n, k = table.n, len(scan)
         self.stats.scans += 1
@@ -196,12 +207,25 @@ class Tracker:
         threshold = self._threshold(scan.model.dim)
         x, P = table.x[:n], table.P[:n]
         hyps = self.hypothesise(x, P, scan, threshold)
+        angle_only = not scan.model.can_initiate
+        firm = table.status[:n] != TENTATIVE
+        excluded = np.zeros(n, dtype=bool)
+        if angle_only and len(hyps):
+            # Lines of sight update firm tracks and tracks they started themselves, never a
+            # tentative track a radar plot started: radar clutter would take a hidden drone's
+            # bearings (and its emitter id) and never let them start a track of their own.
+            born_located = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
+            excluded = ~firm & born_located
+            hyps = hyps.subset(~excluded[hyps.track])
+        forced = _empty_hypotheses(scan.model.dim)
+        if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
+            forced, hyps = self._by_identity(scan, hyps)
+        gated = hyps
 
         # Firm (confirmed, coasting) tracks choose first, so that a tentative track born of
         # clutter never takes a detection away from a real target.
-        firm = table.status[:n] != TENTATIVE
         ambiguous = np.zeros(k, dtype=bool)
-        if not scan.model.can_initiate and len(hyps):
+        if angle_only and len(hyps):
             ambiguous = _ambiguous(hyps, firm, k)
             hyps = hyps.subset(~ambiguous[hyps.det])
         first = hyps.subset(firm[hyps.track])
@@ -210,7 +234,12 @@ class Tracker:
         taken[first.det] = True
         second = hyps.subset(~firm[hyps.track] & ~taken[hyps.det])
         second = second.subset(self.associate(second.track, second.det, second.d2, threshold))
-        assigned = _concat(first, second)
+        assigned = _concat(_concat(forced, first), second)
+        if angle_only and len(assigned):
+            # A line of sight that fits another track (or a track that another line of sight
+            # fits) almost as well would drag the track onto a neighbour's direction: in a
+            # flock or a swarm, angles update only the pairs they single out.
+            assigned = assigned.subset(~_contested(assigned, gated, firm, self.angle_margin))
 
         rows = assigned.track
         if rows.size:
@@ -225,6 +254,10 @@ class Tracker:
         if scan.model.charges_misses:
             self.watchers[scan.sensor] = scan.model
             covered = scan.model.geometry.covers(table.x[:n, POS]) | hit
+            if scan.model.can_initiate:  # a radar: negative information for passive tracks
+                unseen = table.unseen[:n]
+                unseen[covered & ~hit] += 1
+                unseen[hit] = 0
         elif scan.model.can_initiate:  # Remote ID: says nothing of drones it does not hear
             covered = hit
         else:
@@ -232,6 +265,13 @@ class Tracker:
             # looking, only they decide confirmation; the bearing still updates the state.
             covered = hit.copy()
             covered[rows] = ~self._watched(table.x[rows, :3])
+        if angle_only:
+            # A track whose gate held a line of sight that was not used (ambiguous, or
+            # contested by a neighbour) was not missed, and nor was a tentative radar track
+            # that lines of sight may not update: this scan is no opportunity for them.
+            seen = excluded.copy()
+            seen[gated.track] = True
+            covered &= hit | ~seen
         self.rules.record(table, covered, hit)
 
         # Every detection no track took may start one: a second plot in a firm track's gate
@@ -239,13 +279,67 @@ class Tracker:
         # track that only echoes its firm neighbour starves, since firm tracks choose first.
         claimed = ambiguous.copy()
         claimed[assigned.det] = True
+        if angle_only:  # a line of sight a track explains starts no second track
+            claimed[gated.det] = True
         free = np.flatnonzero(~claimed)
         if free.size:
             self._initiate(scan, free)
 
-        confirmed, doomed = self.rules.apply(table, scan.t, self.silent, self.localising)
+        confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _apply_rules(self, t: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """The lifecycle at `t`; returns (rows just confirmed, rows to delete)."""
+        table = self.tracks
+        return self.rules.apply(
+            table,
+            t,
+            self.silent,
+            self.localising,
+            self.hearing,
+            crossing_at_track(
+                table.x[: table.n, :3],
+                table.last_hit[: table.n] >= t - self.rules.memory_s,
+                self.sites,
+                self.min_crossing_deg,
+            ),
+        )
+
+    def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:
+        """Remote ID detections go to the track that holds their serial, gate or not.
+
+        A drone broadcasting its serial says who it is: its report belongs to the track that
+        holds that serial as long as the two are within `identity_gate_m` (a tight turn
+        takes a track outside its statistical gate for a scan or two, and a second track
+        born of the same drone would take its identity away). Returns the forced pairs and
+        the other hypotheses, without those tracks and detections.
+        """
+        assert scan.labels is not None
+        table = self.tracks
+        n = table.n
+        holder = {u: r for r, u in enumerate(table.uas_id[:n].tolist()) if u is not None}
+        rows, dets = [], []
+        for j, uas in enumerate(scan.labels.uas_id):
+            row = holder.get(uas) if uas is not None else None
+            if row is None or row in rows:
+                continue
+            distance = float(np.linalg.norm(table.x[row, :3] - scan.z[j, :3]))
+            if distance <= self.identity_gate_m:
+                rows.append(row)
+                dets.append(j)
+        if not rows:
+            return _empty_hypotheses(scan.model.dim), hyps
+        r = np.array(rows, dtype=np.intp)
+        d = np.array(dets, dtype=np.intp)
+        y, S, H = _innovations(scan.model, table.x[r], table.P[r], scan.z[d], scan.var[d])
+        d2 = np.einsum("pi,pi->p", y, np.linalg.solve(S, y[:, :, None])[:, :, 0])
+        taken_rows = np.zeros(n, dtype=bool)
+        taken_rows[r] = True
+        taken_dets = np.zeros(len(scan), dtype=bool)
+        taken_dets[d] = True
+        rest = hyps.subset(~taken_rows[hyps.track] & ~taken_dets[hyps.det])
+        return Hypotheses(r, d, d2, y, S, H), rest
 
     def _watched(self, positions: Array) -> NDArray[np.bool_]:
         """Positions inside the cover of a radar or camera that is not silent."""
@@ -335,8 +429,13 @@ class Tracker:
         mu = posterior_modes(table.mode_p[rows], gaussian_loglik(y, S).reshape(p, m))
         # A tentative track stays in the quiet mode: clutter that happens to line up jumps
         # about like a manoeuvring drone, and letting it win the manoeuvre mode would widen
-        # its gate to catch more clutter. Modes are learnt once a track is confirmed.
-        mu[table.status[rows] == TENTATIVE] = self.imm.quiet
+        # its gate to catch more clutter. Modes are learnt once a track is confirmed, and
+        # only from a sensor that places the target: the noise of bearings from afar looks
+        # like a manoeuvre too, and would turn a slow drone into a fast one.
+        located = (table.last_hit[rows][:, self.localising] >= scan.t - self.rules.memory_s).any(
+            axis=1
+        )
+        mu[(table.status[rows] == TENTATIVE) | ~located] = self.imm.quiet
         x_new = x_new.reshape(p, m, -1)
         P_new = P_new.reshape(p, m, *P_new.shape[1:])
         table.mode_p[rows], table.mode_x[rows], table.mode_P[rows] = mu, x_new, P_new
@@ -364,7 +463,7 @@ class Tracker:
         """Advance to `t` and apply the lifecycle without a scan, so that tracks coast and
         die on time even while no sensor reports."""
         self.predict_to(t)
-        confirmed, doomed = self.rules.apply(self.tracks, t, self.silent, self.localising)
+        confirmed, doomed = self._apply_rules(t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
@@ -410,6 +509,63 @@ def _innovations(
     diag = np.arange(z.shape[1])
     S[:, diag, diag] += var
     return y, S, H
+
+
+def crossing_at_track(
+    positions: Array, recent: NDArray[np.bool_], sites: Array, min_deg: float
+) -> NDArray[np.bool_]:
+    """Tracks seen recently from two sites whose horizontal lines of sight cross at the
+    track at `min_deg` or more. Where only one site (or none) looked, False."""
+    n = positions.shape[0]
+    out = np.zeros(n, dtype=bool)
+    known = np.flatnonzero(~np.isnan(sites[:, 0]))
+    if n == 0 or known.size < 2:
+        return out
+    d = positions[:, None, :2] - sites[None, known, :2]  # (n, s, 2)
+    bearing = np.arctan2(d[..., 0], d[..., 1])
+    seen = recent[:, known]
+    limit = np.radians(min_deg)
+    for a in range(known.size):
+        for b in range(a + 1, known.size):
+            both = seen[:, a] & seen[:, b]
+            if not both.any():
+                continue
+            angle = np.abs(np.angle(np.exp(1j * (bearing[:, a] - bearing[:, b]))))
+            out |= both & (angle >= limit) & (angle <= np.pi - limit)
+    return out
+
+
+def _contested(
+    assigned: Hypotheses, gated: Hypotheses, firm: NDArray[np.bool_], margin: float
+) -> NDArray[np.bool_]:
+    """Assigned pairs with a rival within `margin` of their squared distance: another firm
+    track for the same detection, or another detection for the same track."""
+    n, k = firm.shape[0], int(max(gated.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
+    track_of = np.full(k, -1, dtype=np.intp)
+    track_of[assigned.det] = assigned.track
+    det_of = np.full(n, -1, dtype=np.intp)
+    det_of[assigned.track] = assigned.det
+    rival_for_det = np.full(k, np.inf)
+    other_track = (track_of[gated.det] >= 0) & (gated.track != track_of[gated.det])
+    other_track &= firm[gated.track]
+    np.minimum.at(rival_for_det, gated.det[other_track], gated.d2[other_track])
+    rival_for_track = np.full(n, np.inf)
+    other_det = (det_of[gated.track] >= 0) & (gated.det != det_of[gated.track])
+    np.minimum.at(rival_for_track, gated.track[other_det], gated.d2[other_det])
+    limit = assigned.d2 + margin
+    return (rival_for_det[assigned.det] < limit) | (rival_for_track[assigned.track] < limit)
+
+
+def _empty_hypotheses(dim: int) -> Hypotheses:
+    empty = np.zeros(0, dtype=np.intp)
+    return Hypotheses(
+        empty,
+        empty,
+        np.zeros(0),
+        np.zeros((0, dim)),
+        np.zeros((0, dim, dim)),
+        np.zeros((0, dim, 6)),
+    )
 
 
 def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:

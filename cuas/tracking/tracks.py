@@ -38,6 +38,7 @@ class TrackRows:
     uas_id: NDArray[np.object_]
     emitter_id: NDArray[np.object_]
     friendly: NDArray[np.bool_]
+    unseen: NDArray[np.int16]
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
     mode_P: NDArray[np.float64]
@@ -67,6 +68,7 @@ class TrackTable:
         "uas_id",
         "emitter_id",
         "friendly",
+        "unseen",
         "mode_p",
         "mode_x",
         "mode_P",
@@ -99,6 +101,10 @@ class TrackTable:
         self.uas_id = np.full(capacity, None, dtype=object)
         self.emitter_id = np.full(capacity, None, dtype=object)
         self.friendly = np.zeros(capacity, dtype=bool)
+        # Negative information: scans of a localising sensor (radar) that covered the track
+        # and did not see it, since the last one that did. A track made by cameras or
+        # direction finders that a radar keeps not seeing is a ghost of crossing lines.
+        self.unseen = np.zeros(capacity, dtype=np.int16)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
         # x and P above are their combination, which every other stage uses.
         m = self.mode_prior.shape[0]
@@ -136,6 +142,7 @@ class TrackTable:
         self.uas_id[rows] = None
         self.emitter_id[rows] = None
         self.friendly[rows] = False
+        self.unseen[rows] = 0
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]
         self.mode_P[rows] = P[:, None]
