@@ -4,8 +4,9 @@ reject exactly once (one counted reject per message) without harm to anything el
 Kinds, drawn uniformly:
 - random bytes (never valid MessagePack: they start with 0xc1, a byte MessagePack never uses)
   on any topic;
-- a valid report of a configured sensor with one field (of the envelope or of its detection)
-  replaced by something hostile: NaN, infinities, 1e308, a negative, a string, a list, a
+- a valid report of a configured sensor with one field (of the envelope or of its one
+  detection, which is then refused alone and the report with it) replaced by something
+  hostile: NaN, infinities, 1e308, a negative, a string, a list, a
   map, a boolean, null, a 10 kB string, bytes; a mutation that happens to stay valid is
   drawn again, so every message is bad by construction;
 - huge maps (20,000 keys) and deeply nested arrays (100,000 levels) as raw MessagePack;
@@ -126,7 +127,10 @@ class HostilePeer:
             report = valid_report(sensor, int(self.rng.integers(1 << 20)), time.time())
             target = report if self.rng.random() < 0.4 else report["detections"][0]
             key = list(target)[int(self.rng.integers(len(target)))]
-            target[key] = HOSTILE_VALUES[int(self.rng.integers(len(HOSTILE_VALUES)))]
+            value = HOSTILE_VALUES[int(self.rng.integers(len(HOSTILE_VALUES)))]
+            if key == "detections" and isinstance(value, list):
+                continue  # a list of n bad detections is n rejects (each refused alone)
+            target[key] = value
             payload = msgpack.packb(report, use_bin_type=True)
             if not _decodes(topic, payload):
                 return [topic, payload]
