@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -133,6 +134,27 @@ def test_cuas_run_with_a_corrupt_journal_stops_at_start_up_naming_the_file(
     assert result.returncode == 2
     assert f"cuas: alert journal {journal}: damaged or not an SQLite database" in result.stderr
     assert journal.read_bytes() == b"\x00garbage" * 1000
+
+
+def test_cuas_run_refuses_another_camps_journal_and_keeps_its_own_in_the_state_dir(
+    tmp_path: Path,
+) -> None:
+    camp_id = load_config(SAMPLE_CONFIG).camp_id
+    journal = tmp_path / "journal.sqlite"
+    with Journal(journal, camp_id="bravo") as j:
+        j.append([alert("bravo-1", "raised", T0)])
+    command = ["run", "--config", str(SAMPLE_CONFIG), "--journal", str(journal)]
+    result = subprocess.run(
+        [sys.executable, "-m", "cuas", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"written by camp 'bravo', not {camp_id!r}" in result.stderr
+    # Without --journal the camp's journal lives in its state directory (the tests' is under
+    # a temporary XDG_STATE_HOME, see conftest.py), never in the working directory.
+    assert load_config(SAMPLE_CONFIG).journal_path.is_relative_to(os.environ["XDG_STATE_HOME"])
 
 
 def test_replay_can_journal_its_transitions_and_cuas_alerts_lists_them(tmp_path: Path) -> None:
