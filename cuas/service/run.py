@@ -202,7 +202,7 @@ class FusionService:
             "bad_frames": self.ingest.bad_frames,
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
             "rejects": dict(p.ingest.rejects.by_reason()),
-            "shed": self.intake.shed,
+            "shed": dict(self.intake.shed),
             "late": p.late,
             "late_fused": p.late_fused,
             "cycles": p.cycles,
