@@ -76,6 +76,11 @@ def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mos
     asyncio.run(asyncio.wait_for(scenario(), 90))
 
 
+def track_alerts(events: list[wire.Alert]) -> list[wire.Alert]:
+    """The alerts about tracks (a sensor's own alert has no track)."""
+    return [a for a in events if a.track_id is not None]
+
+
 def start_core(path: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "cuas", "run", "--config", str(path)],
@@ -117,7 +122,7 @@ def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_r
                 await eventually(
                     lambda: ops.statuses[-1][0].state == "offline", 10, "the last will"
                 )
-                killed_after = len(ops.events)
+                killed_after = len(track_alerts(ops.events))
                 core = start_core(path)
                 await eventually(
                     lambda: any(a.state == "cleared" for a in ops.events), 45, "the clearance"
@@ -135,12 +140,15 @@ def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_r
         # ... so once deduplicated: one alert throughout, raised once, seq strictly increasing.
         seqs = [a.seq for a in ops.events]
         assert None not in seqs and seqs == sorted(set(seqs))  # type: ignore[type-var]
+        # A machine overloaded enough can starve the radar past its heartbeat timeout: that
+        # sensor's own warning is not the drone's alert, which is what this test follows.
+        events = track_alerts(ops.events)
         story = [(a.alert_id, a.state, a.reason) for a in ops.events]
-        assert len({a.alert_id for a in ops.events}) == 1, story
-        assert [a.state for a in ops.events].count("raised") == 1, story
-        after = ops.events[killed_after:]
+        assert len({a.alert_id for a in events}) == 1, story
+        assert [a.state for a in events].count("raised") == 1, story
+        after = events[killed_after:]
         assert after[0].state == "updated" and after[0].reason.endswith("after a restart.")
-        assert after[0].t > ops.events[killed_after - 1].t
+        assert after[0].t > events[killed_after - 1].t
         assert states(after) == ["escalated", "cleared"]  # it went on to the perimeter
         with Journal(config.journal_path) as journal:
             assert [r.alert for r in journal.query()] == ops.events
