@@ -49,10 +49,10 @@ from cuas.io.journal import Journal
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
 from cuas.topics import RECORDED_TRACKS, Topics
-from simulators.run import record, truth_path
+from simulators.flight.recording import record, truth_path
 from simulators.scenario_library import Scenario, Site, _swarm, build_scenario, camp_radar
 from simulators.scoring import TruthFrame
-from simulators.targets import TargetSet
+from simulators.targets.target_set import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 ATTRIBUTION_M = 150.0

@@ -35,7 +35,7 @@ from cuas.config import load_config
 from cuas.io.recording import RecordingWriter, read_records
 from cuas.service.replay import replay
 from cuas.topics import RECORDED_TRACKS, report_topic, status_topic
-from simulators.run import record, truth_path
+from simulators.flight.recording import record, truth_path
 from simulators.scenario_library import (
     Scenario,
     Site,
@@ -44,7 +44,7 @@ from simulators.scenario_library import (
     camp_radar,
 )
 from simulators.scoring import TruthFrame, score_replay
-from simulators.targets import TargetSet
+from simulators.targets.target_set import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 

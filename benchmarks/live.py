@@ -86,7 +86,7 @@ def write_camp(directory: Path, mqtt_port: int) -> Path:
 def generate(config_path: str, rate: float, duration_s: float, result: mp.Queue) -> None:
     """Load generator (own process): RADARS radars scanning TARGETS drones at `rate` det/s."""
     from simulators.radar import SimulatedRadar
-    from simulators.targets import NcvSwarm
+    from simulators.targets.benchmark import NcvSwarm
 
     config = load_config(config_path)
     frame = config.local_frame()

@@ -1,7 +1,7 @@
 """The `cuas` command line: the core's own commands, and every command registered by others.
 
-The core's commands (`run`, `replay`, `record`, `tail`, `alerts`) live in `cuas/`. Commands
-that fly simulated or real sensors (`demo`, `drill`, `simulate`, the adapters) live in
+The core's commands (`run`, `replay`, `record`, `tail`, `alerts`, `secure`) live in `cuas/`.
+Commands that fly simulated or real sensors (`demo`, `drill`, `simulate`, the adapters) live in
 `simulators/` and `sensors/`, which `cuas/` never imports: they register themselves through
 the `cuas.commands` entry-point group in `pyproject.toml`, each naming a function
 `add_command(subparsers)` that adds its subparser and sets `func`.
@@ -17,9 +17,11 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from cuas.errors import CuasError
+from cuas.gateways import asterix, sapient, tak
 from cuas.logs import configure_logging
 from cuas.operator import alerts, tail
-from cuas.service import record, replay, run
+from cuas.operator.console import command as console
+from cuas.service import record, replay, run, secure
 
 COMMAND_GROUP = "cuas.commands"
 BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
@@ -28,6 +30,11 @@ BUILTIN: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     record.add_command,
     tail.add_command,
     alerts.add_command,
+    tak.add_command,
+    asterix.add_command,
+    sapient.add_command,
+    secure.add_command,
+    console.add_command,
 )
 
 log = logging.getLogger(__name__)

@@ -29,6 +29,12 @@ NonNegative = Annotated[float, Meta(ge=0.0, le=1.0e7)]
 Degrees = Annotated[float, Meta(ge=0.0, le=360.0)]
 Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Probability = Annotated[float, Meta(gt=0.0, lt=1.0)]
+Uuid = Annotated[
+    str,
+    Meta(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+]
+# A CurveZMQ public key in Z85 (40 characters), as in pyzmq's `.key` files.
+Z85Key = Annotated[str, Meta(pattern=r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")]
 
 
 class _Section(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -63,6 +69,15 @@ class ZmqConfig(_Section):
     # intake_burst_s at that rate; beyond it messages are shed and counted (`flood`). 0: off.
     intake_rate_factor: Annotated[float, Meta(ge=0.0, le=1000.0)] = 5.0
     intake_burst_s: Annotated[float, Meta(gt=0.0, le=60.0)] = 2.0
+    # The core's CURVE key file (pyzmq `.key_secret`; relative: to the camp file). Set, the
+    # ingest socket accepts only sensors whose `curve_public_key` is configured.
+    curve_secret_key: str | None = None
+    # The core's CURVE public key (Z85), which sensors dial the core with; the core checks it
+    # is the public half of curve_secret_key.
+    curve_server_key: Z85Key | None = None
+    # With curve_secret_key the track stream is CURVE too: only these client keys (Z85) may
+    # subscribe to it.
+    track_subscriber_keys: list[Z85Key] = []
 
 
 class ZoneConfig(_Section):
@@ -103,6 +118,10 @@ class SensorConfig(_Section):
     # for the sensor at most. Unset: the camp-wide tracker.reorder_window_s.
     latency_s: Annotated[float, Meta(ge=0.0, le=60.0)] | None = None
     p_detection: Probability = 0.9
+    # SAPIENT (`cuas adapter-sapient`): the node_id (a UUID) of the sensor node that is this
+    # sensor; a node whose id no sensor names is refused at registration.
+    sapient_node_id: Uuid | None = None
+    curve_public_key: Z85Key | None = None  # the only key this sensor's messages come from
 
 
 class FriendlyConfig(_Section):
@@ -166,7 +185,7 @@ class TrackerConfig(_Section):
 
 
 class ThreatConfig(_Section):
-    """Threat evaluation (cuas/threat.py): how a firm, non-friendly track is rated each cycle.
+    """Threat evaluation (cuas/fusion/threat.py): how a firm, non-friendly track is rated.
 
     Inside a zone the zone's level sets the floor (warning zone: `medium`, critical zone:
     `critical`); a track closing on the perimeter faster than `min_closing_mps` is `high`
@@ -181,10 +200,16 @@ class ThreatConfig(_Section):
     benign_confidence: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.6
     # Below this height relative to the origin a track is not a flying object (no threat).
     min_height_m: Annotated[float, Meta(ge=-10_000.0, le=0.0)] = -100.0
+    # How sure threat evaluation must be of a vague track (a passive contact) before it acts
+    # on it, in standard deviations of the track's own covariance: it must be closing even
+    # at this many sigmas below its estimated closing speed, and inside a zone by this many
+    # sigmas of its horizontal position. A radar track (metres, a few tenths of m/s) hardly
+    # notices; a bearings-only track cannot alert on a speed it does not know.
+    certainty_sigmas: Annotated[float, Meta(ge=0.0, le=5.0)] = 2.0
 
 
 class AlertsConfig(_Section):
-    """The alert lifecycle (cuas/alerts.py) and its journal (cuas/journal.py)."""
+    """The alert lifecycle (cuas/fusion/alerts.py) and its journal (cuas/io/journal.py)."""
 
     raise_threat: Threat = "medium"  # the threat at which a track alerts
     debounce_cycles: Annotated[int, Meta(ge=1, le=100)] = 2  # consecutive cycles to raise
@@ -200,6 +225,48 @@ class AlertsConfig(_Section):
     retention_days: Annotated[float, Meta(gt=0.0, le=36_500.0)] = 30.0  # cleared alerts kept
 
 
+class TakConfig(_Section):
+    """Cursor-on-Target output (`cuas gateway-tak`, cuas/gateways/tak.py)."""
+
+    # tcp://HOST:PORT (a TAK server's plain CoT port), tls://HOST:PORT, or udp://GROUP:PORT
+    # (multicast, e.g. the SA group 239.2.3.1:6969); `--url` overrides it.
+    url: str | None = None
+    min_interval_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 1.0  # per track, at most
+    stale_periods: Annotated[float, Meta(ge=1.0, le=100.0)] = 3.0  # stale this many periods on
+    callsign_prefix: Annotated[str, Meta(max_length=32)] = "UAS"
+    multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
+    tls_ca: str | None = None  # TLS: the server's CA (PEM); default: the system's CAs
+    tls_cert: str | None = None  # TLS: our client certificate (PEM), where the server asks
+    tls_key: str | None = None
+
+
+class SapientConfig(_Section):
+    """SAPIENT output (`cuas gateway-sapient`, cuas/gateways/sapient.py): the core as a
+    FUSION_NODE child of a higher decision node."""
+
+    # Our node_id (a lower-case UUIDv4); default: one derived from camp_id, stable per camp.
+    node_id: Uuid | None = None
+    status_interval_s: Annotated[float, Meta(ge=0.5, le=3600.0)] = 5.0
+    reconnect_max_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 10.0  # backoff ceiling
+
+
+class AsterixConfig(_Section):
+    """ASTERIX output (`cuas gateway-asterix`, cuas/gateways/asterix.py): CAT-062 tracks."""
+
+    sac: Annotated[int, Meta(ge=0, le=255)] = 0  # System Area Code of the camp's tracker
+    sic: Annotated[int, Meta(ge=0, le=255)] = 1  # System Identification Code
+    multicast_ttl: Annotated[int, Meta(ge=1, le=255)] = 1
+
+
+class ConsoleConfig(_Section):
+    """The operations console (`cuas console`): where it listens, and its offline map."""
+
+    listen: str = "127.0.0.1:8080"  # HOST:PORT of the page
+    # Offline basemap: a folder of XYZ tiles ({z}/{x}/{y}.png|jpg|webp) or an .mbtiles file,
+    # relative to the camp file. Without it the page draws a metric grid with range rings.
+    tiles: str | None = None
+
+
 class CampConfig(_Section):
     camp_id: Name
     origin: Origin
@@ -211,6 +278,10 @@ class CampConfig(_Section):
     tracker: TrackerConfig = TrackerConfig()
     threat: ThreatConfig = ThreatConfig()
     alerts: AlertsConfig = AlertsConfig()
+    tak: TakConfig = TakConfig()
+    sapient: SapientConfig = SapientConfig()
+    asterix: AsterixConfig = AsterixConfig()
+    console: ConsoleConfig = ConsoleConfig()
     # Where the core keeps its state (the alert journal); unset: $XDG_STATE_HOME/cuas/<camp_id>
     # (else ~/.local/state/cuas/<camp_id>), so two camps, or two runs in one folder, never
     # share state by accident. Relative: to the camp file's folder.
@@ -277,7 +348,20 @@ def _self_crossing(points: list[tuple[float, float]]) -> bool:
 def _check(file: str, cfg: CampConfig) -> None:
     """Cross-field rules that a schema cannot express."""
     seen: set[str] = set()
+    keys: dict[str, str] = {}
     for i, s in enumerate(cfg.sensors):
+        if cfg.zmq.curve_secret_key is not None and s.curve_public_key is None:
+            raise ConfigError(
+                file, f"sensors[{i}].curve_public_key", "required with zmq.curve_secret_key"
+            )
+        if s.curve_public_key is not None:
+            if s.curve_public_key in keys:
+                raise ConfigError(
+                    file,
+                    f"sensors[{i}].curve_public_key",
+                    f"the same key as sensor {keys[s.curve_public_key]!r}: one key per sensor",
+                )
+            keys[s.curve_public_key] = s.id
         if s.id in seen:
             raise ConfigError(file, f"sensors[{i}].id", f"duplicate sensor id {s.id!r}")
         seen.add(s.id)
@@ -285,6 +369,12 @@ def _check(file: str, cfg: CampConfig) -> None:
             raise ConfigError(file, f"sensors[{i}].min_range_m", "must be below max_range_m")
         if s.fov_el_min_deg >= s.fov_el_max_deg:
             raise ConfigError(file, f"sensors[{i}].fov_el_min_deg", "must be below fov_el_max_deg")
+    nodes: set[str] = set()
+    for i, s in enumerate(cfg.sensors):
+        if s.sapient_node_id is not None:
+            if s.sapient_node_id.lower() in nodes:
+                raise ConfigError(file, f"sensors[{i}].sapient_node_id", "names another sensor")
+            nodes.add(s.sapient_node_id.lower())
     names: set[str] = set()
     for i, z in enumerate(cfg.zones):
         if z.name in names:
@@ -328,13 +418,15 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> CampConfig:
 def load_config(path: str | Path) -> CampConfig:
     """Load and validate a camp configuration file, or raise `ConfigError`.
 
-    File paths in it (`[mqtt] password_file`, `tls_*`) are relative to the file's folder.
+    File paths in it (`[mqtt] password_file`, `tls_*`, `[zmq] curve_secret_key`,
+    `[console] tiles`, `[tak] tls_*`) are relative to the file's folder.
     """
     cfg = parse_config(read_toml(path, ConfigError), str(path))
     return _files_beside(cfg, Path(path).resolve().parent)
 
 
 _MQTT_FILES = ("password_file", "tls_ca", "tls_cert", "tls_key")
+_TAK_FILES = ("tls_ca", "tls_cert", "tls_key")
 
 
 def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
@@ -346,9 +438,25 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
     }
     if cfg.state_dir is not None and not Path(cfg.state_dir).is_absolute():
         cfg = msgspec.structs.replace(cfg, state_dir=str(folder / cfg.state_dir))
-    if not moved:
-        return cfg
-    return msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
+    key = cfg.zmq.curve_secret_key
+    if key is not None and not Path(key).is_absolute():
+        zmq_moved = msgspec.structs.replace(cfg.zmq, curve_secret_key=str(folder / key))
+        cfg = msgspec.structs.replace(cfg, zmq=zmq_moved)
+    tiles = cfg.console.tiles
+    if tiles is not None and not Path(tiles).is_absolute():
+        cfg = msgspec.structs.replace(
+            cfg, console=msgspec.structs.replace(cfg.console, tiles=str(folder / tiles))
+        )
+    if moved:
+        cfg = msgspec.structs.replace(cfg, mqtt=msgspec.structs.replace(cfg.mqtt, **moved))
+    tak_moved = {
+        name: str(folder / value)
+        for name in _TAK_FILES
+        if (value := getattr(cfg.tak, name)) is not None and not Path(value).is_absolute()
+    }
+    if tak_moved:
+        cfg = msgspec.structs.replace(cfg, tak=msgspec.structs.replace(cfg.tak, **tak_moved))
+    return cfg
 
 
 def dump_config(cfg: CampConfig) -> str:

@@ -80,6 +80,7 @@ class RadarDetection(_Message):
     sigma_el_deg: SigmaDegrees | None = None
     class_probs: ClassProbs | None = None
     t: Time | None = None
+    object_id: Ident | None = None  # additive: the sensor's own track id (SAPIENT object_id)
 
 
 class RfDetection(_Message):
@@ -91,6 +92,7 @@ class RfDetection(_Message):
     emitter_id: Ident | None = None
     class_probs: ClassProbs | None = None
     t: Time | None = None
+    object_id: Ident | None = None  # additive: the sensor's own track id (SAPIENT object_id)
 
 
 class CameraDetection(_Message):
@@ -102,6 +104,7 @@ class CameraDetection(_Message):
     confidence: Probability | None = None
     class_probs: ClassProbs | None = None
     t: Time | None = None
+    object_id: Ident | None = None  # additive: the sensor's own track id (SAPIENT object_id)
 
 
 class RemoteIdDetection(_Message):

@@ -21,6 +21,11 @@ fi
 packages=()
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=("python3-venv")
 PATH="$PATH:/usr/sbin:/usr/local/sbin" command -v mosquitto >/dev/null || packages+=("mosquitto")
+# The console's browser tests (dev extra) drive Debian's headless Chromium through its own
+# chromedriver (same source package, so the versions match; nothing is downloaded at test time).
+if [[ ",$extras," == *",dev,"* ]] && ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+    packages+=("chromium" "chromium-driver")
+fi
 if [ "${#packages[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -44,3 +49,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     fi
     echo "$want" > "$stamp"
 fi
+
+# The independent peers the interface tests talk to (taky, sapient-pydantic, asterix-decoder),
+# each in a virtualenv of its own under .venv-peers/ (tests/support/peers.py; idempotent).
+.venv/bin/python tests/support/peers.py >/dev/null

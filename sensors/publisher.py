@@ -27,6 +27,13 @@ Delivery, and what is counted as lost (`dropped`, by reason in `drops`):
 - Heartbeats go out only while connected and subscribed (one at once on every connection),
   as a heartbeat delivered late would be stale; they are never queued or counted as drops.
 
+On a secured camp (`[zmq] curve_secret_key` on the core), the link is CurveZMQ: pass this
+sensor's key file (`curve_key`, the `.key_secret` that `cuas secure init` wrote for it) and
+the core's public key (`curve_server_key`: its `.key` file or the Z85 key; the camp file's
+`[zmq] curve_server_key`, see `curve_options`, which adapters' `--curve-key` feeds). The core then
+accepts this sensor's messages, and only this sensor's, from that key; a refused handshake
+shows in the log as a failed handshake and `wait_connected()` never returns True.
+
 ZeroMQ reconnects by itself, from `reconnect_ivl_ms` backing off to `reconnect_ivl_max_ms`;
 ZMTP heartbeats notice a core that vanished without closing TCP (a cut cable). `close()`
 never waits more than `linger_ms` for unsent messages. The core must be polling its SUB
@@ -35,6 +42,7 @@ socket for the subscription to reach us (see FIELD-NOTES.md); a live core always
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -42,6 +50,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -49,6 +58,10 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
+from cuas.config import CampConfig
+from cuas.errors import ConfigError
+from cuas.fusion.reject_log import RejectLog
+from cuas.security.curve_keys import load_public_key, load_secret_key, secret_path
 from cuas.topics import report_topic, status_topic
 from cuas.wire import (
     KINDS,
@@ -78,6 +91,20 @@ MAX_HEARTBEAT_PERIOD_S = 2.0  # DESIGN.md: a heartbeat at least every 2 s
 MAX_DETAIL_CHARS = 1024  # wire `Text`: a longer detail would get the whole status rejected
 MAX_SENSOR_ID_CHARS = 128  # wire `Ident`
 DROP_LOG_INTERVAL_S = 10.0
+_HANDSHAKE_FAILURES = {
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: (
+        "key_refused",
+        "the core does not know this sensor's CURVE key (is it in the camp file?)",
+    ),
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: (
+        "security_mismatch",
+        "CURVE on one side only, or a protocol error",
+    ),
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: (
+        "closed",
+        "the core closed the handshake: a wrong core key (curve_server_key)?",
+    ),
+}
 
 
 class SensorPublisher:
@@ -97,6 +124,8 @@ class SensorPublisher:
         zmtp_heartbeat_ivl_ms: int = 1000,
         zmtp_heartbeat_timeout_ms: int = 3000,
         context: zmq.asyncio.Context | None = None,
+        curve_key: str | Path | None = None,
+        curve_server_key: str | Path | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown sensor kind {kind!r}; expected one of {KINDS}")
@@ -110,7 +139,7 @@ class SensorPublisher:
         self.kind: Kind = kind
         self.endpoint = endpoint
         self.heartbeat_period_s = heartbeat_period_s
-        self._options = {
+        self._options: dict[int, int | bytes] = {
             zmq.XPUB_NODROP: 1,
             zmq.SNDHWM: sndhwm,
             zmq.RECONNECT_IVL: reconnect_ivl_ms,
@@ -119,6 +148,15 @@ class SensorPublisher:
             zmq.HEARTBEAT_IVL: zmtp_heartbeat_ivl_ms,
             zmq.HEARTBEAT_TIMEOUT: zmtp_heartbeat_timeout_ms,
         }
+        if (curve_key is None) != (curve_server_key is None):
+            raise ValueError("curve_key and curve_server_key go together")
+        if curve_key is not None and curve_server_key is not None:
+            public, secret = load_secret_key(curve_key, "curve_key")
+            self._options |= {
+                zmq.CURVE_SERVERKEY: load_public_key(str(curve_server_key), "curve_server_key"),
+                zmq.CURVE_PUBLICKEY: public,
+                zmq.CURVE_SECRETKEY: secret,
+            }
         self._context = context
         self._report_type = REPORT_TYPES[kind]
         self._detection_type = DETECTION_TYPES[kind]
@@ -145,6 +183,9 @@ class SensorPublisher:
         self._subscriptions: set[bytes] = set()
         self._ready = asyncio.Event()
         self._wake_heartbeat = asyncio.Event()
+        self.handshake_failures = RejectLog(
+            logger=log, what=f"{sensor_id}: handshake refused by the core"
+        )
         self._drop_logged: dict[str, float] = {}
         self._drops_unlogged: Counter[str] = Counter()
 
@@ -245,14 +286,16 @@ class SensorPublisher:
                 self._peers += 1
                 log.info("%s: connected to the core at %s", self.sensor_id, self.endpoint)
             elif kind == zmq.EVENT_DISCONNECTED:
-                self._peers = max(0, self._peers - 1)
-                log.warning("%s: lost the core at %s; reconnecting", self.sensor_id, self.endpoint)
+                if self._peers > 0:  # not after a failed handshake: that was never connected
+                    self._peers -= 1
+                    log.warning(
+                        "%s: lost the core at %s; reconnecting", self.sensor_id, self.endpoint
+                    )
             elif kind == zmq.EVENT_CONNECT_RETRIED:
                 log.debug("%s: core at %s not reachable; retrying", self.sensor_id, self.endpoint)
-            else:
-                log.warning(
-                    "%s: handshake with %s failed (%s)", self.sensor_id, self.endpoint, kind
-                )
+            else:  # retried every ~100 ms by ZeroMQ: counted, logged once per interval
+                reason, detail = _HANDSHAKE_FAILURES.get(kind, ("handshake_failed", str(kind)))
+                self.handshake_failures.add(self.endpoint, reason, detail)
             self._update_ready()
 
     async def _watch_subscriptions(self) -> None:
@@ -361,3 +404,42 @@ class SensorPublisher:
             "%s: dropping messages to %s: %s%s", self.sensor_id, self.endpoint, reason, suffix
         )
         self._drop_logged[reason] = now
+
+
+def add_curve_argument(parser: argparse.ArgumentParser) -> None:
+    """`--curve-key FILE`: the sensor's key on a secured camp (see `curve_options`)."""
+    parser.add_argument(
+        "--curve-key",
+        metavar="FILE",
+        help="this sensor's CURVE key file (keys/sensors/<id>.key_secret from `cuas secure "
+        "init`); required where the camp file has [zmq] curve_server_key",
+    )
+
+
+def curve_options(config: CampConfig, curve_key: str | Path | None) -> dict[str, str | Path]:
+    """`SensorPublisher`'s CURVE arguments for a sensor of `config` holding `curve_key`.
+
+    A secured camp (its file names the core's `curve_server_key`) refuses plain sensors, so
+    a missing key is an error here rather than a sensor that silently never connects.
+    """
+    server_key = config.zmq.curve_server_key
+    if curve_key is None:
+        if server_key is not None:
+            raise ConfigError(
+                "--curve-key", "zmq.curve_server_key", "this camp's core admits CURVE sensors only"
+            )
+        return {}
+    if server_key is None:
+        raise ConfigError(
+            str(curve_key), "zmq.curve_server_key", "needed with a CURVE key: the core's key"
+        )
+    return {"curve_key": curve_key, "curve_server_key": server_key}
+
+
+def curve_options_in(
+    config: CampConfig, folder: str | Path | None, sensor_id: str
+) -> dict[str, str | Path]:
+    """`curve_options` with the key file of `sensor_id` in `folder` (`keys/sensors` of
+    `cuas secure init`), for tools that fly several sensors (the simulators)."""
+    key = None if folder is None else secret_path(Path(folder), sensor_id)
+    return curve_options(config, key)

@@ -27,7 +27,7 @@ from cuas.topics import report_topic, status_topic
 from cuas.wire import VERSION, Status
 from simulators.radar import SimulatedRadar
 from simulators.scoring import TRUTH_TOPIC, Snapshot, read_truth
-from simulators.targets import NcvSwarm, WaypointPath, scripted_snapshot, to_truth_frame
+from simulators.targets.benchmark import NcvSwarm, WaypointPath, scripted_snapshot, to_truth_frame
 
 T0 = 1764000000.0
 RECEIVE_DELAY_S = 0.05

@@ -4,7 +4,9 @@ It runs, in one process, the three parts a real camp runs separately:
 - an MQTT broker: the configured one if it answers, otherwise an embedded broker bound to
   127.0.0.1 only (so the demo works on a fresh machine with nothing else installed);
 - the fusion service (`cuas run`), with its real ZeroMQ ingest and MQTT publisher;
-- a simulated radar flying a scenario of the library in real time over ZeroMQ;
+- the camp's simulated sensors (radar, RF, cameras, Remote ID: every kind the camp has)
+  flying a scenario of the library in real time over ZeroMQ;
+- with `--console HOST:PORT`, the operations console's web page (its URL is printed first);
 and shows what an operations centre receives, by following the camp's MQTT topics exactly
 as `cuas tail` does. It ends after the scenario, on Ctrl-C, or after `--duration`.
 """
@@ -40,12 +42,14 @@ async def demo(
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
     seed: int = 0,
+    console_listen: str | None = None,
 ) -> TailStats:
     """Run the demo; returns what the operator's view received."""
-    from simulators.run import run_realtime
+    from simulators.flight.realtime import run_realtime
     from simulators.scenario_library import build_scenario
 
-    scenario = build_scenario(scenario_name, config, seed=seed)
+    # Every sensor of the camp flies, so none of them shows in fault for "nothing received".
+    scenario = build_scenario(scenario_name, config, seed=seed, all_sensors=True)
     stop = stop or asyncio.Event()
     mqtt = config.mqtt
     async with contextlib.AsyncExitStack() as stack:
@@ -57,6 +61,11 @@ async def demo(
             )
         else:
             print(f"MQTT broker: using the one at {mqtt.host}:{mqtt.port}", file=out)
+        if console_listen is not None:
+            from cuas.operator.console.command import console_running
+
+            console = await stack.enter_async_context(console_running(config, console_listen))
+            print(f"operations console: {console.server.url}", file=out)
         print(
             f"scenario {scenario.name!r}: {scenario.description} "
             f"({scenario.duration_s:.0f} s at {speed:g}x)",
@@ -134,7 +143,13 @@ def _run(args: argparse.Namespace) -> int:
 
     run_until_signal(
         lambda stop: demo(
-            config, args.scenario, args.speed, args.duration, stop=stop, seed=args.seed
+            config,
+            args.scenario,
+            args.speed,
+            args.duration,
+            stop=stop,
+            seed=args.seed,
+            console_listen=args.console,
         )
     )
     return 0
@@ -156,5 +171,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--speed", type=float, default=1.0, help="scenario time speed-up")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--seed", type=int, default=0, help="simulation seed")
+    p.add_argument(
+        "--console", metavar="HOST:PORT", help="also serve the operations console's page there"
+    )
     p.set_defaults(func=_run)
     return p

@@ -1,8 +1,8 @@
 """Simulated passive sensors: RF direction finders, EO/IR cameras and Remote ID receivers.
 
 Each sensor is placed by its `SensorConfig` in the camp frame and turns the truth of one scan
-(`simulators.targets.TargetStates` at measurement time `t`) into the matching wire report,
-as the real device's adapter would publish it:
+(`simulators.targets.target_set.TargetStates` at measurement time `t`) into the matching wire
+report, as the real device's adapter would publish it:
 
 - `SimulatedRfSensor` hears only targets whose RF link is on (`rf_emitter`), within
   `max_range_m`, each with probability `p_detection`; it reports a noisy true-north bearing,
@@ -50,7 +50,7 @@ from cuas.wire import (
     RfDetection,
     RfReport,
 )
-from simulators.targets import TargetStates
+from simulators.targets.target_set import TargetStates
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]

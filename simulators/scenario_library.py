@@ -28,19 +28,19 @@ from cuas.geodesy import LocalFrame
 from simulators.events import Event
 from simulators.radar import PdModel, RadarEquationPd, SimulatedRadar
 from simulators.sensor_model import SensorModel
-from simulators.targets import (
+from simulators.targets.behaviours import (
     DRONE_RCS_DBSM,
     Orbit,
     Racetrack,
     Straight,
     Target,
-    TargetSet,
     Weave,
-    bird_flock,
     from_bearing,
     ingress,
     weave,
 )
+from simulators.targets.birds import bird_flock
+from simulators.targets.target_set import TargetSet
 
 DEFAULT_SCENARIO = "attack"
 DEFAULT_RADAR = "radar-1"
@@ -62,6 +62,7 @@ __all__ = [
     "build_scenario",
     "camp_radar",
     "describe_library",
+    "resolve_scenario",
 ]
 
 
@@ -82,7 +83,7 @@ class Scenario:
     pd: PdModel
     clutter_per_scan: float = 3.0
     sensors: tuple[SensorConfig, ...] = ()
-    # Drills (simulators.scenario_file): per-sensor simulation options by sensor id, scripted
+    # Drills (simulators.scenario_builder): per-sensor simulation options by sensor id, scripted
     # events, and the seed the scenario file names (callers may override it).
     models: Mapping[str, SensorModel] = field(default_factory=dict)
     events: tuple[Event, ...] = ()
@@ -436,6 +437,15 @@ def build_scenario(
         clutter_per_scan=spec.clutter_per_scan,
         sensors=tuple(s for s in config.sensors if s.id != radar.id) if fly_all else (),
     )
+
+
+def resolve_scenario(
+    scenario: Scenario | str, config: CampConfig, seed: int, duration_s: float | None
+) -> Scenario:
+    """`scenario` itself, or the library scenario of that name built for the camp."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    return build_scenario(scenario, config, seed=seed, duration_s=duration_s)
 
 
 def describe_library() -> str:

@@ -1,4 +1,4 @@
-"""The alert lifecycle (cuas/alerts.py): one alert per track episode, as transitions."""
+"""The alert lifecycle (cuas/fusion/alerts.py): one alert per track episode, as transitions."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import pytest
 
 from cuas import wire
 from cuas.config import load_config
+from cuas.errors import ScenarioError
 from cuas.geodesy import LocalFrame
 from cuas.io.recording import read_records
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, T0
@@ -21,14 +22,9 @@ from simulators.drill.report import write_report
 from simulators.drill.runner import run_drill
 from simulators.drill.score import TargetInfo, score_drill
 from simulators.events import ClockSkew
-from simulators.run import simulate
-from simulators.scenario_file import (
-    LIBRARY_DIR,
-    ScenarioError,
-    library,
-    load_scenario,
-    parse_scenario,
-)
+from simulators.flight.recording import simulate
+from simulators.scenario_builder import LIBRARY_DIR, library, load_scenario
+from simulators.scenario_file import parse_scenario
 from simulators.scoring import Snapshot
 
 ORIGIN = (8.65, 24.50, 600.0)
@@ -147,7 +143,7 @@ def _shortened(scenario, seconds: float):
 
 
 def _infos(result) -> list[TargetInfo]:
-    from simulators.drill.runner import target_infos
+    from simulators.drill.result import target_infos
 
     return target_infos(result.scenario, result.camp, {})
 

@@ -1,4 +1,4 @@
-"""The alert journal (cuas/journal.py): written before publishing, read back in order."""
+"""The alert journal (cuas/io/journal.py): written before publishing, read back in order."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import asyncio
 from support.live import camp, core_running, eventually, listening, live_camp
 
 from cuas import wire
-from simulators.run import run_realtime
+from simulators.flight.realtime import run_realtime
 from simulators.scenario_library import FRIENDLY_UAS_ID
 
 

@@ -18,7 +18,7 @@ from support.truth_match import Outcome, match
 from cuas import wire
 from cuas.config import load_config
 from cuas.service.replay import replay
-from simulators.run import record, truth_path
+from simulators.flight.recording import record, truth_path
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
 SWARM = [f"s0{i}" for i in range(1, 7)]

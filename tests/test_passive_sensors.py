@@ -36,6 +36,9 @@ from cuas.wire import (
     to_msgpack,
 )
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
+from simulators.flight.realtime import ScanEvent, run_realtime
+from simulators.flight.recording import record, truth_path
+from simulators.flight.sensors import make_sensors
 from simulators.passive import (
     DEFAULT_CONFUSION,
     PROTOCOLS,
@@ -47,7 +50,6 @@ from simulators.passive import (
     SimulatedRfSensor,
     wrap_bearing,
 )
-from simulators.run import ScanEvent, make_sensors, record, run_realtime, truth_path
 from simulators.scenario_library import (
     FRIENDLY_EMITTER_ID,
     FRIENDLY_UAS_ID,
@@ -56,7 +58,8 @@ from simulators.scenario_library import (
     build_scenario,
 )
 from simulators.scoring import read_truth
-from simulators.targets import Racetrack, TargetStates
+from simulators.targets.behaviours import Racetrack
+from simulators.targets.target_set import TargetStates
 
 ORIGIN = (8.65, 24.5, 600.0)
 FRAME = LocalFrame(*ORIGIN)

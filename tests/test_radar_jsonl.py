@@ -1,4 +1,4 @@
-"""The JSON-lines radar adapter: vendor plots in, wire reports out (sensors/radar_jsonl.py).
+"""The JSON-lines radar adapter: vendor plots in, wire reports out (sensors/radar_jsonl/).
 
 Parsing, grouping and line framing are specified first on their own; then the adapter runs
 over real loopback sockets (UDP datagrams, TCP in both directions) into a real bound SUB
@@ -27,23 +27,19 @@ from cuas import wire
 from cuas.config import SensorConfig
 from cuas.wire import decode_report, decode_status
 from sensors.publisher import SensorPublisher
-from sensors.radar_jsonl import (
-    COMMAND,
+from sensors.radar_jsonl.adapter import RadarJsonlAdapter, RadarJsonlOptions
+from sensors.radar_jsonl.command import COMMAND, add_command, main
+from sensors.radar_jsonl.plots import (
     FieldMap,
-    LineBuffer,
     Plot,
     PlotError,
     PlotParser,
-    RadarJsonlAdapter,
-    RadarJsonlOptions,
-    ScanGrouper,
-    add_command,
     detections_of,
-    main,
     parse_field_override,
-    parse_hostport,
     true_azimuth,
 )
+from sensors.radar_jsonl.scans import ScanGrouper
+from sensors.transport import LineBuffer, parse_hostport
 
 T0 = 1764000000.25
 ROOT = Path(__file__).resolve().parent.parent

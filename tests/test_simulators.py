@@ -22,19 +22,15 @@ from cuas.io.recording import read_records
 from cuas.service.replay import replay
 from cuas.wire import decode_report, decode_status
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR, write_sample_recording
+from simulators.flight.realtime import ScanEvent, run_realtime
+from simulators.flight.recording import record, truth_path
 from simulators.radar import ConstantPd, RadarEquationPd, SimulatedRadar, swerling1_pd
-from simulators.run import ScanEvent, add_command, record, run_realtime, truth_path
 from simulators.scenario_library import LIBRARY, build_scenario, camp_radar
 from simulators.scoring import read_track_snapshots, read_truth
-from simulators.targets import (
-    BIRD_RCS_DBSM,
-    Orbit,
-    TargetSet,
-    bird_flock,
-    from_bearing,
-    ingress,
-    weave,
-)
+from simulators.simulate_command import add_command
+from simulators.targets.behaviours import BIRD_RCS_DBSM, Orbit, from_bearing, ingress, weave
+from simulators.targets.birds import bird_flock
+from simulators.targets.target_set import TargetSet
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Threat evaluation: what makes a track `none` .. `critical` (cuas/threat.py)."""
+"""Threat evaluation: what makes a track `none` .. `critical` (cuas/fusion/threat.py)."""
 
 from __future__ import annotations
 
@@ -87,3 +87,25 @@ def test_a_hovering_drone_inside_the_approach_zone_is_medium() -> None:
     sky.add("h", (0.0, 800.0, 100.0))
     sky.cycle()
     assert sky.threat["h"] == "medium"
+
+
+def test_a_vague_contact_cannot_alert_on_a_speed_it_does_not_know() -> None:
+    """A bearings-only track 2.5 km out "inbound at 55 m/s" with a velocity known to +-40 m/s
+    and a position to +-400 m is no more than what is certain of it: not closing, not in the
+    approach zone it seems to sit in."""
+    sky = Sky()
+    sky.add("vague", (1400.0, 0.0, 60.0), (-55.0, 0.0, 0.0))
+    sky.add("sharp", (1400.0, 50.0, 60.0), (-55.0, 0.0, 0.0))
+    row = sky._row("vague")
+    sky.table.P[row] = np.diag([400.0**2, 400.0**2, 100.0**2, 40.0**2, 40.0**2, 5.0**2])
+    sky.cycle()
+    assert sky.threat["sharp"] in ("high", "medium")
+    assert sky.threat["vague"] == "none"
+
+
+def test_a_contact_placed_well_inside_a_zone_counts_inside_even_when_vague() -> None:
+    sky = Sky()
+    sky.add("deep", (0.0, 0.0, 60.0))  # the camp centre: 350 m inside the perimeter
+    sky.table.P[sky._row("deep")] = np.diag([80.0**2, 80.0**2, 50.0**2, 4.0, 4.0, 1.0])
+    sky.cycle()
+    assert sky.threat["deep"] == "critical"

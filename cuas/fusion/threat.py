@@ -11,6 +11,14 @@ confidently a bird, clutter or a manned aircraft is rated by two cues, and takes
 Tentative tracks, friendlies, benign classes and tracks estimated implausibly far below the
 camp (`min_height_m`: the filter of a track fed only by bearings can drift underground) are
 `none`: they never escalate.
+
+Both cues use the track's covariance, not only its estimate (`certainty_sigmas`, k): a
+track counts as closing only if its closing speed less k sigmas still exceeds
+`min_closing_mps` (the probability that it closes is then over 97 % for k = 2), and it is
+inside a zone only when it is more than k sigmas of horizontal position inside the zone's
+edge (or that sigma is under `CERTAIN_POSITION_M`). For a radar track this changes
+nothing; a vague passive contact whose speed and place are unknown is rated by what is known
+of it.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from numpy.typing import NDArray
 
 from cuas import wire
 from cuas.config import ThreatConfig
-from cuas.fusion.zones import ZoneSet
+from cuas.fusion.zones import ZoneSet, distance_to_polygon
 from cuas.geodesy import LocalFrame
 from cuas.tracking.classification import PublishedClasses
 from cuas.tracking.tracker import TrackSnapshot
@@ -33,6 +41,7 @@ NONE, LOW, MEDIUM, HIGH, CRITICAL = range(5)
 RANK = {name: i for i, name in enumerate(wire.THREATS)}
 _ZONE_THREAT = {1: MEDIUM, 2: CRITICAL}  # zones.LEVEL_RANK -> threat
 _BENIGN = [wire.CLASSES.index(c) for c in ("bird", "clutter", "aircraft")]
+CERTAIN_POSITION_M = 50.0  # a track placed this well is where it is, for zone containment
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,16 @@ class ThreatEvaluator:
         p = zones.perimeter
         self.perimeter_ceiling = np.inf if p is None else float(zones.ceiling[p])
 
+    def _surely_inside(self, pos: Array, sigma_h: Array, k: float) -> NDArray[np.bool_]:
+        """(n, zones): whether each track is more than k sigmas inside each zone's edge
+        (always true for a track placed within `CERTAIN_POSITION_M`)."""
+        out = np.ones((pos.shape[0], len(self.zones)), dtype=bool)
+        vague = sigma_h > CERTAIN_POSITION_M
+        if vague.any():
+            for i, polygon in enumerate(self.zones.polygons):
+                out[vague, i] = distance_to_polygon(pos[vague, :2], polygon) >= k * sigma_h[vague]
+        return out
+
     def evaluate(
         self, snap: TrackSnapshot, geo: TrackGeometry, classes: PublishedClasses
     ) -> ThreatPicture:
@@ -90,17 +109,24 @@ class ThreatEvaluator:
         pos, vel = live.x[:, :3], live.x[:, 3:]
         probs, label = classes.probs, classes.names
 
-        ranked = np.where(geo.inside, self.zones.rank[None, :], 0)
+        k = cfg.certainty_sigmas
+        P = live.P
+        sigma_h = np.sqrt(np.maximum(P[:, 0, 0] + P[:, 1, 1], 0.0))
+        inside = geo.inside & self._surely_inside(pos, sigma_h, k)
+        ranked = np.where(inside, self.zones.rank[None, :], 0)
         top = ranked.max(axis=1, initial=0)
         zone = np.where(top > 0, ranked.argmax(axis=1) if ranked.shape[1] else 0, -1)
         zone_threat = np.select([top == 2, top == 1], [CRITICAL, MEDIUM], NONE)
 
         r = np.maximum(np.hypot(pos[:, 0], pos[:, 1]), 1.0)
-        closing = -(pos[:, 0] * vel[:, 0] + pos[:, 1] * vel[:, 1]) / r
+        radial = -pos[:, :2] / r[:, None]  # horizontal unit vectors towards the camp centre
+        closing = (radial * vel[:, :2]).sum(axis=1)
+        sigma_c = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", radial, P[:, 3:5, 3:5], radial), 0))
+        sure_closing = closing - k * sigma_c
         eta = geo.eta_s
         with np.errstate(invalid="ignore"):
             approaching = (
-                (closing >= cfg.min_closing_mps)
+                (sure_closing >= cfg.min_closing_mps)
                 & np.isfinite(eta)
                 & (eta > 0.0)
                 & (pos[:, 2] <= self.perimeter_ceiling)

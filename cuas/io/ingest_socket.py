@@ -4,42 +4,75 @@ Reading one message per event-loop wakeup caps asyncio at ~25k msg/s (FIELD-NOTE
 each wakeup everything already queued is drained without blocking, through a synchronous
 shadow of the same socket. The socket binds and subscribes at construction: a SUB that binds
 must already be subscribed when publishers connect, or their first messages are lost.
+
+With a `CurveServer` (`[zmq] curve_secret_key`), the socket is a CURVE server and each
+message's `User-Id` (the sensor id its key belongs to, cuas/io/curve_auth.py) must be the
+sensor its topic names; any other message is refused here (`key_mismatch`, or
+`unauthenticated` without a `User-Id`) and reported through `reject`, never fused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import zmq
 import zmq.asyncio
 
+from cuas import topics
+from cuas.fusion.reject_log import RejectLog
+from cuas.io.curve_auth import CurveServer
+
 MAX_BATCH = 5000  # messages per drain, so one flood cannot starve the rest of the loop
+
+Reject = Callable[[str, str, str], None]  # (sensor id, reason, detail)
 
 
 class IngestSocket:
     """Receives `[topic, payload]` messages from every sensor of the camp."""
 
-    def __init__(self, endpoint: str, context: zmq.asyncio.Context, hwm: int = 100_000) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        context: zmq.asyncio.Context,
+        hwm: int = 100_000,
+        *,
+        curve: CurveServer | None = None,
+        reject: Reject | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.curve = curve
+        self._reject = reject or RejectLog().add
         self._socket = context.socket(zmq.SUB)
         self._socket.setsockopt(zmq.RCVHWM, hwm)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SUBSCRIBE, b"")
+        if curve is not None:
+            curve.secure(self._socket)  # before bind: no handshake may precede the ZAP handler
         self._socket.bind(endpoint)
         self.bound = self._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
         self._sync = zmq.Socket.shadow(self._socket.underlying)
         self.received = 0
         self.bad_frames = 0
+        self.key_mismatch = 0  # an admitted sensor's key on another sensor's topic
+        self.unauthenticated = 0  # a message without a User-Id (cannot happen if ZAP runs)
 
     async def batch(self) -> list[tuple[str, bytes]]:
         """Wait for traffic, then return everything queued (up to MAX_BATCH messages).
 
         A message that is not exactly two frames, or whose topic is not UTF-8, is counted in
         `bad_frames` and returned with the topic `""` so ingest can count it as a reject.
+        A message refused by CURVE is counted and not returned.
         """
         await self._socket.poll(flags=zmq.POLLIN)
         out: list[tuple[str, bytes]] = []
         while len(out) < MAX_BATCH:
+            sender: zmq.Frame | None = None  # the first frame, which carries the User-Id
             try:
-                frames = self._sync.recv_multipart(zmq.NOBLOCK, copy=True)
+                if self.curve is None:
+                    frames = self._sync.recv_multipart(zmq.NOBLOCK, copy=True)
+                else:
+                    parts = self._sync.recv_multipart(zmq.NOBLOCK, copy=False)
+                    sender, frames = parts[0], [p.bytes for p in parts]
             except zmq.Again:
                 break
             self.received += 1
@@ -52,8 +85,27 @@ class IngestSocket:
             except UnicodeDecodeError:
                 self.bad_frames += 1
                 topic = ""
+            if sender is not None and not self._authentic(sender, topic):
+                continue
             out.append((topic, frames[1]))
         return out
 
+    def _authentic(self, frame: zmq.Frame, topic: str) -> bool:
+        """Whether the sensor that sent `frame` (its key's user id) is the topic's sensor."""
+        _, claimed = topics.sensor_topic_parts(topic)
+        try:
+            sender = frame.get("User-Id")
+        except zmq.ZMQError:
+            self.unauthenticated += 1
+            self._reject(claimed or "?", "unauthenticated", "a message without a CURVE user id")
+            return False
+        if sender != claimed:
+            self.key_mismatch += 1
+            self._reject(claimed or "?", "key_mismatch", f"sensor {sender!r}'s key on {topic!r}")
+            return False
+        return True
+
     def close(self) -> None:
+        if self.curve is not None:
+            self.curve.close(self._socket)
         self._socket.close(linger=0)

@@ -3,7 +3,7 @@
 The publisher owns its connection in a task of its own, so the fusion core never waits on
 the broker: the core hands it messages and goes on. aiomqtt does not reconnect by itself,
 so `run` is a retry loop with exponential backoff. While the broker is away:
-- alert transitions wait in the journal's outbox (`cuas/journal.py`, SQLite, written by the
+- alert transitions wait in the journal's outbox (`cuas/io/journal.py`, SQLite, written by the
   service before the publisher hears of them) and go out in order when the broker is back;
   each is marked published only after the broker's PUBACK (QoS 1) for both its event and its
   retained state, so a crash or an outage loses none (a transition whose PUBACK was lost may

@@ -27,6 +27,8 @@ import aiomqtt
 import msgspec
 
 from cuas import wire
+from cuas.config import MqttConfig
+from cuas.io.mqtt_client import mqtt_client
 from cuas.io.mqtt_output import AlertDeduplicator, decode_output
 from cuas.topics import Topics
 from cuas.wire import Alert, SensorHealth, ServiceStatus, TrackCycle, WireError
@@ -52,6 +54,22 @@ class TailSettings:
     retry_min_s: float = 0.5
     retry_max_s: float = 10.0
     connect_timeout_s: float = 5.0
+    # The camp's `[mqtt]`, for its credentials and TLS (password_file, tls_*); host, port,
+    # username and password above override it.
+    mqtt: MqttConfig | None = None
+
+    def broker(self) -> MqttConfig:
+        """The `[mqtt]` settings to connect with: the camp's, with this tail's overrides."""
+        base = self.mqtt or MqttConfig()
+        if self.password is not None:
+            base = msgspec.structs.replace(base, password=self.password, password_file=None)
+        return msgspec.structs.replace(
+            base,
+            host=self.host,
+            port=self.port,
+            username=self.username if self.username is not None else base.username,
+            keepalive_s=self.keepalive_s,
+        )
 
     @property
     def topics(self) -> Topics:
@@ -315,13 +333,9 @@ async def _follow(settings: TailSettings, view: _View, ready: asyncio.Event | No
     where = f"{settings.host}:{settings.port}"
     while True:
         try:
-            async with aiomqtt.Client(
-                settings.host,
-                settings.port,
+            async with mqtt_client(
+                settings.broker(),
                 identifier=f"cuas-tail-{uuid.uuid4().hex[:8]}",
-                username=settings.username,
-                password=settings.password,
-                keepalive=settings.keepalive_s,
                 timeout=settings.connect_timeout_s,
                 clean_session=True,
             ) as client:
@@ -377,15 +391,15 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> TailSettings:
     """Settings from `--config` (broker, credentials, prefix) with command-line overrides."""
     host, port, prefix = "127.0.0.1", 1883, None
-    username = password = None
     keepalive = 30
+    mqtt = None
     if args.config:
         from cuas.config import load_config
 
         config = load_config(args.config)
         host, port, prefix = config.mqtt.host, config.mqtt.port, config.mqtt_prefix
-        username, password = config.mqtt.username, config.mqtt.password
         keepalive = config.mqtt.keepalive_s
+        mqtt = config.mqtt  # credentials and TLS, password_file included
     prefix = args.prefix or prefix
     if not prefix:
         raise SystemExit("cuas tail: give --config CAMP.toml or --prefix cuas/<camp_id>")
@@ -393,9 +407,8 @@ def settings_from_args(args: argparse.Namespace) -> TailSettings:
         prefix=prefix,
         host=args.host or host,
         port=args.port or port,
-        username=username,
-        password=password,
         keepalive_s=keepalive,
+        mqtt=mqtt,
         raw_json=args.json,
         tracks=args.tracks,
         count=args.count,

@@ -10,7 +10,8 @@ from typing import Any
 
 import zmq.asyncio
 
-from cuas.config import load_config
+from cuas.config import CampConfig, load_config
+from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.io.recording import RecordingWriter
 from cuas.service.lifetime import run_until_signal
@@ -22,14 +23,18 @@ async def capture_async(
     stop: asyncio.Event,
     duration_s: float | None = None,
     max_messages: int | None = None,
+    config: CampConfig | None = None,
 ) -> int:
     """Write `[t_received, topic, payload]` for every message until stopped; returns the count.
 
     Payloads are written exactly as received (a malformed one included), so that a replay
-    sees what the core would have seen.
+    sees what the core would have seen. On a secured camp (`config` with `[zmq]
+    curve_secret_key`) the socket is the core's CURVE server, and refused messages are not
+    recorded.
     """
     context = zmq.asyncio.Context()
-    ingest = IngestSocket(endpoint, context)
+    curve = None if config is None else CurveServer.for_camp(config, context)
+    ingest = IngestSocket(endpoint, context, curve=curve)
     deadline = None if duration_s is None else time.monotonic() + duration_s
     count = 0
     try:
@@ -63,11 +68,12 @@ def capture(
     out: str | Path,
     duration_s: float | None = None,
     max_messages: int | None = None,
+    config: CampConfig | None = None,
 ) -> int:
     """Blocking form for the command line; Ctrl-C or SIGTERM ends the capture cleanly."""
 
     return run_until_signal(
-        lambda stop: capture_async(endpoint, out, stop, duration_s, max_messages)
+        lambda stop: capture_async(endpoint, out, stop, duration_s, max_messages, config)
     )
 
 
@@ -78,6 +84,7 @@ def _command(args: argparse.Namespace) -> int:
         args.out,
         duration_s=args.duration,
         max_messages=args.count,
+        config=config,
     )
     print(f"recorded {count} messages to {args.out}")
     return 0

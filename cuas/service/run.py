@@ -37,6 +37,7 @@ from cuas.config import CampConfig, load_config
 from cuas.fusion.alerts import Transition
 from cuas.fusion.intake import IntakeLimiter
 from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
+from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.io.journal import Journal, Row
 from cuas.io.mqtt_publisher import MqttPublisher
@@ -144,8 +145,11 @@ class FusionService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then publish `offline` and release the sockets."""
         context = zmq.asyncio.Context()
-        self.ingest = IngestSocket(self.config.zmq.ingest, context)
-        self._tracks = TrackSocket(self.config.zmq.tracks, context)
+        curve = CurveServer.for_camp(self.config, context)
+        self.ingest = IngestSocket(
+            self.config.zmq.ingest, context, curve=curve, reject=self.pipeline.ingest.reject
+        )
+        self._tracks = TrackSocket(self.config.zmq.tracks, context, curve=curve)
         if self.record_path is not None:
             self._recorder = RecordingWriter(self.record_path)
         log.info(
@@ -200,6 +204,7 @@ class FusionService:
         totals = {
             "received": self.ingest.received,
             "bad_frames": self.ingest.bad_frames,
+            **self._auth_totals(),
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
             "rejects": dict(p.ingest.rejects.by_reason()),
             "shed": dict(self.intake.shed),
@@ -216,6 +221,18 @@ class FusionService:
             "alerts_unpublished": self.journal.pending_count(),
         }
         log.info("cuas core stopped: %s", totals, extra={"totals": totals})
+
+    def _auth_totals(self) -> dict[str, int]:
+        """Refused CURVE handshakes (by the socket monitor); empty when CURVE is off."""
+        assert self.ingest is not None
+        curve = self.ingest.curve
+        if curve is None:
+            return {}
+        return {
+            "auth_failed": curve.auth_failed,
+            "handshake_failed": curve.handshake_failed,
+            "track_subscribers_refused": curve.subscribers_refused,
+        }
 
     async def _ingest_loop(self) -> None:
         assert self.ingest is not None
@@ -283,6 +300,7 @@ class FusionService:
                     "tracks": counters.tracks_live,
                     "mqtt_connected": self.publisher.connected,
                     "mqtt_pending": self.publisher.pending,
+                    **self._auth_totals(),
                 },
             )
 

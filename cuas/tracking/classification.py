@@ -201,6 +201,13 @@ class Classifier:
         if evidence is not None:
             self._step(tracks, rows, evidence)
 
+    def observed(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
+        """What detections `dets` say of tracks `rows` they were not used to update (a
+        camera looking into a flock): their labels, without kinematics (already counted by
+        the update that placed the track)."""
+        if scan.labels is not None:
+            self._step(tracks, rows, self._detection_evidence(scan, dets))
+
     def _step(self, tracks: TrackTable, rows: Index, evidence: Array) -> None:
         logp = np.ascontiguousarray(tracks.class_logp[rows].T)
         post = fuse(logp, evidence, self.max_log_odds)

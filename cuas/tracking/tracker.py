@@ -18,13 +18,14 @@ from cuas.tracking.lifecycle import LifecycleRules, orphaned
 from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.retrodiction import late_update, retrodict
-from cuas.tracking.scan import Scan
+from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
 from cuas.tracking.update import kalman_update
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
+_SILENT = [CLASSES.index(c) for c in ("bird", "clutter")]  # what never carries a radio link
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,13 @@ class Tracker:
             # bearings (and its emitter id) and never let them start a track of their own.
             born_located = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
             excluded = ~firm & born_located
+            if (
+                not scan.model.charges_misses
+            ):  # an RF bearing: a sure bird or clutter transmits nothing
+                logp = table.class_logp[:n]
+                p = np.exp(logp - logp.max(axis=1, keepdims=True))
+                silent_kinds = p[:, _SILENT].sum(axis=1) / p.sum(axis=1)
+                excluded |= silent_kinds >= 0.9
             hyps = hyps.subset(~excluded[hyps.track])
         forced = _empty_hypotheses(scan.model.dim)
         if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
@@ -239,7 +247,10 @@ class Tracker:
             # A line of sight that fits another track (or a track that another line of sight
             # fits) almost as well would drag the track onto a neighbour's direction: in a
             # flock or a swarm, angles update only the pairs they single out.
-            assigned = assigned.subset(~_contested(assigned, gated, firm, self.angle_margin))
+            contested = _contested(assigned, gated, firm, self.angle_margin)
+            if contested.any() and scan.labels is not None:
+                self._observe(scan, assigned.subset(contested), gated)
+            assigned = assigned.subset(~contested)
 
         rows = assigned.track
         if rows.size:
@@ -258,6 +269,11 @@ class Tracker:
                 unseen = table.unseen[:n]
                 unseen[covered & ~hit] += 1
                 unseen[hit] = 0
+                # ... which is how its silence counts against a track no radar ever placed
+                # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
+                # the radar, heard by two direction finders, must still be confirmed.
+                placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
+                covered &= placed | hit
         elif scan.model.can_initiate:  # Remote ID: says nothing of drones it does not hear
             covered = hit
         else:
@@ -289,22 +305,47 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
+    def _observe(self, scan: Scan, pairs: Hypotheses, gated: Hypotheses) -> None:
+        """Labels of contested lines of sight, for the tracks whose every gated detection says
+        the same class (a flock of birds all labelled bird): what a track *is* may be learnt
+        where where it *is* may not. A drone among birds (its gate holds a drone label and
+        bird labels) learns nothing from them."""
+        assert scan.labels is not None
+        probs = scan.labels.class_probs
+        known = ~np.isnan(probs).any(axis=1)
+        top = np.where(known, np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1), -1)
+        keep = [
+            i
+            for i, (row, det) in enumerate(
+                zip(pairs.track.tolist(), pairs.det.tolist(), strict=True)
+            )
+            if top[det] >= 0 and np.all(top[gated.det[gated.track == row]] == top[det])
+        ]
+        if not keep:
+            return
+        sure = pairs.subset(np.array(keep, dtype=np.intp))
+        for annotator in self.annotators:
+            observed = getattr(annotator, "observed", None)
+            if observed is not None:
+                observed(self.tracks, sure.track, scan, sure.det)
+
     def _apply_rules(self, t: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """The lifecycle at `t`; returns (rows just confirmed, rows to delete)."""
         table = self.tracks
-        return self.rules.apply(
-            table,
-            t,
-            self.silent,
-            self.localising,
-            self.hearing,
-            crossing_at_track(
-                table.x[: table.n, :3],
-                table.last_hit[: table.n] >= t - self.rules.memory_s,
+        n = table.n
+        # Only tentative tracks no radar ever placed need the geometry (few, and cheap).
+        observable = np.zeros(n, dtype=bool)
+        ask = (table.status[:n] == TENTATIVE) & ~(
+            table.last_hit[:n][:, self.localising] > -np.inf
+        ).any(axis=1)
+        if ask.any():
+            observable[ask] = crossing_at_track(
+                table.x[:n][ask, :3],
+                table.last_hit[:n][ask] >= t - self.rules.memory_s,
                 self.sites,
                 self.min_crossing_deg,
-            ),
-        )
+            )
+        return self.rules.apply(table, t, self.silent, self.localising, self.hearing, observable)
 
     def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:
         """Remote ID detections go to the track that holds their serial, gate or not.

@@ -14,14 +14,12 @@ import io
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cuas.fusion.zones import ZoneSet
-
-if TYPE_CHECKING:
-    from simulators.drill.runner import DrillResult
+from simulators.drill.result import DrillResult, target_side
 
 SIDE_COLOURS = {"hostile": "#c0392b", "friendly": "#2471a3", "neutral": "#7f8c8d"}
 LEVEL_COLOURS = {"warning": "#f39c12", "critical": "#c0392b"}
@@ -50,8 +48,6 @@ def _png(fig: Any) -> str:
 
 
 def _sides(result: DrillResult) -> dict[str, str]:
-    from simulators.drill.runner import target_side
-
     return {x.target_id: target_side(x, result.camp) for x in result.scenario.targets}
 
 

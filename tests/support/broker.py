@@ -57,6 +57,10 @@ class MosquittoBroker:
     `persistence=True` keeps retained messages, persistent sessions and their queued QoS 1
     messages across `stop()`/`start()` (Mosquitto writes its database on SIGTERM; `kill()`
     loses whatever was not yet saved, like a power cut).
+
+    `config_file`: run from that configuration as it is (a secured camp's, from `cuas secure
+    init`) instead of writing one; `port` must then be the port it listens on. Started as
+    root, Mosquitto then drops to the `mosquitto` user as in the field.
     """
 
     def __init__(
@@ -67,6 +71,8 @@ class MosquittoBroker:
         persistence: bool = False,
         binary: str | None = None,
         start_timeout_s: float = 5.0,
+        config_file: Path | None = None,
+        extra_config: list[str] | None = None,
     ) -> None:
         found = binary or find_mosquitto()
         if found is None:
@@ -76,12 +82,16 @@ class MosquittoBroker:
         self.port = port or free_port()
         self.persistence = persistence
         self.start_timeout_s = start_timeout_s
+        self.extra_config = list(extra_config or [])  # e.g. a bridge to another broker
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path = self.workdir / "mosquitto.conf"
+        self.config_path = config_file or self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
-        self._write_config()
+        if config_file is None:
+            self._write_config()
+        elif port is None:
+            raise BrokerError("give the port that the configuration file listens on")
 
     def _write_config(self) -> None:
         # Run as whoever runs the tests: as root, Mosquitto would otherwise switch to the
@@ -103,6 +113,7 @@ class MosquittoBroker:
             lines += ["persistence true", f"persistence_location {store}/"]
         else:
             lines.append("persistence false")
+        lines += self.extra_config
         self.config_path.write_text("\n".join(lines) + "\n")
 
     @property

@@ -59,7 +59,9 @@ class Sky:
     ) -> int:
         """A track `name` at `enu` (m) moving at `vel` (m/s), `cls` at 90 % (`unknown`: flat)."""
         x = np.array([[*enu, *vel]], dtype=float)
-        self.table.add(x, np.eye(6)[None] * 25.0, self.t, 0)
+        # As a converged radar track: 5 m in position, 1 m/s in velocity (1 sigma).
+        P = np.diag([25.0, 25.0, 25.0, 1.0, 1.0, 1.0])[None]
+        self.table.add(x, P, self.t, 0)
         i = self.table.n - 1
         self.names[name] = int(self.table.track_id[i])
         self.table.status[i] = TENTATIVE if tentative else CONFIRMED

@@ -1,0 +1,1 @@
+"""SAPIENT sensor nodes in: `cuas adapter-sapient` (sensors/sapient/server.py)."""

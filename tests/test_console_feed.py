@@ -1,0 +1,351 @@
+"""The console's picture and feeds, its acks, tiles and recordings, without a browser: what each
+browser is sent, and what reaches the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+import aiomqtt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from support.broker import free_port
+from support.live import camp, eventually, live_camp
+
+from cuas import wire
+from cuas.config import load_config
+from cuas.errors import ConfigError
+from cuas.io.recording import RecordingWriter
+from cuas.operator.console.bridge import AckRefusedError, MqttBridge
+from cuas.operator.console.camp_view import camp_view
+from cuas.operator.console.command import console_running, parse_listen
+from cuas.operator.console.mission import load_mission
+from cuas.operator.console.picture import BrowserFeed, Picture
+from cuas.operator.console.review import EmptyRecordingError, load_outputs
+from cuas.operator.console.server import STATIC
+from cuas.operator.console.tiles import TileSource
+from cuas.topics import Topics
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "camp.example.toml"
+
+
+def alert(alert_id: str = "a-1", state: str = "raised", t: float = 100.0, **kw) -> wire.Alert:
+    fields = dict(
+        v=1,
+        alert_id=alert_id,
+        track_id=1,
+        level="warning",
+        state=state,
+        zone="approach",
+        reason="Drone inbound",
+        t_raised=100.0,
+        t=t,
+        lat=None,
+        lon=None,
+        alt_m=None,
+        eta_s=12.0,
+        acknowledged_by=None,
+    )
+    return wire.Alert(**{**fields, **kw})
+
+
+def cycle(t: float, n: int = 1) -> bytes:
+    return json.dumps({"v": 1, "t": t, "tracks": [{"track_id": i} for i in range(n)]}).encode()
+
+
+async def drain(feed: BrowserFeed) -> list[dict]:
+    out = []
+    while True:
+        try:
+            text = await asyncio.wait_for(feed.next(), 0.01)
+        except TimeoutError:
+            return out
+        if text is None:
+            return out
+        out.append(json.loads(text))
+
+
+def test_a_slow_browser_gets_the_newest_track_cycle_and_every_alert() -> None:
+    async def scenario() -> None:
+        picture = Picture({}, ["alpha", "bravo"])
+        feed = picture.attach()
+        for t in range(10):
+            picture.on_tracks("alpha", cycle(float(t)))
+            if t == 4:
+                picture.on_alert("alpha", alert(), event=True)
+                picture.on_tracks("bravo", cycle(50.0))
+        got = await drain(feed)
+        kinds = [(m["kind"], m.get("camp")) for m in got]
+        assert kinds == [
+            ("hello", None),
+            ("snapshot", None),
+            ("alert", "alpha"),
+            ("tracks", "alpha"),
+            ("tracks", "bravo"),
+        ]
+        assert got[3]["cycle"]["t"] == 9.0  # latest wins, camp by camp
+        assert got[4]["cycle"]["t"] == 50.0
+        assert feed.tracks_skipped == 9
+
+    asyncio.run(scenario())
+
+
+def test_a_new_browser_gets_the_current_picture_at_once() -> None:
+    async def scenario() -> None:
+        picture = Picture({"mode": "live"}, ["alpha"])
+        picture.on_tracks("alpha", cycle(5.0, n=3))
+        picture.on_alert("alpha", alert("a-1"), event=True)
+        picture.on_alert("alpha", alert("a-2"), event=True)
+        picture.on_alert("alpha", alert("a-2", state="cleared", t=101.0), event=True)
+        picture.on_broker("alpha", True)
+        hello, snapshot = await drain(picture.attach())
+        assert hello["mode"] == "live"
+        alpha = snapshot["camps"]["alpha"]
+        assert len(alpha["tracks"]["tracks"]) == 3
+        assert [a["alert_id"] for a in alpha["alerts"]] == ["a-1"]
+        assert [a["state"] for a in snapshot["history"]] == ["cleared", "raised", "raised"]
+        assert alpha["link"] == {"broker": True, "core": None}
+
+    asyncio.run(scenario())
+
+
+def test_an_older_retained_state_does_not_undo_a_newer_transition() -> None:
+    picture = Picture({}, ["alpha"])
+    late = alert(state="acknowledged", t=110.0, acknowledged_by="ops")
+    picture.on_alert("alpha", late, event=True)
+    picture.on_alert("alpha", alert(state="raised", t=100.0), event=False)
+    assert picture.camp("alpha").alerts["a-1"]["acknowledged_by"] == "ops"
+
+
+def test_a_browser_too_far_behind_on_alerts_is_dropped_not_shortchanged() -> None:
+    async def scenario() -> None:
+        feed = BrowserFeed(limit=5)
+        for i in range(6):
+            feed.push(f'{{"i": {i}}}')
+        assert feed.overflowed
+        assert await feed.next() is None  # the server closes it; the page reconnects
+
+    asyncio.run(scenario())
+
+
+@given(st.text(max_size=200), st.one_of(st.none(), st.integers(), st.text(max_size=200)))
+def test_acks_from_a_page_are_refused_unless_one_topic_level_and_a_name(alert_id, by) -> None:
+    picture = Picture({}, ["alpha"])
+    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")
+    good_id = 0 < len(alert_id) <= 128 and not any(c in alert_id for c in "/+#\0")
+    good_by = isinstance(by, str) and 0 < len(by.strip()) <= 128
+    if good_id and good_by:
+        bridge.acknowledge(alert_id, by)
+    else:
+        with pytest.raises(AckRefusedError):
+            bridge.acknowledge(alert_id, by)
+        assert sum(bridge.stats.acks_refused.values()) == 1
+
+
+def test_bad_payloads_from_the_broker_are_counted_not_fatal() -> None:
+    picture = Picture({}, ["alpha"])
+    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")
+    bridge.handle("cuas/alpha/tracks", b"{not json")
+    bridge.handle("cuas/alpha/alerts/a-1", b'{"v": 1}')
+    bridge.handle("cuas/alpha/sensors/radar-1", b'{"v": 2}')
+    bridge.handle("cuas/alpha/tracks", cycle(1.0, n=0))
+    assert sum(bridge.stats.bad.values()) == 3
+    assert picture.camp("alpha").tracks is not None and not picture.camp("alpha").alerts
+
+
+def test_the_console_relays_the_camp_and_an_ack_over_its_websocket(mosquitto, tmp_path) -> None:
+    """A console on a real broker: a late browser gets the retained alert; its ack is published."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    topics = Topics(config.mqtt_prefix)
+
+    async def scenario() -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as core:
+            await core.publish(topics.alert("a-7"), wire.to_json(alert("a-7")), qos=1, retain=True)
+            await core.subscribe(topics.acks, qos=1)
+            async with (
+                console_running(config, "127.0.0.1:0") as console,
+                aiohttp.ClientSession() as http,
+            ):
+                assert console.bridge is not None
+                await asyncio.wait_for(console.bridge.connected.wait(), 5)
+                alerts = console.picture.camp("alpha").alerts
+                await eventually(lambda: "a-7" in alerts, 5, "the retained alert")
+                async with http.ws_connect(console.server.url + "ws") as ws:
+                    hello = await ws.receive_json(timeout=5)
+                    snapshot = await ws.receive_json(timeout=5)
+                    assert hello["kind"] == "hello" and hello["camps"][0]["camp_id"] == "alpha"
+                    retained = snapshot["camps"]["alpha"]["alerts"]
+                    assert [a["alert_id"] for a in retained] == ["a-7"]
+                    await ws.send_str("not json")
+                    assert (await ws.receive_json(timeout=5))["kind"] == "error"
+                    await ws.send_json({"kind": "ack", "alert_id": "a/7", "by": "ops-2"})
+                    assert (await ws.receive_json(timeout=5))["kind"] == "error"
+                    refused = console.server.handlers.refused
+                    assert refused == {"JSONDecodeError": 1, "bad_alert_id": 1}
+                    await ws.send_json({"kind": "ack", "alert_id": "a-7", "by": "ops-2"})
+                    message = await asyncio.wait_for(anext(aiter(core.messages)), 5)
+                assert message.topic.value == topics.ack("a-7")
+                ack = wire.decode_ack(bytes(message.payload))  # type: ignore[arg-type]
+                assert ack.by == "ops-2" and abs(ack.t - time.time()) < 5
+                async with http.get(console.server.url) as page:
+                    assert page.status == 200 and "console.js" in await page.text()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_the_map_libraries_ship_with_their_licences() -> None:
+    sums = (STATIC / "vendor" / "SHA256SUMS").read_text().split("\n")
+
+    for line in filter(None, sums):
+        digest, name = line.split(maxsplit=1)
+        assert hashlib.sha256((STATIC / "vendor" / name).read_bytes()).hexdigest() == digest
+    assert (STATIC / "vendor/leaflet-1.9.4/LICENSE").read_text().startswith("BSD 2-Clause")
+    assert (STATIC / "vendor/milsymbol-3.0.4/LICENSE").read_text().startswith("The MIT License")
+
+
+def test_cuas_console_prints_its_url_serves_and_stops_on_sigterm(mosquitto, tmp_path) -> None:
+    path = live_camp(tmp_path, mosquitto.port)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cuas",
+            "console",
+            "--config",
+            str(path),
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"cuas console: http://127.0.0.1:{port}/"), first
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/console.js", timeout=5) as r:
+            assert r.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+
+def test_tiles_come_from_a_folder_or_an_mbtiles_file(tmp_path) -> None:
+    (tmp_path / "xyz/15/100").mkdir(parents=True)
+    (tmp_path / "xyz/15/100/200.png").write_bytes(b"\x89PNG folder")
+    folder = TileSource(tmp_path / "xyz")
+    assert folder.tile(15, 100, 200) == (b"\x89PNG folder", "image/png")
+    assert folder.tile(15, 100, 201) is None
+    db = sqlite3.connect(tmp_path / "camp.mbtiles")
+    db.execute("CREATE TABLE metadata (name text, value text)")
+    db.execute("CREATE TABLE tiles (zoom_level int, tile_column int, tile_row int, tile_data blob)")
+    db.execute("INSERT INTO metadata VALUES ('format', 'jpg')")
+    db.execute("INSERT INTO tiles VALUES (2, 1, 0, ?)", (b"jpeg",))  # TMS row 0 = XYZ row 3
+    db.commit()
+    db.close()
+    mbtiles = TileSource(tmp_path / "camp.mbtiles")
+    assert mbtiles.tile(2, 1, 3) == (b"jpeg", "image/jpeg")
+    assert mbtiles.tile(2, 1, 0) is None
+    mbtiles.close()
+    with pytest.raises(ConfigError):
+        TileSource(tmp_path / "missing")
+    (tmp_path / "junk.mbtiles").write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(ConfigError):
+        TileSource(tmp_path / "junk.mbtiles")
+
+
+def test_the_console_table_is_optional_and_its_tiles_path_is_beside_the_camp_file(tmp_path):
+    assert load_config(EXAMPLE).console.tiles is None
+    text = EXAMPLE.read_text().replace('# tiles = "tiles/"', 'tiles = "tiles/"')
+    (tmp_path / "camp.toml").write_text(text)
+    config = load_config(tmp_path / "camp.toml")
+    assert config.console.tiles == str(tmp_path / "tiles")
+    assert parse_listen(config.console.listen) == ("127.0.0.1", 8080)
+    with pytest.raises(ConfigError):
+        parse_listen("8080")
+    view = camp_view(config)
+    assert {s["id"] for s in view["sensors"]} == {s.id for s in config.sensors}
+    assert view["zones"][0]["name"] == "perimeter" and view["extent_m"] >= 5000
+
+
+def test_a_recording_without_outputs_is_refused_with_a_reason(tmp_path) -> None:
+    path = tmp_path / "ingress.msgpack"
+    with RecordingWriter(path) as writer:
+        writer.write(1.0, "report.radar-1", {"v": 1})
+    with pytest.raises(EmptyRecordingError, match="no track cycles"):
+        load_outputs(path)
+    with RecordingWriter(path) as writer:
+        writer.write(1.0, "alert", {"v": 1})  # not an alert
+        writer.write(2.0, "alert", alert())
+    entries, skipped = load_outputs(path)
+    assert [e.kind for e in entries] == ["alert"] and sum(skipped.values()) == 1
+
+
+def test_a_mission_file_names_each_camp_and_where_it_is_seen(tmp_path) -> None:
+    (tmp_path / "alpha.toml").write_text(EXAMPLE.read_text())
+    (tmp_path / "mission.toml").write_text(
+        'mission_id = "north"\n[mqtt]\nport = 1999\n'
+        '[[camps]]\nconfig = "alpha.toml"\n'
+        '[[camps]]\nconfig = "alpha.toml"\nport = 2001\n'
+    )
+    with pytest.raises(ConfigError, match="twice"):
+        load_mission(tmp_path / "mission.toml")
+    (tmp_path / "mission.toml").write_text(
+        'mission_id = "north"\n[mqtt]\nport = 1999\n[[camps]]\nconfig = "alpha.toml"\nport = 2001\n'
+    )
+    mission = load_mission(tmp_path / "mission.toml")
+    (config, seen_at), *_ = mission.camps
+    assert config.camp_id == "alpha" and (seen_at.host, seen_at.port) == ("127.0.0.1", 2001)
+    for bad, reason in (
+        ('mission_id = "n"\ncamps = []\n', "camps"),
+        ('mission_id = "n"\n[[camps]]\nconfig = "missing.toml"\n', "no such file"),
+        ('mission_id = "n"\n[[camps]]\nconfig = "alpha.toml"\ncolour = "red"\n', "colour"),
+    ):
+        (tmp_path / "bad.toml").write_text(bad)
+        with pytest.raises(ConfigError, match=reason):
+            load_mission(tmp_path / "bad.toml")
+
+
+def test_an_alert_gone_while_the_console_was_cut_off_leaves_the_picture(
+    mosquitto, tmp_path
+) -> None:
+    """The broker restarts without persistence: its retained alert is lost with it, so after
+    the reconnect the console no longer shows it; one still retained stays."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    topics = Topics(config.mqtt_prefix)
+
+    async def publish_retained(alert_id: str) -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as core:
+            await core.publish(
+                topics.alert(alert_id), wire.to_json(alert(alert_id)), qos=1, retain=True
+            )
+
+    async def scenario() -> None:
+        await publish_retained("a-1")
+        async with console_running(config, "127.0.0.1:0") as console:
+            alerts = console.picture.camp("alpha").alerts
+            await eventually(lambda: "a-1" in alerts, 5, "the retained alert")
+            await asyncio.to_thread(mosquitto.stop)
+            await eventually(lambda: console.picture.camp("alpha").broker is False, 5, "the loss")
+            await asyncio.to_thread(mosquitto.start)
+            await publish_retained("a-2")  # raised while the console was away
+            await eventually(lambda: "a-2" in alerts, 15, "the reconnect")
+            await eventually(lambda: "a-1" not in alerts, 5, "the lost alert removed")
+            assert set(alerts) == {"a-2"}
+
+    asyncio.run(asyncio.wait_for(scenario(), 40))

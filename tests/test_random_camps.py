@@ -1,0 +1,113 @@
+"""Fusion on camps nobody tuned for: the worst camps of the robustness benchmark, kept.
+
+`benchmarks/robustness.py` flies 30 random camps (`simulators.random_camp`: layouts, sensor
+counts, sensors whose sigmas, Pd and clutter differ from what the camp file says, raids with
+swarms, birds, a friendly and a radar-hidden RF drone). The camps where fusing every sensor
+came closest to losing against the radar alone are kept here, shortened to 90 s: on each,
+every sensor together must beat the radar alone, no ghost made of lines of sight alone may
+stand far from every object, and no alert may be raised where no hostile drone is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cuas import wire
+from cuas.io.recording import RecordingWriter, read_records
+from cuas.service.replay import replay
+from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS, report_topic, status_topic
+from simulators.flight.recording import record, truth_path
+from simulators.random_camp import RandomCamp, random_camp
+from simulators.scoring import TruthFrame, score_replay
+
+WORST_CAMPS = [0, 5, 21]  # from `python -m benchmarks.robustness --camps 30` (README)
+DURATION_S = 90.0
+FAR_M = 300.0
+
+
+def fly(camp: RandomCamp, work: Path) -> tuple[Path, Path]:
+    """The camp's recording with every sensor, and a copy with its radar alone."""
+    rec = work / "all.msgpack"
+    record(camp.scenario, camp.config, rec, seed=camp.seed)
+    radar = work / "radar.msgpack"
+    keep = {report_topic(camp.scenario.radar.id), status_topic(camp.scenario.radar.id)}
+    with RecordingWriter(radar) as w:
+        for r in read_records(rec):
+            if r.topic in keep:
+                w.write(r.t_received, r.topic, r.payload)
+    return rec, radar
+
+
+def truth_frames(camp: RandomCamp, rec: Path) -> dict[float, TruthFrame]:
+    return {
+        round(f.t, 3): f
+        for f in (
+            wire.from_msgpack(r.payload, TruthFrame) for r in read_records(Path(truth_path(rec)))
+        )
+    }
+
+
+@pytest.fixture(scope="module", params=WORST_CAMPS)
+def camp_run(request, tmp_path_factory) -> dict:
+    camp = random_camp(request.param, DURATION_S)
+    work = tmp_path_factory.mktemp(f"camp-{request.param}")
+    rec, radar = fly(camp, work)
+    out = {"camp": camp, "truth": truth_frames(camp, rec)}
+    for name, recording in (("all", rec), ("radar", radar)):
+        path = work / f"{name}.out.msgpack"
+        replay(recording, camp.config, path, progress=False)
+        out[name] = score_replay(Path(truth_path(rec)), path)
+        out[f"{name}_records"] = list(read_records(path))
+    return out
+
+
+def test_every_sensor_together_beats_the_radar_alone(camp_run) -> None:
+    assert camp_run["all"].mean_gospa < camp_run["radar"].mean_gospa, (
+        camp_run["camp"].seed,
+        camp_run["all"].mean_gospa,
+        camp_run["radar"].mean_gospa,
+    )
+
+
+def test_no_track_made_of_lines_of_sight_alone_stands_far_from_every_object(camp_run) -> None:
+    kinds = {s.id: s.kind for s in camp_run["camp"].config.sensors}
+    ghosts = cycles = 0
+    for r in camp_run["all_records"]:
+        if r.topic != RECORDED_TRACKS:
+            continue
+        cycle = wire.from_msgpack(r.payload, wire.TrackCycle)
+        frame = camp_run["truth"].get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        cycles += 1
+        objects = np.array([t.enu for t in frame.targets]).reshape(-1, 3)
+        for track in cycle.tracks:
+            passive = track.sensors and {kinds[s] for s in track.sensors} <= {"camera", "rf"}
+            if track.status == "confirmed" and passive:
+                ghosts += np.linalg.norm(objects - track.enu, axis=1).min() > FAR_M
+    assert cycles > 20
+    assert ghosts / cycles < 0.1, ghosts / cycles
+
+
+def test_no_alert_is_raised_where_no_hostile_drone_is(camp_run) -> None:
+    camp = camp_run["camp"]
+    frame = camp.config.local_frame()
+    hostile = {t.target_id for t in camp.scenario.targets.targets if t.class_ == "drone"} - {
+        "friend"
+    }
+    times = np.array(sorted(camp_run["truth"]))
+    for r in camp_run["all_records"]:
+        if r.topic != RECORDED_ALERT:
+            continue
+        alert = wire.from_msgpack(r.payload, wire.Alert)
+        if alert.state != "raised" or alert.track_id is None or alert.lat is None:
+            continue
+        where = frame.to_enu(alert.lat, alert.lon, alert.alt_m).reshape(3)
+        truth = camp_run["truth"][float(times[np.argmin(np.abs(times - alert.t))])]
+        near = [
+            np.linalg.norm(np.array(t.enu) - where) for t in truth.targets if t.target_id in hostile
+        ]
+        assert near and min(near) < FAR_M, (camp.seed, alert.reason)
