@@ -56,7 +56,7 @@ class CampResult:
     gospa_radar: float = 0.0
     false_per_cycle_all: float = 0.0
     false_per_cycle_radar: float = 0.0
-    # Confirmed tracks made by cameras/RF alone with no object within 300 m.
+    # Confirmed tracks made by cameras/RF alone with no object within 300 m or 3 sigmas.
     false_passive_per_cycle: float = 0.0
     false_by_kinds: dict[str, float] = field(default_factory=dict)
     missed_all: float = 0.0
@@ -143,8 +143,11 @@ def _detail(
                 continue
             key = _kinds(track, kinds)
             by_kinds[key] = by_kinds.get(key, 0) + 1
-            # A passive track is on its object within what bearings can place (300 m).
-            if not (set(key.split("+")) & {"radar", "remote_id"}) and nearest >= RF_NEAR_M:
+            # A passive track is a ghost when no object is within what bearings can place
+            # (300 m) nor within three of its own published sigmas: a vague track of a real
+            # drone 2.5 km out is on it, a crossing of two objects' lines of sight is not.
+            reach = max(RF_NEAR_M, 3.0 * track.pos_sigma_m)
+            if not (set(key.split("+")) & {"radar", "remote_id"}) and nearest >= reach:
                 passive_false += 1
         rf = next((t for t in frame.targets if t.target_id == camp.rf_only_id), None)
         if rf is not None and rf_heard_from is not None and cycle.t - t0 >= rf_heard_from:

@@ -107,6 +107,7 @@ class TrackerStages:
     # Mahalanobis distance (a likelihood ratio of exp(margin / 2)).
     angle_margin: float = 9.0
     identity_gate_m: float = 300.0  # a Remote ID report goes to its serial's track this near
+    handover_sigma_m: float = 150.0  # a bearings-only track this vague takes no radar plot
     hypothesiser: Hypothesiser = hypothesise
     associator: Associator = global_nearest_neighbour
     updater: Updater = kalman_update
@@ -150,6 +151,7 @@ class Tracker:
         self.gate_probability = stages.gate_probability
         self.angle_margin = stages.angle_margin
         self.identity_gate_m = stages.identity_gate_m
+        self.handover_sigma_m = stages.handover_sigma_m
         self.min_crossing_deg = stages.passive.min_crossing_deg
         self.hypothesise = stages.hypothesiser
         self.associate = stages.associator
@@ -211,12 +213,23 @@ class Tracker:
         angle_only = not scan.model.can_initiate
         firm = table.status[:n] != TENTATIVE
         excluded = np.zeros(n, dtype=bool)
+        if scan.model.charges_misses and not angle_only and len(hyps):
+            # A radar plot in the wide gate of a vague bearings-only track is as likely clutter
+            # as the drone: it starts its own track instead of placing that one (if it is
+            # the drone, the radar track takes the bearings over).
+            placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
+            vague = np.sqrt(P[:, 0, 0] + P[:, 1, 1]) > self.handover_sigma_m
+            hyps = hyps.subset(~(vague & ~placed)[hyps.track])
         if angle_only and len(hyps):
             # Lines of sight update firm tracks and tracks they started themselves, never a
             # tentative track a radar plot started: radar clutter would take a hidden drone's
             # bearings (and its emitter id) and never let them start a track of their own.
             born_located = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
             excluded = ~firm & born_located
+            # Nor a track outside the sensor's field of regard: a direction finder does not
+            # hear beyond its range, so a bearings-only track drifting out along its lines of
+            # sight (where they hardly cross) is not held there by them.
+            excluded |= ~scan.model.geometry.covers(x[:, :3])
             if (
                 not scan.model.charges_misses
             ):  # an RF bearing: a sure bird or clutter transmits nothing
