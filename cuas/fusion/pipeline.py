@@ -21,6 +21,7 @@ from cuas.fusion.ordering import ReorderBuffer
 from cuas.fusion.scans import ScanBuilder
 from cuas.fusion.threat import ThreatEvaluator, track_geometry
 from cuas.fusion.zones import ZoneSet
+from cuas.tracking.capacity import CapacityStats, enforce
 from cuas.tracking.classification import Classifier, published_classes
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
@@ -60,6 +61,7 @@ class PipelineCounters:
     tracks_live: int
     tracks_initiated: int
     tracks_confirmed: int
+    tracks_shed: int  # over tracker.max_tracks
     cycles: int
     alert_transitions: int
 
@@ -113,6 +115,7 @@ class FusionPipeline:
         self.not_fused = 0
         self.cycles = 0
         self.alert_transitions = 0
+        self.capacity = CapacityStats()
 
     # --- input -----------------------------------------------------------------------
 
@@ -191,6 +194,7 @@ class FusionPipeline:
             tracks_live=len(self.tracker.tracks),
             tracks_initiated=self.tracker.stats.initiated,
             tracks_confirmed=self.tracker.stats.confirmed,
+            tracks_shed=self.capacity.total,
             cycles=self.cycles,
             alert_transitions=self.alert_transitions,
         )
@@ -208,6 +212,7 @@ class FusionPipeline:
                     continue
                 out += self._cycles_before(scan.t)
                 self.tracker.process(scan)
+                enforce(self.tracker.tracks, self.config.tracker.max_tracks, self.capacity)
         return out
 
     def _late(self, sensor_id: str, scan: Scan) -> None:
