@@ -9,6 +9,7 @@ failure is a `ConfigError` naming the file, the key and the reason.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -63,6 +64,11 @@ class MqttConfig(_Section):
 class ZmqConfig(_Section):
     ingest: str = "tcp://127.0.0.1:5555"
     tracks: str = "tcp://127.0.0.1:5556"
+    # Per-sensor intake limit (cuas/fusion/intake.py): a sensor may send this many times its
+    # configured rate (1 / update_period_s, plus its heartbeats), with bursts of
+    # intake_burst_s at that rate; beyond it messages are shed and counted (`flood`). 0: off.
+    intake_rate_factor: Annotated[float, Meta(ge=0.0, le=1000.0)] = 5.0
+    intake_burst_s: Annotated[float, Meta(gt=0.0, le=60.0)] = 2.0
     # The core's CURVE key file (pyzmq `.key_secret`; relative: to the camp file). Set, the
     # ingest socket accepts only sensors whose `curve_public_key` is configured.
     curve_secret_key: str | None = None
@@ -178,6 +184,9 @@ class TrackerConfig(_Section):
     # serial (or RF emitter) before a track takes that identity instead of its own.
     identity_switch_after: Annotated[int, Meta(ge=1, le=100)] = 3
     sensor_health_period_s: Positive = 5.0
+    # Live tracks at most (cuas/tracking/capacity.py): beyond it the least established are
+    # shed after each scan, tentative ones first, and counted.
+    max_tracks: Annotated[int, Meta(ge=1, le=1_000_000)] = 2000
 
 
 class ThreatConfig(_Section):
@@ -218,7 +227,10 @@ class AlertsConfig(_Section):
     restore_grace_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 20.0  # after a restart
     restore_radius_m: Annotated[float, Meta(gt=0.0, le=100_000.0)] = 500.0
     sensor_alerts: bool = True  # a sensor in fault or silent raises a warning of its own
-    journal: str = "cuas-journal.sqlite"  # relative to the working directory
+    # The SQLite journal; unset: `journal.sqlite` in the camp's state directory. A relative
+    # path is relative to the working directory (as before the state directory existed).
+    journal: str | None = None
+    retention_days: Annotated[float, Meta(gt=0.0, le=36_500.0)] = 30.0  # cleared alerts kept
 
 
 class TakConfig(_Section):
@@ -278,6 +290,26 @@ class CampConfig(_Section):
     sapient: SapientConfig = SapientConfig()
     asterix: AsterixConfig = AsterixConfig()
     console: ConsoleConfig = ConsoleConfig()
+    # Where the core keeps its state (the alert journal); unset: $XDG_STATE_HOME/cuas/<camp_id>
+    # (else ~/.local/state/cuas/<camp_id>), so two camps, or two runs in one folder, never
+    # share state by accident. Relative: to the camp file's folder.
+    state_dir: str | None = None
+
+    @property
+    def state_path(self) -> Path:
+        """The camp's state directory (see `state_dir`)."""
+        if self.state_dir is not None:
+            return Path(self.state_dir)
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "cuas" / self.camp_id
+
+    @property
+    def journal_path(self) -> Path:
+        """The alert journal: `alerts.journal` if set, else `journal.sqlite` in the state
+        directory."""
+        if self.alerts.journal is not None:
+            return Path(self.alerts.journal)
+        return self.state_path / "journal.sqlite"
 
     @property
     def mqtt_prefix(self) -> str:
@@ -371,7 +403,7 @@ def _check(file: str, cfg: CampConfig) -> None:
         raise ConfigError(file, "threat.eta_high_s", "must not exceed eta_medium_s")
     if cfg.alerts.raise_threat in ("none", "low"):
         raise ConfigError(file, "alerts.raise_threat", "must be medium, high or critical")
-    if not cfg.alerts.journal.strip():
+    if cfg.alerts.journal is not None and not cfg.alerts.journal.strip():
         raise ConfigError(file, "alerts.journal", "must name a file")
     if cfg.mqtt.password is not None and cfg.mqtt.password_file is not None:
         raise ConfigError(file, "mqtt.password_file", "give password or password_file, not both")
@@ -412,6 +444,8 @@ def _files_beside(cfg: CampConfig, folder: Path) -> CampConfig:
         for key in _MQTT_FILES
         if (value := getattr(cfg.mqtt, key)) is not None and not Path(value).is_absolute()
     }
+    if cfg.state_dir is not None and not Path(cfg.state_dir).is_absolute():
+        cfg = msgspec.structs.replace(cfg, state_dir=str(folder / cfg.state_dir))
     key = cfg.zmq.curve_secret_key
     if key is not None and not Path(key).is_absolute():
         zmq_moved = msgspec.structs.replace(cfg.zmq, curve_secret_key=str(folder / key))

@@ -230,6 +230,9 @@ class Alert(_Message, omit_defaults=False):
     alt_m: Altitude | None
     eta_s: Annotated[float, Meta(ge=0.0, le=1.0e9)] | None
     acknowledged_by: Ident | None
+    # The journal's camp-wide transition number, strictly increasing across restarts: a
+    # consumer drops a `seq` it has seen (MQTT QoS 1 may deliver twice). None until journaled.
+    seq: Annotated[int, Meta(ge=1)] | None = None
 
 
 class SensorHealth(_Message, omit_defaults=False):

@@ -16,6 +16,20 @@ from support.broker import MakeBroker, MosquittoBroker, find_mosquitto
 BROKER_FIXTURES = {"mosquitto_binary", "make_mosquitto", "mosquitto"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every camp's default state directory (the alert journal) under a temporary folder for
+    the session: tests never write state into the user's home (subprocesses inherit it)."""
+    home = tmp_path_factory.mktemp("xdg-state")
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):

@@ -6,6 +6,7 @@ has a default; `dump_config` output parses back to the same configuration.
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -177,7 +178,8 @@ def test_minimal_config_gets_every_default(tmp_path: Path) -> None:
     assert a.clear_cycles == 5
     assert (a.update_period_s, a.clear_margin_m) == (5.0, 50.0)
     assert (a.restore_grace_s, a.restore_radius_m) == (20.0, 500.0)
-    assert a.sensor_alerts and a.journal == "cuas-journal.sqlite"
+    assert a.sensor_alerts and a.journal is None and a.retention_days == 30.0
+    assert t.max_tracks == 2000 and cfg.zmq.intake_rate_factor == 5.0
     th = cfg.threat
     assert (th.eta_high_s, th.eta_medium_s, th.min_closing_mps) == (30.0, 60.0, 3.0)
     assert th.benign_confidence == 0.6
@@ -465,3 +467,49 @@ def test_a_self_crossing_zone_polygon_is_refused(tmp_path) -> None:
         "zones[0].polygon",
         "polygon edges cross each other",
     )
+
+
+def test_state_lives_in_a_directory_of_the_camp_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    cfg = parse_config(tomllib.loads(MINIMAL))
+    assert cfg.journal_path == tmp_path / "xdg" / "cuas" / cfg.camp_id / "journal.sqlite"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cfg.state_path == tmp_path / "home" / ".local" / "state" / "cuas" / cfg.camp_id
+    # A configured state_dir is relative to the camp file; an explicit journal still wins.
+    path = tmp_path / "camp.toml"
+    path.write_text('state_dir = "state"\n' + MINIMAL)
+    assert load_config(path).journal_path == tmp_path / "state" / "journal.sqlite"
+    path.write_text(MINIMAL + '[alerts]\njournal = "/srv/j.sqlite"\n')
+    assert load_config(path).journal_path == Path("/srv/j.sqlite")
+
+
+toml_fragments = st.sampled_from(
+    ["[", "]", "[[", "=", '"', "'''", "\\", "\n", "camp_id", "origin", "{", "}", ",", "1e999",
+     "nan", "inf", "[zmq]", "[[sensors]]", "kind = 'radar'", "\x00", "é", "#", "true"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(toml_fragments | st.text(max_size=12), max_size=30).map("".join))
+def test_malformed_or_hostile_toml_is_a_config_error_never_a_crash(text: str) -> None:
+    try:
+        parse_config(tomllib.loads(MINIMAL + text))
+    except tomllib.TOMLDecodeError:
+        pass  # load_config turns this into a ConfigError naming the file (next test)
+    except ConfigError as err:
+        assert str(err)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_a_camp_file_of_any_bytes_is_refused_with_a_config_error(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "camp.toml"
+        path.write_bytes(data)
+        try:
+            load_config(path)
+        except ConfigError as err:
+            assert "camp.toml" in str(err)

@@ -349,3 +349,15 @@ def test_an_alert_gone_while_the_console_was_cut_off_leaves_the_picture(
             assert set(alerts) == {"a-2"}
 
     asyncio.run(asyncio.wait_for(scenario(), 40))
+
+
+def test_a_transition_delivered_twice_is_shown_once() -> None:
+    """MQTT delivers at least once: a second copy of a `seq` is dropped, and counted."""
+    picture = Picture({}, ["alpha"])
+    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")
+    raised = wire.to_json(alert(seq=41))
+    for _ in range(2):
+        bridge.handle("cuas/alpha/events/alerts", raised)
+    bridge.handle("cuas/alpha/events/alerts", wire.to_json(alert(state="escalated", seq=42)))
+    assert [a["state"] for a in picture.history] == ["escalated", "raised"]  # newest first
+    assert bridge.stats.duplicates == 1

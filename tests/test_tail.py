@@ -427,3 +427,22 @@ def test_ctrl_c_ends_the_command_cleanly_with_its_tally(mosquitto: MosquittoBrok
     assert process.returncode == 0
     assert out == ""
     assert err.strip() == "cuas tail: 1 messages, 0 bad"
+
+
+def test_a_transition_delivered_twice_is_shown_once_and_counted(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A core killed before the broker's PUBACK publishes the transition again: same `seq`."""
+
+    async def publish(client: aiomqtt.Client) -> None:
+        for seq, state in ((7, "raised"), (7, "raised"), (8, "escalated"), (7, "raised")):
+            await client.publish(TOPICS.alert_events, wire.to_json(alert(state=state, seq=seq)), 1)
+
+    lines, stats = run_tail(mosquitto, publish, count=4)
+
+    shown = [line for line in lines if "A-0007" in line]
+    assert [("raised" in line, "escalated" in line) for line in shown] == [
+        (True, False),
+        (False, True),
+    ]
+    assert stats.duplicates == 2 and stats.messages == 4

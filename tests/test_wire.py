@@ -747,6 +747,7 @@ alerts = st.builds(
     alt_m=opt(alts),
     eta_s=opt(floats(0.0, 1.0e9)),
     acknowledged_by=opt(idents),
+    seq=opt(st.integers(1, 2**62)),
 )
 healths = st.builds(
     SensorHealth,
@@ -936,3 +937,42 @@ def test_non_finite_floats_rejected_in_every_field(kind: str, bad: float) -> Non
         err = rejected(pack(data))
         assert (err.reason, name) == ("out_of_range", name), err.detail
         assert path in err.detail
+
+
+json_scalars = st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+json_garbage = st.recursive(  # any strict JSON value (json.dumps of NaN is not JSON)
+    json_scalars | st.integers() | st.text(max_size=40),
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@SETTINGS
+@given(
+    st.binary(max_size=300)
+    | json_garbage.map(lambda o: json.dumps(o).encode())
+    | st.sampled_from([b'{"by": "x", "t": NaN}', b'{"by": "x", "t": 1e999}', b"[" * 100_000])
+)
+def test_a_hostile_acknowledgement_is_an_ack_or_a_wire_error_never_anything_else(
+    data: bytes,
+) -> None:
+    try:
+        ack = decode_ack(data)
+    except WireError as err:
+        assert err.reason and err.detail
+    else:
+        assert 1 <= len(ack.by) <= 128 and 0.0 <= ack.t <= 1.0e11
+
+
+@SETTINGS
+@given(st.dictionaries(idents, json_garbage, max_size=6))
+def test_an_ack_with_any_extra_or_wrong_fields_is_decoded_only_if_by_and_t_are_sound(
+    extra: dict[str, Any],
+) -> None:
+    payload = json.dumps({"by": "ops-1", "t": 1764000003.5} | extra).encode()
+    try:
+        decode_ack(payload)
+    except WireError:
+        assert "by" in extra or "t" in extra  # only the two fields it reads can spoil it

@@ -172,6 +172,13 @@ class AlertLifecycle:
             else:
                 self._orphans.append(ep)
 
+    def clear_restored(self, t: float, reason: str) -> list[Transition]:
+        """Clear every restored track alert still waiting for its track, saying why (its
+        track cannot have survived the core's downtime, so no new track may take it over)."""
+        out = [self._clear(ep, t, reason) for ep in self._orphans]
+        self._orphans.clear()
+        return out
+
     # --- operators ---------------------------------------------------------------------
 
     def acknowledge(self, alert_id: str, by: str, t: float) -> Transition | None:

@@ -42,8 +42,10 @@ class Ingest:
         self.rejects = rejects or RejectLog()
 
     def reject(self, sensor_id: str, reason: str, detail: str) -> None:
-        self.rejects.add(sensor_id, reason, detail)
+        """Count a reject; ids not in the camp count under `?`, so hostile topics cannot
+        grow the counters without bound (the detail names the topic)."""
         stats = self.sensors.get(sensor_id)
+        self.rejects.add(sensor_id if stats is not None else UNKNOWN_SENSOR, reason, detail)
         if stats is not None:
             stats.rejects[reason] += 1
 

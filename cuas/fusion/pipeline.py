@@ -27,6 +27,7 @@ from cuas.fusion.ordering import ReorderBuffer
 from cuas.fusion.scans import ScanBuilder
 from cuas.fusion.threat import ThreatEvaluator, ThreatPicture, TrackGeometry, track_geometry
 from cuas.fusion.zones import ZoneSet
+from cuas.tracking.capacity import CapacityStats, enforce
 from cuas.tracking.classification import Classifier, published_classes
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
@@ -67,6 +68,7 @@ class PipelineCounters:
     tracks_live: int
     tracks_initiated: int
     tracks_confirmed: int
+    tracks_shed: int  # over tracker.max_tracks
     cycles: int
     alert_transitions: int
 
@@ -127,6 +129,7 @@ class FusionPipeline:
         self.not_fused = 0
         self.cycles = 0
         self.alert_transitions = 0
+        self.capacity = CapacityStats()
 
     # --- input -----------------------------------------------------------------------
 
@@ -215,6 +218,7 @@ class FusionPipeline:
             tracks_live=len(self.tracker.tracks),
             tracks_initiated=self.tracker.stats.initiated,
             tracks_confirmed=self.tracker.stats.confirmed,
+            tracks_shed=self.capacity.total,
             cycles=self.cycles,
             alert_transitions=self.alert_transitions,
         )
@@ -232,6 +236,7 @@ class FusionPipeline:
                     continue
                 out += self._cycles_before(scan.t)
                 self.tracker.process(scan)
+                enforce(self.tracker.tracks, self.config.tracker.max_tracks, self.capacity)
                 out += self._alerts_after(scan.t)
         return out
 

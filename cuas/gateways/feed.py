@@ -24,7 +24,7 @@ import aiomqtt
 from cuas.config import CampConfig
 from cuas.errors import WireError
 from cuas.io.mqtt_client import mqtt_client
-from cuas.io.mqtt_output import OutputMessage, decode_output
+from cuas.io.mqtt_output import AlertDeduplicator, OutputMessage, decode_output
 from cuas.topics import Topics
 
 log = logging.getLogger("cuas.gateways")
@@ -54,6 +54,7 @@ async def follow(
     """Feed the camp's output to `handle` until `stop` is set; never raises for the broker."""
     stats = stats if stats is not None else FeedStats()
     topics = Topics(config.mqtt_prefix)
+    seen = AlertDeduplicator()  # MQTT delivers at least once; a seen `seq` is a copy
     wanted = [topics.tracks, topics.alert_events, topics.alerts]
     backoff = 0.2
 
@@ -76,6 +77,9 @@ async def follow(
                     log.debug("bad message on %s: %s", m.topic.value, exc)
                     continue
                 stats.messages += 1
+                if out.kind == "alert_event" and not seen.is_new(out.message):
+                    stats.rejects["duplicate"] += 1
+                    continue
                 try:
                     result = handle(out)
                     if result is not None:

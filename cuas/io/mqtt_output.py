@@ -3,11 +3,15 @@
 `cuas tail`, the drill scorer, the console, the gateways and the tests all subscribe to the
 same topics; `decode_output` tells them which topic a message came on and hands them the
 validated wire message, so no consumer parses topic strings or JSON of its own.
+`AlertDeduplicator` drops the second copy of an alert transition (same `seq`): MQTT QoS 1
+delivers at least once, and a core killed before the broker's PUBACK publishes its pending
+transitions again after a restart; every consumer keeps one per camp.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import heapq
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cuas import wire
@@ -86,3 +90,35 @@ def decode_output(topics: Topics, topic: str, payload: bytes) -> OutputMessage:
         return OutputMessage(kind, key, wire.decode_ack(payload))
     type_ = _TYPES.get(kind)
     return OutputMessage(kind, key, None if type_ is None else decode_payload(payload, type_))
+
+
+@dataclass
+class AlertDeduplicator:
+    """Which alert transitions of one camp are new: a `seq` seen before is a duplicate.
+
+    Bounded: the newest `capacity` numbers are remembered; anything at or below the highest
+    number forgotten counts as seen (the core publishes in `seq` order, so a copy that old is
+    a redelivery). An alert without `seq` (a core older than the field) is always new.
+    """
+
+    capacity: int = 100_000
+    duplicates: int = 0  # copies dropped, for the consumer's counters
+    _seen: set[int] = field(default_factory=set)
+    _order: list[int] = field(default_factory=list)  # heap of the remembered numbers
+    _forgotten: int = 0  # the highest number evicted
+
+    def is_new(self, alert: wire.Alert) -> bool:
+        """True the first time this transition is seen; False (and counted) after."""
+        seq = alert.seq
+        if seq is None:
+            return True
+        if seq <= self._forgotten or seq in self._seen:
+            self.duplicates += 1
+            return False
+        self._seen.add(seq)
+        heapq.heappush(self._order, seq)
+        if len(self._order) > self.capacity:
+            oldest = heapq.heappop(self._order)
+            self._seen.discard(oldest)
+            self._forgotten = max(self._forgotten, oldest)
+        return True

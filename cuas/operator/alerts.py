@@ -49,7 +49,7 @@ def format_row(row: Row) -> str:
 def list_alerts(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     path = args.journal
     if path is None:
-        path = load_config(args.config).alerts.journal if args.config else "cuas-journal.sqlite"
+        path = load_config(args.config).journal_path  # the camp's state dir, or alerts.journal
     with Journal(path, create=False) as journal:
         rows = journal.query(
             since=args.since,
@@ -81,9 +81,11 @@ def add_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPars
         help="list the alert journal for after-action review",
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--journal", help="journal file (default: the config's alerts.journal)")
-    where.add_argument("--config", help="camp configuration naming the journal")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--journal", help="journal file (instead of the camp's)")
+    where.add_argument(
+        "--config", help="camp configuration: its journal (state_dir, or alerts.journal)"
+    )
     p.add_argument("--since", type=parse_time, help="from this time (UNIX s or ISO 8601, UTC)")
     p.add_argument("--until", type=parse_time, help="up to this time")
     p.add_argument("--level", choices=ALERT_LEVELS)

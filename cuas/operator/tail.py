@@ -29,7 +29,7 @@ import msgspec
 from cuas import wire
 from cuas.config import MqttConfig
 from cuas.io.mqtt_client import mqtt_client
-from cuas.io.mqtt_output import decode_output
+from cuas.io.mqtt_output import AlertDeduplicator, decode_output
 from cuas.topics import Topics
 from cuas.wire import Alert, SensorHealth, ServiceStatus, TrackCycle, WireError
 
@@ -85,6 +85,7 @@ class TailStats:
     bad_reasons: Counter[str] = field(default_factory=Counter)
     connects: int = 0
     connection_failures: int = 0
+    duplicates: int = 0  # alert transitions seen before (same `seq`), dropped
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -180,6 +181,7 @@ class _View:
         self.head = settings.topics.prefix + "/"
         self.status: tuple[str, float | None] | None = None
         self.alerts: dict[str, tuple[str, float]] = {}
+        self.dedupe = AlertDeduplicator()
         self.sensors: dict[str, tuple[str, str, tuple[tuple[str, int], ...]]] = {}
 
     def emit(self, line: str) -> None:
@@ -256,6 +258,9 @@ class _View:
             self.emit(format_cycle(cycle, self.settings.top))
 
     def _alert(self, alert: Alert, topic: str, payload: bytes, retain: bool, event: bool) -> None:
+        if event and not self.dedupe.is_new(alert):
+            self.stats.duplicates += 1  # a redelivery (same `seq`): shown once only
+            return
         known = self.alerts.get(alert.alert_id)
         self.alerts[alert.alert_id] = (alert.state, alert.t)
         if self._raw(topic, payload, retain):
@@ -420,7 +425,9 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(tail(settings, sys.stdout, stats=stats))
     bad = ", ".join(f"{k} {v}" for k, v in sorted(stats.bad_reasons.items()))
     print(
-        f"cuas tail: {stats.messages} messages, {stats.bad} bad" + (f" ({bad})" if bad else ""),
+        f"cuas tail: {stats.messages} messages, {stats.bad} bad"
+        + (f" ({bad})" if bad else "")
+        + (f", {stats.duplicates} duplicate alerts dropped" if stats.duplicates else ""),
         file=sys.stderr,
     )
     return 0

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import msgspec
+
 from cuas import topics
 from cuas.config import CampConfig, load_config
 from cuas.fusion.alerts import Transition
@@ -136,7 +138,7 @@ def replay(
     reader = RecordingReader(recording)
     bar = _Progress(reader.size, stream, stream.isatty() if progress is None else progress)
     pipeline = FusionPipeline(config)
-    record_to = Journal(journal) if journal is not None else None
+    record_to = Journal(journal, camp_id=config.camp_id) if journal is not None else None
     if record_to is not None:
         pipeline.restore_alerts([], record_to.next_alert_number())
     t_first: float | None = None
@@ -145,8 +147,18 @@ def replay(
     with RecordingWriter(out) as writer:
 
         def write(outputs: list[PipelineOutput]) -> None:
-            if record_to is not None:
-                record_to.append([o for o in outputs if isinstance(o, Transition)], published=True)
+            if record_to is not None:  # journaled: the recorded alerts carry their `seq`
+                seqs = iter(
+                    record_to.append(
+                        [o for o in outputs if isinstance(o, Transition)], published=True
+                    )
+                )
+                outputs = [
+                    Transition(msgspec.structs.replace(o.alert, seq=next(seqs)), o.subject)
+                    if isinstance(o, Transition)
+                    else o
+                    for o in outputs
+                ]
             for o in outputs:
                 writer.write(*recorded(o))
                 if (

@@ -13,9 +13,15 @@ Tracking never blocks on the broker: outputs are handed to the publisher and to 
 track socket, neither of which waits; a track cycle is encoded once for each (MessagePack
 for ZeroMQ at once, JSON for MQTT by the publisher's own task when it sends it, so a cycle
 coalesced away is never encoded). Alert transitions are first written to the SQLite
-journal (`alerts.journal`, or `--journal`), which is the publisher's outbox; at start-up the
-alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), and operator
-acknowledgements from MQTT feed the alert lifecycle.
+journal (`journal.sqlite` in the camp's state directory, `alerts.journal`, or `--journal`;
+one camp's journal is refused to another), which is the publisher's outbox; at start-up the
+alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), unless the
+core was down longer than a track survives unseen (`tracker.delete_after_s`): then they are
+cleared, saying so, rather than re-attached to whatever flies there now. The core's heartbeat
+goes into the journal every few seconds, so the next start knows how long it was down;
+cleared alerts past `alerts.retention_days` are pruned at start and hourly. Each sensor's
+intake is limited (cuas/fusion/intake.py): a flooding sensor is shed and counted while the
+others go on. Operator acknowledgements from MQTT feed the alert lifecycle.
 """
 
 from __future__ import annotations
@@ -34,16 +40,20 @@ import zmq.asyncio
 from cuas import wire
 from cuas.config import CampConfig, load_config
 from cuas.fusion.alerts import Transition
+from cuas.fusion.intake import IntakeLimiter
 from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
 from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
-from cuas.io.journal import Journal
+from cuas.io.journal import Journal, Row
 from cuas.io.mqtt_publisher import MqttPublisher
 from cuas.io.recording import RecordingWriter
 from cuas.io.track_socket import TrackSocket
 from cuas.service.lifetime import run_until_signal
 
 log = logging.getLogger("cuas.service.run")
+
+HEARTBEAT_S = 2.0  # how often the core notes in its journal that it is alive
+PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
 
 
 class FusionService:
@@ -65,18 +75,12 @@ class FusionService:
         self.stats_period_s = stats_period_s
         self.shutdown_timeout_s = shutdown_timeout_s
         self.pipeline = FusionPipeline(config)
-        self.journal = Journal(journal if journal is not None else config.alerts.journal)
-        restored = self.journal.active()
-        self.pipeline.restore_alerts(
-            [Transition(r.alert, r.subject) for r in restored], self.journal.next_alert_number()
+        self.intake = IntakeLimiter(config)
+        self.journal = Journal(
+            journal if journal is not None else config.journal_path, camp_id=config.camp_id
         )
-        if restored:
-            log.info(
-                "restored %d active alerts from %s: %s",
-                len(restored),
-                self.journal.path,
-                ", ".join(r.alert_id for r in restored),
-            )
+        self._prune()
+        restored = self._restore()
         self.publisher = MqttPublisher(config, self.journal, on_ack=self._on_ack, refresh=restored)
         self.record_path = Path(record) if record else None
         self.ready = asyncio.Event()
@@ -88,6 +92,50 @@ class FusionService:
         self._recorder: RecordingWriter | None = None
         self._tracks: TrackSocket | None = None
         self.ingest: IngestSocket | None = None
+
+    def _restore(self) -> list[Row]:
+        """Take back the alerts the previous run left active; clear the track alerts whose
+        track cannot have survived the downtime. Returns the rows still active."""
+        restored = self.journal.active()
+        last_alive = self.journal.last_alive()
+        self.pipeline.restore_alerts(
+            [Transition(r.alert, r.subject) for r in restored], self.journal.next_alert_number()
+        )
+        now = self.clock()
+        down_s = None if last_alive is None else max(0.0, now - last_alive)
+        limit = self.config.tracker.delete_after_s
+        if restored and down_s is not None and down_s > limit:
+            cleared = self.pipeline.alerts.clear_restored(
+                now,
+                f"Track lost: the core was down {down_s:.0f} s, longer than a track survives "
+                f"unseen ({limit:.0f} s); not re-attached after the restart.",
+            )
+            if cleared:
+                self.journal.append(cleared)
+                self.pipeline.alert_transitions += len(cleared)
+                log.warning(
+                    "cleared %d restored alerts: down %.0f s (> delete_after_s %.0f s)",
+                    len(cleared),
+                    down_s,
+                    limit,
+                )
+            restored = [r for r in restored if r.alert_id in self.pipeline.alerts.episodes]
+        if restored:
+            log.info(
+                "restored %d active alerts from %s: %s",
+                len(restored),
+                self.journal.path,
+                ", ".join(r.alert_id for r in restored),
+            )
+        self.journal.alive(now)
+        return restored
+
+    def _prune(self) -> None:
+        """Drop cleared alerts older than `alerts.retention_days` from the journal."""
+        days = self.config.alerts.retention_days
+        pruned = self.journal.prune(self.clock() - days * 86400.0)
+        if pruned:
+            log.info("pruned %d alerts cleared more than %g days ago", pruned, days)
 
     def _on_ack(self, alert_id: str, ack: wire.Ack) -> None:
         """An operator's acknowledgement: the lifecycle records it as a transition."""
@@ -123,6 +171,7 @@ class FusionService:
             asyncio.create_task(self._ingest_loop(), name="ingest"),
             asyncio.create_task(self._clock_loop(), name="clock"),
             asyncio.create_task(self._stats_loop(), name="stats"),
+            asyncio.create_task(self._journal_loop(), name="journal"),
         ]
         self.ready.set()
         try:
@@ -163,6 +212,7 @@ class FusionService:
             **self._auth_totals(),
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
             "rejects": dict(p.ingest.rejects.by_reason()),
+            "shed": dict(self.intake.shed),
             "late": p.late,
             "late_fused": p.late_fused,
             "cycles": p.cycles,
@@ -198,11 +248,34 @@ class FusionService:
             for topic, payload in batch:
                 if self._recorder is not None:
                     self._recorder.write(now, topic or "?", payload)
+                if not self.intake.admit(topic, now):
+                    self._shed(topic)
+                    continue
                 outputs = self.pipeline.submit(topic, payload)
                 if outputs:
                     self._dispatch(outputs)
                     if any(isinstance(o, Transition) for o in outputs):
                         await asyncio.sleep(0)  # let the publisher send it before fusing on
+
+    def _shed(self, topic: str) -> None:
+        """A message over its sensor's intake limit: dropped unread, counted as `flood`."""
+        sensor_id = self.intake.sensor_of(topic)
+        self.pipeline.ingest.reject(
+            sensor_id,
+            "flood",
+            f"over its intake limit ({self.intake.rate_of(sensor_id):.1f} msg/s): shed",
+        )
+
+    async def _journal_loop(self) -> None:
+        """The heartbeat (the next start measures its downtime from it) and hourly pruning."""
+        last_prune = self.clock()
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            now = self.clock()
+            self.journal.alive(now)
+            if now - last_prune >= PRUNE_PERIOD_S:
+                last_prune = now
+                self._prune()
 
     async def _clock_loop(self) -> None:
         while True:
@@ -280,7 +353,7 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="camp configuration (TOML)")
     p.add_argument("--record", help="also record every received message to this file")
     p.add_argument(
-        "--journal", help="alert journal (SQLite) instead of the config's alerts.journal"
+        "--journal", help="alert journal (SQLite) instead of the camp's (state_dir, alerts.journal)"
     )
     p.set_defaults(func=_command)
     return p

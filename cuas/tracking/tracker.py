@@ -212,32 +212,9 @@ class Tracker:
         hyps = self.hypothesise(x, P, scan, threshold)
         angle_only = not scan.model.can_initiate
         firm = table.status[:n] != TENTATIVE
-        excluded = np.zeros(n, dtype=bool)
-        if scan.model.charges_misses and not angle_only and len(hyps):
-            # A radar plot in the wide gate of a vague bearings-only track is as likely clutter
-            # as the drone: it starts its own track instead of placing that one (if it is
-            # the drone, the radar track takes the bearings over).
-            placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
-            vague = np.sqrt(P[:, 0, 0] + P[:, 1, 1]) > self.handover_sigma_m
-            hyps = hyps.subset(~(vague & ~placed)[hyps.track])
-        if angle_only and len(hyps):
-            # Lines of sight update firm tracks and tracks they started themselves, never a
-            # tentative track a radar plot started: radar clutter would take a hidden drone's
-            # bearings (and its emitter id) and never let them start a track of their own.
-            born_located = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
-            excluded = ~firm & born_located
-            # Nor a track outside the sensor's field of regard: a direction finder does not
-            # hear beyond its range, so a bearings-only track drifting out along its lines of
-            # sight (where they hardly cross) is not held there by them.
-            excluded |= ~scan.model.geometry.covers(x[:, :3])
-            if (
-                not scan.model.charges_misses
-            ):  # an RF bearing: a sure bird or clutter transmits nothing
-                logp = table.class_logp[:n]
-                p = np.exp(logp - logp.max(axis=1, keepdims=True))
-                silent_kinds = p[:, _SILENT].sum(axis=1) / p.sum(axis=1)
-                excluded |= silent_kinds >= 0.9
-            hyps = hyps.subset(~excluded[hyps.track])
+        placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
+        excluded = self._excluded(scan, placed, firm)
+        hyps = hyps.subset(~excluded[hyps.track])
         forced = _empty_hypotheses(scan.model.dim)
         if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
             forced, hyps = self._by_identity(scan, hyps)
@@ -275,32 +252,7 @@ class Tracker:
                 annotator.updated(table, rows, scan, assigned.det)
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
-        if scan.model.charges_misses:
-            self.watchers[scan.sensor] = scan.model
-            covered = scan.model.geometry.covers(table.x[:n, POS]) | hit
-            if scan.model.can_initiate:  # a radar: negative information for passive tracks
-                unseen = table.unseen[:n]
-                unseen[covered & ~hit] += 1
-                unseen[hit] = 0
-                # ... which is how its silence counts against a track no radar ever placed
-                # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
-                # the radar, heard by two direction finders, must still be confirmed.
-                placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
-                covered &= placed | hit
-        elif scan.model.can_initiate:  # Remote ID: says nothing of drones it does not hear
-            covered = hit
-        else:
-            # An RF bearing fits radar clutter as well as a drone: where a radar or camera is
-            # looking, only they decide confirmation; the bearing still updates the state.
-            covered = hit.copy()
-            covered[rows] = ~self._watched(table.x[rows, :3])
-        if angle_only:
-            # A track whose gate held a line of sight that was not used (ambiguous, or
-            # contested by a neighbour) was not missed, and nor was a tentative radar track
-            # that lines of sight may not update: this scan is no opportunity for them.
-            seen = excluded.copy()
-            seen[gated.track] = True
-            covered &= hit | ~seen
+        covered = self._opportunities(scan, hit, placed, excluded, gated)
         self.rules.record(table, covered, hit)
 
         # Every detection no track took may start one: a second plot in a firm track's gate
@@ -317,6 +269,78 @@ class Tracker:
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _excluded(
+        self, scan: Scan, placed: NDArray[np.bool_], firm: NDArray[np.bool_]
+    ) -> NDArray[np.bool_]:
+        """Tracks this scan's detections may not update, whatever the gate says."""
+        table = self.tracks
+        n = table.n
+        excluded = np.zeros(n, dtype=bool)
+        model = scan.model
+        if model.can_initiate:
+            if model.charges_misses:
+                # A radar plot in the wide gate of a vague bearings-only track is as likely
+                # clutter as the drone: it starts its own track instead of placing that one
+                # (if it is the drone, the radar track takes the bearings over).
+                P = table.P[:n]
+                excluded = ~placed & (np.sqrt(P[:, 0, 0] + P[:, 1, 1]) > self.handover_sigma_m)
+            return excluded
+        # Lines of sight update firm tracks and tracks they started themselves, never a
+        # tentative track a radar plot started: radar clutter would take a hidden drone's
+        # bearings (and its emitter id) and never let them start a track of their own.
+        excluded = ~firm & placed
+        # Nor a track outside the sensor's field of regard: a direction finder does not hear
+        # beyond its range, so a bearings-only track drifting out along its lines of sight
+        # (where they hardly cross) is not held there by them.
+        excluded |= ~model.geometry.covers(table.x[:n, :3])
+        if not model.charges_misses:  # an RF bearing: a sure bird or clutter transmits nothing
+            logp = table.class_logp[:n]
+            p = np.exp(logp - logp.max(axis=1, keepdims=True))
+            excluded |= p[:, _SILENT].sum(axis=1) / p.sum(axis=1) >= 0.9
+        return excluded
+
+    def _opportunities(
+        self,
+        scan: Scan,
+        hit: NDArray[np.bool_],
+        placed: NDArray[np.bool_],
+        excluded: NDArray[np.bool_],
+        gated: Hypotheses,
+    ) -> NDArray[np.bool_]:
+        """Tracks for which this scan was an update opportunity (M-of-N), hit or missed.
+
+        Also counts the radar's negative information (`unseen`) as a side effect.
+        """
+        table = self.tracks
+        n = table.n
+        model = scan.model
+        if model.charges_misses:
+            self.watchers[scan.sensor] = model
+            covered = model.geometry.covers(table.x[:n, POS]) | hit
+            if model.can_initiate:  # a radar: negative information for passive tracks
+                unseen = table.unseen[:n]
+                unseen[covered & ~hit] += 1
+                unseen[hit] = 0
+                # ... which is how its silence counts against a track no radar ever placed
+                # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
+                # the radar, heard by two direction finders, must still be confirmed.
+                covered &= placed | hit
+        elif model.can_initiate:  # Remote ID: says nothing of drones it does not hear
+            covered = hit.copy()
+        else:
+            # An RF bearing fits radar clutter as well as a drone: where a radar or camera is
+            # looking, only they decide confirmation; the bearing still updates the state.
+            covered = hit.copy()
+            covered[hit] = ~self._watched(table.x[:n][hit, :3])
+        if not model.can_initiate:
+            # A track whose gate held a line of sight that was not used (ambiguous, or
+            # contested by a neighbour) was not missed, and nor was a track that lines of
+            # sight may not update: this scan is no opportunity for them.
+            seen = excluded.copy()
+            seen[gated.track] = True
+            covered &= hit | ~seen
+        return covered
 
     def _observe(self, scan: Scan, pairs: Hypotheses, gated: Hypotheses) -> None:
         """Labels of contested lines of sight, for the tracks whose every gated detection says

@@ -26,7 +26,7 @@ from cuas import wire
 from cuas.config import CampConfig
 from cuas.errors import WireError
 from cuas.fusion.pipeline import TOPIC_ALERT, TOPIC_TRACKS
-from cuas.io.mqtt_output import decode_output
+from cuas.io.mqtt_output import AlertDeduplicator, decode_output
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
 from cuas.topics import Topics, is_report
@@ -257,10 +257,11 @@ async def _listen(
     client: Any, prefix: str, cycles: list[wire.TrackCycle], alerts: list[wire.Alert]
 ) -> None:
     topics = Topics(prefix)
+    dedupe = AlertDeduplicator()  # a transition redelivered (same `seq`) is scored once
     async for message in client.messages:
         with contextlib.suppress(WireError):
             out = decode_output(topics, message.topic.value, bytes(message.payload))
             if out.kind == "tracks":
                 cycles.append(out.message)
-            elif out.kind == "alert_event":
+            elif out.kind == "alert_event" and dedupe.is_new(out.message):
                 alerts.append(out.message)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ import numpy as np
 
 from cuas import wire
 from cuas.config import CampConfig, load_config
-from cuas.io.mqtt_output import classify_topic, decode_output
+from cuas.io.mqtt_output import AlertDeduplicator, classify_topic, decode_output
 from cuas.service.run import FusionService
 from cuas.topics import Topics
 from sensors.publisher import SensorPublisher
@@ -36,8 +39,10 @@ def live_camp(directory: Path, mqtt_port: int, cycle_s: float = 0.2) -> Path:
     text = re.sub(r"cycle_period_s = [0-9.]+", f"cycle_period_s = {cycle_s}", text)
     text = re.sub(r"reorder_window_s = [0-9.]+", "reorder_window_s = 0.2", text)
     text = text.replace(
-        'journal = "cuas-journal.sqlite"', f'journal = "{directory / "journal.sqlite"}"'
+        '# journal = "journal.sqlite"', f'journal = "{directory / "journal.sqlite"}"'
     )
+    # The test intruder's radar scans at 10 Hz in a camp that configures it at 1 Hz.
+    text = text.replace("intake_rate_factor = 5.0", "intake_rate_factor = 20.0")
     path = directory / "camp.toml"
     path.write_text(text)
     return path
@@ -143,7 +148,9 @@ class Heard:
     """Everything an MQTT subscriber received, by kind."""
 
     statuses: list[tuple[wire.ServiceStatus, bool]] = field(default_factory=list)
-    events: list[wire.Alert] = field(default_factory=list)
+    events: list[wire.Alert] = field(default_factory=list)  # deduplicated by `seq`
+    copies: list[wire.Alert] = field(default_factory=list)  # every copy, duplicates too
+    dedupe: AlertDeduplicator = field(default_factory=AlertDeduplicator)
     retained_alerts: dict[str, tuple[bytes, bool]] = field(default_factory=dict)
     cycles: list[wire.TrackCycle] = field(default_factory=list)
     health: list[wire.SensorHealth] = field(default_factory=list)
@@ -191,7 +198,9 @@ def _file(heard: Heard, prefix: str, m: aiomqtt.Message) -> None:
     if out.kind == "status":
         heard.statuses.append((out.message, m.retain))
     elif out.kind == "alert_event":
-        heard.events.append(out.message)
+        heard.copies.append(out.message)
+        if heard.dedupe.is_new(out.message):
+            heard.events.append(out.message)
     elif out.kind in ("alert_state", "alert_cleared"):
         heard.retained_alerts[out.key] = (payload, m.retain)
     elif out.kind == "tracks":
@@ -211,3 +220,14 @@ async def eventually(condition, timeout: float, what: str, poll: float = 0.05) -
 
 def camp(path: Path) -> CampConfig:
     return load_config(path)
+
+
+def start_core_process(path: Path) -> subprocess.Popen[str]:
+    """`cuas run --config path` as a process of its own (to SIGKILL it for real)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cuas", "run", "--config", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        text=True,
+    )

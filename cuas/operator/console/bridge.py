@@ -25,7 +25,7 @@ from cuas import wire
 from cuas.config import MqttConfig
 from cuas.errors import WireError
 from cuas.io.mqtt_client import mqtt_client
-from cuas.io.mqtt_output import decode_output
+from cuas.io.mqtt_output import AlertDeduplicator, decode_output
 from cuas.operator.console.picture import Picture
 from cuas.topics import Topics
 
@@ -47,6 +47,7 @@ class BridgeStats:
     connection_failures: int = 0
     acks_sent: int = 0
     acks_refused: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0  # alert transitions delivered twice, dropped by their `seq`
 
 
 class AckRefusedError(ValueError):
@@ -80,6 +81,7 @@ class MqttBridge:
         self._acks: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(ACK_QUEUE)
         self.connected = asyncio.Event()
         self._unconfirmed: set[str] = set()  # alerts not yet re-sent since the reconnect
+        self._seen = AlertDeduplicator()  # MQTT delivers at least once; a seen `seq` is a copy
 
     # --- acknowledgements from the page ------------------------------------------------------
 
@@ -182,7 +184,10 @@ class MqttBridge:
         if out.kind == "tracks":
             p.on_tracks(camp, payload)
         elif out.kind == "alert_event":
-            p.on_alert(camp, out.message, event=True)
+            if self._seen.is_new(out.message):
+                p.on_alert(camp, out.message, event=True)
+            else:
+                self.stats.duplicates += 1
         elif out.kind == "alert_state":
             p.on_alert(camp, out.message, event=False)
         elif out.kind == "alert_cleared" and out.key:
