@@ -75,3 +75,15 @@ def test_tracks_coast_while_their_radar_is_silent_and_sensor_health_says_fault()
     assert before and not any(t.sensors_silent for t in before)
     health = [o for o in outputs if isinstance(o, wire.SensorHealth) and o.sensor_id == "radar-1"]
     assert health[-1].state == "fault"
+
+
+def test_a_live_core_publishes_empty_cycles_before_any_sensor_speaks() -> None:
+    """DESIGN: `tracks` is published even when empty, so a consumer knows the picture is live."""
+    pipeline = FusionPipeline(CONFIG)
+    outputs = []
+    for k in range(40):
+        outputs += pipeline.advance(T0 + 0.1 * k)
+    cycles = [o for o in outputs if isinstance(o, wire.TrackCycle)]
+    assert len(cycles) >= 2 and all(c.tracks == [] for c in cycles)
+    health = [o for o in outputs if isinstance(o, wire.SensorHealth)]
+    assert {h.sensor_id for h in health} == {s.id for s in CONFIG.sensors}

@@ -165,12 +165,12 @@ class FusionPipeline:
 
     def advance(self, now: float) -> list[PipelineOutput]:
         """The live service's clock tick: release what is due at wall time `now`, and emit
-        the cycles that no sensor can add to any more."""
+        the cycles that no sensor can add to any more, from the start: an empty picture is
+        published too, so a consumer knows it is live before any sensor has spoken."""
         self.clock = now
         horizon = self.reorder.horizon(now)
         out = self._run(self.reorder.release_until(horizon))
-        if self._next_cycle is not None:
-            out += self._cycles_before(horizon)
+        out += self._cycles_before(horizon)
         return out
 
     def flush(self) -> list[PipelineOutput]:
