@@ -35,15 +35,21 @@ class ScenarioError(FileError):
     what = "bad scenario"
 
 
-class WireError(CuasError, ValueError):
-    """A message that does not meet the schema.
-
-    `reason` is a stable key for counters (`malformed`, `missing_field`, `wrong_type`,
-    `out_of_range`, `unknown_kind`, `unknown_class`, `bad_version`, ...); `detail` is the
-    full human explanation including the path to the offending field.
-    """
+class RejectError(CuasError, ValueError):
+    """Input refused: `reason` is a stable key for the reject counters, `detail` the full
+    human explanation. Every decoder of outside input (the wire, a device's own format)
+    raises one of these, so every refusal is counted and explained the same way."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class WireError(RejectError):
+    """A message that does not meet the schema.
+
+    `reason` is one of `malformed`, `missing_field`, `wrong_type`, `out_of_range`,
+    `unknown_kind`, `unknown_class`, `bad_version`, ... (`detection_<reason>` for one
+    detection refused alone); `detail` names the path to the offending field.
+    """

@@ -29,6 +29,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cuas.errors import RejectError
+
 NM = 1852.0
 FT = 0.3048
 MAX_RHO_NM = 255.99  # I048/040 RHO is 16 bits of 1/256 NM: larger values would wrap
@@ -43,13 +45,8 @@ def cat048() -> Any:
     return gen.Cat_048_1_32
 
 
-class Cat048Error(ValueError):
+class Cat048Error(RejectError):
     """A datagram or record that cannot be read; `reason` is a stable counter key."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)

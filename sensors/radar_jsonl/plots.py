@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from cuas.errors import RejectError
 from cuas.wire import RadarDetection
 
 DEFAULT_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -93,13 +94,8 @@ def true_azimuth(boresight_az_deg: float, relative_az_deg: float) -> float:
     return 0.0 if az >= 360.0 else az  # -1e-17 % 360 rounds to 360.0
 
 
-class PlotError(ValueError):
+class PlotError(RejectError):
     """A line that is not a usable plot; `reason` is a short key for the reject counter."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
