@@ -64,16 +64,13 @@ from cuas.fusion.reject_log import RejectLog
 from cuas.security.curve_keys import load_public_key, load_secret_key, secret_path
 from cuas.topics import report_topic, status_topic
 from cuas.wire import (
+    DETECTION_TYPES,
     KINDS,
     REPORT_TYPES,
     SENSOR_STATES,
     VERSION,
-    CameraDetection,
     Detection,
     Kind,
-    RadarDetection,
-    RemoteIdDetection,
-    RfDetection,
     SensorState,
     Status,
     to_msgpack,
@@ -81,12 +78,6 @@ from cuas.wire import (
 
 log = logging.getLogger("sensors.publisher")
 
-DETECTION_TYPES: dict[str, type[Detection]] = {
-    "radar": RadarDetection,
-    "rf": RfDetection,
-    "camera": CameraDetection,
-    "remote_id": RemoteIdDetection,
-}
 MAX_HEARTBEAT_PERIOD_S = 2.0  # DESIGN.md: a heartbeat at least every 2 s
 MAX_DETAIL_CHARS = 1024  # wire `Text`: a longer detail would get the whole status rejected
 MAX_SENSOR_ID_CHARS = 128  # wire `Ident`
