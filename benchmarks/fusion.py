@@ -32,9 +32,9 @@ from scipy.optimize import linear_sum_assignment
 
 from cuas import wire
 from cuas.config import load_config
-from cuas.io.recording import RecordingWriter, read_records
+from cuas.io.recording import read_records
 from cuas.service.replay import replay
-from cuas.topics import RECORDED_TRACKS, report_topic, status_topic
+from cuas.topics import RECORDED_TRACKS
 from simulators.flight.recording import record, truth_path
 from simulators.scenario_library import (
     Scenario,
@@ -43,27 +43,17 @@ from simulators.scenario_library import (
     build_scenario,
     camp_radar,
 )
-from simulators.scoring import TruthFrame, score_replay
+from simulators.scoring import one_sensor, read_truth_frames, score_replay
 from simulators.targets.target_set import TargetSet
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "camp.example.toml"
-
-
-def radar_only(recording: Path, out: Path, radar: str = "radar-1") -> None:
-    with RecordingWriter(out) as w:
-        for r in read_records(recording):
-            if r.topic in (report_topic(radar), status_topic(radar)):
-                w.write(r.t_received, r.topic, r.payload)
 
 
 def per_class(truth_file: Path, replay_out: Path) -> dict[str, dict[str, float]]:
     """Per true class: `accuracy`, the fraction of (truth, cycle) pairs in the second half of
     the run whose assigned track (< 100 m) publishes that class, and `id_switches` over the
     whole run (a bird flock swaps ids among its members: worth seeing apart from drones)."""
-    truth = {
-        round(f.t, 3): f
-        for f in (wire.from_msgpack(r.payload, TruthFrame) for r in read_records(truth_file))
-    }
+    truth = read_truth_frames(truth_file)
     cycles = [
         wire.from_msgpack(r.payload, wire.TrackCycle)
         for r in read_records(replay_out)
@@ -107,7 +97,7 @@ def run(seed: int, work: Path) -> dict[str, dict]:
     record("mixed", config, rec, seed=seed)  # a multi-sensor scenario: flies every sensor
     truth = Path(truth_path(rec))
     radar = work / f"mixed-{seed}.radar.msgpack"
-    radar_only(rec, radar)
+    one_sensor(rec, radar, "radar-1")
     results = {}
     for name, recording in (("all sensors", rec), ("radar only", radar)):
         out = work / f"out-{seed}-{name.replace(' ', '-')}.msgpack"

@@ -34,12 +34,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from cuas import wire
-from cuas.io.recording import RecordingWriter, read_records
+from cuas.io.recording import read_records
 from cuas.service.replay import replay
-from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS, report_topic, status_topic
+from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
 from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
-from simulators.scoring import TruthFrame, score_replay
+from simulators.scoring import TruthFrame, one_sensor, read_truth_frames, score_replay
 
 MATCH_M = 100.0  # a track within this of an object is on it (the GOSPA cut-off)
 RF_NEAR_M = 300.0
@@ -73,20 +73,6 @@ class CampResult:
     @property
     def fused_better(self) -> bool:
         return self.gospa_all < self.gospa_radar
-
-
-def _radar_only(recording: Path, out: Path, radar: str) -> None:
-    with RecordingWriter(out) as w:
-        for r in read_records(recording):
-            if r.topic in (report_topic(radar), status_topic(radar)):
-                w.write(r.t_received, r.topic, r.payload)
-
-
-def _truth(path: Path) -> dict[float, TruthFrame]:
-    return {
-        round(f.t, 3): f
-        for f in (wire.from_msgpack(r.payload, TruthFrame) for r in read_records(path))
-    }
 
 
 def _outputs(path: Path) -> tuple[list[wire.TrackCycle], list[wire.Alert]]:
@@ -204,9 +190,9 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
     record(camp.scenario, camp.config, rec, seed=camp.seed)
     truth_file = Path(truth_path(rec))
     radar_rec = work / f"camp-{camp.seed}.radar.msgpack"
-    _radar_only(rec, radar_rec, camp.scenario.radar.id)
+    one_sensor(rec, radar_rec, camp.scenario.radar.id)
     result = CampResult(camp.seed, camp.description)
-    truth = _truth(truth_file)
+    truth = read_truth_frames(truth_file)
     for name, recording in (("all", rec), ("radar", radar_rec)):
         out = work / f"camp-{camp.seed}.{name}.out.msgpack"
         replay(recording, camp.config, out, progress=False)

@@ -27,8 +27,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from cuas.io.recording import read_records
-from cuas.topics import RECORDED_TRACKS
+from cuas.io.recording import RecordingWriter, read_records
+from cuas.topics import RECORDED_TRACKS, report_topic, status_topic
 from cuas.wire import TrackCycle, from_msgpack
 
 Array = NDArray[np.float64]
@@ -82,6 +82,26 @@ def truth_snapshot(frame: TruthFrame) -> Snapshot:
         enu=_points([x.enu for x in frame.targets]),
         vel=_points([x.vel_enu for x in frame.targets]),
     )
+
+
+def read_truth_frames(path: str | Path) -> dict[float, TruthFrame]:
+    """The `truth` records of a recording keyed by time rounded to the millisecond, so a
+    track cycle's truth is `frames.get(round(cycle.t, 3))`."""
+    decoder = msgspec.msgpack.Decoder(TruthFrame)
+    return {
+        round(f.t, 3): f
+        for f in (decoder.decode(r.payload) for r in read_records(path) if r.topic == TRUTH_TOPIC)
+    }
+
+
+def one_sensor(recording: str | Path, out: str | Path, sensor_id: str) -> None:
+    """Copy of a sensor recording with one sensor's reports and heartbeats only: the
+    baseline (radar alone) that fusing every sensor is scored against."""
+    keep = {report_topic(sensor_id), status_topic(sensor_id)}
+    with RecordingWriter(out) as w:
+        for r in read_records(recording):
+            if r.topic in keep:
+                w.write(r.t_received, r.topic, r.payload)
 
 
 def read_truth(path: str | Path) -> list[Snapshot]:

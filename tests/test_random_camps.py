@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from cuas import wire
-from cuas.io.recording import RecordingWriter, read_records
+from cuas.io.recording import read_records
 from cuas.service.replay import replay
-from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS, report_topic, status_topic
+from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
 from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
-from simulators.scoring import TruthFrame, score_replay
+from simulators.scoring import one_sensor, read_truth_frames, score_replay
 
 # seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README)
 WORST_CAMPS = {18: 0.979, 26: 1.025, 16: 1.028, 10: 1.19}
@@ -38,21 +38,8 @@ def fly(camp: RandomCamp, work: Path) -> tuple[Path, Path]:
     rec = work / "all.msgpack"
     record(camp.scenario, camp.config, rec, seed=camp.seed)
     radar = work / "radar.msgpack"
-    keep = {report_topic(camp.scenario.radar.id), status_topic(camp.scenario.radar.id)}
-    with RecordingWriter(radar) as w:
-        for r in read_records(rec):
-            if r.topic in keep:
-                w.write(r.t_received, r.topic, r.payload)
+    one_sensor(rec, radar, camp.scenario.radar.id)
     return rec, radar
-
-
-def truth_frames(camp: RandomCamp, rec: Path) -> dict[float, TruthFrame]:
-    return {
-        round(f.t, 3): f
-        for f in (
-            wire.from_msgpack(r.payload, TruthFrame) for r in read_records(Path(truth_path(rec)))
-        )
-    }
 
 
 @pytest.fixture(scope="module", params=sorted(WORST_CAMPS))
@@ -60,7 +47,7 @@ def camp_run(request, tmp_path_factory) -> dict:
     camp = random_camp(request.param, DURATION_S)
     work = tmp_path_factory.mktemp(f"camp-{request.param}")
     rec, radar = fly(camp, work)
-    out = {"camp": camp, "truth": truth_frames(camp, rec)}
+    out = {"camp": camp, "truth": read_truth_frames(truth_path(rec))}
     for name, recording in (("all", rec), ("radar", radar)):
         path = work / f"{name}.out.msgpack"
         replay(recording, camp.config, path, progress=False)
