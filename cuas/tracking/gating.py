@@ -40,6 +40,19 @@ class Hypotheses:
     def __len__(self) -> int:
         return self.track.shape[0]
 
+    @classmethod
+    def empty(cls, dim: int) -> Hypotheses:
+        """No pairs, for measurements of `dim` components."""
+        none = np.zeros(0, dtype=np.intp)
+        return cls(
+            none,
+            none,
+            np.zeros(0),
+            np.zeros((0, dim)),
+            np.zeros((0, dim, dim)),
+            np.zeros((0, dim, 6)),
+        )
+
     def subset(self, keep: NDArray[np.bool_] | Index) -> Hypotheses:
         """The hypotheses selected by a boolean mask or an index array."""
         return Hypotheses(
@@ -57,15 +70,7 @@ def hypothesise(x: Array, P: Array, scan: Scan, threshold: float) -> Hypotheses:
     model = scan.model
     n, k, m = x.shape[0], len(scan), model.dim
     if n == 0 or k == 0:
-        empty = np.zeros(0, dtype=np.intp)
-        return Hypotheses(
-            empty,
-            empty,
-            np.zeros(0),
-            np.zeros((0, m)),
-            np.zeros((0, m, m)),
-            np.zeros((0, m, 6)),
-        )
+        return Hypotheses.empty(m)
     zhat, H = model.predict(x)
     HPHt = H @ P @ H.transpose(0, 2, 1)
 

@@ -215,7 +215,7 @@ class Tracker:
         placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
         excluded = self._excluded(scan, placed, firm)
         hyps = hyps.subset(~excluded[hyps.track])
-        forced = _empty_hypotheses(scan.model.dim)
+        forced = Hypotheses.empty(scan.model.dim)
         if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
             forced, hyps = self._by_identity(scan, hyps)
         gated = hyps
@@ -407,7 +407,7 @@ class Tracker:
                 rows.append(row)
                 dets.append(j)
         if not rows:
-            return _empty_hypotheses(scan.model.dim), hyps
+            return Hypotheses.empty(scan.model.dim), hyps
         r = np.array(rows, dtype=np.intp)
         d = np.array(dets, dtype=np.intp)
         y, S, H = _innovations(scan.model, table.x[r], table.P[r], scan.z[d], scan.var[d])
@@ -632,18 +632,6 @@ def _contested(
     np.minimum.at(rival_for_track, gated.track[other_det], gated.d2[other_det])
     limit = assigned.d2 + margin
     return (rival_for_det[assigned.det] < limit) | (rival_for_track[assigned.track] < limit)
-
-
-def _empty_hypotheses(dim: int) -> Hypotheses:
-    empty = np.zeros(0, dtype=np.intp)
-    return Hypotheses(
-        empty,
-        empty,
-        np.zeros(0),
-        np.zeros((0, dim)),
-        np.zeros((0, dim, dim)),
-        np.zeros((0, dim, 6)),
-    )
 
 
 def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
