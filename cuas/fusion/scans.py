@@ -38,6 +38,7 @@ Row = list[float]  # one detection's class probabilities in CLASSES order
 
 _N = len(CLASSES)
 _NOTHING: Row = [float("nan")] * _N  # a detection that says nothing about the class
+_ZEROS = (0.0,) * _N
 _UNKNOWN = CLASSES.index("unknown")
 # Camera detector labels -> class index (anything else is "unknown").
 _LABEL_CLASS = {
@@ -68,8 +69,9 @@ _REMOTE_ID = _peaked(CLASSES.index("drone"), REMOTE_ID_DRONE)
 
 
 def _wire_probs(class_probs: dict[str, float]) -> Row:
-    """A wire `class_probs` map as a row (classes it leaves out get 0; normalised later)."""
-    return [class_probs.get(c, 0.0) for c in CLASSES]
+    """A wire `class_probs` map as a row (classes it leaves out get 0; normalised later).
+    (`map` over the dict's own `get`: most detections carry one, and this runs for each.)"""
+    return list(map(class_probs.get, CLASSES, _ZEROS))
 
 
 def _camera_probs(label: str, confidence: float | None) -> Row:
