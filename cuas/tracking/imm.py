@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import kernels
 from cuas.tracking.motion import NearlyConstantVelocity
 
 Array = NDArray[np.float64]
@@ -89,6 +90,24 @@ class InteractingMultipleModel:
             x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt)
         return c, x_out, P_out
 
+    def predict_combined(
+        self, mu: Array, xm: Array, Pm: Array, dt: float
+    ) -> tuple[Array, Array, Array, Array, Array]:
+        """`predict` followed by `combine`: (mu, xm, Pm, x, P). One compiled pass over the
+        tracks when `kernels.ENABLED` (the tracker does this for every scan)."""
+        if kernels.ENABLED:
+            Q = np.stack([model.noise(dt) for model in self.models])
+            return kernels.imm_predict(
+                np.ascontiguousarray(mu),
+                np.ascontiguousarray(xm),
+                np.ascontiguousarray(Pm),
+                self.switching(dt),
+                float(dt),
+                Q,
+            )
+        mu, xm, Pm = self.predict(mu, xm, Pm, dt)
+        return (mu, xm, Pm, *combine(mu, xm, Pm))
+
 
 def posterior_modes(c: Array, loglik: Array) -> Array:
     """Mode probabilities (p, M) after an update: proportional to c * likelihood, floored."""
@@ -102,6 +121,8 @@ def posterior_modes(c: Array, loglik: Array) -> Array:
 
 def gaussian_loglik(y: Array, S: Array) -> Array:
     """log N(y; 0, S) for innovations y (p, m) and covariances S (p, m, m)."""
+    if kernels.ENABLED:
+        return kernels.gaussian_loglik(np.ascontiguousarray(y), np.ascontiguousarray(S))
     m = y.shape[1]
     L = np.linalg.cholesky(S)
     u = np.linalg.solve(L, y[:, :, None])[:, :, 0]
@@ -111,6 +132,10 @@ def gaussian_loglik(y: Array, S: Array) -> Array:
 
 def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
     """The moment-matched single Gaussian (n, 6), (n, 6, 6) of the mode mixture."""
+    if kernels.ENABLED:
+        return kernels.combine(
+            np.ascontiguousarray(mu), np.ascontiguousarray(xm), np.ascontiguousarray(Pm)
+        )
     if mu.shape[1] == 1:
         return xm[:, 0].copy(), Pm[:, 0].copy()
     x = np.einsum("nj,njk->nk", mu, xm)

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
+from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
@@ -168,6 +169,7 @@ class Tracker:
         self.annotators = list(annotators)
         self._graveyard = _Graveyard(self.tracks.rows(slice(0, 0)))
         self._thresholds: dict[int, float] = {}
+        kernels.warm_up()  # compiled kernels are loaded here, not in the first scan
 
     @classmethod
     def from_config(
@@ -192,9 +194,11 @@ class Tracker:
         table = self.tracks
         n = table.n
         if dt > 0.0 and n:
-            mu, xm, Pm = self.imm.predict(table.mode_p[:n], table.mode_x[:n], table.mode_P[:n], dt)
+            mu, xm, Pm, x, P = self.imm.predict_combined(
+                table.mode_p[:n], table.mode_x[:n], table.mode_P[:n], dt
+            )
             table.mode_p[:n], table.mode_x[:n], table.mode_P[:n] = mu, xm, Pm
-            table.x[:n], table.P[:n] = combine(mu, xm, Pm)
+            table.x[:n], table.P[:n] = x, P
         self.t = t
 
     def process(self, scan: Scan) -> None:

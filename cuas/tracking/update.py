@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import kernels
+
 Array = NDArray[np.float64]
 
 
@@ -16,7 +18,10 @@ def kalman_update(
     Extended Kalman update with the linearisation H evaluated at the prediction, and the
     Joseph form for the covariance, which stays symmetric positive definite in float64 even
     for very precise measurements. `var` (p, m) is the diagonal of the measurement noise R.
+    This numpy code is the reference; `kernels.kalman_update` is used when enabled.
     """
+    if kernels.ENABLED:
+        return kernels.kalman_update(*(np.ascontiguousarray(a) for a in (x, P, y, S, H, var)))
     PHt = P @ H.transpose(0, 2, 1)
     K = np.linalg.solve(S, PHt.transpose(0, 2, 1)).transpose(0, 2, 1)  # S is symmetric
     x_new = x + (K @ y[:, :, None])[:, :, 0]

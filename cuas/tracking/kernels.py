@@ -1,0 +1,454 @@
+"""Compiled (numba) versions of the tracker's hottest loops, used when numba is available.
+
+Per scan the tracker works on a few hundred tracks of 6x6 covariances and measurements of one
+to six components. In numpy each step of that is a batched operation over tiny matrices
+(`np.linalg.solve` on a stack of 3x3, broadcasts whose inner axis is 2 or 6), where the cost
+is per call and per small matrix, not per flop. Here each step is one compiled loop over the
+tracks (or the gated pairs), with small fixed-size algebra (Cholesky for S) written out.
+
+The numpy code in `gating`, `imm` and `update` is the reference: the functions there call
+these kernels only when `ENABLED`, and the tests run both paths on random inputs and on a
+replay and require equal results (to floating-point rounding: Cholesky instead of LU, sums in
+another order) and identical associations. `CUAS_KERNELS=numpy` in the environment forces the
+reference path; so does a machine without numba. Compiled code is cached beside this module
+(`cache=True`), so only the first run on a machine pays the compilation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; this keeps the reference
+    numba = None
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+
+ENABLED = numba is not None and os.environ.get("CUAS_KERNELS", "numba").lower() != "numpy"
+
+
+def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
+    if numba is None:  # pragma: no cover
+        return function
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+
+
+# --- small dense algebra --------------------------------------------------------------
+
+
+@_jit
+def _cholesky(S: Array, m: int, L: Array) -> bool:
+    """Lower Cholesky factor of S[:m, :m] into L; False if S is not positive definite."""
+    for i in range(m):
+        for j in range(i + 1):
+            s = S[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            if i == j:
+                if s <= 0.0:
+                    return False
+                L[i, i] = math.sqrt(s)
+            else:
+                L[i, j] = s / L[j, j]
+    return True
+
+
+@_jit
+def _forward(L: Array, m: int, b: Array, u: Array) -> None:
+    """u = L^-1 b."""
+    for i in range(m):
+        s = b[i]
+        for k in range(i):
+            s -= L[i, k] * u[k]
+        u[i] = s / L[i, i]
+
+
+@_jit
+def _backward(L: Array, m: int, u: Array, v: Array) -> None:
+    """v = L'^-1 u."""
+    for i in range(m - 1, -1, -1):
+        s = u[i]
+        for k in range(i + 1, m):
+            s -= L[k, i] * v[k]
+        v[i] = s / L[i, i]
+
+
+@_jit
+def _wrap(a: float) -> float:
+    """An angle difference wrapped into [-pi, pi), as `cuas.geodesy.wrap_rad`."""
+    w = (a + math.pi) % (2.0 * math.pi) - math.pi
+    return w - 2.0 * math.pi if w >= math.pi else w
+
+
+# --- IMM: mixing, prediction, combination -----------------------------------------------
+
+
+@_jit
+def _combine_into(mu: Array, xm: Array, Pm: Array, x: Array, P: Array, i: int) -> None:
+    """x[i], P[i]: the moment-matched Gaussian of track i's modes (as `imm.combine`)."""
+    M = mu.shape[1]
+    if M == 1:
+        x[i] = xm[i, 0]
+        P[i] = Pm[i, 0]
+        return
+    for a in range(6):
+        s = 0.0
+        for j in range(M):
+            s += mu[i, j] * xm[i, j, a]
+        x[i, a] = s
+    for a in range(6):  # symmetric: the lower triangle, mirrored
+        for b in range(a + 1):
+            s = 0.0
+            for j in range(M):
+                s += mu[i, j] * (Pm[i, j, a, b] + (xm[i, j, a] - x[i, a]) * (xm[i, j, b] - x[i, b]))
+            P[i, a, b] = s
+            P[i, b, a] = s
+
+
+@_jit
+def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
+    """The moment-matched single Gaussian (n, 6), (n, 6, 6) of the mode mixture."""
+    n = mu.shape[0]
+    x = np.empty((n, 6))
+    P = np.empty((n, 6, 6))
+    for i in range(n):
+        _combine_into(mu, xm, Pm, x, P, i)
+    return x, P
+
+
+@_jit
+def imm_predict(
+    mu: Array, xm: Array, Pm: Array, Pi: Array, dt: float, Q: Array
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Mix, predict each mode with the nearly-constant-velocity block formula plus its noise
+    Q[j], and combine: (mode probabilities, mode states, mode covariances, x, P)."""
+    n, M = mu.shape[0], mu.shape[1]
+    c = np.empty((n, M))
+    x_out = np.empty((n, M, 6))
+    P_out = np.empty((n, M, 6, 6))
+    x = np.empty((n, 6))
+    P = np.empty((n, 6, 6))
+    w = np.empty(M)
+    x0 = np.empty(6)
+    P0 = np.empty((6, 6))
+    for i in range(n):
+        for j in range(M):
+            if M == 1:
+                c[i, j] = mu[i, j]
+                x0[:] = xm[i, j]
+                P0[:, :] = Pm[i, j]
+            else:
+                cj = 0.0
+                for k in range(M):
+                    cj += mu[i, k] * Pi[k, j]
+                c[i, j] = cj
+                for k in range(M):
+                    w[k] = mu[i, k] * Pi[k, j] / cj
+                for a in range(6):
+                    s = 0.0
+                    for k in range(M):
+                        s += w[k] * xm[i, k, a]
+                    x0[a] = s
+                for a in range(6):  # symmetric: the lower triangle, mirrored
+                    for b in range(a + 1):
+                        s = 0.0
+                        for k in range(M):
+                            s += w[k] * (
+                                Pm[i, k, a, b] + (xm[i, k, a] - x0[a]) * (xm[i, k, b] - x0[b])
+                            )
+                        P0[a, b] = s
+                        P0[b, a] = s
+            for a in range(3):
+                x_out[i, j, a] = x0[a] + dt * x0[a + 3]
+                x_out[i, j, a + 3] = x0[a + 3]
+            for a in range(3):
+                for b in range(3):
+                    A = P0[a, b]
+                    B = P0[a, b + 3]
+                    Bt = P0[b, a + 3]
+                    C = P0[a + 3, b + 3]
+                    P_out[i, j, a, b] = A + dt * (B + Bt) + dt * dt * C + Q[j, a, b]
+                    P_out[i, j, a, b + 3] = B + dt * C + Q[j, a, b + 3]
+                    P_out[i, j, b + 3, a] = B + dt * C + Q[j, b + 3, a]
+                    P_out[i, j, a + 3, b + 3] = C + Q[j, a + 3, b + 3]
+        _combine_into(c, x_out, P_out, x, P, i)
+    return c, x_out, P_out, x, P
+
+
+# --- sensor geometry ----------------------------------------------------------------
+
+
+@_jit
+def spherical(
+    x: Array, origin: Array, rotation: Array, min_range: float
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Sensor-local vectors (n, 3), range, azimuth, elevation (n,) of states x (n, >= 3) and
+    the Jacobians (n, 3, 3) of (range, az, el) w.r.t. the camp position, as
+    `measurements._Spherical` computes them."""
+    n = x.shape[0]
+    local = np.empty((n, 3))
+    rng = np.empty(n)
+    az = np.empty(n)
+    el = np.empty(n)
+    J = np.empty((n, 3, 3))
+    Jl = np.empty((3, 3))
+    for i in range(n):
+        for a in range(3):
+            s = 0.0
+            for b in range(3):
+                s += (x[i, b] - origin[b]) * rotation[a, b]
+            local[i, a] = s
+        e, nn, u = local[i, 0], local[i, 1], local[i, 2]
+        rho2 = max(e * e + nn * nn, min_range * min_range)
+        rho = math.sqrt(rho2)
+        r2 = rho2 + u * u
+        r = math.sqrt(r2)
+        rng[i] = r
+        az[i] = math.atan2(e, nn)
+        el[i] = math.atan2(u, rho)
+        Jl[0, 0], Jl[0, 1], Jl[0, 2] = e / r, nn / r, u / r
+        Jl[1, 0], Jl[1, 1], Jl[1, 2] = nn / rho2, -e / rho2, 0.0
+        Jl[2, 0], Jl[2, 1], Jl[2, 2] = -e * u / (r2 * rho), -nn * u / (r2 * rho), rho / r2
+        for a in range(3):
+            for b in range(3):
+                s = 0.0
+                for c in range(3):
+                    s += Jl[a, c] * rotation[c, b]
+                J[i, a, b] = s
+    return local, rng, az, el, J
+
+
+@_jit
+def covers(
+    positions: Array,
+    origin: Array,
+    rotation: Array,
+    min_range: float,
+    max_range: float,
+    el_min: float,
+    el_max: float,
+    boresight: float,
+    fov_az: float,
+) -> NDArray[np.bool_]:
+    """Which camp positions (n, 3) lie in a sensor's field of regard (degrees), as
+    `coverage.SensorGeometry.covers` decides."""
+    n = positions.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    deg = 180.0 / math.pi
+    for i in range(n):
+        v0 = positions[i, 0] - origin[0]
+        v1 = positions[i, 1] - origin[1]
+        v2 = positions[i, 2] - origin[2]
+        e = v0 * rotation[0, 0] + v1 * rotation[0, 1] + v2 * rotation[0, 2]
+        nn = v0 * rotation[1, 0] + v1 * rotation[1, 1] + v2 * rotation[1, 2]
+        u = v0 * rotation[2, 0] + v1 * rotation[2, 1] + v2 * rotation[2, 2]
+        horizontal = math.hypot(e, nn)
+        r = math.sqrt(horizontal * horizontal + u * u)
+        el = math.atan2(u, horizontal) * deg
+        ok = min_range <= r <= max_range and el_min <= el <= el_max
+        if ok and fov_az < 360.0:
+            az = (math.atan2(e, nn) * deg) % 360.0
+            if az >= 360.0:
+                az = 0.0
+            off = (az - boresight + 180.0) % 360.0 - 180.0
+            if off >= 180.0:
+                off -= 360.0
+            ok = abs(off) <= fov_az / 2.0
+        out[i] = ok
+    return out
+
+
+# --- gating ---------------------------------------------------------------------------
+
+
+@_jit
+def gate(
+    zhat: Array,
+    H: Array,
+    P: Array,
+    z: Array,
+    var: Array,
+    wrap: NDArray[np.bool_],
+    coarse: int,
+    threshold: float,
+) -> tuple[Index, Index, Array, Array, Array]:
+    """Gated pairs (track, detection, d2, innovation, its covariance), track-major with
+    detections in order, as `gating.hypothesise` finds them (same tests, same order)."""
+    n, m = zhat.shape
+    k = z.shape[0]
+    HPHt = np.empty((n, m, m))
+    T = np.empty((m, 6))
+    for i in range(n):
+        for r in range(m):
+            for b in range(6):
+                s = 0.0
+                for a in range(6):
+                    s += H[i, r, a] * P[i, a, b]
+                T[r, b] = s
+        for r in range(m):
+            for q in range(m):
+                s = 0.0
+                for b in range(6):
+                    s += T[r, b] * H[i, q, b]
+                HPHt[i, r, q] = s
+    # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
+    # vectorises), kept as a mask.
+    zc = z[:, coarse].copy()
+    vc = var[:, coarse].copy()
+    circular = wrap[coarse]
+    mask = np.empty((n, k), dtype=np.bool_)
+    count = 0
+    for i in range(n):
+        zi = zhat[i, coarse]
+        hi = HPHt[i, coarse, coarse]
+        row = mask[i]
+        for d in range(k):
+            dc = abs(zc[d] - zi)
+            if circular:
+                dc = min(dc, 2.0 * math.pi - dc)
+            ok = dc * dc < threshold * (hi + vc[d])
+            row[d] = ok
+            count += ok
+    track = np.empty(count, dtype=np.intp)
+    det = np.empty(count, dtype=np.intp)
+    d2 = np.empty(count)
+    y = np.empty((count, m))
+    S = np.empty((count, m, m))
+    L = np.zeros((m, m))
+    u = np.empty(m)
+    kept = 0
+    # Pass 2: every axis's interval, then the full Mahalanobis test on survivors.
+    for i in range(n):
+        for d in range(k):
+            if not mask[i, d]:
+                continue
+            inside = True
+            for r in range(m):
+                v = z[d, r] - zhat[i, r]
+                if wrap[r]:
+                    v = _wrap(v)
+                y[kept, r] = v
+                for q in range(m):
+                    S[kept, r, q] = HPHt[i, r, q]
+                S[kept, r, r] += var[d, r]
+                if not v * v < threshold * S[kept, r, r]:
+                    inside = False
+            if not inside or not _cholesky(S[kept], m, L):
+                continue
+            _forward(L, m, y[kept], u)
+            s = 0.0
+            for r in range(m):
+                s += u[r] * u[r]
+            if s < threshold:
+                track[kept] = i
+                det[kept] = d
+                d2[kept] = s
+                kept += 1
+    return track[:kept], det[:kept], d2[:kept], y[:kept], S[:kept]
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+@_jit
+def kalman_update(
+    x: Array, P: Array, y: Array, S: Array, H: Array, var: Array
+) -> tuple[Array, Array]:
+    """Extended Kalman update with the Joseph form, as `update.kalman_update`."""
+    p, m = y.shape
+    x_new = np.empty_like(x)
+    P_new = np.empty_like(P)
+    L = np.zeros((m, m))
+    HP = np.empty((m, 6))
+    K = np.empty((6, m))
+    u = np.empty(m)
+    v = np.empty(m)
+    IKH = np.empty((6, 6))
+    T = np.empty((6, 6))
+    for i in range(p):
+        _cholesky(S[i], m, L)
+        for b in range(6):  # K' = S^-1 H P (P symmetric), one column of H P at a time
+            for r in range(m):
+                s = 0.0
+                for a in range(6):
+                    s += H[i, r, a] * P[i, a, b]
+                HP[r, b] = s
+            _forward(L, m, HP[:, b], u)
+            _backward(L, m, u, v)
+            for r in range(m):
+                K[b, r] = v[r]
+        for a in range(6):
+            s = x[i, a]
+            for r in range(m):
+                s += K[a, r] * y[i, r]
+            x_new[i, a] = s
+        for a in range(6):
+            for b in range(6):
+                s = 1.0 if a == b else 0.0
+                for r in range(m):
+                    s -= K[a, r] * H[i, r, b]
+                IKH[a, b] = s
+        for a in range(6):
+            for b in range(6):
+                s = 0.0
+                for c in range(6):
+                    s += IKH[a, c] * P[i, c, b]
+                T[a, b] = s
+        for a in range(6):
+            for b in range(a + 1):
+                s = 0.0
+                for c in range(6):
+                    s += T[a, c] * IKH[b, c]
+                for r in range(m):
+                    s += K[a, r] * var[i, r] * K[b, r]
+                P_new[i, a, b] = s
+                P_new[i, b, a] = s
+    return x_new, P_new
+
+
+@_jit
+def gaussian_loglik(y: Array, S: Array) -> Array:
+    """log N(y; 0, S) for innovations y (p, m) and covariances S (p, m, m)."""
+    p, m = y.shape
+    out = np.empty(p)
+    L = np.zeros((m, m))
+    u = np.empty(m)
+    log2pi = m * math.log(2.0 * math.pi)
+    for i in range(p):
+        _cholesky(S[i], m, L)
+        _forward(L, m, y[i], u)
+        q = 0.0
+        log_det = 0.0
+        for r in range(m):
+            q += u[r] * u[r]
+            log_det += math.log(L[r, r])
+        out[i] = -0.5 * (q + 2.0 * log_det + log2pi)
+    return out
+
+
+def warm_up() -> None:
+    """Load (or, on a machine's first run, compile) every kernel now, with the argument types
+    the tracker passes, so that the first scan does not pay it. A no-op when disabled."""
+    if not ENABLED:
+        return
+    mu = np.full((1, 2), 0.5)
+    xm = np.zeros((1, 2, 6))
+    Pm = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
+    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.zeros((2, 6, 6)))
+    combine(mu, xm, Pm)
+    x, P = xm[:, 0].copy(), Pm[:, 0].copy()
+    H = np.eye(6)[None, :3].copy()
+    y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))
+    gate(y, H, P, y, var, np.zeros(3, dtype=bool), 0, 1.0)
+    kalman_update(x, P, y, S, H, var)
+    gaussian_loglik(y, S)
+    spherical(x, np.zeros(3), np.eye(3), 1e-3)
+    covers(y, np.zeros(3), np.eye(3), 0.0, 1.0, -90.0, 90.0, 0.0, 360.0)
