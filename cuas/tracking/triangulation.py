@@ -76,10 +76,7 @@ class PassiveInitiator:
                 emitters[j] if emitters is not None else None,
             )
             best = None
-            for i, old in enumerate(self._pending):
-                if old.sensor == new.sensor or not _same_emitter(old, new):
-                    continue
-                fit = self._fit(old, new)
+            for i, fit in self._fits(new):
                 if fit is not None and (best is None or fit[2] < best[2]):
                     best = (i, fit, fit[2])
             if best is None:
@@ -100,60 +97,138 @@ class PassiveInitiator:
             return np.zeros((0, STATE_DIM)), np.zeros((0, STATE_DIM, STATE_DIM)), empty
         return np.array(states), np.array(covs), np.array(used, dtype=np.intp)
 
+    def _fits(self, new: _Sighting) -> list[tuple[int, tuple[Array, Array, float] | None]]:
+        """(index, fit or None) of each pending sighting `new` may pair with, in order.
+
+        The crossing test runs on all pending sightings at once, and the fits of those that
+        cross run together per partner sensor: in a swarm hundreds of sightings are pending,
+        and few of them cross a new line of sight in front of both sensors."""
+        pending = self._pending
+        if not pending:
+            return []
+        starts, ok = self._crossings(pending, new)
+        if new.emitter is not None:
+            ok &= np.array([s.emitter is None or s.emitter == new.emitter for s in pending])
+        candidates = np.flatnonzero(ok)
+        fits: dict[int, tuple[Array, Array, float] | None] = {}
+        by_sensor: dict[int, list[int]] = {}
+        for i in candidates.tolist():
+            by_sensor.setdefault(pending[i].sensor, []).append(i)
+        for group in by_sensor.values():
+            olds = [pending[i] for i in group]
+            fits.update(zip(group, self._fit_batch(olds, new, starts[group]), strict=True))
+        return [(i, fits[i]) for i in candidates.tolist()]
+
     def _fit(self, a: _Sighting, b: _Sighting) -> tuple[Array, Array, float] | None:
         """Position, covariance and chi-square of the best point seen by both, or None."""
-        start = self._crossing(a, b)
-        if start is None:
-            return None
-        dt = abs(a.t - b.t)
-        x = np.zeros((1, STATE_DIM))
-        x[0, POS] = start
+        starts, ok = self._crossings([a], b)
+        return self._fit_batch([a], b, starts)[0] if ok[0] else None
+
+    def _fit_batch(
+        self, olds: list[_Sighting], b: _Sighting, starts: Array
+    ) -> list[tuple[Array, Array, float] | None]:
+        """`_fit` of each of `olds` (sightings of one sensor) with `b`, from their crossings
+        `starts` (c, 3): Gauss-Newton for all pairs at once, each stopping on its own."""
+        c = len(olds)
+        if c == 0:
+            return []
+        a_model = olds[0].model
+        za = np.array([s.z for s in olds])
+        vara = np.array([s.var for s in olds])
+        dt = np.abs(np.array([s.t for s in olds]) - b.t)
+        x = np.zeros((c, STATE_DIM))
+        x[:, POS] = starts
+        last_r: list[Array | None] = [None] * c
+        last_w: list[Array | None] = [None] * c
+        last_info: list[Array | None] = [None] * c
+        failed = np.zeros(c, dtype=bool)
+        active = np.arange(c)
         for _ in range(6):
-            J, r, w = [], [], []
-            for s in (a, b):
-                zhat, H = s.model.predict(x)
-                rng = max(float(np.linalg.norm(x[0, POS] - s.model.geometry.frame.position)), 1.0)
-                # The target moved while the two sightings were taken: widen the angles.
-                var = s.var + (self.max_speed_mps * dt / rng) ** 2
-                J.append(H[0][:, POS])
-                r.append(s.model.residual(s.z, zhat[0]))
-                w.append(1.0 / var)
-            Jm = np.vstack([*J, [[0.0, 0.0, 1.0]]])
-            rv = np.concatenate([*r, [self.altitude_m - x[0, 2]]])
-            wv = np.concatenate([*w, [1.0 / self.altitude_sigma_m**2]])
-            info = Jm.T @ (Jm * wv[:, None])
-            try:
-                step = np.linalg.solve(info, Jm.T @ (wv * rv))
-            except np.linalg.LinAlgError:
-                return None
-            x[0, POS] += step
-            if np.linalg.norm(step) < 0.1:
+            if active.size == 0:
                 break
-        chi = float(np.sum(wv[:-1] * rv[:-1] ** 2))
-        if chi > chi2.ppf(self.fit_probability, max(len(rv) - 1 - 2, 1)):
-            return None
-        for s in (a, b):
-            local = s.model.geometry.frame.to_local(x[0, POS])
-            if np.linalg.norm(local) > s.model.geometry.max_range_m:
-                return None
-        return x[0, POS].copy(), np.linalg.inv(info), chi
+            xa = x[active]
+            J, r, w = [], [], []
+            for model, z, var in ((a_model, za[active], vara[active]), (b.model, b.z, b.var)):
+                zhat, H = model.predict(xa)
+                d = xa[:, POS] - model.geometry.frame.position
+                rng = np.maximum(np.sqrt(np.einsum("ij,ij->i", d, d)), 1.0)
+                # The target moved while the two sightings were taken: widen the angles.
+                J.append(H[:, :, POS])
+                r.append(model.residual(z, zhat))
+                w.append(1.0 / (var + ((self.max_speed_mps * dt[active] / rng) ** 2)[:, None]))
+            k = active.size
+            Jm = np.concatenate([*J, np.broadcast_to([[[0.0, 0.0, 1.0]]], (k, 1, 3))], axis=1)
+            rv = np.concatenate([*r, (self.altitude_m - xa[:, 2])[:, None]], axis=1)
+            wv = np.concatenate([*w, np.full((k, 1), 1.0 / self.altitude_sigma_m**2)], axis=1)
+            JmT = Jm.transpose(0, 2, 1)
+            info = JmT @ (Jm * wv[:, :, None])
+            rhs = (JmT @ (wv * rv)[:, :, None])[:, :, 0]
+            singular = np.linalg.det(info) == 0.0
+            if singular.any():  # no step exists: that pair has no fit
+                failed[active[singular]] = True
+                keep = ~singular
+                active, info, rhs, rv, wv = (
+                    active[keep],
+                    info[keep],
+                    rhs[keep],
+                    rv[keep],
+                    wv[keep],
+                )
+                if active.size == 0:
+                    break
+            step = np.linalg.solve(info, rhs[:, :, None])[:, :, 0]
+            x[active, 0:3] += step
+            for n, i in enumerate(active.tolist()):
+                last_r[i], last_w[i], last_info[i] = rv[n], wv[n], info[n]
+            active = active[np.sqrt(np.einsum("ij,ij->i", step, step)) >= 0.1]
+        out: list[tuple[Array, Array, float] | None] = []
+        limit = self._chi_limit(za.shape[1] + b.z.shape[0] + 1)
+        for i in range(c):
+            rv_i, wv_i, info_i = last_r[i], last_w[i], last_info[i]
+            if failed[i] or rv_i is None or wv_i is None or info_i is None:
+                out.append(None)
+                continue
+            chi = float(np.sum(wv_i[:-1] * rv_i[:-1] ** 2))
+            if chi > limit or any(
+                np.linalg.norm(s.model.geometry.frame.to_local(x[i, POS]))
+                > s.model.geometry.max_range_m
+                for s in (olds[i], b)
+            ):
+                out.append(None)
+                continue
+            out.append((x[i, POS].copy(), np.linalg.inv(info_i), chi))
+        return out
 
-    def _crossing(self, a: _Sighting, b: _Sighting) -> Array | None:
-        """Where the horizontal bearings cross, at the prior height; None if they do not."""
-        pa, pb = a.model.geometry.frame.position, b.model.geometry.frame.position
-        da = np.array([np.sin(a.z[0]), np.cos(a.z[0])])
-        db = np.array([np.sin(b.z[0]), np.cos(b.z[0])])
-        cross = da[0] * db[1] - da[1] * db[0]
-        if abs(cross) < np.sin(np.radians(self.min_crossing_deg)):
-            return None  # near-parallel: the intersection is hopelessly ill-conditioned
-        rel = pb[:2] - pa[:2]
-        ta = (rel[0] * db[1] - rel[1] * db[0]) / cross
-        tb = (rel[0] * da[1] - rel[1] * da[0]) / cross
-        if ta <= 0.0 or tb <= 0.0:
-            return None  # the rays meet behind a sensor
-        e, n = pa[:2] + ta * da
-        return np.array([e, n, self.altitude_m])
+    def _chi_limit(self, residuals: int) -> float:
+        """The fit's chi-square bound for `residuals` components (two of them the altitude
+        prior and the unknowns' count is three): computed once per count."""
+        key = (self.fit_probability, residuals)
+        if key not in _CHI_LIMITS:
+            _CHI_LIMITS[key] = float(chi2.ppf(self.fit_probability, max(residuals - 1 - 2, 1)))
+        return _CHI_LIMITS[key]
+
+    def _crossings(self, olds: list[_Sighting], b: _Sighting) -> tuple[Array, NDArray[np.bool_]]:
+        """Where the horizontal bearing of `b` crosses each of `olds`' (at the prior height),
+        and whether it does: another sensor, a real angle, in front of both."""
+        pa = np.array([s.model.geometry.frame.position[:2] for s in olds])
+        az = np.array([s.z[0] for s in olds])
+        pb = b.model.geometry.frame.position
+        da0, da1 = np.sin(az), np.cos(az)
+        db0, db1 = np.sin(b.z[0]), np.cos(b.z[0])
+        cross = da0 * db1 - da1 * db0
+        # Near-parallel bearings: the intersection is hopelessly ill-conditioned.
+        ok = np.abs(cross) >= np.sin(np.radians(self.min_crossing_deg))
+        ok &= np.array([s.sensor != b.sensor for s in olds])
+        rel0, rel1 = pb[0] - pa[:, 0], pb[1] - pa[:, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = (rel0 * db1 - rel1 * db0) / cross
+            tb = (rel0 * da1 - rel1 * da0) / cross
+            starts = np.stack(
+                [pa[:, 0] + ta * da0, pa[:, 1] + ta * da1, np.full(len(olds), self.altitude_m)],
+                axis=1,
+            )
+        ok &= (ta > 0.0) & (tb > 0.0)  # not where the rays meet behind a sensor
+        return starts, ok
 
 
-def _same_emitter(a: _Sighting, b: _Sighting) -> bool:
-    return a.emitter is None or b.emitter is None or a.emitter == b.emitter
+_CHI_LIMITS: dict[tuple[float, int], float] = {}
