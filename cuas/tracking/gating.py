@@ -57,8 +57,10 @@ class Hypotheses:
     def subset(self, keep: NDArray[np.bool_] | Index) -> Hypotheses:
         """The hypotheses selected by a boolean mask or an index array (itself when a mask
         keeps all: the tracker's filters usually do, and its arrays are never written)."""
-        if keep.dtype == np.bool_ and keep.all():
-            return self
+        if keep.dtype == np.bool_:
+            if keep.all():
+                return self
+            keep = np.flatnonzero(keep)  # once, not once per array
         return Hypotheses(
             self.track[keep],
             self.det[keep],

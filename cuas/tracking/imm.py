@@ -96,14 +96,14 @@ class InteractingMultipleModel:
         """`predict` followed by `combine`: (mu, xm, Pm, x, P). One compiled pass over the
         tracks when `kernels.ENABLED` (the tracker does this for every scan)."""
         if kernels.ENABLED:
-            Q = np.stack([model.noise(dt) for model in self.models])
+            q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
             return kernels.imm_predict(
                 np.ascontiguousarray(mu),
                 np.ascontiguousarray(xm),
                 np.ascontiguousarray(Pm),
                 self.switching(dt),
                 float(dt),
-                Q,
+                q,
             )
         mu, xm, Pm = self.predict(mu, xm, Pm, dt)
         return (mu, xm, Pm, *combine(mu, xm, Pm))

@@ -126,11 +126,13 @@ def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
 
 @_jit
 def imm_predict(
-    mu: Array, xm: Array, Pm: Array, Pi: Array, dt: float, Q: Array
+    mu: Array, xm: Array, Pm: Array, Pi: Array, dt: float, q: Array
 ) -> tuple[Array, Array, Array, Array, Array]:
-    """Mix, predict each mode with the nearly-constant-velocity block formula plus its noise
-    Q[j], and combine: (mode probabilities, mode states, mode covariances, x, P)."""
+    """Mix, predict each mode with the nearly-constant-velocity block formula plus its white
+    acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
+    discretises them), and combine: (mode probabilities, states, covariances, x, P)."""
     n, M = mu.shape[0], mu.shape[1]
+    dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
     c = np.empty((n, M))
     x_out = np.empty((n, M, 6))
     P_out = np.empty((n, M, 6, 6))
@@ -175,10 +177,15 @@ def imm_predict(
                     B = P0[a, b + 3]
                     Bt = P0[b, a + 3]
                     C = P0[a + 3, b + 3]
-                    P_out[i, j, a, b] = A + dt * (B + Bt) + dt * dt * C + Q[j, a, b]
-                    P_out[i, j, a, b + 3] = B + dt * C + Q[j, a, b + 3]
-                    P_out[i, j, b + 3, a] = B + dt * C + Q[j, b + 3, a]
-                    P_out[i, j, a + 3, b + 3] = C + Q[j, a + 3, b + 3]
+                    P_out[i, j, a, b] = A + dt * (B + Bt) + dt * dt * C
+                    P_out[i, j, a, b + 3] = B + dt * C
+                    P_out[i, j, b + 3, a] = B + dt * C
+                    P_out[i, j, a + 3, b + 3] = C
+                qa = q[j, a]  # Q(dt) is diagonal in each 3x3 block
+                P_out[i, j, a, a] += qa * dt3 / 3.0
+                P_out[i, j, a, a + 3] += qa * dt2 / 2.0
+                P_out[i, j, a + 3, a] += qa * dt2 / 2.0
+                P_out[i, j, a + 3, a + 3] += qa * dt
         _combine_into(c, x_out, P_out, x, P, i)
     return c, x_out, P_out, x, P
 
@@ -442,7 +449,7 @@ def warm_up() -> None:
     mu = np.full((1, 2), 0.5)
     xm = np.zeros((1, 2, 6))
     Pm = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
-    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.zeros((2, 6, 6)))
+    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)))
     combine(mu, xm, Pm)
     x, P = xm[:, 0].copy(), Pm[:, 0].copy()
     H = np.eye(6)[None, :3].copy()
