@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cuas.geodesy import LocalFrame
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.measurements import BearingModel, CameraModel
-from cuas.tracking.triangulation import PassiveInitiator, _Sighting
+from cuas.tracking.triangulation import PassiveInitiator, _Pool, _Sighting
 
 FRAME = LocalFrame(51.20, 5.40, 30.0)
 
@@ -51,7 +51,7 @@ def test_batched_fits_equal_single_fits(seed: int, n: int) -> None:
     for old_model, new_model in ((DF, CAMERA), (CAMERA, DF), (DF, OTHER_DF)):
         olds = [sighting(old_model, 0, t, rng) for t in targets(rng, n)]
         new = sighting(new_model, 1, targets(rng, 1)[0], rng)
-        starts, ok = init._crossings(olds, new)
+        starts, ok = init._crossings(_Pool(olds), new)
         crossing = np.flatnonzero(ok)
         batch = init._fit_batch([olds[i] for i in crossing], new, starts[crossing])
         for i, fit in zip(crossing.tolist(), batch, strict=True):

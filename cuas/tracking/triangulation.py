@@ -63,7 +63,7 @@ class PassiveInitiator:
         """States (k, 6), covariances (k, 6, 6) and the detections of `scan` they came from,
         for tracks triangulated from detections `dets` of an angle-only scan and the
         sightings kept from other sensors; detections that found no partner are kept."""
-        self._pending = [s for s in self._pending if scan.t - s.t <= self.window_s]
+        pool = _Pool([s for s in self._pending if scan.t - s.t <= self.window_s])
         emitters = scan.labels.emitter_id if scan.labels is not None else None
         states, covs, used = [], [], []
         for j in dets.tolist():
@@ -76,14 +76,14 @@ class PassiveInitiator:
                 emitters[j] if emitters is not None else None,
             )
             best = None
-            for i, fit in self._fits(new):
+            for i, fit in self._fits(pool, new):
                 if fit is not None and (best is None or fit[2] < best[2]):
                     best = (i, fit, fit[2])
             if best is None:
-                self._pending.append(new)
+                pool.append(new)
                 continue
             i, (pos, cov, _), _ = best
-            del self._pending[i]
+            pool.delete(i)
             x = np.zeros(STATE_DIM)
             P = np.zeros((STATE_DIM, STATE_DIM))
             x[POS] = pos
@@ -92,36 +92,38 @@ class PassiveInitiator:
             states.append(x)
             covs.append(P)
             used.append(j)
+        self._pending = pool.items
         if not states:
             empty = np.zeros(0, dtype=np.intp)
             return np.zeros((0, STATE_DIM)), np.zeros((0, STATE_DIM, STATE_DIM)), empty
         return np.array(states), np.array(covs), np.array(used, dtype=np.intp)
 
-    def _fits(self, new: _Sighting) -> list[tuple[int, tuple[Array, Array, float] | None]]:
+    def _fits(
+        self, pool: _Pool, new: _Sighting
+    ) -> list[tuple[int, tuple[Array, Array, float] | None]]:
         """(index, fit or None) of each pending sighting `new` may pair with, in order.
 
         The crossing test runs on all pending sightings at once, and the fits of those that
         cross run together per partner sensor: in a swarm hundreds of sightings are pending,
         and few of them cross a new line of sight in front of both sensors."""
-        pending = self._pending
-        if not pending:
+        if not pool.items:
             return []
-        starts, ok = self._crossings(pending, new)
+        starts, ok = self._crossings(pool, new)
         if new.emitter is not None:
-            ok &= np.array([s.emitter is None or s.emitter == new.emitter for s in pending])
+            ok &= np.equal(pool.emitter, None) | np.equal(pool.emitter, new.emitter)
         candidates = np.flatnonzero(ok)
         fits: dict[int, tuple[Array, Array, float] | None] = {}
         by_sensor: dict[int, list[int]] = {}
         for i in candidates.tolist():
-            by_sensor.setdefault(pending[i].sensor, []).append(i)
+            by_sensor.setdefault(pool.items[i].sensor, []).append(i)
         for group in by_sensor.values():
-            olds = [pending[i] for i in group]
+            olds = [pool.items[i] for i in group]
             fits.update(zip(group, self._fit_batch(olds, new, starts[group]), strict=True))
         return [(i, fits[i]) for i in candidates.tolist()]
 
     def _fit(self, a: _Sighting, b: _Sighting) -> tuple[Array, Array, float] | None:
         """Position, covariance and chi-square of the best point seen by both, or None."""
-        starts, ok = self._crossings([a], b)
+        starts, ok = self._crossings(_Pool([a]), b)
         return self._fit_batch([a], b, starts)[0] if ok[0] else None
 
     def _fit_batch(
@@ -207,24 +209,23 @@ class PassiveInitiator:
             _CHI_LIMITS[key] = float(chi2.ppf(self.fit_probability, max(residuals - 1 - 2, 1)))
         return _CHI_LIMITS[key]
 
-    def _crossings(self, olds: list[_Sighting], b: _Sighting) -> tuple[Array, NDArray[np.bool_]]:
-        """Where the horizontal bearing of `b` crosses each of `olds`' (at the prior height),
+    def _crossings(self, pool: _Pool, b: _Sighting) -> tuple[Array, NDArray[np.bool_]]:
+        """Where the horizontal bearing of `b` crosses each pending one (at the prior height),
         and whether it does: another sensor, a real angle, in front of both."""
-        pa = np.array([s.model.geometry.frame.position[:2] for s in olds])
-        az = np.array([s.z[0] for s in olds])
+        pa, az = pool.site, pool.az
         pb = b.model.geometry.frame.position
         da0, da1 = np.sin(az), np.cos(az)
         db0, db1 = np.sin(b.z[0]), np.cos(b.z[0])
         cross = da0 * db1 - da1 * db0
         # Near-parallel bearings: the intersection is hopelessly ill-conditioned.
         ok = np.abs(cross) >= np.sin(np.radians(self.min_crossing_deg))
-        ok &= np.array([s.sensor != b.sensor for s in olds])
+        ok &= pool.sensor != b.sensor
         rel0, rel1 = pb[0] - pa[:, 0], pb[1] - pa[:, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             ta = (rel0 * db1 - rel1 * db0) / cross
             tb = (rel0 * da1 - rel1 * da0) / cross
             starts = np.stack(
-                [pa[:, 0] + ta * da0, pa[:, 1] + ta * da1, np.full(len(olds), self.altitude_m)],
+                [pa[:, 0] + ta * da0, pa[:, 1] + ta * da1, np.full(len(az), self.altitude_m)],
                 axis=1,
             )
         ok &= (ta > 0.0) & (tb > 0.0)  # not where the rays meet behind a sensor
@@ -232,3 +233,31 @@ class PassiveInitiator:
 
 
 _CHI_LIMITS: dict[tuple[float, int], float] = {}
+
+
+class _Pool:
+    """Pending sightings, with what the crossing test reads of them kept as arrays (built
+    once per scan and kept in step, instead of gathered for every new line of sight)."""
+
+    def __init__(self, items: list[_Sighting]) -> None:
+        self.items = items
+        self.sensor = np.array([s.sensor for s in items], dtype=np.intp)
+        self.az = np.array([s.z[0] for s in items], dtype=np.float64)
+        self.site = np.array(
+            [s.model.geometry.frame.position[:2] for s in items], dtype=np.float64
+        ).reshape(-1, 2)
+        self.emitter = np.array([s.emitter for s in items], dtype=object)
+
+    def append(self, s: _Sighting) -> None:
+        self.items.append(s)
+        self.sensor = np.append(self.sensor, s.sensor)
+        self.az = np.append(self.az, s.z[0])
+        self.site = np.vstack([self.site, s.model.geometry.frame.position[:2]])
+        self.emitter = np.append(self.emitter, s.emitter)
+
+    def delete(self, i: int) -> None:
+        del self.items[i]
+        self.sensor = np.delete(self.sensor, i)
+        self.az = np.delete(self.az, i)
+        self.site = np.delete(self.site, i, axis=0)
+        self.emitter = np.delete(self.emitter, i)
