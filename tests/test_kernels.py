@@ -17,6 +17,7 @@ from cuas.config import load_config
 from cuas.geodesy import LocalFrame
 from cuas.service.replay import replay
 from cuas.tracking import kernels
+from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.gating import gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
@@ -170,3 +171,14 @@ def test_replay_is_the_same(tmp_path: Path) -> None:
     assert (tmp_path / "compiled.msgpack").read_bytes() == (
         tmp_path / "reference.msgpack"
     ).read_bytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 300), st.integers(1, 120), st.integers(1, 120))
+def test_association(seed: int, p: int, n: int, k: int) -> None:
+    """Global nearest neighbour chooses the same pairs with union-find components."""
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(np.c_[rng.integers(0, n, p), rng.integers(0, k, p)], axis=0)
+    cost = rng.uniform(0, 12, len(pairs))
+    a, b = both(lambda: global_nearest_neighbour(pairs[:, 0], pairs[:, 1], cost, 11.0))
+    assert a.tolist() == b.tolist()

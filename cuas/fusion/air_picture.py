@@ -51,7 +51,7 @@ class AirPicture:
         classes: PublishedClasses,
     ) -> wire.TrackCycle:
         live = snap.live
-        status = [STATUS_NAMES[s] for s in live.status]
+        status = [STATUS_NAMES[s] for s in live.status.tolist()]
         tracks = self._tracks(
             snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent, classes
         )

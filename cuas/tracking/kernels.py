@@ -362,6 +362,42 @@ def gate(
     return track[:kept], det[:kept], d2[:kept], y[:kept], S[:kept]
 
 
+# --- association ----------------------------------------------------------------------
+
+
+@_jit
+def components(a: Index, b: Index, nodes: int) -> tuple[int, Index]:
+    """Connected components of the undirected graph with edges (a[e], b[e]) over `nodes`
+    nodes: (count, label of each node), by union-find. The labels number the components in
+    another order than scipy's `connected_components`; the associator only groups by them."""
+    parent = np.arange(nodes)
+    for e in range(a.shape[0]):
+        u, v = a[e], b[e]
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        if u != v:
+            if u < v:
+                parent[v] = u
+            else:
+                parent[u] = v
+    labels = np.empty(nodes, dtype=np.intp)
+    count = 0
+    for node in range(nodes):
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        if root == node:
+            labels[node] = count
+            count += 1
+        else:
+            labels[node] = labels[root]
+    return count, labels
+
+
 # --- update ---------------------------------------------------------------------------
 
 
@@ -459,3 +495,4 @@ def warm_up() -> None:
     gaussian_loglik(y, S)
     spherical(x, np.zeros(3), np.eye(3), 1e-3)
     covers(y, np.zeros(3), np.eye(3), 0.0, 1.0, -90.0, 90.0, 0.0, 360.0)
+    components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)

@@ -561,8 +561,9 @@ class Tracker:
         """Every live track predicted to `t` (not earlier than the tracker time), as copies."""
         live = self.tracks.rows()
         if self.t is not None and t > self.t and len(live):
-            mu, xm, Pm = self.imm.predict(live.mode_p, live.mode_x, live.mode_P, t - self.t)
-            x, P = combine(mu, xm, Pm)
+            mu, xm, Pm, x, P = self.imm.predict_combined(
+                live.mode_p, live.mode_x, live.mode_P, t - self.t
+            )
             live = replace(live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm)
         silent = orphaned(live.last_hit, live.t_update, self.silent, self.rules.memory_s)
         return TrackSnapshot(t, live, self._graveyard.drain(), silent & (live.status == COASTING))
