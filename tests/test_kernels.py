@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cuas.config import load_config
-from cuas.geodesy import LocalFrame
+from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
@@ -24,7 +24,7 @@ from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
-from cuas.tracking.update import kalman_update
+from cuas.tracking.update import innovation_covariance, kalman_update
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 
 pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
@@ -104,6 +104,7 @@ def test_update_and_likelihood(seed: int, p: int, m: int) -> None:
     y = rng.normal(0, 3, (p, m))
     close(*both(lambda: kalman_update(x, P, y, S, H, var)), rtol=1e-7, atol=1e-7)
     close(*both(lambda: [gaussian_loglik(y, S)]))
+    close(*both(lambda: [innovation_covariance(H, P, var)]), rtol=1e-9, atol=1e-6)
 
 
 def models(g: SensorGeometry) -> list:
@@ -182,3 +183,8 @@ def test_association(seed: int, p: int, n: int, k: int) -> None:
     cost = rng.uniform(0, 12, len(pairs))
     a, b = both(lambda: global_nearest_neighbour(pairs[:, 0], pairs[:, 1], cost, 11.0))
     assert a.tolist() == b.tolist()
+
+
+@given(st.floats(-1e3, 1e3) | st.sampled_from([np.pi, -np.pi, 2 * np.pi, -2 * np.pi, 3 * np.pi]))
+def test_wrap_is_the_reference_to_the_bit(a: float) -> None:
+    assert kernels._wrap(a) == float(wrap_rad(np.array([a]))[0])

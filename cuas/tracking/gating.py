@@ -55,8 +55,11 @@ class Hypotheses:
         )
 
     def subset(self, keep: NDArray[np.bool_] | Index) -> Hypotheses:
-        """The hypotheses selected by a boolean mask or an index array (itself when a mask
-        keeps all: the tracker's filters usually do, and its arrays are never written)."""
+        """The hypotheses selected by a boolean mask or an index array (itself when there are
+        none or a mask keeps all: the tracker's filters usually do, and never write to the
+        arrays)."""
+        if not len(self):
+            return self
         if keep.dtype == np.bool_:
             if keep.all():
                 return self

@@ -83,9 +83,20 @@ def _backward(L: Array, m: int, u: Array, v: Array) -> None:
 
 @_jit
 def _wrap(a: float) -> float:
-    """An angle difference wrapped into [-pi, pi), as `cuas.geodesy.wrap_rad`."""
-    w = (a + math.pi) % (2.0 * math.pi) - math.pi
-    return w - 2.0 * math.pi if w >= math.pi else w
+    """An angle difference wrapped into [-pi, pi), as `cuas.geodesy.wrap_rad`, to the bit.
+
+    Differences of angles in [-pi, 2pi) put a + pi in (-2pi, 4pi), where the float modulo
+    is one exact subtraction or one rounded addition of 2pi: done so without the division."""
+    t = a + math.pi
+    turn = 2.0 * math.pi
+    if t >= turn and t < 2.0 * turn:
+        t -= turn  # exact (Sterbenz), as fmod
+    elif t < 0.0 and t > -turn:
+        t += turn  # Python's modulo adds the divisor to a negative fmod
+    elif not 0.0 <= t < turn:
+        t = t % turn
+    w = t - math.pi
+    return w - turn if w >= math.pi else w
 
 
 # --- IMM: mixing, prediction, combination -----------------------------------------------
@@ -402,6 +413,30 @@ def components(a: Index, b: Index, nodes: int) -> tuple[int, Index]:
 
 
 @_jit
+def innovation_covariance(H: Array, P: Array, var: Array) -> Array:
+    """S = H P H' + diag(var) for Jacobians H (p, m, 6), covariances P (p, 6, 6) and
+    measurement variances var (p, m), as `update.innovation_covariance`."""
+    p, m = var.shape
+    S = np.empty((p, m, m))
+    T = np.empty((m, 6))
+    for i in range(p):
+        for r in range(m):
+            for b in range(6):
+                s = 0.0
+                for a in range(6):
+                    s += H[i, r, a] * P[i, a, b]
+                T[r, b] = s
+        for r in range(m):
+            for q in range(m):
+                s = 0.0
+                for b in range(6):
+                    s += T[r, b] * H[i, q, b]
+                S[i, r, q] = s
+            S[i, r, r] += var[i, r]
+    return S
+
+
+@_jit
 def kalman_update(
     x: Array, P: Array, y: Array, S: Array, H: Array, var: Array
 ) -> tuple[Array, Array]:
@@ -492,6 +527,7 @@ def warm_up() -> None:
     y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))
     gate(y, H, P, y, var, np.zeros(3, dtype=bool), 0, 1.0)
     kalman_update(x, P, y, S, H, var)
+    innovation_covariance(H, P, var)
     gaussian_loglik(y, S)
     spherical(x, np.zeros(3), np.eye(3), 1e-3)
     covers(y, np.zeros(3), np.eye(3), 0.0, 1.0, -90.0, 90.0, 0.0, 360.0)

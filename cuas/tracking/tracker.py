@@ -22,7 +22,7 @@ from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
-from cuas.tracking.update import kalman_update
+from cuas.tracking.update import innovation_covariance, kalman_update
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -587,11 +587,7 @@ def _innovations(
 ) -> tuple[Array, Array, Array]:
     """Innovations y (p, m), their covariances S and Jacobians H, of detections z at states x."""
     zhat, H = model.predict(x)
-    y = model.residual(z, zhat)
-    S = H @ P @ H.transpose(0, 2, 1)
-    diag = np.arange(z.shape[1])
-    S[:, diag, diag] += var
-    return y, S, H
+    return model.residual(z, zhat), innovation_covariance(H, P, var), H
 
 
 def crossing_at_track(
@@ -652,6 +648,8 @@ def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.
 
 
 def _concat(a: Hypotheses, b: Hypotheses) -> Hypotheses:
+    if not len(a) or not len(b):  # one side is usually empty (no Remote ID, no tentative)
+        return b if not len(a) else a
     return Hypotheses(
         np.concatenate([a.track, b.track]),
         np.concatenate([a.det, b.det]),

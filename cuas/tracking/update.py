@@ -28,3 +28,14 @@ def kalman_update(
     IKH = np.eye(x.shape[1]) - K @ H
     P_new = IKH @ P @ IKH.transpose(0, 2, 1) + (K * var[:, None, :]) @ K.transpose(0, 2, 1)
     return x_new, 0.5 * (P_new + P_new.transpose(0, 2, 1))
+
+
+def innovation_covariance(H: Array, P: Array, var: Array) -> Array:
+    """S = H P H' + R (p, m, m) for Jacobians H (p, m, 6), covariances P (p, 6, 6) and the
+    diagonal var (p, m) of R. Reference numpy; `kernels.innovation_covariance` when enabled."""
+    if kernels.ENABLED:
+        return kernels.innovation_covariance(*(np.ascontiguousarray(a) for a in (H, P, var)))
+    S = H @ P @ H.transpose(0, 2, 1)
+    diag = np.arange(var.shape[1])
+    S[:, diag, diag] += var
+    return S
