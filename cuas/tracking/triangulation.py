@@ -140,9 +140,11 @@ class PassiveInitiator:
         dt = np.abs(np.array([s.t for s in olds]) - b.t)
         x = np.zeros((c, STATE_DIM))
         x[:, POS] = starts
-        last_r: list[Array | None] = [None] * c
-        last_w: list[Array | None] = [None] * c
-        last_info: list[Array | None] = [None] * c
+        K = za.shape[1] + b.z.shape[0] + 1  # residuals: both sightings' angles, altitude
+        last_r = np.zeros((c, K))  # each pair's residuals, weights and information matrix
+        last_w = np.zeros((c, K))  # at its last step
+        last_info = np.zeros((c, 3, 3))
+        stepped = np.zeros(c, dtype=bool)
         failed = np.zeros(c, dtype=bool)
         active = np.arange(c)
         for _ in range(6):
@@ -180,25 +182,20 @@ class PassiveInitiator:
                     break
             step = np.linalg.solve(info, rhs[:, :, None])[:, :, 0]
             x[active, 0:3] += step
-            for n, i in enumerate(active.tolist()):
-                last_r[i], last_w[i], last_info[i] = rv[n], wv[n], info[n]
+            last_r[active], last_w[active], last_info[active] = rv, wv, info
+            stepped[active] = True
             active = active[np.sqrt(np.einsum("ij,ij->i", step, step)) >= 0.1]
-        out: list[tuple[Array, Array, float] | None] = []
-        limit = self._chi_limit(za.shape[1] + b.z.shape[0] + 1)
-        for i in range(c):
-            rv_i, wv_i, info_i = last_r[i], last_w[i], last_info[i]
-            if failed[i] or rv_i is None or wv_i is None or info_i is None:
-                out.append(None)
-                continue
-            chi = float(np.sum(wv_i[:-1] * rv_i[:-1] ** 2))
-            if chi > limit or any(
-                np.linalg.norm(s.model.geometry.frame.to_local(x[i, POS]))
-                > s.model.geometry.max_range_m
-                for s in (olds[i], b)
-            ):
-                out.append(None)
-                continue
-            out.append((x[i, POS].copy(), np.linalg.inv(info_i), chi))
+        chi = np.sum(last_w[:, :-1] * last_r[:, :-1] ** 2, axis=1)
+        good = stepped & ~failed & (chi <= self._chi_limit(K))
+        for model in (a_model, b.model):  # the point must be within both sensors' range
+            local = model.geometry.frame.to_local(x[:, POS])
+            good &= np.sqrt(np.einsum("ij,ij->i", local, local)) <= model.geometry.max_range_m
+        out: list[tuple[Array, Array, float] | None] = [None] * c
+        rows = np.flatnonzero(good)
+        if rows.size:
+            covs = np.linalg.inv(last_info[rows])
+            for n, i in enumerate(rows.tolist()):
+                out[i] = (x[i, POS].copy(), covs[n], float(chi[i]))
         return out
 
     def _chi_limit(self, residuals: int) -> float:
