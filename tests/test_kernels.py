@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cuas.config import load_config
+from cuas.fusion import zones
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels
@@ -188,3 +189,19 @@ def test_association(seed: int, p: int, n: int, k: int) -> None:
 @given(st.floats(-1e3, 1e3) | st.sampled_from([np.pi, -np.pi, 2 * np.pi, -2 * np.pi, 3 * np.pi]))
 def test_wrap_is_the_reference_to_the_bit(a: float) -> None:
     assert kernels._wrap(a) == float(wrap_rad(np.array([a]))[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(3, 12), st.integers(0, 60))
+def test_zone_polygons(seed: int, v: int, n: int) -> None:
+    """Inside, time to the boundary and distance to it, for a random (maybe self-crossing)
+    polygon and points on, near and far from its vertices."""
+    rng = np.random.default_rng(seed)
+    polygon = rng.uniform(-1000, 1000, (v, 2))
+    points = np.concatenate([rng.uniform(-1500, 1500, (n, 2)), polygon[: n % v]])
+    velocities = rng.normal(0, 20, points.shape)
+    velocities[::5] = 0.0
+    a, b = both(lambda: zones.point_in_polygon(points, polygon))
+    assert a.tolist() == b.tolist()
+    close(*both(lambda: [zones.time_to_boundary(points, velocities, polygon)]), 1e-12, 0.0)
+    close(*both(lambda: [zones.distance_to_polygon(points, polygon)]), 1e-12, 0.0)

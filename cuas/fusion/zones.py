@@ -7,6 +7,7 @@ from numpy.typing import NDArray
 
 from cuas.config import ZoneConfig
 from cuas.geodesy import LocalFrame
+from cuas.tracking import kernels
 
 Array = NDArray[np.float64]
 LEVEL_RANK = {"warning": 1, "critical": 2}
@@ -25,7 +26,7 @@ class ZoneSet:
         self.polygons: list[Array] = []
         for z in zones:
             lat, lon = np.array(z.polygon, dtype=np.float64).T
-            self.polygons.append(frame.to_enu(lat, lon, frame.alt0)[:, :2])
+            self.polygons.append(np.ascontiguousarray(frame.to_enu(lat, lon, frame.alt0)[:, :2]))
         self.floor = np.array([-np.inf if z.floor_m is None else z.floor_m for z in zones])
         self.ceiling = np.array([np.inf if z.ceiling_m is None else z.ceiling_m for z in zones])
         self.perimeter = next((i for i, z in enumerate(zones) if z.name == "perimeter"), None)
@@ -70,6 +71,10 @@ class ZoneSet:
         return eta
 
 
+def _c(a: Array) -> Array:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
 def _ends(polygon: Array) -> Array:
     """Each vertex's successor, the first after the last (np.roll's result, cheaper)."""
     return np.concatenate([polygon[1:], polygon[:1]])
@@ -79,7 +84,9 @@ def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
     """Crossing-number test of points (n, 2) against a simple polygon (v, 2).
 
     All edges at once, as (n, v) arrays: a handful of numpy calls per test instead of a few
-    per edge (the threat stage asks this for every scan)."""
+    per edge (the threat stage asks this for every scan). Compiled when `kernels.ENABLED`."""
+    if kernels.ENABLED:
+        return kernels.point_in_polygon(_c(points), _c(polygon))
     px, py = points[:, 0, None], points[:, 1, None]
     ax, ay = polygon[:, 0], polygon[:, 1]
     ends = _ends(polygon)
@@ -92,7 +99,10 @@ def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
 
 
 def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
-    """Earliest t > 0 at which point + t * velocity meets a polygon edge (inf if never)."""
+    """Earliest t > 0 at which point + t * velocity meets a polygon edge (inf if never).
+    Compiled when `kernels.ENABLED`."""
+    if kernels.ENABLED:
+        return kernels.time_to_boundary(_c(points), _c(velocities), _c(polygon))
     a = polygon
     edge = _ends(polygon) - a  # (v, 2)
     rel = a[None, :, :] - points[:, None, :]  # (n, v, 2)
@@ -106,7 +116,10 @@ def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
 
 
 def distance_to_polygon(points: Array, polygon: Array) -> Array:
-    """Distance from points (n, 2) to the nearest edge of a polygon (v, 2)."""
+    """Distance from points (n, 2) to the nearest edge of a polygon (v, 2). Compiled when
+    `kernels.ENABLED`."""
+    if kernels.ENABLED:
+        return kernels.distance_to_polygon(_c(points), _c(polygon))
     a = polygon[None, :, :]
     edge = _ends(polygon)[None, :, :] - a  # (1, v, 2)
     rel = points[:, None, :] - a  # (n, v, 2)

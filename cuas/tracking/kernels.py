@@ -1,4 +1,5 @@
-"""Compiled (numba) versions of the tracker's hottest loops, used when numba is available.
+"""Compiled (numba) versions of the tracker's hottest loops (and of the zone tests the threat
+stage runs after every scan), used when numba is available.
 
 Per scan the tracker works on a few hundred tracks of 6x6 covariances and measurements of one
 to six components. In numpy each step of that is a batched operation over tiny matrices
@@ -6,12 +7,15 @@ to six components. In numpy each step of that is a batched operation over tiny m
 is per call and per small matrix, not per flop. Here each step is one compiled loop over the
 tracks (or the gated pairs), with small fixed-size algebra (Cholesky for S) written out.
 
-The numpy code in `gating`, `imm` and `update` is the reference: the functions there call
-these kernels only when `ENABLED`, and the tests run both paths on random inputs and on a
-replay and require equal results (to floating-point rounding: Cholesky instead of LU, sums in
-another order) and identical associations. `CUAS_KERNELS=numpy` in the environment forces the
-reference path; so does a machine without numba. Compiled code is cached beside this module
-(`cache=True`), so only the first run on a machine pays the compilation.
+The numpy code in `gating`, `imm`, `update`, `measurements`, `coverage`, `association` and
+`cuas.fusion.zones` is the reference: the functions there call these kernels only when
+`ENABLED`, and tests/test_kernels.py runs both paths on random inputs and on a replay and
+requires equal results (to floating-point rounding: Cholesky instead of LU, sums in another
+order) and the same associations. `CUAS_KERNELS=numpy` in the environment forces the
+reference path; so does a machine without numba. Innovation covariances are taken to be
+positive definite (R > 0): the kernels factor them by Cholesky. Compiled code is cached
+beside this module (`cache=True`): the first run on a machine compiles for about 15 s, later
+processes load the cache in about 0.5 s (`warm_up`, called when a tracker is built).
 """
 
 from __future__ import annotations
@@ -284,6 +288,75 @@ def covers(
     return out
 
 
+# --- zone polygons (the threat stage's, after every scan) ----------------------------
+
+
+@_jit
+def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
+    """Crossing-number test of points (n, 2) against a polygon (v, 2), as
+    `cuas.fusion.zones.point_in_polygon`."""
+    n, v = points.shape[0], polygon.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        px, py = points[i, 0], points[i, 1]
+        inside = False
+        for e in range(v):
+            ax, ay = polygon[e, 0], polygon[e, 1]
+            f = e + 1 if e + 1 < v else 0
+            bx, by = polygon[f, 0], polygon[f, 1]
+            if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
+                inside = not inside
+        out[i] = inside
+    return out
+
+
+@_jit
+def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
+    """Earliest t > 0 at which point + t * velocity meets an edge (inf if never), as
+    `cuas.fusion.zones.time_to_boundary`."""
+    n, v = points.shape[0], polygon.shape[0]
+    out = np.full(n, np.inf)
+    for i in range(n):
+        v0, v1 = velocities[i, 0], velocities[i, 1]
+        for e in range(v):
+            f = e + 1 if e + 1 < v else 0
+            e0 = polygon[f, 0] - polygon[e, 0]
+            e1 = polygon[f, 1] - polygon[e, 1]
+            denom = v0 * e1 - v1 * e0
+            if not abs(denom) > 1e-12:
+                continue
+            r0 = polygon[e, 0] - points[i, 0]
+            r1 = polygon[e, 1] - points[i, 1]
+            t = (r0 * e1 - r1 * e0) / denom
+            s = (r0 * v1 - r1 * v0) / denom
+            if t > 0.0 and s >= 0.0 and s <= 1.0 and t < out[i]:
+                out[i] = t
+    return out
+
+
+@_jit
+def distance_to_polygon(points: Array, polygon: Array) -> Array:
+    """Distance from points (n, 2) to a polygon's nearest edge, as
+    `cuas.fusion.zones.distance_to_polygon`."""
+    n, v = points.shape[0], polygon.shape[0]
+    out = np.full(n, np.inf)
+    for i in range(n):
+        for e in range(v):
+            f = e + 1 if e + 1 < v else 0
+            e0 = polygon[f, 0] - polygon[e, 0]
+            e1 = polygon[f, 1] - polygon[e, 1]
+            r0 = points[i, 0] - polygon[e, 0]
+            r1 = points[i, 1] - polygon[e, 1]
+            length2 = max(e0 * e0 + e1 * e1, 1e-12)
+            s = min(max((r0 * e0 + r1 * e1) / length2, 0.0), 1.0)
+            d0 = r0 - s * e0
+            d1 = r1 - s * e1
+            d = math.sqrt(d0 * d0 + d1 * d1)
+            if d < out[i]:
+                out[i] = d
+    return out
+
+
 # --- gating ---------------------------------------------------------------------------
 
 
@@ -532,3 +605,7 @@ def warm_up() -> None:
     spherical(x, np.zeros(3), np.eye(3), 1e-3)
     covers(y, np.zeros(3), np.eye(3), 0.0, 1.0, -90.0, 90.0, 0.0, 360.0)
     components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    point_in_polygon(square, square)
+    time_to_boundary(square, square, square)
+    distance_to_polygon(square, square)
