@@ -422,17 +422,21 @@ def gate(
             if not mask[i, d]:
                 continue
             inside = True
-            for r in range(m):
+            for r in range(m):  # each axis's interval, leaving at the first it fails
                 v = z[d, r] - zhat[i, r]
                 if wrap[r]:
                     v = _wrap(v)
                 y[kept, r] = v
+                if not v * v < threshold * (HPHt[i, r, r] + var[d, r]):
+                    inside = False
+                    break
+            if not inside:
+                continue
+            for r in range(m):
                 for q in range(m):
                     S[kept, r, q] = HPHt[i, r, q]
                 S[kept, r, r] += var[d, r]
-                if not v * v < threshold * S[kept, r, r]:
-                    inside = False
-            if not inside or not _cholesky(S[kept], m, L):
+            if not _cholesky(S[kept], m, L):
                 continue
             _forward(L, m, y[kept], u)
             s = 0.0
