@@ -1,5 +1,6 @@
 """Passive initiation's fits (cuas/tracking/triangulation.py): batched as they run, each pair
-gets the fit it gets alone, and a fit lands on the target its sightings saw."""
+gets the fit it gets alone, compiled they equal the numpy reference, and a fit lands on the
+target its sightings saw."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cuas.geodesy import LocalFrame
+from cuas.tracking import kernels
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.measurements import BearingModel, CameraModel
 from cuas.tracking.triangulation import PassiveInitiator, _Pool, _Sighting
@@ -76,3 +78,29 @@ def test_a_fit_lands_on_the_target() -> None:
             sigma = np.sqrt(np.trace(fit[1][:2, :2]))
             assert np.hypot(*(fit[0][:2] - target[:2])) < 5 * sigma + 20.0
     assert hits >= 30
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 25))
+def test_compiled_fits_equal_the_numpy_reference(seed: int, n: int) -> None:
+    """kernels.triangulate against the numpy Gauss-Newton it replaces (cuas/tracking/kernels.py)."""
+    rng = np.random.default_rng(seed)
+    init = PassiveInitiator()
+    for old_model, new_model in ((DF, CAMERA), (CAMERA, DF), (DF, OTHER_DF), (CAMERA, CAMERA)):
+        olds = [sighting(old_model, 0, t, rng) for t in targets(rng, n)]
+        new = sighting(new_model, 1, targets(rng, 1)[0], rng)
+        starts, ok = init._crossings(_Pool(olds), new)
+        crossing = np.flatnonzero(ok)
+        olds = [olds[i] for i in crossing]
+        compiled = init._fit_batch(olds, new, starts[crossing])
+        kernels.ENABLED = False
+        try:
+            reference = init._fit_batch(olds, new, starts[crossing])
+        finally:
+            kernels.ENABLED = True
+        for fit, ref in zip(compiled, reference, strict=True):
+            assert (fit is None) == (ref is None)
+            if fit is not None and ref is not None:
+                np.testing.assert_allclose(fit[0], ref[0], rtol=1e-9, atol=1e-6)
+                np.testing.assert_allclose(fit[1], ref[1], rtol=1e-7, atol=1e-9)
+                assert abs(fit[2] - ref[2]) <= 1e-7 * max(1.0, ref[2])

@@ -357,6 +357,209 @@ def distance_to_polygon(points: Array, polygon: Array) -> Array:
     return out
 
 
+# --- passive initiation ---------------------------------------------------------------
+
+
+@_jit
+def _sighting_rows(
+    x: Array,
+    z: Array,
+    var: Array,
+    with_el: bool,
+    origin: Array,
+    rotation: Array,
+    dt: float,
+    max_speed: float,
+    min_range: float,
+    J: Array,
+    r: Array,
+    w: Array,
+    row: int,
+) -> int:
+    """An angle-only sighting's rows of the triangulation's least squares at position x:
+    Jacobian rows (azimuth, and elevation `with_el`) into J, residuals into r, weights into w
+    from `row` on, as `PassiveInitiator._fit_batch` builds them; returns the next row."""
+    d0, d1, d2 = x[0] - origin[0], x[1] - origin[1], x[2] - origin[2]
+    e = d0 * rotation[0, 0] + d1 * rotation[0, 1] + d2 * rotation[0, 2]
+    n = d0 * rotation[1, 0] + d1 * rotation[1, 1] + d2 * rotation[1, 2]
+    u = d0 * rotation[2, 0] + d1 * rotation[2, 1] + d2 * rotation[2, 2]
+    rho2 = max(e * e + n * n, min_range * min_range)
+    rho = math.sqrt(rho2)
+    r2 = rho2 + u * u
+    rng = max(math.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)
+    spread = (max_speed * dt / rng) ** 2  # the target moved between the two sightings
+    ja = (n / rho2, -e / rho2, 0.0)
+    for c in range(3):
+        J[row, c] = ja[0] * rotation[0, c] + ja[1] * rotation[1, c] + ja[2] * rotation[2, c]
+    r[row] = _wrap(z[0] - math.atan2(e, n))
+    w[row] = 1.0 / (var[0] + spread)
+    if not with_el:
+        return row + 1
+    je = (-e * u / (r2 * rho), -n * u / (r2 * rho), rho / r2)
+    for c in range(3):
+        J[row + 1, c] = je[0] * rotation[0, c] + je[1] * rotation[1, c] + je[2] * rotation[2, c]
+    r[row + 1] = z[1] - math.atan2(u, rho)
+    w[row + 1] = 1.0 / (var[1] + spread)
+    return row + 2
+
+
+@_jit
+def _solve3(A: Array, b: Array, out: Array) -> bool:
+    """out = A^-1 b for a 3x3 A by Gaussian elimination with partial pivoting; False if a
+    pivot is exactly zero (LAPACK's singular case)."""
+    M = np.empty((3, 4))
+    for i in range(3):
+        for j in range(3):
+            M[i, j] = A[i, j]
+        M[i, 3] = b[i]
+    for col in range(3):
+        p = col
+        for i in range(col + 1, 3):
+            if abs(M[i, col]) > abs(M[p, col]):
+                p = i
+        if M[p, col] == 0.0:
+            return False
+        if p != col:
+            for j in range(4):
+                M[p, j], M[col, j] = M[col, j], M[p, j]
+        for i in range(col + 1, 3):
+            f = M[i, col] / M[col, col]
+            for j in range(col, 4):
+                M[i, j] -= f * M[col, j]
+    for i in range(2, -1, -1):
+        s = M[i, 3]
+        for j in range(i + 1, 3):
+            s -= M[i, j] * out[j]
+        out[i] = s / M[i, i]
+    return True
+
+
+@_jit
+def triangulate(
+    starts: Array,
+    za: Array,
+    vara: Array,
+    dt: Array,
+    a_el: bool,
+    a_origin: Array,
+    a_rotation: Array,
+    a_max_range: float,
+    zb: Array,
+    varb: Array,
+    b_el: bool,
+    b_origin: Array,
+    b_rotation: Array,
+    b_max_range: float,
+    max_speed: float,
+    altitude: float,
+    altitude_sigma: float,
+    chi_limit: float,
+    min_range: float,
+) -> tuple[NDArray[np.bool_], Array, Array, Array]:
+    """Gauss-Newton fits of pairs of angle-only sightings (one sensor's `za` against `zb`),
+    from their crossings `starts`, as `PassiveInitiator._fit_batch` does them: (good, positions,
+    covariances, chi-squares)."""
+    c = starts.shape[0]
+    K = za.shape[1] + zb.shape[0] + 1
+    good = np.zeros(c, dtype=np.bool_)
+    pos = starts.copy()
+    cov = np.zeros((c, 3, 3))
+    chi = np.zeros(c)
+    J = np.zeros((K, 3))
+    r = np.empty(K)
+    w = np.empty(K)
+    info = np.empty((3, 3))
+    rhs = np.empty(3)
+    step = np.empty(3)
+    eye = np.eye(3)
+    col = np.empty(3)
+    for i in range(c):
+        x = pos[i]
+        stepped = False
+        failed = False
+        for _ in range(6):
+            row = _sighting_rows(
+                x,
+                za[i],
+                vara[i],
+                a_el,
+                a_origin,
+                a_rotation,
+                dt[i],
+                max_speed,
+                min_range,
+                J,
+                r,
+                w,
+                0,
+            )
+            row = _sighting_rows(
+                x,
+                zb,
+                varb,
+                b_el,
+                b_origin,
+                b_rotation,
+                dt[i],
+                max_speed,
+                min_range,
+                J,
+                r,
+                w,
+                row,
+            )
+            J[row, 0], J[row, 1], J[row, 2] = 0.0, 0.0, 1.0
+            r[row] = altitude - x[2]
+            w[row] = 1.0 / altitude_sigma**2
+            for p in range(3):
+                s = 0.0
+                for k in range(K):
+                    s += J[k, p] * (w[k] * r[k])
+                rhs[p] = s
+                for q in range(3):
+                    s = 0.0
+                    for k in range(K):
+                        s += J[k, p] * (J[k, q] * w[k])
+                    info[p, q] = s
+            if not _solve3(info, rhs, step):
+                failed = True
+                break
+            for p in range(3):
+                x[p] += step[p]
+            stepped = True
+            chi_i = 0.0
+            for k in range(K - 1):
+                chi_i += w[k] * r[k] ** 2
+            chi[i] = chi_i
+            if math.sqrt(step[0] ** 2 + step[1] ** 2 + step[2] ** 2) < 0.1:
+                break
+        if failed or not stepped or not chi[i] <= chi_limit:
+            continue
+        within = True
+        for origin, rotation, max_range in (
+            (a_origin, a_rotation, a_max_range),
+            (b_origin, b_rotation, b_max_range),
+        ):
+            d2 = 0.0
+            for p in range(3):
+                v = 0.0
+                for q in range(3):
+                    v += (x[q] - origin[q]) * rotation[p, q]
+                d2 += v * v
+            if not math.sqrt(d2) <= max_range:
+                within = False
+        if not within:
+            continue
+        for q in range(3):  # the covariance: the information matrix inverted, column by column
+            if not _solve3(info, eye[:, q].copy(), col):
+                within = False
+                break
+            for p in range(3):
+                cov[i, p, q] = col[p]
+        good[i] = within
+    return good, pos, cov, chi
+
+
 # --- gating ---------------------------------------------------------------------------
 
 
@@ -613,3 +816,26 @@ def warm_up() -> None:
     point_in_polygon(square, square)
     time_to_boundary(square, square, square)
     distance_to_polygon(square, square)
+    for el in (False, True):
+        zz = np.zeros(2 if el else 1)
+        triangulate(
+            np.ones((1, 3)),
+            zz[None],
+            zz[None] + 1.0,
+            np.zeros(1),
+            el,
+            np.zeros(3),
+            np.eye(3),
+            1.0,
+            zz,
+            zz + 1.0,
+            el,
+            np.zeros(3),
+            np.eye(3),
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            1e-3,
+        )

@@ -28,7 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
-from cuas.tracking.measurements import MeasurementModel
+from cuas.tracking import kernels
+from cuas.tracking.measurements import _MIN_RANGE, BearingModel, CameraModel, MeasurementModel
 from cuas.tracking.motion import POS, STATE_DIM, VEL
 from cuas.tracking.scan import Scan
 
@@ -138,6 +139,8 @@ class PassiveInitiator:
         za = np.array([s.z for s in olds])
         vara = np.array([s.var for s in olds])
         dt = np.abs(np.array([s.t for s in olds]) - b.t)
+        if kernels.ENABLED and type(a_model) in _ELEVATION and type(b.model) in _ELEVATION:
+            return self._fit_compiled(olds, b, starts, za, vara, dt)
         x = np.zeros((c, STATE_DIM))
         x[:, POS] = starts
         K = za.shape[1] + b.z.shape[0] + 1  # residuals: both sightings' angles, altitude
@@ -198,6 +201,43 @@ class PassiveInitiator:
                 out[i] = (x[i, POS].copy(), covs[n], float(chi[i]))
         return out
 
+    def _fit_compiled(
+        self,
+        olds: list[_Sighting],
+        b: _Sighting,
+        starts: Array,
+        za: Array,
+        vara: Array,
+        dt: Array,
+    ) -> list[tuple[Array, Array, float] | None]:
+        """`_fit_batch` by `kernels.triangulate` (its numpy code is the reference)."""
+        ga, gb = olds[0].model.geometry, b.model.geometry
+        good, pos, cov, chi = kernels.triangulate(
+            np.ascontiguousarray(starts, dtype=np.float64),
+            np.ascontiguousarray(za, dtype=np.float64),
+            np.ascontiguousarray(vara, dtype=np.float64),
+            dt.astype(np.float64),
+            _ELEVATION[type(olds[0].model)],
+            ga.frame.position,
+            ga.frame.rotation,
+            float(ga.max_range_m),
+            np.ascontiguousarray(b.z, dtype=np.float64),
+            np.ascontiguousarray(b.var, dtype=np.float64),
+            _ELEVATION[type(b.model)],
+            gb.frame.position,
+            gb.frame.rotation,
+            float(gb.max_range_m),
+            float(self.max_speed_mps),
+            float(self.altitude_m),
+            float(self.altitude_sigma_m),
+            self._chi_limit(za.shape[1] + b.z.shape[0] + 1),
+            _MIN_RANGE,
+        )
+        out: list[tuple[Array, Array, float] | None] = [None] * len(olds)
+        for i in np.flatnonzero(good).tolist():
+            out[i] = (pos[i].copy(), cov[i], float(chi[i]))
+        return out
+
     def _chi_limit(self, residuals: int) -> float:
         """The fit's chi-square bound for `residuals` components (two of them the altitude
         prior and the unknowns' count is three): computed once per count."""
@@ -230,6 +270,8 @@ class PassiveInitiator:
 
 
 _CHI_LIMITS: dict[tuple[float, int], float] = {}
+# The angle-only models the compiled fit knows, and whether they measure elevation.
+_ELEVATION: dict[type, bool] = {BearingModel: False, CameraModel: True}
 
 
 class _Pool:
