@@ -90,6 +90,9 @@ def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int) -> No
     imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
     a, b = both(lambda: imm.predict_combined(mu, xm, Pm, dt))
     close(a, b)
+    inplace = [mu.copy(), xm.copy(), Pm.copy(), np.empty((n, 6)), np.empty((n, 6, 6))]
+    imm.predict_in_place(*inplace[:3], dt, *inplace[3:])
+    close(inplace, b)
     close(*both(lambda: combine(mu, xm, Pm)))
 
 

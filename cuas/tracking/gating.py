@@ -64,6 +64,11 @@ class Hypotheses:
             if keep.all():
                 return self
             keep = np.flatnonzero(keep)  # once, not once per array
+        if not keep.size:  # empty views rather than six fancy indexings
+            p = slice(0, 0)
+            return Hypotheses(
+                self.track[p], self.det[p], self.d2[p], self.y[p], self.S[p], self.H[p]
+            )
         return Hypotheses(
             self.track[keep],
             self.det[keep],

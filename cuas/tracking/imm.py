@@ -93,20 +93,26 @@ class InteractingMultipleModel:
     def predict_combined(
         self, mu: Array, xm: Array, Pm: Array, dt: float
     ) -> tuple[Array, Array, Array, Array, Array]:
-        """`predict` followed by `combine`: (mu, xm, Pm, x, P). One compiled pass over the
-        tracks when `kernels.ENABLED` (the tracker does this for every scan)."""
+        """`predict` followed by `combine`: new arrays (mu, xm, Pm, x, P)."""
         if kernels.ENABLED:
-            q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
-            return kernels.imm_predict(
-                np.ascontiguousarray(mu),
-                np.ascontiguousarray(xm),
-                np.ascontiguousarray(Pm),
-                self.switching(dt),
-                float(dt),
-                q,
-            )
+            mu, xm, Pm = (np.array(a, dtype=np.float64, order="C") for a in (mu, xm, Pm))
+            x, P = np.empty((len(mu), 6)), np.empty((len(mu), 6, 6))
+            self.predict_in_place(mu, xm, Pm, dt, x, P)
+            return mu, xm, Pm, x, P
         mu, xm, Pm = self.predict(mu, xm, Pm, dt)
         return (mu, xm, Pm, *combine(mu, xm, Pm))
+
+    def predict_in_place(
+        self, mu: Array, xm: Array, Pm: Array, dt: float, x: Array, P: Array
+    ) -> None:
+        """`predict_combined` into C-contiguous arrays: mu, xm, Pm become the predicted modes
+        and x, P their combination. One compiled pass over the tracks, without new arrays,
+        when `kernels.ENABLED` (the tracker does this for every scan)."""
+        if kernels.ENABLED:
+            q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
+            kernels.imm_predict(mu, xm, Pm, self.switching(dt), float(dt), q, x, P)
+            return
+        mu[...], xm[...], Pm[...], x[...], P[...] = self.predict_combined(mu, xm, Pm, dt)
 
 
 def posterior_modes(c: Array, loglik: Array) -> Array:

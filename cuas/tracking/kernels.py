@@ -141,32 +141,32 @@ def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
 
 @_jit
 def imm_predict(
-    mu: Array, xm: Array, Pm: Array, Pi: Array, dt: float, q: Array
-) -> tuple[Array, Array, Array, Array, Array]:
+    mu: Array, xm: Array, Pm: Array, Pi: Array, dt: float, q: Array, x: Array, P: Array
+) -> None:
     """Mix, predict each mode with the nearly-constant-velocity block formula plus its white
     acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
-    discretises them), and combine: (mode probabilities, states, covariances, x, P)."""
+    discretises them), and combine. In place: mode probabilities `mu`, states `xm` and
+    covariances `Pm` become the predicted ones (each track is read whole before it is
+    written), and x, P their combination."""
     n, M = mu.shape[0], mu.shape[1]
     dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
-    c = np.empty((n, M))
-    x_out = np.empty((n, M, 6))
-    P_out = np.empty((n, M, 6, 6))
-    x = np.empty((n, 6))
-    P = np.empty((n, 6, 6))
+    c = np.empty(M)
+    x_out = np.empty((M, 6))
+    P_out = np.empty((M, 6, 6))
     w = np.empty(M)
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
     for i in range(n):
         for j in range(M):
             if M == 1:
-                c[i, j] = mu[i, j]
+                c[j] = mu[i, j]
                 x0[:] = xm[i, j]
                 P0[:, :] = Pm[i, j]
             else:
                 cj = 0.0
                 for k in range(M):
                     cj += mu[i, k] * Pi[k, j]
-                c[i, j] = cj
+                c[j] = cj
                 for k in range(M):
                     w[k] = mu[i, k] * Pi[k, j] / cj
                 for a in range(6):
@@ -184,25 +184,27 @@ def imm_predict(
                         P0[a, b] = s
                         P0[b, a] = s
             for a in range(3):
-                x_out[i, j, a] = x0[a] + dt * x0[a + 3]
-                x_out[i, j, a + 3] = x0[a + 3]
+                x_out[j, a] = x0[a] + dt * x0[a + 3]
+                x_out[j, a + 3] = x0[a + 3]
             for a in range(3):
                 for b in range(3):
                     A = P0[a, b]
                     B = P0[a, b + 3]
                     Bt = P0[b, a + 3]
                     C = P0[a + 3, b + 3]
-                    P_out[i, j, a, b] = A + dt * (B + Bt) + dt * dt * C
-                    P_out[i, j, a, b + 3] = B + dt * C
-                    P_out[i, j, b + 3, a] = B + dt * C
-                    P_out[i, j, a + 3, b + 3] = C
+                    P_out[j, a, b] = A + dt * (B + Bt) + dt * dt * C
+                    P_out[j, a, b + 3] = B + dt * C
+                    P_out[j, b + 3, a] = B + dt * C
+                    P_out[j, a + 3, b + 3] = C
                 qa = q[j, a]  # Q(dt) is diagonal in each 3x3 block
-                P_out[i, j, a, a] += qa * dt3 / 3.0
-                P_out[i, j, a, a + 3] += qa * dt2 / 2.0
-                P_out[i, j, a + 3, a] += qa * dt2 / 2.0
-                P_out[i, j, a + 3, a + 3] += qa * dt
-        _combine_into(c, x_out, P_out, x, P, i)
-    return c, x_out, P_out, x, P
+                P_out[j, a, a] += qa * dt3 / 3.0
+                P_out[j, a, a + 3] += qa * dt2 / 2.0
+                P_out[j, a + 3, a] += qa * dt2 / 2.0
+                P_out[j, a + 3, a + 3] += qa * dt
+        mu[i] = c
+        xm[i] = x_out
+        Pm[i] = P_out
+        _combine_into(mu, xm, Pm, x, P, i)
 
 
 # --- sensor geometry ----------------------------------------------------------------
@@ -800,9 +802,9 @@ def warm_up() -> None:
     mu = np.full((1, 2), 0.5)
     xm = np.zeros((1, 2, 6))
     Pm = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
-    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)))
-    combine(mu, xm, Pm)
     x, P = xm[:, 0].copy(), Pm[:, 0].copy()
+    combine(mu, xm, Pm)
+    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)), x.copy(), P.copy())
     H = np.eye(6)[None, :3].copy()
     y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))
     gate(y, H, P, y, var, np.zeros(3, dtype=bool), 0, 1.0)

@@ -194,11 +194,9 @@ class Tracker:
         table = self.tracks
         n = table.n
         if dt > 0.0 and n:
-            mu, xm, Pm, x, P = self.imm.predict_combined(
-                table.mode_p[:n], table.mode_x[:n], table.mode_P[:n], dt
+            self.imm.predict_in_place(
+                table.mode_p[:n], table.mode_x[:n], table.mode_P[:n], dt, table.x[:n], table.P[:n]
             )
-            table.mode_p[:n], table.mode_x[:n], table.mode_P[:n] = mu, xm, Pm
-            table.x[:n], table.P[:n] = x, P
         self.t = t
 
     def process(self, scan: Scan) -> None:
