@@ -38,13 +38,15 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 def both(run: Callable[[], Any]) -> tuple[Any, Any]:
-    """`run()` with the kernels, then with the numpy reference."""
-    compiled = run()
-    kernels.ENABLED = False
+    """`run()` with the kernels, then with the numpy reference (whatever CUAS_KERNELS says)."""
+    enabled = kernels.ENABLED
     try:
+        kernels.ENABLED = True
+        compiled = run()
+        kernels.ENABLED = False
         reference = run()
     finally:
-        kernels.ENABLED = True
+        kernels.ENABLED = enabled
     return compiled, reference
 
 

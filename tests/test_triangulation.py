@@ -5,6 +5,7 @@ target its sightings saw."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,7 @@ def test_a_fit_lands_on_the_target() -> None:
     assert hits >= 30
 
 
+@pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 25))
 def test_compiled_fits_equal_the_numpy_reference(seed: int, n: int) -> None:
@@ -92,12 +94,14 @@ def test_compiled_fits_equal_the_numpy_reference(seed: int, n: int) -> None:
         starts, ok = init._crossings(_Pool(olds), new)
         crossing = np.flatnonzero(ok)
         olds = [olds[i] for i in crossing]
-        compiled = init._fit_batch(olds, new, starts[crossing])
-        kernels.ENABLED = False
+        enabled = kernels.ENABLED
         try:
+            kernels.ENABLED = True
+            compiled = init._fit_batch(olds, new, starts[crossing])
+            kernels.ENABLED = False
             reference = init._fit_batch(olds, new, starts[crossing])
         finally:
-            kernels.ENABLED = True
+            kernels.ENABLED = enabled
         for fit, ref in zip(compiled, reference, strict=True):
             assert (fit is None) == (ref is None)
             if fit is not None and ref is not None:
