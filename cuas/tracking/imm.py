@@ -67,12 +67,15 @@ class InteractingMultipleModel:
         Pi[np.arange(m), np.arange(m)] = stay
         return Pi
 
-    def predict(self, mu: Array, xm: Array, Pm: Array, dt: float) -> tuple[Array, Array, Array]:
+    def predict(
+        self, mu: Array, xm: Array, Pm: Array, dt: float, noise_scale: Array | None = None
+    ) -> tuple[Array, Array, Array]:
         """Mix and predict mode probabilities (n, M), states (n, M, 6), covariances
-        (n, M, 6, 6) forward by `dt` seconds; returns new arrays."""
+        (n, M, 6, 6) forward by `dt` seconds; returns new arrays. `noise_scale` (n,)
+        multiplies each track's process noise in every mode."""
         m = self.n_modes
         if m == 1:
-            x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt)
+            x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt, noise_scale)
             return mu.copy(), x[:, None], P[:, None]
         Pi = self.switching(dt)
         c = mu @ Pi  # (n, M)
@@ -86,7 +89,7 @@ class InteractingMultipleModel:
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)
         for j, model in enumerate(self.models):
-            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt)
+            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt, noise_scale)
         return c, x_out, P_out
 
 
