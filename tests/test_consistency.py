@@ -321,3 +321,38 @@ def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:
         firm, errors = fly_heard_drone(seed, radar_sees=True)
         assert max(firm) == 1 and min(firm) == 1, (seed, firm)
         assert np.median(errors) < 30.0, seed
+
+
+def test_a_radar_track_on_the_line_of_a_hidden_emitter_does_not_keep_its_bearings() -> None:
+    """A hovering drone the radar sees lies on one finder's line to a hidden transmitter 1 km
+    beyond it: that finder's bearings fit both, the other finder's (14 degrees of parallax)
+    fit only the transmitter. The radar track loses the emitter id and its bearings, and the
+    transmitter gets a track of its own within 300 m."""
+    from cuas.config import FriendlyConfig
+    from cuas.tracking.identity import IdentityKeeper
+
+    hidden = np.array([1400.0, 1500.0, 60.0, -3.0, 2.0, 0.0])
+    site = DF_A.geometry.frame.position
+    seen = np.concatenate([site + 0.5 * (hidden[:3] - site), np.zeros(3)])
+    seen[2] = 80.0
+    for seed in SEEDS[:3]:
+        rng = np.random.default_rng(seed)
+        tracker = Tracker.from_config(
+            TrackerConfig(), len(SIGMA), annotators=[IdentityKeeper(FriendlyConfig())]
+        )
+        near = []
+        for k in range(240):
+            t = 0.5 * k
+            target = straight(t, hidden)
+            if k % 2 == 0:
+                tracker.process(observe(RADAR, t, seen, rng, None))
+            for i, model in enumerate((DF_A, DF_B)):
+                tracker.process(heard(model, t + 0.01 * (i + 1), target, rng, "OCU-1"))
+            table = tracker.tracks
+            if t >= 60.0:
+                firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+                d = np.hypot(*(table.x[firm, :2] - target[:2]).T)
+                near.append(bool((d < 300.0).any()))
+        placed = np.flatnonzero(table.last_hit[: table.n, INDEX[RADAR]] > -np.inf)
+        assert all(table.emitter_id[r] != "OCU-1" for r in placed), seed
+        assert np.mean(near) >= 0.8, (seed, np.mean(near))

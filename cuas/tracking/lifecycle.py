@@ -46,6 +46,10 @@ class LifecycleRules:
     passive_confirm_s: float = 3.0
     passive_max_speed_mps: float = 70.0
     radar_veto_scans: int = 3
+    # A transmitter the radar does not see is confirmed by what hears it only this long after
+    # its birth: bearings from afar place it in range slowly, and a fresh one can be a
+    # kilometre short of the drone while its covariance claims a hundred metres.
+    transmitter_confirm_s: float = 10.0
 
     @property
     def window(self) -> np.uint32:

@@ -111,6 +111,10 @@ class TrackerStages:
     handover_sigma_m: float = 150.0  # a bearings-only track this vague takes no radar plot
     passive_noise_scale: float = 1.0  # process noise of never-placed tracks, times the motion's
     calibrate_noise: bool = True  # learn angle-only sensors' real noise (calibration.py)
+    # A track loses an emitter id once this running share of the bearings naming it, from
+    # finders that cover the track, fall outside its gate; the share's memory per bearing.
+    emitter_misfit_share: float = 0.5
+    emitter_memory: float = 0.7
     hypothesiser: Hypothesiser = hypothesise
     associator: Associator = global_nearest_neighbour
     updater: Updater = kalman_update
@@ -159,6 +163,8 @@ class Tracker:
         self.handover_sigma_m = stages.handover_sigma_m
         self.passive_noise_scale = stages.passive_noise_scale
         self.calibration = NoiseCalibration(n_sensors) if stages.calibrate_noise else None
+        self.emitter_misfit_share = stages.emitter_misfit_share
+        self.emitter_memory = stages.emitter_memory
         self.min_crossing_deg = stages.passive.min_crossing_deg
         self.hypothesise = stages.hypothesiser
         self.associate = stages.associator
@@ -262,6 +268,8 @@ class Tracker:
         placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
         excluded = self._excluded(scan, placed, firm)
         radar = scan.model.can_initiate and scan.model.charges_misses
+        if scan.labels is not None and not (scan.model.can_initiate or scan.model.charges_misses):
+            hyps = self._check_emitters(scan, hyps)
         raw = hyps
         hyps = hyps.subset(~excluded[hyps.track])
         if radar and len(hyps):
@@ -328,6 +336,51 @@ class Tracker:
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _check_emitters(self, scan: Scan, hyps: Hypotheses) -> Hypotheses:
+        """Direction-finder bearings against the tracks that hold the emitter ids they name.
+
+        A bearing names its emitter, and any track along that line may have been given it:
+        the loiterer a kilometre short of a hidden drone, a flock of birds. From a finder
+        that covers the holder, a bearing of its emitter outside its gate says the emitter is
+        elsewhere; once such misfits are `emitter_misfit_share` of the recent bearings (a
+        running share), the track loses the emitter id and may take no more of its bearings
+        (the hidden drone's own track takes them). Returns `hyps` without barred pairs.
+        """
+        assert scan.labels is not None
+        names = scan.labels.emitter_id
+        if names.count(None) == len(names):
+            return hyps
+        table = self.tracks
+        n = table.n
+        held = table.emitter_id[:n]
+        holder = {e: r for r, e in enumerate(held.tolist()) if e is not None}
+        fits = set(zip(hyps.track.tolist(), hyps.det.tolist(), strict=True))
+        released = []
+        for j, name in enumerate(names):
+            row = holder.get(name) if name is not None else None
+            if row is None or not scan.model.geometry.covers(table.x[row : row + 1, :3])[0]:
+                continue
+            miss = 0.0 if (row, j) in fits else 1.0
+            keep = self.emitter_memory
+            share = keep * table.emitter_misfit[row] + (1.0 - keep) * miss
+            table.emitter_misfit[row] = share
+            if share >= self.emitter_misfit_share:
+                held[row] = None
+                table.barred_emitter[row] = name
+                table.emitter_misfit[row] = 0.0
+                released.append(row)
+        if released:
+            for annotator in self.annotators:
+                release = getattr(annotator, "released", None)
+                if release is not None:
+                    release(table, np.array(released, dtype=np.intp))
+        barred = table.barred_emitter[:n]
+        if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
+            return hyps
+        named = np.array(names, dtype=object)[hyps.det]
+        bar = barred[hyps.track]
+        return hyps.subset(~((bar != None) & (bar == named)))  # noqa: E711
 
     def _calibrated(self, scan: Scan) -> Scan:
         """The scan with its angle-only detections' variances as calibrated."""
@@ -431,6 +484,8 @@ class Tracker:
             heard = transmitting(table, scan.t, self.hearing, self.rules.memory_s)
             heard &= ~placed & (table.shadowed[:n] == 0)
             heard &= table.unseen[:n] >= self.rules.radar_veto_scans
+            # ... once its range had time to converge along the lines of sight.
+            heard &= scan.t - table.t_birth[:n] >= self.rules.transmitter_confirm_s
             covered[hit] = ~self._watched(table.x[:n][hit, :3]) | heard[hit]
         if not model.can_initiate:
             # A track whose gate held a line of sight that was not used (ambiguous, or

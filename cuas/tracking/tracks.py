@@ -40,6 +40,8 @@ class TrackRows:
     friendly: NDArray[np.bool_]
     unseen: NDArray[np.int16]
     shadowed: NDArray[np.int16]
+    emitter_misfit: NDArray[np.float64]
+    barred_emitter: NDArray[np.object_]
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
     mode_P: NDArray[np.float64]
@@ -74,6 +76,8 @@ class TrackTable:
         "friendly",
         "unseen",
         "shadowed",
+        "emitter_misfit",
+        "barred_emitter",
         "mode_p",
         "mode_x",
         "mode_P",
@@ -113,6 +117,11 @@ class TrackTable:
         # ... and radar scans in a row in which a plot inside the gate of a track no radar
         # placed went to a track a radar did: what the radar sees there is another track's.
         self.shadowed = np.zeros(capacity, dtype=np.int16)
+        # Whether the bearings naming the track's emitter id fit it: a running share of those
+        # that fell outside its gate (from finders that cover it), and the one emitter id
+        # taken from it for not fitting, whose bearings it may no longer take.
+        self.emitter_misfit = np.zeros(capacity)
+        self.barred_emitter = np.full(capacity, None, dtype=object)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
         # x and P above are their combination, which every other stage uses.
         m = self.mode_prior.shape[0]
@@ -152,6 +161,8 @@ class TrackTable:
         self.friendly[rows] = False
         self.unseen[rows] = 0
         self.shadowed[rows] = 0
+        self.emitter_misfit[rows] = 0.0
+        self.barred_emitter[rows] = None
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]
         self.mode_P[rows] = P[:, None]
