@@ -158,6 +158,13 @@ class TrackerConfig(_Section):
     orphan_max_pos_sigma_m: Positive = 1500.0
     accel_noise_mps2: Positive = 2.0  # horizontal white-noise acceleration (1-sigma, ~1 s)
     accel_noise_up_mps2: Positive = 1.0
+    # A track no radar or Remote ID ever placed (bearings alone) predicts with this
+    # horizontal acceleration instead (the vertical scaled alike): bearings from afar cannot
+    # see a manoeuvre anyway, and a gentler model averages their noise over more scans.
+    passive_accel_noise_mps2: Positive = 0.5
+    # Learn each direction finder's and camera's real angle noise from its innovations on
+    # radar-placed tracks, and use it instead of the configured sigma (x0.5 to x2).
+    calibrate_noise: bool = True
     # Manoeuvres (cuas/tracking/imm.py): "imm" runs the quiet model above beside a manoeuvre
     # model with these accelerations, switching with these mean sojourn times; "ncv" runs
     # the quiet model alone.

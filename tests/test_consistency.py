@@ -207,3 +207,152 @@ def test_a_remote_id_identity_survives_a_hard_turn_while_its_reports_keep_coming
                 assert holders.size == 1, (seed, k)
                 assert table.friendly[holders[0]], (seed, k)
                 assert table.status[holders[0]] != TENTATIVE, (seed, k)
+
+
+def test_bearings_alone_keep_the_height_at_its_prior_and_the_covariance_bounded() -> None:
+    """Direction finders measure no elevation: the track's height stays at the prior with the
+    prior's uncertainty, instead of drifting underground behind a vertical speed that nothing
+    measures while its published sigma grows without bound."""
+    for seed in SEEDS[:3]:
+        rng = np.random.default_rng(seed)
+        tracker = Tracker.from_config(TrackerConfig(), n_sensors=len(SIGMA))
+        prior = tracker.passive
+        for k in range(240):
+            t = 0.5 * k
+            model = (DF_A, DF_B)[k % 2]
+            tracker.process(observe(model, t, straight(t, DRONE), rng, None))
+        table = tracker.tracks
+        assert table.n >= 1
+        for row in range(table.n):
+            assert abs(table.x[row, 2] - prior.altitude_m) < 1.0
+            assert np.sqrt(table.P[row, 2, 2]) <= prior.altitude_sigma_m + 1.0
+            assert abs(table.x[row, 5]) < 1.0
+
+
+def run_with_real_noise(df_sigma_deg: float, calibrate: bool, seed: int) -> tuple[float, Tracker]:
+    """Radar and one direction finder on a drone; the finder's bearings have `df_sigma_deg`
+    of noise while the tracker is told 3 degrees. Returns the learnt variance scale."""
+    rng = np.random.default_rng(seed)
+    tracker = Tracker.from_config(TrackerConfig(calibrate_noise=calibrate), len(SIGMA))
+    for k in range(240):
+        t = 0.5 * k
+        state = straight(t, DRONE)
+        if k % 2 == 0:
+            tracker.process(observe(RADAR, t, state, rng, None))
+        z, _ = DF_A.predict(state[None, :])
+        z = z + rng.normal(size=z.shape) * np.radians(df_sigma_deg)
+        tracker.process(Scan(INDEX[DF_A], T0 + t + 0.01, z, (SIGMA[DF_A] ** 2)[None].copy(), DF_A))
+    scale = 1.0 if tracker.calibration is None else float(tracker.calibration.scale[INDEX[DF_A], 0])
+    return scale, tracker
+
+
+@pytest.mark.parametrize("real_deg", [1.5, 3.0, 5.0])
+def test_a_direction_finder_whose_datasheet_is_wrong_is_calibrated_from_radar_tracks(
+    real_deg: float,
+) -> None:
+    """The learnt variance scale is (real / configured sigma)^2, within the median's spread."""
+    expected = (real_deg / 3.0) ** 2
+    for seed in SEEDS[:3]:
+        scale, _ = run_with_real_noise(real_deg, calibrate=True, seed=seed)
+        assert 0.7 * expected < scale < 1.4 * expected, (real_deg, seed, scale)
+        off, _ = run_with_real_noise(real_deg, calibrate=False, seed=seed)
+        assert off == 1.0
+
+
+def heard(model: MeasurementModel, t: float, state: np.ndarray, rng, emitter: str) -> Scan:
+    """A bearing of `model` that names its emitter."""
+    scan = observe(model, t, state, rng, None)
+    none = Labels.none(1)
+    return Scan(
+        scan.sensor,
+        scan.t,
+        scan.z,
+        scan.var,
+        model,
+        Labels(none.class_probs, none.rcs_dbsm, [None], [emitter]),
+    )
+
+
+def fly_heard_drone(seed: int, radar_sees: bool) -> tuple[list[int], list[float]]:
+    """A slow drone 2 km out heard by two direction finders 500 m apart (each naming its
+    emitter), inside the radar's cover; the radar sees it or not (too small). Per second
+    after 20 s: firm tracks, and the horizontal error of the nearest firm track."""
+    from cuas.config import FriendlyConfig
+    from cuas.tracking.identity import IdentityKeeper
+
+    rng = np.random.default_rng(seed)
+    drone = np.array([1400.0, 1500.0, 60.0, -6.0, 5.0, 0.0])
+    tracker = Tracker.from_config(
+        TrackerConfig(), len(SIGMA), annotators=[IdentityKeeper(FriendlyConfig())]
+    )
+    firm_counts, errors = [], []
+    for k in range(240):
+        t = 0.5 * k
+        state = straight(t, drone)
+        if k % 2 == 0:
+            radar = observe(RADAR, t, state, rng, None)
+            if not radar_sees:
+                radar = Scan(radar.sensor, radar.t, radar.z[:0], radar.var[:0], RADAR)
+            tracker.process(radar)
+        for i, model in enumerate((DF_A, DF_B)):
+            tracker.process(heard(model, t + 0.01 * (i + 1), state, rng, "OCU-1"))
+        table = tracker.tracks
+        firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+        if t >= 20.0 and k % 2 == 0:
+            firm_counts.append(int(firm.size))
+            d = np.hypot(*(table.x[firm, :2] - state[:2]).T) if firm.size else np.array([np.inf])
+            errors.append(float(d.min()))
+    return firm_counts, errors
+
+
+def test_a_drone_too_small_for_the_radar_is_tracked_by_two_finders_within_300_m() -> None:
+    """The radar looks and sees nothing, but two finders hear one emitter there: a
+    transmitter, confirmed by what hears it, and placed within 300 m most of the time."""
+    within = []
+    for seed in SEEDS:
+        firm, errors = fly_heard_drone(seed, radar_sees=False)
+        within += [e < 300.0 for e in errors]
+        assert max(firm) <= 1, seed
+    assert np.mean(within) >= 0.8, np.mean(within)
+
+
+def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:
+    for seed in SEEDS:
+        firm, errors = fly_heard_drone(seed, radar_sees=True)
+        assert max(firm) == 1 and min(firm) == 1, (seed, firm)
+        assert np.median(errors) < 30.0, seed
+
+
+def test_a_radar_track_on_the_line_of_a_hidden_emitter_does_not_keep_its_bearings() -> None:
+    """A hovering drone the radar sees lies on one finder's line to a hidden transmitter 1 km
+    beyond it: that finder's bearings fit both, the other finder's (14 degrees of parallax)
+    fit only the transmitter. The radar track loses the emitter id and its bearings, and the
+    transmitter gets a track of its own within 300 m."""
+    from cuas.config import FriendlyConfig
+    from cuas.tracking.identity import IdentityKeeper
+
+    hidden = np.array([1400.0, 1500.0, 60.0, -3.0, 2.0, 0.0])
+    site = DF_A.geometry.frame.position
+    seen = np.concatenate([site + 0.5 * (hidden[:3] - site), np.zeros(3)])
+    seen[2] = 80.0
+    for seed in SEEDS[:3]:
+        rng = np.random.default_rng(seed)
+        tracker = Tracker.from_config(
+            TrackerConfig(), len(SIGMA), annotators=[IdentityKeeper(FriendlyConfig())]
+        )
+        near = []
+        for k in range(240):
+            t = 0.5 * k
+            target = straight(t, hidden)
+            if k % 2 == 0:
+                tracker.process(observe(RADAR, t, seen, rng, None))
+            for i, model in enumerate((DF_A, DF_B)):
+                tracker.process(heard(model, t + 0.01 * (i + 1), target, rng, "OCU-1"))
+            table = tracker.tracks
+            if t >= 60.0:
+                firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+                d = np.hypot(*(table.x[firm, :2] - target[:2]).T)
+                near.append(bool((d < 300.0).any()))
+        placed = np.flatnonzero(table.last_hit[: table.n, INDEX[RADAR]] > -np.inf)
+        assert all(table.emitter_id[r] != "OCU-1" for r in placed), seed
+        assert np.mean(near) >= 0.8, (seed, np.mean(near))

@@ -90,10 +90,11 @@ def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int) -> No
     rng = np.random.default_rng(seed)
     mu, xm, Pm = tracks(rng, n, modes)
     imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
-    a, b = both(lambda: imm.predict_combined(mu, xm, Pm, dt))
+    scale = rng.uniform(0.1, 2.0, n) if seed % 2 else None  # per-track process noise
+    a, b = both(lambda: imm.predict_combined(mu, xm, Pm, dt, scale))
     close(a, b)
     inplace = [mu.copy(), xm.copy(), Pm.copy(), np.empty((n, 6)), np.empty((n, 6, 6))]
-    imm.predict_in_place(*inplace[:3], dt, *inplace[3:])
+    imm.predict_in_place(*inplace[:3], dt, *inplace[3:], scale)
     close(inplace, b)
     close(*both(lambda: combine(mu, xm, Pm)))
 

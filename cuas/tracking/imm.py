@@ -68,12 +68,15 @@ class InteractingMultipleModel:
         Pi[np.arange(m), np.arange(m)] = stay
         return Pi
 
-    def predict(self, mu: Array, xm: Array, Pm: Array, dt: float) -> tuple[Array, Array, Array]:
+    def predict(
+        self, mu: Array, xm: Array, Pm: Array, dt: float, noise_scale: Array | None = None
+    ) -> tuple[Array, Array, Array]:
         """Mix and predict mode probabilities (n, M), states (n, M, 6), covariances
-        (n, M, 6, 6) forward by `dt` seconds; returns new arrays."""
+        (n, M, 6, 6) forward by `dt` seconds; returns new arrays. `noise_scale` (n,)
+        multiplies each track's process noise in every mode."""
         m = self.n_modes
         if m == 1:
-            x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt)
+            x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt, noise_scale)
             return mu.copy(), x[:, None], P[:, None]
         Pi = self.switching(dt)
         c = mu @ Pi  # (n, M)
@@ -87,32 +90,41 @@ class InteractingMultipleModel:
         x_out = np.empty_like(xm)
         P_out = np.empty_like(Pm)
         for j, model in enumerate(self.models):
-            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt)
+            x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt, noise_scale)
         return c, x_out, P_out
 
     def predict_combined(
-        self, mu: Array, xm: Array, Pm: Array, dt: float
+        self, mu: Array, xm: Array, Pm: Array, dt: float, noise_scale: Array | None = None
     ) -> tuple[Array, Array, Array, Array, Array]:
         """`predict` followed by `combine`: new arrays (mu, xm, Pm, x, P)."""
         if kernels.ENABLED:
             mu, xm, Pm = (np.array(a, dtype=np.float64, order="C") for a in (mu, xm, Pm))
             x, P = np.empty((len(mu), 6)), np.empty((len(mu), 6, 6))
-            self.predict_in_place(mu, xm, Pm, dt, x, P)
+            self.predict_in_place(mu, xm, Pm, dt, x, P, noise_scale)
             return mu, xm, Pm, x, P
-        mu, xm, Pm = self.predict(mu, xm, Pm, dt)
+        mu, xm, Pm = self.predict(mu, xm, Pm, dt, noise_scale)
         return (mu, xm, Pm, *combine(mu, xm, Pm))
 
     def predict_in_place(
-        self, mu: Array, xm: Array, Pm: Array, dt: float, x: Array, P: Array
+        self,
+        mu: Array,
+        xm: Array,
+        Pm: Array,
+        dt: float,
+        x: Array,
+        P: Array,
+        noise_scale: Array | None = None,
     ) -> None:
         """`predict_combined` into C-contiguous arrays: mu, xm, Pm become the predicted modes
         and x, P their combination. One compiled pass over the tracks, without new arrays,
         when `kernels.ENABLED` (the tracker does this for every scan)."""
         if kernels.ENABLED:
             q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
-            kernels.imm_predict(mu, xm, Pm, self.switching(dt), float(dt), q, x, P)
+            scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
+            kernels.imm_predict(mu, xm, Pm, self.switching(dt), float(dt), q, scale, x, P)
             return
-        mu[...], xm[...], Pm[...], x[...], P[...] = self.predict_combined(mu, xm, Pm, dt)
+        new = self.predict_combined(mu, xm, Pm, dt, noise_scale)
+        mu[...], xm[...], Pm[...], x[...], P[...] = new
 
 
 def posterior_modes(c: Array, loglik: Array) -> Array:

@@ -141,13 +141,21 @@ def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
 
 @_jit
 def imm_predict(
-    mu: Array, xm: Array, Pm: Array, Pi: Array, dt: float, q: Array, x: Array, P: Array
+    mu: Array,
+    xm: Array,
+    Pm: Array,
+    Pi: Array,
+    dt: float,
+    q: Array,
+    scale: Array,
+    x: Array,
+    P: Array,
 ) -> None:
     """Mix, predict each mode with the nearly-constant-velocity block formula plus its white
     acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
-    discretises them), and combine. In place: mode probabilities `mu`, states `xm` and
-    covariances `Pm` become the predicted ones (each track is read whole before it is
-    written), and x, P their combination."""
+    discretises them, times the track's `scale`), and combine. In place: mode probabilities
+    `mu`, states `xm` and covariances `Pm` become the predicted ones (each track is read whole
+    before it is written), and x, P their combination."""
     n, M = mu.shape[0], mu.shape[1]
     dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
     c = np.empty(M)
@@ -196,11 +204,11 @@ def imm_predict(
                     P_out[j, a, b + 3] = B + dt * C
                     P_out[j, b + 3, a] = B + dt * C
                     P_out[j, a + 3, b + 3] = C
-                qa = q[j, a]  # Q(dt) is diagonal in each 3x3 block
-                P_out[j, a, a] += qa * dt3 / 3.0
-                P_out[j, a, a + 3] += qa * dt2 / 2.0
-                P_out[j, a + 3, a] += qa * dt2 / 2.0
-                P_out[j, a + 3, a + 3] += qa * dt
+                qa, sc = q[j, a], scale[i]  # Q(dt) is diagonal in each 3x3 block
+                P_out[j, a, a] += sc * (qa * dt3 / 3.0)
+                P_out[j, a, a + 3] += sc * (qa * dt2 / 2.0)
+                P_out[j, a + 3, a] += sc * (qa * dt2 / 2.0)
+                P_out[j, a + 3, a + 3] += sc * (qa * dt)
         mu[i] = c
         xm[i] = x_out
         Pm[i] = P_out
@@ -804,7 +812,7 @@ def warm_up() -> None:
     Pm = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
     x, P = xm[:, 0].copy(), Pm[:, 0].copy()
     combine(mu, xm, Pm)
-    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)), x.copy(), P.copy())
+    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)), np.ones(1), x.copy(), P.copy())
     H = np.eye(6)[None, :3].copy()
     y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))
     gate(y, H, P, y, var, np.zeros(3, dtype=bool), 0, 1.0)

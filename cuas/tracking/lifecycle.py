@@ -46,6 +46,10 @@ class LifecycleRules:
     passive_confirm_s: float = 3.0
     passive_max_speed_mps: float = 70.0
     radar_veto_scans: int = 3
+    # A transmitter the radar does not see is confirmed by what hears it only this long after
+    # its birth: bearings from afar place it in range slowly, and a fresh one can be a
+    # kilometre short of the drone while its covariance claims a hundred metres.
+    transmitter_confirm_s: float = 10.0
 
     @property
     def window(self) -> np.uint32:
@@ -97,10 +101,7 @@ class LifecycleRules:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
             crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
-            # A transmitter is there when two direction finders hear one emitter id on it.
-            transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
-            if hearing is not None:
-                transmitter &= (last_hit[:, hearing] >= t - self.memory_s).sum(axis=1) >= 2
+            transmitter = transmitting(table, t, hearing, self.memory_s)
             # Kept alive by lines of sight alone where a radar keeps looking and seeing nothing:
             # a crossing of two objects' lines of sight, or a track dragged off its object.
             angle_fed = (last_hit[:, ~localising] >= t - self.memory_s).any(axis=1)
@@ -134,6 +135,19 @@ class LifecycleRules:
             too_vague[orphan] = horizontal_sigma[orphan] > self.orphan_max_pos_sigma_m
         stale = firm & (too_old | too_vague)
         return confirm, hopeless | stale | ghost | (tentative & (age > self.delete_after_s))
+
+
+def transmitting(
+    table: TrackTable, t: float, hearing: NDArray[np.bool_] | None, memory_s: float
+) -> Mask:
+    """Tracks on which two direction finders (`hearing`) recently heard one emitter id: a
+    transmitter is there, even where no radar sees anything (a drone too small for it).
+    Without `hearing`, every track that holds an emitter id."""
+    n = table.n
+    transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
+    if hearing is not None:
+        transmitter &= (table.last_hit[:n][:, hearing] >= t - memory_s).sum(axis=1) >= 2
+    return transmitter
 
 
 def orphaned(

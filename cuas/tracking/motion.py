@@ -46,10 +46,14 @@ class NearlyConstantVelocity:
         Q[VEL, VEL] = q * dt
         return Q
 
-    def predict(self, x: Array, P: Array, dt: float) -> tuple[Array, Array]:
+    def predict(
+        self, x: Array, P: Array, dt: float, noise_scale: Array | None = None
+    ) -> tuple[Array, Array]:
         """Predict states (n, 6) and covariances (n, 6, 6) forward by `dt` seconds.
 
-        Uses the block structure of F instead of two dense 6x6 products per track.
+        `noise_scale` (n,), if given, multiplies each track's process noise (a track that
+        only bearings place assumes gentler motion: see `Tracker`). Uses the block
+        structure of F instead of two dense 6x6 products per track.
         """
         x = x.copy()
         x[:, POS] += dt * x[:, VEL]
@@ -62,5 +66,8 @@ class NearlyConstantVelocity:
         out[:, POS, VEL] = B_new
         out[:, VEL, POS] = B_new.transpose(0, 2, 1)
         out[:, VEL, VEL] = C
-        out += self.noise(dt)
+        if noise_scale is None:
+            out += self.noise(dt)
+        else:
+            out += noise_scale[:, None, None] * self.noise(dt)
         return x, out

@@ -12,10 +12,11 @@ from numpy.typing import NDArray
 from cuas.config import TrackerConfig
 from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
+from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
 from cuas.tracking.initiation import SinglePointInitiator
-from cuas.tracking.lifecycle import LifecycleRules, orphaned
+from cuas.tracking.lifecycle import LifecycleRules, orphaned, transmitting
 from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.retrodiction import late_update, retrodict
@@ -109,6 +110,12 @@ class TrackerStages:
     angle_margin: float = 9.0
     identity_gate_m: float = 300.0  # a Remote ID report goes to its serial's track this near
     handover_sigma_m: float = 150.0  # a bearings-only track this vague takes no radar plot
+    passive_noise_scale: float = 1.0  # process noise of never-placed tracks, times the motion's
+    calibrate_noise: bool = True  # learn angle-only sensors' real noise (calibration.py)
+    # A track loses an emitter id once this running share of the bearings naming it, from
+    # finders that cover the track, fall outside its gate; the share's memory per bearing.
+    emitter_misfit_share: float = 0.5
+    emitter_memory: float = 0.7
     hypothesiser: Hypothesiser = hypothesise
     associator: Associator = global_nearest_neighbour
     updater: Updater = kalman_update
@@ -133,6 +140,8 @@ class TrackerStages:
                 speed_sigma=cfg.init_speed_sigma_mps, vspeed_sigma=cfg.init_vspeed_sigma_mps
             ),
             gate_probability=cfg.gate_probability,
+            passive_noise_scale=(cfg.passive_accel_noise_mps2 / cfg.accel_noise_mps2) ** 2,
+            calibrate_noise=cfg.calibrate_noise,
         )
 
 
@@ -153,6 +162,10 @@ class Tracker:
         self.angle_margin = stages.angle_margin
         self.identity_gate_m = stages.identity_gate_m
         self.handover_sigma_m = stages.handover_sigma_m
+        self.passive_noise_scale = stages.passive_noise_scale
+        self.calibration = NoiseCalibration(n_sensors) if stages.calibrate_noise else None
+        self.emitter_misfit_share = stages.emitter_misfit_share
+        self.emitter_memory = stages.emitter_memory
         self.min_crossing_deg = stages.passive.min_crossing_deg
         self.hypothesise = stages.hypothesiser
         self.associate = stages.associator
@@ -161,6 +174,7 @@ class Tracker:
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
         self.localising = np.zeros(n_sensors, dtype=bool)  # sensors that place a target alone
         self.hearing = np.zeros(n_sensors, dtype=bool)  # RF direction finders
+        self.heighting = np.zeros(n_sensors, dtype=bool)  # sensors that measure height too
         self.sites = np.full((n_sensors, 3), np.nan)  # where each sensor stands (camp ENU)
         self.watchers: dict[int, MeasurementModel] = {}  # sensors whose silence is a miss
         self.tracks = TrackTable(n_sensors, mode_prior=self.imm.quiet)
@@ -194,16 +208,53 @@ class Tracker:
         table = self.tracks
         n = table.n
         if dt > 0.0 and n:
+            mu, xm, Pm = table.mode_p[:n], table.mode_x[:n], table.mode_P[:n]
             self.imm.predict_in_place(
-                table.mode_p[:n], table.mode_x[:n], table.mode_P[:n], dt, table.x[:n], table.P[:n]
+                mu, xm, Pm, dt, table.x[:n], table.P[:n], self._noise_scale(table.last_hit[:n])
             )
+            if self._bound_height(table.last_hit[:n], t, xm, Pm):
+                table.x[:n], table.P[:n] = combine(mu, xm, Pm)
         self.t = t
+
+    def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> bool:
+        """Reset to the height prior the vertical state of tracks that no sensor measuring
+        height (radar, camera, Remote ID) updated within the sensor memory, once its
+        uncertainty exceeds the prior's: bearings alone say nothing of height, and an
+        unobserved vertical velocity would otherwise carry the track underground while its
+        published sigma grew without bound. Edits the mode arrays (n, M, ...) in place;
+        returns whether it edited any."""
+        prior = self.passive
+        heighted = (last_hit[:, self.heighting] >= t - self.rules.memory_s).any(axis=1)
+        vague = Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2
+        rows = np.flatnonzero(~heighted & vague)
+        if rows.size == 0:
+            return False
+        for k in (2, 5):  # height and vertical speed: no correlation with the rest left
+            Pm[rows, :, k, :] = 0.0
+            Pm[rows, :, :, k] = 0.0
+        xm[rows, :, 2] = prior.altitude_m
+        xm[rows, :, 5] = 0.0
+        Pm[rows, :, 2, 2] = prior.altitude_sigma_m**2
+        Pm[rows, :, 5, 5] = prior.vspeed_sigma**2
+        return True
+
+    def _noise_scale(self, last_hit: Array) -> Array | None:
+        """Per-track process noise scale: `passive_noise_scale` for tracks that no sensor
+        which places a target alone (radar, Remote ID) ever updated; None when all are 1."""
+        if self.passive_noise_scale == 1.0 or not len(last_hit):
+            return None
+        placed = (last_hit[:, self.localising] > -np.inf).any(axis=1)
+        if placed.all():
+            return None
+        return np.where(placed, 1.0, self.passive_noise_scale)
 
     def process(self, scan: Scan) -> None:
         """Fuse one scan into the track picture."""
         self.predict_to(scan.t)
+        scan = self._calibrated(scan)
         self.localising[scan.sensor] = scan.model.can_initiate
         self.hearing[scan.sensor] = not (scan.model.can_initiate or scan.model.charges_misses)
+        self.heighting[scan.sensor] = scan.model.dim >= 2
         self.sites[scan.sensor] = scan.model.geometry.frame.position
         table = self.tracks
         n, k = table.n, len(scan)
@@ -216,7 +267,18 @@ class Tracker:
         firm = table.status[:n] != TENTATIVE
         placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
         excluded = self._excluded(scan, placed, firm)
+        radar = scan.model.can_initiate and scan.model.charges_misses
+        if scan.labels is not None and not (scan.model.can_initiate or scan.model.charges_misses):
+            hyps = self._check_emitters(scan, hyps)
+        raw = hyps
         hyps = hyps.subset(~excluded[hyps.track])
+        if radar and len(hyps):
+            # A plot in the gate of a firm track a radar placed is that track's to take (or
+            # refuse): a track from bearings alone, on the same drone, that took it would
+            # become a second radar track of it, fed by the two drones' plots in turn.
+            held = np.zeros(k, dtype=bool)
+            held[hyps.det[(placed & firm)[hyps.track]]] = True
+            hyps = hyps.subset(placed[hyps.track] | ~held[hyps.det])
         forced = Hypotheses.empty(scan.model.dim)
         if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
             forced, hyps = self._by_identity(scan, hyps)
@@ -243,6 +305,8 @@ class Tracker:
             if contested.any() and scan.labels is not None:
                 self._observe(scan, assigned.subset(contested), gated)
             assigned = assigned.subset(~contested)
+            if self.calibration is not None:
+                self._learn_noise(scan, assigned)
 
         rows = assigned.track
         if rows.size:
@@ -254,7 +318,8 @@ class Tracker:
                 annotator.updated(table, rows, scan, assigned.det)
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
-        covered = self._opportunities(scan, hit, placed, excluded, gated)
+        shadow = _shadowed(raw, assigned, placed) if radar else None
+        covered = self._opportunities(scan, hit, placed, excluded, gated, shadow)
         self.rules.record(table, covered, hit)
 
         # Every detection no track took may start one: a second plot in a firm track's gate
@@ -272,6 +337,74 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
+    def _check_emitters(self, scan: Scan, hyps: Hypotheses) -> Hypotheses:
+        """Direction-finder bearings against the tracks that hold the emitter ids they name.
+
+        A bearing names its emitter, and any track along that line may have been given it:
+        the loiterer a kilometre short of a hidden drone, a flock of birds. From a finder
+        that covers the holder, a bearing of its emitter outside its gate says the emitter is
+        elsewhere; once such misfits are `emitter_misfit_share` of the recent bearings (a
+        running share), the track loses the emitter id and may take no more of its bearings
+        (the hidden drone's own track takes them). Returns `hyps` without barred pairs.
+        """
+        assert scan.labels is not None
+        names = scan.labels.emitter_id
+        if names.count(None) == len(names):
+            return hyps
+        table = self.tracks
+        n = table.n
+        held = table.emitter_id[:n]
+        holder = {e: r for r, e in enumerate(held.tolist()) if e is not None}
+        fits = set(zip(hyps.track.tolist(), hyps.det.tolist(), strict=True))
+        released = []
+        for j, name in enumerate(names):
+            row = holder.get(name) if name is not None else None
+            if row is None or not scan.model.geometry.covers(table.x[row : row + 1, :3])[0]:
+                continue
+            miss = 0.0 if (row, j) in fits else 1.0
+            keep = self.emitter_memory
+            share = keep * table.emitter_misfit[row] + (1.0 - keep) * miss
+            table.emitter_misfit[row] = share
+            if share >= self.emitter_misfit_share:
+                held[row] = None
+                table.barred_emitter[row] = name
+                table.emitter_misfit[row] = 0.0
+                released.append(row)
+        if released:
+            for annotator in self.annotators:
+                release = getattr(annotator, "released", None)
+                if release is not None:
+                    release(table, np.array(released, dtype=np.intp))
+        barred = table.barred_emitter[:n]
+        if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
+            return hyps
+        named = np.array(names, dtype=object)[hyps.det]
+        bar = barred[hyps.track]
+        return hyps.subset(~((bar != None) & (bar == named)))  # noqa: E711
+
+    def _calibrated(self, scan: Scan) -> Scan:
+        """The scan with its angle-only detections' variances as calibrated."""
+        if self.calibration is None or scan.model.can_initiate or not len(scan):
+            return scan
+        var = self.calibration.variances(scan.sensor, scan.var)
+        return scan if var is scan.var else replace(scan, var=var)
+
+    def _learn_noise(self, scan: Scan, assigned: Hypotheses) -> None:
+        """Feed the calibration the pairs whose firm track a radar or Remote ID placed
+        within the sensor memory: there the track is a reference for the angles."""
+        assert self.calibration is not None
+        table = self.tracks
+        rows = assigned.track
+        recent = table.last_hit[rows][:, self.localising] >= scan.t - self.rules.memory_s
+        reference = recent.any(axis=1) & (table.status[rows] != TENTATIVE)
+        if reference.any():
+            self.calibration.observe(
+                scan.sensor,
+                assigned.y[reference],
+                assigned.S[reference],
+                scan.var[assigned.det[reference]],
+            )
+
     def _excluded(
         self, scan: Scan, placed: NDArray[np.bool_], firm: NDArray[np.bool_]
     ) -> NDArray[np.bool_]:
@@ -285,8 +418,12 @@ class Tracker:
                 # A radar plot in the wide gate of a vague bearings-only track is as likely
                 # clutter as the drone: it starts its own track instead of placing that one
                 # (if it is the drone, the radar track takes the bearings over).
+                # Nor does one in the gate of a transmitter the radar has kept looking at and
+                # not seeing (`unseen`): the drone there is too small for it.
                 P = table.P[:n]
-                excluded = ~placed & (np.sqrt(P[:, 0, 0] + P[:, 1, 1]) > self.handover_sigma_m)
+                vague = np.sqrt(P[:, 0, 0] + P[:, 1, 1]) > self.handover_sigma_m
+                hidden = table.unseen[:n] >= self.rules.radar_veto_scans
+                excluded = ~placed & (vague | hidden)
             return excluded
         # Lines of sight update firm tracks and tracks they started themselves, never a
         # tentative track a radar plot started: radar clutter would take a hidden drone's
@@ -309,10 +446,12 @@ class Tracker:
         placed: NDArray[np.bool_],
         excluded: NDArray[np.bool_],
         gated: Hypotheses,
+        shadow: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.bool_]:
         """Tracks for which this scan was an update opportunity (M-of-N), hit or missed.
 
-        Also counts the radar's negative information (`unseen`) as a side effect.
+        Also counts the radar's negative information (`unseen`) and, with a radar's
+        `shadow` (see `_shadowed`), the `shadowed` looks as a side effect.
         """
         table = self.tracks
         n = table.n
@@ -324,6 +463,10 @@ class Tracker:
                 unseen = table.unseen[:n]
                 unseen[covered & ~hit] += 1
                 unseen[hit] = 0
+                if shadow is not None:
+                    shadowed = table.shadowed[:n]
+                    shadowed[covered & shadow] += 1
+                    shadowed[(covered & ~shadow) | placed | hit] = 0
                 # ... which is how its silence counts against a track no radar ever placed
                 # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
                 # the radar, heard by two direction finders, must still be confirmed.
@@ -333,8 +476,17 @@ class Tracker:
         else:
             # An RF bearing fits radar clutter as well as a drone: where a radar or camera is
             # looking, only they decide confirmation; the bearing still updates the state.
+            # Except on a transmitter that the radar keeps looking at and not seeing (two
+            # finders hear one emitter id on it, no radar ever placed it, and no radar track
+            # holds what the radar sees there): a drone too small for the radar is confirmed
+            # by what hears it.
             covered = hit.copy()
-            covered[hit] = ~self._watched(table.x[:n][hit, :3])
+            heard = transmitting(table, scan.t, self.hearing, self.rules.memory_s)
+            heard &= ~placed & (table.shadowed[:n] == 0)
+            heard &= table.unseen[:n] >= self.rules.radar_veto_scans
+            # ... once its range had time to converge along the lines of sight.
+            heard &= scan.t - table.t_birth[:n] >= self.rules.transmitter_confirm_s
+            covered[hit] = ~self._watched(table.x[:n][hit, :3]) | heard[hit]
         if not model.can_initiate:
             # A track whose gate held a line of sight that was not used (ambiguous, or
             # contested by a neighbour) was not missed, and nor was a track that lines of
@@ -439,6 +591,7 @@ class Tracker:
         n = table.n
         if n == 0 or len(scan) == 0:
             return 0
+        scan = self._calibrated(scan)
         lag = self.t - scan.t
         m = self.imm.n_modes
         xm_then = np.empty_like(table.mode_x[:n])
@@ -560,7 +713,7 @@ class Tracker:
         live = self.tracks.rows()
         if self.t is not None and t > self.t and len(live):
             mu, xm, Pm, x, P = self.imm.predict_combined(
-                live.mode_p, live.mode_x, live.mode_P, t - self.t
+                live.mode_p, live.mode_x, live.mode_P, t - self.t, self._noise_scale(live.last_hit)
             )
             live = replace(live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm)
         silent = orphaned(live.last_hit, live.t_update, self.silent, self.rules.memory_s)
@@ -609,6 +762,21 @@ def crossing_at_track(
                 continue
             angle = np.abs(np.angle(np.exp(1j * (bearing[:, a] - bearing[:, b]))))
             out |= both & (angle >= limit) & (angle <= np.pi - limit)
+    return out
+
+
+def _shadowed(
+    raw: Hypotheses, assigned: Hypotheses, placed: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Tracks no radar placed with a radar plot in their gate (`raw`, before any exclusion)
+    that went to a track a radar placed: the radar sees something there, and it is that
+    track's. A bearings-only track so shadowed is another track's echo, not a small drone
+    the radar cannot see."""
+    k = int(max(raw.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
+    taken = np.zeros(k, dtype=bool)
+    taken[assigned.det[placed[assigned.track]]] = True
+    out = np.zeros(placed.shape[0], dtype=bool)
+    out[raw.track[taken[raw.det] & ~placed[raw.track]]] = True
     return out
 
 

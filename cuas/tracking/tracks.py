@@ -39,6 +39,9 @@ class TrackRows:
     emitter_id: NDArray[np.object_]
     friendly: NDArray[np.bool_]
     unseen: NDArray[np.int16]
+    shadowed: NDArray[np.int16]
+    emitter_misfit: NDArray[np.float64]
+    barred_emitter: NDArray[np.object_]
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
     mode_P: NDArray[np.float64]
@@ -72,6 +75,9 @@ class TrackTable:
         "emitter_id",
         "friendly",
         "unseen",
+        "shadowed",
+        "emitter_misfit",
+        "barred_emitter",
         "mode_p",
         "mode_x",
         "mode_P",
@@ -108,6 +114,14 @@ class TrackTable:
         # and did not see it, since the last one that did. A track made by cameras or
         # direction finders that a radar keeps not seeing is a ghost of crossing lines.
         self.unseen = np.zeros(capacity, dtype=np.int16)
+        # ... and radar scans in a row in which a plot inside the gate of a track no radar
+        # placed went to a track a radar did: what the radar sees there is another track's.
+        self.shadowed = np.zeros(capacity, dtype=np.int16)
+        # Whether the bearings naming the track's emitter id fit it: a running share of those
+        # that fell outside its gate (from finders that cover it), and the one emitter id
+        # taken from it for not fitting, whose bearings it may no longer take.
+        self.emitter_misfit = np.zeros(capacity)
+        self.barred_emitter = np.full(capacity, None, dtype=object)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
         # x and P above are their combination, which every other stage uses.
         m = self.mode_prior.shape[0]
@@ -146,6 +160,9 @@ class TrackTable:
         self.emitter_id[rows] = None
         self.friendly[rows] = False
         self.unseen[rows] = 0
+        self.shadowed[rows] = 0
+        self.emitter_misfit[rows] = 0.0
+        self.barred_emitter[rows] = None
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]
         self.mode_P[rows] = P[:, None]
