@@ -51,7 +51,7 @@ class AirPicture:
         classes: PublishedClasses,
     ) -> wire.TrackCycle:
         live = snap.live
-        status = [STATUS_NAMES[s] for s in live.status]
+        status = [STATUS_NAMES[s] for s in live.status.tolist()]
         tracks = self._tracks(
             snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent, classes
         )
@@ -114,25 +114,29 @@ class AirPicture:
             sensors_silent.tolist(),
             strict=True,
         )
+        # Positional, in the struct's field order (track_id, t, status, lat, lon, alt_m, enu,
+        # vel_enu, pos_sigma_m, class, class_probs, threat, sensors, friendly, uas_id,
+        # t_update, sensors_silent): five times cheaper than keywords, for every track each cycle.
+        contributors = self._contributors
         return [
             wire.Track(
-                track_id=tid,
-                t=t,
-                status=st,
-                lat=la,
-                lon=lo,
-                alt_m=al,
-                enu=enu,
-                vel_enu=vel,
-                pos_sigma_m=sg,
-                class_=cls,
-                class_probs=cp,
-                threat=th,
-                sensors=self._contributors(code),
-                friendly=fr,
-                uas_id=uid,
-                t_update=tu,
-                sensors_silent=ss,
+                tid,
+                t,
+                st,
+                la,
+                lo,
+                al,
+                enu,
+                vel,
+                sg,
+                cls,
+                cp,
+                th,
+                contributors(code),
+                fr,
+                uid,
+                tu,
+                ss,
             )
             for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu, ss in columns
         ]

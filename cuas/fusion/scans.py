@@ -15,7 +15,9 @@ carries no labels at all (`labels=None`), which costs the annotators nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +40,7 @@ Row = list[float]  # one detection's class probabilities in CLASSES order
 
 _N = len(CLASSES)
 _NOTHING: Row = [float("nan")] * _N  # a detection that says nothing about the class
+_ZEROS = (0.0,) * _N
 _UNKNOWN = CLASSES.index("unknown")
 # Camera detector labels -> class index (anything else is "unknown").
 _LABEL_CLASS = {
@@ -68,8 +71,9 @@ _REMOTE_ID = _peaked(CLASSES.index("drone"), REMOTE_ID_DRONE)
 
 
 def _wire_probs(class_probs: dict[str, float]) -> Row:
-    """A wire `class_probs` map as a row (classes it leaves out get 0; normalised later)."""
-    return [class_probs.get(c, 0.0) for c in CLASSES]
+    """A wire `class_probs` map as a row (classes it leaves out get 0; normalised later).
+    (`map` over the dict's own `get`: most detections carry one, and this runs for each.)"""
+    return list(map(class_probs.get, CLASSES, _ZEROS))
 
 
 def _camera_probs(label: str, confidence: float | None) -> Row:
@@ -78,10 +82,16 @@ def _camera_probs(label: str, confidence: float | None) -> Row:
     return _peaked(index, LABEL_CONFIDENCE if confidence is None else confidence)
 
 
+def _floats(values: Iterable[float | None]) -> Array:
+    """A float array of an iterable (None -> NaN): np.fromiter, about twice as fast as
+    np.array of a list of small lists for the few hundred detections of a report."""
+    return np.fromiter(values, dtype=float)
+
+
 def _normalised(rows: list[Row]) -> Array:
     """(k, 5) class probabilities summing to 1; NaN rows where a detection says nothing
     (or gives no probability to any class)."""
-    raw = np.array(rows, dtype=float).reshape(-1, _N)
+    raw = _floats(chain.from_iterable(rows)).reshape(-1, _N)
     total = raw.sum(axis=1, keepdims=True)
     return raw / np.where(total > 0.0, total, np.nan)
 
@@ -152,16 +162,19 @@ class ScanBuilder:
 
     def _rf(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         cfg = sensor.config
-        z = np.radians([[d.az_deg] for d in dets]).reshape(-1, 1)
-        sigma = np.radians([[d.sigma_az_deg or cfg.sigma_az_deg] for d in dets]).reshape(-1, 1)
+        z = np.radians(_floats(d.az_deg for d in dets)).reshape(-1, 1)
+        default = cfg.sigma_az_deg
+        sigma = np.radians(_floats(d.sigma_az_deg or default for d in dets)).reshape(-1, 1)
         return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], _rf_labels(dets))
 
     def _camera(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         cfg = sensor.config
-        z = np.radians([[d.az_deg, d.el_deg] for d in dets]).reshape(-1, 2)
+        z = np.radians(_floats(chain.from_iterable((d.az_deg, d.el_deg) for d in dets)))
+        az, el = cfg.sigma_az_deg, cfg.sigma_el_deg
         sigma = np.radians(
-            [[d.sigma_az_deg or cfg.sigma_az_deg, d.sigma_el_deg or cfg.sigma_el_deg] for d in dets]
-        ).reshape(-1, 2)
+            _floats(chain.from_iterable((d.sigma_az_deg or az, d.sigma_el_deg or el) for d in dets))
+        )
+        z, sigma = z.reshape(-1, 2), sigma.reshape(-1, 2)
         return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], _camera_labels(dets))
 
     def _remote_id(self, sensor: SensorModels, t: float, dets: list) -> Scan:

@@ -22,6 +22,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from cuas.tracking import kernels
+
 Index = NDArray[np.intp]
 _SMALL = 48  # pairs up to which one dense assignment is cheaper than finding the components
 
@@ -64,10 +66,13 @@ def _solve_contested(
     miss_cost: float,
 ) -> list[Index]:
     nt, nd = int(t_local.max()) + 1, int(d_local.max()) + 1
-    graph = coo_matrix(
-        (np.ones(rest.size), (t_local[rest], nt + d_local[rest])), shape=(nt + nd, nt + nd)
-    )
-    n_comp, labels = connected_components(graph, directed=False)
+    if kernels.ENABLED:  # union-find, compiled; scipy's sparse graph below is the reference
+        n_comp, labels = kernels.components(t_local[rest], nt + d_local[rest], nt + nd)
+    else:
+        graph = coo_matrix(
+            (np.ones(rest.size), (t_local[rest], nt + d_local[rest])), shape=(nt + nd, nt + nd)
+        )
+        n_comp, labels = connected_components(graph, directed=False)
     component = labels[t_local]
     # Distinct members per component (a track with several pairs counts once).
     tracks_in = np.bincount(labels[np.unique(t_local[rest])], minlength=n_comp)

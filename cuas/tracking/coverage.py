@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from cuas.config import SensorConfig
 from cuas.geodesy import LocalFrame, SensorFrame, local_to_aer, wrap_deg
+from cuas.tracking import kernels
 
 Array = NDArray[np.float64]
 
@@ -39,6 +40,18 @@ class SensorGeometry:
 
     def covers(self, positions: Array) -> NDArray[np.bool_]:
         """Which camp-ENU positions (n, 3) lie inside the sensor's field of regard."""
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            return kernels.covers(
+                np.ascontiguousarray(positions, dtype=np.float64),
+                self.frame.position,
+                self.frame.rotation,
+                float(self.min_range_m),
+                float(self.max_range_m),
+                float(self.fov_el_min_deg),
+                float(self.fov_el_max_deg),
+                float(self.boresight_az_deg),
+                float(self.fov_az_deg),
+            )
         az, el, rng = local_to_aer(self.frame.to_local(positions))
         ok = (rng >= self.min_range_m) & (rng <= self.max_range_m)
         ok &= (el >= self.fov_el_min_deg) & (el <= self.fov_el_max_deg)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
+from cuas.tracking import kernels
 from cuas.tracking.scan import Scan
 
 Array = NDArray[np.float64]
@@ -54,7 +55,20 @@ class Hypotheses:
         )
 
     def subset(self, keep: NDArray[np.bool_] | Index) -> Hypotheses:
-        """The hypotheses selected by a boolean mask or an index array."""
+        """The hypotheses selected by a boolean mask or an index array (itself when there are
+        none or a mask keeps all: the tracker's filters usually do, and never write to the
+        arrays)."""
+        if not len(self):
+            return self
+        if keep.dtype == np.bool_:
+            if keep.all():
+                return self
+            keep = np.flatnonzero(keep)  # once, not once per array
+        if not keep.size:  # empty views rather than six fancy indexings
+            p = slice(0, 0)
+            return Hypotheses(
+                self.track[p], self.det[p], self.d2[p], self.y[p], self.S[p], self.H[p]
+            )
         return Hypotheses(
             self.track[keep],
             self.det[keep],
@@ -72,6 +86,18 @@ def hypothesise(x: Array, P: Array, scan: Scan, threshold: float) -> Hypotheses:
     if n == 0 or k == 0:
         return Hypotheses.empty(m)
     zhat, H = model.predict(x)
+    if kernels.ENABLED:  # the same tests in one compiled pass; the code below is the reference
+        track, det, d2, y, S = kernels.gate(
+            zhat,
+            H,
+            np.ascontiguousarray(P),
+            np.ascontiguousarray(scan.z),
+            np.ascontiguousarray(scan.var),
+            model.wrap,
+            model.coarse,
+            threshold,
+        )
+        return Hypotheses(track, det, d2, y, S, H[track])
     HPHt = H @ P @ H.transpose(0, 2, 1)
 
     # Cheap necessary condition on one axis, for all n*k pairs at once.

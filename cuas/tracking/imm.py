@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import kernels
 from cuas.tracking.motion import NearlyConstantVelocity
 
 Array = NDArray[np.float64]
@@ -92,6 +93,39 @@ class InteractingMultipleModel:
             x_out[:, j], P_out[:, j] = model.predict(x0[:, j], P0[:, j], dt, noise_scale)
         return c, x_out, P_out
 
+    def predict_combined(
+        self, mu: Array, xm: Array, Pm: Array, dt: float, noise_scale: Array | None = None
+    ) -> tuple[Array, Array, Array, Array, Array]:
+        """`predict` followed by `combine`: new arrays (mu, xm, Pm, x, P)."""
+        if kernels.ENABLED:
+            mu, xm, Pm = (np.array(a, dtype=np.float64, order="C") for a in (mu, xm, Pm))
+            x, P = np.empty((len(mu), 6)), np.empty((len(mu), 6, 6))
+            self.predict_in_place(mu, xm, Pm, dt, x, P, noise_scale)
+            return mu, xm, Pm, x, P
+        mu, xm, Pm = self.predict(mu, xm, Pm, dt, noise_scale)
+        return (mu, xm, Pm, *combine(mu, xm, Pm))
+
+    def predict_in_place(
+        self,
+        mu: Array,
+        xm: Array,
+        Pm: Array,
+        dt: float,
+        x: Array,
+        P: Array,
+        noise_scale: Array | None = None,
+    ) -> None:
+        """`predict_combined` into C-contiguous arrays: mu, xm, Pm become the predicted modes
+        and x, P their combination. One compiled pass over the tracks, without new arrays,
+        when `kernels.ENABLED` (the tracker does this for every scan)."""
+        if kernels.ENABLED:
+            q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
+            scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
+            kernels.imm_predict(mu, xm, Pm, self.switching(dt), float(dt), q, scale, x, P)
+            return
+        new = self.predict_combined(mu, xm, Pm, dt, noise_scale)
+        mu[...], xm[...], Pm[...], x[...], P[...] = new
+
 
 def posterior_modes(c: Array, loglik: Array) -> Array:
     """Mode probabilities (p, M) after an update: proportional to c * likelihood, floored."""
@@ -105,6 +139,8 @@ def posterior_modes(c: Array, loglik: Array) -> Array:
 
 def gaussian_loglik(y: Array, S: Array) -> Array:
     """log N(y; 0, S) for innovations y (p, m) and covariances S (p, m, m)."""
+    if kernels.ENABLED:
+        return kernels.gaussian_loglik(np.ascontiguousarray(y), np.ascontiguousarray(S))
     m = y.shape[1]
     L = np.linalg.cholesky(S)
     u = np.linalg.solve(L, y[:, :, None])[:, :, 0]
@@ -114,6 +150,10 @@ def gaussian_loglik(y: Array, S: Array) -> Array:
 
 def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
     """The moment-matched single Gaussian (n, 6), (n, 6, 6) of the mode mixture."""
+    if kernels.ENABLED:
+        return kernels.combine(
+            np.ascontiguousarray(mu), np.ascontiguousarray(xm), np.ascontiguousarray(Pm)
+        )
     if mu.shape[1] == 1:
         return xm[:, 0].copy(), Pm[:, 0].copy()
     x = np.einsum("nj,njk->nk", mu, xm)

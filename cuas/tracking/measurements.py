@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.geodesy import wrap_rad
+from cuas.tracking import kernels
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.motion import POS, STATE_DIM, VEL
 
@@ -67,6 +68,13 @@ class _Spherical:
 
     def __init__(self, geometry: SensorGeometry, x: Array) -> None:
         rot = geometry.frame.rotation
+        self.rotation = rot
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            self.local, self.range, self.az, self.el, J = kernels.spherical(
+                np.ascontiguousarray(x), geometry.frame.position, rot, _MIN_RANGE
+            )
+            self.J_range, self.J_az, self.J_el = J[:, 0], J[:, 1], J[:, 2]
+            return
         d = geometry.frame.to_local(x[:, POS])
         e, n, u = d[:, 0], d[:, 1], d[:, 2]
         rho2 = np.maximum(e * e + n * n, _MIN_RANGE**2)
@@ -84,7 +92,6 @@ class _Spherical:
         self.J_range = J_range @ rot
         self.J_az = J_az @ rot
         self.J_el = J_el @ rot
-        self.rotation = rot
 
 
 class RadarModel(MeasurementModel):

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
+from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
@@ -22,7 +23,7 @@ from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
-from cuas.tracking.update import kalman_update
+from cuas.tracking.update import innovation_covariance, kalman_update
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -182,6 +183,7 @@ class Tracker:
         self.annotators = list(annotators)
         self._graveyard = _Graveyard(self.tracks.rows(slice(0, 0)))
         self._thresholds: dict[int, float] = {}
+        kernels.warm_up()  # compiled kernels are loaded here, not in the first scan
 
     @classmethod
     def from_config(
@@ -206,30 +208,27 @@ class Tracker:
         table = self.tracks
         n = table.n
         if dt > 0.0 and n:
-            mu, xm, Pm = self.imm.predict(
-                table.mode_p[:n],
-                table.mode_x[:n],
-                table.mode_P[:n],
-                dt,
-                self._noise_scale(table.last_hit[:n]),
+            mu, xm, Pm = table.mode_p[:n], table.mode_x[:n], table.mode_P[:n]
+            self.imm.predict_in_place(
+                mu, xm, Pm, dt, table.x[:n], table.P[:n], self._noise_scale(table.last_hit[:n])
             )
-            self._bound_height(table.last_hit[:n], t, xm, Pm)
-            table.mode_p[:n], table.mode_x[:n], table.mode_P[:n] = mu, xm, Pm
-            table.x[:n], table.P[:n] = combine(mu, xm, Pm)
+            if self._bound_height(table.last_hit[:n], t, xm, Pm):
+                table.x[:n], table.P[:n] = combine(mu, xm, Pm)
         self.t = t
 
-    def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> None:
+    def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> bool:
         """Reset to the height prior the vertical state of tracks that no sensor measuring
         height (radar, camera, Remote ID) updated within the sensor memory, once its
         uncertainty exceeds the prior's: bearings alone say nothing of height, and an
         unobserved vertical velocity would otherwise carry the track underground while its
-        published sigma grew without bound. Edits the mode arrays (n, M, ...) in place."""
+        published sigma grew without bound. Edits the mode arrays (n, M, ...) in place;
+        returns whether it edited any."""
         prior = self.passive
         heighted = (last_hit[:, self.heighting] >= t - self.rules.memory_s).any(axis=1)
         vague = Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2
         rows = np.flatnonzero(~heighted & vague)
         if rows.size == 0:
-            return
+            return False
         for k in (2, 5):  # height and vertical speed: no correlation with the rest left
             Pm[rows, :, k, :] = 0.0
             Pm[rows, :, :, k] = 0.0
@@ -237,6 +236,7 @@ class Tracker:
         xm[rows, :, 5] = 0.0
         Pm[rows, :, 2, 2] = prior.altitude_sigma_m**2
         Pm[rows, :, 5, 5] = prior.vspeed_sigma**2
+        return True
 
     def _noise_scale(self, last_hit: Array) -> Array | None:
         """Per-track process noise scale: `passive_noise_scale` for tracks that no sensor
@@ -712,10 +712,9 @@ class Tracker:
         """Every live track predicted to `t` (not earlier than the tracker time), as copies."""
         live = self.tracks.rows()
         if self.t is not None and t > self.t and len(live):
-            mu, xm, Pm = self.imm.predict(
+            mu, xm, Pm, x, P = self.imm.predict_combined(
                 live.mode_p, live.mode_x, live.mode_P, t - self.t, self._noise_scale(live.last_hit)
             )
-            x, P = combine(mu, xm, Pm)
             live = replace(live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm)
         silent = orphaned(live.last_hit, live.t_update, self.silent, self.rules.memory_s)
         return TrackSnapshot(t, live, self._graveyard.drain(), silent & (live.status == COASTING))
@@ -739,11 +738,7 @@ def _innovations(
 ) -> tuple[Array, Array, Array]:
     """Innovations y (p, m), their covariances S and Jacobians H, of detections z at states x."""
     zhat, H = model.predict(x)
-    y = model.residual(z, zhat)
-    S = H @ P @ H.transpose(0, 2, 1)
-    diag = np.arange(z.shape[1])
-    S[:, diag, diag] += var
-    return y, S, H
+    return model.residual(z, zhat), innovation_covariance(H, P, var), H
 
 
 def crossing_at_track(
@@ -819,6 +814,8 @@ def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.
 
 
 def _concat(a: Hypotheses, b: Hypotheses) -> Hypotheses:
+    if not len(a) or not len(b):  # one side is usually empty (no Remote ID, no tentative)
+        return b if not len(a) else a
     return Hypotheses(
         np.concatenate([a.track, b.track]),
         np.concatenate([a.det, b.det]),

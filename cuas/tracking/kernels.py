@@ -1,0 +1,851 @@
+"""Compiled (numba) versions of the tracker's hottest loops (and of the zone tests the threat
+stage runs after every scan), used when numba is available.
+
+Per scan the tracker works on a few hundred tracks of 6x6 covariances and measurements of one
+to six components. In numpy each step of that is a batched operation over tiny matrices
+(`np.linalg.solve` on a stack of 3x3, broadcasts whose inner axis is 2 or 6), where the cost
+is per call and per small matrix, not per flop. Here each step is one compiled loop over the
+tracks (or the gated pairs), with small fixed-size algebra (Cholesky for S) written out.
+
+The numpy code in `gating`, `imm`, `update`, `measurements`, `coverage`, `association` and
+`cuas.fusion.zones` is the reference: the functions there call these kernels only when
+`ENABLED`, and tests/test_kernels.py runs both paths on random inputs and on a replay and
+requires equal results (to floating-point rounding: Cholesky instead of LU, sums in another
+order) and the same associations. `CUAS_KERNELS=numpy` in the environment forces the
+reference path; so does a machine without numba. Innovation covariances are taken to be
+positive definite (R > 0): the kernels factor them by Cholesky. Compiled code is cached
+beside this module (`cache=True`): the first run on a machine compiles for about 15 s, later
+processes load the cache in about 0.5 s (`warm_up`, called when a tracker is built).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; this keeps the reference
+    numba = None
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+
+ENABLED = numba is not None and os.environ.get("CUAS_KERNELS", "numba").lower() != "numpy"
+
+
+def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
+    if numba is None:  # pragma: no cover
+        return function
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+
+
+# --- small dense algebra --------------------------------------------------------------
+
+
+@_jit
+def _cholesky(S: Array, m: int, L: Array) -> bool:
+    """Lower Cholesky factor of S[:m, :m] into L; False if S is not positive definite."""
+    for i in range(m):
+        for j in range(i + 1):
+            s = S[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            if i == j:
+                if s <= 0.0:
+                    return False
+                L[i, i] = math.sqrt(s)
+            else:
+                L[i, j] = s / L[j, j]
+    return True
+
+
+@_jit
+def _forward(L: Array, m: int, b: Array, u: Array) -> None:
+    """u = L^-1 b."""
+    for i in range(m):
+        s = b[i]
+        for k in range(i):
+            s -= L[i, k] * u[k]
+        u[i] = s / L[i, i]
+
+
+@_jit
+def _backward(L: Array, m: int, u: Array, v: Array) -> None:
+    """v = L'^-1 u."""
+    for i in range(m - 1, -1, -1):
+        s = u[i]
+        for k in range(i + 1, m):
+            s -= L[k, i] * v[k]
+        v[i] = s / L[i, i]
+
+
+@_jit
+def _wrap(a: float) -> float:
+    """An angle difference wrapped into [-pi, pi), as `cuas.geodesy.wrap_rad`, to the bit.
+
+    Differences of angles in [-pi, 2pi) put a + pi in (-2pi, 4pi), where the float modulo
+    is one exact subtraction or one rounded addition of 2pi: done so without the division."""
+    t = a + math.pi
+    turn = 2.0 * math.pi
+    if t >= turn and t < 2.0 * turn:
+        t -= turn  # exact (Sterbenz), as fmod
+    elif t < 0.0 and t > -turn:
+        t += turn  # Python's modulo adds the divisor to a negative fmod
+    elif not 0.0 <= t < turn:
+        t = t % turn
+    w = t - math.pi
+    return w - turn if w >= math.pi else w
+
+
+# --- IMM: mixing, prediction, combination -----------------------------------------------
+
+
+@_jit
+def _combine_into(mu: Array, xm: Array, Pm: Array, x: Array, P: Array, i: int) -> None:
+    """x[i], P[i]: the moment-matched Gaussian of track i's modes (as `imm.combine`)."""
+    M = mu.shape[1]
+    if M == 1:
+        x[i] = xm[i, 0]
+        P[i] = Pm[i, 0]
+        return
+    for a in range(6):
+        s = 0.0
+        for j in range(M):
+            s += mu[i, j] * xm[i, j, a]
+        x[i, a] = s
+    for a in range(6):  # symmetric: the lower triangle, mirrored
+        for b in range(a + 1):
+            s = 0.0
+            for j in range(M):
+                s += mu[i, j] * (Pm[i, j, a, b] + (xm[i, j, a] - x[i, a]) * (xm[i, j, b] - x[i, b]))
+            P[i, a, b] = s
+            P[i, b, a] = s
+
+
+@_jit
+def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
+    """The moment-matched single Gaussian (n, 6), (n, 6, 6) of the mode mixture."""
+    n = mu.shape[0]
+    x = np.empty((n, 6))
+    P = np.empty((n, 6, 6))
+    for i in range(n):
+        _combine_into(mu, xm, Pm, x, P, i)
+    return x, P
+
+
+@_jit
+def imm_predict(
+    mu: Array,
+    xm: Array,
+    Pm: Array,
+    Pi: Array,
+    dt: float,
+    q: Array,
+    scale: Array,
+    x: Array,
+    P: Array,
+) -> None:
+    """Mix, predict each mode with the nearly-constant-velocity block formula plus its white
+    acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
+    discretises them, times the track's `scale`), and combine. In place: mode probabilities
+    `mu`, states `xm` and covariances `Pm` become the predicted ones (each track is read whole
+    before it is written), and x, P their combination."""
+    n, M = mu.shape[0], mu.shape[1]
+    dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
+    c = np.empty(M)
+    x_out = np.empty((M, 6))
+    P_out = np.empty((M, 6, 6))
+    w = np.empty(M)
+    x0 = np.empty(6)
+    P0 = np.empty((6, 6))
+    for i in range(n):
+        for j in range(M):
+            if M == 1:
+                c[j] = mu[i, j]
+                x0[:] = xm[i, j]
+                P0[:, :] = Pm[i, j]
+            else:
+                cj = 0.0
+                for k in range(M):
+                    cj += mu[i, k] * Pi[k, j]
+                c[j] = cj
+                for k in range(M):
+                    w[k] = mu[i, k] * Pi[k, j] / cj
+                for a in range(6):
+                    s = 0.0
+                    for k in range(M):
+                        s += w[k] * xm[i, k, a]
+                    x0[a] = s
+                for a in range(6):  # symmetric: the lower triangle, mirrored
+                    for b in range(a + 1):
+                        s = 0.0
+                        for k in range(M):
+                            s += w[k] * (
+                                Pm[i, k, a, b] + (xm[i, k, a] - x0[a]) * (xm[i, k, b] - x0[b])
+                            )
+                        P0[a, b] = s
+                        P0[b, a] = s
+            for a in range(3):
+                x_out[j, a] = x0[a] + dt * x0[a + 3]
+                x_out[j, a + 3] = x0[a + 3]
+            for a in range(3):
+                for b in range(3):
+                    A = P0[a, b]
+                    B = P0[a, b + 3]
+                    Bt = P0[b, a + 3]
+                    C = P0[a + 3, b + 3]
+                    P_out[j, a, b] = A + dt * (B + Bt) + dt * dt * C
+                    P_out[j, a, b + 3] = B + dt * C
+                    P_out[j, b + 3, a] = B + dt * C
+                    P_out[j, a + 3, b + 3] = C
+                qa, sc = q[j, a], scale[i]  # Q(dt) is diagonal in each 3x3 block
+                P_out[j, a, a] += sc * (qa * dt3 / 3.0)
+                P_out[j, a, a + 3] += sc * (qa * dt2 / 2.0)
+                P_out[j, a + 3, a] += sc * (qa * dt2 / 2.0)
+                P_out[j, a + 3, a + 3] += sc * (qa * dt)
+        mu[i] = c
+        xm[i] = x_out
+        Pm[i] = P_out
+        _combine_into(mu, xm, Pm, x, P, i)
+
+
+# --- sensor geometry ----------------------------------------------------------------
+
+
+@_jit
+def spherical(
+    x: Array, origin: Array, rotation: Array, min_range: float
+) -> tuple[Array, Array, Array, Array, Array]:
+    """Sensor-local vectors (n, 3), range, azimuth, elevation (n,) of states x (n, >= 3) and
+    the Jacobians (n, 3, 3) of (range, az, el) w.r.t. the camp position, as
+    `measurements._Spherical` computes them."""
+    n = x.shape[0]
+    local = np.empty((n, 3))
+    rng = np.empty(n)
+    az = np.empty(n)
+    el = np.empty(n)
+    J = np.empty((n, 3, 3))
+    Jl = np.empty((3, 3))
+    for i in range(n):
+        for a in range(3):
+            s = 0.0
+            for b in range(3):
+                s += (x[i, b] - origin[b]) * rotation[a, b]
+            local[i, a] = s
+        e, nn, u = local[i, 0], local[i, 1], local[i, 2]
+        rho2 = max(e * e + nn * nn, min_range * min_range)
+        rho = math.sqrt(rho2)
+        r2 = rho2 + u * u
+        r = math.sqrt(r2)
+        rng[i] = r
+        az[i] = math.atan2(e, nn)
+        el[i] = math.atan2(u, rho)
+        Jl[0, 0], Jl[0, 1], Jl[0, 2] = e / r, nn / r, u / r
+        Jl[1, 0], Jl[1, 1], Jl[1, 2] = nn / rho2, -e / rho2, 0.0
+        Jl[2, 0], Jl[2, 1], Jl[2, 2] = -e * u / (r2 * rho), -nn * u / (r2 * rho), rho / r2
+        for a in range(3):
+            for b in range(3):
+                s = 0.0
+                for c in range(3):
+                    s += Jl[a, c] * rotation[c, b]
+                J[i, a, b] = s
+    return local, rng, az, el, J
+
+
+@_jit
+def covers(
+    positions: Array,
+    origin: Array,
+    rotation: Array,
+    min_range: float,
+    max_range: float,
+    el_min: float,
+    el_max: float,
+    boresight: float,
+    fov_az: float,
+) -> NDArray[np.bool_]:
+    """Which camp positions (n, 3) lie in a sensor's field of regard (degrees), as
+    `coverage.SensorGeometry.covers` decides."""
+    n = positions.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    deg = 180.0 / math.pi
+    for i in range(n):
+        v0 = positions[i, 0] - origin[0]
+        v1 = positions[i, 1] - origin[1]
+        v2 = positions[i, 2] - origin[2]
+        e = v0 * rotation[0, 0] + v1 * rotation[0, 1] + v2 * rotation[0, 2]
+        nn = v0 * rotation[1, 0] + v1 * rotation[1, 1] + v2 * rotation[1, 2]
+        u = v0 * rotation[2, 0] + v1 * rotation[2, 1] + v2 * rotation[2, 2]
+        horizontal = math.hypot(e, nn)
+        r = math.sqrt(horizontal * horizontal + u * u)
+        el = math.atan2(u, horizontal) * deg
+        ok = min_range <= r <= max_range and el_min <= el <= el_max
+        if ok and fov_az < 360.0:
+            az = (math.atan2(e, nn) * deg) % 360.0
+            if az >= 360.0:
+                az = 0.0
+            off = (az - boresight + 180.0) % 360.0 - 180.0
+            if off >= 180.0:
+                off -= 360.0
+            ok = abs(off) <= fov_az / 2.0
+        out[i] = ok
+    return out
+
+
+# --- zone polygons (the threat stage's, after every scan) ----------------------------
+
+
+@_jit
+def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
+    """Crossing-number test of points (n, 2) against a polygon (v, 2), as
+    `cuas.fusion.zones.point_in_polygon`."""
+    n, v = points.shape[0], polygon.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        px, py = points[i, 0], points[i, 1]
+        inside = False
+        for e in range(v):
+            ax, ay = polygon[e, 0], polygon[e, 1]
+            f = e + 1 if e + 1 < v else 0
+            bx, by = polygon[f, 0], polygon[f, 1]
+            if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
+                inside = not inside
+        out[i] = inside
+    return out
+
+
+@_jit
+def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
+    """Earliest t > 0 at which point + t * velocity meets an edge (inf if never), as
+    `cuas.fusion.zones.time_to_boundary`."""
+    n, v = points.shape[0], polygon.shape[0]
+    out = np.full(n, np.inf)
+    for i in range(n):
+        v0, v1 = velocities[i, 0], velocities[i, 1]
+        for e in range(v):
+            f = e + 1 if e + 1 < v else 0
+            e0 = polygon[f, 0] - polygon[e, 0]
+            e1 = polygon[f, 1] - polygon[e, 1]
+            denom = v0 * e1 - v1 * e0
+            if not abs(denom) > 1e-12:
+                continue
+            r0 = polygon[e, 0] - points[i, 0]
+            r1 = polygon[e, 1] - points[i, 1]
+            t = (r0 * e1 - r1 * e0) / denom
+            s = (r0 * v1 - r1 * v0) / denom
+            if t > 0.0 and s >= 0.0 and s <= 1.0 and t < out[i]:
+                out[i] = t
+    return out
+
+
+@_jit
+def distance_to_polygon(points: Array, polygon: Array) -> Array:
+    """Distance from points (n, 2) to a polygon's nearest edge, as
+    `cuas.fusion.zones.distance_to_polygon`."""
+    n, v = points.shape[0], polygon.shape[0]
+    out = np.full(n, np.inf)
+    for i in range(n):
+        for e in range(v):
+            f = e + 1 if e + 1 < v else 0
+            e0 = polygon[f, 0] - polygon[e, 0]
+            e1 = polygon[f, 1] - polygon[e, 1]
+            r0 = points[i, 0] - polygon[e, 0]
+            r1 = points[i, 1] - polygon[e, 1]
+            length2 = max(e0 * e0 + e1 * e1, 1e-12)
+            s = min(max((r0 * e0 + r1 * e1) / length2, 0.0), 1.0)
+            d0 = r0 - s * e0
+            d1 = r1 - s * e1
+            d = math.sqrt(d0 * d0 + d1 * d1)
+            if d < out[i]:
+                out[i] = d
+    return out
+
+
+# --- passive initiation ---------------------------------------------------------------
+
+
+@_jit
+def _sighting_rows(
+    x: Array,
+    z: Array,
+    var: Array,
+    with_el: bool,
+    origin: Array,
+    rotation: Array,
+    dt: float,
+    max_speed: float,
+    min_range: float,
+    J: Array,
+    r: Array,
+    w: Array,
+    row: int,
+) -> int:
+    """An angle-only sighting's rows of the triangulation's least squares at position x:
+    Jacobian rows (azimuth, and elevation `with_el`) into J, residuals into r, weights into w
+    from `row` on, as `PassiveInitiator._fit_batch` builds them; returns the next row."""
+    d0, d1, d2 = x[0] - origin[0], x[1] - origin[1], x[2] - origin[2]
+    e = d0 * rotation[0, 0] + d1 * rotation[0, 1] + d2 * rotation[0, 2]
+    n = d0 * rotation[1, 0] + d1 * rotation[1, 1] + d2 * rotation[1, 2]
+    u = d0 * rotation[2, 0] + d1 * rotation[2, 1] + d2 * rotation[2, 2]
+    rho2 = max(e * e + n * n, min_range * min_range)
+    rho = math.sqrt(rho2)
+    r2 = rho2 + u * u
+    rng = max(math.sqrt(d0 * d0 + d1 * d1 + d2 * d2), 1.0)
+    spread = (max_speed * dt / rng) ** 2  # the target moved between the two sightings
+    ja = (n / rho2, -e / rho2, 0.0)
+    for c in range(3):
+        J[row, c] = ja[0] * rotation[0, c] + ja[1] * rotation[1, c] + ja[2] * rotation[2, c]
+    r[row] = _wrap(z[0] - math.atan2(e, n))
+    w[row] = 1.0 / (var[0] + spread)
+    if not with_el:
+        return row + 1
+    je = (-e * u / (r2 * rho), -n * u / (r2 * rho), rho / r2)
+    for c in range(3):
+        J[row + 1, c] = je[0] * rotation[0, c] + je[1] * rotation[1, c] + je[2] * rotation[2, c]
+    r[row + 1] = z[1] - math.atan2(u, rho)
+    w[row + 1] = 1.0 / (var[1] + spread)
+    return row + 2
+
+
+@_jit
+def _solve3(A: Array, b: Array, out: Array) -> bool:
+    """out = A^-1 b for a 3x3 A by Gaussian elimination with partial pivoting; False if a
+    pivot is exactly zero (LAPACK's singular case)."""
+    M = np.empty((3, 4))
+    for i in range(3):
+        for j in range(3):
+            M[i, j] = A[i, j]
+        M[i, 3] = b[i]
+    for col in range(3):
+        p = col
+        for i in range(col + 1, 3):
+            if abs(M[i, col]) > abs(M[p, col]):
+                p = i
+        if M[p, col] == 0.0:
+            return False
+        if p != col:
+            for j in range(4):
+                M[p, j], M[col, j] = M[col, j], M[p, j]
+        for i in range(col + 1, 3):
+            f = M[i, col] / M[col, col]
+            for j in range(col, 4):
+                M[i, j] -= f * M[col, j]
+    for i in range(2, -1, -1):
+        s = M[i, 3]
+        for j in range(i + 1, 3):
+            s -= M[i, j] * out[j]
+        out[i] = s / M[i, i]
+    return True
+
+
+@_jit
+def triangulate(
+    starts: Array,
+    za: Array,
+    vara: Array,
+    dt: Array,
+    a_el: bool,
+    a_origin: Array,
+    a_rotation: Array,
+    a_max_range: float,
+    zb: Array,
+    varb: Array,
+    b_el: bool,
+    b_origin: Array,
+    b_rotation: Array,
+    b_max_range: float,
+    max_speed: float,
+    altitude: float,
+    altitude_sigma: float,
+    chi_limit: float,
+    min_range: float,
+) -> tuple[NDArray[np.bool_], Array, Array, Array]:
+    """Gauss-Newton fits of pairs of angle-only sightings (one sensor's `za` against `zb`),
+    from their crossings `starts`, as `PassiveInitiator._fit_batch` does them: (good, positions,
+    covariances, chi-squares)."""
+    c = starts.shape[0]
+    K = za.shape[1] + zb.shape[0] + 1
+    good = np.zeros(c, dtype=np.bool_)
+    pos = starts.copy()
+    cov = np.zeros((c, 3, 3))
+    chi = np.zeros(c)
+    J = np.zeros((K, 3))
+    r = np.empty(K)
+    w = np.empty(K)
+    info = np.empty((3, 3))
+    rhs = np.empty(3)
+    step = np.empty(3)
+    eye = np.eye(3)
+    col = np.empty(3)
+    for i in range(c):
+        x = pos[i]
+        stepped = False
+        failed = False
+        for _ in range(6):
+            row = _sighting_rows(
+                x,
+                za[i],
+                vara[i],
+                a_el,
+                a_origin,
+                a_rotation,
+                dt[i],
+                max_speed,
+                min_range,
+                J,
+                r,
+                w,
+                0,
+            )
+            row = _sighting_rows(
+                x,
+                zb,
+                varb,
+                b_el,
+                b_origin,
+                b_rotation,
+                dt[i],
+                max_speed,
+                min_range,
+                J,
+                r,
+                w,
+                row,
+            )
+            J[row, 0], J[row, 1], J[row, 2] = 0.0, 0.0, 1.0
+            r[row] = altitude - x[2]
+            w[row] = 1.0 / altitude_sigma**2
+            for p in range(3):
+                s = 0.0
+                for k in range(K):
+                    s += J[k, p] * (w[k] * r[k])
+                rhs[p] = s
+                for q in range(3):
+                    s = 0.0
+                    for k in range(K):
+                        s += J[k, p] * (J[k, q] * w[k])
+                    info[p, q] = s
+            if not _solve3(info, rhs, step):
+                failed = True
+                break
+            for p in range(3):
+                x[p] += step[p]
+            stepped = True
+            chi_i = 0.0
+            for k in range(K - 1):
+                chi_i += w[k] * r[k] ** 2
+            chi[i] = chi_i
+            if math.sqrt(step[0] ** 2 + step[1] ** 2 + step[2] ** 2) < 0.1:
+                break
+        if failed or not stepped or not chi[i] <= chi_limit:
+            continue
+        within = True
+        for origin, rotation, max_range in (
+            (a_origin, a_rotation, a_max_range),
+            (b_origin, b_rotation, b_max_range),
+        ):
+            d2 = 0.0
+            for p in range(3):
+                v = 0.0
+                for q in range(3):
+                    v += (x[q] - origin[q]) * rotation[p, q]
+                d2 += v * v
+            if not math.sqrt(d2) <= max_range:
+                within = False
+        if not within:
+            continue
+        for q in range(3):  # the covariance: the information matrix inverted, column by column
+            if not _solve3(info, eye[:, q].copy(), col):
+                within = False
+                break
+            for p in range(3):
+                cov[i, p, q] = col[p]
+        good[i] = within
+    return good, pos, cov, chi
+
+
+# --- gating ---------------------------------------------------------------------------
+
+
+@_jit
+def gate(
+    zhat: Array,
+    H: Array,
+    P: Array,
+    z: Array,
+    var: Array,
+    wrap: NDArray[np.bool_],
+    coarse: int,
+    threshold: float,
+) -> tuple[Index, Index, Array, Array, Array]:
+    """Gated pairs (track, detection, d2, innovation, its covariance), track-major with
+    detections in order, as `gating.hypothesise` finds them (same tests, same order)."""
+    n, m = zhat.shape
+    k = z.shape[0]
+    HPHt = np.empty((n, m, m))
+    T = np.empty((m, 6))
+    for i in range(n):
+        for r in range(m):
+            for b in range(6):
+                s = 0.0
+                for a in range(6):
+                    s += H[i, r, a] * P[i, a, b]
+                T[r, b] = s
+        for r in range(m):
+            for q in range(m):
+                s = 0.0
+                for b in range(6):
+                    s += T[r, b] * H[i, q, b]
+                HPHt[i, r, q] = s
+    # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
+    # vectorises), kept as a mask.
+    zc = z[:, coarse].copy()
+    vc = var[:, coarse].copy()
+    circular = wrap[coarse]
+    mask = np.empty((n, k), dtype=np.bool_)
+    count = 0
+    for i in range(n):
+        zi = zhat[i, coarse]
+        hi = HPHt[i, coarse, coarse]
+        row = mask[i]
+        for d in range(k):
+            dc = abs(zc[d] - zi)
+            if circular:
+                dc = min(dc, 2.0 * math.pi - dc)
+            ok = dc * dc < threshold * (hi + vc[d])
+            row[d] = ok
+            count += ok
+    track = np.empty(count, dtype=np.intp)
+    det = np.empty(count, dtype=np.intp)
+    d2 = np.empty(count)
+    y = np.empty((count, m))
+    S = np.empty((count, m, m))
+    L = np.zeros((m, m))
+    u = np.empty(m)
+    kept = 0
+    # Pass 2: every axis's interval, then the full Mahalanobis test on survivors.
+    for i in range(n):
+        for d in range(k):
+            if not mask[i, d]:
+                continue
+            inside = True
+            for r in range(m):  # each axis's interval, leaving at the first it fails
+                v = z[d, r] - zhat[i, r]
+                if wrap[r]:
+                    v = _wrap(v)
+                y[kept, r] = v
+                if not v * v < threshold * (HPHt[i, r, r] + var[d, r]):
+                    inside = False
+                    break
+            if not inside:
+                continue
+            for r in range(m):
+                for q in range(m):
+                    S[kept, r, q] = HPHt[i, r, q]
+                S[kept, r, r] += var[d, r]
+            if not _cholesky(S[kept], m, L):
+                continue
+            _forward(L, m, y[kept], u)
+            s = 0.0
+            for r in range(m):
+                s += u[r] * u[r]
+            if s < threshold:
+                track[kept] = i
+                det[kept] = d
+                d2[kept] = s
+                kept += 1
+    return track[:kept], det[:kept], d2[:kept], y[:kept], S[:kept]
+
+
+# --- association ----------------------------------------------------------------------
+
+
+@_jit
+def components(a: Index, b: Index, nodes: int) -> tuple[int, Index]:
+    """Connected components of the undirected graph with edges (a[e], b[e]) over `nodes`
+    nodes: (count, label of each node), by union-find. The labels number the components in
+    another order than scipy's `connected_components`; the associator only groups by them."""
+    parent = np.arange(nodes)
+    for e in range(a.shape[0]):
+        u, v = a[e], b[e]
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        if u != v:
+            if u < v:
+                parent[v] = u
+            else:
+                parent[u] = v
+    labels = np.empty(nodes, dtype=np.intp)
+    count = 0
+    for node in range(nodes):
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        if root == node:
+            labels[node] = count
+            count += 1
+        else:
+            labels[node] = labels[root]
+    return count, labels
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+@_jit
+def innovation_covariance(H: Array, P: Array, var: Array) -> Array:
+    """S = H P H' + diag(var) for Jacobians H (p, m, 6), covariances P (p, 6, 6) and
+    measurement variances var (p, m), as `update.innovation_covariance`."""
+    p, m = var.shape
+    S = np.empty((p, m, m))
+    T = np.empty((m, 6))
+    for i in range(p):
+        for r in range(m):
+            for b in range(6):
+                s = 0.0
+                for a in range(6):
+                    s += H[i, r, a] * P[i, a, b]
+                T[r, b] = s
+        for r in range(m):
+            for q in range(m):
+                s = 0.0
+                for b in range(6):
+                    s += T[r, b] * H[i, q, b]
+                S[i, r, q] = s
+            S[i, r, r] += var[i, r]
+    return S
+
+
+@_jit
+def kalman_update(
+    x: Array, P: Array, y: Array, S: Array, H: Array, var: Array
+) -> tuple[Array, Array]:
+    """Extended Kalman update with the Joseph form, as `update.kalman_update`."""
+    p, m = y.shape
+    x_new = np.empty_like(x)
+    P_new = np.empty_like(P)
+    L = np.zeros((m, m))
+    HP = np.empty((m, 6))
+    K = np.empty((6, m))
+    u = np.empty(m)
+    v = np.empty(m)
+    IKH = np.empty((6, 6))
+    T = np.empty((6, 6))
+    for i in range(p):
+        _cholesky(S[i], m, L)
+        for b in range(6):  # K' = S^-1 H P (P symmetric), one column of H P at a time
+            for r in range(m):
+                s = 0.0
+                for a in range(6):
+                    s += H[i, r, a] * P[i, a, b]
+                HP[r, b] = s
+            _forward(L, m, HP[:, b], u)
+            _backward(L, m, u, v)
+            for r in range(m):
+                K[b, r] = v[r]
+        for a in range(6):
+            s = x[i, a]
+            for r in range(m):
+                s += K[a, r] * y[i, r]
+            x_new[i, a] = s
+        for a in range(6):
+            for b in range(6):
+                s = 1.0 if a == b else 0.0
+                for r in range(m):
+                    s -= K[a, r] * H[i, r, b]
+                IKH[a, b] = s
+        for a in range(6):
+            for b in range(6):
+                s = 0.0
+                for c in range(6):
+                    s += IKH[a, c] * P[i, c, b]
+                T[a, b] = s
+        for a in range(6):
+            for b in range(a + 1):
+                s = 0.0
+                for c in range(6):
+                    s += T[a, c] * IKH[b, c]
+                for r in range(m):
+                    s += K[a, r] * var[i, r] * K[b, r]
+                P_new[i, a, b] = s
+                P_new[i, b, a] = s
+    return x_new, P_new
+
+
+@_jit
+def gaussian_loglik(y: Array, S: Array) -> Array:
+    """log N(y; 0, S) for innovations y (p, m) and covariances S (p, m, m)."""
+    p, m = y.shape
+    out = np.empty(p)
+    L = np.zeros((m, m))
+    u = np.empty(m)
+    log2pi = m * math.log(2.0 * math.pi)
+    for i in range(p):
+        _cholesky(S[i], m, L)
+        _forward(L, m, y[i], u)
+        q = 0.0
+        log_det = 0.0
+        for r in range(m):
+            q += u[r] * u[r]
+            log_det += math.log(L[r, r])
+        out[i] = -0.5 * (q + 2.0 * log_det + log2pi)
+    return out
+
+
+def warm_up() -> None:
+    """Load (or, on a machine's first run, compile) every kernel now, with the argument types
+    the tracker passes, so that the first scan does not pay it. A no-op when disabled."""
+    if not ENABLED:
+        return
+    mu = np.full((1, 2), 0.5)
+    xm = np.zeros((1, 2, 6))
+    Pm = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
+    x, P = xm[:, 0].copy(), Pm[:, 0].copy()
+    combine(mu, xm, Pm)
+    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)), np.ones(1), x.copy(), P.copy())
+    H = np.eye(6)[None, :3].copy()
+    y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))
+    gate(y, H, P, y, var, np.zeros(3, dtype=bool), 0, 1.0)
+    kalman_update(x, P, y, S, H, var)
+    innovation_covariance(H, P, var)
+    gaussian_loglik(y, S)
+    spherical(x, np.zeros(3), np.eye(3), 1e-3)
+    covers(y, np.zeros(3), np.eye(3), 0.0, 1.0, -90.0, 90.0, 0.0, 360.0)
+    components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    point_in_polygon(square, square)
+    time_to_boundary(square, square, square)
+    distance_to_polygon(square, square)
+    for el in (False, True):
+        zz = np.zeros(2 if el else 1)
+        triangulate(
+            np.ones((1, 3)),
+            zz[None],
+            zz[None] + 1.0,
+            np.zeros(1),
+            el,
+            np.zeros(3),
+            np.eye(3),
+            1.0,
+            zz,
+            zz + 1.0,
+            el,
+            np.zeros(3),
+            np.eye(3),
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            1e-3,
+        )

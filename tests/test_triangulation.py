@@ -1,0 +1,110 @@
+"""Passive initiation's fits (cuas/tracking/triangulation.py): batched as they run, each pair
+gets the fit it gets alone, compiled they equal the numpy reference, and a fit lands on the
+target its sightings saw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cuas.geodesy import LocalFrame
+from cuas.tracking import kernels
+from cuas.tracking.coverage import SensorGeometry
+from cuas.tracking.measurements import BearingModel, CameraModel
+from cuas.tracking.triangulation import PassiveInitiator, _Pool, _Sighting
+
+FRAME = LocalFrame(51.20, 5.40, 30.0)
+
+
+def geometry(lat: float, lon: float) -> SensorGeometry:
+    return SensorGeometry(
+        frame=FRAME.sensor_frame(lat, lon, 35.0),
+        min_range_m=0.0,
+        max_range_m=6000.0,
+        boresight_az_deg=0.0,
+        fov_az_deg=360.0,
+        fov_el_min_deg=-10.0,
+        fov_el_max_deg=90.0,
+    )
+
+
+DF = BearingModel(geometry(51.21, 5.39))
+CAMERA = CameraModel(geometry(51.19, 5.415))
+OTHER_DF = BearingModel(geometry(51.195, 5.38))
+
+
+def sighting(model, sensor: int, target: np.ndarray, rng: np.random.Generator) -> _Sighting:
+    z, _ = model.predict(np.r_[target, np.zeros(3)][None])
+    var = np.full(model.dim, np.radians(1.5) ** 2)
+    z = z[0] + rng.normal(0, np.sqrt(var))
+    return _Sighting(sensor, float(rng.uniform(0, 0.5)), z, var, model, None)
+
+
+def targets(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.c_[rng.uniform(-2500, 2500, (n, 2)), rng.uniform(30, 200, n)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 25))
+def test_batched_fits_equal_single_fits(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    init = PassiveInitiator()
+    for old_model, new_model in ((DF, CAMERA), (CAMERA, DF), (DF, OTHER_DF)):
+        olds = [sighting(old_model, 0, t, rng) for t in targets(rng, n)]
+        new = sighting(new_model, 1, targets(rng, 1)[0], rng)
+        starts, ok = init._crossings(_Pool(olds), new)
+        crossing = np.flatnonzero(ok)
+        batch = init._fit_batch([olds[i] for i in crossing], new, starts[crossing])
+        for i, fit in zip(crossing.tolist(), batch, strict=True):
+            alone = init._fit(olds[i], new)
+            assert (fit is None) == (alone is None)
+            if fit is not None and alone is not None:
+                np.testing.assert_allclose(fit[0], alone[0], rtol=1e-9, atol=1e-6)
+                np.testing.assert_allclose(fit[1], alone[1], rtol=1e-9, atol=1e-9)
+                assert abs(fit[2] - alone[2]) <= 1e-9 * max(1.0, alone[2])
+        for i in np.flatnonzero(~ok).tolist():
+            assert init._fit(olds[i], new) is None
+
+
+def test_a_fit_lands_on_the_target() -> None:
+    rng = np.random.default_rng(3)
+    init = PassiveInitiator()
+    hits = 0
+    for target in targets(rng, 40):
+        fit = init._fit(sighting(DF, 0, target, rng), sighting(CAMERA, 1, target, rng))
+        if fit is not None:
+            hits += 1
+            sigma = np.sqrt(np.trace(fit[1][:2, :2]))
+            assert np.hypot(*(fit[0][:2] - target[:2])) < 5 * sigma + 20.0
+    assert hits >= 30
+
+
+@pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 25))
+def test_compiled_fits_equal_the_numpy_reference(seed: int, n: int) -> None:
+    """kernels.triangulate against the numpy Gauss-Newton it replaces (cuas/tracking/kernels.py)."""
+    rng = np.random.default_rng(seed)
+    init = PassiveInitiator()
+    for old_model, new_model in ((DF, CAMERA), (CAMERA, DF), (DF, OTHER_DF), (CAMERA, CAMERA)):
+        olds = [sighting(old_model, 0, t, rng) for t in targets(rng, n)]
+        new = sighting(new_model, 1, targets(rng, 1)[0], rng)
+        starts, ok = init._crossings(_Pool(olds), new)
+        crossing = np.flatnonzero(ok)
+        olds = [olds[i] for i in crossing]
+        enabled = kernels.ENABLED
+        try:
+            kernels.ENABLED = True
+            compiled = init._fit_batch(olds, new, starts[crossing])
+            kernels.ENABLED = False
+            reference = init._fit_batch(olds, new, starts[crossing])
+        finally:
+            kernels.ENABLED = enabled
+        for fit, ref in zip(compiled, reference, strict=True):
+            assert (fit is None) == (ref is None)
+            if fit is not None and ref is not None:
+                np.testing.assert_allclose(fit[0], ref[0], rtol=1e-9, atol=1e-6)
+                np.testing.assert_allclose(fit[1], ref[1], rtol=1e-7, atol=1e-9)
+                assert abs(fit[2] - ref[2]) <= 1e-7 * max(1.0, ref[2])
