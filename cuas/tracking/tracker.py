@@ -355,19 +355,24 @@ class Tracker:
         n = table.n
         held = table.emitter_id[:n]
         holder = {e: r for r, e in enumerate(held.tolist()) if e is not None}
-        fits = set(zip(hyps.track.tolist(), hyps.det.tolist(), strict=True))
-        released = []
-        for j, name in enumerate(names):
-            row = holder.get(name) if name is not None else None
-            if row is None or not scan.model.geometry.covers(table.x[row : row + 1, :3])[0]:
-                continue
-            miss = 0.0 if (row, j) in fits else 1.0
+        rows = np.fromiter((holder.get(e, -1) for e in names), dtype=np.intp, count=len(names))
+        dets = np.flatnonzero(rows >= 0)
+        # One bearing per holder (the first): two naming one emitter in a scan is a rare echo.
+        _, first = np.unique(rows[dets], return_index=True)
+        dets = dets[first]
+        dets = dets[scan.model.geometry.covers(table.x[rows[dets], :3])]
+        released: list[int] = []
+        if dets.size:
+            held_rows = rows[dets]
+            k = len(names)
+            fit = np.isin(held_rows * k + dets, hyps.track * k + hyps.det)
             keep = self.emitter_memory
-            share = keep * table.emitter_misfit[row] + (1.0 - keep) * miss
-            table.emitter_misfit[row] = share
-            if share >= self.emitter_misfit_share:
+            share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * ~fit
+            table.emitter_misfit[held_rows] = share
+            out = share >= self.emitter_misfit_share
+            for row, j in zip(held_rows[out].tolist(), dets[out].tolist(), strict=True):
                 held[row] = None
-                table.barred_emitter[row] = name
+                table.barred_emitter[row] = names[j]
                 table.emitter_misfit[row] = 0.0
                 released.append(row)
         if released:
