@@ -53,3 +53,8 @@ fi
 # The independent peers the interface tests talk to (taky, sapient-pydantic, asterix-decoder),
 # each in a virtualenv of its own under .venv-peers/ (tests/support/peers.py; idempotent).
 .venv/bin/python tests/support/peers.py >/dev/null
+
+# The tracker's compiled kernels (numba, cuas/tracking/kernels.py): compile them now, once per
+# machine (~15 s; then cached beside the module), so that neither the first service start nor a
+# timed test pays for it. Quick when the cache is already there.
+.venv/bin/python -c "from cuas.tracking import kernels; kernels.warm_up()"

@@ -156,19 +156,28 @@ def test_an_operator_sees_the_intruder_acknowledges_its_alert_and_sees_the_core_
                 await on_page(browser.get, console.server.url)
                 # The intruder is drawn as a track, and its alert has a row with its reason.
                 await page_has(browser, "[data-track-id]", 20, "the intruder's track")
-                row = await page_has(browser, "[data-alert-id]", 25, "the intruder's alert row")
-                alert_id = await on_page(row.get_attribute, "data-alert-id")
-                assert await on_page(row.get_attribute, "data-level") in ("warning", "critical")
-                text = await on_page(lambda: row.text)
-                assert "approach" in text or "perimeter" in text
+                # Read in one script: the list is rebuilt as alerts change, so an element found
+                # by one call may be stale by the next.
+                row = await page_shows(
+                    browser,
+                    """const r = document.querySelector("[data-alert-id]");
+                       return r && {id: r.dataset.alertId, level: r.dataset.level,
+                                    text: r.innerText};""",
+                    25,
+                    "the intruder's alert row",
+                )
+                alert_id = row["id"]
+                assert row["level"] in ("warning", "critical")
+                assert "approach" in row["text"] or "perimeter" in row["text"]
                 # Every sensor of the camp has its element; the radar reports, so it is ok.
                 radar_ok = '[data-sensor-id="radar-1"][data-state="ok"]'
                 await page_has(browser, radar_ok, 10, "the radar's health")
-                ids = {
-                    e.get_attribute("data-sensor-id")
-                    for e in await on_page(css, browser, "[data-sensor-id]")
-                }
-                assert ids == {s.id for s in config.sensors}
+                ids = await on_page(
+                    browser.execute_script,
+                    "return [...document.querySelectorAll('[data-sensor-id]')]"
+                    ".map(e => e.dataset.sensorId)",
+                )
+                assert set(ids) == {s.id for s in config.sensors}
                 await on_page(screenshot, browser, tmp_path / "live.png")
 
                 # Acknowledge: the operator's name, then the row's button.
@@ -202,8 +211,11 @@ def test_an_operator_sees_the_intruder_acknowledges_its_alert_and_sees_the_core_
                 await flight
             # The core stopped: the page says so.
             await page_has(browser, '[data-banner][data-reason="core"]', 10, "the offline banner")
-            banner = (await on_page(css, browser, "[data-banner]"))[0]
-            assert "OFFLINE" in await on_page(lambda: banner.text)
+            banner = await on_page(
+                browser.execute_script,
+                "const b = document.querySelector('[data-banner]'); return b && b.innerText",
+            )
+            assert "OFFLINE" in banner
             await on_page(screenshot, browser, tmp_path / "core-offline.png")
             # The broker goes too: the page says that instead.
             await asyncio.to_thread(mosquitto.stop)
@@ -427,8 +439,13 @@ def test_the_mission_view_shows_two_bridged_camps_and_acks_reach_the_right_core(
                 await page_has(browser, radar, 5, f"{camp_id}'s radar")
             await page_has(browser, '[data-camp-id="alpha"][data-state="ok"]', 15, "alpha radar")
             await page_has(browser, '[data-camp-id="alpha"][data-track-id]', 20, "alpha's track")
-            row = await page_has(browser, '[data-camp-id="alpha"][data-alert-id]', 25, "alert")
-            alert_id = await on_page(row.get_attribute, "data-alert-id")
+            alert_id = await page_shows(
+                browser,
+                """const r = document.querySelector('[data-camp-id="alpha"][data-alert-id]');
+                   return r && r.dataset.alertId;""",
+                25,
+                "alert",
+            )
             options = await on_page(
                 browser.execute_script,
                 "return [...document.querySelectorAll('[data-control=\"camp\"] option')]"
