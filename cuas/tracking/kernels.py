@@ -49,6 +49,23 @@ def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @_jit
+def _sandwich(H: Array, P: Array, i: int, m: int, T: Array, out: Array) -> None:
+    """out[:m, :m] = H[i] P[i] H[i]' for one track, through the scratch T (m, 6)."""
+    for r in range(m):
+        for b in range(6):
+            s = 0.0
+            for a in range(6):
+                s += H[i, r, a] * P[i, a, b]
+            T[r, b] = s
+    for r in range(m):
+        for q in range(m):
+            s = 0.0
+            for b in range(6):
+                s += T[r, b] * H[i, q, b]
+            out[r, q] = s
+
+
+@_jit
 def _cholesky(S: Array, m: int, L: Array) -> bool:
     """Lower Cholesky factor of S[:m, :m] into L; False if S is not positive definite."""
     for i in range(m):
@@ -591,18 +608,7 @@ def gate(
     HPHt = np.empty((n, m, m))
     T = np.empty((m, 6))
     for i in range(n):
-        for r in range(m):
-            for b in range(6):
-                s = 0.0
-                for a in range(6):
-                    s += H[i, r, a] * P[i, a, b]
-                T[r, b] = s
-        for r in range(m):
-            for q in range(m):
-                s = 0.0
-                for b in range(6):
-                    s += T[r, b] * H[i, q, b]
-                HPHt[i, r, q] = s
+        _sandwich(H, P, i, m, T, HPHt[i])
     # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
     # vectorises), kept as a mask.
     zc = z[:, coarse].copy()
@@ -710,18 +716,8 @@ def innovation_covariance(H: Array, P: Array, var: Array) -> Array:
     S = np.empty((p, m, m))
     T = np.empty((m, 6))
     for i in range(p):
+        _sandwich(H, P, i, m, T, S[i])
         for r in range(m):
-            for b in range(6):
-                s = 0.0
-                for a in range(6):
-                    s += H[i, r, a] * P[i, a, b]
-                T[r, b] = s
-        for r in range(m):
-            for q in range(m):
-                s = 0.0
-                for b in range(6):
-                    s += T[r, b] * H[i, q, b]
-                S[i, r, q] = s
             S[i, r, r] += var[i, r]
     return S
 
