@@ -224,7 +224,7 @@ class Tracker:
         published sigma grew without bound. Edits the mode arrays (n, M, ...) in place;
         returns whether it edited any."""
         prior = self.passive
-        heighted = (last_hit[:, self.heighting] >= t - self.rules.memory_s).any(axis=1)
+        heighted = self._updated_by(last_hit, self.heighting, t)
         vague = Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2
         rows = np.flatnonzero(~heighted & vague)
         if rows.size == 0:
@@ -238,12 +238,21 @@ class Tracker:
         Pm[rows, :, 5, 5] = prior.vspeed_sigma**2
         return True
 
+    def _updated_by(
+        self, last_hit: Array, sensors: NDArray[np.bool_], t: float | None = None
+    ) -> NDArray[np.bool_]:
+        """Tracks (rows of `last_hit`) that one of `sensors` ever updated, or with `t`, updated
+        within the sensor memory before `t`."""
+        if t is None:
+            return (last_hit[:, sensors] > -np.inf).any(axis=1)
+        return (last_hit[:, sensors] >= t - self.rules.memory_s).any(axis=1)
+
     def _noise_scale(self, last_hit: Array) -> Array | None:
         """Per-track process noise scale: `passive_noise_scale` for tracks that no sensor
         which places a target alone (radar, Remote ID) ever updated; None when all are 1."""
         if self.passive_noise_scale == 1.0 or not len(last_hit):
             return None
-        placed = (last_hit[:, self.localising] > -np.inf).any(axis=1)
+        placed = self._updated_by(last_hit, self.localising)
         if placed.all():
             return None
         return np.where(placed, 1.0, self.passive_noise_scale)
@@ -265,10 +274,10 @@ class Tracker:
         hyps = self.hypothesise(x, P, scan, threshold)
         angle_only = not scan.model.can_initiate
         firm = table.status[:n] != TENTATIVE
-        placed = (table.last_hit[:n][:, self.localising] > -np.inf).any(axis=1)
+        placed = self._updated_by(table.last_hit[:n], self.localising)
         excluded = self._excluded(scan, placed, firm)
         radar = scan.model.can_initiate and scan.model.charges_misses
-        if scan.labels is not None and not (scan.model.can_initiate or scan.model.charges_misses):
+        if scan.labels is not None and self.hearing[scan.sensor]:
             hyps = self._check_emitters(scan, hyps)
         raw = hyps
         hyps = hyps.subset(~excluded[hyps.track])
@@ -400,8 +409,8 @@ class Tracker:
         assert self.calibration is not None
         table = self.tracks
         rows = assigned.track
-        recent = table.last_hit[rows][:, self.localising] >= scan.t - self.rules.memory_s
-        reference = recent.any(axis=1) & (table.status[rows] != TENTATIVE)
+        recent = self._updated_by(table.last_hit[rows], self.localising, scan.t)
+        reference = recent & (table.status[rows] != TENTATIVE)
         if reference.any():
             self.calibration.observe(
                 scan.sensor,
@@ -470,8 +479,8 @@ class Tracker:
                 unseen[hit] = 0
                 if shadow is not None:
                     shadowed = table.shadowed[:n]
-                    shadowed[covered & shadow] += 1
-                    shadowed[(covered & ~shadow) | placed | hit] = 0
+                    shadowed[covered & shadow] = True
+                    shadowed[(covered & ~shadow) | placed | hit] = False
                 # ... which is how its silence counts against a track no radar ever placed
                 # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
                 # the radar, heard by two direction finders, must still be confirmed.
@@ -487,7 +496,7 @@ class Tracker:
             # by what hears it.
             covered = hit.copy()
             heard = transmitting(table, scan.t, self.hearing, self.rules.memory_s)
-            heard &= ~placed & (table.shadowed[:n] == 0)
+            heard &= ~placed & ~table.shadowed[:n]
             heard &= table.unseen[:n] >= self.rules.radar_veto_scans
             # ... once its range had time to converge along the lines of sight.
             heard &= scan.t - table.t_birth[:n] >= self.rules.transmitter_confirm_s
@@ -531,9 +540,9 @@ class Tracker:
         n = table.n
         # Only tentative tracks no radar ever placed need the geometry (few, and cheap).
         observable = np.zeros(n, dtype=bool)
-        ask = (table.status[:n] == TENTATIVE) & ~(
-            table.last_hit[:n][:, self.localising] > -np.inf
-        ).any(axis=1)
+        ask = (table.status[:n] == TENTATIVE) & ~self._updated_by(
+            table.last_hit[:n], self.localising
+        )
         if ask.any():
             observable[ask] = crossing_at_track(
                 table.x[:n][ask, :3],
@@ -670,9 +679,7 @@ class Tracker:
         # its gate to catch more clutter. Modes are learnt once a track is confirmed, and
         # only from a sensor that places the target: the noise of bearings from afar looks
         # like a manoeuvre too, and would turn a slow drone into a fast one.
-        located = (table.last_hit[rows][:, self.localising] >= scan.t - self.rules.memory_s).any(
-            axis=1
-        )
+        located = self._updated_by(table.last_hit[rows], self.localising, scan.t)
         mu[(table.status[rows] == TENTATIVE) | ~located] = self.imm.quiet
         x_new = x_new.reshape(p, m, -1)
         P_new = P_new.reshape(p, m, *P_new.shape[1:])

@@ -39,7 +39,7 @@ class TrackRows:
     emitter_id: NDArray[np.object_]
     friendly: NDArray[np.bool_]
     unseen: NDArray[np.int16]
-    shadowed: NDArray[np.int16]
+    shadowed: NDArray[np.bool_]
     emitter_misfit: NDArray[np.float64]
     barred_emitter: NDArray[np.object_]
     mode_p: NDArray[np.float64]
@@ -114,9 +114,9 @@ class TrackTable:
         # and did not see it, since the last one that did. A track made by cameras or
         # direction finders that a radar keeps not seeing is a ghost of crossing lines.
         self.unseen = np.zeros(capacity, dtype=np.int16)
-        # ... and radar scans in a row in which a plot inside the gate of a track no radar
+        # ... and whether, at the radar's last look, a plot inside the gate of a track no radar
         # placed went to a track a radar did: what the radar sees there is another track's.
-        self.shadowed = np.zeros(capacity, dtype=np.int16)
+        self.shadowed = np.zeros(capacity, dtype=bool)
         # Whether the bearings naming the track's emitter id fit it: a running share of those
         # that fell outside its gate (from finders that cover it), and the one emitter id
         # taken from it for not fitting, whose bearings it may no longer take.
@@ -160,7 +160,7 @@ class TrackTable:
         self.emitter_id[rows] = None
         self.friendly[rows] = False
         self.unseen[rows] = 0
-        self.shadowed[rows] = 0
+        self.shadowed[rows] = False
         self.emitter_misfit[rows] = 0.0
         self.barred_emitter[rows] = None
         self.mode_p[rows] = self.mode_prior
