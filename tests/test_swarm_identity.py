@@ -140,8 +140,13 @@ def test_without_the_two_rules_the_same_formation_swaps_far_more() -> None:
 
 
 def bearing(evidence: EmitterEvidence, t: float, sensor: int, d2: list[float]) -> int | None:
-    ids = np.arange(len(d2), dtype=np.int64) + 100
-    return evidence.observe(t, "E", sensor, ids, np.array(d2), np.zeros(len(d2)), 9.0)
+    """One bearing naming emitter "E", gated with tracks 100, 101, ... at `d2`."""
+    n = len(d2)
+    ids = np.arange(n, dtype=np.int64) + 100
+    bound = evidence.observe(
+        t, sensor, ["E"], np.zeros(n, dtype=np.intp), ids, np.array(d2), np.zeros(n), 9.0
+    )
+    return bound.get("E")
 
 
 def test_an_emitter_binds_to_the_track_its_bearings_fit_once_it_leads_by_the_margin() -> None:
@@ -165,16 +170,23 @@ def test_tracks_that_fit_alike_bind_nothing(spread: float) -> None:
 
 def test_a_track_leaving_the_gate_counts_against_it_and_dead_tracks_are_forgotten() -> None:
     evidence = EmitterEvidence(margin=4.0, min_bearings=4, min_sensors=2)
-    ids = np.array([100, 101], dtype=np.int64)
     winner = None
     for k in range(8):  # track 101 drops out of the gate: each bearing scores it at the edge
-        n = 2 if k == 0 else 1
-        winner = (
-            evidence.observe(
-                0.5 * k, "E", k % 2, ids[:n], np.array([1.0, 1.0])[:n], np.zeros(n), 9.0
-            )
-            or winner
-        )
+        winner = bearing(evidence, 0.5 * k, k % 2, [1.0, 1.0] if k == 0 else [1.0]) or winner
     assert winner == 100
-    evidence.prune({100})
-    assert all(set(t.scores) <= {100} for t in evidence._tallies.values())
+    evidence.prune(np.array([100], dtype=np.int64))
+    assert set((evidence._key % (1 << 40)).tolist()) <= {100}
+
+
+def test_one_scan_weighs_many_emitters_at_once_and_old_ones_give_up_their_slots() -> None:
+    evidence = EmitterEvidence(margin=4.0, min_bearings=2, min_sensors=2, max_emitters=3)
+    names = ["A", "B", "C"]
+    bearings = np.array([0, 0, 1, 1, 2, 2], dtype=np.intp)
+    ids = np.array([1, 2, 1, 2, 3, 4], dtype=np.int64)
+    d2 = np.array([0.0, 6.0, 6.0, 0.0, 1.0, 1.0])
+    bound: dict[str, int] = {}
+    for k in range(4):
+        bound |= evidence.observe(0.5 * k, k % 2, names, bearings, ids, d2, np.zeros(6), 9.0)
+    assert bound == {"A": 1, "B": 2}  # C's two candidates fit alike
+    evidence.observe(3.0, 0, ["D"], np.zeros(1, dtype=np.intp), ids[:1], d2[:1], np.zeros(1), 9.0)
+    assert len(evidence) == 3 and "D" in evidence._index

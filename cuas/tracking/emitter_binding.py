@@ -10,32 +10,26 @@ leads every other candidate by `margin` nats. The tracker then gives the track t
 and from then on the emitter's bearings go to it alone: a labelled measurement, which the
 unlabelled radar plots of a formation (swapped between neighbours from scan to scan) cannot
 take away.
+
+The evidence of a whole scan is weighed at once, in flat arrays of (emitter, track) entries: a
+camp with a few hundred emitters in formation costs a few array passes per direction-finder
+scan, not a loop over bearings.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
-
-
-@dataclass
-class _Tally:
-    """One emitter's evidence: log-likelihood per candidate track id, decayed together."""
-
-    t: float
-    weight: float = 0.0  # decayed number of bearings
-    scores: dict[int, float] = field(default_factory=dict)
-    sensors: set[int] = field(default_factory=set)
+Index = NDArray[np.intp]
+_SHIFT = np.int64(1) << np.int64(40)  # an entry's key: emitter slot * _SHIFT + track id
 
 
 class EmitterEvidence:
     """Decaying log-likelihoods of (emitter, track) from ambiguous bearings; see the module
-    docstring. A candidate missing from a bearing's gate scores that bearing at the gate's
-    edge, so leaving the gate counts against a track, never for it."""
+    docstring. A candidate missing from a later bearing's gate scores that bearing at the
+    gate's edge, so leaving the gate counts against a track, never for it."""
 
     def __init__(
         self,
@@ -43,62 +37,128 @@ class EmitterEvidence:
         half_life_s: float = 20.0,
         min_bearings: float = 6.0,
         min_sensors: int = 2,
-        max_emitters: int = 1024,
+        max_emitters: int = 4096,
     ) -> None:
         self.margin = margin
         self.half_life_s = half_life_s
         self.min_bearings = min_bearings
         self.min_sensors = min_sensors
         self.max_emitters = max_emitters
-        self._tallies: dict[str, _Tally] = {}
+        self._index: dict[str, int] = {}  # emitter -> its slot in the per-emitter arrays
+        self._t = np.zeros(0)  # last bearing of each emitter
+        self._weight = np.zeros(0)  # decayed number of bearings
+        self._sensors: list[set[int]] = []  # sites that heard it
+        # Entries, one per (emitter slot, candidate track id), kept sorted by their key.
+        self._key = np.zeros(0, dtype=np.int64)
+        self._score = np.zeros(0)
 
     def __len__(self) -> int:
-        return len(self._tallies)
+        return len(self._index)
+
+    def _slots(self, names: list[str], t: float) -> Index:
+        """Slots of `names`, opening one for each emitter not seen before (the one heard
+        longest ago gives up its slot once `max_emitters` are kept)."""
+        out = np.empty(len(names), dtype=np.intp)
+        for i, name in enumerate(names):
+            slot = self._index.get(name)
+            if slot is None:
+                if len(self._index) >= self.max_emitters:
+                    oldest = min(self._index, key=lambda e: self._t[self._index[e]])
+                    slot = self._index.pop(oldest)
+                    self._clear(slot)
+                else:
+                    slot = len(self._sensors)
+                    self._t = np.append(self._t, t)
+                    self._weight = np.append(self._weight, 0.0)
+                    self._sensors.append(set())
+                self._index[name] = slot
+                self._t[slot] = t
+            out[i] = slot
+        return out
+
+    def _clear(self, slot: int) -> None:
+        keep = self._key // _SHIFT != slot
+        self._key, self._score = self._key[keep], self._score[keep]
+        self._weight[slot] = 0.0
+        self._sensors[slot] = set()
 
     def observe(
         self,
         t: float,
-        emitter: str,
         sensor: int,
+        names: list[str],
+        bearing: Index,
         track_ids: NDArray[np.int64],
         d2: Array,
         log_det_s: Array,
         threshold: float,
-    ) -> int | None:
-        """Add one bearing naming `emitter`, gated with the candidate tracks `track_ids` at
-        squared distances `d2` (innovation covariances of log-determinant `log_det_s`);
-        returns the track id it now binds to, or None. `threshold` is the gate's."""
-        tally = self._tallies.get(emitter)
-        if tally is None:
-            if len(self._tallies) >= self.max_emitters:
-                oldest = min(self._tallies, key=lambda e: self._tallies[e].t)
-                del self._tallies[oldest]
-            tally = self._tallies[emitter] = _Tally(t)
-        decay = 0.5 ** (max(t - tally.t, 0.0) / self.half_life_s)
-        tally.t = t
-        tally.weight = tally.weight * decay + 1.0
-        tally.sensors.add(sensor)
+    ) -> dict[str, int]:
+        """Weigh one scan's ambiguous bearings: bearing i names emitter `names[i]` (each
+        emitter once) and gated with candidate `track_ids[p]` at squared distance `d2[p]`
+        where `bearing[p] == i` (innovation covariances of log-determinant `log_det_s`; the
+        gate's `threshold`). Returns the emitters now bound, with their track ids."""
+        slots = self._slots(names, t)
+        decay = 0.5 ** (np.maximum(t - self._t[slots], 0.0) / self.half_life_s)
+        self._t[slots] = t
+        self._weight[slots] = self._weight[slots] * decay + 1.0
+        for slot in slots.tolist():
+            self._sensors[slot].add(sensor)
         loglik = -0.5 * (d2 + log_det_s)
-        edge = float(np.min(-0.5 * (threshold + log_det_s)))
-        here = dict(zip(track_ids.tolist(), loglik.tolist(), strict=True))
-        for tid in set(tally.scores) | set(here):
-            tally.scores[tid] = tally.scores.get(tid, 0.0) * decay + here.get(tid, edge)
-        if tally.weight < self.min_bearings or len(tally.sensors) < self.min_sensors:
-            return None
-        ranked = sorted(tally.scores.items(), key=lambda kv: kv[1], reverse=True)
-        if len(ranked) < 2 or ranked[0][1] - ranked[1][1] < self.margin:
-            return None
-        return ranked[0][0]
+        edge = np.full(len(names), np.inf)
+        np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
+        # Entries of this scan's emitters: decayed, then the edge for every candidate of
+        # theirs this bearing did not gate; this bearing's own pairs are added (or opened).
+        emitter_of = self._key // _SHIFT
+        at = np.full(len(self._sensors), -1, dtype=np.intp)
+        at[slots] = np.arange(len(names))
+        mine = at[emitter_of] >= 0
+        i = at[emitter_of[mine]]
+        self._score[mine] = self._score[mine] * decay[i] + edge[i]
+        pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
+        pos = np.searchsorted(self._key, pair_key)
+        found = pos < self._key.size
+        found[found] &= self._key[pos[found]] == pair_key[found]
+        self._score[pos[found]] += loglik[found] - edge[bearing[found]]
+        if not found.all():
+            new_key = pair_key[~found]
+            keys = np.concatenate([self._key, new_key])
+            scores = np.concatenate([self._score, loglik[~found]])
+            order = np.argsort(keys, kind="stable")
+            self._key, self._score = keys[order], scores[order]
+        return self._decide(slots, names)
+
+    def _decide(self, slots: Index, names: list[str]) -> dict[str, int]:
+        """The emitters among `slots` whose best candidate leads the next by the margin."""
+        ready = (self._weight[slots] >= self.min_bearings) & np.array(
+            [len(self._sensors[s]) >= self.min_sensors for s in slots.tolist()], dtype=bool
+        )
+        if not ready.any() or not self._key.size:
+            return {}
+        emitter_of = self._key // _SHIFT
+        pick = np.isin(emitter_of, slots[ready])
+        e, score, tid = emitter_of[pick], self._score[pick], self._key[pick] % _SHIFT
+        order = np.lexsort((-score, e))  # by emitter, best first
+        e, score, tid = e[order], score[order], tid[order]
+        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        count = np.diff(np.r_[first, e.size])
+        lead = np.full(first.size, -np.inf)
+        two = count >= 2
+        lead[two] = score[first[two]] - score[first[two] + 1]
+        bound = first[lead >= self.margin]
+        name_of = {s: names[i] for i, s in enumerate(slots.tolist())}
+        return {name_of[int(e[i])]: int(tid[i]) for i in bound.tolist()}
 
     def forget(self, emitter: str) -> None:
-        """The emitter is bound (or its track gone): start its evidence afresh if needed."""
-        self._tallies.pop(emitter, None)
+        """The emitter is bound: its evidence starts afresh if it is ever needed again."""
+        slot = self._index.get(emitter)
+        if slot is not None:
+            self._clear(slot)
 
-    def prune(self, live_track_ids: set[int]) -> None:
-        """Drop the scores of tracks that no longer exist."""
-        for tally in self._tallies.values():
-            for tid in [tid for tid in tally.scores if tid not in live_track_ids]:
-                del tally.scores[tid]
+    def prune(self, live_track_ids: NDArray[np.int64]) -> None:
+        """Drop the entries of tracks that no longer exist."""
+        if self._key.size:
+            keep = np.isin(self._key % _SHIFT, live_track_ids)
+            self._key, self._score = self._key[keep], self._score[keep]
 
 
 def log_det(S: Array) -> Array:

@@ -339,7 +339,8 @@ class Tracker:
         if rows.size:
             var = scan.var[assigned.det]
             if radar and self.assignment_spread:
-                var = var + _assignment_spread(assigned, gated, n, _RADAR_ANGLES[: scan.model.dim])
+                spread = _assignment_spread(assigned, gated, n, _RADAR_ANGLES[: scan.model.dim])
+                var = var + np.minimum(spread, var)
             self._update(rows, scan, assigned, var)
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
@@ -435,29 +436,36 @@ class Tracker:
         if not pairs.any():
             return
         held = set(table.emitter_id[: table.n].tolist())
-        bound: list[int] = []
+        first: dict[str, int] = {}  # one bearing per emitter and scan (two are a rare echo)
         for j in np.unique(raw.det[pairs]).tolist():
             name = names[j]
-            if name is None or name in held:
-                continue
-            mine = np.flatnonzero(pairs & (raw.det == j))
-            rows = raw.track[mine]
-            winner = self.emitter_evidence.observe(
-                scan.t,
-                name,
-                scan.sensor,
-                table.track_id[rows],
-                raw.d2[mine],
-                log_det(raw.S[mine]),
-                threshold,
-            )
+            if name is not None and name not in held and name not in first:
+                first[name] = j
+        if not first:
+            return
+        bearing_of = np.full(len(scan), -1, dtype=np.intp)
+        bearing_of[list(first.values())] = np.arange(len(first))
+        pairs &= bearing_of[raw.det] >= 0
+        p = np.flatnonzero(pairs)
+        rows = raw.track[p]
+        winners = self.emitter_evidence.observe(
+            scan.t,
+            scan.sensor,
+            list(first),
+            bearing_of[raw.det[p]],
+            table.track_id[rows],
+            raw.d2[p],
+            log_det(raw.S[p]),
+            threshold,
+        )
+        bound: list[int] = []
+        for name, winner in winners.items():
             at = np.flatnonzero(table.track_id[rows] == winner)
-            if winner is None or not at.size or table.emitter_id[rows[at[0]]] is not None:
+            if not at.size or table.emitter_id[rows[at[0]]] is not None:
                 continue
             row = int(rows[at[0]])
             table.emitter_id[row] = name
             table.emitter_misfit[row] = 0.0
-            held.add(name)
             self.emitter_evidence.forget(name)
             bound.append(row)
         if bound:
@@ -810,7 +818,7 @@ class Tracker:
         self.tracks.remove(doomed)
         self._graveyard.bury(rows)
         if self.emitter_evidence is not None and len(self.emitter_evidence):
-            self.emitter_evidence.prune(set(self.tracks.track_id[: self.tracks.n].tolist()))
+            self.emitter_evidence.prune(self.tracks.track_id[: self.tracks.n])
         self.stats.deleted += int(doomed.sum())
 
     def snapshot(self, t: float) -> TrackSnapshot:
@@ -948,7 +956,9 @@ def _assignment_spread(
     the spread of the candidates, sum_k beta_k (y_k - y)^2 with beta_k the candidates'
     relative likelihoods. A wrong plot then moves the track a little instead of dragging it
     onto the neighbour, which is how formation tracks swap; a plot with no rival is used as
-    it is. Only the angles (`angles` flags them among the plot's components) are widened:
+    it is. The caller caps the addition at the plot's own variance: an ambiguous plot counts
+    at least half, or tracks in a dense swarm, each with many rivals, stop following their
+    drones. Only the angles (`angles` flags them among the plot's components) are widened:
     range is what the radar resolves (a few metres against a formation's 30-40 m), and
     slowing a track's range updates let a flock of birds outrun its tracks, which left them
     to breed duplicates.
