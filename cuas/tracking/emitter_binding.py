@@ -135,18 +135,27 @@ class EmitterEvidence:
         if not ready.any() or not self._key.size:
             return {}
         emitter_of = self._key // _SHIFT
-        pick = np.isin(emitter_of, slots[ready])
-        e, score, tid = emitter_of[pick], self._score[pick], self._key[pick] % _SHIFT
-        order = np.lexsort((-score, e))  # by emitter, best first
-        e, score, tid = e[order], score[order], tid[order]
+        wanted = np.zeros(len(self._sensors), dtype=bool)
+        wanted[slots[ready]] = True
+        pick = np.flatnonzero(wanted[emitter_of])
+        if not pick.size:
+            return {}
+        # Entries are sorted by key, so each emitter's candidates are one run: its best and
+        # second best by two reductions over the runs (no sort).
+        e, score = emitter_of[pick], self._score[pick]
         first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        best = np.maximum.reduceat(score, first)
         count = np.diff(np.r_[first, e.size])
-        lead = np.full(first.size, -np.inf)
-        two = count >= 2
-        lead[two] = score[first[two]] - score[first[two] + 1]
-        bound = first[lead >= self.margin]
+        run = np.repeat(np.arange(first.size), count)
+        top = np.flatnonzero(score == best[run])
+        top = top[np.r_[True, run[top][1:] != run[top][:-1]]]  # the first best of each run
+        rest = score.copy()
+        rest[top] = -np.inf
+        lead = np.where(count >= 2, best - np.maximum.reduceat(rest, first), -np.inf)
+        won = np.flatnonzero(lead >= self.margin)
+        e, tid = e[top[won]], self._key[pick[top[won]]] % _SHIFT
         name_of = {s: names[i] for i, s in enumerate(slots.tolist())}
-        return {name_of[int(e[i])]: int(tid[i]) for i in bound.tolist()}
+        return {name_of[int(a)]: int(b) for a, b in zip(e.tolist(), tid.tolist(), strict=True)}
 
     def forget(self, emitter: str) -> None:
         """The emitter is bound: its evidence starts afresh if it is ever needed again."""

@@ -395,8 +395,9 @@ class Tracker:
         released: list[int] = []
         if dets.size:
             held_rows = rows[dets]
-            k = len(names)
-            fit = np.isin(held_rows * k + dets, hyps.track * k + hyps.det)
+            in_gate = np.zeros(len(names), dtype=bool)  # the bearing gated with its holder
+            in_gate[hyps.det[rows[hyps.det] == hyps.track]] = True
+            fit = in_gate[dets]
             keep = self.emitter_memory
             share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * ~fit
             table.emitter_misfit[held_rows] = share
