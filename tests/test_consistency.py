@@ -209,6 +209,54 @@ def test_a_remote_id_identity_survives_a_hard_turn_while_its_reports_keep_coming
                 assert table.status[holders[0]] != TENTATIVE, (seed, k)
 
 
+def firm_near(tracker: Tracker, state: np.ndarray, within_m: float = 60.0) -> np.ndarray:
+    """Rows of the firm tracks within `within_m` of `state` horizontally."""
+    table = tracker.tracks
+    firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+    return firm[np.hypot(*(table.x[firm, :2] - state[:2]).T) < within_m]
+
+
+def test_a_friendly_drone_tracked_twice_loses_its_unidentified_twin_at_its_next_report() -> None:
+    """Split radar plots start two tracks of one friendly patrol before its Remote ID is
+    heard; the serial goes to one of them, and the other, unidentified (so hostile-looking),
+    would live on the plots it wins from its twin. At the next Remote ID report that fits it
+    too it is deleted; a second drone 200 m away is not."""
+    from cuas.config import FriendlyConfig
+    from cuas.tracking.identity import IdentityKeeper
+
+    friend = np.array([900.0, 500.0, 100.0, -8.0, 6.0, 0.0])
+    other = friend + np.array([0.0, 200.0, 0.0, 0.0, 0.0, 0.0])
+    split = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    for seed in SEEDS[:3]:
+        rng = np.random.default_rng(seed)
+        keeper = IdentityKeeper(FriendlyConfig(uas_ids=["UAS-1"]))
+        tracker = Tracker.from_config(TrackerConfig(), len(SIGMA), annotators=[keeper])
+        for k in range(30):
+            states = [straight(k, friend), straight(k, other)]
+            if k < 5:  # the radar splits the friend's echo in two, 25 m apart
+                split[:3] = [25.0, 0.0, 0.0]
+                states.append(states[0] + split)
+            scans = [observe(RADAR, k, s, rng, None) for s in states]
+            tracker.process(
+                Scan(
+                    INDEX[RADAR],
+                    T0 + k,
+                    np.vstack([s.z for s in scans]),
+                    np.vstack([s.var for s in scans]),
+                    RADAR,
+                )
+            )
+            if k >= 6:  # Remote ID heard from 6 s on
+                tracker.process(observe(RID, k + 0.5, straight(k + 0.5, friend), rng, "UAS-1"))
+            table = tracker.tracks
+            if k == 4:
+                assert firm_near(tracker, states[0]).size == 2, (seed, "no twin to test")
+            if k >= 8:
+                on_friend = firm_near(tracker, straight(k, friend))
+                assert on_friend.size == 1 and table.friendly[on_friend[0]], (seed, k)
+                assert firm_near(tracker, straight(k, other)).size == 1, (seed, k)
+
+
 def test_bearings_alone_keep_the_height_at_its_prior_and_the_covariance_bounded() -> None:
     """Direction finders measure no elevation: the track's height stays at the prior with the
     prior's uncertainty, instead of drifting underground behind a vertical speed that nothing

@@ -124,6 +124,9 @@ class TrackerStages:
     # Widen a radar plot's variance by the spread of the other plots its track could have
     # taken (`_assignment_spread`), so a formation's swapped plots do not drag tracks across.
     assignment_spread: bool = True
+    # Remote ID reports in a row that fit an unidentified twin of their serial's track before
+    # the twin is deleted (`_by_identity`).
+    echo_reports: int = 1
     hypothesiser: Hypothesiser = hypothesise
     associator: Associator = global_nearest_neighbour
     updater: Updater = kalman_update
@@ -175,6 +178,7 @@ class Tracker:
         self.emitter_misfit_share = stages.emitter_misfit_share
         self.emitter_memory = stages.emitter_memory
         self.assignment_spread = stages.assignment_spread
+        self.echo_reports = stages.echo_reports
         self.emitter_evidence = (
             EmitterEvidence(stages.emitter_bind_margin) if stages.emitter_bind_margin > 0 else None
         )
@@ -638,7 +642,10 @@ class Tracker:
             if pending.any():
                 rows = rows[pending]
                 observable[rows] &= ~self._radar_watched(table.x[rows, :3])
-        return self.rules.apply(table, t, self.silent, self.localising, self.hearing, observable)
+        confirmed, doomed = self.rules.apply(
+            table, t, self.silent, self.localising, self.hearing, observable
+        )
+        return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
 
     def _radar_watched(self, positions: Array) -> NDArray[np.bool_]:
         """Positions inside the cover of a radar that is not silent."""
@@ -680,6 +687,17 @@ class Tracker:
         taken_rows[r] = True
         taken_dets = np.zeros(len(scan), dtype=bool)
         taken_dets[d] = True
+        # A firm track holding no serial, in the gate of a report its serial's holder took,
+        # is a second track of that drone (a radar plot started it while the first was still
+        # tentative): after `echo_reports` such reports in a row it is deleted. Left alone it
+        # lives on the plots it wins from its twin, unidentified: a friendly patrol would keep
+        # a hostile-looking twin, alerted on, for its whole flight.
+        echo = np.zeros(n, dtype=bool)
+        twin = taken_dets[hyps.det] & ~taken_rows[hyps.track]
+        twin &= table.status[hyps.track] != TENTATIVE
+        echo[hyps.track[twin]] = True
+        echo &= table.uas_id[:n] == None  # noqa: E711 (elementwise)
+        table.identity_echo[:n] = np.where(echo, table.identity_echo[:n] + 1, 0)
         rest = hyps.subset(~taken_rows[hyps.track] & ~taken_dets[hyps.det])
         return Hypotheses(r, d, d2, y, S, H), rest
 

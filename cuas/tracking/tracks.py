@@ -40,6 +40,7 @@ class TrackRows:
     friendly: NDArray[np.bool_]
     unseen: NDArray[np.int16]
     shadowed: NDArray[np.bool_]
+    identity_echo: NDArray[np.int16]
     emitter_misfit: NDArray[np.float64]
     barred_emitter: NDArray[np.object_]
     mode_p: NDArray[np.float64]
@@ -76,6 +77,7 @@ class TrackTable:
         "friendly",
         "unseen",
         "shadowed",
+        "identity_echo",
         "emitter_misfit",
         "barred_emitter",
         "mode_p",
@@ -117,6 +119,9 @@ class TrackTable:
         # ... and whether, at the radar's last look, a plot inside the gate of a track no radar
         # placed went to a track a radar did: what the radar sees there is another track's.
         self.shadowed = np.zeros(capacity, dtype=bool)
+        # Consecutive Remote ID reports, each given to another track by the serial it holds,
+        # that also fitted this unidentified one: a second track of that same drone.
+        self.identity_echo = np.zeros(capacity, dtype=np.int16)
         # Whether the bearings naming the track's emitter id fit it: a running share of those
         # that fell outside its gate (from finders that cover it), and the one emitter id
         # taken from it for not fitting, whose bearings it may no longer take.
@@ -161,6 +166,7 @@ class TrackTable:
         self.friendly[rows] = False
         self.unseen[rows] = 0
         self.shadowed[rows] = False
+        self.identity_echo[rows] = 0
         self.emitter_misfit[rows] = 0.0
         self.barred_emitter[rows] = None
         self.mode_p[rows] = self.mode_prior
