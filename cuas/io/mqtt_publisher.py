@@ -9,7 +9,12 @@ so `run` is a retry loop with exponential backoff. While the broker is away:
   retained state, so a crash or an outage loses none (a transition whose PUBACK was lost may
   go out twice: MQTT QoS 1 is at-least-once);
 - tracks and sensor health are coalesced: only the newest of each topic is kept, because an
-  operator wants the current picture, not a backlog of stale ones.
+  operator wants the current picture, not a backlog of stale ones;
+- track updates (`tracks/updates`, the tracks each scan updated) are merged while one waits:
+  the waiting message takes the newer one's tracks (by `track_id`, newest state wins), so a
+  slow broker costs intermediate states, never a track, and at most one update message is
+  ever queued. Alerts always go first (they are in the journal's outbox, and the pump sends
+  the outbox before anything else), so no amount of track traffic delays or sheds them.
 On its first connection it republishes the retained state of the alerts a previous run left
 active (`refresh`), so a broker that lost them (no persistence) shows them again.
 Operator acknowledgements on `alerts/+/ack` are validated and handed to `on_ack`; bad ones
@@ -42,7 +47,7 @@ class Publication:
     the core's hot path never pays for it and a coalesced one is never encoded at all."""
 
     topic: str
-    message: wire.TrackCycle | wire.SensorHealth
+    message: wire.TrackCycle | wire.TrackUpdate | wire.SensorHealth
     qos: int
     retain: bool
 
@@ -57,6 +62,7 @@ class PublisherStats:
     connections: int = 0
     failures: int = 0
     coalesced: int = 0  # track cycles or health replaced by a newer one before they went out
+    updates_merged: int = 0  # track updates merged into one still waiting to go out
     acks: int = 0
     bad_acks: int = 0
     transitions: int = 0  # alert transitions published and marked in the journal
@@ -97,6 +103,21 @@ class MqttPublisher:
 
     def tracks(self, cycle: wire.TrackCycle) -> None:
         self._latest_only(Publication(self.topics.tracks, cycle, 0, False))
+
+    def track_update(self, update: wire.TrackUpdate) -> None:
+        """The tracks scans just updated; merged into the one still waiting, if any."""
+        topic = self.topics.track_updates
+        waiting = self._latest.pop(topic, None)
+        if waiting is not None:
+            self.stats.updates_merged += 1
+            update = merge_updates(waiting.message, update)  # type: ignore[arg-type]
+        self._latest[topic] = Publication(topic, update, 0, False)
+        self._poke()
+
+    @property
+    def update_waiting(self) -> bool:
+        """Whether a track update is queued and not yet sent."""
+        return self.topics.track_updates in self._latest
 
     def sensor(self, health: wire.SensorHealth) -> None:
         topic = self.topics.sensor(health.sensor_id)
@@ -242,3 +263,10 @@ class MqttPublisher:
             self.stats.acks += 1
             if self.on_ack is not None:
                 self.on_ack(alert_id, ack)
+
+
+def merge_updates(older: wire.TrackUpdate, newer: wire.TrackUpdate) -> wire.TrackUpdate:
+    """One update with the tracks of both; where both carry a track, the newer state."""
+    tracks = {track.track_id: track for track in older.tracks}
+    tracks.update((track.track_id, track) for track in newer.tracks)
+    return wire.TrackUpdate(v=newer.v, t=newer.t, tracks=list(tracks.values()))
