@@ -92,6 +92,7 @@ class MqttPublisher:
         self.stats = PublisherStats()
         self.connected = False
         self._latest: dict[str, Publication] = {}
+        self._outbox = True  # the journal may hold unpublished transitions
         self._wake: asyncio.Event | None = None
         self._closing = False
 
@@ -99,6 +100,7 @@ class MqttPublisher:
 
     def alerts_journaled(self) -> None:
         """New transitions are in the journal's outbox: publish them when connected."""
+        self._outbox = True
         self._poke()
 
     def tracks(self, cycle: wire.TrackCycle) -> None:
@@ -220,11 +222,17 @@ class MqttPublisher:
             await client.publish(self.topics.alert(row.alert_id), row.payload, qos=1, retain=True)
             self._refresh.pop(0)
             self.stats.published += 1
+        self._outbox = True  # whatever a previous session or run left unpublished
         while True:
             self._wake.clear()
-            while rows := self.journal.pending(limit=64):
-                await self._publish_transitions(client, rows)
-            while self._latest and not self.journal.pending_count():
+            # The outbox is read only when the service says it journaled something: a count
+            # of the journal's unpublished rows scans the table, and this loop turns for every
+            # track message.
+            while self._outbox:
+                self._outbox = False
+                while rows := self.journal.pending(limit=64):
+                    await self._publish_transitions(client, rows)
+            while self._latest and not self._outbox:
                 topic = next(iter(self._latest))
                 p = self._latest.pop(topic)
                 try:
@@ -233,10 +241,11 @@ class MqttPublisher:
                     self._latest.setdefault(topic, p)  # unless a newer one arrived meanwhile
                     raise
                 self.stats.published += 1
-            if self._closing and not self.pending:
+            if self._outbox or self._latest:
+                continue
+            if self._closing:
                 return
-            if not self.pending:
-                await self._wake.wait()
+            await self._wake.wait()
 
     async def _publish_transitions(self, client: aiomqtt.Client, rows: list[Row]) -> None:
         """Each row's event, then its retained state (empty on `cleared`), all in flight at
