@@ -233,19 +233,40 @@ class MqttPublisher:
                 while rows := self.journal.pending(limit=64):
                     await self._publish_transitions(client, rows)
             while self._latest and not self._outbox:
-                topic = next(iter(self._latest))
-                p = self._latest.pop(topic)
-                try:
-                    await client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain)
-                except BaseException:
-                    self._latest.setdefault(topic, p)  # unless a newer one arrived meanwhile
-                    raise
-                self.stats.published += 1
+                await self._publish_latest(client)
             if self._outbox or self._latest:
                 continue
             if self._closing:
                 return
             await self._wake.wait()
+
+    async def _publish_latest(self, client: aiomqtt.Client) -> None:
+        """The track update if one waits, else the track cycle, else everything else that
+        waits (sensor health, QoS 1) at once: a QoS 1 message holds the pump for a PUBACK's
+        round trip, which on a busy core is a few turns of its loop, and the picture should
+        not wait behind it."""
+        first = next(
+            (t for t in (self.topics.track_updates, self.topics.tracks) if t in self._latest),
+            None,
+        )
+        topics = [first] if first is not None else list(self._latest)
+        batch = [(topic, self._latest.pop(topic)) for topic in topics]
+        results = await asyncio.gather(
+            *(client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain) for _, p in batch),
+            return_exceptions=True,
+        )
+        for (topic, p), result in zip(batch, results, strict=True):
+            if not isinstance(result, BaseException):
+                self.stats.published += 1
+            elif topic == self.topics.track_updates and topic in self._latest:
+                newer = self._latest[topic]  # keep the unsent tracks too
+                message = merge_updates(p.message, newer.message)  # type: ignore[arg-type]
+                self._latest[topic] = Publication(topic, message, 0, False)
+            else:
+                self._latest.setdefault(topic, p)  # unless a newer one arrived meanwhile
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _publish_transitions(self, client: aiomqtt.Client, rows: list[Row]) -> None:
         """Each row's event, then its retained state (empty on `cleared`), all in flight at
