@@ -60,6 +60,7 @@ class IngestSocket:
         self.key_mismatch = 0  # an admitted sensor's key on another sensor's topic
         self.unauthenticated = 0  # a message without a User-Id (cannot happen if ZAP runs)
         self.emptied = False  # the last drain ended on an empty socket
+        self.idle = True  # the last `wait` found nothing queued and had to wait
         self._poll: asyncio.Future[int] | None = None  # `wait`'s poll, while it waits
 
     async def batch(self) -> list[tuple[str, bytes]]:
@@ -68,8 +69,10 @@ class IngestSocket:
         return self.drain()
 
     async def wait(self) -> None:
-        """Until a message is queued (at once if one already is: no turn of the loop)."""
+        """Until a message is queued (at once if one already is: no turn of the loop);
+        `idle` says whether it had to wait (False: messages were already queued)."""
         self._poll = self._socket.poll(flags=zmq.POLLIN)
+        self.idle = not self._poll.done()
         try:
             await self._poll
         finally:

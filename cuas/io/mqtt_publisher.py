@@ -241,15 +241,12 @@ class MqttPublisher:
             await self._wake.wait()
 
     async def _publish_latest(self, client: aiomqtt.Client) -> None:
-        """The track update if one waits, else the track cycle, else everything else that
-        waits (sensor health, QoS 1) at once: a QoS 1 message holds the pump for a PUBACK's
-        round trip, which on a busy core is a few turns of its loop, and the picture should
-        not wait behind it."""
-        first = next(
-            (t for t in (self.topics.track_updates, self.topics.tracks) if t in self._latest),
-            None,
-        )
-        topics = [first] if first is not None else list(self._latest)
+        """Everything that waits (at most one message a topic), all in flight at once: the
+        track update first, then the cycle, then sensor health. Sent one at a time, each QoS 1
+        message held the others for a PUBACK's round trip, a few turns of a busy core's loop;
+        and a picture sent before the rest in turns would starve them under a flood."""
+        first = [t for t in (self.topics.track_updates, self.topics.tracks) if t in self._latest]
+        topics = first + [t for t in self._latest if t not in first]
         batch = [(topic, self._latest.pop(topic)) for topic in topics]
         results = await asyncio.gather(
             *(client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain) for _, p in batch),

@@ -69,6 +69,10 @@ HEARTBEAT_S = 2.0  # how often the core notes in its journal that it is alive
 # merged into one update instead of starving fusion.
 UPDATE_BUDGET = 0.15
 UPDATE_BURST_S = 0.02
+# A core that has found messages already waiting every time it came back for more, for this
+# long, has fallen behind its sensors: it hands out no updates of its own (each cycle still
+# carries the scans before it) until it has caught up, so that what CPU it has goes to fusion.
+BEHIND_S = 0.5
 PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
 
 
@@ -109,6 +113,7 @@ class FusionService:
         self._cycles = 0
         self._watermark_t = -math.inf  # everything that reached the core before it is fused
         self._update_tokens = UPDATE_BURST_S  # CPU seconds updates may spend now
+        self._busy_since: float | None = None  # perf_counter() since the socket never emptied
         self._tokens_at = time.perf_counter()
         self._recorder: RecordingWriter | None = None
         self._tracks: TrackSocket | None = None
@@ -274,6 +279,10 @@ class FusionService:
         assert self.ingest is not None
         while True:
             await self.ingest.wait()
+            if self.ingest.idle:
+                self._busy_since = None
+            elif self._busy_since is None:
+                self._busy_since = time.perf_counter()
             now = self.clock()  # before the drain: all that arrived by now will be in hand
             batch = self.ingest.drain()
             if self.ingest.emptied:
@@ -308,6 +317,8 @@ class FusionService:
         if not self.pipeline.update_pending:
             return False
         now = time.perf_counter()
+        if self._busy_since is not None and now - self._busy_since > BEHIND_S:
+            return False
         self._update_tokens = min(
             UPDATE_BURST_S, self._update_tokens + (now - self._tokens_at) * UPDATE_BUDGET
         )
@@ -348,8 +359,8 @@ class FusionService:
             self._publish_update()
             due = self.pipeline.next_due()
             wait = self.tick_s if due is None else min(self.tick_s, due - self.clock())
-            if self.pipeline.update_pending:  # held back by the budget: when it allows
-                wait = min(wait, -self._update_tokens / UPDATE_BUDGET)
+            if self.pipeline.update_pending and self._update_tokens <= 0.0:
+                wait = min(wait, -self._update_tokens / UPDATE_BUDGET)  # when the budget allows
             await asyncio.sleep(max(wait, 0.001))
 
     async def _stats_loop(self) -> None:
