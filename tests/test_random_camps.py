@@ -2,7 +2,7 @@
 
 `benchmarks/robustness.py` flies 30 random camps (`simulators.random_camp`: layouts, sensor
 counts, sensors whose sigmas, Pd and clutter differ from what the camp file says, raids with
-swarms, birds, a friendly and a radar-hidden RF drone). Four camps where fusing every sensor
+swarms, birds, a friendly and a radar-hidden RF drone). Five camps where fusing every sensor
 did worst against the radar alone are kept here, shortened to 90 s. On each, the ratio of the
 fused GOSPA to the radar's alone may not grow past what it was when the camp was kept
 (`WORST_CAMPS`; the target is below 1, which none of them reaches yet: a hidden drone's
@@ -28,7 +28,7 @@ from simulators.random_camp import RandomCamp, random_camp
 from simulators.scoring import one_sensor, read_truth_frames, score_replay
 
 # seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README)
-WORST_CAMPS = {10: 1.165, 26: 1.146, 0: 1.122, 11: 1.095, 18: 1.093}
+WORST_CAMPS = {0: 1.131, 9: 1.129, 26: 1.122, 10: 1.120, 12: 1.090}
 SLACK = 0.03  # another numpy may round a last bit otherwise: no more
 DURATION_S = 90.0
 FAR_M = 300.0

@@ -95,8 +95,9 @@ class IdentityKeeper:
             live = set(tracks.track_id[: tracks.n].tolist())
             self._pending = {k: v for k, v in self._pending.items() if k[0] in live}
 
-    def released(self, tracks: TrackTable, rows: Index) -> None:
-        """The tracker took the emitter ids of `rows` (their bearings did not fit them)."""
+    def reidentified(self, tracks: TrackTable, rows: Index) -> None:
+        """The tracker changed the emitter ids of `rows`: released one whose bearings did not
+        fit, or bound a swarm member's by the evidence of its bearings."""
         self._refresh_friendly(tracks, set(rows.tolist()))
 
     def _assign(

@@ -80,7 +80,9 @@ class LifecycleRules:
 
         `hearing` flags RF direction finders (see the class docstring on transmitters).
         `observable` flags tracks whose recent lines of sight cross at a real angle at the
-        track (see `Tracker`): bearings along a baseline cross anywhere, so nowhere.
+        track (see `Tracker`): bearings along a baseline cross anywhere, so nowhere; and that
+        no working radar covers without having looked `radar_veto_scans` times (its verdict
+        comes first).
 
         `localising` flags sensors that place a target alone (radar, Remote ID). A track never
         updated by one is confirmed only while two or more sensors have updated it recently:

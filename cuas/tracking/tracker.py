@@ -13,6 +13,7 @@ from cuas.config import TrackerConfig
 from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
+from cuas.tracking.emitter_binding import EmitterEvidence, log_det
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
 from cuas.tracking.initiation import SinglePointInitiator
@@ -28,6 +29,7 @@ from cuas.tracking.update import innovation_covariance, kalman_update
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 _SILENT = [CLASSES.index(c) for c in ("bird", "clutter")]  # what never carries a radio link
+_RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,12 @@ class TrackerStages:
     # finders that cover the track, fall outside its gate; the share's memory per bearing.
     emitter_misfit_share: float = 0.5
     emitter_memory: float = 0.7
+    # Bind a swarm member's emitter id to the track its ambiguous bearings fit best, once
+    # that track leads every other by this many nats (emitter_binding.py); 0 turns it off.
+    emitter_bind_margin: float = 4.0
+    # Widen a radar plot's variance by the spread of the other plots its track could have
+    # taken (`_assignment_spread`), so a formation's swapped plots do not drag tracks across.
+    assignment_spread: bool = True
     hypothesiser: Hypothesiser = hypothesise
     associator: Associator = global_nearest_neighbour
     updater: Updater = kalman_update
@@ -166,6 +174,10 @@ class Tracker:
         self.calibration = NoiseCalibration(n_sensors) if stages.calibrate_noise else None
         self.emitter_misfit_share = stages.emitter_misfit_share
         self.emitter_memory = stages.emitter_memory
+        self.assignment_spread = stages.assignment_spread
+        self.emitter_evidence = (
+            EmitterEvidence(stages.emitter_bind_margin) if stages.emitter_bind_margin > 0 else None
+        )
         self.min_crossing_deg = stages.passive.min_crossing_deg
         self.hypothesise = stages.hypothesiser
         self.associate = stages.associator
@@ -281,6 +293,12 @@ class Tracker:
             hyps = self._check_emitters(scan, hyps)
         raw = hyps
         hyps = hyps.subset(~excluded[hyps.track])
+        if scan.labels is not None and self.hearing[scan.sensor]:
+            if self.emitter_evidence is not None:
+                self._bind_emitters(scan, raw, firm, threshold)
+            hyps = _route_by_emitter(
+                scan.labels.emitter_id, table.emitter_id[:n], hyps, firm & ~table.shadowed[:n], k
+            )
         if radar and len(hyps):
             # A plot in the gate of a firm track a radar placed is that track's to take (or
             # refuse): a track from bearings alone, on the same drone, that took it would
@@ -319,7 +337,11 @@ class Tracker:
 
         rows = assigned.track
         if rows.size:
-            self._update(rows, scan, assigned)
+            var = scan.var[assigned.det]
+            if radar and self.assignment_spread:
+                spread = _assignment_spread(assigned, gated, n, _RADAR_ANGLES[: scan.model.dim])
+                var = var + np.minimum(spread, var)
+            self._update(rows, scan, assigned, var)
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
             self.stats.updates += rows.size
@@ -373,8 +395,9 @@ class Tracker:
         released: list[int] = []
         if dets.size:
             held_rows = rows[dets]
-            k = len(names)
-            fit = np.isin(held_rows * k + dets, hyps.track * k + hyps.det)
+            in_gate = np.zeros(len(names), dtype=bool)  # the bearing gated with its holder
+            in_gate[hyps.det[rows[hyps.det] == hyps.track]] = True
+            fit = in_gate[dets]
             keep = self.emitter_memory
             share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * ~fit
             table.emitter_misfit[held_rows] = share
@@ -386,15 +409,71 @@ class Tracker:
                 released.append(row)
         if released:
             for annotator in self.annotators:
-                release = getattr(annotator, "released", None)
-                if release is not None:
-                    release(table, np.array(released, dtype=np.intp))
+                reidentified = getattr(annotator, "reidentified", None)
+                if reidentified is not None:
+                    reidentified(table, np.array(released, dtype=np.intp))
         barred = table.barred_emitter[:n]
         if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
             return hyps
         named = np.array(names, dtype=object)[hyps.det]
         bar = barred[hyps.track]
         return hyps.subset(~((bar != None) & (bar == named)))  # noqa: E711
+
+    def _bind_emitters(
+        self, scan: Scan, raw: Hypotheses, firm: NDArray[np.bool_], threshold: float
+    ) -> None:
+        """Bearings in several firm tracks' gates (a swarm) naming an emitter no track holds,
+        as evidence of which of those tracks carries it (emitter_binding.py). A track the
+        evidence singles out, holding no emitter id yet, takes it; the bearings naming it are
+        then routed to it (`_route_by_emitter`). `raw` is every gated pair, before exclusions:
+        a bearing tells of every track it fits."""
+        assert scan.labels is not None and self.emitter_evidence is not None
+        names = scan.labels.emitter_id
+        if not len(raw) or names.count(None) == len(names):
+            return
+        table = self.tracks
+        pairs = firm[raw.track]
+        pairs &= (np.bincount(raw.det[pairs], minlength=len(scan)) > 1)[raw.det]
+        if not pairs.any():
+            return
+        held = set(table.emitter_id[: table.n].tolist())
+        first: dict[str, int] = {}  # one bearing per emitter and scan (two are a rare echo)
+        for j in np.unique(raw.det[pairs]).tolist():
+            name = names[j]
+            if name is not None and name not in held and name not in first:
+                first[name] = j
+        if not first:
+            return
+        bearing_of = np.full(len(scan), -1, dtype=np.intp)
+        bearing_of[list(first.values())] = np.arange(len(first))
+        pairs &= bearing_of[raw.det] >= 0
+        p = np.flatnonzero(pairs)
+        rows = raw.track[p]
+        winners = self.emitter_evidence.observe(
+            scan.t,
+            scan.sensor,
+            list(first),
+            bearing_of[raw.det[p]],
+            table.track_id[rows],
+            raw.d2[p],
+            log_det(raw.S[p]),
+            threshold,
+        )
+        bound: list[int] = []
+        for name, winner in winners.items():
+            at = np.flatnonzero(table.track_id[rows] == winner)
+            if not at.size or table.emitter_id[rows[at[0]]] is not None:
+                continue
+            row = int(rows[at[0]])
+            table.emitter_id[row] = name
+            table.emitter_misfit[row] = 0.0
+            self.emitter_evidence.forget(name)
+            bound.append(row)
+        if bound:
+            for annotator in self.annotators:
+                reidentified = getattr(annotator, "reidentified", None)
+                if reidentified is not None:
+                    reidentified(table, np.array(bound, dtype=np.intp))
 
     def _calibrated(self, scan: Scan) -> Scan:
         """The scan with its angle-only detections' variances as calibrated."""
@@ -550,7 +629,24 @@ class Tracker:
                 self.sites,
                 self.min_crossing_deg,
             )
+            # Where a working radar looks, its verdict comes first: it places the target, or
+            # after `radar_veto_scans` looks at nothing the track is a ghost (or a transmitter
+            # too small for it). Confirmed before that, a crossing of two objects' lines of
+            # sight would be shown (and alerted on) for the seconds until the veto.
+            rows = np.flatnonzero(ask)
+            pending = table.unseen[rows] < self.rules.radar_veto_scans
+            if pending.any():
+                rows = rows[pending]
+                observable[rows] &= ~self._radar_watched(table.x[rows, :3])
         return self.rules.apply(table, t, self.silent, self.localising, self.hearing, observable)
+
+    def _radar_watched(self, positions: Array) -> NDArray[np.bool_]:
+        """Positions inside the cover of a radar that is not silent."""
+        watched = np.zeros(positions.shape[0], dtype=bool)
+        for sensor, model in self.watchers.items():
+            if model.can_initiate and not self.silent[sensor]:
+                watched |= model.geometry.covers(positions)
+        return watched
 
     def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:
         """Remote ID detections go to the track that holds their serial, gate or not.
@@ -655,11 +751,15 @@ class Tracker:
                 annotator.updated(table, rows, scan, hyps.det)
         return int(rows.size)
 
-    def _update(self, rows: Index, scan: Scan, assigned: Hypotheses) -> None:
-        """Kalman-update every motion mode of tracks `rows` with their assigned detections,
-        reweigh the modes by how well each predicted them, and recombine."""
+    def _update(
+        self, rows: Index, scan: Scan, assigned: Hypotheses, var: Array | None = None
+    ) -> None:
+        """Kalman-update every motion mode of tracks `rows` with their assigned detections
+        (of variances `var`, the scan's by default), reweigh the modes by how well each
+        predicted them, and recombine."""
         table = self.tracks
-        var = scan.var[assigned.det]
+        if var is None:
+            var = scan.var[assigned.det]
         if self.imm.n_modes == 1:  # the gating stage's innovations are the mode's own
             x_new, P_new = self.kalman_update(
                 table.x[rows], table.P[rows], assigned.y, assigned.S, assigned.H, var
@@ -718,6 +818,8 @@ class Tracker:
         rows = self.tracks.rows(doomed)
         self.tracks.remove(doomed)
         self._graveyard.bury(rows)
+        if self.emitter_evidence is not None and len(self.emitter_evidence):
+            self.emitter_evidence.prune(self.tracks.track_id[: self.tracks.n])
         self.stats.deleted += int(doomed.sum())
 
     def snapshot(self, t: float) -> TrackSnapshot:
@@ -811,6 +913,75 @@ def _contested(
     np.minimum.at(rival_for_track, gated.track[other_det], gated.d2[other_det])
     limit = assigned.d2 + margin
     return (rival_for_det[assigned.det] < limit) | (rival_for_track[assigned.track] < limit)
+
+
+def _route_by_emitter(
+    names: list[str | None],
+    held: NDArray[np.object_],
+    hyps: Hypotheses,
+    firm: NDArray[np.bool_],
+    k: int,
+) -> Hypotheses:
+    """Bearings that name an emitter, paired by it: one in the gate of the firm track that
+    holds its emitter id goes to that track alone; and where a bearing falls in several firm
+    tracks' gates (a swarm), a track holding another emitter id does not take it. A lone
+    track's bearing naming another emitter stays paired, so identity.py's rule 3 can still
+    rename it. `firm` leaves out shadowed tracks (`_shadowed`): a bearings-only track whose
+    gate holds a radar track's plot is likely that track's echo, and its emitter's bearings
+    are not reserved for it."""
+    if not len(hyps) or names.count(None) == len(names):
+        return hyps
+    named = np.array(names, dtype=object)[hyps.det]
+    holds = held[hyps.track]
+    has_name = named != None  # noqa: E711 (elementwise)
+    holding = holds != None  # noqa: E711
+    own = has_name & holding & (holds == named) & firm[hyps.track]
+    if not (own.any() or (has_name & holding).any()):
+        return hyps
+    routed = np.zeros(k, dtype=bool)
+    routed[hyps.det[own]] = True
+    crowded = np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1
+    other = has_name & holding & (holds != named) & crowded[hyps.det]
+    return hyps.subset((~routed[hyps.det] | own) & ~other)
+
+
+def _assignment_spread(
+    assigned: Hypotheses, gated: Hypotheses, n: int, angles: NDArray[np.bool_]
+) -> Array:
+    """Variance to add to the angles of each assigned radar plot for the other plots its
+    track could have taken (aligned with `assigned`).
+
+    The nearest-neighbour choice is kept, but where another plot in the track's gate is
+    nearly as likely (drones of a formation closer than the radar's cross-range noise), the
+    choice may be the neighbour's: weighed as JPDA weighs it, the update is as uncertain as
+    the spread of the candidates, sum_k beta_k (y_k - y)^2 with beta_k the candidates'
+    relative likelihoods. A wrong plot then moves the track a little instead of dragging it
+    onto the neighbour, which is how formation tracks swap; a plot with no rival is used as
+    it is. The caller caps the addition at the plot's own variance: an ambiguous plot counts
+    at least half, or tracks in a dense swarm, each with many rivals, stop following their
+    drones. Only the angles (`angles` flags them among the plot's components) are widened:
+    range is what the radar resolves (a few metres against a formation's 30-40 m), and
+    slowing a track's range updates let a flock of birds outrun its tracks, which left them
+    to breed duplicates.
+    """
+    out = np.zeros_like(assigned.y)
+    if not len(assigned) or len(gated) <= len(assigned):
+        return out
+    at = np.full(n, -1, dtype=np.intp)
+    at[assigned.track] = np.arange(len(assigned))
+    i = at[gated.track]
+    rival = (i >= 0) & (gated.det != assigned.det[np.maximum(i, 0)])
+    if not rival.any():
+        return out
+    i = i[rival]
+    w = np.exp(-0.5 * np.maximum(gated.d2[rival] - assigned.d2[i], -50.0))
+    total = np.ones(len(assigned))
+    np.add.at(total, i, w)
+    spread = (gated.y[rival][:, angles] - assigned.y[i][:, angles]) ** 2
+    widen = np.zeros((len(assigned), int(angles.sum())))
+    np.add.at(widen, i, spread * (w / total[i])[:, None])
+    out[:, angles] = widen
+    return out
 
 
 def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:

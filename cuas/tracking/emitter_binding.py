@@ -1,0 +1,177 @@
+"""Which track of a tight formation carries a radio link, from the bearings that name it.
+
+A direction finder's bearing 2 km out spans about 100 m: in a swarm flying 40 m apart it falls
+in the gates of several tracks, and whichever took it would be pulled onto a neighbour's line
+of sight, so the tracker uses it for none (it is *ambiguous*). It still says, weakly, which of
+those tracks the emitter it names is on: the one whose direction fits that emitter's bearings
+best, over many bearings and from more than one site. `EmitterEvidence` keeps, per emitter, a
+decaying log-likelihood of each candidate track from such bearings, and names the track once it
+leads every other candidate by `margin` nats. The tracker then gives the track that emitter id,
+and from then on the emitter's bearings go to it alone: a labelled measurement, which the
+unlabelled radar plots of a formation (swapped between neighbours from scan to scan) cannot
+take away.
+
+The evidence of a whole scan is weighed at once, in flat arrays of (emitter, track) entries: a
+camp with a few hundred emitters in formation costs a few array passes per direction-finder
+scan, not a loop over bearings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+_SHIFT = np.int64(1) << np.int64(40)  # an entry's key: emitter slot * _SHIFT + track id
+
+
+class EmitterEvidence:
+    """Decaying log-likelihoods of (emitter, track) from ambiguous bearings; see the module
+    docstring. A candidate missing from a later bearing's gate scores that bearing at the
+    gate's edge, so leaving the gate counts against a track, never for it."""
+
+    def __init__(
+        self,
+        margin: float = 4.0,
+        half_life_s: float = 20.0,
+        min_bearings: float = 6.0,
+        min_sensors: int = 2,
+        max_emitters: int = 4096,
+    ) -> None:
+        self.margin = margin
+        self.half_life_s = half_life_s
+        self.min_bearings = min_bearings
+        self.min_sensors = min_sensors
+        self.max_emitters = max_emitters
+        self._index: dict[str, int] = {}  # emitter -> its slot in the per-emitter arrays
+        self._t = np.zeros(0)  # last bearing of each emitter
+        self._weight = np.zeros(0)  # decayed number of bearings
+        self._sensors: list[set[int]] = []  # sites that heard it
+        # Entries, one per (emitter slot, candidate track id), kept sorted by their key.
+        self._key = np.zeros(0, dtype=np.int64)
+        self._score = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def _slots(self, names: list[str], t: float) -> Index:
+        """Slots of `names`, opening one for each emitter not seen before (the one heard
+        longest ago gives up its slot once `max_emitters` are kept)."""
+        out = np.empty(len(names), dtype=np.intp)
+        for i, name in enumerate(names):
+            slot = self._index.get(name)
+            if slot is None:
+                if len(self._index) >= self.max_emitters:
+                    oldest = min(self._index, key=lambda e: self._t[self._index[e]])
+                    slot = self._index.pop(oldest)
+                    self._clear(slot)
+                else:
+                    slot = len(self._sensors)
+                    self._t = np.append(self._t, t)
+                    self._weight = np.append(self._weight, 0.0)
+                    self._sensors.append(set())
+                self._index[name] = slot
+                self._t[slot] = t
+            out[i] = slot
+        return out
+
+    def _clear(self, slot: int) -> None:
+        keep = self._key // _SHIFT != slot
+        self._key, self._score = self._key[keep], self._score[keep]
+        self._weight[slot] = 0.0
+        self._sensors[slot] = set()
+
+    def observe(
+        self,
+        t: float,
+        sensor: int,
+        names: list[str],
+        bearing: Index,
+        track_ids: NDArray[np.int64],
+        d2: Array,
+        log_det_s: Array,
+        threshold: float,
+    ) -> dict[str, int]:
+        """Weigh one scan's ambiguous bearings: bearing i names emitter `names[i]` (each
+        emitter once) and gated with candidate `track_ids[p]` at squared distance `d2[p]`
+        where `bearing[p] == i` (innovation covariances of log-determinant `log_det_s`; the
+        gate's `threshold`). Returns the emitters now bound, with their track ids."""
+        slots = self._slots(names, t)
+        decay = 0.5 ** (np.maximum(t - self._t[slots], 0.0) / self.half_life_s)
+        self._t[slots] = t
+        self._weight[slots] = self._weight[slots] * decay + 1.0
+        for slot in slots.tolist():
+            self._sensors[slot].add(sensor)
+        loglik = -0.5 * (d2 + log_det_s)
+        edge = np.full(len(names), np.inf)
+        np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
+        # Entries of this scan's emitters: decayed, then the edge for every candidate of
+        # theirs this bearing did not gate; this bearing's own pairs are added (or opened).
+        emitter_of = self._key // _SHIFT
+        at = np.full(len(self._sensors), -1, dtype=np.intp)
+        at[slots] = np.arange(len(names))
+        mine = at[emitter_of] >= 0
+        i = at[emitter_of[mine]]
+        self._score[mine] = self._score[mine] * decay[i] + edge[i]
+        pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
+        pos = np.searchsorted(self._key, pair_key)
+        found = pos < self._key.size
+        found[found] &= self._key[pos[found]] == pair_key[found]
+        self._score[pos[found]] += loglik[found] - edge[bearing[found]]
+        if not found.all():
+            new_key = pair_key[~found]
+            keys = np.concatenate([self._key, new_key])
+            scores = np.concatenate([self._score, loglik[~found]])
+            order = np.argsort(keys, kind="stable")
+            self._key, self._score = keys[order], scores[order]
+        return self._decide(slots, names)
+
+    def _decide(self, slots: Index, names: list[str]) -> dict[str, int]:
+        """The emitters among `slots` whose best candidate leads the next by the margin."""
+        ready = (self._weight[slots] >= self.min_bearings) & np.array(
+            [len(self._sensors[s]) >= self.min_sensors for s in slots.tolist()], dtype=bool
+        )
+        if not ready.any() or not self._key.size:
+            return {}
+        emitter_of = self._key // _SHIFT
+        wanted = np.zeros(len(self._sensors), dtype=bool)
+        wanted[slots[ready]] = True
+        pick = np.flatnonzero(wanted[emitter_of])
+        if not pick.size:
+            return {}
+        # Entries are sorted by key, so each emitter's candidates are one run: its best and
+        # second best by two reductions over the runs (no sort).
+        e, score = emitter_of[pick], self._score[pick]
+        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        best = np.maximum.reduceat(score, first)
+        count = np.diff(np.r_[first, e.size])
+        run = np.repeat(np.arange(first.size), count)
+        top = np.flatnonzero(score == best[run])
+        top = top[np.r_[True, run[top][1:] != run[top][:-1]]]  # the first best of each run
+        rest = score.copy()
+        rest[top] = -np.inf
+        lead = np.where(count >= 2, best - np.maximum.reduceat(rest, first), -np.inf)
+        won = np.flatnonzero(lead >= self.margin)
+        e, tid = e[top[won]], self._key[pick[top[won]]] % _SHIFT
+        name_of = {s: names[i] for i, s in enumerate(slots.tolist())}
+        return {name_of[int(a)]: int(b) for a, b in zip(e.tolist(), tid.tolist(), strict=True)}
+
+    def forget(self, emitter: str) -> None:
+        """The emitter is bound: its evidence starts afresh if it is ever needed again."""
+        slot = self._index.get(emitter)
+        if slot is not None:
+            self._clear(slot)
+
+    def prune(self, live_track_ids: NDArray[np.int64]) -> None:
+        """Drop the entries of tracks that no longer exist."""
+        if self._key.size:
+            keep = np.isin(self._key % _SHIFT, live_track_ids)
+            self._key, self._score = self._key[keep], self._score[keep]
+
+
+def log_det(S: Array) -> Array:
+    """log |S| of a stack of small covariance matrices."""
+    if S.shape[-1] == 1:
+        return np.log(S[:, 0, 0])
+    return np.linalg.slogdet(S)[1]
