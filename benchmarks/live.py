@@ -4,14 +4,18 @@ For each offered load (default 1,000, 10,000 and 50,000 detections/s) it starts 
 on a free loopback port and `cuas run` as its own process, then a load generator process
 publishes radar reports over ZeroMQ from four simulated radars watching 200 drones (the scan
 rate of each radar is what gives the offered load), while this process listens to the
-camp's MQTT `tracks` topic and to the ZeroMQ track stream.
+camp's MQTT `tracks` and `tracks/updates` topics and to the ZeroMQ track stream.
 
 Reported per load:
-- intake: detections the core accepted per second, and loss (sent but never received);
-- end-to-end latency: from a report's publication to the arrival at the MQTT subscriber of
-  the first track cycle that contains it (cycle time >= measurement time). It includes the
-  wait for the next cycle boundary (cycles every 0.1 s here) and the reorder window's wait
-  for the other radars;
+- intake: detections the core accepted per second, loss (sent but never received), and the
+  reports fused late by retrodiction (a core that falls behind makes them);
+- end-to-end latency, from a report's publication to the arrival at the MQTT subscriber of
+  the first message that contains it: `first` is whichever comes first of a track update
+  (`tracks/updates`, published as soon as a scan is fused: the first update whose time, the
+  tracker's, is at or after the report's measurement time) and a track cycle (`tracks`, cycle
+  time >= measurement time); `cycle` counts cycles only, as before the updates existed. Both
+  include the reorder window's wait for the other radars; `cycle` also the wait for the next
+  cycle boundary (cycles every 0.1 s here);
 - cycle delivery delay: arrival of a cycle minus its cycle time, i.e. what the core adds
   after the last report a cycle may contain was measured (over MQTT and over ZeroMQ);
 - alert latency: arrival at an MQTT subscriber of each `raised` or `escalated` alert (the
@@ -20,7 +24,11 @@ Reported per load:
   report that made the track alertable; here measurement time = publication time). With
   the cycle-driven alerts of before, an alert's time was its cycle's, up to one cycle after
   that report, so their figure understates their latency by up to a cycle (0.1 s here);
-- the core's CPU use.
+- the core's CPU use, and the number of update messages over MQTT.
+
+`--no-updates` runs the core with track updates off (MQTT and ZeroMQ), to price them. The
+script runs against an older core too (it imports nothing newer than the core it measures),
+for side-by-side figures: `PYTHONPATH=OLD_TREE python benchmarks/live.py` (run from OLD_TREE).
 
     bash scripts/setup.sh dev
     .venv/bin/python -m benchmarks.live                # ~1.5 min
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -60,7 +69,17 @@ CYCLE_S = 0.1
 WARMUP_S = 3.0
 
 
-def write_camp(directory: Path, mqtt_port: int, rate: float) -> Path:
+UPDATES_MQTT = "cuas/bench/tracks/updates"
+UPDATES_ZMQ = "track_updates"
+
+
+class Stamp(msgspec.Struct):
+    """A track cycle or update read for its time only (the subscriber must keep up)."""
+
+    t: float
+
+
+def write_camp(directory: Path, mqtt_port: int, rate: float, updates: bool = True) -> Path:
     """The benchmark camp with four co-located radars and 10 Hz cycles on free ports; each
     radar is declared to scan as fast as the generator makes it for `rate` det/s, so that
     the core's per-sensor flood limit (a multiple of the declared rate) admits the load."""
@@ -90,6 +109,12 @@ def write_camp(directory: Path, mqtt_port: int, rate: float) -> Path:
         tracker=TrackerConfig(cycle_period_s=CYCLE_S, reorder_window_s=0.5),
         alerts=msgspec.structs.replace(camp.alerts, journal=str(directory / "journal.sqlite")),
     )
+    if not updates:  # (the keys exist only in cores that publish updates)
+        camp = msgspec.structs.replace(
+            camp,
+            mqtt=msgspec.structs.replace(camp.mqtt, track_updates=False),
+            zmq=msgspec.structs.replace(camp.zmq, track_updates=False),
+        )
     path = directory / "camp.toml"
     path.write_text(dump_config(camp))
     return path
@@ -141,28 +166,43 @@ def generate(config_path: str, rate: float, duration_s: float, result: mp.Queue)
     result.put(sent)
 
 
-async def listen(mqtt_port: int, zmq_tracks: str, stop: asyncio.Event) -> tuple[list, list, list]:
-    """Arrival times of track cycles over MQTT and over ZeroMQ: lists of (cycle t, arrival);
-    and of `raised`/`escalated` alerts over MQTT: (alert t, arrival)."""
-    over_mqtt: list[tuple[float, float]] = []
-    over_zmq: list[tuple[float, float]] = []
-    alerts: list[tuple[float, float]] = []
+@dataclass
+class Heard:
+    """Arrivals at the subscribers: (message t, arrival) per kind and transport."""
+
+    cycles_mqtt: list[tuple[float, float]]
+    cycles_zmq: list[tuple[float, float]]
+    updates_mqtt: list[tuple[float, float]]
+    updates_zmq: list[tuple[float, float]]
+    alerts: list[tuple[float, float]]  # `raised`/`escalated` over MQTT: (alert t, arrival)
+
+
+async def listen(mqtt_port: int, zmq_tracks: str, stop: asyncio.Event) -> Heard:
+    """Collect the arrival times of track cycles and updates over MQTT and ZeroMQ, and of
+    alerts over MQTT, until `stop`."""
+    heard = Heard([], [], [], [], [])
     ready = asyncio.Event()
+    stamp = msgspec.json.Decoder(Stamp)
+    stamp_msgpack = msgspec.msgpack.Decoder(Stamp)
 
     async def mqtt() -> None:
         async with aiomqtt.Client("127.0.0.1", mqtt_port, identifier="bench") as client:
             await client.subscribe("cuas/bench/tracks", qos=0)
+            await client.subscribe(UPDATES_MQTT, qos=0)
             await client.subscribe(Topics("cuas/bench").alert_events, qos=1)
             ready.set()
             async for m in client.messages:
                 arrival = time.time()
-                if m.topic.value.endswith("/tracks"):
-                    cycle = wire.from_json(bytes(m.payload), wire.TrackCycle)  # type: ignore[arg-type]
-                    over_mqtt.append((cycle.t, arrival))
+                topic = m.topic.value
+                if topic.endswith("/tracks"):
+                    heard.cycles_mqtt.append((stamp.decode(m.payload).t, arrival))  # type: ignore[arg-type]
+                    continue
+                if topic == UPDATES_MQTT:
+                    heard.updates_mqtt.append((stamp.decode(m.payload).t, arrival))  # type: ignore[arg-type]
                     continue
                 alert = wire.from_json(bytes(m.payload), wire.Alert)  # type: ignore[arg-type]
                 if alert.state in ("raised", "escalated"):
-                    alerts.append((alert.t, arrival))
+                    heard.alerts.append((alert.t, arrival))
 
     async def zmq_stream() -> None:
         import zmq.asyncio
@@ -170,12 +210,14 @@ async def listen(mqtt_port: int, zmq_tracks: str, stop: asyncio.Event) -> tuple[
         ctx = zmq.asyncio.Context()
         sub = ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.SUBSCRIBE, TRACK_STREAM.encode())
+        sub.setsockopt(zmq.SUBSCRIBE, UPDATES_ZMQ.encode())
         sub.connect(zmq_tracks)
         try:
             while True:
-                _, payload = await sub.recv_multipart()
+                topic, payload = await sub.recv_multipart()
                 arrival = time.time()
-                over_zmq.append((wire.from_msgpack(payload, wire.TrackCycle).t, arrival))
+                into = heard.updates_zmq if topic == UPDATES_ZMQ.encode() else heard.cycles_zmq
+                into.append((stamp_msgpack.decode(payload).t, arrival))
         finally:
             sub.close(0)
             ctx.term()
@@ -186,7 +228,7 @@ async def listen(mqtt_port: int, zmq_tracks: str, stop: asyncio.Event) -> tuple[
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return over_mqtt, over_zmq, alerts
+    return heard
 
 
 def cpu_seconds(pid: int) -> float:
@@ -201,8 +243,13 @@ class Result:
     received_detections: int
     intake_per_s: float
     lost: int
+    late_fused: int
     rejects: dict[str, int]
-    latency_ms: dict[str, float]
+    latency_ms: dict[str, float]  # report -> first MQTT message (update or cycle) with it
+    cycle_latency_ms: dict[str, float]  # report -> first MQTT cycle with it
+    update_latency_zmq_ms: dict[str, float]  # report -> first ZeroMQ update with it
+    mqtt_updates: int
+    latency_bounds_ms: dict[str, float]  # the reorder window's adapted wait per radar, at the end
     mqtt_delay_ms: dict[str, float]
     zmq_delay_ms: dict[str, float]
     core_cpu: float
@@ -225,9 +272,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
 def end_to_end(
     sent: list[tuple[float, int]], cycles: list[tuple[float, float]], t_from: float, t_to: float
 ) -> list[float]:
-    """For each report, publication -> arrival of the first cycle with cycle t >= its t."""
+    """For each report, publication -> arrival of the first message (cycle or update) with
+    message t >= its t."""
     if not cycles:
-        return []
+        return [float("inf")] * sum(t_from <= t <= t_to for t, _ in sent)
     cycle_t = np.array([c for c, _ in cycles])
     arrival = np.array([a for _, a in cycles])
     order = np.argsort(cycle_t)
@@ -237,15 +285,14 @@ def end_to_end(
         if not t_from <= t <= t_to:
             continue
         i = int(np.searchsorted(cycle_t, t, side="left"))
-        if i < len(cycle_t):
-            out.append(arrival[i] - t)
+        out.append(arrival[i] - t if i < len(cycle_t) else float("inf"))
     return out
 
 
-def run_one(rate: float, duration_s: float, workdir: Path) -> Result:
+def run_one(rate: float, duration_s: float, workdir: Path, updates: bool = True) -> Result:
     broker = MosquittoBroker(workdir / f"mosquitto-{int(rate)}")
     broker.start()
-    config_path = write_camp(workdir, broker.port, rate)
+    config_path = write_camp(workdir, broker.port, rate, updates)
     config = load_config(config_path)
     log_path = workdir / f"core-{int(rate)}.log"
     with open(log_path, "w") as log:
@@ -261,7 +308,7 @@ def run_one(rate: float, duration_s: float, workdir: Path) -> Result:
             target=generate, args=(str(config_path), rate, duration_s, results)
         )
 
-        async def observe() -> tuple[list, list, list, list, float]:
+        async def observe() -> tuple[list, Heard, float]:
             stop = asyncio.Event()
             listener = asyncio.create_task(listen(broker.port, config.zmq.tracks, stop))
             await asyncio.sleep(0.5)
@@ -271,10 +318,13 @@ def run_one(rate: float, duration_s: float, workdir: Path) -> Result:
             cpu = (cpu_seconds(core.pid) - cpu0) / (time.time() - wall0)
             await asyncio.sleep(1.0)
             stop.set()
-            over_mqtt, over_zmq, alerts = await listener
-            return sent, over_mqtt, over_zmq, alerts, cpu
+            return sent, await listener, cpu
 
-        sent, over_mqtt, over_zmq, alerts, cpu = asyncio.run(observe())
+        # The subscriber's own full garbage collections (tens of ms over the modules' objects)
+        # would show as delivery delay: its start-up objects are frozen out of them.
+        gc.collect()
+        gc.freeze()
+        sent, heard, cpu = asyncio.run(observe())
         gen.join(10)
     finally:
         core.terminate()
@@ -288,8 +338,9 @@ def run_one(rate: float, duration_s: float, workdir: Path) -> Result:
     t_first = sent[0][0]
     t_from, t_to = t_first + WARMUP_S, sent[-1][0] - 0.5
     sent_dets = sum(n for _, n in sent)
-    window = [(c, a) for c, a in over_mqtt if t_from <= c <= t_to]
-    zwindow = [(c, a) for c, a in over_zmq if t_from <= c <= t_to]
+    window = [(c, a) for c, a in heard.cycles_mqtt if t_from <= c <= t_to]
+    zwindow = [(c, a) for c, a in heard.cycles_zmq if t_from <= c <= t_to]
+    first = [*heard.cycles_mqtt, *heard.updates_mqtt]
     return Result(
         offered=rate,
         sent_detections=sent_dets,
@@ -298,14 +349,19 @@ def run_one(rate: float, duration_s: float, workdir: Path) -> Result:
         # Ingest counts a report's detections on acceptance (late ones included), so what is
         # missing was lost in transport.
         lost=sent_dets - totals["detections"],
+        late_fused=totals.get("late_fused", 0),
         rejects=totals["rejects"],
-        latency_ms=percentiles(end_to_end(sent, over_mqtt, t_from, t_to)),
+        latency_ms=percentiles(end_to_end(sent, first, t_from, t_to)),
+        cycle_latency_ms=percentiles(end_to_end(sent, heard.cycles_mqtt, t_from, t_to)),
+        update_latency_zmq_ms=percentiles(end_to_end(sent, heard.updates_zmq, t_from, t_to)),
+        mqtt_updates=len(heard.updates_mqtt),
+        latency_bounds_ms=totals.get("latency_bounds_ms", {}),
         mqtt_delay_ms=percentiles([a - c for c, a in window]),
         zmq_delay_ms=percentiles([a - c for c, a in zwindow]),
         core_cpu=round(cpu, 2),
-        mqtt_cycles=len(over_mqtt),
-        alert_latency_ms=percentiles([a - t for t, a in alerts]),
-        alerts=len(alerts),
+        mqtt_cycles=len(heard.cycles_mqtt),
+        alert_latency_ms=percentiles([a - t for t, a in heard.alerts]),
+        alerts=len(heard.alerts),
     )
 
 
@@ -314,31 +370,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[1000, 10000, 50000])
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--json", default="benchmarks/results/live.json")
+    parser.add_argument(
+        "--no-updates", action="store_true", help="run the core with track updates off"
+    )
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for rate in args.rates:
-            r = run_one(rate, args.duration, Path(tmp))
+            r = run_one(rate, args.duration, Path(tmp), updates=not args.no_updates)
             rows.append(r)
             print(json.dumps(r.__dict__), flush=True)
     print()
     print(
-        f"{'offered':>9} {'intake':>9} {'lost':>6} {'late':>6} {'e2e p50':>8} {'e2e p99':>8} "
-        f"{'mqtt p50':>9} {'mqtt p99':>9} {'zmq p50':>8} {'zmq p99':>8} {'core cpu':>8} "
+        f"{'offered':>9} {'intake':>9} {'lost':>6} {'late':>5} {'retro':>6} "
+        f"{'first p50':>9} {'first p99':>9} {'cycle p50':>9} {'cycle p99':>9} "
+        f"{'zupd p50':>8} {'zupd p99':>8} {'mqtt p50':>8} {'mqtt p99':>8} "
+        f"{'zmq p50':>8} {'zmq p99':>8} {'cpu':>5} {'updates':>7} "
         f"{'alerts':>6} {'alert p50':>9} {'alert p99':>9}"
     )
     for r in rows:
         print(
-            f"{r.offered:9.0f} {r.intake_per_s:9.0f} {r.lost:6d} {r.rejects.get('late', 0):6d} "
-            f"{r.latency_ms['p50']:8.1f} {r.latency_ms['p99']:8.1f} "
-            f"{r.mqtt_delay_ms['p50']:9.1f} {r.mqtt_delay_ms['p99']:9.1f} "
-            f"{r.zmq_delay_ms['p50']:8.1f} {r.zmq_delay_ms['p99']:8.1f} {r.core_cpu:8.0%} "
+            f"{r.offered:9.0f} {r.intake_per_s:9.0f} {r.lost:6d} {r.rejects.get('late', 0):5d} "
+            f"{r.late_fused:6d} {r.latency_ms['p50']:9.1f} {r.latency_ms['p99']:9.1f} "
+            f"{r.cycle_latency_ms['p50']:9.1f} {r.cycle_latency_ms['p99']:9.1f} "
+            f"{r.update_latency_zmq_ms['p50']:8.1f} {r.update_latency_zmq_ms['p99']:8.1f} "
+            f"{r.mqtt_delay_ms['p50']:8.1f} {r.mqtt_delay_ms['p99']:8.1f} "
+            f"{r.zmq_delay_ms['p50']:8.1f} {r.zmq_delay_ms['p99']:8.1f} {r.core_cpu:5.0%} "
+            f"{r.mqtt_updates:7d} "
             f"{r.alerts:6d} {r.alert_latency_ms['p50']:9.1f} {r.alert_latency_ms['p99']:9.1f}"
         )
     print(
-        "latencies in ms; e2e = report publication -> first MQTT track cycle containing it "
-        f"(cycles every {CYCLE_S} s); mqtt/zmq = cycle arrival - cycle time; alert = "
-        "arrival of a raised/escalated alert - the measurement time that raised it"
+        "latencies in ms, from a report's publication: first = to the first MQTT message "
+        "(track update or cycle) containing it; cycle = to the first MQTT cycle containing it "
+        f"(cycles every {CYCLE_S} s); zupd = to the first ZeroMQ track update containing it; "
+        "mqtt/zmq = cycle arrival - cycle time; alert = arrival of a raised/escalated alert - "
+        "the measurement time that raised it; late = reports rejected late, retro = fused "
+        "late by retrodiction; updates = update messages received over MQTT"
     )
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps([r.__dict__ for r in rows], indent=2) + "\n")

@@ -59,11 +59,17 @@ class MqttConfig(_Section):
     tls_key: str | None = None  # the client certificate's private key (PEM)
     keepalive_s: Annotated[int, Meta(ge=5, le=3600)] = 30
     tracks_period_s: Annotated[float, Meta(ge=0.05, le=60.0)] = 1.0  # MQTT `tracks` rate
+    # Publish the tracks each scan updated on `tracks/updates` as soon as it is fused (QoS 0;
+    # coalesced while the broker is slow: only the newest state of each track waits).
+    track_updates: bool = True
 
 
 class ZmqConfig(_Section):
     ingest: str = "tcp://127.0.0.1:5555"
     tracks: str = "tcp://127.0.0.1:5556"
+    # Also send the tracks each scan updated, as soon as it is fused, on the track socket
+    # under the topic `track_updates` (beside every cycle under `tracks`).
+    track_updates: bool = True
     # Per-sensor intake limit (cuas/fusion/intake.py): a sensor may send this many times its
     # configured rate (1 / update_period_s, plus its heartbeats), with bursts of
     # intake_burst_s at that rate; beyond it messages are shed and counted (`flood`). 0: off.

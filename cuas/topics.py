@@ -1,9 +1,12 @@
 """Every topic name of DESIGN.md in one place: ZeroMQ ingest, the track stream, recordings, MQTT.
 
 - ZeroMQ ingest (sensors -> core): `report.<sensor_id>` and `status.<sensor_id>`.
-- ZeroMQ track stream (core -> integrators): `tracks`.
+- ZeroMQ track stream (core -> integrators): `tracks` (every cycle) and `track_updates` (the
+  tracks each scan updated, at once). Not `tracks.<something>`: a ZeroMQ subscription is a
+  prefix, so an integrator subscribed to `tracks` would take updates for whole cycles.
 - Recordings of the core's output (`cuas replay --out`, `cuas run --record` of outputs):
-  `tracks`, `alert`, `sensor`; recordings of sensor traffic keep the ingest topics.
+  `tracks`, `alert`, `sensor` (and `track_updates` with `cuas replay --updates`); recordings
+  of sensor traffic keep the ingest topics.
 - MQTT (core -> operations centres): `Topics`, under the camp's prefix.
 """
 
@@ -17,10 +20,12 @@ STATUS = "status"
 SensorFamily = Literal["report", "status"]
 
 TRACK_STREAM = "tracks"
+TRACK_UPDATES_STREAM = "track_updates"
 
 RECORDED_TRACKS = "tracks"  # one track cycle
 RECORDED_ALERT = "alert"  # one alert transition
 RECORDED_SENSOR = "sensor"  # one sensor health message
+RECORDED_TRACK_UPDATES = "track_updates"  # the tracks scans just updated (`--updates`)
 
 
 def report_topic(sensor_id: str) -> str:
@@ -60,6 +65,11 @@ class Topics:
     @property
     def tracks(self) -> str:
         return f"{self.prefix}/tracks"
+
+    @property
+    def track_updates(self) -> str:
+        """The tracks each scan updated, as soon as it is fused (QoS 0, not retained)."""
+        return f"{self.prefix}/tracks/updates"
 
     @property
     def alert_events(self) -> str:

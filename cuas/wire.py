@@ -213,6 +213,21 @@ class TrackCycle(_Message, omit_defaults=False):
     tracks: list[Track]
 
 
+class TrackUpdate(_Message, omit_defaults=False):
+    """The tracks that scans just updated, published as soon as they are fused (MQTT
+    `tracks/updates`, ZeroMQ `track_updates`): additive beside the full cycles of `TrackCycle`.
+
+    `t` is the tracker's time when it was taken (the newest scan fused); each track is the
+    same `Track` as in a cycle, its state at `t` and its `t_update` the scan that updated it.
+    Only updated tracks are carried: a consumer merges them into the picture by `track_id`
+    and takes the next cycle as the whole picture (deletions come only with cycles).
+    """
+
+    v: int
+    t: Time
+    tracks: list[Track]
+
+
 class Alert(_Message, omit_defaults=False):
     """An alert's current state; `state` is the transition that produced it."""
 

@@ -1,4 +1,5 @@
-"""The air picture: a tracker snapshot rendered as the published track stream of DESIGN.md."""
+"""The air picture: tracker snapshots rendered as the published track stream of DESIGN.md
+(every cycle's whole picture, and the tracks scans just updated)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,21 @@ class AirPicture:
                 snap.t, dead, ["deleted"] * k, lat, lon, alt, ["none"] * k, np.zeros(k, bool), last
             )
         return wire.TrackCycle(v=wire.VERSION, t=snap.t, tracks=tracks)
+
+    def update(
+        self,
+        snap: TrackSnapshot,
+        geo: TrackGeometry,
+        threat: list[str],
+        classes: PublishedClasses,
+    ) -> wire.TrackUpdate:
+        """The tracks scans just updated (`snap.live`, none coasting), as a `TrackUpdate`."""
+        live = snap.live
+        status = [STATUS_NAMES[s] for s in live.status.tolist()]
+        tracks = self._tracks(
+            snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent, classes
+        )
+        return wire.TrackUpdate(v=wire.VERSION, t=snap.t, tracks=tracks)
 
     def _class_probs(self, probs: np.ndarray) -> list[dict[str, float]]:
         """Each row's class probabilities as published (rounded; cached by value: most tracks

@@ -4,7 +4,9 @@ ingest -> reorder window -> scans -> tracker -> (every scan, for the tracks it u
 threat, alert lifecycle -> (every cycle) zones, threat, alert lifecycle, air picture.
 Alerts are event-driven: a scan's transitions (a track raised or escalated) come out as soon
 as the scan is fused, not on the next cycle; the cycles keep their period for the picture,
-and for what needs every track (updates, clearing, sensor alerts).
+and for what needs every track (updates, clearing, sensor alerts). With `track_updates`, the
+tracks the scans updated are handed out too (`take_update`, and always before a cycle that
+follows them), so an operator sees a scan's tracks without waiting for the cycle grid.
 Everything is driven by measurement time, never by the wall clock, so the same input gives
 the same output; the live service and `cuas replay` run this same object.
 """
@@ -28,22 +30,23 @@ from cuas.fusion.scans import ScanBuilder
 from cuas.fusion.threat import ThreatEvaluator, ThreatPicture, TrackGeometry, track_geometry
 from cuas.fusion.zones import ZoneSet
 from cuas.tracking.capacity import CapacityStats, enforce
-from cuas.tracking.classification import Classifier, published_classes
+from cuas.tracking.classification import Classifier, PublishedClasses, published_classes
 from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker, TrackSnapshot
-from cuas.tracking.tracks import TENTATIVE, TrackRows
+from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackRows
 
 HEARTBEAT_TIMEOUT_S = 6.0  # three missed heartbeats at the contract's 2 s
 
 TOPIC_TRACKS = topics.RECORDED_TRACKS
 TOPIC_ALERT = topics.RECORDED_ALERT
 TOPIC_SENSOR = topics.RECORDED_SENSOR
+TOPIC_TRACK_UPDATES = topics.RECORDED_TRACK_UPDATES
 
 
-PipelineOutput = wire.TrackCycle | Transition | wire.SensorHealth
-"""What the pipeline hands its publishers: a track cycle, an alert transition (the alert and
-what it is about), or a sensor's health."""
+PipelineOutput = wire.TrackCycle | wire.TrackUpdate | Transition | wire.SensorHealth
+"""What the pipeline hands its publishers: a track cycle, the tracks scans just updated, an
+alert transition (the alert and what it is about), or a sensor's health."""
 
 
 def recorded(output: PipelineOutput) -> tuple[float, str, Any]:
@@ -52,6 +55,8 @@ def recorded(output: PipelineOutput) -> tuple[float, str, Any]:
         return output.alert.t, TOPIC_ALERT, output.alert
     if isinstance(output, wire.TrackCycle):
         return output.t, TOPIC_TRACKS, output
+    if isinstance(output, wire.TrackUpdate):
+        return output.t, TOPIC_TRACK_UPDATES, output
     return output.t, TOPIC_SENSOR, output
 
 
@@ -70,14 +75,19 @@ class PipelineCounters:
     tracks_confirmed: int
     tracks_shed: int  # over tracker.max_tracks
     cycles: int
+    track_updates: int  # update messages handed out (each may cover several scans)
     alert_transitions: int
 
 
 class FusionPipeline:
     """One camp's fusion core, with no I/O of its own."""
 
-    def __init__(self, config: CampConfig) -> None:
+    def __init__(self, config: CampConfig, track_updates: bool = False) -> None:
+        """`track_updates`: keep the tracks each scan updates for `take_update` (the live
+        service's per-scan publication); off, nothing is kept and nothing is handed out."""
         self.config = config
+        self.track_updates = track_updates
+        self._updated: list[NDArray[np.int64]] = []  # ids updated since the last take
         self.frame = config.local_frame()
         self.ingest = Ingest(config)
         self.scans = ScanBuilder(config.sensors, self.frame)
@@ -128,6 +138,7 @@ class FusionPipeline:
         self.late_fused = 0
         self.not_fused = 0
         self.cycles = 0
+        self.updates = 0
         self.alert_transitions = 0
         self.capacity = CapacityStats()
 
@@ -220,6 +231,7 @@ class FusionPipeline:
             tracks_confirmed=self.tracker.stats.confirmed,
             tracks_shed=self.capacity.total,
             cycles=self.cycles,
+            track_updates=self.updates,
             alert_transitions=self.alert_transitions,
         )
 
@@ -236,20 +248,50 @@ class FusionPipeline:
                     continue
                 out += self._cycles_before(scan.t)
                 self.tracker.process(scan)
-                enforce(self.tracker.tracks, self.config.tracker.max_tracks, self.capacity)
-                out += self._alerts_after(scan.t)
+                table = self.tracker.tracks
+                enforce(table, self.config.tracker.max_tracks, self.capacity)
+                rows = np.flatnonzero(table.t_update[: table.n] == scan.t)
+                if self.track_updates and rows.size:
+                    self._updated.append(table.track_id[rows])
+                out += self._alerts_after(scan.t, rows)
         return out
 
-    def _alerts_after(self, t: float) -> list[PipelineOutput]:
+    def take_update(self) -> wire.TrackUpdate | None:
+        """The tracks that scans updated since the last call, each once, in its state now
+        (at the tracker's time); None if there were none. Taking them when the publishers are
+        ready coalesces a burst of scans into one message: a track updated by several is
+        carried once, newest state."""
+        if not self._updated:
+            return None
+        ids = np.concatenate(self._updated)
+        self._updated.clear()
+        table = self.tracker.tracks
+        rows = np.flatnonzero(np.isin(table.track_id[: table.n], ids))  # deleted ones: gone
+        if not rows.size or self.tracker.t is None:
+            return None
+        t = self.tracker.t
+        live = table.rows(rows)
+        # A coasting track that a scan just updated is confirmed again at the lifecycle's next
+        # pass (updated within `coast_after_s`); its update says so at once.
+        live.status[live.status == COASTING] = CONFIRMED
+        snap, geo, threat, classes = self._evaluate(t, live, geodetic=True)
+        self.updates += 1
+        return self.picture.update(snap, geo, threat.names, classes)
+
+    @property
+    def update_pending(self) -> bool:
+        """Whether scans updated tracks since the last `take_update`."""
+        return bool(self._updated)
+
+    def _alerts_after(self, t: float, updated: NDArray[np.intp]) -> list[PipelineOutput]:
         """Threat and alerts for the firm tracks the scan at `t` just updated (event-driven:
         the operator hears at once, not on the next cycle).
 
         Two passes keep it cheap: the threat of every updated track from its zones and course
         alone (no geodetic position), then the full evaluation only for the few the alert
-        lifecycle would act on (raise or escalate)."""
+        lifecycle would act on (raise or escalate). `updated`: the table rows it updated."""
         table = self.tracker.tracks
-        n = table.n
-        rows = np.flatnonzero((table.t_update[:n] == t) & (table.status[:n] != TENTATIVE))
+        rows = updated[table.status[updated] != TENTATIVE]
         rows = rows[self.could_alert(table.x[rows])]
         if not rows.size:
             return []
@@ -275,6 +317,13 @@ class FusionPipeline:
     ) -> tuple[TrackSnapshot, TrackGeometry, ThreatPicture]:
         """Snapshot, geometry and threat of some table rows at `t` (the tracker's time);
         without `geodetic`, the geometry's lat/lon/alt are left NaN (threat needs none)."""
+        snap, geo, threat, _ = self._evaluate(t, live, geodetic)
+        return snap, geo, threat
+
+    def _evaluate(
+        self, t: float, live: TrackRows, geodetic: bool
+    ) -> tuple[TrackSnapshot, TrackGeometry, ThreatPicture, PublishedClasses]:
+        """`_threat`, and the rows' published classes."""
         empty = self.tracker.tracks.rows(slice(0, 0))
         snap = TrackSnapshot(t, live, empty, np.zeros(len(live), dtype=bool))
         if geodetic:
@@ -285,7 +334,7 @@ class FusionPipeline:
                 self.zones.contains(pos), self.zones.time_to_perimeter(pos, vel), nan, nan, nan
             )
         classes = published_classes(live.class_logp, self.class_confidence)
-        return snap, geo, self.threat.evaluate(snap, geo, classes)
+        return snap, geo, self.threat.evaluate(snap, geo, classes), classes
 
     def _late(self, sensor_id: str, scan: Scan) -> None:
         """A scan measured before what was already fused: fused by retrodiction when the
@@ -314,6 +363,10 @@ class FusionPipeline:
             self._next_cycle = math.ceil(t / self.cycle_period)
         out: list[PipelineOutput] = []
         while (cycle_t := self._next_cycle * self.cycle_period) < t:
+            if self._updated:  # what scans updated before this cycle goes out before it
+                update = self.take_update()
+                if update is not None:
+                    out.append(update)
             out += self._cycle(cycle_t)
             self._next_cycle += 1
         return out

@@ -146,14 +146,23 @@ class ScanBuilder:
         cfg = sensor.config
         with_rr = bool(dets) and all(d.range_rate_mps is not None for d in dets)
         model = sensor.models["velocity" if with_rr else "plain"]
-        z = np.array(
-            [(d.range_m, d.az_deg, d.el_deg, d.range_rate_mps or 0.0) for d in dets]
+        # Flat np.fromiter: np.array of a list of tuples cost ~60 us per call at 200 plots.
+        z = _floats(
+            chain.from_iterable(
+                (d.range_m, d.az_deg, d.el_deg, d.range_rate_mps or 0.0) for d in dets
+            )
         ).reshape(-1, 4)[:, : model.dim]
-        sigma = np.array(
-            [(d.sigma_range_m, d.sigma_az_deg, d.sigma_el_deg) for d in dets], dtype=float
-        ).reshape(-1, 3)  # None -> NaN: no per-detection value, take the sensor's default
-        defaults = np.array([cfg.sigma_range_m, cfg.sigma_az_deg, cfg.sigma_el_deg])
-        sigma = np.where(np.isnan(sigma), defaults, sigma)
+        r, a, e = cfg.sigma_range_m, cfg.sigma_az_deg, cfg.sigma_el_deg  # no value: default
+        sigma = _floats(
+            chain.from_iterable(
+                (
+                    r if d.sigma_range_m is None else d.sigma_range_m,
+                    a if d.sigma_az_deg is None else d.sigma_az_deg,
+                    e if d.sigma_el_deg is None else d.sigma_el_deg,
+                )
+                for d in dets
+            )
+        ).reshape(-1, 3)
         if with_rr:
             sigma = np.c_[sigma, np.full(len(dets), cfg.sigma_range_rate_mps)]
         z[:, 1:3] = np.radians(z[:, 1:3])

@@ -2,7 +2,10 @@
 
 Reading one message per event-loop wakeup caps asyncio at ~25k msg/s (FIELD-NOTES), so after
 each wakeup everything already queued is drained without blocking, through a synchronous
-shadow of the same socket. The socket binds and subscribes at construction: a SUB that binds
+shadow of the same socket. A drain that ends on an empty socket (`emptied`) tells the live
+service that everything which reached the core before the drain began is in hand: the
+wall-clock watermark its reorder window may release up to (`waiting` tells whether anything
+has arrived since). The socket binds and subscribes at construction: a SUB that binds
 must already be subscribed when publishers connect, or their first messages are lost.
 
 With a `CurveServer` (`[zmq] curve_secret_key`), the socket is a CURVE server and each
@@ -13,6 +16,7 @@ sensor its topic names; any other message is refused here (`key_mismatch`, or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import zmq
@@ -55,17 +59,44 @@ class IngestSocket:
         self.bad_frames = 0
         self.key_mismatch = 0  # an admitted sensor's key on another sensor's topic
         self.unauthenticated = 0  # a message without a User-Id (cannot happen if ZAP runs)
+        self.emptied = False  # the last drain ended on an empty socket
+        self.idle = True  # the last `wait` found nothing queued and had to wait
+        self._poll: asyncio.Future[int] | None = None  # `wait`'s poll, while it waits
 
     async def batch(self) -> list[tuple[str, bytes]]:
-        """Wait for traffic, then return everything queued (up to MAX_BATCH messages).
+        """Wait for traffic, then return everything queued (up to MAX_BATCH messages)."""
+        await self.wait()
+        return self.drain()
+
+    async def wait(self) -> None:
+        """Until a message is queued (at once if one already is: no turn of the loop);
+        `idle` says whether it had to wait (False: messages were already queued)."""
+        self._poll = self._socket.poll(flags=zmq.POLLIN)
+        self.idle = not self._poll.done()
+        try:
+            await self._poll
+        finally:
+            self._poll = None
+
+    def waiting(self) -> bool:
+        """Whether messages may have arrived unread: nobody is in `wait` (so nobody watches),
+        or its wait has ended and not yet been handed on. It never looks at the socket itself:
+        ZeroMQ's descriptor is edge-triggered, and a second reader of it beside the loop's
+        watcher risks swallowing the wakeup of `wait`."""
+        return self._poll is None or self._poll.done()
+
+    def drain(self) -> list[tuple[str, bytes]]:
+        """Everything queued now, up to MAX_BATCH messages, without waiting; `emptied` says
+        whether the socket was found empty at the end (False: MAX_BATCH cut the drain short).
 
         A message that is not exactly two frames, or whose topic is not UTF-8, is counted in
         `bad_frames` and returned with the topic `""` so ingest can count it as a reject.
         A message refused by CURVE is counted and not returned.
         """
-        await self._socket.poll(flags=zmq.POLLIN)
         out: list[tuple[str, bytes]] = []
-        while len(out) < MAX_BATCH:
+        self.emptied = False
+        taken = 0
+        while taken < MAX_BATCH:
             sender: zmq.Frame | None = None  # the first frame, which carries the User-Id
             try:
                 if self.curve is None:
@@ -74,8 +105,10 @@ class IngestSocket:
                     parts = self._sync.recv_multipart(zmq.NOBLOCK, copy=False)
                     sender, frames = parts[0], [p.bytes for p in parts]
             except zmq.Again:
+                self.emptied = True
                 break
             self.received += 1
+            taken += 1
             if len(frames) != 2:
                 self.bad_frames += 1
                 out.append(("", b""))

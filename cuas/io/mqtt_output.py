@@ -19,7 +19,15 @@ from cuas.errors import WireError
 from cuas.topics import Topics
 
 OutputKind = Literal[
-    "status", "tracks", "alert_event", "alert_state", "alert_cleared", "sensor", "ack", "other"
+    "status",
+    "tracks",
+    "track_update",
+    "alert_event",
+    "alert_state",
+    "alert_cleared",
+    "sensor",
+    "ack",
+    "other",
 ]
 
 
@@ -39,6 +47,7 @@ class OutputMessage:
 _TYPES: dict[str, type] = {
     "status": wire.ServiceStatus,
     "tracks": wire.TrackCycle,
+    "track_update": wire.TrackUpdate,
     "alert_event": wire.Alert,
     "alert_state": wire.Alert,
     "sensor": wire.SensorHealth,
@@ -55,6 +64,8 @@ def classify_topic(topics: Topics, topic: str) -> tuple[OutputKind, str | None]:
         return "status", None
     if rel == "tracks":
         return "tracks", None
+    if rel == "tracks/updates":
+        return "track_update", None
     if rel == "events/alerts":
         return "alert_event", None
     parts = rel.split("/")

@@ -9,7 +9,12 @@ so `run` is a retry loop with exponential backoff. While the broker is away:
   retained state, so a crash or an outage loses none (a transition whose PUBACK was lost may
   go out twice: MQTT QoS 1 is at-least-once);
 - tracks and sensor health are coalesced: only the newest of each topic is kept, because an
-  operator wants the current picture, not a backlog of stale ones.
+  operator wants the current picture, not a backlog of stale ones;
+- track updates (`tracks/updates`, the tracks each scan updated) are merged while one waits:
+  the waiting message takes the newer one's tracks (by `track_id`, newest state wins), so a
+  slow broker costs intermediate states, never a track, and at most one update message is
+  ever queued. Alerts always go first (they are in the journal's outbox, and the pump sends
+  the outbox before anything else), so no amount of track traffic delays or sheds them.
 On its first connection it republishes the retained state of the alerts a previous run left
 active (`refresh`), so a broker that lost them (no persistence) shows them again.
 Operator acknowledgements on `alerts/+/ack` are validated and handed to `on_ack`; bad ones
@@ -42,7 +47,7 @@ class Publication:
     the core's hot path never pays for it and a coalesced one is never encoded at all."""
 
     topic: str
-    message: wire.TrackCycle | wire.SensorHealth
+    message: wire.TrackCycle | wire.TrackUpdate | wire.SensorHealth
     qos: int
     retain: bool
 
@@ -57,6 +62,7 @@ class PublisherStats:
     connections: int = 0
     failures: int = 0
     coalesced: int = 0  # track cycles or health replaced by a newer one before they went out
+    updates_merged: int = 0  # track updates merged into one still waiting to go out
     acks: int = 0
     bad_acks: int = 0
     transitions: int = 0  # alert transitions published and marked in the journal
@@ -86,6 +92,7 @@ class MqttPublisher:
         self.stats = PublisherStats()
         self.connected = False
         self._latest: dict[str, Publication] = {}
+        self._outbox = True  # the journal may hold unpublished transitions
         self._wake: asyncio.Event | None = None
         self._closing = False
 
@@ -93,10 +100,26 @@ class MqttPublisher:
 
     def alerts_journaled(self) -> None:
         """New transitions are in the journal's outbox: publish them when connected."""
+        self._outbox = True
         self._poke()
 
     def tracks(self, cycle: wire.TrackCycle) -> None:
         self._latest_only(Publication(self.topics.tracks, cycle, 0, False))
+
+    def track_update(self, update: wire.TrackUpdate) -> None:
+        """The tracks scans just updated; merged into the one still waiting, if any."""
+        topic = self.topics.track_updates
+        waiting = self._latest.pop(topic, None)
+        if waiting is not None:
+            self.stats.updates_merged += 1
+            update = merge_updates(waiting.message, update)  # type: ignore[arg-type]
+        self._latest[topic] = Publication(topic, update, 0, False)
+        self._poke()
+
+    @property
+    def update_waiting(self) -> bool:
+        """Whether a track update is queued and not yet sent."""
+        return self.topics.track_updates in self._latest
 
     def sensor(self, health: wire.SensorHealth) -> None:
         topic = self.topics.sensor(health.sensor_id)
@@ -199,33 +222,71 @@ class MqttPublisher:
             await client.publish(self.topics.alert(row.alert_id), row.payload, qos=1, retain=True)
             self._refresh.pop(0)
             self.stats.published += 1
+        self._outbox = True  # whatever a previous session or run left unpublished
         while True:
             self._wake.clear()
-            while rows := self.journal.pending(limit=64):
-                for row in rows:
-                    await self._publish_transition(client, row)
-            while self._latest and not self.journal.pending_count():
-                topic = next(iter(self._latest))
-                p = self._latest.pop(topic)
-                try:
-                    await client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain)
-                except BaseException:
-                    self._latest.setdefault(topic, p)  # unless a newer one arrived meanwhile
-                    raise
-                self.stats.published += 1
-            if self._closing and not self.pending:
+            # The outbox is read only when the service says it journaled something: a count
+            # of the journal's unpublished rows scans the table, and this loop turns for every
+            # track message.
+            while self._outbox:
+                self._outbox = False
+                while rows := self.journal.pending(limit=64):
+                    await self._publish_transitions(client, rows)
+            while self._latest and not self._outbox:
+                await self._publish_latest(client)
+            if self._outbox or self._latest:
+                continue
+            if self._closing:
                 return
-            if not self.pending:
-                await self._wake.wait()
+            await self._wake.wait()
 
-    async def _publish_transition(self, client: aiomqtt.Client, row: Row) -> None:
-        """The event, then the retained state (empty on `cleared`); then marked published."""
-        await client.publish(self.topics.alert_events, row.payload, qos=1)
-        retained = b"" if row.state == "cleared" else row.payload
-        await client.publish(self.topics.alert(row.alert_id), retained, qos=1, retain=True)
-        self.journal.mark_published(row.seq)
-        self.stats.published += 2
-        self.stats.transitions += 1
+    async def _publish_latest(self, client: aiomqtt.Client) -> None:
+        """Everything that waits (at most one message a topic), all in flight at once: the
+        track update first, then the cycle, then sensor health. Sent one at a time, each QoS 1
+        message held the others for a PUBACK's round trip, a few turns of a busy core's loop;
+        and a picture sent before the rest in turns would starve them under a flood."""
+        first = [t for t in (self.topics.track_updates, self.topics.tracks) if t in self._latest]
+        topics = first + [t for t in self._latest if t not in first]
+        batch = [(topic, self._latest.pop(topic)) for topic in topics]
+        results = await asyncio.gather(
+            *(client.publish(p.topic, p.payload, qos=p.qos, retain=p.retain) for _, p in batch),
+            return_exceptions=True,
+        )
+        for (topic, p), result in zip(batch, results, strict=True):
+            if not isinstance(result, BaseException):
+                self.stats.published += 1
+            elif topic == self.topics.track_updates and topic in self._latest:
+                newer = self._latest[topic]  # keep the unsent tracks too
+                message = merge_updates(p.message, newer.message)  # type: ignore[arg-type]
+                self._latest[topic] = Publication(topic, message, 0, False)
+            else:
+                self._latest.setdefault(topic, p)  # unless a newer one arrived meanwhile
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _publish_transitions(self, client: aiomqtt.Client, rows: list[Row]) -> None:
+        """Each row's event, then its retained state (empty on `cleared`), all in flight at
+        once, in journal order (one connection: the broker keeps it); then all are marked
+        published. One round trip for the lot, not two per row: on a busy core, each wait
+        for a PUBACK costs a turn of a crowded loop, and tracks wait while alerts are pending.
+        If the connection fails meanwhile, none is marked and all go again on reconnect
+        (at-least-once; consumers drop copies by `seq`)."""
+        sends = []
+        for row in rows:
+            retained = b"" if row.state == "cleared" else row.payload
+            sends.append(client.publish(self.topics.alert_events, row.payload, qos=1))
+            sends.append(
+                client.publish(self.topics.alert(row.alert_id), retained, qos=1, retain=True)
+            )
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        for row in rows:
+            self.journal.mark_published(row.seq)
+        self.stats.published += 2 * len(rows)
+        self.stats.transitions += len(rows)
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         """Operator acknowledgements on `alerts/<id>/ack`."""
@@ -242,3 +303,10 @@ class MqttPublisher:
             self.stats.acks += 1
             if self.on_ack is not None:
                 self.on_ack(alert_id, ack)
+
+
+def merge_updates(older: wire.TrackUpdate, newer: wire.TrackUpdate) -> wire.TrackUpdate:
+    """One update with the tracks of both; where both carry a track, the newer state."""
+    tracks = {track.track_id: track for track in older.tracks}
+    tracks.update((track.track_id, track) for track in newer.tracks)
+    return wire.TrackUpdate(v=newer.v, t=newer.t, tracks=list(tracks.values()))

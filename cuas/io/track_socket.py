@@ -1,6 +1,8 @@
-"""The integrators' track stream: a ZeroMQ PUB socket sending every track cycle as MessagePack.
+"""The integrators' track stream: a ZeroMQ PUB socket sending the track picture as MessagePack.
 
-On a secured camp it is a CURVE server with the core's key (`CurveServer.secure_publisher`):
+Two topics: `tracks`, every track cycle (the whole picture), and `track_updates`, the tracks
+that scans just updated, sent as soon as they are fused (`[zmq] track_updates`). On a
+secured camp it is a CURVE server with the core's key (`CurveServer.secure_publisher`):
 encrypted, and only `[zmq] track_subscriber_keys` may subscribe.
 """
 
@@ -11,13 +13,15 @@ import zmq.asyncio
 
 from cuas import wire
 from cuas.io.curve_auth import CurveServer
-from cuas.topics import TRACK_STREAM
+from cuas.topics import TRACK_STREAM, TRACK_UPDATES_STREAM
 
 TOPIC = TRACK_STREAM.encode()
+UPDATES_TOPIC = TRACK_UPDATES_STREAM.encode()
 
 
 class TrackSocket:
-    """Publishes `[b"tracks", msgpack TrackCycle]`; never blocks (a full queue drops, counted)."""
+    """Publishes `[b"tracks", msgpack TrackCycle]` and `[b"track_updates", msgpack
+    TrackUpdate]`; never blocks (a full queue drops, counted per topic)."""
 
     def __init__(
         self,
@@ -37,13 +41,27 @@ class TrackSocket:
         self._sync = zmq.Socket.shadow(self._socket.underlying)
         self.sent = 0
         self.dropped = 0
+        self.updates_sent = 0
+        self.updates_dropped = 0
 
     def send(self, cycle: wire.TrackCycle) -> None:
-        try:
-            self._sync.send_multipart([TOPIC, wire.to_msgpack(cycle)], zmq.NOBLOCK)
+        if self._send(TOPIC, cycle):
             self.sent += 1
-        except zmq.Again:
+        else:
             self.dropped += 1
+
+    def send_update(self, update: wire.TrackUpdate) -> None:
+        if self._send(UPDATES_TOPIC, update):
+            self.updates_sent += 1
+        else:
+            self.updates_dropped += 1
+
+    def _send(self, topic: bytes, message: wire.TrackCycle | wire.TrackUpdate) -> bool:
+        try:
+            self._sync.send_multipart([topic, wire.to_msgpack(message)], zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        return True
 
     def close(self) -> None:
         self._socket.close(linger=0)

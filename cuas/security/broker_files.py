@@ -103,6 +103,7 @@ def mosquitto_conf(files: BrokerFiles, port: int, bind: str | None) -> str:
             f"password_file {folder / files.passwords.name}",
             f"acl_file {folder / files.acl.name}",
             "persistence false",
+            "set_tcp_nodelay true",  # no Nagle delay on large track messages (README, latency)
             "log_dest stderr",
             "log_type error",
             "log_type warning",

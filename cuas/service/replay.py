@@ -4,7 +4,9 @@ No network and no wall clock inside the pipeline: the output file (track cycles,
 transitions, sensor health, in recording format) is byte-identical for identical input.
 With `journal`, the alert transitions are also appended to that SQLite journal (recorded
 as published: replay has no broker) for `cuas alerts`, and alert numbers continue the
-journal's own, so ids stay unique in it.
+journal's own, so ids stay unique in it. With `updates`, the tracks each report's scans
+updated are written too (topic `track_updates`, one record per report that updated any, as
+the live service publishes them when it keeps up); without it the output is as before.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class ReplaySummary:
     tracks_initiated: int = 0
     tracks_confirmed: int = 0
     cycles: int = 0
+    track_updates: int = 0
     alert_transitions: int = 0
     measurement_span_s: float = 0.0
     wall_s: float = 0.0
@@ -78,7 +81,8 @@ class ReplaySummary:
             f"  tracks         {self.tracks_initiated} initiated, "
             f"{self.tracks_confirmed} confirmed",
             f"  output         {self.cycles} track cycles, "
-            f"{self.alert_transitions} alert transitions",
+            + (f"{self.track_updates} track updates, " if self.track_updates else "")
+            + f"{self.alert_transitions} alert transitions",
             f"  scenario time  {self.measurement_span_s:.1f} s",
             f"  wall time      {self.wall_s:.3f} s  ({realtime:.0f}x real time)",
             f"  throughput     {self.detections_per_s:,.0f} detections/s",
@@ -132,12 +136,14 @@ def replay(
     progress: bool | None = None,
     stream: TextIO = sys.stderr,
     journal: str | Path | None = None,
+    updates: bool = False,
 ) -> ReplaySummary:
-    """Run the pipeline over `recording`, writing its outputs to `out`."""
+    """Run the pipeline over `recording`, writing its outputs to `out` (with `updates`, the
+    per-scan track updates too)."""
     summary = ReplaySummary(recording=str(recording))
     reader = RecordingReader(recording)
     bar = _Progress(reader.size, stream, stream.isatty() if progress is None else progress)
-    pipeline = FusionPipeline(config)
+    pipeline = FusionPipeline(config, track_updates=updates)
     record_to = Journal(journal, camp_id=config.camp_id) if journal is not None else None
     if record_to is not None:
         pipeline.restore_alerts([], record_to.next_alert_number())
@@ -183,6 +189,8 @@ def replay(
                 summary.ignored_topics += 1
                 continue
             write(pipeline.submit(topic, record.payload, record.t_received))
+            if updates and (update := pipeline.take_update()) is not None:
+                write([update])
             t = pipeline.newest_measurement
             if t_first is None and t > float("-inf"):
                 t_first = t
@@ -204,6 +212,7 @@ def replay(
     summary.tracks_initiated = counters.tracks_initiated
     summary.tracks_confirmed = counters.tracks_confirmed
     summary.cycles = counters.cycles
+    summary.track_updates = counters.track_updates
     summary.alert_transitions = counters.alert_transitions
     summary.measurement_span_s = (t_last - t_first) if t_first is not None else 0.0
     return summary
@@ -215,7 +224,14 @@ def _command(args: argparse.Namespace) -> int:
         print(f"cuas replay: {args.recording}: no such recording", file=sys.stderr)
         return 2
     progress = False if args.quiet else None
-    summary = replay(args.recording, config, args.out, progress=progress, journal=args.journal)
+    summary = replay(
+        args.recording,
+        config,
+        args.out,
+        progress=progress,
+        journal=args.journal,
+        updates=args.updates,
+    )
     if not args.quiet:
         print(summary.render())
     if args.summary_json:
@@ -238,5 +254,10 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--summary-json", help="also write the summary as JSON to this file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--journal", help="also append the alert transitions to this SQLite journal")
+    p.add_argument(
+        "--updates",
+        action="store_true",
+        help="also write the tracks each report's scans updated (topic track_updates)",
+    )
     p.set_defaults(func=_command)
     return p

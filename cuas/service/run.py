@@ -2,17 +2,24 @@
 
 One asyncio loop runs four tasks that never wait on each other:
 - ingest: drains the SUB socket after each wakeup and feeds the pipeline, handing on what
-  each report produced at once (an alert raised by a scan goes to the journal and MQTT before
-  the rest of the batch is fused);
+  each report produced at once (an alert raised by a scan goes to the journal and MQTT, and
+  the tracks its scans updated to the track socket and MQTT `tracks/updates`, before the rest
+  of the batch is fused), and gives the loop a turn after each report so they go out;
 - clock: ticks the pipeline with the wall clock, releasing what the reorder window holds
   and emitting track cycles on time even when no sensor reports; it wakes when the next
   release or cycle is due (`FusionPipeline.next_due`), at most `tick_s` apart;
 - MQTT: the publisher's own connection loop (reconnects with backoff, queues meanwhile);
 - statistics: a periodic structured log line with the counters.
 Tracking never blocks on the broker: outputs are handed to the publisher and to the ZeroMQ
-track socket, neither of which waits; a track cycle is encoded once for each (MessagePack
-for ZeroMQ at once, JSON for MQTT by the publisher's own task when it sends it, so a cycle
-coalesced away is never encoded). Alert transitions are first written to the SQLite
+track socket, neither of which waits; a track cycle or update is built once and encoded once
+for each (MessagePack for ZeroMQ at once, JSON for MQTT by the publisher's own task when it
+sends it, so a cycle coalesced away is never encoded; updates waiting for a slow broker are
+merged into one).
+The reorder window's wall clock is a watermark, not the time of day: the time of the last
+drain that emptied the socket, or now when the ingest loop waits and nothing has arrived.
+A core that falls behind (messages queued in its socket) therefore never releases past
+reports it has not read, which would make them late and fuse them by the costlier
+retrodiction, falling further behind. Alert transitions are first written to the SQLite
 journal (`journal.sqlite` in the camp's state directory, `alerts.journal`, or `--journal`;
 one camp's journal is refused to another), which is the publisher's outbox; at start-up the
 alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), unless the
@@ -28,7 +35,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +62,17 @@ from cuas.service.lifetime import run_until_signal
 log = logging.getLogger("cuas.service.run")
 
 HEARTBEAT_S = 2.0  # how often the core notes in its journal that it is alive
+# Building and encoding track updates may take at most this share of the core's CPU on
+# average, with bursts of UPDATE_BURST_S of CPU (a token bucket): a camp whose scans come
+# slower than that sees every scan at once (an update of 200 tracks takes ~1.5 ms: 10,000
+# radar plots/s in 200-plot scans use ~8 %); under a flood, scans waiting for the budget are
+# merged into one update instead of starving fusion.
+UPDATE_BUDGET = 0.15
+UPDATE_BURST_S = 0.02
+# A core that has found messages already waiting every time it came back for more, for this
+# long, has fallen behind its sensors: it hands out no updates of its own (each cycle still
+# carries the scans before it) until it has caught up, so that what CPU it has goes to fusion.
+BEHIND_S = 0.5
 PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
 
 
@@ -74,7 +94,9 @@ class FusionService:
         self.tick_s = tick_s
         self.stats_period_s = stats_period_s
         self.shutdown_timeout_s = shutdown_timeout_s
-        self.pipeline = FusionPipeline(config)
+        self.pipeline = FusionPipeline(
+            config, track_updates=config.mqtt.track_updates or config.zmq.track_updates
+        )
         self.intake = IntakeLimiter(config)
         self.journal = Journal(
             journal if journal is not None else config.journal_path, camp_id=config.camp_id
@@ -89,6 +111,10 @@ class FusionService:
             1, round(config.mqtt.tracks_period_s / config.tracker.cycle_period_s)
         )
         self._cycles = 0
+        self._watermark_t = -math.inf  # everything that reached the core before it is fused
+        self._update_tokens = UPDATE_BURST_S  # CPU seconds updates may spend now
+        self._busy_since: float | None = None  # perf_counter() since the socket never emptied
+        self._tokens_at = time.perf_counter()
         self._recorder: RecordingWriter | None = None
         self._tracks: TrackSocket | None = None
         self.ingest: IngestSocket | None = None
@@ -218,14 +244,24 @@ class FusionService:
             "cycles": p.cycles,
             "alert_transitions": p.alert_transitions,
             "tracks_confirmed": p.tracker.stats.confirmed,
+            "track_updates": p.updates,
+            "latency_bounds_ms": self._latency_bounds_ms(),
             "zmq_tracks_sent": self._tracks.sent,
             "zmq_tracks_dropped": self._tracks.dropped,
+            "zmq_updates_sent": self._tracks.updates_sent,
+            "zmq_updates_dropped": self._tracks.updates_dropped,
             "mqtt_published": self.publisher.stats.published,
             "mqtt_coalesced": self.publisher.stats.coalesced,
+            "mqtt_updates_merged": self.publisher.stats.updates_merged,
             "mqtt_unsent": self.publisher.pending,
             "alerts_unpublished": self.journal.pending_count(),
         }
         log.info("cuas core stopped: %s", totals, extra={"totals": totals})
+
+    def _latency_bounds_ms(self) -> dict[str, float]:
+        """How long the reorder window waits for each sensor now (adapted to its delays)."""
+        reorder = self.pipeline.reorder
+        return {s.id: round(reorder.latency_bound(s.id) * 1e3, 1) for s in self.config.sensors}
 
     def _auth_totals(self) -> dict[str, int]:
         """Refused CURVE handshakes (by the socket monitor); empty when CURVE is off."""
@@ -242,20 +278,60 @@ class FusionService:
     async def _ingest_loop(self) -> None:
         assert self.ingest is not None
         while True:
-            batch = await self.ingest.batch()
-            now = self.clock()
-            self.pipeline.clock = now
+            await self.ingest.wait()
+            if self.ingest.idle:
+                self._busy_since = None
+            elif self._busy_since is None:
+                self._busy_since = time.perf_counter()
+            now = self.clock()  # before the drain: all that arrived by now will be in hand
+            batch = self.ingest.drain()
+            if self.ingest.emptied:
+                self._watermark_t = max(self._watermark_t, now)
+            self.pipeline.clock = self._watermark_t
             for topic, payload in batch:
                 if self._recorder is not None:
                     self._recorder.write(now, topic or "?", payload)
                 if not self.intake.admit(topic, now):
                     self._shed(topic)
                     continue
-                outputs = self.pipeline.submit(topic, payload)
+                outputs = self.pipeline.submit(topic, payload, received=now)
                 if outputs:
                     self._dispatch(outputs)
-                    if any(isinstance(o, Transition) for o in outputs):
-                        await asyncio.sleep(0)  # let the publisher send it before fusing on
+                if self._publish_update() or outputs:
+                    # A turn of the loop: the publisher sends what this report produced
+                    # (the update, an alert) while the next reports are fused.
+                    await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a socket that is never empty must not starve the others
+
+    def _watermark(self) -> float:
+        """The wall time before which every message that reached the core has been fused:
+        now if the ingest loop is idle in its wait and nothing has arrived, else the time of
+        its last drain that emptied the socket."""
+        if self.ingest is not None and not self.ingest.waiting():
+            self._watermark_t = max(self._watermark_t, self.clock())
+        return self._watermark_t
+
+    def _publish_update(self) -> bool:
+        """Hand out the tracks scans updated since the last time, if any and if the update
+        budget allows it now; True if it did."""
+        if not self.pipeline.update_pending:
+            return False
+        now = time.perf_counter()
+        if self._busy_since is not None and now - self._busy_since > BEHIND_S:
+            return False
+        self._update_tokens = min(
+            UPDATE_BURST_S, self._update_tokens + (now - self._tokens_at) * UPDATE_BUDGET
+        )
+        self._tokens_at = now
+        if self._update_tokens <= 0.0:
+            return False
+        cpu = time.thread_time()
+        update = self.pipeline.take_update()
+        if update is not None:
+            self._dispatch([update])
+        # CPU, not wall time: being descheduled costs no budget.
+        self._update_tokens -= time.thread_time() - cpu
+        return update is not None
 
     def _shed(self, topic: str) -> None:
         """A message over its sensor's intake limit: dropped unread, counted as `flood`."""
@@ -279,9 +355,12 @@ class FusionService:
 
     async def _clock_loop(self) -> None:
         while True:
-            self._dispatch(self.pipeline.advance(self.clock()))
+            self._dispatch(self.pipeline.advance(self._watermark()))
+            self._publish_update()
             due = self.pipeline.next_due()
             wait = self.tick_s if due is None else min(self.tick_s, due - self.clock())
+            if self.pipeline.update_pending and self._update_tokens <= 0.0:
+                wait = min(wait, -self._update_tokens / UPDATE_BUDGET)  # when the budget allows
             await asyncio.sleep(max(wait, 0.001))
 
     async def _stats_loop(self) -> None:
@@ -325,6 +404,11 @@ class FusionService:
                 if self._cycles % self._tracks_every == 0:
                     self.publisher.tracks(o)
                 self._cycles += 1
+            elif isinstance(o, wire.TrackUpdate):
+                if self.config.zmq.track_updates:
+                    self._tracks.send_update(o)
+                if self.config.mqtt.track_updates:
+                    self.publisher.track_update(o)
             elif isinstance(o, wire.SensorHealth):
                 self.publisher.sensor(o)
 
@@ -333,7 +417,13 @@ def run_service(
     config: CampConfig, record: str | Path | None = None, journal: str | Path | None = None
 ) -> None:
     """Run until SIGINT or SIGTERM (the `cuas run` command)."""
-    run_until_signal(FusionService(config, record=record, journal=journal).run)
+    service = FusionService(config, record=record, journal=journal)
+    # Start-up's long-lived objects (modules, compiled kernels: ~150k) out of the cyclic
+    # collector: a full collection otherwise walks them all, stalling everything (alerts,
+    # updates) for 60-90 ms whenever enough objects have survived.
+    gc.collect()
+    gc.freeze()
+    run_until_signal(service.run)
 
 
 def _command(args: argparse.Namespace) -> int:

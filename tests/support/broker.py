@@ -100,6 +100,7 @@ class MosquittoBroker:
         lines = [
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
+            "set_tcp_nodelay true",  # as a camp's broker should: see README, latency
             f"user {user}",
             "log_dest stderr",
             "log_type error",

@@ -153,6 +153,7 @@ class Heard:
     dedupe: AlertDeduplicator = field(default_factory=AlertDeduplicator)
     retained_alerts: dict[str, tuple[bytes, bool]] = field(default_factory=dict)
     cycles: list[wire.TrackCycle] = field(default_factory=list)
+    updates: list[wire.TrackUpdate] = field(default_factory=list)  # `tracks/updates`
     health: list[wire.SensorHealth] = field(default_factory=list)
 
 
@@ -205,6 +206,8 @@ def _file(heard: Heard, prefix: str, m: aiomqtt.Message) -> None:
         heard.retained_alerts[out.key] = (payload, m.retain)
     elif out.kind == "tracks":
         heard.cycles.append(out.message)
+    elif out.kind == "track_update":
+        heard.updates.append(out.message)
     elif out.kind == "sensor":
         heard.health.append(out.message)
 
