@@ -411,11 +411,7 @@ class Tracker:
                 table.barred_emitter[row] = names[j]
                 table.emitter_misfit[row] = 0.0
                 released.append(row)
-        if released:
-            for annotator in self.annotators:
-                reidentified = getattr(annotator, "reidentified", None)
-                if reidentified is not None:
-                    reidentified(table, np.array(released, dtype=np.intp))
+        self._reidentified(released)
         barred = table.barred_emitter[:n]
         if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
             return hyps
@@ -473,11 +469,16 @@ class Tracker:
             table.emitter_misfit[row] = 0.0
             self.emitter_evidence.forget(name)
             bound.append(row)
-        if bound:
-            for annotator in self.annotators:
-                reidentified = getattr(annotator, "reidentified", None)
-                if reidentified is not None:
-                    reidentified(table, np.array(bound, dtype=np.intp))
+        self._reidentified(bound)
+
+    def _reidentified(self, rows: list[int]) -> None:
+        """Tell the annotators that the tracker changed the emitter ids of `rows`."""
+        if not rows:
+            return
+        for annotator in self.annotators:
+            reidentified = getattr(annotator, "reidentified", None)
+            if reidentified is not None:
+                reidentified(self.tracks, np.array(rows, dtype=np.intp))
 
     def _calibrated(self, scan: Scan) -> Scan:
         """The scan with its angle-only detections' variances as calibrated."""
