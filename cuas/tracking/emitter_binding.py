@@ -64,8 +64,9 @@ class EmitterEvidence:
             if slot is None:
                 if len(self._index) >= self.max_emitters:
                     oldest = min(self._index, key=lambda e: self._t[self._index[e]])
-                    slot = self._index.pop(oldest)
-                    self._clear(slot)
+                    slot = self._index[oldest]
+                    self.forget([oldest])
+                    del self._index[oldest]
                 else:
                     slot = len(self._sensors)
                     self._t = np.append(self._t, t)
@@ -75,12 +76,6 @@ class EmitterEvidence:
                 self._t[slot] = t
             out[i] = slot
         return out
-
-    def _clear(self, slot: int) -> None:
-        keep = self._key // _SHIFT != slot
-        self._key, self._score = self._key[keep], self._score[keep]
-        self._weight[slot] = 0.0
-        self._sensors[slot] = set()
 
     def observe(
         self,
@@ -115,7 +110,9 @@ class EmitterEvidence:
         i = at[emitter_of[mine]]
         self._score[mine] = self._score[mine] * decay[i] + edge[i]
         pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
-        pos = np.searchsorted(self._key, pair_key)
+        order = np.argsort(pair_key)  # sorted needles search a sorted array far faster
+        pos = np.empty(pair_key.size, dtype=np.intp)
+        pos[order] = np.searchsorted(self._key, pair_key[order])
         found = pos < self._key.size
         found[found] &= self._key[pos[found]] == pair_key[found]
         self._score[pos[found]] += loglik[found] - edge[bearing[found]]
@@ -157,11 +154,16 @@ class EmitterEvidence:
         name_of = {s: names[i] for i, s in enumerate(slots.tolist())}
         return {name_of[int(a)]: int(b) for a, b in zip(e.tolist(), tid.tolist(), strict=True)}
 
-    def forget(self, emitter: str) -> None:
-        """The emitter is bound: its evidence starts afresh if it is ever needed again."""
-        slot = self._index.get(emitter)
-        if slot is not None:
-            self._clear(slot)
+    def forget(self, emitters: list[str]) -> None:
+        """The emitters are bound: their evidence starts afresh if it is ever needed again."""
+        slots = [self._index[e] for e in emitters if e in self._index]
+        if not slots:
+            return
+        keep = ~np.isin(self._key // _SHIFT, slots)
+        self._key, self._score = self._key[keep], self._score[keep]
+        for slot in slots:
+            self._weight[slot] = 0.0
+            self._sensors[slot] = set()
 
     def prune(self, live_track_ids: NDArray[np.int64]) -> None:
         """Drop the entries of tracks that no longer exist."""

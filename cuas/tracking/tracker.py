@@ -461,14 +461,14 @@ class Tracker:
         )
         bound: list[int] = []
         for name, winner in winners.items():
-            at = np.flatnonzero(table.track_id[rows] == winner)
-            if not at.size or table.emitter_id[rows[at[0]]] is not None:
+            at = np.flatnonzero(table.track_id[: table.n] == winner)
+            row = int(at[0]) if at.size else None
+            if row is None or table.emitter_id[row] is not None:
                 continue
-            row = int(rows[at[0]])
             table.emitter_id[row] = name
             table.emitter_misfit[row] = 0.0
-            self.emitter_evidence.forget(name)
             bound.append(row)
+        self.emitter_evidence.forget([str(table.emitter_id[r]) for r in bound])
         self._reidentified(bound)
 
     def _reidentified(self, rows: list[int]) -> None:
@@ -950,10 +950,15 @@ def _route_by_emitter(
     are not reserved for it."""
     if not len(hyps) or names.count(None) == len(names):
         return hyps
-    named = np.array(names, dtype=object)[hyps.det]
-    holds = held[hyps.track]
-    has_name = named != None  # noqa: E711 (elementwise)
-    holding = holds != None  # noqa: E711
+    # Emitter ids as integer codes (0: none), so the pairs compare as numbers.
+    code: dict[str | None, int] = {None: 0}
+    for name in names:
+        code.setdefault(name, len(code))
+    named = np.fromiter((code[x] for x in names), dtype=np.int64, count=len(names))[hyps.det]
+    holds = np.fromiter((code.get(x, -1) for x in held.tolist()), np.int64, held.shape[0])
+    holds = holds[hyps.track]  # -1: holds an emitter this scan does not name
+    has_name = named != 0
+    holding = holds != 0
     own = has_name & holding & (holds == named) & firm[hyps.track]
     if not (own.any() or (has_name & holding).any()):
         return hyps
