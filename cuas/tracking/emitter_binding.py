@@ -38,8 +38,10 @@ class EmitterEvidence:
         min_bearings: float = 6.0,
         min_sensors: int = 2,
         max_emitters: int = 4096,
+        hopeless: float = 12.0,
     ) -> None:
         self.margin = margin
+        self.hopeless = hopeless
         self.half_life_s = half_life_s
         self.min_bearings = min_bearings
         self.min_sensors = min_sensors
@@ -47,7 +49,7 @@ class EmitterEvidence:
         self._index: dict[str, int] = {}  # emitter -> its slot in the per-emitter arrays
         self._t = np.zeros(0)  # last bearing of each emitter
         self._weight = np.zeros(0)  # decayed number of bearings
-        self._sensors: list[set[int]] = []  # sites that heard it
+        self._sites = np.zeros(0, dtype=np.uint64)  # bit (sensor index mod 64) per site heard
         # Entries, one per (emitter slot, candidate track id), kept sorted by their key.
         self._key = np.zeros(0, dtype=np.int64)
         self._score = np.zeros(0)
@@ -68,10 +70,10 @@ class EmitterEvidence:
                     self.forget([oldest])
                     del self._index[oldest]
                 else:
-                    slot = len(self._sensors)
+                    slot = self._sites.size
                     self._t = np.append(self._t, t)
                     self._weight = np.append(self._weight, 0.0)
-                    self._sensors.append(set())
+                    self._sites = np.append(self._sites, np.uint64(0))
                 self._index[name] = slot
                 self._t[slot] = t
             out[i] = slot
@@ -96,15 +98,14 @@ class EmitterEvidence:
         decay = 0.5 ** (np.maximum(t - self._t[slots], 0.0) / self.half_life_s)
         self._t[slots] = t
         self._weight[slots] = self._weight[slots] * decay + 1.0
-        for slot in slots.tolist():
-            self._sensors[slot].add(sensor)
+        self._sites[slots] |= np.uint64(1) << np.uint64(sensor % 64)
         loglik = -0.5 * (d2 + log_det_s)
         edge = np.full(len(names), np.inf)
         np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
         # Entries of this scan's emitters: decayed, then the edge for every candidate of
         # theirs this bearing did not gate; this bearing's own pairs are added (or opened).
         emitter_of = self._key // _SHIFT
-        at = np.full(len(self._sensors), -1, dtype=np.intp)
+        at = np.full(self._sites.size, -1, dtype=np.intp)
         at[slots] = np.arange(len(names))
         mine = at[emitter_of] >= 0
         i = at[emitter_of[mine]]
@@ -122,17 +123,42 @@ class EmitterEvidence:
             scores = np.concatenate([self._score, loglik[~found]])
             order = np.argsort(keys, kind="stable")
             self._key, self._score = keys[order], scores[order]
+        self._drop_hopeless(slots)
         return self._decide(slots, names)
+
+    def _drop_hopeless(self, slots: Index) -> None:
+        """Forget the candidates of `slots` that trail their emitter's best by more than
+        `hopeless` nats (the runner-up excepted): they would need dozens of bearings to lead,
+        and kept they made the evidence grow with every track a crowded bearing touched."""
+        emitter_of = self._key // _SHIFT
+        wanted = np.zeros(self._sites.size, dtype=bool)
+        wanted[slots] = True
+        pick = np.flatnonzero(wanted[emitter_of])
+        if not pick.size:
+            return
+        e, score = emitter_of[pick], self._score[pick]
+        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        count = np.diff(np.r_[first, e.size])
+        run = np.repeat(np.arange(first.size), count)
+        best = np.maximum.reduceat(score, first)[run]
+        # ... but never the runner-up: the lead over it is what binds the emitter.
+        rest = np.where(score == best, -np.inf, score)
+        second = np.maximum.reduceat(rest, first)[run]
+        drop = pick[(score < best - self.hopeless) & (score < second)]
+        if drop.size:
+            keep = np.ones(self._key.size, dtype=bool)
+            keep[drop] = False
+            self._key, self._score = self._key[keep], self._score[keep]
 
     def _decide(self, slots: Index, names: list[str]) -> dict[str, int]:
         """The emitters among `slots` whose best candidate leads the next by the margin."""
-        ready = (self._weight[slots] >= self.min_bearings) & np.array(
-            [len(self._sensors[s]) >= self.min_sensors for s in slots.tolist()], dtype=bool
+        ready = (self._weight[slots] >= self.min_bearings) & (
+            np.bitwise_count(self._sites[slots]) >= self.min_sensors
         )
         if not ready.any() or not self._key.size:
             return {}
         emitter_of = self._key // _SHIFT
-        wanted = np.zeros(len(self._sensors), dtype=bool)
+        wanted = np.zeros(self._sites.size, dtype=bool)
         wanted[slots[ready]] = True
         pick = np.flatnonzero(wanted[emitter_of])
         if not pick.size:
@@ -163,7 +189,7 @@ class EmitterEvidence:
         self._key, self._score = self._key[keep], self._score[keep]
         for slot in slots:
             self._weight[slot] = 0.0
-            self._sensors[slot] = set()
+            self._sites[slot] = 0
 
     def prune(self, live_track_ids: NDArray[np.int64]) -> None:
         """Drop the entries of tracks that no longer exist."""
