@@ -51,11 +51,7 @@ class AirPicture:
         threat: list[str],
         classes: PublishedClasses,
     ) -> wire.TrackCycle:
-        live = snap.live
-        status = [STATUS_NAMES[s] for s in live.status.tolist()]
-        tracks = self._tracks(
-            snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent, classes
-        )
+        tracks = self._live(snap, geo, threat, classes)
         dead = snap.deleted
         if len(dead):
             lat, lon, alt = self.frame.to_geodetic(dead.x[:, :3])
@@ -74,12 +70,23 @@ class AirPicture:
         classes: PublishedClasses,
     ) -> wire.TrackUpdate:
         """The tracks scans just updated (`snap.live`, none coasting), as a `TrackUpdate`."""
+        return wire.TrackUpdate(
+            v=wire.VERSION, t=snap.t, tracks=self._live(snap, geo, threat, classes)
+        )
+
+    def _live(
+        self,
+        snap: TrackSnapshot,
+        geo: TrackGeometry,
+        threat: list[str],
+        classes: PublishedClasses,
+    ) -> list[wire.Track]:
+        """The snapshot's live tracks as published, each with its own status."""
         live = snap.live
         status = [STATUS_NAMES[s] for s in live.status.tolist()]
-        tracks = self._tracks(
+        return self._tracks(
             snap.t, live, status, geo.lat, geo.lon, geo.alt, threat, snap.sensors_silent, classes
         )
-        return wire.TrackUpdate(v=wire.VERSION, t=snap.t, tracks=tracks)
 
     def _class_probs(self, probs: np.ndarray) -> list[dict[str, float]]:
         """Each row's class probabilities as published (rounded; cached by value: most tracks

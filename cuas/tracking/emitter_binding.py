@@ -130,21 +130,13 @@ class EmitterEvidence:
         """Forget the candidates of `slots` that trail their emitter's best by more than
         `hopeless` nats (the runner-up excepted): they would need dozens of bearings to lead,
         and kept they made the evidence grow with every track a crowded bearing touched."""
-        emitter_of = self._key // _SHIFT
-        wanted = np.zeros(self._sites.size, dtype=bool)
-        wanted[slots] = True
-        pick = np.flatnonzero(wanted[emitter_of])
-        if not pick.size:
+        runs = self._runs(slots)
+        if runs is None:
             return
-        e, score = emitter_of[pick], self._score[pick]
-        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
-        count = np.diff(np.r_[first, e.size])
-        run = np.repeat(np.arange(first.size), count)
-        best = np.maximum.reduceat(score, first)[run]
-        # ... but never the runner-up: the lead over it is what binds the emitter.
-        rest = np.where(score == best, -np.inf, score)
-        second = np.maximum.reduceat(rest, first)[run]
-        drop = pick[(score < best - self.hopeless) & (score < second)]
+        pick, score, first, run, best = runs
+        # The runner-up: the best score below the best (ties with the best are all kept).
+        second = np.maximum.reduceat(np.where(score == best[run], -np.inf, score), first)
+        drop = pick[(score < best[run] - self.hopeless) & (score < second[run])]
         if drop.size:
             keep = np.ones(self._key.size, dtype=bool)
             keep[drop] = False
@@ -155,30 +147,39 @@ class EmitterEvidence:
         ready = (self._weight[slots] >= self.min_bearings) & (
             np.bitwise_count(self._sites[slots]) >= self.min_sensors
         )
-        if not ready.any() or not self._key.size:
+        runs = self._runs(slots[ready])
+        if runs is None:
             return {}
-        emitter_of = self._key // _SHIFT
-        wanted = np.zeros(self._sites.size, dtype=bool)
-        wanted[slots[ready]] = True
-        pick = np.flatnonzero(wanted[emitter_of])
-        if not pick.size:
-            return {}
-        # Entries are sorted by key, so each emitter's candidates are one run: its best and
-        # second best by two reductions over the runs (no sort).
-        e, score = emitter_of[pick], self._score[pick]
-        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
-        best = np.maximum.reduceat(score, first)
-        count = np.diff(np.r_[first, e.size])
-        run = np.repeat(np.arange(first.size), count)
+        pick, score, first, run, best = runs
         top = np.flatnonzero(score == best[run])
         top = top[np.r_[True, run[top][1:] != run[top][:-1]]]  # the first best of each run
         rest = score.copy()
-        rest[top] = -np.inf
+        rest[top] = -np.inf  # the next: a tie with the best leads by nothing
+        count = np.diff(np.r_[first, pick.size])
         lead = np.where(count >= 2, best - np.maximum.reduceat(rest, first), -np.inf)
-        won = np.flatnonzero(lead >= self.margin)
-        e, tid = e[top[won]], self._key[pick[top[won]]] % _SHIFT
+        key = self._key[pick[top[lead >= self.margin]]]
         name_of = {s: names[i] for i, s in enumerate(slots.tolist())}
-        return {name_of[int(a)]: int(b) for a, b in zip(e.tolist(), tid.tolist(), strict=True)}
+        return {
+            name_of[int(e)]: int(tid)
+            for e, tid in zip((key // _SHIFT).tolist(), (key % _SHIFT).tolist(), strict=True)
+        }
+
+    def _runs(self, slots: Index) -> tuple[Index, Array, Index, Index, Array] | None:
+        """The entries of `slots`, grouped by emitter: entries are sorted by key, so each
+        emitter's candidates are one run, reduced without a sort. Returns (entry indices,
+        their scores, each run's first position, each entry's run, each run's best score), or
+        None when the slots hold no entry."""
+        if not slots.size or not self._key.size:
+            return None
+        wanted = np.zeros(self._sites.size, dtype=bool)
+        wanted[slots] = True
+        pick = np.flatnonzero(wanted[self._key // _SHIFT])
+        if not pick.size:
+            return None
+        e, score = self._key[pick] // _SHIFT, self._score[pick]
+        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        run = np.repeat(np.arange(first.size), np.diff(np.r_[first, e.size]))
+        return pick, score, first, run, np.maximum.reduceat(score, first)
 
     def forget(self, emitters: list[str]) -> None:
         """The emitters are bound: their evidence starts afresh if it is ever needed again."""

@@ -432,8 +432,7 @@ class Tracker:
         if not len(raw) or names.count(None) == len(names):
             return
         table = self.tracks
-        pairs = firm[raw.track]
-        pairs &= (np.bincount(raw.det[pairs], minlength=len(scan)) > 1)[raw.det]
+        pairs = firm[raw.track] & _ambiguous(raw, firm, len(scan))[raw.det]
         if not pairs.any():
             return
         held = set(table.emitter_id[: table.n].tolist())
@@ -459,17 +458,16 @@ class Tracker:
             log_det(raw.S[p]),
             threshold,
         )
-        bound: list[int] = []
+        bound: dict[str, int] = {}
         for name, winner in winners.items():
             at = np.flatnonzero(table.track_id[: table.n] == winner)
-            row = int(at[0]) if at.size else None
-            if row is None or table.emitter_id[row] is not None:
+            if not at.size or table.emitter_id[at[0]] is not None:
                 continue
-            table.emitter_id[row] = name
-            table.emitter_misfit[row] = 0.0
-            bound.append(row)
-        self.emitter_evidence.forget([str(table.emitter_id[r]) for r in bound])
-        self._reidentified(bound)
+            table.emitter_id[at[0]] = name
+            table.emitter_misfit[at[0]] = 0.0
+            bound[name] = int(at[0])
+        self.emitter_evidence.forget(list(bound))
+        self._reidentified(list(bound.values()))
 
     def _reidentified(self, rows: list[int]) -> None:
         """Tell the annotators that the tracker changed the emitter ids of `rows`."""
@@ -642,19 +640,11 @@ class Tracker:
             pending = table.unseen[rows] < self.rules.radar_veto_scans
             if pending.any():
                 rows = rows[pending]
-                observable[rows] &= ~self._radar_watched(table.x[rows, :3])
+                observable[rows] &= ~self._watched(table.x[rows, :3], radars_only=True)
         confirmed, doomed = self.rules.apply(
             table, t, self.silent, self.localising, self.hearing, observable
         )
         return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
-
-    def _radar_watched(self, positions: Array) -> NDArray[np.bool_]:
-        """Positions inside the cover of a radar that is not silent."""
-        watched = np.zeros(positions.shape[0], dtype=bool)
-        for sensor, model in self.watchers.items():
-            if model.can_initiate and not self.silent[sensor]:
-                watched |= model.geometry.covers(positions)
-        return watched
 
     def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:
         """Remote ID detections go to the track that holds their serial, gate or not.
@@ -702,11 +692,12 @@ class Tracker:
         rest = hyps.subset(~taken_rows[hyps.track] & ~taken_dets[hyps.det])
         return Hypotheses(r, d, d2, y, S, H), rest
 
-    def _watched(self, positions: Array) -> NDArray[np.bool_]:
-        """Positions inside the cover of a radar or camera that is not silent."""
+    def _watched(self, positions: Array, radars_only: bool = False) -> NDArray[np.bool_]:
+        """Positions inside the cover of a radar or camera (or, `radars_only`, a radar) that
+        is not silent."""
         watched = np.zeros(positions.shape[0], dtype=bool)
         for sensor, model in self.watchers.items():
-            if not self.silent[sensor]:
+            if not self.silent[sensor] and (model.can_initiate or not radars_only):
                 watched |= model.geometry.covers(positions)
         return watched
 
@@ -964,8 +955,7 @@ def _route_by_emitter(
         return hyps
     routed = np.zeros(k, dtype=bool)
     routed[hyps.det[own]] = True
-    crowded = np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1
-    other = has_name & holding & (holds != named) & crowded[hyps.det]
+    other = has_name & holding & (holds != named) & _ambiguous(hyps, firm, k)[hyps.det]
     return hyps.subset((~routed[hyps.det] | own) & ~other)
 
 
