@@ -60,6 +60,20 @@ class EmitterEvidence:
     def _slots(self, names: list[str], t: float) -> Index:
         """Slots of `names`, opening one for each emitter not seen before (the one heard
         longest ago gives up its slot once `max_emitters` are kept)."""
+        index = self._index
+        new = [name for name in names if name not in index]
+        if len(index) + len(new) > self.max_emitters:
+            return self._slots_evicting(names, t)
+        if new:  # the arrays grow once per scan, not once per new emitter
+            first = self._sites.size
+            index.update(zip(new, range(first, first + len(new)), strict=True))
+            self._t = np.concatenate([self._t, np.full(len(new), t)])
+            self._weight = np.concatenate([self._weight, np.zeros(len(new))])
+            self._sites = np.concatenate([self._sites, np.zeros(len(new), dtype=np.uint64)])
+        return np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
+
+    def _slots_evicting(self, names: list[str], t: float) -> Index:
+        """`_slots` one emitter at a time, for a scan that must evict some."""
         out = np.empty(len(names), dtype=np.intp)
         for i, name in enumerate(names):
             slot = self._index.get(name)
@@ -112,17 +126,16 @@ class EmitterEvidence:
         self._score[mine] = self._score[mine] * decay[i] + edge[i]
         pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
         order = np.argsort(pair_key)  # sorted needles search a sorted array far faster
-        pos = np.empty(pair_key.size, dtype=np.intp)
-        pos[order] = np.searchsorted(self._key, pair_key[order])
-        found = pos < self._key.size
-        found[found] &= self._key[pos[found]] == pair_key[found]
-        self._score[pos[found]] += loglik[found] - edge[bearing[found]]
-        if not found.all():
-            new_key = pair_key[~found]
-            keys = np.concatenate([self._key, new_key])
-            scores = np.concatenate([self._score, loglik[~found]])
-            order = np.argsort(keys, kind="stable")
-            self._key, self._score = keys[order], scores[order]
+        needles = pair_key[order]
+        at_key = np.searchsorted(self._key, needles)
+        found = at_key < self._key.size
+        found[found] &= self._key[at_key[found]] == needles[found]
+        hit = order[found]
+        self._score[at_key[found]] += loglik[hit] - edge[bearing[hit]]
+        if not found.all():  # new candidates, merged in key order (the needles are sorted)
+            new = ~found
+            self._key = np.insert(self._key, at_key[new], needles[new])
+            self._score = np.insert(self._score, at_key[new], loglik[order[new]])
         self._drop_hopeless(slots)
         return self._decide(slots, names)
 

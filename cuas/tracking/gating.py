@@ -9,8 +9,6 @@ that axis cannot be inside the ellipsoid. Only survivors get the full test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
@@ -27,19 +25,72 @@ def gate_threshold(probability: float, dim: int) -> float:
     return float(chi2.ppf(probability, dim))
 
 
-@dataclass(frozen=True)
 class Hypotheses:
-    """Gated pairs: track row, detection index, distance, innovation, its covariance, H."""
+    """Gated pairs: track row, detection index, distance, innovation, its covariance, H.
 
-    track: Index
-    det: Index
-    d2: Array
-    y: Array
-    S: Array
-    H: Array
+    A subset shares its parent's innovations, covariances and Jacobians and gathers its own
+    rows of them only when they are read: the tracker's many filters mostly need the pairs
+    alone, and copying three stacks of small matrices per filter cost more than the rest.
+    """
+
+    __slots__ = ("_H", "_S", "_at", "_cache", "_h_at", "_y", "d2", "det", "track")
+
+    def __init__(self, track: Index, det: Index, d2: Array, y: Array, S: Array, H: Array) -> None:
+        self._init(track, det, d2, y, S, H, None, None)
+
+    def _init(
+        self,
+        track: Index,
+        det: Index,
+        d2: Array,
+        y: Array,
+        S: Array,
+        H: Array,
+        at: Index | None,
+        h_at: Index | None,
+    ) -> None:
+        self.track, self.det, self.d2 = track, det, d2
+        self._y, self._S, self._H = y, S, H  # the parent's arrays ...
+        self._at = at  # ... and this subset's rows of y and S (None: all of them)
+        self._h_at = h_at  # ... and of H (None: all; H may hold one row per track)
+        self._cache: dict[str, Array] = {}
+
+    @classmethod
+    def _view(
+        cls,
+        track: Index,
+        det: Index,
+        d2: Array,
+        source: tuple[Array, Array, Array],
+        at: Index | None,
+        h_at: Index | None,
+    ) -> Hypotheses:
+        out = cls.__new__(cls)
+        out._init(track, det, d2, *source, at, h_at)
+        return out
 
     def __len__(self) -> int:
         return self.track.shape[0]
+
+    def _gather(self, name: str, base: Array, at: Index | None) -> Array:
+        if at is None:
+            return base
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._cache[name] = base[at]
+        return cached
+
+    @property
+    def y(self) -> Array:
+        return self._gather("y", self._y, self._at)
+
+    @property
+    def S(self) -> Array:  # noqa: N802 (the filter's own name)
+        return self._gather("S", self._S, self._at)
+
+    @property
+    def H(self) -> Array:  # noqa: N802
+        return self._gather("H", self._H, self._h_at)
 
     @classmethod
     def empty(cls, dim: int) -> Hypotheses:
@@ -64,18 +115,10 @@ class Hypotheses:
             if keep.all():
                 return self
             keep = np.flatnonzero(keep)  # once, not once per array
-        if not keep.size:  # empty views rather than six fancy indexings
-            p = slice(0, 0)
-            return Hypotheses(
-                self.track[p], self.det[p], self.d2[p], self.y[p], self.S[p], self.H[p]
-            )
-        return Hypotheses(
-            self.track[keep],
-            self.det[keep],
-            self.d2[keep],
-            self.y[keep],
-            self.S[keep],
-            self.H[keep],
+        at = keep if self._at is None else self._at[keep]
+        h_at = keep if self._h_at is None else self._h_at[keep]
+        return Hypotheses._view(
+            self.track[keep], self.det[keep], self.d2[keep], (self._y, self._S, self._H), at, h_at
         )
 
 
@@ -97,7 +140,8 @@ def hypothesise(x: Array, P: Array, scan: Scan, threshold: float) -> Hypotheses:
             model.coarse,
             threshold,
         )
-        return Hypotheses(track, det, d2, y, S, H[track])
+        # H has one row per track: the pairs read theirs through `track` when they need it.
+        return Hypotheses._view(track, det, d2, (y, S, H), None, track)
     HPHt = H @ P @ H.transpose(0, 2, 1)
 
     # Cheap necessary condition on one axis, for all n*k pairs at once.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import count, repeat
 from typing import Protocol
 
 import numpy as np
@@ -293,15 +294,17 @@ class Tracker:
         placed = self._updated_by(table.last_hit[:n], self.localising)
         excluded = self._excluded(scan, placed, firm)
         radar = scan.model.can_initiate and scan.model.charges_misses
+        emitters = None
         if scan.labels is not None and self.hearing[scan.sensor]:
-            hyps = self._check_emitters(scan, hyps)
+            emitters = _EmitterCodes.of(scan.labels.emitter_id)
+            hyps = self._check_emitters(scan, hyps, emitters)
         raw = hyps
         hyps = hyps.subset(~excluded[hyps.track])
-        if scan.labels is not None and self.hearing[scan.sensor]:
+        if emitters is not None:
             if self.emitter_evidence is not None:
-                self._bind_emitters(scan, raw, firm, threshold)
+                self._bind_emitters(scan, raw, firm, threshold, emitters)
             hyps = _route_by_emitter(
-                scan.labels.emitter_id, table.emitter_id[:n], hyps, firm & ~table.shadowed[:n], k
+                emitters, emitters.held(table.emitter_id[:n]), hyps, firm & ~table.shadowed[:n], k
             )
         if radar and len(hyps):
             # A plot in the gate of a firm track a radar placed is that track's to take (or
@@ -372,7 +375,7 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
-    def _check_emitters(self, scan: Scan, hyps: Hypotheses) -> Hypotheses:
+    def _check_emitters(self, scan: Scan, hyps: Hypotheses, emitters: _EmitterCodes) -> Hypotheses:
         """Direction-finder bearings against the tracks that hold the emitter ids they name.
 
         A bearing names its emitter, and any track along that line may have been given it:
@@ -384,13 +387,12 @@ class Tracker:
         """
         assert scan.labels is not None
         names = scan.labels.emitter_id
-        if names.count(None) == len(names):
+        if not emitters.any:
             return hyps
         table = self.tracks
         n = table.n
         held = table.emitter_id[:n]
-        holder = {e: r for r, e in enumerate(held.tolist()) if e is not None}
-        rows = np.fromiter((holder.get(e, -1) for e in names), dtype=np.intp, count=len(names))
+        rows = emitters.holders(emitters.held(held))[emitters.codes]
         dets = np.flatnonzero(rows >= 0)
         # One bearing per holder (the first): two naming one emitter in a scan is a rare echo.
         _, first = np.unique(rows[dets], return_index=True)
@@ -415,12 +417,16 @@ class Tracker:
         barred = table.barred_emitter[:n]
         if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
             return hyps
-        named = np.array(names, dtype=object)[hyps.det]
-        bar = barred[hyps.track]
-        return hyps.subset(~((bar != None) & (bar == named)))  # noqa: E711
+        bar = emitters.held(barred)[hyps.track]  # 0: none barred, -1: one this scan never names
+        return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det])))
 
     def _bind_emitters(
-        self, scan: Scan, raw: Hypotheses, firm: NDArray[np.bool_], threshold: float
+        self,
+        scan: Scan,
+        raw: Hypotheses,
+        firm: NDArray[np.bool_],
+        threshold: float,
+        emitters: _EmitterCodes,
     ) -> None:
         """Bearings in several firm tracks' gates (a swarm) naming an emitter no track holds,
         as evidence of which of those tracks carries it (emitter_binding.py). A track the
@@ -429,29 +435,31 @@ class Tracker:
         a bearing tells of every track it fits."""
         assert scan.labels is not None and self.emitter_evidence is not None
         names = scan.labels.emitter_id
-        if not len(raw) or names.count(None) == len(names):
+        if not len(raw) or not emitters.any:
             return
         table = self.tracks
         pairs = firm[raw.track] & _ambiguous(raw, firm, len(scan))[raw.det]
         if not pairs.any():
             return
-        held = set(table.emitter_id[: table.n].tolist())
-        first: dict[str, int] = {}  # one bearing per emitter and scan (two are a rare echo)
-        for j in np.unique(raw.det[pairs]).tolist():
-            name = names[j]
-            if name is not None and name not in held and name not in first:
-                first[name] = j
-        if not first:
+        held = np.zeros(emitters.count + 1, dtype=bool)  # the last: ids this scan never names
+        held[emitters.held(table.emitter_id[: table.n])] = True
+        held[0] = True  # a bearing naming no emitter is no evidence either
+        dets = np.unique(raw.det[pairs])
+        dets = dets[~held[emitters.codes[dets]]]
+        # One bearing per emitter and scan (the first): two are a rare echo.
+        _, first = np.unique(emitters.codes[dets], return_index=True)
+        dets = dets[np.sort(first)]
+        if not dets.size:
             return
         bearing_of = np.full(len(scan), -1, dtype=np.intp)
-        bearing_of[list(first.values())] = np.arange(len(first))
+        bearing_of[dets] = np.arange(dets.size)
         pairs &= bearing_of[raw.det] >= 0
         p = np.flatnonzero(pairs)
         rows = raw.track[p]
         winners = self.emitter_evidence.observe(
             scan.t,
             scan.sensor,
-            list(first),
+            [names[j] for j in dets.tolist()],
             bearing_of[raw.det[p]],
             table.track_id[rows],
             raw.d2[p],
@@ -459,13 +467,15 @@ class Tracker:
             threshold,
         )
         bound: dict[str, int] = {}
-        for name, winner in winners.items():
-            at = np.flatnonzero(table.track_id[: table.n] == winner)
-            if not at.size or table.emitter_id[at[0]] is not None:
-                continue
-            table.emitter_id[at[0]] = name
-            table.emitter_misfit[at[0]] = 0.0
-            bound[name] = int(at[0])
+        if winners:
+            row_of = {tid: r for r, tid in enumerate(table.track_id[: table.n].tolist())}
+            for name, winner in winners.items():
+                row = row_of.get(winner)
+                if row is None or table.emitter_id[row] is not None:
+                    continue
+                table.emitter_id[row] = name
+                table.emitter_misfit[row] = 0.0
+                bound[name] = row
         self.emitter_evidence.forget(list(bound))
         self._reidentified(list(bound.values()))
 
@@ -925,28 +935,56 @@ def _contested(
     return (rival_for_det[assigned.det] < limit) | (rival_for_track[assigned.track] < limit)
 
 
+@dataclass(frozen=True)
+class _EmitterCodes:
+    """A scan's emitter ids as integer codes (0: none), so pairs compare them as numbers."""
+
+    codes: NDArray[np.int64]  # per detection
+    lookup: dict[str | None, int]  # emitter id -> code, None -> 0
+
+    @classmethod
+    def of(cls, names: list[str | None]) -> _EmitterCodes:
+        lookup = dict(zip(dict.fromkeys([None, *names]), count(), strict=False))
+        return cls(np.fromiter(map(lookup.__getitem__, names), np.int64, len(names)), lookup)
+
+    @property
+    def count(self) -> int:
+        return len(self.lookup)
+
+    @property
+    def any(self) -> bool:
+        return len(self.lookup) > 1
+
+    def held(self, ids: NDArray[np.object_]) -> NDArray[np.int64]:
+        """Codes of emitter ids the tracks hold (None: 0, one this scan does not name: -1)."""
+        return np.fromiter(map(self.lookup.get, ids.tolist(), repeat(-1)), np.int64, ids.shape[0])
+
+    def holders(self, held: NDArray[np.int64]) -> Index:
+        """Per code, the last track row holding it (-1: none); `held` from `held`."""
+        out = np.full(len(self.lookup) + 1, -1, dtype=np.intp)  # the last: held codes of -1
+        rows = np.flatnonzero(held > 0)
+        out[held[rows]] = rows  # duplicates: numpy writes the last
+        out[0] = -1
+        return out[:-1]
+
+
 def _route_by_emitter(
-    names: list[str | None],
-    held: NDArray[np.object_],
+    emitters: _EmitterCodes,
+    holds: NDArray[np.int64],
     hyps: Hypotheses,
     firm: NDArray[np.bool_],
     k: int,
 ) -> Hypotheses:
     """Bearings that name an emitter, paired by it: one in the gate of the firm track that
-    holds its emitter id goes to that track alone; and where a bearing falls in several firm
-    tracks' gates (a swarm), a track holding another emitter id does not take it. A lone
-    track's bearing naming another emitter stays paired, so identity.py's rule 3 can still
-    rename it. `firm` leaves out shadowed tracks (`_shadowed`): a bearings-only track whose
-    gate holds a radar track's plot is likely that track's echo, and its emitter's bearings
-    are not reserved for it."""
-    if not len(hyps) or names.count(None) == len(names):
+    holds its emitter id (`holds`, per track, `_EmitterCodes.held`) goes to that track alone;
+    and where a bearing falls in several firm tracks' gates (a swarm), a track holding another
+    emitter id does not take it. A lone track's bearing naming another emitter stays paired,
+    so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
+    (`_shadowed`): a bearings-only track whose gate holds a radar track's plot is likely that
+    track's echo, and its emitter's bearings are not reserved for it."""
+    if not len(hyps) or not emitters.any:
         return hyps
-    # Emitter ids as integer codes (0: none), so the pairs compare as numbers.
-    code: dict[str | None, int] = {None: 0}
-    for name in names:
-        code.setdefault(name, len(code))
-    named = np.fromiter((code[x] for x in names), dtype=np.int64, count=len(names))[hyps.det]
-    holds = np.fromiter((code.get(x, -1) for x in held.tolist()), np.int64, held.shape[0])
+    named = emitters.codes[hyps.det]
     holds = holds[hyps.track]  # -1: holds an emitter this scan does not name
     has_name = named != 0
     holding = holds != 0
