@@ -20,6 +20,7 @@ from cuas.service.replay import replay
 from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
+from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
@@ -190,6 +191,39 @@ def test_association(seed: int, p: int, n: int, k: int) -> None:
     cost = rng.uniform(0, 12, len(pairs))
     a, b = both(lambda: global_nearest_neighbour(pairs[:, 0], pairs[:, 1], cost, 11.0))
     assert a.tolist() == b.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 30), st.integers(1, 12))
+def test_emitter_evidence(seed: int, scans: int, tracks_per: int) -> None:
+    """The evidence's entries, scores and bound emitters, scan after scan: the kernel merges,
+    prunes and decides as the numpy reference does, to the bit (both add and multiply in the
+    same order)."""
+    rng = np.random.default_rng(seed)
+    emitters = [f"E{i}" for i in range(int(rng.integers(1, 8)))]
+    calls = []
+    for scan in range(scans):
+        names = list(
+            rng.choice(emitters, size=int(rng.integers(1, len(emitters) + 1)), replace=False)
+        )
+        per = rng.integers(1, tracks_per + 1, len(names))
+        bearing = np.repeat(np.arange(len(names)), per)
+        track_ids = np.concatenate([rng.choice(3 * tracks_per, c, replace=False) for c in per])
+        d2 = rng.uniform(0.0, 16.0, bearing.size) * rng.integers(0, 2, bearing.size)
+        calls.append((scan * 0.5, int(rng.integers(0, 3)), names, bearing, track_ids, d2))
+
+    def run() -> tuple[list[dict[str, int]], np.ndarray, np.ndarray]:
+        evidence = EmitterEvidence(margin=1.0, min_bearings=2.0, hopeless=6.0)
+        won = [
+            evidence.observe(t, sensor, names, b, ids, d2, np.full(b.size, -2.0), 16.0)
+            for t, sensor, names, b, ids, d2 in calls
+        ]
+        return won, evidence._key, evidence._score
+
+    (wa, ka, sa), (wb, kb, sb) = both(run)
+    assert wa == wb
+    np.testing.assert_array_equal(ka, kb)
+    np.testing.assert_array_equal(sa, sb)
 
 
 @given(st.floats(-1e3, 1e3) | st.sampled_from([np.pi, -np.pi, 2 * np.pi, -2 * np.pi, 3 * np.pi]))

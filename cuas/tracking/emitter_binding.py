@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import kernels
+
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 _SHIFT = np.int64(1) << np.int64(40)  # an entry's key: emitter slot * _SHIFT + track id
@@ -116,16 +118,33 @@ class EmitterEvidence:
         loglik = -0.5 * (d2 + log_det_s)
         edge = np.full(len(names), np.inf)
         np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
+        at = np.full(self._sites.size, -1, dtype=np.intp)
+        at[slots] = np.arange(len(names))
+        pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
+        order = np.argsort(pair_key)  # sorted needles search a sorted array far faster
+        if kernels.ENABLED:  # the same passes compiled; the code below is the reference
+            self._key, self._score, won = kernels.evidence_observe(
+                self._key,
+                self._score,
+                at,
+                decay,
+                edge,
+                pair_key[order],
+                loglik[order],
+                bearing[order],
+                self._ready(slots),
+                int(_SHIFT),
+                self.hopeless,
+                self.margin,
+            )
+            slot, tid = divmod(won, _SHIFT)
+            return dict(zip([names[i] for i in at[slot].tolist()], tid.tolist(), strict=True))
         # Entries of this scan's emitters: decayed, then the edge for every candidate of
         # theirs this bearing did not gate; this bearing's own pairs are added (or opened).
         emitter_of = self._key // _SHIFT
-        at = np.full(self._sites.size, -1, dtype=np.intp)
-        at[slots] = np.arange(len(names))
         mine = at[emitter_of] >= 0
         i = at[emitter_of[mine]]
         self._score[mine] = self._score[mine] * decay[i] + edge[i]
-        pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
-        order = np.argsort(pair_key)  # sorted needles search a sorted array far faster
         needles = pair_key[order]
         at_key = np.searchsorted(self._key, needles)
         found = at_key < self._key.size
@@ -157,10 +176,7 @@ class EmitterEvidence:
 
     def _decide(self, slots: Index, names: list[str]) -> dict[str, int]:
         """The emitters among `slots` whose best candidate leads the next by the margin."""
-        ready = (self._weight[slots] >= self.min_bearings) & (
-            np.bitwise_count(self._sites[slots]) >= self.min_sensors
-        )
-        runs = self._runs(slots[ready])
+        runs = self._runs(slots[self._ready(slots)])
         if runs is None:
             return {}
         pick, score, first, run, best = runs
@@ -176,6 +192,12 @@ class EmitterEvidence:
             name_of[int(e)]: int(tid)
             for e, tid in zip((key // _SHIFT).tolist(), (key % _SHIFT).tolist(), strict=True)
         }
+
+    def _ready(self, slots: Index) -> NDArray[np.bool_]:
+        """Which of `slots` have heard enough bearings, from enough sites, to be decided."""
+        return (self._weight[slots] >= self.min_bearings) & (
+            np.bitwise_count(self._sites[slots]) >= self.min_sensors
+        )
 
     def _runs(self, slots: Index) -> tuple[Index, Array, Index, Index, Array] | None:
         """The entries of `slots`, grouped by emitter: entries are sorted by key, so each

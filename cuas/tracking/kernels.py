@@ -7,10 +7,11 @@ to six components. In numpy each step of that is a batched operation over tiny m
 is per call and per small matrix, not per flop. Here each step is one compiled loop over the
 tracks (or the gated pairs), with small fixed-size algebra (Cholesky for S) written out.
 
-The numpy code in `gating`, `imm`, `update`, `measurements`, `coverage`, `association` and
-`cuas.fusion.zones` is the reference: the functions there call these kernels only when
-`ENABLED`, and tests/test_kernels.py runs both paths on random inputs and on a replay and
-requires equal results (to floating-point rounding: Cholesky instead of LU, sums in another
+The numpy code in `gating`, `imm`, `update`, `measurements`, `coverage`, `association`,
+`emitter_binding` and `cuas.fusion.zones` is the reference: the functions there call these
+kernels only when `ENABLED`, and tests/test_kernels.py runs both paths on random inputs and
+on a replay and requires equal results (to floating-point rounding: Cholesky instead of LU,
+sums in another
 order) and the same associations. `CUAS_KERNELS=numpy` in the environment forces the
 reference path; so does a machine without numba. Innovation covariances are taken to be
 positive definite (R > 0): the kernels factor them by Cholesky. Compiled code is cached
@@ -705,6 +706,97 @@ def components(a: Index, b: Index, nodes: int) -> tuple[int, Index]:
     return count, labels
 
 
+# --- emitter evidence ---------------------------------------------------------------
+
+
+@_jit
+def evidence_observe(
+    key: NDArray[np.int64],
+    score: Array,
+    at: Index,
+    decay: Array,
+    edge: Array,
+    needles: NDArray[np.int64],
+    loglik: Array,
+    bearing: Index,
+    ready: NDArray[np.bool_],
+    shift: int,
+    hopeless: float,
+    margin: float,
+) -> tuple[NDArray[np.int64], Array, NDArray[np.int64]]:
+    """`EmitterEvidence.observe` after the per-emitter bookkeeping, in two passes over the
+    sorted entries (key = emitter slot * shift + track id): entries of this scan's emitters
+    (`at[slot]` >= 0, their position in the scan) decay and take their emitter's `edge`,
+    those among the sorted `needles` (this scan's pairs) then take `loglik - edge` instead,
+    and new needles open entries of `loglik`; then, run by run, the hopeless candidates go,
+    and a `ready` emitter whose best leads the next by `margin` names its winner. Returns
+    (keys, scores, winners' keys)."""
+    n, q = key.shape[0], needles.shape[0]
+    merged_key = np.empty(n + q, dtype=np.int64)
+    merged = np.empty(n + q)
+    i = j = o = 0
+    while i < n or j < q:
+        if j >= q or (i < n and key[i] < needles[j]):
+            s = score[i]
+            p = at[key[i] // shift]
+            if p >= 0:
+                s = s * decay[p] + edge[p]
+            merged_key[o], merged[o] = key[i], s
+            i += 1
+        elif i >= n or needles[j] < key[i]:
+            merged_key[o], merged[o] = needles[j], loglik[j]
+            j += 1
+        else:
+            p = at[key[i] // shift]
+            s = score[i] * decay[p] + edge[p]
+            merged_key[o], merged[o] = key[i], s + (loglik[j] - edge[bearing[j]])
+            i += 1
+            j += 1
+        o += 1
+    keep = np.ones(o, dtype=np.bool_)
+    winners = np.empty(o, dtype=np.int64)
+    w = kept = start = 0
+    while start < o:
+        emitter = merged_key[start] // shift
+        end = start + 1
+        while end < o and merged_key[end] // shift == emitter:
+            end += 1
+        p = at[emitter]
+        if p >= 0:
+            best = -np.inf
+            for r in range(start, end):
+                best = max(best, merged[r])
+            second = -np.inf  # the best below the best
+            top, ties = -1, 0
+            for r in range(start, end):
+                if merged[r] == best:
+                    ties += 1
+                    if top < 0:
+                        top = r
+                elif merged[r] > second:
+                    second = merged[r]
+            limit = best - hopeless
+            for r in range(start, end):
+                if merged[r] < limit and merged[r] < second:
+                    keep[r] = False
+            if ready[p] and end - start >= 2:
+                lead = best - (best if ties >= 2 else second)
+                if lead >= margin:
+                    winners[w] = merged_key[top]
+                    w += 1
+        start = end
+    for r in range(o):
+        kept += keep[r]
+    out_key = np.empty(kept, dtype=np.int64)
+    out = np.empty(kept)
+    c = 0
+    for r in range(o):
+        if keep[r]:
+            out_key[c], out[c] = merged_key[r], merged[r]
+            c += 1
+    return out_key, out, winners[:w].copy()
+
+
 # --- update ---------------------------------------------------------------------------
 
 
@@ -818,6 +910,8 @@ def warm_up() -> None:
     spherical(x, np.zeros(3), np.eye(3), 1e-3)
     covers(y, np.zeros(3), np.eye(3), 0.0, 1.0, -90.0, 90.0, 0.0, 360.0)
     components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)
+    key, slot, one = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.intp), np.ones(1)
+    evidence_observe(key, one, slot, one, one, key, one, slot, one > 0, 1 << 40, 12.0, 4.0)
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     point_in_polygon(square, square)
     time_to_boundary(square, square, square)
