@@ -127,16 +127,19 @@ def models(g: SensorGeometry) -> list:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(0, 40), st.integers(0, 40), st.integers(0, 5))
-def test_gating(seed: int, n: int, k: int, which: int) -> None:
+@given(seeds, st.integers(0, 40), st.integers(0, 40), st.integers(0, 5), st.sampled_from([1, 100]))
+def test_gating(seed: int, n: int, k: int, which: int, wide: float) -> None:
     """The same gated pairs in the same order, with the same distances and innovations; a
-    pair whose distance is within rounding of the threshold may fall either way."""
+    pair whose distance is within rounding of the threshold may fall either way. `wide`
+    widens the detections' variances: the kernel searches the sorted detections within the
+    widest gate, which on a circular axis may then wrap or span the whole turn."""
     rng = np.random.default_rng(seed)
     model = models(geometry(rng))[which]
     _, xm, Pm = tracks(rng, n, 1)
     x, P = xm[:, 0], Pm[:, 0] * 0.1 + np.eye(6)
     zhat, _ = model.predict(x[rng.integers(0, max(n, 1), k)] if n else np.zeros((k, 6)))
-    var = rng.uniform(0.1, 4, (k, model.dim)) * np.where(model.wrap, 1e-4, 25.0)
+    var = rng.uniform(0.1, 4, (k, model.dim)) * np.where(model.wrap, 1e-4, 25.0) * wide
+    var[: k // 3] *= wide  # some wider still: the widest sets the search
     z = zhat + rng.normal(0, 1, zhat.shape) * np.sqrt(var) * rng.uniform(0, 4, (k, 1))
     z[:, model.wrap] %= 2 * np.pi
     scan = Scan(0, 0.0, z, var, model)

@@ -444,8 +444,9 @@ class Tracker:
         held = np.zeros(emitters.count + 1, dtype=bool)  # the last: ids this scan never names
         held[emitters.held(table.emitter_id[: table.n])] = True
         held[0] = True  # a bearing naming no emitter is no evidence either
-        dets = np.unique(raw.det[pairs])
-        dets = dets[~held[emitters.codes[dets]]]
+        crowded = np.zeros(len(scan), dtype=bool)
+        crowded[raw.det[pairs]] = True
+        dets = np.flatnonzero(crowded & ~held[emitters.codes])
         # One bearing per emitter and scan (the first): two are a rare echo.
         _, first = np.unique(emitters.codes[dets], return_index=True)
         dets = dets[np.sort(first)]
