@@ -592,19 +592,6 @@ def triangulate(
 
 
 @_jit
-def _first_at_least(a: Array, v: float) -> int:
-    """The first index of sorted `a` whose value is at least `v` (len(a) if none)."""
-    lo, up = 0, a.shape[0]
-    while lo < up:
-        mid = (lo + up) // 2
-        if a[mid] < v:
-            lo = mid + 1
-        else:
-            up = mid
-    return lo
-
-
-@_jit
 def gate(
     zhat: Array,
     H: Array,
@@ -623,51 +610,24 @@ def gate(
     T = np.empty((m, 6))
     for i in range(n):
         _sandwich(H, P, i, m, T, HPHt[i])
-    # Pass 1: the cheap one-axis interval test, on the detections whose coarse component
-    # lies within the widest interval a track's could have (a binary search in them sorted,
-    # and on a circular axis also a turn either way): the same pairs pass as if all n*k were
-    # tested, and each track's survivors are kept in detection order.
+    # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
+    # vectorises), kept as a mask.
     zc = z[:, coarse].copy()
     vc = var[:, coarse].copy()
     circular = wrap[coarse]
-    order = np.argsort(zc)
-    zs = zc[order]
-    widest = vc.max() if k else 0.0
-    seen = np.full(k, -1, dtype=np.intp)
-    start = np.empty(n + 1, dtype=np.intp)
-    found = np.empty(max(16, 4 * n), dtype=np.intp)
+    mask = np.empty((n, k), dtype=np.bool_)
     count = 0
-    turn = 2.0 * math.pi
     for i in range(n):
-        start[i] = count
         zi = zhat[i, coarse]
         hi = HPHt[i, coarse, coarse]
-        half = math.sqrt(threshold * (hi + widest)) * (1.0 + 1e-9) + 1e-12
-        everywhere = circular and half >= math.pi
-        for r in range(3 if circular and not everywhere else 1):
-            shift = 0.0 if r == 0 else (turn if r == 1 else -turn)
-            if everywhere:
-                lo, up = 0, k
-            else:
-                lo = _first_at_least(zs, zi + shift - half)
-                up = _first_at_least(zs, zi + shift + half + 1e-12)
-            for p in range(lo, up):
-                d = order[p]
-                if seen[d] == i:
-                    continue
-                seen[d] = i
-                dc = abs(zc[d] - zi)
-                if circular:
-                    dc = min(dc, 2.0 * math.pi - dc)
-                if dc * dc < threshold * (hi + vc[d]):
-                    if count == found.shape[0]:
-                        grown = np.empty(2 * count, dtype=np.intp)
-                        grown[:count] = found
-                        found = grown
-                    found[count] = d
-                    count += 1
-        found[start[i] : count] = np.sort(found[start[i] : count])
-    start[n] = count
+        row = mask[i]
+        for d in range(k):
+            dc = abs(zc[d] - zi)
+            if circular:
+                dc = min(dc, 2.0 * math.pi - dc)
+            ok = dc * dc < threshold * (hi + vc[d])
+            row[d] = ok
+            count += ok
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
     d2 = np.empty(count)
@@ -678,8 +638,9 @@ def gate(
     kept = 0
     # Pass 2: every axis's interval, then the full Mahalanobis test on survivors.
     for i in range(n):
-        for f in range(start[i], start[i + 1]):
-            d = found[f]
+        for d in range(k):
+            if not mask[i, d]:
+                continue
             inside = True
             for r in range(m):  # each axis's interval, leaving at the first it fails
                 v = z[d, r] - zhat[i, r]
