@@ -54,9 +54,8 @@ def test_batched_fits_equal_single_fits(seed: int, n: int) -> None:
     for old_model, new_model in ((DF, CAMERA), (CAMERA, DF), (DF, OTHER_DF)):
         olds = [sighting(old_model, 0, t, rng) for t in targets(rng, n)]
         new = sighting(new_model, 1, targets(rng, 1)[0], rng)
-        starts, ok = init._crossings(_Pool(olds), new)
-        crossing = np.flatnonzero(ok)
-        batch = init._fit_batch([olds[i] for i in crossing], new, starts[crossing])
+        crossing, starts = init._crossings(_Pool(olds), new)
+        batch = init._fit_batch([olds[i] for i in crossing], new, starts)
         for i, fit in zip(crossing.tolist(), batch, strict=True):
             alone = init._fit(olds[i], new)
             assert (fit is None) == (alone is None)
@@ -64,7 +63,7 @@ def test_batched_fits_equal_single_fits(seed: int, n: int) -> None:
                 np.testing.assert_allclose(fit[0], alone[0], rtol=1e-9, atol=1e-6)
                 np.testing.assert_allclose(fit[1], alone[1], rtol=1e-9, atol=1e-9)
                 assert abs(fit[2] - alone[2]) <= 1e-9 * max(1.0, alone[2])
-        for i in np.flatnonzero(~ok).tolist():
+        for i in sorted(set(range(n)) - set(crossing.tolist())):
             assert init._fit(olds[i], new) is None
 
 
@@ -91,15 +90,14 @@ def test_compiled_fits_equal_the_numpy_reference(seed: int, n: int) -> None:
     for old_model, new_model in ((DF, CAMERA), (CAMERA, DF), (DF, OTHER_DF), (CAMERA, CAMERA)):
         olds = [sighting(old_model, 0, t, rng) for t in targets(rng, n)]
         new = sighting(new_model, 1, targets(rng, 1)[0], rng)
-        starts, ok = init._crossings(_Pool(olds), new)
-        crossing = np.flatnonzero(ok)
+        crossing, starts = init._crossings(_Pool(olds), new)
         olds = [olds[i] for i in crossing]
         enabled = kernels.ENABLED
         try:
             kernels.ENABLED = True
-            compiled = init._fit_batch(olds, new, starts[crossing])
+            compiled = init._fit_batch(olds, new, starts)
             kernels.ENABLED = False
-            reference = init._fit_batch(olds, new, starts[crossing])
+            reference = init._fit_batch(olds, new, starts)
         finally:
             kernels.ENABLED = enabled
         for fit, ref in zip(compiled, reference, strict=True):
@@ -108,3 +106,40 @@ def test_compiled_fits_equal_the_numpy_reference(seed: int, n: int) -> None:
                 np.testing.assert_allclose(fit[0], ref[0], rtol=1e-9, atol=1e-6)
                 np.testing.assert_allclose(fit[1], ref[1], rtol=1e-7, atol=1e-9)
                 assert abs(fit[2] - ref[2]) <= 1e-7 * max(1.0, ref[2])
+
+
+@pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 60))
+def test_compiled_crossings_equal_the_numpy_reference(seed: int, n: int) -> None:
+    """kernels.crossings against the numpy test it replaces: the same pending sightings, in
+    order, crossing at the same points to the bit, with emitters, other sites and sightings
+    already taken in the pool."""
+    rng = np.random.default_rng(seed)
+    init = PassiveInitiator()
+    models = (DF, CAMERA, OTHER_DF)
+    olds = []
+    for t in targets(rng, n):
+        which = int(rng.integers(0, 3))
+        s = sighting(models[which], which, t, rng)
+        name = [None, "A", "B"][int(rng.integers(0, 3))]
+        olds.append(_Sighting(s.sensor, s.t, s.z, s.var, s.model, name))
+    pool = _Pool(olds[: n // 2])
+    for s in olds[n // 2 :]:
+        pool.append(s)  # as a scan grows the pool (and past its first capacity)
+    for i in rng.choice(n, n // 4, replace=False) if n else ():
+        pool.delete(int(i))
+    for which in range(3):
+        s = sighting(models[which], which, targets(rng, 1)[0], rng)
+        for name in (None, "A", "C"):
+            new = _Sighting(s.sensor, s.t, s.z, s.var, s.model, name)
+            enabled = kernels.ENABLED
+            try:
+                kernels.ENABLED = True
+                compiled = init._crossings(pool, new)
+                kernels.ENABLED = False
+                reference = init._crossings(pool, new)
+            finally:
+                kernels.ENABLED = enabled
+            assert compiled[0].tolist() == reference[0].tolist()
+            np.testing.assert_array_equal(compiled[1], reference[1])

@@ -432,6 +432,52 @@ def _sighting_rows(
 
 
 @_jit
+def crossings(
+    site: Array,
+    sin: Array,
+    cos: Array,
+    sensor: Index,
+    alive: NDArray[np.bool_],
+    emitter: NDArray[np.int64],
+    n: int,
+    b_sensor: int,
+    b_site0: float,
+    b_site1: float,
+    b_sin: float,
+    b_cos: float,
+    min_sin: float,
+    code: int,
+    altitude: float,
+) -> tuple[Index, Array]:
+    """`PassiveInitiator._crossings` over the first n pending sightings: the indices (in
+    order) whose horizontal bearing crosses the new one's (another sensor, |sin| of the
+    angle at least `min_sin`, in front of both; with `code` >= -1, naming no emitter or that
+    one), and the crossings (c, 3) at `altitude`."""
+    out = np.empty(n, dtype=np.intp)
+    starts = np.empty((n, 3))
+    c = 0
+    for i in range(n):
+        if not alive[i] or sensor[i] == b_sensor:
+            continue
+        if code >= -1 and not (emitter[i] == 0 or emitter[i] == code):
+            continue
+        cross = sin[i] * b_cos - cos[i] * b_sin
+        if not abs(cross) >= min_sin:
+            continue
+        rel0, rel1 = b_site0 - site[i, 0], b_site1 - site[i, 1]
+        ta = (rel0 * b_cos - rel1 * b_sin) / cross
+        tb = (rel0 * cos[i] - rel1 * sin[i]) / cross
+        if not (ta > 0.0 and tb > 0.0):
+            continue
+        out[c] = i
+        starts[c, 0] = site[i, 0] + ta * sin[i]
+        starts[c, 1] = site[i, 1] + ta * cos[i]
+        starts[c, 2] = altitude
+        c += 1
+    return out[:c].copy(), starts[:c].copy()
+
+
+@_jit
 def _solve3(A: Array, b: Array, out: Array) -> bool:
     """out = A^-1 b for a 3x3 A by Gaussian elimination with partial pivoting; False if a
     pivot is exactly zero (LAPACK's singular case)."""
@@ -916,6 +962,24 @@ def warm_up() -> None:
     point_in_polygon(square, square)
     time_to_boundary(square, square, square)
     distance_to_polygon(square, square)
+    none = np.zeros(1, dtype=np.intp)
+    crossings(
+        square,
+        y[0],
+        y[0],
+        none,
+        none > 0,
+        none.astype(np.int64),
+        1,
+        1,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        0.1,
+        -2,
+        100.0,
+    )
     for el in (False, True):
         zz = np.zeros(2 if el else 1)
         triangulate(

@@ -93,7 +93,7 @@ class PassiveInitiator:
             states.append(x)
             covs.append(P)
             used.append(j)
-        self._pending = pool.items
+        self._pending = pool.pending()
         if not states:
             empty = np.zeros(0, dtype=np.intp)
             return np.zeros((0, STATE_DIM)), np.zeros((0, STATE_DIM, STATE_DIM)), empty
@@ -107,25 +107,23 @@ class PassiveInitiator:
         The crossing test runs on all pending sightings at once, and the fits of those that
         cross run together per partner sensor: in a swarm hundreds of sightings are pending,
         and few of them cross a new line of sight in front of both sensors."""
-        if not pool.items:
+        if not pool.alive.any():
             return []
-        starts, ok = self._crossings(pool, new)
-        if new.emitter is not None:
-            ok &= np.equal(pool.emitter, None) | np.equal(pool.emitter, new.emitter)
-        candidates = np.flatnonzero(ok)
+        candidates, starts = self._crossings(pool, new)
         fits: dict[int, tuple[Array, Array, float] | None] = {}
-        by_sensor: dict[int, list[int]] = {}
-        for i in candidates.tolist():
-            by_sensor.setdefault(pool.items[i].sensor, []).append(i)
+        by_sensor: dict[int, list[int]] = {}  # positions in `candidates`
+        for at, sensor in enumerate(pool.sensor[candidates].tolist()):
+            by_sensor.setdefault(sensor, []).append(at)
         for group in by_sensor.values():
-            olds = [pool.items[i] for i in group]
-            fits.update(zip(group, self._fit_batch(olds, new, starts[group]), strict=True))
+            pending = candidates[group].tolist()
+            olds = [pool.items[i] for i in pending]
+            fits.update(zip(pending, self._fit_batch(olds, new, starts[group]), strict=True))
         return [(i, fits[i]) for i in candidates.tolist()]
 
     def _fit(self, a: _Sighting, b: _Sighting) -> tuple[Array, Array, float] | None:
         """Position, covariance and chi-square of the best point seen by both, or None."""
-        starts, ok = self._crossings(_Pool([a]), b)
-        return self._fit_batch([a], b, starts)[0] if ok[0] else None
+        crossing, starts = self._crossings(_Pool([a]), b, by_emitter=False)
+        return self._fit_batch([a], b, starts)[0] if crossing.size else None
 
     def _fit_batch(
         self, olds: list[_Sighting], b: _Sighting, starts: Array
@@ -246,29 +244,57 @@ class PassiveInitiator:
             _CHI_LIMITS[key] = float(chi2.ppf(self.fit_probability, max(residuals - 1 - 2, 1)))
         return _CHI_LIMITS[key]
 
-    def _crossings(self, pool: _Pool, b: _Sighting) -> tuple[Array, NDArray[np.bool_]]:
-        """Where the horizontal bearing of `b` crosses each pending one (at the prior height),
-        and whether it does: another sensor, a real angle, in front of both."""
-        pa, az = pool.site, pool.az
+    def _crossings(
+        self, pool: _Pool, b: _Sighting, by_emitter: bool = True
+    ) -> tuple[NDArray[np.intp], Array]:
+        """The pending sightings (indices, in order) whose horizontal bearing that of `b`
+        crosses (another sensor, a real angle, in front of both; with `by_emitter`, naming
+        no emitter or the same as `b`), and where (c, 3), at the prior height."""
+        code = pool.code(b.emitter) if by_emitter and b.emitter is not None else _ANY
         pb = b.model.geometry.frame.position
-        da0, da1 = np.sin(az), np.cos(az)
         db0, db1 = np.sin(b.z[0]), np.cos(b.z[0])
-        cross = da0 * db1 - da1 * db0
         # Near-parallel bearings: the intersection is hopelessly ill-conditioned.
-        ok = np.abs(cross) >= np.sin(np.radians(self.min_crossing_deg))
-        ok &= pool.sensor != b.sensor
+        min_sin = np.sin(np.radians(self.min_crossing_deg))
+        if kernels.ENABLED:  # the same tests, compiled; the code below is the reference
+            return kernels.crossings(
+                pool.site,
+                pool.sin,
+                pool.cos,
+                pool.sensor,
+                pool.alive,
+                pool.emitter,
+                pool.size,
+                b.sensor,
+                float(pb[0]),
+                float(pb[1]),
+                float(db0),
+                float(db1),
+                float(min_sin),
+                code,
+                float(self.altitude_m),
+            )
+        n = pool.size
+        pa = pool.site[:n]
+        da0, da1 = pool.sin[:n], pool.cos[:n]
+        cross = da0 * db1 - da1 * db0
+        ok = np.abs(cross) >= min_sin
+        ok &= (pool.sensor[:n] != b.sensor) & pool.alive[:n]
+        if code != _ANY:
+            ok &= (pool.emitter[:n] == 0) | (pool.emitter[:n] == code)
         rel0, rel1 = pb[0] - pa[:, 0], pb[1] - pa[:, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             ta = (rel0 * db1 - rel1 * db0) / cross
             tb = (rel0 * da1 - rel1 * da0) / cross
-            starts = np.stack(
-                [pa[:, 0] + ta * da0, pa[:, 1] + ta * da1, np.full(len(az), self.altitude_m)],
-                axis=1,
-            )
         ok &= (ta > 0.0) & (tb > 0.0)  # not where the rays meet behind a sensor
-        return starts, ok
+        at = np.flatnonzero(ok)
+        starts = np.empty((at.size, 3))
+        starts[:, 0] = pa[at, 0] + ta[at] * da0[at]
+        starts[:, 1] = pa[at, 1] + ta[at] * da1[at]
+        starts[:, 2] = self.altitude_m
+        return at, starts
 
 
+_ANY = -2  # `_crossings` with any emitter (-1: one no pending sighting names)
 _CHI_LIMITS: dict[tuple[float, int], float] = {}
 # The angle-only models the compiled fit knows, and whether they measure elevation.
 _ELEVATION: dict[type, bool] = {BearingModel: False, CameraModel: True}
@@ -276,27 +302,56 @@ _ELEVATION: dict[type, bool] = {BearingModel: False, CameraModel: True}
 
 class _Pool:
     """Pending sightings, with what the crossing test reads of them kept as arrays (built
-    once per scan and kept in step, instead of gathered for every new line of sight)."""
+    once per scan and kept in step, instead of gathered for every new line of sight). A
+    sighting taken is marked, not removed, and room for more is made by doubling: in a swarm
+    hundreds are pending, and copying every array for each one in or out cost more than the
+    test. Emitter ids are kept as integer codes (0: none)."""
 
     def __init__(self, items: list[_Sighting]) -> None:
-        self.items = items
-        self.sensor = np.array([s.sensor for s in items], dtype=np.intp)
-        self.az = np.array([s.z[0] for s in items], dtype=np.float64)
-        self.site = np.array(
-            [s.model.geometry.frame.position[:2] for s in items], dtype=np.float64
-        ).reshape(-1, 2)
-        self.emitter = np.array([s.emitter for s in items], dtype=object)
+        self.items = list(items)
+        self.size = n = len(items)
+        capacity = max(16, 2 * n)
+        self.alive = np.zeros(capacity, dtype=bool)
+        self.alive[:n] = True
+        self.sensor = np.zeros(capacity, dtype=np.intp)
+        self.sensor[:n] = [s.sensor for s in items]
+        self.az = np.zeros(capacity)
+        self.az[:n] = [s.z[0] for s in items]
+        self.sin, self.cos = np.sin(self.az), np.cos(self.az)
+        self.site = np.zeros((capacity, 2))
+        if n:
+            self.site[:n] = [s.model.geometry.frame.position[:2] for s in items]
+        self._codes: dict[str | None, int] = {None: 0}
+        self.emitter = np.zeros(capacity, dtype=np.int64)
+        self.emitter[:n] = [self._code(s.emitter) for s in items]
+
+    def _code(self, emitter: str | None) -> int:
+        return self._codes.setdefault(emitter, len(self._codes))
+
+    def code(self, emitter: str | None) -> int:
+        """The code of an emitter id, -1 if no pending sighting ever named it."""
+        return self._codes.get(emitter, -1)
 
     def append(self, s: _Sighting) -> None:
+        i = self.size
+        if i == self.alive.shape[0]:
+            for name in ("alive", "sensor", "az", "sin", "cos", "site", "emitter"):
+                old = getattr(self, name)
+                grown = np.zeros((2 * i, *old.shape[1:]), dtype=old.dtype)
+                grown[:i] = old
+                setattr(self, name, grown)
         self.items.append(s)
-        self.sensor = np.append(self.sensor, s.sensor)
-        self.az = np.append(self.az, s.z[0])
-        self.site = np.vstack([self.site, s.model.geometry.frame.position[:2]])
-        self.emitter = np.append(self.emitter, s.emitter)
+        self.alive[i] = True
+        self.sensor[i] = s.sensor
+        az = np.array([s.z[0]])  # as an array, as the pool's own were: the same bits
+        self.az[i], self.sin[i], self.cos[i] = az[0], np.sin(az)[0], np.cos(az)[0]
+        self.site[i] = s.model.geometry.frame.position[:2]
+        self.emitter[i] = self._code(s.emitter)
+        self.size = i + 1
 
     def delete(self, i: int) -> None:
-        del self.items[i]
-        self.sensor = np.delete(self.sensor, i)
-        self.az = np.delete(self.az, i)
-        self.site = np.delete(self.site, i, axis=0)
-        self.emitter = np.delete(self.emitter, i)
+        self.alive[i] = False
+
+    def pending(self) -> list[_Sighting]:
+        """The sightings still pending, in the order they came."""
+        return [s for s, alive in zip(self.items, self.alive.tolist(), strict=False) if alive]
