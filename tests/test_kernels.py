@@ -23,9 +23,11 @@ from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
+from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
+from cuas.tracking.tracks import TrackTable
 from cuas.tracking.update import innovation_covariance, kalman_update
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 
@@ -227,6 +229,62 @@ def test_emitter_evidence(seed: int, scans: int, tracks_per: int) -> None:
     assert wa == wb
     np.testing.assert_array_equal(ka, kb)
     np.testing.assert_array_equal(sa, sb)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 60), st.integers(1, 6), st.integers(0, 7))
+def test_lifecycle(seed: int, n: int, sensors: int, given_: int) -> None:
+    """Confirmation, coasting and deletion decided track by track as the numpy rules decide
+    them, with and without the optional masks (localising, hearing, observable sensors and
+    tracks) and with silent sensors orphaning tracks."""
+    rng = np.random.default_rng(seed)
+    table = TrackTable(n_sensors=sensors)
+    x = np.c_[rng.uniform(-4000, 4000, (n, 3)), rng.normal(0, 40, (n, 3))]
+    A = rng.normal(0, 1, (n, 6, 6)) * rng.uniform(1, 300, (n, 1, 1))
+    table.add(x, A @ A.transpose(0, 2, 1), 0.0, 0)
+    t = 20.0
+    table.status[:n] = rng.integers(0, 3, n)
+    table.history[:n] = rng.integers(0, 1 << 12, n)
+    table.t_birth[:n] = rng.uniform(0, t, n)
+    table.t_update[:n] = rng.uniform(0, t, n)
+    table.last_hit[:n] = np.where(
+        rng.random((n, sensors)) < 0.4, -np.inf, rng.uniform(0, t, (n, sensors))
+    )
+    table.unseen[:n] = rng.integers(0, 6, n)
+    table.emitter_id[:n] = np.where(rng.random(n) < 0.5, None, "E")
+    rules = LifecycleRules(
+        confirm_m=3,
+        confirm_n=5,
+        coast_after_s=3.0,
+        delete_after_s=8.0,
+        max_pos_sigma_m=float(rng.uniform(100, 800)),
+        orphan_max_pos_sigma_m=float(rng.uniform(200, 2000)),
+        max_pos_sigma_fraction=float(rng.choice([0.0, 0.2])),
+    )
+    masks = [rng.random(sensors) < 0.5 for _ in range(3)]
+    silent = masks[2] if seed % 3 == 0 else None
+    localising = masks[0] if given_ & 1 else None
+    hearing = masks[1] if given_ & 2 else None
+    observable = rng.random(n) < 0.5 if given_ & 4 else None
+
+    def run() -> tuple[np.ndarray, ...]:
+        copy = TrackTable(n_sensors=sensors)
+        copy.add(table.x[:n], table.P[:n], 0.0, 0)
+        for name in (
+            "status",
+            "history",
+            "t_birth",
+            "t_update",
+            "last_hit",
+            "unseen",
+            "emitter_id",
+        ):
+            getattr(copy, name)[:n] = getattr(table, name)[:n]
+        confirm, doomed = rules.apply(copy, t, silent, localising, hearing, observable)
+        return confirm, doomed, copy.status[:n].copy()
+
+    for a, b in zip(*both(run), strict=True):
+        assert a.tolist() == b.tolist()
 
 
 @given(st.floats(-1e3, 1e3) | st.sampled_from([np.pi, -np.pi, 2 * np.pi, -2 * np.pi, 3 * np.pi]))

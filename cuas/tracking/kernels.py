@@ -843,6 +843,110 @@ def evidence_observe(
     return out_key, out, winners[:w].copy()
 
 
+# --- lifecycle ------------------------------------------------------------------------
+
+
+@_jit
+def lifecycle(
+    status: NDArray[np.int8],
+    history: NDArray[np.uint32],
+    last_hit: Array,
+    t_birth: Array,
+    t_update: Array,
+    x: Array,
+    P: Array,
+    unseen: NDArray[np.int16],
+    transmits: NDArray[np.bool_],
+    localising: NDArray[np.bool_],
+    hearing: NDArray[np.bool_],
+    observable: NDArray[np.bool_],
+    orphan: NDArray[np.bool_],
+    flags: NDArray[np.bool_],
+    ints: NDArray[np.int64],
+    reals: Array,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """`LifecycleRules.apply` track by track (its numpy code is the reference): statuses
+    updated in place; returns (just confirmed, to delete). `transmits`: holds an emitter id;
+    `flags`: whether localising, hearing and observable were given; `ints`: confirm_m,
+    confirm_n, window, radar_veto_scans, tentative, confirmed and coasting codes; `reals`: t,
+    memory_s, passive_confirm_s, passive_max_speed_mps, coast_after_s, delete_after_s,
+    max_pos_sigma_m, max_pos_sigma_fraction, orphan_max_pos_sigma_m."""
+    n, sensors = last_hit.shape
+    has_localising, has_hearing, has_observable = flags[0], flags[1], flags[2]
+    confirm_m, confirm_n, window, veto = ints[0], ints[1], ints[2], ints[3]
+    tentative_code, confirmed_code, coasting_code = ints[4], ints[5], ints[6]
+    t, memory_s, passive_s, max_speed = reals[0], reals[1], reals[2], reals[3]
+    coast_s, delete_s, max_sigma, fraction, orphan_sigma = (
+        reals[4],
+        reals[5],
+        reals[6],
+        reals[7],
+        reals[8],
+    )
+    recent_after = t - memory_s
+    confirm = np.zeros(n, dtype=np.bool_)
+    doomed = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        h = np.int64(history[i])
+        hits, bits, rest = 0, 0, h & window
+        while rest:
+            hits += rest & 1
+            rest >>= 1
+        rest = h
+        while rest:
+            bits += 1
+            rest >>= 1
+        misses = min(bits, confirm_n) - hits
+        tentative = status[i] == tentative_code
+        ok = tentative and hits >= confirm_m
+        ghost = False
+        if has_localising:
+            located = crossed_count = heard = 0
+            angle_fed = False
+            for s in range(sensors):
+                v = last_hit[i, s]
+                recent = v >= recent_after
+                if localising[s]:
+                    if v > -np.inf:
+                        located = 1
+                elif recent:
+                    angle_fed = True
+                if recent:
+                    crossed_count += 1
+                if has_hearing and hearing[s] and recent:
+                    heard += 1
+            transmitter = transmits[i] and (heard >= 2 or not has_hearing)
+            ghost = angle_fed and not transmitter and unseen[i] >= veto
+            speed = math.hypot(x[i, 3], x[i, 4])
+            settled = t - t_birth[i] >= passive_s and speed <= max_speed
+            if has_observable:
+                settled = settled and observable[i]
+            ok = ok and (located == 1 or (crossed_count >= 2 and settled and not ghost))
+        hopeless = tentative and not ok and misses > confirm_n - confirm_m
+        if ok:
+            status[i] = confirmed_code
+        age = t - t_update[i]
+        firm = status[i] != tentative_code
+        if firm and age > coast_s:
+            status[i] = coasting_code
+        elif firm and age <= coast_s:
+            status[i] = confirmed_code
+        sigma = math.sqrt(P[i, 0, 0] + P[i, 1, 1])
+        too_old = age > delete_s
+        reach = fraction * math.hypot(x[i, 0], x[i, 1])
+        limit = max_sigma if max_sigma >= reach else reach  # np.maximum, NaN aside
+        if math.isnan(max_sigma) or math.isnan(reach):
+            limit = np.nan
+        too_vague = sigma > limit
+        if orphan[i]:
+            too_old = False
+            too_vague = sigma > orphan_sigma
+        stale = firm and (too_old or too_vague)
+        confirm[i] = ok
+        doomed[i] = hopeless or stale or ghost or (tentative and age > delete_s)
+    return confirm, doomed
+
+
 # --- update ---------------------------------------------------------------------------
 
 
@@ -958,6 +1062,25 @@ def warm_up() -> None:
     components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)
     key, slot, one = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.intp), np.ones(1)
     evidence_observe(key, one, slot, one, one, key, one, slot, one > 0, 1 << 40, 12.0, 4.0)
+    one = np.ones(1, dtype=bool)
+    lifecycle(
+        np.zeros(1, dtype=np.int8),
+        np.ones(1, dtype=np.uint32),
+        np.zeros((1, 1)),
+        np.zeros(1),
+        np.zeros(1),
+        x,
+        P,
+        np.zeros(1, dtype=np.int16),
+        one,
+        one,
+        one,
+        one,
+        one,
+        np.ones(3, dtype=bool),
+        np.ones(7, dtype=np.int64),
+        np.ones(9),
+    )
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     point_in_polygon(square, square)
     time_to_boundary(square, square, square)

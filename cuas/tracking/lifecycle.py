@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import kernels
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackTable
 
 Mask = NDArray[np.bool_]
@@ -92,6 +93,8 @@ class LifecycleRules:
         n = table.n
         status = table.status[:n]
         history = table.history[:n]
+        if kernels.ENABLED:  # the same rules track by track; the code below is the reference
+            return self._apply_compiled(table, t, silent, localising, hearing, observable)
         hits = np.bitwise_count(history & self.window)
         # The birth bit is the leading 1, so the bit length counts the opportunities so far.
         opportunities = np.minimum(np.frexp(history.astype(np.float64))[1], self.confirm_n)
@@ -137,6 +140,65 @@ class LifecycleRules:
             too_vague[orphan] = horizontal_sigma[orphan] > self.orphan_max_pos_sigma_m
         stale = firm & (too_old | too_vague)
         return confirm, hopeless | stale | ghost | (tentative & (age > self.delete_after_s))
+
+    def _apply_compiled(
+        self,
+        table: TrackTable,
+        t: float,
+        silent: NDArray[np.bool_] | None,
+        localising: NDArray[np.bool_] | None,
+        hearing: NDArray[np.bool_] | None,
+        observable: NDArray[np.bool_] | None,
+    ) -> tuple[Mask, Mask]:
+        """`apply` by `kernels.lifecycle`."""
+        n = table.n
+        sensors = table.last_hit.shape[1]
+        none = np.zeros(max(n, sensors), dtype=bool)
+        orphan = none[:n]
+        if silent is not None and silent.any():
+            orphan = orphaned(table.last_hit[:n], table.t_update[:n], silent, self.memory_s)
+        return kernels.lifecycle(
+            table.status[:n],
+            table.history[:n],
+            table.last_hit[:n],
+            table.t_birth[:n],
+            table.t_update[:n],
+            table.x[:n],
+            table.P[:n],
+            table.unseen[:n],
+            table.emitter_id[:n] != None,  # noqa: E711 (elementwise on objects)
+            none[:sensors] if localising is None else localising,
+            none[:sensors] if hearing is None else hearing,
+            none[:n] if observable is None else observable,
+            orphan,
+            np.array([localising is not None, hearing is not None, observable is not None]),
+            np.array(
+                [
+                    self.confirm_m,
+                    self.confirm_n,
+                    int(self.window),
+                    self.radar_veto_scans,
+                    TENTATIVE,
+                    CONFIRMED,
+                    COASTING,
+                ],
+                dtype=np.int64,
+            ),
+            np.array(
+                [
+                    t,
+                    self.memory_s,
+                    self.passive_confirm_s,
+                    self.passive_max_speed_mps,
+                    self.coast_after_s,
+                    self.delete_after_s,
+                    self.max_pos_sigma_m,
+                    self.max_pos_sigma_fraction,
+                    self.orphan_max_pos_sigma_m,
+                ],
+                dtype=np.float64,
+            ),
+        )
 
 
 def transmitting(

@@ -191,9 +191,12 @@ class TrackTable:
     def rows(self, select: NDArray[np.bool_] | slice | None = None) -> TrackRows:
         """A copy of the live rows picked by a mask or slice (default: all of them)."""
         pick = slice(None) if select is None else select
-        return TrackRows(
-            **{name: getattr(self, name)[: self.n][pick].copy() for name in self._fields}
-        )
+        if isinstance(pick, slice):
+            return TrackRows(
+                **{name: getattr(self, name)[: self.n][pick].copy() for name in self._fields}
+            )
+        # A mask or index array already gathers a copy.
+        return TrackRows(**{name: getattr(self, name)[: self.n][pick] for name in self._fields})
 
     def __len__(self) -> int:
         return self.n
