@@ -612,16 +612,16 @@ class Tracker:
         probs = scan.labels.class_probs
         known = ~np.isnan(probs).any(axis=1)
         top = np.where(known, np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1), -1)
-        keep = [
-            i
-            for i, (row, det) in enumerate(
-                zip(pairs.track.tolist(), pairs.det.tolist(), strict=True)
-            )
-            if top[det] >= 0 and np.all(top[gated.det[gated.track == row]] == top[det])
-        ]
-        if not keep:
+        # Each pair's track is in it once (one detection per track): a track is unsure when
+        # any detection in its gate says another class than its pair's.
+        said = np.full(self.tracks.n, -2)
+        said[pairs.track] = top[pairs.det]
+        unsure = np.zeros(self.tracks.n, dtype=bool)
+        unsure[gated.track[top[gated.det] != said[gated.track]]] = True
+        keep = np.flatnonzero((top[pairs.det] >= 0) & ~unsure[pairs.track])
+        if not keep.size:
             return
-        sure = pairs.subset(np.array(keep, dtype=np.intp))
+        sure = pairs.subset(keep)
         for annotator in self.annotators:
             observed = getattr(annotator, "observed", None)
             if observed is not None:
