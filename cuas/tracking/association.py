@@ -47,41 +47,41 @@ def global_nearest_neighbour(
     if p <= dense_up_to:  # a handful of pairs: one small dense solve beats the decomposition
         return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
     usable = cost < miss_cost
-    _, t_local, t_degree = np.unique(track, return_inverse=True, return_counts=True)
-    _, d_local, d_degree = np.unique(det, return_inverse=True, return_counts=True)
-    alone = (t_degree[t_local] == 1) & (d_degree[d_local] == 1)
+    # Track rows and detection indices serve as the graph's node ids as they are: only their
+    # order and equality matter below, and counting them beats sorting them.
+    alone = (np.bincount(track)[track] == 1) & (np.bincount(det)[det] == 1)
     chosen = [np.flatnonzero(alone & usable)]
     rest = np.flatnonzero(~alone)
     if rest.size:  # only contested pairs need the graph; usually there are few or none
-        chosen += _solve_contested(rest, t_local, d_local, cost, usable, miss_cost)
+        chosen += _solve_contested(rest, track, det, cost, usable, miss_cost)
     return np.sort(np.concatenate(chosen))
 
 
 def _solve_contested(
     rest: Index,
-    t_local: Index,
-    d_local: Index,
+    track: Index,
+    det: Index,
     cost: NDArray[np.float64],
     usable: NDArray[np.bool_],
     miss_cost: float,
 ) -> list[Index]:
-    nt, nd = int(t_local.max()) + 1, int(d_local.max()) + 1
+    nt, nd = int(track.max()) + 1, int(det.max()) + 1
     if kernels.ENABLED:  # union-find, compiled; scipy's sparse graph below is the reference
-        n_comp, labels = kernels.components(t_local[rest], nt + d_local[rest], nt + nd)
+        n_comp, labels = kernels.components(track[rest], nt + det[rest], nt + nd)
     else:
         graph = coo_matrix(
-            (np.ones(rest.size), (t_local[rest], nt + d_local[rest])), shape=(nt + nd, nt + nd)
+            (np.ones(rest.size), (track[rest], nt + det[rest])), shape=(nt + nd, nt + nd)
         )
         n_comp, labels = connected_components(graph, directed=False)
-    component = labels[t_local]
+    component = labels[track]
     # Distinct members per component (a track with several pairs counts once).
-    tracks_in = np.bincount(labels[np.unique(t_local[rest])], minlength=n_comp)
-    dets_in = np.bincount(labels[nt + np.unique(d_local[rest])], minlength=n_comp)
+    tracks_in = np.bincount(labels[np.unique(track[rest])], minlength=n_comp)
+    dets_in = np.bincount(labels[nt + np.unique(det[rest])], minlength=n_comp)
     star = (tracks_in[component[rest]] == 1) | (dets_in[component[rest]] == 1)
     chosen = [_cheapest_per_component(rest[star & usable[rest]], component, cost)]
     tangled = rest[~star]
     if tangled.size:
-        chosen.append(_solve_jointly(tangled, t_local, d_local, cost, miss_cost))
+        chosen.append(_solve_jointly(tangled, track, det, cost, miss_cost))
     return chosen
 
 
@@ -96,11 +96,11 @@ def _cheapest_per_component(pairs: Index, component: Index, cost: NDArray[np.flo
 
 
 def _solve_jointly(
-    pairs: Index, t_local: Index, d_local: Index, cost: NDArray[np.float64], miss_cost: float
+    pairs: Index, track: Index, det: Index, cost: NDArray[np.float64], miss_cost: float
 ) -> Index:
     """Optimal assignment of `pairs` with a private missed-detection column per track."""
-    rows, r = np.unique(t_local[pairs], return_inverse=True)
-    _, c = np.unique(d_local[pairs], return_inverse=True)
+    rows, r = np.unique(track[pairs], return_inverse=True)
+    _, c = np.unique(det[pairs], return_inverse=True)
     nt = rows.shape[0]
     nd = int(c.max()) + 1
     big = (nt + 1) * miss_cost + 1.0  # dearer than any solution made of real options
