@@ -324,8 +324,7 @@ class FusionPipeline:
         self, t: float, live: TrackRows, geodetic: bool
     ) -> tuple[TrackSnapshot, TrackGeometry, ThreatPicture, PublishedClasses]:
         """`_threat`, and the rows' published classes."""
-        empty = self.tracker.tracks.rows(slice(0, 0))
-        snap = TrackSnapshot(t, live, empty, np.zeros(len(live), dtype=bool))
+        snap = TrackSnapshot(t, live, self.tracker.tracks.none, np.zeros(len(live), dtype=bool))
         if geodetic:
             geo = track_geometry(snap, self.zones, self.frame)
         else:

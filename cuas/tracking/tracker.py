@@ -198,7 +198,7 @@ class Tracker:
         self.t: float | None = None
         self.stats = TrackerStats()
         self.annotators = list(annotators)
-        self._graveyard = _Graveyard(self.tracks.rows(slice(0, 0)))
+        self._graveyard = _Graveyard(self.tracks.none)
         self._thresholds: dict[int, float] = {}
         kernels.warm_up()  # compiled kernels are loaded here, not in the first scan
 

@@ -93,6 +93,7 @@ class TrackTable:
         self.mode_prior = np.ones(1) if mode_prior is None else np.asarray(mode_prior, float)
         self.next_id = 1
         self._allocate(capacity)
+        self.none = self.rows(slice(0, 0))  # no rows (shared: there is nothing to write)
 
     def _allocate(self, capacity: int) -> None:
         self.capacity = capacity
