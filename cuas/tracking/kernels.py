@@ -682,6 +682,24 @@ def gate(
     L = np.zeros((m, m))
     u = np.empty(m)
     kept = 0
+    if m == 1:  # a bearing: pass 2 below with its one component written out (same arithmetic)
+        for i in range(n):
+            zi, hi = zhat[i, 0], HPHt[i, 0, 0]
+            for d in range(k):
+                if not mask[i, d]:
+                    continue
+                v = z[d, 0] - zi
+                if wrap[0]:
+                    v = _wrap(v)
+                s = hi + var[d, 0]
+                if not v * v < threshold * s or s <= 0.0:
+                    continue
+                u0 = v / math.sqrt(s)
+                if u0 * u0 < threshold:
+                    track[kept], det[kept], d2[kept] = i, d, u0 * u0
+                    y[kept, 0], S[kept, 0, 0] = v, s
+                    kept += 1
+        return track[:kept], det[:kept], d2[:kept], y[:kept], S[:kept]
     # Pass 2: every axis's interval, then the full Mahalanobis test on survivors.
     for i in range(n):
         for d in range(k):
