@@ -128,6 +128,7 @@ def replay_once(
     pipeline = FusionPipeline(config)
     t_first = t_last = None
     gc.collect()
+    gc.freeze()  # as `cuas run` and `cuas replay` do: start-up's objects out of the collector
     started, cpu_started = time.perf_counter(), time.process_time()
     for t_received, topic, payload in records:
         pipeline.submit(topic, payload, t_received)
@@ -136,6 +137,7 @@ def replay_once(
             t_first = t
     pipeline.flush()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    gc.unfreeze()
     t_last = pipeline.newest_measurement
     return pipeline, wall, cpu, (t_last - t_first) if t_first is not None else 0.0
 
