@@ -241,9 +241,9 @@ class Tracker:
         published sigma grew without bound. Edits the mode arrays (n, M, ...) in place;
         returns whether it edited any."""
         prior = self.passive
-        heighted = self._updated_by(last_hit, self.heighting, t)
-        vague = Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2
-        rows = np.flatnonzero(~heighted & vague)
+        rows = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2)
+        if rows.size:  # few are that vague: the sensors' test only for them
+            rows = rows[~self._updated_by(last_hit[rows], self.heighting, t)]
         if rows.size == 0:
             return False
         for k in (2, 5):  # height and vertical speed: no correlation with the rest left
