@@ -88,12 +88,20 @@ def _floats(values: Iterable[float | None]) -> Array:
     return np.fromiter(values, dtype=float)
 
 
-def _normalised(rows: list[Row]) -> Array:
+def _normalised(rows: Iterable[Iterable[float]]) -> Array:
     """(k, 5) class probabilities summing to 1; NaN rows where a detection says nothing
     (or gives no probability to any class)."""
     raw = _floats(chain.from_iterable(rows)).reshape(-1, _N)
     total = raw.sum(axis=1, keepdims=True)
     return raw / np.where(total > 0.0, total, np.nan)
+
+
+def _all_wire_probs(dets: list) -> Array | None:
+    """`_normalised` wire `class_probs` of detections that all carry them (the usual case
+    of a classifying sensor: no row lists built); None if some do not, or there are none."""
+    if not dets or not all(d.class_probs is not None for d in dets):
+        return None
+    return _normalised(map(d.class_probs.get, CLASSES, _ZEROS) for d in dets)
 
 
 @dataclass(frozen=True)
@@ -227,6 +235,10 @@ def _radar_labels(dets: list[wire.RadarDetection]) -> Labels | None:
 
 def _rf_labels(dets: list[wire.RfDetection]) -> Labels | None:
     """Class probabilities (the wire's, else a recognised protocol's) and emitter ids."""
+    k = len(dets)
+    probs = _all_wire_probs(dets)
+    if probs is not None:
+        return Labels(probs, np.full(k, np.nan), [None] * k, [d.emitter_id for d in dets])
     rows = [
         _wire_probs(d.class_probs)
         if d.class_probs is not None
@@ -236,7 +248,6 @@ def _rf_labels(dets: list[wire.RfDetection]) -> Labels | None:
         for d in dets
     ]
     emitters = [d.emitter_id for d in dets]
-    k = len(dets)
     if all(r is _NOTHING for r in rows) and emitters.count(None) == k:
         return None
     return Labels(_normalised(rows), np.full(k, np.nan), [None] * k, emitters)
@@ -253,6 +264,10 @@ def _remote_id_labels(dets: list[wire.RemoteIdDetection]) -> Labels | None:
 
 def _camera_labels(dets: list[wire.CameraDetection]) -> Labels | None:
     """Class probabilities: the wire's, else the detector's label and confidence."""
+    k = len(dets)
+    probs = _all_wire_probs(dets)
+    if probs is not None:
+        return Labels(probs, np.full(k, np.nan), [None] * k, [None] * k)
     rows = [
         _wire_probs(d.class_probs)
         if d.class_probs is not None
@@ -263,7 +278,6 @@ def _camera_labels(dets: list[wire.CameraDetection]) -> Labels | None:
     ]
     if all(r is _NOTHING for r in rows):
         return None
-    k = len(dets)
     return Labels(_normalised(rows), np.full(k, np.nan), [None] * k, [None] * k)
 
 
