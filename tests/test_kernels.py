@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
+from cuas.tracking.tracker import Tracker
 from cuas.tracking.tracks import TrackTable
 from cuas.tracking.update import innovation_covariance, kalman_update
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
@@ -229,6 +231,19 @@ def test_emitter_evidence(seed: int, scans: int, tracks_per: int) -> None:
     assert wa == wb
     np.testing.assert_array_equal(ka, kb)
     np.testing.assert_array_equal(sa, sb)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 60), st.integers(1, 6), st.booleans())
+def test_updated_by(seed: int, n: int, sensors: int, ever: bool) -> None:
+    """Which tracks some sensors updated (ever, or within the sensor memory)."""
+    rng = np.random.default_rng(seed)
+    hits = np.where(rng.random((n, sensors)) < 0.4, -np.inf, rng.integers(0, 40, (n, sensors)))
+    which = rng.random(sensors) < 0.5
+    tracker = SimpleNamespace(rules=SimpleNamespace(memory_s=5.0))
+    t = None if ever else 20.0  # integer times: some exactly at the memory's edge
+    a, b = both(lambda: Tracker._updated_by(tracker, hits, which, t))  # type: ignore[arg-type]
+    assert a.tolist() == b.tolist()
 
 
 @settings(max_examples=60, deadline=None)

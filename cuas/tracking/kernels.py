@@ -865,6 +865,21 @@ def evidence_observe(
 
 
 @_jit
+def updated_by(last_hit: Array, sensors: NDArray[np.bool_], since: float) -> NDArray[np.bool_]:
+    """Rows of `last_hit` (n, sensors) that one of `sensors` updated after `since` (or at
+    it, unless it is -inf: ever), as `Tracker._updated_by`."""
+    n, m = last_hit.shape
+    out = np.zeros(n, dtype=np.bool_)
+    ever = since == -np.inf
+    for i in range(n):
+        for j in range(m):
+            if sensors[j] and (last_hit[i, j] > since if ever else last_hit[i, j] >= since):
+                out[i] = True
+                break
+    return out
+
+
+@_jit
 def lifecycle(
     status: NDArray[np.int8],
     history: NDArray[np.uint32],
@@ -1081,6 +1096,7 @@ def warm_up() -> None:
     key, slot, one = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.intp), np.ones(1)
     evidence_observe(key, one, slot, one, one, key, one, slot, one > 0, 1 << 40, 12.0, 4.0)
     one = np.ones(1, dtype=bool)
+    updated_by(np.zeros((1, 1)), one, 0.0)
     lifecycle(
         np.zeros(1, dtype=np.int8),
         np.ones(1, dtype=np.uint32),

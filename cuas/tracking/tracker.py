@@ -260,6 +260,9 @@ class Tracker:
     ) -> NDArray[np.bool_]:
         """Tracks (rows of `last_hit`) that one of `sensors` ever updated, or with `t`, updated
         within the sensor memory before `t`."""
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            since = -np.inf if t is None else t - self.rules.memory_s
+            return kernels.updated_by(last_hit, sensors, since)
         if t is None:
             return (last_hit[:, sensors] > -np.inf).any(axis=1)
         return (last_hit[:, sensors] >= t - self.rules.memory_s).any(axis=1)
