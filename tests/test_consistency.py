@@ -371,6 +371,44 @@ def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:
         assert np.median(errors) < 30.0, seed
 
 
+def test_a_radar_track_at_the_edge_of_a_hidden_emitters_bearings_does_not_keep_them() -> None:
+    """A hovering drone that the radar has tracked for 20 s stands 400 m short of a hidden
+    transmitter that starts transmitting, where both finders' bearings of the transmitter
+    pass 8 degrees (2.7 sigmas) to the same side of it: inside its gate, but never through
+    it (the loiterer of random camp 4 took the hidden drone's emitter so). Bearings that fit
+    a track only at the edge of its gate, always, are another emitter's: the radar track
+    gives the emitter id up, and the transmitter gets a track of its own within 300 m."""
+    from cuas.config import FriendlyConfig
+    from cuas.tracking.identity import IdentityKeeper
+
+    hidden = np.array([1400.0, 1500.0, 60.0, -0.5, 0.3, 0.0])
+    seen = np.array([1373.0, 1104.0, 80.0, 0.0, 0.0, 0.0])
+    for seed in SEEDS[:3]:
+        rng = np.random.default_rng(seed)
+        tracker = Tracker.from_config(
+            TrackerConfig(), len(SIGMA), annotators=[IdentityKeeper(FriendlyConfig())]
+        )
+        near = []
+        for k in range(280):
+            t = 0.5 * k
+            target = straight(t, hidden)
+            if k % 2 == 0:
+                tracker.process(observe(RADAR, t, seen, rng, None))
+            if t < 20.0:  # the radar track is established before the transmitter is heard
+                continue
+            for i, model in enumerate((DF_A, DF_B)):
+                tracker.process(heard(model, t + 0.01 * (i + 1), target, rng, "OCU-1"))
+            table = tracker.tracks
+            if t >= 80.0:
+                firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+                d = np.hypot(*(table.x[firm, :2] - target[:2]).T)
+                near.append(bool((d < 300.0).any()))
+        firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+        on_seen = firm[np.hypot(*(table.x[firm, :2] - seen[:2]).T) < 100.0]
+        assert on_seen.size == 1 and table.emitter_id[on_seen[0]] != "OCU-1", seed
+        assert np.mean(near) >= 0.8, (seed, np.mean(near))
+
+
 def test_a_radar_track_on_the_line_of_a_hidden_emitter_does_not_keep_its_bearings() -> None:
     """A hovering drone the radar sees lies on one finder's line to a hidden transmitter 1 km
     beyond it: that finder's bearings fit both, the other finder's (14 degrees of parallax)
