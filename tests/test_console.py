@@ -433,7 +433,7 @@ def test_the_mission_view_shows_two_bridged_camps_and_acks_reach_the_right_core(
             for camp_id in ("alpha", "bravo"):
                 part = console.picture.camp(camp_id)
                 await eventually(
-                    lambda part=part: part.core == "online" and part.tracks, 15, camp_id
+                    lambda part=part: part.core == "online" and part.tracks.cycle, 15, camp_id
                 )
                 radar = f'[data-camp-id="{camp_id}"][data-sensor-id="radar-1"]'
                 await page_has(browser, radar, 5, f"{camp_id}'s radar")
