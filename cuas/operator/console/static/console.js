@@ -542,28 +542,31 @@ function showReviewClock(c) {
 function nowT() { return S.mode === "review" && S.reviewClock ? S.reviewClock.t : Date.now() / 1000; }
 
 // --- the feed --------------------------------------------------------------------------------
-// window.cuasPerf: per track cycle, when it arrived and when it was drawn (for benchmarks).
-const perf = {updates: [], loaf: []};
+// window.cuasPerf: per track cycle (`updates`) and per track update (`scans`), when it
+// arrived and when it was drawn (for benchmarks).
+const perf = {updates: [], scans: [], loaf: []};
 window.cuasPerf = perf;
 try {
   new PerformanceObserver(l => { for (const e of l.getEntries()) perf.loaf.push({start: e.startTime, d: e.duration, block: e.blockingDuration}); })
     .observe({type: "long-animation-frame", buffered: true});
 } catch (e) { perf.loafUnsupported = String(e); }
 
-function onTracks(camp, cycle, recv) {
+function timed(list, apply, msg, recv) {
   const t0 = performance.now();
-  applyCycle(camp, cycle);
+  apply();
   const js = performance.now() - t0;
   requestAnimationFrame(() => {  // a message posted from rAF runs after that frame is drawn
     const ch = new MessageChannel();
     ch.port1.onmessage = () => {
-      if (perf.updates.length > 5000) perf.updates.splice(0, 1000);
-      perf.updates.push({cycle_t: cycle.t, n: cycle.tracks.length, js, frame: performance.now() - recv,
-                         at: performance.now(), drawn: Date.now() / 1000});
+      if (list.length > 5000) list.splice(0, 1000);
+      list.push({cycle_t: msg.t, n: msg.tracks.length, js, frame: performance.now() - recv,
+                 at: performance.now(), drawn: Date.now() / 1000});
     };
     ch.port2.postMessage(0);
   });
 }
+function onTracks(camp, cycle, recv) { timed(perf.updates, () => applyCycle(camp, cycle), cycle, recv); }
+function onUpdate(camp, update, recv) { timed(perf.scans, () => applyUpdate(camp, update), update, recv); }
 
 let socket = null;
 function send(obj) {
@@ -602,7 +605,7 @@ function handle(m, recv) {
     case "hello": hello(m); break;
     case "snapshot": snapshot(m); break;
     case "tracks": onTracks(m.camp, m.cycle, recv); break;
-    case "track_update": applyUpdate(m.camp, m.update); break;
+    case "track_update": onUpdate(m.camp, m.update, recv); break;
     case "alert": onAlert(m.alert, m.event); break;
     case "alert_removed": S.alerts.delete(key(m.camp, m.alert_id)); renderAlerts(); break;
     case "sensor": S.sensors.set(key(m.camp, m.sensor.sensor_id), m.sensor); renderSensors(); break;
