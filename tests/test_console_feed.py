@@ -31,7 +31,7 @@ from cuas.operator.console.camp_view import camp_view
 from cuas.operator.console.command import console_running, parse_listen
 from cuas.operator.console.mission import load_mission
 from cuas.operator.console.picture import BrowserFeed, Picture, TrackBatch
-from cuas.operator.console.review import EmptyRecordingError, load_outputs
+from cuas.operator.console.review import EmptyRecordingError, ReviewPlayer, load_outputs
 from cuas.operator.console.server import STATIC
 from cuas.operator.console.tiles import TileSource
 from cuas.topics import Topics
@@ -329,6 +329,32 @@ def test_a_recording_without_outputs_is_refused_with_a_reason(tmp_path) -> None:
         writer.write(2.0, "alert", alert())
     entries, skipped = load_outputs(path)
     assert [e.kind for e in entries] == ["alert"] and sum(skipped.values()) == 1
+
+
+def test_review_plays_recorded_track_updates_between_the_cycles(tmp_path) -> None:
+    """A replay written with `--updates` carries each scan's tracks between the cycles;
+    review plays them as the live console shows them: merged into the last cycle's picture."""
+    from cuas.service.replay import replay
+    from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
+
+    out = tmp_path / "out.msgpack"
+    config = load_config(SAMPLE_CONFIG)
+    replay(SAMPLE_DIR / "camp-ingress.msgpack", config, out, progress=False, updates=True)
+    entries, skipped = load_outputs(out)
+    kinds = [e.kind for e in entries]
+    assert "track_update" in kinds and "tracks" in kinds and not skipped.get("other_topic")
+    # The first update after some cycle: played up to it, the picture holds its tracks.
+    first = next(
+        i for i, e in enumerate(entries) if e.kind == "track_update" and "tracks" in kinds[:i]
+    )
+    update = entries[first].message
+    picture = Picture({"mode": "review"}, [config.camp_id])
+    player = ReviewPlayer(entries, picture, config.camp_id)
+    player.seek(entries[first].t)
+    shown = {t["track_id"]: t for t in picture.camps[config.camp_id].tracks.snapshot()["tracks"]}
+    for track in update.tracks:
+        assert shown[track.track_id]["t_update"] == track.t_update
+        assert shown[track.track_id]["enu"] == list(track.enu)
 
 
 def test_a_mission_file_names_each_camp_and_where_it_is_seen(tmp_path) -> None:
