@@ -62,8 +62,19 @@ def cycle(n: int, t: float, frame: Any) -> bytes:
 
     The cycle's `t` is taken after the tracks are built, just before encoding: it is the
     moment of publication the latency is measured from."""
+    return msgspec.json.encode({"v": 1, "t": time.time(), "tracks": drones(n, t, frame, range(n))})
+
+
+def update(n: int, ids: range, t: float, frame: Any) -> bytes:
+    """A track update (MQTT `tracks/updates`) of drones `ids` of the N of `cycle`, as a scan
+    that saw them would publish it; `t` is the moment of publication, as for cycles."""
+    return msgspec.json.encode({"v": 1, "t": time.time(), "tracks": drones(n, t, frame, ids)})
+
+
+def drones(n: int, t: float, frame: Any, ids: range) -> list[dict[str, Any]]:
+    """Drones `ids` of the N circling the camp, at time `t`, as wire tracks."""
     tracks = []
-    for i in range(n):
+    for i in ids:
         r = 300.0 + (4500.0 * ((i * 7919) % n)) / max(n, 1)
         w = 0.02 * (1 if i % 2 else -1)
         a = (i * 2.399) + w * t
@@ -89,7 +100,7 @@ def cycle(n: int, t: float, frame: Any) -> bytes:
                 "t_update": t,
             }
         )
-    return msgspec.json.encode({"v": 1, "t": time.time(), "tracks": tracks})
+    return tracks
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -106,7 +117,15 @@ async def reader(url: str, counts: list[int], index: int, stalled: bool) -> None
             counts[index] += 1
 
 
-async def run(n: int, rate: float, duration: float, clients: int, shots: Path | None) -> dict:
+async def run(
+    n: int,
+    rate: float,
+    duration: float,
+    clients: int,
+    shots: Path | None,
+    updates_hz: float = 0.0,
+    per_update: int = 10,
+) -> dict:
     found = find_chromium()
     if found is None:
         raise SystemExit("chromium and chromedriver are needed: bash scripts/setup.sh dev")
@@ -149,18 +168,29 @@ async def run(n: int, rate: float, duration: float, clients: int, shots: Path | 
                 asyncio.create_task(reader(url + "ws", counts, i, stalled=(i == 0)))
                 for i in range(clients)
             ]
-            topic = Topics(config.mqtt_prefix).tracks
+            topics = Topics(config.mqtt_prefix)
             async with aiomqtt.Client("127.0.0.1", broker.port, identifier="bench-core") as core:
                 start = time.time()
-                sent = 0
+                sent = scans = 0
                 warm_until = start + 2.0 / rate + 1.0
                 cpu0 = None
                 while (now := time.time()) - start < duration:
                     if cpu0 is None and now >= warm_until:
                         cpu0, wall0 = cpu_seconds(console.pid), time.monotonic()
-                    await core.publish(topic, cycle(n, time.time(), frame), qos=0)
-                    sent += 1
-                    await asyncio.sleep(max(0.0, start + sent / rate - time.time()))
+                    next_cycle = start + sent / rate
+                    next_scan = start + scans / updates_hz if updates_hz else math.inf
+                    if next_scan < next_cycle:  # a scan's update, between cycles
+                        first = (scans * per_update) % n
+                        ids = range(first, min(first + per_update, n))
+                        await core.publish(topics.track_updates, update(n, ids, now, frame), qos=0)
+                        scans += 1
+                    else:
+                        await core.publish(topics.tracks, cycle(n, now, frame), qos=0)
+                        sent += 1
+                    due = start + sent / rate
+                    if updates_hz:
+                        due = min(due, start + scans / updates_hz)
+                    await asyncio.sleep(max(0.0, due - time.time()))
                 cpu1, wall1 = cpu_seconds(console.pid), time.monotonic()
             await asyncio.sleep(1.0)
             perf = await asyncio.to_thread(chrome.execute_script, "return window.cuasPerf")
@@ -188,11 +218,21 @@ async def run(n: int, rate: float, duration: float, clients: int, shots: Path | 
     late_loaf = [x for x in perf["loaf"] if x["start"] > warm]
     latency = [1000.0 * (u["drawn"] - u["cycle_t"]) for u in steady]
     frames = [u["frame"] for u in steady]
+    drawn_scans = [u for u in perf["scans"] if u["at"] > warm]
+    scan_latency = [1000.0 * (u["drawn"] - u["cycle_t"]) for u in drawn_scans]
     return {
         "tracks": n,
         "rate_hz": rate,
         "sent": sent,
         "seen": len(updates),
+        "updates_hz": updates_hz,
+        "updates_sent": scans,
+        "updates_applied": len(perf["scans"]),
+        "update_latency_ms": (
+            (statistics.median(scan_latency), pct(scan_latency, 95), pct(scan_latency, 99))
+            if scan_latency
+            else None
+        ),
         "drawn_markers": drawn,
         "latency_ms": (statistics.median(latency), pct(latency, 95), pct(latency, 99)),
         "frame_ms": (statistics.median(frames), pct(frames, 95), max(frames)),
@@ -211,6 +251,15 @@ def report(r: dict) -> None:
     )
     print(f"  MQTT cycle -> page drawn: median {lat[0]:.0f} ms, p95 {lat[1]:.0f}, p99 {lat[2]:.0f}")
     print(f"  frame (message -> drawn): median {fr[0]:.0f} ms, p95 {fr[1]:.0f}, max {fr[2]:.0f}")
+    if r["update_latency_ms"] is not None:
+        ul = r["update_latency_ms"]
+        print(
+            f"  track updates: {r['updates_sent']} sent at {r['updates_hz']:g} Hz, "
+            f"{r['updates_applied']} messages applied by the page (paced, merged)"
+        )
+        print(
+            f"  MQTT update -> page drawn: median {ul[0]:.0f} ms, p95 {ul[1]:.0f}, p99 {ul[2]:.0f}"
+        )
     print(f"  script per cycle: median {r['js_ms']:.1f} ms")
     print(
         f"  long animation frames (> 50 ms) after warm-up: {len(r['loaf_after_warmup'])} "
@@ -229,10 +278,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per run")
     parser.add_argument("--clients", type=int, default=0, help="extra WebSocket clients")
     parser.add_argument("--screenshots", type=Path, help="save a screenshot per run here")
+    parser.add_argument(
+        "--updates", type=float, default=0.0, help="track updates per second between cycles"
+    )
+    parser.add_argument("--per-update", type=int, default=10, help="tracks in each update")
     args = parser.parse_args()
     for n in args.tracks or [20, 500]:
         rate = args.rate or (5.0 if n <= 50 else 1.0)
-        report(asyncio.run(run(n, rate, args.duration, args.clients, args.screenshots)))
+        result = run(
+            n, rate, args.duration, args.clients, args.screenshots, args.updates, args.per_update
+        )
+        report(asyncio.run(result))
 
 
 if __name__ == "__main__":

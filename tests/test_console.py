@@ -17,6 +17,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from cuas.config import CampConfig, dump_config
 from cuas.operator.console.command import console_running, mission_console_running
 from cuas.operator.console.mission import load_mission
 from cuas.service.replay import replay
+from cuas.topics import Topics
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 
 
@@ -225,6 +227,112 @@ def test_an_operator_sees_the_intruder_acknowledges_its_alert_and_sees_the_core_
         assert not await on_page(severe_logs, browser)
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def drone(track_id: int, t: float, east: float, north: float) -> wire.Track:
+    """A confirmed drone track at east/north metres of the camp's origin, flying west."""
+    return wire.Track(
+        track_id=track_id,
+        t=t,
+        status="confirmed",
+        lat=8.65,
+        lon=24.5,
+        alt_m=180.0,
+        enu=[east, north, 80.0],
+        vel_enu=[-30.0, 0.0, 0.0],
+        pos_sigma_m=8.0,
+        class_="drone",
+        class_probs={"drone": 0.9},
+        threat="none",
+        sensors=["radar-1"],
+        friendly=False,
+        uas_id=None,
+        t_update=t,
+    )
+
+
+# The page's tracks of camp alpha: id -> [east, north] of its marker (the map's frame, less the
+# camp's offset), each only if its element stands where the map puts that position.
+TRACKS_ON_PAGE = """
+const camp = S.camps.get("alpha"), shown = {};
+for (const e of document.querySelectorAll('[data-camp-id="alpha"][data-track-id]')) {
+  const rec = S.tracks.get("alpha/" + e.dataset.trackId), ll = rec.marker.getLatLng();
+  const at = L.DomUtil.getPosition(e), want = map.latLngToLayerPoint(ll);
+  if (Math.abs(at.x - want.x) > 1 || Math.abs(at.y - want.y) > 1) return null;
+  shown[e.dataset.trackId] = [Math.round(ll.lng - camp.offset_m[0]),
+                              Math.round(ll.lat - camp.offset_m[1])];
+}
+return JSON.stringify(shown);
+"""
+
+
+async def tracks_shown(chrome: Any, want: dict[str, list[int]], timeout: float, what: str) -> None:
+    """Wait until the page shows exactly `want` (track id -> east/north) for camp alpha."""
+    target = json.dumps(want, sort_keys=True)
+    last: list[Any] = [None]
+
+    def check() -> bool:
+        text = chrome.execute_script(TRACKS_ON_PAGE)
+        last[0] = text and json.loads(text)
+        return last[0] is not None and json.dumps(last[0], sort_keys=True) == target
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await on_page(check):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last[0]}")
+        await asyncio.sleep(0.05)
+
+
+def test_a_scan_s_track_update_moves_the_track_on_the_page_before_the_next_cycle(
+    browser, mosquitto, tmp_path
+):
+    """A stand-in core on a real broker: a cycle, then an update that moves one track and adds
+    another; the page shows both at once, with no cycle in between; the next cycle removes the
+    tracks it no longer has, and an update older than that cycle changes nothing."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    topics = Topics(config.mqtt_prefix)
+
+    async def scenario() -> None:
+        t0 = time.time()
+        async with (
+            console_running(config, "127.0.0.1:0") as console,
+            aiomqtt.Client("127.0.0.1", mosquitto.port) as core,
+        ):
+            assert console.bridge is not None
+            await asyncio.wait_for(console.bridge.connected.wait(), 5)
+            await on_page(fresh, browser)
+            await on_page(browser.get, console.server.url)
+            await page_has(browser, "body[data-ws=open] .leaflet-container", 10, "the page")
+
+            async def publish(topic: str, message: Any) -> None:
+                await core.publish(topic, wire.to_json(message), qos=0)
+
+            first = [drone(1, t0, 600, 20), drone(2, t0, -400, 300)]
+            await publish(topics.tracks, wire.TrackCycle(v=1, t=t0, tracks=first))
+            await tracks_shown(browser, {"1": [600, 20], "2": [-400, 300]}, 10, "the cycle")
+            # The scan moves track 1 300 m west and starts track 3: no cycle is published.
+            scan = [drone(1, t0 + 0.4, 300, 20), drone(3, t0 + 0.4, 100, -700)]
+            await publish(topics.track_updates, wire.TrackUpdate(v=1, t=t0 + 0.4, tracks=scan))
+            moved = {"1": [300, 20], "2": [-400, 300], "3": [100, -700]}
+            await tracks_shown(browser, moved, 10, "the update, before any new cycle")
+            assert console.picture.camp("alpha").tracks.t == t0  # still the first cycle
+            await on_page(screenshot, browser, tmp_path / "update.png")
+            # The next cycle has track 2 alone: 1 and 3 leave the page.
+            second = [drone(2, t0 + 1, -430, 300)]
+            await publish(topics.tracks, wire.TrackCycle(v=1, t=t0 + 1, tracks=second))
+            await tracks_shown(browser, {"2": [-430, 300]}, 10, "the next cycle")
+            # An update older than that cycle is ignored; a newer one after it still moves.
+            late = wire.TrackUpdate(v=1, t=t0 + 0.8, tracks=[drone(2, t0 + 0.8, -424, 300)])
+            await publish(topics.track_updates, late)
+            fresh_update = [drone(4, t0 + 1.2, 50, 50)]
+            await publish(
+                topics.track_updates, wire.TrackUpdate(v=1, t=t0 + 1.2, tracks=fresh_update)
+            )
+            await tracks_shown(browser, {"2": [-430, 300], "4": [50, 50]}, 10, "a new update")
+            assert console.bridge.stats.stale_updates == 1 and not console.bridge.stats.bad
+        assert not await on_page(severe_logs, browser)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
 @pytest.fixture(scope="module")
@@ -433,7 +541,7 @@ def test_the_mission_view_shows_two_bridged_camps_and_acks_reach_the_right_core(
             for camp_id in ("alpha", "bravo"):
                 part = console.picture.camp(camp_id)
                 await eventually(
-                    lambda part=part: part.core == "online" and part.tracks, 15, camp_id
+                    lambda part=part: part.core == "online" and part.tracks.cycle, 15, camp_id
                 )
                 radar = f'[data-camp-id="{camp_id}"][data-sensor-id="radar-1"]'
                 await page_has(browser, radar, 5, f"{camp_id}'s radar")

@@ -30,8 +30,8 @@ from cuas.operator.console.bridge import AckRefusedError, MqttBridge
 from cuas.operator.console.camp_view import camp_view
 from cuas.operator.console.command import console_running, parse_listen
 from cuas.operator.console.mission import load_mission
-from cuas.operator.console.picture import BrowserFeed, Picture
-from cuas.operator.console.review import EmptyRecordingError, load_outputs
+from cuas.operator.console.picture import BrowserFeed, Picture, TrackBatch
+from cuas.operator.console.review import EmptyRecordingError, ReviewPlayer, load_outputs
 from cuas.operator.console.server import STATIC
 from cuas.operator.console.tiles import TileSource
 from cuas.topics import Topics
@@ -61,6 +61,41 @@ def alert(alert_id: str = "a-1", state: str = "raised", t: float = 100.0, **kw) 
 
 def cycle(t: float, n: int = 1) -> bytes:
     return json.dumps({"v": 1, "t": t, "tracks": [{"track_id": i} for i in range(n)]}).encode()
+
+
+def track(track_id: int, t: float, east: float = 0.0, north: float = 0.0) -> wire.Track:
+    return wire.Track(
+        track_id=track_id,
+        t=t,
+        status="confirmed",
+        lat=8.65,
+        lon=24.5,
+        alt_m=180.0,
+        enu=[east, north, 80.0],
+        vel_enu=[-30.0, 0.0, 0.0],
+        pos_sigma_m=8.0,
+        class_="drone",
+        class_probs={"drone": 0.9},
+        threat="none",
+        sensors=["radar-1"],
+        friendly=False,
+        uas_id=None,
+        t_update=t,
+    )
+
+
+def full_cycle(t: float, *tracks: wire.Track) -> bytes:
+    return wire.to_json(wire.TrackCycle(v=1, t=t, tracks=list(tracks)))
+
+
+def update(t: float, *tracks: wire.Track) -> wire.TrackUpdate:
+    return wire.TrackUpdate(v=1, t=t, tracks=list(tracks))
+
+
+def shown(picture: Picture, camp: str = "alpha") -> dict[int, list[float]]:
+    """What a browser connecting now is shown of the camp's tracks: id -> east/north."""
+    snapshot = picture.camp(camp).snapshot()["tracks"]
+    return {t["track_id"]: t["enu"][:2] for t in snapshot["tracks"]}
 
 
 async def drain(feed: BrowserFeed) -> list[dict]:
@@ -160,7 +195,7 @@ def test_bad_payloads_from_the_broker_are_counted_not_fatal() -> None:
     bridge.handle("cuas/alpha/sensors/radar-1", b'{"v": 2}')
     bridge.handle("cuas/alpha/tracks", cycle(1.0, n=0))
     assert sum(bridge.stats.bad.values()) == 3
-    assert picture.camp("alpha").tracks is not None and not picture.camp("alpha").alerts
+    assert picture.camp("alpha").tracks.cycle is not None and not picture.camp("alpha").alerts
 
 
 def test_the_console_relays_the_camp_and_an_ack_over_its_websocket(mosquitto, tmp_path) -> None:
@@ -296,6 +331,32 @@ def test_a_recording_without_outputs_is_refused_with_a_reason(tmp_path) -> None:
     assert [e.kind for e in entries] == ["alert"] and sum(skipped.values()) == 1
 
 
+def test_review_plays_recorded_track_updates_between_the_cycles(tmp_path) -> None:
+    """A replay written with `--updates` carries each scan's tracks between the cycles;
+    review plays them as the live console shows them: merged into the last cycle's picture."""
+    from cuas.service.replay import replay
+    from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
+
+    out = tmp_path / "out.msgpack"
+    config = load_config(SAMPLE_CONFIG)
+    replay(SAMPLE_DIR / "camp-ingress.msgpack", config, out, progress=False, updates=True)
+    entries, skipped = load_outputs(out)
+    kinds = [e.kind for e in entries]
+    assert "track_update" in kinds and "tracks" in kinds and not skipped.get("other_topic")
+    # The first update after some cycle: played up to it, the picture holds its tracks.
+    first = next(
+        i for i, e in enumerate(entries) if e.kind == "track_update" and "tracks" in kinds[:i]
+    )
+    update = entries[first].message
+    picture = Picture({"mode": "review"}, [config.camp_id])
+    player = ReviewPlayer(entries, picture, config.camp_id)
+    player.seek(entries[first].t)
+    shown = {t["track_id"]: t for t in picture.camps[config.camp_id].tracks.snapshot()["tracks"]}
+    for track in update.tracks:
+        assert shown[track.track_id]["t_update"] == track.t_update
+        assert shown[track.track_id]["enu"] == list(track.enu)
+
+
 def test_a_mission_file_names_each_camp_and_where_it_is_seen(tmp_path) -> None:
     (tmp_path / "alpha.toml").write_text(EXAMPLE.read_text())
     (tmp_path / "mission.toml").write_text(
@@ -361,3 +422,131 @@ def test_a_transition_delivered_twice_is_shown_once() -> None:
     bridge.handle("cuas/alpha/events/alerts", wire.to_json(alert(state="escalated", seq=42)))
     assert [a["state"] for a in picture.history] == ["escalated", "raised"]  # newest first
     assert bridge.stats.duplicates == 1
+
+
+def test_an_update_moves_and_adds_tracks_and_never_removes_one() -> None:
+    picture = Picture({}, ["alpha"])
+    picture.on_tracks("alpha", full_cycle(10.0, track(1, 10.0, 600, 20), track(2, 10.0, 0, 300)))
+    assert picture.on_track_update("alpha", update(10.3, track(1, 10.3, 591, 20)))
+    assert shown(picture) == {1: [591, 20], 2: [0, 300]}  # 1 moved, 2 as the cycle left it
+    assert picture.on_track_update("alpha", update(10.6, track(3, 10.6, -50, -50)))
+    assert shown(picture) == {1: [591, 20], 2: [0, 300], 3: [-50, -50]}  # 3 added
+    assert picture.on_track_update("alpha", update(10.9, track(1, 10.9, 582, 20)))
+    assert shown(picture) == {1: [582, 20], 2: [0, 300], 3: [-50, -50]}  # newest state wins
+    assert picture.camp("alpha").snapshot()["tracks"]["t"] == 10.0  # still the cycle's
+
+
+def test_an_update_older_than_the_last_cycle_is_ignored() -> None:
+    picture = Picture({}, ["alpha"])
+    picture.on_tracks("alpha", full_cycle(10.0, track(1, 10.0, 600, 20)))
+    assert not picture.on_track_update("alpha", update(9.9, track(1, 9.9, 603, 20), track(4, 9.9)))
+    assert shown(picture) == {1: [600, 20]}
+    assert picture.on_track_update("alpha", update(10.0, track(1, 10.0, 600, 21)))  # same time
+    assert shown(picture) == {1: [600, 21]}
+
+
+def test_a_cycle_replaces_the_tracks_and_every_update_before_it() -> None:
+    picture = Picture({}, ["alpha"])
+    picture.on_tracks("alpha", full_cycle(10.0, track(1, 10.0, 600, 20), track(2, 10.0, 0, 300)))
+    picture.on_track_update("alpha", update(10.5, track(1, 10.5, 585, 20), track(3, 10.5)))
+    picture.on_tracks("alpha", full_cycle(11.0, track(2, 11.0, 0, 290)))
+    assert shown(picture) == {2: [0, 290]}  # 1 and 3 deleted by the cycle; no update left
+
+
+def test_updates_before_the_first_cycle_are_shown_alone() -> None:
+    picture = Picture({}, ["alpha"])
+    assert picture.camp("alpha").snapshot()["tracks"] is None
+    picture.on_track_update("alpha", update(5.0, track(7, 5.0, 100, 100)))
+    assert shown(picture) == {7: [100, 100]}
+    assert picture.camp("alpha").snapshot()["tracks"]["t"] == 5.0
+
+
+def test_the_bridge_takes_track_updates_and_counts_bad_and_stale_ones() -> None:
+    picture = Picture({}, ["alpha"])
+    bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")
+    topic = "cuas/alpha/tracks/updates"
+    bridge.handle("cuas/alpha/tracks", full_cycle(10.0, track(1, 10.0, 600, 20)))
+    bridge.handle(topic, wire.to_json(update(10.2, track(1, 10.2, 594, 20))))
+    bridge.handle(topic, b"{not json")
+    bridge.handle(topic, json.dumps({"v": 2, "t": 10.3, "tracks": []}).encode())
+    bridge.handle(topic, json.dumps({"v": 1, "t": 10.3, "tracks": [{"track_id": 1}]}).encode())
+    bridge.handle(topic, wire.to_json(update(9.0, track(1, 9.0, 900, 900))))
+    assert sum(bridge.stats.bad.values()) == 3 and bridge.stats.stale_updates == 1
+    assert shown(picture) == {1: [594, 20]}
+
+
+def test_a_browser_gets_an_update_at_once_then_at_most_one_per_interval_merged() -> None:
+    """A burst of updates reaches a browser as few messages, each track in its newest state,
+    no sooner than one per `update_interval` per camp and none lost."""
+
+    async def scenario() -> None:
+        picture = Picture({}, ["alpha"])
+        feed = BrowserFeed(update_interval=0.1)
+        picture.feeds.add(feed)
+        loop = asyncio.get_running_loop()
+        newest: dict[int, float] = {}
+
+        async def core() -> None:  # an update every 2 ms: 5 tracks, one at a time
+            for i in range(250):
+                t = 100.0 + i * 0.002
+                picture.on_track_update("alpha", update(t, track(i % 5, t)))
+                newest[i % 5] = t
+                await asyncio.sleep(0.002)
+
+        start = loop.time()
+        producer = asyncio.create_task(core())
+        got: dict[int, float] = {}
+        messages = 0
+        while not producer.done() or got != newest:
+            text = await asyncio.wait_for(feed.next(), 5)
+            assert text is not None
+            message = json.loads(text)
+            assert message["kind"] == "track_update" and message["camp"] == "alpha"
+            messages += 1
+            for t in message["update"]["tracks"]:
+                assert t["t"] >= got.get(t["track_id"], 0.0)  # never back in time
+                got[t["track_id"]] = t["t"]
+        elapsed = loop.time() - start
+        await producer
+        assert got == newest  # every track, in its newest state
+        assert 1 <= messages <= elapsed / 0.1 + 1  # paced: 250 updates, a handful of messages
+        assert feed.updates_merged >= 250 - messages
+
+    asyncio.run(scenario())
+
+
+def test_a_cycle_drops_the_updates_waiting_before_it_and_camps_are_paced_apart() -> None:
+    async def scenario() -> None:
+        feed = BrowserFeed(update_interval=0.2)
+
+        def batch(camp: str, *ids: int, t: float = 10.0) -> TrackBatch:
+            return TrackBatch(camp, t, {i: track(i, t) for i in ids})
+
+        async def ids_of_next() -> tuple[str, str, list[int]]:
+            m = json.loads(await asyncio.wait_for(feed.next(), 5))  # type: ignore[arg-type]
+            tracks = m["update"]["tracks"] if m["kind"] == "track_update" else m["cycle"]["tracks"]
+            return m["kind"], m["camp"], sorted(t["track_id"] for t in tracks)
+
+        feed.push_update(batch("alpha", 1))
+        assert await ids_of_next() == ("track_update", "alpha", [1])  # the first at once
+        feed.push_update(batch("alpha", 2))  # waits for alpha's interval ...
+        feed.push_update(batch("bravo", 5))  # ... which does not hold up bravo
+        assert await ids_of_next() == ("track_update", "bravo", [5])
+        feed.push_tracks("alpha", '{"kind":"tracks","camp":"alpha","cycle":{"tracks":[]}}')
+        feed.push_update(batch("alpha", 3, t=11.0))  # after the cycle: sent after it
+        assert await ids_of_next() == ("tracks", "alpha", [])
+        assert await ids_of_next() == ("track_update", "alpha", [3])  # 2 went with the cycle
+
+    asyncio.run(scenario())
+
+
+def test_a_new_browser_is_shown_the_updates_merged_since_the_cycle() -> None:
+    async def scenario() -> None:
+        picture = Picture({}, ["alpha"])
+        picture.on_tracks("alpha", full_cycle(10.0, track(1, 10.0, 600, 20)))
+        picture.on_track_update("alpha", update(10.4, track(1, 10.4, 588, 20)))
+        _, snapshot = await drain(picture.attach())
+        (shown_track,) = snapshot["camps"]["alpha"]["tracks"]["tracks"]
+        assert shown_track["enu"][:2] == [588, 20] and shown_track["class"] == "drone"
+
+    asyncio.run(scenario())

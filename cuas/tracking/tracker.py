@@ -300,7 +300,7 @@ class Tracker:
         emitters = None
         if scan.labels is not None and self.hearing[scan.sensor]:
             emitters = _EmitterCodes.of(scan.labels.emitter_id)
-            hyps = self._check_emitters(scan, hyps, emitters)
+            hyps = self._check_emitters(scan, hyps, threshold, emitters)
         raw = hyps
         hyps = hyps.subset(~excluded[hyps.track])
         if emitters is not None:
@@ -378,15 +378,21 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
-    def _check_emitters(self, scan: Scan, hyps: Hypotheses, emitters: _EmitterCodes) -> Hypotheses:
+    def _check_emitters(
+        self, scan: Scan, hyps: Hypotheses, threshold: float, emitters: _EmitterCodes
+    ) -> Hypotheses:
         """Direction-finder bearings against the tracks that hold the emitter ids they name.
 
         A bearing names its emitter, and any track along that line may have been given it:
         the loiterer a kilometre short of a hidden drone, a flock of birds. From a finder
         that covers the holder, a bearing of its emitter outside its gate says the emitter is
-        elsewhere; once such misfits are `emitter_misfit_share` of the recent bearings (a
-        running share), the track loses the emitter id and may take no more of its bearings
-        (the hidden drone's own track takes them). Returns `hyps` without barred pairs.
+        elsewhere, and one at the edge of the gate nearly so: a bearing counts as a misfit
+        graded by its squared distance d2 from the holder, 0 at the expected 1 rising to 1
+        at the gate (bearings of an emitter a few sigmas to one side of the track, always,
+        stay inside the gate but are another target's). Once the misfits make up
+        `emitter_misfit_share` of the recent bearings (a running share), the track loses the
+        emitter id and may take no more of its bearings (the hidden drone's own track takes
+        them). Returns `hyps` without barred pairs.
         """
         assert scan.labels is not None
         names = scan.labels.emitter_id
@@ -404,11 +410,12 @@ class Tracker:
         released: list[int] = []
         if dets.size:
             held_rows = rows[dets]
-            in_gate = np.zeros(len(names), dtype=bool)  # the bearing gated with its holder
-            in_gate[hyps.det[rows[hyps.det] == hyps.track]] = True
-            fit = in_gate[dets]
+            d2 = np.full(len(names), np.inf)  # each bearing's distance from its holder
+            with_holder = rows[hyps.det] == hyps.track
+            d2[hyps.det[with_holder]] = hyps.d2[with_holder]
+            misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
             keep = self.emitter_memory
-            share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * ~fit
+            share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * misfit
             table.emitter_misfit[held_rows] = share
             out = share >= self.emitter_misfit_share
             for row, j in zip(held_rows[out].tolist(), dets[out].tolist(), strict=True):

@@ -2,7 +2,8 @@
 
 The console subscribes like any consumer (`cuas.io.mqtt_client`, `cuas.io.mqtt_output`): the
 retained status, alert states and sensor health give a console that starts late the current
-picture at once. aiomqtt does not reconnect by itself, so the bridge retries with backoff and
+picture at once; the track cycles and, between them, each scan's track updates keep the map
+current. aiomqtt does not reconnect by itself, so the bridge retries with backoff and
 tells the picture when the broker is lost (the page's offline banner). A bad payload is
 counted by reason and logged once per reason, never fatal.
 """
@@ -48,6 +49,7 @@ class BridgeStats:
     acks_sent: int = 0
     acks_refused: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0  # alert transitions delivered twice, dropped by their `seq`
+    stale_updates: int = 0  # track updates older than the last cycle, ignored
 
 
 class AckRefusedError(ValueError):
@@ -127,7 +129,7 @@ class MqttBridge:
                     await client.subscribe(
                         [(t.status, 1), (t.alerts, 1), (t.alert_events, 1), (t.sensors, 1)]
                     )
-                    await client.subscribe(t.tracks, qos=0)
+                    await client.subscribe([(t.tracks, 0), (t.track_updates, 0)])
                     self.stats.connects += 1
                     log.info("console: subscribed to %s on %s", t.prefix, where)
                     delay = self.retry_min_s
@@ -183,6 +185,9 @@ class MqttBridge:
             self._unconfirmed.discard(out.key)
         if out.kind == "tracks":
             p.on_tracks(camp, payload)
+        elif out.kind == "track_update":
+            if not p.on_track_update(camp, out.message):
+                self.stats.stale_updates += 1
         elif out.kind == "alert_event":
             if self._seen.is_new(out.message):
                 p.on_alert(camp, out.message, event=True)

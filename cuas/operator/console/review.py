@@ -1,9 +1,11 @@
 """Review mode: a recorded output played into the console's picture, for after-action review.
 
 The recording is the core's output as `cuas replay --out` and drills write it (topics
-`tracks`, `alert`, `sensor`). It is read once into memory; the player walks it at the chosen
-speed in its own time, and a jump (the page's time slider) rebuilds the picture from the
-start up to the new time, then sends every browser a fresh snapshot. Records that do not
+`tracks`, `alert`, `sensor`, and `track_updates` from `cuas replay --updates`: each scan's
+tracks between the cycles, played as the live console shows them). It is read once into
+memory; the player walks it at the chosen speed in its own time, and a jump (the page's time
+slider) rebuilds the picture from the start up to the new time, then sends every browser a
+fresh snapshot. Records that do not
 decode are counted and skipped.
 """
 
@@ -35,7 +37,7 @@ class Entry:
     """One recorded output, decoded: its time, kind and message (tracks as their JSON)."""
 
     t: float
-    kind: str  # "tracks" | "alert" | "sensor"
+    kind: str  # "tracks" | "track_update" | "alert" | "sensor"
     message: Any
 
 
@@ -53,6 +55,9 @@ def load_outputs(path: str | Path) -> tuple[list[Entry], Counter[str]]:
             if record.topic == topics.RECORDED_TRACKS:
                 cycle = wire.from_msgpack(record.payload, wire.TrackCycle)
                 entries.append(Entry(record.t_received, "tracks", wire.to_json(cycle)))
+            elif record.topic == topics.RECORDED_TRACK_UPDATES:
+                update = wire.from_msgpack(record.payload, wire.TrackUpdate)
+                entries.append(Entry(record.t_received, "track_update", update))
             elif record.topic == topics.RECORDED_ALERT:
                 alert = wire.from_msgpack(record.payload, wire.Alert)
                 entries.append(Entry(record.t_received, "alert", alert))
@@ -127,6 +132,8 @@ class ReviewPlayer:
         for entry in self.entries[self.next_index : end]:
             if entry.kind == "tracks":
                 self.picture.on_tracks(self.camp, entry.message, quiet=quiet)
+            elif entry.kind == "track_update":
+                self.picture.on_track_update(self.camp, entry.message, quiet=quiet)
             elif entry.kind == "alert":
                 self.picture.on_alert(self.camp, entry.message, event=True, quiet=quiet)
             else:

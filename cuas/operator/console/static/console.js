@@ -1,11 +1,13 @@
 // cuas console: the page. One WebSocket from the console brings the camps (hello), the whole
-// picture (snapshot) and every change; the page sends operators' acks (and review controls).
+// picture (snapshot) and every change (track cycles, and between them the tracks each scan
+// updated); the page sends operators' acks (and review controls).
 // Selectors that tests and integrators rely on (DESIGN.md): [data-track-id], [data-alert-id],
 // [data-alert-id] button[data-action="ack"], input[name="operator"], [data-sensor-id]; each
 // also carries data-camp-id (a mission's camps may reuse track, alert and sensor ids).
 "use strict";
 
 const TRAIL_S = 60;          // trail of the last minute
+const TRAIL_STEP_S = 1;      // trail points at least this far apart (updates move the newest)
 const LEADER_S = 10;         // velocity leader: where the track will be in 10 s
 const SIGMA_SHOWN_M = 25;    // draw the 2-sigma circle when the position is worse than this
 const LABELS_MAX = 25;       // label at most this many tracks: alerted first, then by threat
@@ -208,49 +210,82 @@ function chooseLabelled(tracks, alerted, campId) {
   return new Set([...tracks].sort((a, b) => score(b) - score(a)).slice(0, LABELS_MAX));
 }
 
+const colourOf = (t, alert) => t.friendly ? TRACK_COLOURS[0] : alert ? TRACK_COLOURS[1] : TRACK_COLOURS[2];
+
+// A track's marker, symbol, trail and uncertainty circle, created or moved to `t`.
+function placeTrack(campId, camp, t, alert) {
+  const id = String(t.track_id), k = key(campId, id);
+  const ll = trackLL(camp, t), sidc = sidcOf(t, !!alert);
+  let rec = S.tracks.get(k);
+  if (!rec) {
+    const marker = L.marker(ll, {icon: iconFor(sidc), keyboard: false}).addTo(layers.tracks);
+    marker.on("click", () => select(k));
+    rec = {camp: campId, id, marker, sidc, trail: [], sigma: null, label: null, look: null};
+    S.tracks.set(k, rec);
+    tag(rec);
+  } else {
+    rec.marker.setLatLng(ll);
+    if (rec.sidc !== sidc) { rec.sidc = sidc; rec.marker.setIcon(iconFor(sidc)); tag(rec); }
+  }
+  rec.track = t;
+  const e = rec.marker.getElement(), look = `${t.threat} ${t.class} ${t.status}`;
+  if (e && rec.look !== look) {  // attribute writes restyle the element: only on change
+    rec.look = look; e.dataset.threat = t.threat; e.dataset.class = t.class; e.dataset.status = t.status;
+  }
+  // Trail points at least TRAIL_STEP_S apart, however often updates come; the newest point
+  // follows the track.
+  const trail = rec.trail, n = trail.length;
+  if (!n || t.t >= trail[n - 1][0]) {
+    if (n >= 2 && trail[n - 1][0] - trail[n - 2][0] < TRAIL_STEP_S) trail[n - 1] = [t.t, ll];
+    else trail.push([t.t, ll]);
+  }
+  while (trail.length && trail[0][0] < t.t - TRAIL_S) trail.shift();
+  if (t.pos_sigma_m > SIGMA_SHOWN_M) {  // uncertainty where it is large
+    if (!rec.sigma) rec.sigma = L.circle(ll, {radius: 2 * t.pos_sigma_m, color: colourOf(t, alert), weight: 1, dashArray: "3 3", fillOpacity: 0.05, interactive: false}).addTo(layers.tracks);
+    else { rec.sigma.setLatLng(ll); rec.sigma.setRadius(2 * t.pos_sigma_m); }
+  } else if (rec.sigma) { rec.sigma.remove(); rec.sigma = null; }
+  return rec;
+}
+// A track cycle: the camp's whole picture (tracks not in it are removed).
 function applyCycle(campId, cycle) {
   const camp = S.camps.get(campId);
   if (!camp) return;
   S.lastCycle.set(campId, Date.now());
-  const live = cycle.tracks.filter(t => t.status !== "deleted");
-  const alerted = alertsByTrack(campId), labelled = chooseLabelled(live, alerted, campId);
-  const seen = new Set(), counts = {}, labels = [];
+  const alerted = alertsByTrack(campId), seen = new Set();
+  for (const t of cycle.tracks)
+    if (t.status !== "deleted") seen.add(placeTrack(campId, camp, t, alerted.get(String(t.track_id))));
+  for (const [k, rec] of S.tracks) if (rec.camp === campId && !seen.has(rec)) removeTrack(k, rec);
+  drawCamp(campId, alerted);
+}
+
+// A track update: the tracks a scan just updated move (or appear); the others stay as they
+// are, and the next cycle removes the deleted ones.
+function applyUpdate(campId, update) {
+  const camp = S.camps.get(campId);
+  if (!camp) return;
+  const alerted = alertsByTrack(campId);
+  for (const t of update.tracks)
+    if (t.status !== "deleted") placeTrack(campId, camp, t, alerted.get(String(t.track_id)));
+  drawCamp(campId, alerted);
+}
+
+// What depends on all of a camp's tracks: labels, trails and leaders, counts.
+function drawCamp(campId, alerted) {
+  const recs = [...S.tracks.values()].filter(r => r.camp === campId);
+  const labelled = chooseLabelled(recs.map(r => r.track), alerted, campId), labels = [];
+  const counts = {};
   // Trails and leaders: one multi-line per colour for every camp's tracks: six canvas layers.
   const lines = {trails: {}, leaders: {}};
   for (const c of TRACK_COLOURS) { lines.trails[c] = []; lines.leaders[c] = []; }
-  for (const t of live) {
-    const id = String(t.track_id), k = key(campId, id); seen.add(k);
+  for (const rec of recs) {
+    const t = rec.track, alert = alerted.get(rec.id), colour = colourOf(t, alert);
+    const ll = rec.marker.getLatLng();
     counts[t.class] = (counts[t.class] || 0) + 1;
-    const ll = trackLL(camp, t), alert = alerted.get(id), sidc = sidcOf(t, !!alert);
-    let rec = S.tracks.get(k);
-    if (!rec) {
-      const marker = L.marker(ll, {icon: iconFor(sidc), keyboard: false}).addTo(layers.tracks);
-      marker.on("click", () => select(k));
-      rec = {camp: campId, id, marker, sidc, trail: [], sigma: null, label: null, look: null};
-      S.tracks.set(k, rec);
-      tag(rec);
-    } else {
-      rec.marker.setLatLng(ll);
-      if (rec.sidc !== sidc) { rec.sidc = sidc; rec.marker.setIcon(iconFor(sidc)); tag(rec); }
-    }
-    rec.track = t;
-    const e = rec.marker.getElement(), look = `${t.threat} ${t.class} ${t.status}`;
-    if (e && rec.look !== look) {  // attribute writes restyle the element: only on change
-      rec.look = look; e.dataset.threat = t.threat; e.dataset.class = t.class; e.dataset.status = t.status;
-    }
-    rec.trail.push([t.t, ll]);
-    while (rec.trail.length && rec.trail[0][0] < t.t - TRAIL_S) rec.trail.shift();
-    const colour = t.friendly ? TRACK_COLOURS[0] : alert ? TRACK_COLOURS[1] : TRACK_COLOURS[2];
     lines.trails[colour].push(rec.trail.map(p => p[1]));
     lines.leaders[colour].push([ll, offsetLL(ll, t.vel_enu[0] * LEADER_S, t.vel_enu[1] * LEADER_S)]);
-    if (t.pos_sigma_m > SIGMA_SHOWN_M) {  // uncertainty where it is large
-      if (!rec.sigma) rec.sigma = L.circle(ll, {radius: 2 * t.pos_sigma_m, color: colour, weight: 1, dashArray: "3 3", fillOpacity: 0.05, interactive: false}).addTo(layers.tracks);
-      else { rec.sigma.setLatLng(ll); rec.sigma.setRadius(2 * t.pos_sigma_m); }
-    } else if (rec.sigma) { rec.sigma.remove(); rec.sigma = null; }
     if (labelled.has(t)) labels.push([rec, labelOf(t, alert)]);
     else if (rec.label) { rec.marker.unbindTooltip(); rec.label = null; }
   }
-  for (const [k, rec] of S.tracks) if (rec.camp === campId && !seen.has(k)) removeTrack(k, rec);
   // Labels last: a label's new text makes the browser measure it (a layout), so they are
   // changed after every marker has moved, not in between, and only where the text changed.
   for (const [rec, text] of labels) {
@@ -507,28 +542,31 @@ function showReviewClock(c) {
 function nowT() { return S.mode === "review" && S.reviewClock ? S.reviewClock.t : Date.now() / 1000; }
 
 // --- the feed --------------------------------------------------------------------------------
-// window.cuasPerf: per track cycle, when it arrived and when it was drawn (for benchmarks).
-const perf = {updates: [], loaf: []};
+// window.cuasPerf: per track cycle (`updates`) and per track update (`scans`), when it
+// arrived and when it was drawn (for benchmarks).
+const perf = {updates: [], scans: [], loaf: []};
 window.cuasPerf = perf;
 try {
   new PerformanceObserver(l => { for (const e of l.getEntries()) perf.loaf.push({start: e.startTime, d: e.duration, block: e.blockingDuration}); })
     .observe({type: "long-animation-frame", buffered: true});
 } catch (e) { perf.loafUnsupported = String(e); }
 
-function onTracks(camp, cycle, recv) {
+function timed(list, apply, msg, recv) {
   const t0 = performance.now();
-  applyCycle(camp, cycle);
+  apply();
   const js = performance.now() - t0;
   requestAnimationFrame(() => {  // a message posted from rAF runs after that frame is drawn
     const ch = new MessageChannel();
     ch.port1.onmessage = () => {
-      if (perf.updates.length > 5000) perf.updates.splice(0, 1000);
-      perf.updates.push({cycle_t: cycle.t, n: cycle.tracks.length, js, frame: performance.now() - recv,
-                         at: performance.now(), drawn: Date.now() / 1000});
+      if (list.length > 5000) list.splice(0, 1000);
+      list.push({cycle_t: msg.t, n: msg.tracks.length, js, frame: performance.now() - recv,
+                 at: performance.now(), drawn: Date.now() / 1000});
     };
     ch.port2.postMessage(0);
   });
 }
+function onTracks(camp, cycle, recv) { timed(perf.updates, () => applyCycle(camp, cycle), cycle, recv); }
+function onUpdate(camp, update, recv) { timed(perf.scans, () => applyUpdate(camp, update), update, recv); }
 
 let socket = null;
 function send(obj) {
@@ -567,6 +605,7 @@ function handle(m, recv) {
     case "hello": hello(m); break;
     case "snapshot": snapshot(m); break;
     case "tracks": onTracks(m.camp, m.cycle, recv); break;
+    case "track_update": onUpdate(m.camp, m.update, recv); break;
     case "alert": onAlert(m.alert, m.event); break;
     case "alert_removed": S.alerts.delete(key(m.camp, m.alert_id)); renderAlerts(); break;
     case "sensor": S.sensors.set(key(m.camp, m.sensor.sensor_id), m.sensor); renderSensors(); break;

@@ -1,0 +1,79 @@
+"""The robustness benchmark's second GOSPA: on what the radar can see.
+
+The radar-hidden RF drone is left out of the truth, and with it the camera/RF-only tracks on
+it (within 300 m or three of their sigmas); every other track stays, so a ghost or a radar
+track anywhere still counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.robustness import _visible_gospa
+from cuas import wire
+from cuas.io.recording import RecordingWriter
+from simulators.random_camp import random_camp
+from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget
+
+T0 = 1_764_000_000.0
+DRONE = [1000.0, 0.0, 100.0]
+HIDDEN = [0.0, 2000.0, 50.0]
+
+
+def track(track_id: int, enu: list[float], sensors: list[str], sigma: float = 10.0) -> wire.Track:
+    return wire.Track(
+        track_id=track_id,
+        t=T0,
+        status="confirmed",
+        lat=0.0,
+        lon=0.0,
+        alt_m=0.0,
+        enu=enu,
+        vel_enu=[0.0, 0.0, 0.0],
+        pos_sigma_m=sigma,
+        class_="drone",
+        class_probs={},
+        threat="none",
+        sensors=sensors,
+        friendly=False,
+        uas_id=None,
+        t_update=T0,
+    )
+
+
+@pytest.fixture
+def truth_file(tmp_path: Path) -> Path:
+    camp = random_camp(0, 10.0)
+    frame = TruthFrame(
+        v=1,
+        t=T0,
+        targets=[
+            TruthTarget("in0", DRONE, [0.0, 0.0, 0.0]),
+            TruthTarget(camp.rf_only_id, HIDDEN, [0.0, 0.0, 0.0]),
+        ],
+    )
+    path = tmp_path / "truth.msgpack"
+    with RecordingWriter(path) as w:
+        w.write(T0, TRUTH_TOPIC, frame)
+    return path
+
+
+def gospa_of(truth_file: Path, tracks: list[wire.Track]) -> float:
+    return _visible_gospa(random_camp(0, 10.0), truth_file, [wire.TrackCycle(1, T0, tracks)])
+
+
+def test_the_hidden_drone_and_the_bearings_only_track_on_it_are_left_out(truth_file) -> None:
+    on_drone = track(1, [1010.0, 0.0, 100.0], ["radar"])
+    off_hidden = track(2, [0.0, 2200.0, 100.0], ["rf-0", "rf-1"], sigma=150.0)
+    assert gospa_of(truth_file, [on_drone, off_hidden]) == pytest.approx(10.0)
+    assert gospa_of(truth_file, [on_drone]) == pytest.approx(10.0)
+
+
+def test_a_radar_track_at_the_hidden_drone_and_a_distant_ghost_still_count(truth_file) -> None:
+    on_drone = track(1, [1010.0, 0.0, 100.0], ["radar"])
+    radar_there = track(2, [0.0, 2000.0, 50.0], ["radar"])
+    ghost = track(3, [-1500.0, -1500.0, 100.0], ["rf-0", "cam-0"])
+    assert gospa_of(truth_file, [on_drone, radar_there]) == pytest.approx(60.0)
+    assert gospa_of(truth_file, [on_drone, ghost]) == pytest.approx(60.0)
