@@ -29,6 +29,7 @@ import pytest
 from support.broker import free_port, port_open
 from support.browser import find_chromium, start_chromium, wait_for
 from support.live import Intruder, camp, core_running, eventually, live_camp
+from support.wire_tracks import confirmed_drone
 
 from cuas import wire
 from cuas.config import CampConfig, dump_config
@@ -231,24 +232,7 @@ def test_an_operator_sees_the_intruder_acknowledges_its_alert_and_sees_the_core_
 
 def drone(track_id: int, t: float, east: float, north: float) -> wire.Track:
     """A confirmed drone track at east/north metres of the camp's origin, flying west."""
-    return wire.Track(
-        track_id=track_id,
-        t=t,
-        status="confirmed",
-        lat=8.65,
-        lon=24.5,
-        alt_m=180.0,
-        enu=[east, north, 80.0],
-        vel_enu=[-30.0, 0.0, 0.0],
-        pos_sigma_m=8.0,
-        class_="drone",
-        class_probs={"drone": 0.9},
-        threat="none",
-        sensors=["radar-1"],
-        friendly=False,
-        uas_id=None,
-        t_update=t,
-    )
+    return confirmed_drone(track_id, t, [east, north, 80.0])
 
 
 # The page's tracks of camp alpha: id -> [east, north] of its marker (the map's frame, less the

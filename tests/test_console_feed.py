@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.broker import free_port
 from support.live import camp, eventually, live_camp
+from support.wire_tracks import confirmed_drone
 
 from cuas import wire
 from cuas.config import load_config
@@ -64,24 +65,7 @@ def cycle(t: float, n: int = 1) -> bytes:
 
 
 def track(track_id: int, t: float, east: float = 0.0, north: float = 0.0) -> wire.Track:
-    return wire.Track(
-        track_id=track_id,
-        t=t,
-        status="confirmed",
-        lat=8.65,
-        lon=24.5,
-        alt_m=180.0,
-        enu=[east, north, 80.0],
-        vel_enu=[-30.0, 0.0, 0.0],
-        pos_sigma_m=8.0,
-        class_="drone",
-        class_probs={"drone": 0.9},
-        threat="none",
-        sensors=["radar-1"],
-        friendly=False,
-        uas_id=None,
-        t_update=t,
-    )
+    return confirmed_drone(track_id, t, [east, north, 80.0])
 
 
 def full_cycle(t: float, *tracks: wire.Track) -> bytes:

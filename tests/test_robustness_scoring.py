@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.wire_tracks import confirmed_drone
 
 from benchmarks.robustness import _visible_gospa
 from cuas import wire
@@ -23,24 +24,7 @@ HIDDEN = [0.0, 2000.0, 50.0]
 
 
 def track(track_id: int, enu: list[float], sensors: list[str], sigma: float = 10.0) -> wire.Track:
-    return wire.Track(
-        track_id=track_id,
-        t=T0,
-        status="confirmed",
-        lat=0.0,
-        lon=0.0,
-        alt_m=0.0,
-        enu=enu,
-        vel_enu=[0.0, 0.0, 0.0],
-        pos_sigma_m=sigma,
-        class_="drone",
-        class_probs={},
-        threat="none",
-        sensors=sensors,
-        friendly=False,
-        uas_id=None,
-        t_update=T0,
-    )
+    return confirmed_drone(track_id, T0, enu, sensors=sensors, pos_sigma_m=sigma)
 
 
 @pytest.fixture
