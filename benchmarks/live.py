@@ -289,6 +289,17 @@ def end_to_end(
     return out
 
 
+def wait_until_up(core: subprocess.Popen, log_path: Path, timeout_s: float = 60.0) -> None:
+    """Until the core has bound its sockets (its start-up line is in its log): a generator
+    that published before would lose what it sent to a socket nobody reads yet (on a loaded
+    machine the imports and compiled kernels take seconds), counted as lost."""
+    deadline = time.monotonic() + timeout_s
+    while "cuas core for camp" not in log_path.read_text():
+        if core.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the core did not start:\n{log_path.read_text()[-2000:]}")
+        time.sleep(0.05)
+
+
 def run_one(rate: float, duration_s: float, workdir: Path, updates: bool = True) -> Result:
     broker = MosquittoBroker(workdir / f"mosquitto-{int(rate)}")
     broker.start()
@@ -302,7 +313,7 @@ def run_one(rate: float, duration_s: float, workdir: Path, updates: bool = True)
             stderr=subprocess.STDOUT,
         )
     try:
-        time.sleep(1.5)
+        wait_until_up(core, log_path)
         results: mp.Queue = mp.get_context("spawn").Queue()
         gen = mp.get_context("spawn").Process(
             target=generate, args=(str(config_path), rate, duration_s, results)
@@ -331,10 +342,15 @@ def run_one(rate: float, duration_s: float, workdir: Path, updates: bool = True)
         core.wait(30)
         broker.close()
     totals = next(
-        json.loads(line)["totals"]
-        for line in log_path.read_text().splitlines()
-        if '"totals"' in line
+        (
+            json.loads(line)["totals"]
+            for line in log_path.read_text().splitlines()
+            if '"totals"' in line
+        ),
+        None,
     )
+    if totals is None:
+        raise SystemExit(f"the core wrote no totals:\n{log_path.read_text()[-2000:]}")
     t_first = sent[0][0]
     t_from, t_to = t_first + WARMUP_S, sent[-1][0] - 0.5
     sent_dets = sum(n for _, n in sent)
