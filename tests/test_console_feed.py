@@ -445,6 +445,21 @@ def test_updates_before_the_first_cycle_are_shown_alone() -> None:
     assert picture.camp("alpha").snapshot()["tracks"]["t"] == 5.0
 
 
+def test_updates_held_while_cycles_stop_are_bounded_oldest_first(monkeypatch) -> None:
+    """Cycles lost while updates keep coming (new tracks each time): the console holds at
+    most `MAX_UPDATED` updated tracks, dropping the least recently updated first."""
+    from cuas.operator.console import tracks as held
+
+    monkeypatch.setattr(held, "MAX_UPDATED", 3)
+    picture = Picture({}, ["alpha"])
+    picture.on_tracks("alpha", full_cycle(10.0, track(1, 10.0, 600, 20)))
+    for i, t in enumerate((10.1, 10.2, 10.3)):
+        picture.on_track_update("alpha", update(t, track(10 + i, t, 10.0 * i)))
+    picture.on_track_update("alpha", update(10.4, track(10, 10.4, 5)))  # 10 updated again
+    picture.on_track_update("alpha", update(10.5, track(13, 10.5, 30)))  # 11 goes, not 10
+    assert shown(picture) == {1: [600, 20], 10: [5, 0], 12: [20, 0], 13: [30, 0]}
+
+
 def test_the_bridge_takes_track_updates_and_counts_bad_and_stale_ones() -> None:
     picture = Picture({}, ["alpha"])
     bridge = MqttBridge(load_config(EXAMPLE).mqtt, Topics("cuas/alpha"), picture, "alpha")

@@ -5,7 +5,9 @@ The core publishes every live track once a cycle (`tracks`) and, between cycles,
 each scan just updated (`tracks/updates`). The merge rules are the README's ("Track updates"):
 an updated track replaces the entry with its `track_id`, or is added if the cycle did not
 have it; an update never removes a track; a cycle replaces everything; an update older than
-the last cycle is ignored (the cycle already holds that scan, or newer).
+the last cycle is ignored (the cycle already holds that scan, or newer). If cycles stop
+while updates keep coming (a core whose cycles a broker drops), the updates held are
+bounded: beyond `MAX_UPDATED` tracks the least recently updated ones go first.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 import msgspec
 
 from cuas import wire
+
+# Updated tracks held between two cycles at most: five times the core's default track limit
+# (`tracker.max_tracks`), so only a picture whose cycles have stopped ever reaches it.
+MAX_UPDATED = 10_000
 
 
 class _Timed(msgspec.Struct):
@@ -47,7 +53,10 @@ class CampTracks:
         if self.t is not None and update.t < self.t:
             return False
         for track in update.tracks:
+            self.updated.pop(track.track_id, None)  # re-inserted last: dicts keep order
             self.updated[track.track_id] = track
+        while len(self.updated) > MAX_UPDATED:  # the least recently updated go first
+            del self.updated[next(iter(self.updated))]
         self.t_update = update.t if self.t_update is None else max(self.t_update, update.t)
         return True
 
