@@ -115,8 +115,9 @@ class TrackerStages:
     handover_sigma_m: float = 150.0  # a bearings-only track this vague takes no radar plot
     passive_noise_scale: float = 1.0  # process noise of never-placed tracks, times the motion's
     calibrate_noise: bool = True  # learn angle-only sensors' real noise (calibration.py)
-    # A track loses an emitter id once this running share of the bearings naming it, from
-    # finders that cover the track, fall outside its gate; the share's memory per bearing.
+    # A track loses an emitter id once the bearings naming it, from finders that cover the
+    # track, misfit by this running share (a bearing outside the gate a whole misfit, one
+    # inside graded by its distance, `_check_emitters`); the share's memory per bearing.
     emitter_misfit_share: float = 0.5
     emitter_memory: float = 0.7
     # Bind a swarm member's emitter id to the track its ambiguous bearings fit best, once

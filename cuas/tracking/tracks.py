@@ -123,9 +123,10 @@ class TrackTable:
         # Consecutive Remote ID reports, each given to another track by the serial it holds,
         # that also fitted this unidentified one: a second track of that same drone.
         self.identity_echo = np.zeros(capacity, dtype=np.int16)
-        # Whether the bearings naming the track's emitter id fit it: a running share of those
-        # that fell outside its gate (from finders that cover it), and the one emitter id
-        # taken from it for not fitting, whose bearings it may no longer take.
+        # Whether the bearings naming the track's emitter id fit it: a running share of their
+        # misfit (from finders that cover it; graded by distance, see the tracker's
+        # `_check_emitters`), and the one emitter id taken from it for not fitting, whose
+        # bearings it may no longer take.
         self.emitter_misfit = np.zeros(capacity)
         self.barred_emitter = np.full(capacity, None, dtype=object)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
