@@ -44,10 +44,10 @@ from simulators.scoring import (
     Snapshot,
     TruthFrame,
     one_sensor,
+    read_track_snapshots,
     read_truth,
     read_truth_frames,
     score,
-    score_replay,
     truth_at,
 )
 
@@ -250,10 +250,10 @@ def _alerts_on_no_drone(
     return bad
 
 
-def _visible_gospa(camp: RandomCamp, truth_file: Path, cycles: list[wire.TrackCycle]) -> float:
-    """Mean GOSPA without the radar-hidden drone and the camera/RF-only tracks on it."""
+def _visible_gospa(camp: RandomCamp, truth: list[Snapshot], cycles: list[wire.TrackCycle]) -> float:
+    """Mean GOSPA without the radar-hidden drone and the camera/RF-only tracks on it
+    (`truth` as `read_truth` gives it)."""
     kinds = {s.id: s.kind for s in camp.config.sensors}
-    truth = read_truth(truth_file)
     times = np.array([s.t for s in truth])
     visible = []
     for snap in truth:
@@ -289,17 +289,18 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
     one_sensor(rec, radar_rec, camp.scenario.radar.id)
     result = CampResult(camp.seed, camp.description)
     truth = read_truth_frames(truth_file)
+    snapshots = read_truth(truth_file)  # read once for both replays' scores
     for name, recording in (("all", rec), ("radar", radar_rec)):
         out = work / f"camp-{camp.seed}.{name}.out.msgpack"
         replay(recording, camp.config, out, progress=False)
-        s = score_replay(truth_file, out)
+        s = score(snapshots, read_track_snapshots(out))
         cycles, alerts = _outputs(out)
         setattr(result, f"gospa_{name}", round(s.mean_gospa, 1))
         setattr(result, f"false_per_cycle_{name}", round(s.mean_false, 2))
         setattr(result, f"missed_{name}", round(s.mean_missed, 2))
         setattr(result, f"id_switches_{name}", s.id_switches)
         setattr(result, f"position_error_{name}", round(s.mean_position_error_m, 1))
-        visible = _visible_gospa(camp, truth_file, cycles)
+        visible = _visible_gospa(camp, snapshots, cycles)
         setattr(result, f"gospa_visible_{name}", round(visible, 1))
         if name == "all":
             for key, value in _detail(camp, truth, cycles).items():

@@ -16,7 +16,7 @@ from benchmarks.robustness import _visible_gospa
 from cuas import wire
 from cuas.io.recording import RecordingWriter
 from simulators.random_camp import random_camp
-from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget
+from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget, read_truth
 
 T0 = 1_764_000_000.0
 DRONE = [1000.0, 0.0, 100.0]
@@ -45,7 +45,8 @@ def truth_file(tmp_path: Path) -> Path:
 
 
 def gospa_of(truth_file: Path, tracks: list[wire.Track]) -> float:
-    return _visible_gospa(random_camp(0, 10.0), truth_file, [wire.TrackCycle(1, T0, tracks)])
+    truth = read_truth(truth_file)
+    return _visible_gospa(random_camp(0, 10.0), truth, [wire.TrackCycle(1, T0, tracks)])
 
 
 def test_the_hidden_drone_and_the_bearings_only_track_on_it_are_left_out(truth_file) -> None:
