@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.sites import all_round_site
 
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
@@ -35,10 +36,7 @@ SEEDS = range(6)
 
 
 def place(e: float, n: float, up: float = 12.0) -> SensorGeometry:
-    lat, lon, alt = FRAME.to_geodetic(np.array([e, n, up]))
-    return SensorGeometry(
-        FRAME.sensor_frame(float(lat), float(lon), float(alt)), 0.0, 6000.0, 0.0, 360.0, -10, 90
-    )
+    return all_round_site(FRAME, e, n, up)
 
 
 RADAR = RadarModel(place(0.0, 0.0, 15.0), with_range_rate=True)
