@@ -362,6 +362,49 @@ def test_a_drone_too_small_for_the_radar_is_tracked_by_two_finders_within_300_m(
     assert np.mean(within) >= 0.8, np.mean(within)
 
 
+# Two finders 750 m apart on the perimeter, and a drone 2.4 km out nearly in line with them:
+# their bearings meet at about 6 degrees, under two of their sigmas (3.5 degrees each).
+DF_WEST = BearingModel(place(-400.0, 0.0))
+DF_EAST = BearingModel(place(350.0, 0.0))
+IN_LINE_SIGMA = np.radians([3.5])
+
+
+def in_line_nees(seed: int) -> list[float]:
+    """Horizontal NEES of the drone's firm track, from its confirmation on, for 60 s."""
+    rng = np.random.default_rng(seed)
+    drone = np.array([2100.0, 800.0, 80.0, -3.0, 3.0, 0.0])
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=2)
+    nees = []
+    for k in range(120):
+        t = 0.5 * k
+        state = straight(t, drone)
+        for i, model in enumerate((DF_WEST, DF_EAST)):
+            z, _ = model.predict(state[None, :])
+            z = z + rng.normal(size=z.shape) * IN_LINE_SIGMA
+            none = Labels.none(1)
+            labels = Labels(none.class_probs, none.rcs_dbsm, [None], ["OCU-7"])
+            var = (IN_LINE_SIGMA**2)[None].copy()
+            tracker.process(Scan(i, T0 + t + 0.01 * i, z, var, model, labels))
+        table = tracker.tracks
+        firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+        if firm.size:
+            row = int(firm[np.argmin(np.hypot(*(table.x[firm, :2] - state[:2]).T))])
+            e = (state - table.x[row])[:2]
+            nees.append(float(e @ np.linalg.solve(table.P[row][:2, :2], e)))
+    return nees
+
+
+def test_a_drone_nearly_in_line_with_two_finders_is_tracked_with_an_honest_covariance() -> None:
+    """Bearings that meet at a narrow angle place a drone poorly in range, and a track must
+    say so from its first seconds: started at the crossing of two noisy bearings, with the
+    crossing's linearised covariance, a track sat a kilometre short of the drone claiming
+    250 m (NEES about 30 on the worst seeds), and alerted on a zone the drone was not in."""
+    per_seed = [in_line_nees(seed) for seed in range(8)]
+    assert all(len(n) > 20 for n in per_seed), "the drone must be tracked"
+    assert np.mean(np.concatenate(per_seed)) < 2.5
+    assert max(np.mean(n) for n in per_seed) < 6.0
+
+
 def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:
     for seed in SEEDS:
         firm, errors = fly_heard_drone(seed, radar_sees=True)
@@ -370,7 +413,11 @@ def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:
 
 
 def radar_track_beside_a_transmitter(
-    seed: int, seen: np.ndarray, hidden: np.ndarray, heard_from_s: float, seconds: float
+    seed: int,
+    seen: np.ndarray,
+    hidden: np.ndarray,
+    heard_from_s: float,
+    seconds: float,
 ) -> tuple[TrackTable, float]:
     """A drone hovering at `seen` that the radar sees, and a transmitter flying from `hidden`
     that the radar cannot see, heard by both finders from `heard_from_s` on. Returns the

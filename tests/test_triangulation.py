@@ -143,3 +143,69 @@ def test_compiled_crossings_equal_the_numpy_reference(seed: int, n: int) -> None
                 kernels.ENABLED = enabled
             assert compiled[0].tolist() == reference[0].tolist()
             np.testing.assert_array_equal(compiled[1], reference[1])
+
+
+# Two finders 750 m apart on an east-west line, as on a camp's perimeter.
+WEST_DF = BearingModel(geometry(51.20, 5.40))
+EAST_DF = BearingModel(geometry(51.20, 5.4107))
+
+
+def horizontal_nees(target: np.ndarray, pos: np.ndarray, cov: np.ndarray) -> float:
+    e = (target - pos)[:2]
+    return float(e @ np.linalg.solve(cov[:2, :2], e))
+
+
+@pytest.mark.parametrize(
+    ("offset", "narrow"),
+    [((2300.0, 800.0), True), ((1500.0, 1200.0), False), ((600.0, 900.0), False)],
+)
+def test_two_bearings_place_a_target_with_a_covariance_its_errors_agree_with(
+    offset: tuple[float, float], narrow: bool
+) -> None:
+    """Over many noisy pairs of bearings, the error of the position a pair of RF bearings
+    starts a track at agrees with its covariance (mean NEES about 2 horizontally, at most),
+    also where the lines meet at a few degrees, 2.4 km out (`narrow`): there the crossing
+    alone, linearised, claims several times too much."""
+    site = EAST_DF.geometry.frame.position
+    target = np.array([site[0] + offset[0], site[1] + offset[1], 80.0])
+    state = np.r_[target, np.zeros(3)][None]
+    sigma = np.radians(3.5)
+    var = np.array([sigma**2])
+    rng = np.random.default_rng(11)
+    init = PassiveInitiator()
+    crossing, posterior = [], []
+    for _ in range(200):
+        a, b = (
+            _Sighting(
+                i, 0.2 * i, model.predict(state)[0][0] + rng.normal(0, sigma, 1), var, model, None
+            )
+            for i, model in enumerate((WEST_DF, EAST_DF))
+        )
+        fit = init._fit(a, b)
+        if fit is None:  # the lines did not cross in front of both finders
+            continue
+        pos, cov, _ = fit
+        crossing.append(horizontal_nees(target, pos, cov))
+        posterior.append(horizontal_nees(target, *init._bearings_posterior(a, b, pos, cov)))
+    assert len(posterior) >= 50
+    assert 0.5 < np.mean(posterior) < 2.6, np.mean(posterior)
+    if narrow:
+        assert np.mean(crossing) > 3 * np.mean(posterior), (np.mean(crossing), np.mean(posterior))
+
+
+def test_bearings_that_cross_sharply_give_the_crossing_and_its_covariance() -> None:
+    """Where the crossing is well conditioned, the posterior is the least-squares fit."""
+    site = EAST_DF.geometry.frame.position
+    target = np.array([site[0] - 300.0, site[1] + 700.0, 100.0])
+    state = np.r_[target, np.zeros(3)][None]
+    var = np.array([np.radians(1.0) ** 2])
+    a, b = (
+        _Sighting(i, 0.0, model.predict(state)[0][0], var, model, None)
+        for i, model in enumerate((WEST_DF, EAST_DF))
+    )
+    init = PassiveInitiator()
+    fit = init._fit(a, b)
+    assert fit is not None
+    pos, cov = init._bearings_posterior(a, b, fit[0], fit[1])
+    assert np.hypot(*(pos - fit[0])[:2]) < 0.1 * np.sqrt(np.trace(fit[1][:2, :2]))
+    np.testing.assert_allclose(cov[:2, :2], fit[1][:2, :2], rtol=0.15, atol=4.0)
