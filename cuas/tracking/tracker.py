@@ -111,6 +111,9 @@ class TrackerStages:
     # An angle-only pair is used only if no rival pair is within this of its squared
     # Mahalanobis distance (a likelihood ratio of exp(margin / 2)).
     angle_margin: float = 9.0
+    # An angle-only detection updates a track that a radar or Remote ID placed within the
+    # sensor memory only inside this (tighter) gate probability: see `process`.
+    placed_angle_probability: float = 0.99
     identity_gate_m: float = 300.0  # a Remote ID report goes to its serial's track this near
     handover_sigma_m: float = 150.0  # a bearings-only track this vague takes no radar plot
     passive_noise_scale: float = 1.0  # process noise of never-placed tracks, times the motion's
@@ -173,6 +176,7 @@ class Tracker:
         self.passive = stages.passive
         self.gate_probability = stages.gate_probability
         self.angle_margin = stages.angle_margin
+        self.placed_angle_probability = stages.placed_angle_probability
         self.identity_gate_m = stages.identity_gate_m
         self.handover_sigma_m = stages.handover_sigma_m
         self.passive_noise_scale = stages.passive_noise_scale
@@ -214,6 +218,12 @@ class Tracker:
         if dim not in self._thresholds:
             self._thresholds[dim] = gate_threshold(self.gate_probability, dim)
         return self._thresholds[dim]
+
+    def _placed_threshold(self, dim: int) -> float:
+        key = -dim  # the tighter gate's thresholds share the cache, under negative keys
+        if key not in self._thresholds:
+            self._thresholds[key] = gate_threshold(self.placed_angle_probability, dim)
+        return self._thresholds[key]
 
     def predict_to(self, t: float) -> None:
         """Advance every track to time `t` (which must not be earlier than the last scan)."""
@@ -328,6 +338,13 @@ class Tracker:
         if angle_only and len(hyps):
             ambiguous = _ambiguous(hyps, firm, k)
             hyps = hyps.subset(~ambiguous[hyps.det])
+            # A track a radar places is where the radar says: an angle at the edge of its gate
+            # is more likely another object's (a hidden drone's bearing across a flock), and
+            # taking it would drag the track off its object and give it that object's emitter
+            # id. Such angles update it only inside the tighter gate; they still count as
+            # explained (no second track starts on them) and still weigh in emitter checks.
+            near = self._updated_by(table.last_hit[:n], self.localising, scan.t)[hyps.track]
+            hyps = hyps.subset(~near | (hyps.d2 <= self._placed_threshold(scan.model.dim)))
         first = hyps.subset(firm[hyps.track])
         first = first.subset(self.associate(first.track, first.det, first.d2, threshold))
         taken = np.zeros(k, dtype=bool)
@@ -412,10 +429,13 @@ class Tracker:
         if dets.size:
             held_rows = rows[dets]
             d2 = np.full(len(names), np.inf)  # each bearing's distance from its holder
-            with_holder = rows[hyps.det] == hyps.track
+            with_holder = np.flatnonzero(rows[hyps.det] == hyps.track)
             d2[hyps.det[with_holder]] = hyps.d2[with_holder]
             misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
             keep = self.emitter_memory
+            misfit = np.maximum(
+                misfit, self._emitter_lean(scan, hyps, with_holder, dets, held_rows)
+            )
             share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * misfit
             table.emitter_misfit[held_rows] = share
             out = share >= self.emitter_misfit_share
@@ -423,6 +443,7 @@ class Tracker:
                 held[row] = None
                 table.barred_emitter[row] = names[j]
                 table.emitter_misfit[row] = 0.0
+                table.emitter_lean[row] = 0.0
                 released.append(row)
         self._reidentified(released)
         barred = table.barred_emitter[:n]
@@ -430,6 +451,32 @@ class Tracker:
             return hyps
         bar = emitters.held(barred)[hyps.track]  # 0: none barred, -1: one this scan never names
         return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det])))
+
+    def _emitter_lean(
+        self, scan: Scan, hyps: Hypotheses, with_holder: Index, dets: Index, rows: Index
+    ) -> Array:
+        """The misfit of bearings `dets` of this finder's scan that lean to one side of their
+        emitters' holders `rows`.
+
+        A bearing a few sigmas off its holder, inside the gate, fits it about as well as any
+        noisy bearing; one that passes the track on the same side scan after scan does not:
+        the emitter is elsewhere (a hidden drone's bearings across a bird flock's radar track,
+        2.8 sigmas east of it every time). Per track and finder, the running mean of the signed,
+        normalised residuals (with the memory of the misfit share) would stay within about
+        `s0` of zero if the emitter were on the track; it counts as a misfit from two `s0`,
+        a whole one at four. Bearings outside the gate leave it: they misfit anyway."""
+        table = self.tracks
+        keep = self.emitter_memory
+        z = np.full(len(scan), np.nan)
+        if scan.model.dim == 1 and with_holder.size:
+            y, S = hyps.y[with_holder, 0], hyps.S[with_holder, 0, 0]
+            z[hyps.det[with_holder]] = y / np.sqrt(S)
+        fitted = ~np.isnan(z[dets])
+        lean = table.emitter_lean[rows, scan.sensor].astype(np.float64)
+        lean[fitted] = keep * lean[fitted] + (1.0 - keep) * z[dets][fitted]
+        table.emitter_lean[rows, scan.sensor] = lean
+        s0 = np.sqrt((1.0 - keep) / (1.0 + keep))
+        return np.where(fitted, np.clip((np.abs(lean) / s0 - 2.0) / 2.0, 0.0, 1.0), 0.0)
 
     def _bind_emitters(
         self,
@@ -487,6 +534,7 @@ class Tracker:
                     continue
                 table.emitter_id[row] = name
                 table.emitter_misfit[row] = 0.0
+                table.emitter_lean[row] = 0.0
                 bound[name] = row
         self.emitter_evidence.forget(list(bound))
         self._reidentified(list(bound.values()))

@@ -42,6 +42,7 @@ class TrackRows:
     shadowed: NDArray[np.bool_]
     identity_echo: NDArray[np.int16]
     emitter_misfit: NDArray[np.float64]
+    emitter_lean: NDArray[np.float32]
     barred_emitter: NDArray[np.object_]
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
@@ -79,6 +80,7 @@ class TrackTable:
         "shadowed",
         "identity_echo",
         "emitter_misfit",
+        "emitter_lean",
         "barred_emitter",
         "mode_p",
         "mode_x",
@@ -128,6 +130,9 @@ class TrackTable:
         # `_check_emitters`), and the one emitter id taken from it for not fitting, whose
         # bearings it may no longer take.
         self.emitter_misfit = np.zeros(capacity)
+        # Per finder, a running mean of those bearings' signed, normalised residuals: bearings
+        # that always pass the track on one side lean, however well each fits alone.
+        self.emitter_lean = np.zeros((capacity, self.n_sensors), dtype=np.float32)
         self.barred_emitter = np.full(capacity, None, dtype=object)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
         # x and P above are their combination, which every other stage uses.
@@ -170,6 +175,7 @@ class TrackTable:
         self.shadowed[rows] = False
         self.identity_echo[rows] = 0
         self.emitter_misfit[rows] = 0.0
+        self.emitter_lean[rows] = 0.0
         self.barred_emitter[rows] = None
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]
