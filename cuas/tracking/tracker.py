@@ -30,6 +30,8 @@ from cuas.tracking.update import innovation_covariance, kalman_update
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 _SILENT = [CLASSES.index(c) for c in ("bird", "clutter")]  # what never carries a radio link
+# A tentative track no radar placed is charged camera misses only after this long unseen.
+PASSIVE_SILENCE_S = 1.0
 _RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
 
 
@@ -637,6 +639,25 @@ class Tracker:
                 # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
                 # the radar, heard by two direction finders, must still be confirmed.
                 covered &= placed | hit
+            else:
+                # A camera that has never seen a tentative track does not charge it misses:
+                # its field of regard may reach further than it detects (a datasheet range
+                # half too long), and at four scans a second a camera that looks and cannot
+                # see killed by M-of-N every track two others were making of a drone (random
+                # camp 27). Ghosts of crossing lines still die by the radar's veto, by the
+                # misses of the cameras that made them, and by the confirmation rules.
+                # Nor one no radar or Remote ID placed while it is still hit by some sensor
+                # within `PASSIVE_SILENCE_S`: such a track must live `passive_confirm_s`
+                # before it may be confirmed, and with two cameras at four scans a second and a
+                # Pd of 0.6 at 2 km, three hits in every four looks for 3 s almost never
+                # happened; it dies once the cameras that made it have not seen it for that long.
+                tentative = table.status[:n] == TENTATIVE
+                quiet = scan.t - table.t_update[:n] >= PASSIVE_SILENCE_S
+                covered &= (
+                    hit
+                    | ~tentative
+                    | ((table.last_hit[:n, scan.sensor] > -np.inf) & (placed | quiet))
+                )
         elif model.can_initiate:  # Remote ID: says nothing of drones it does not hear
             covered = hit.copy()
         else:
