@@ -18,8 +18,8 @@ for a short while, and each new one is tried against those of *other* passive se
 
 A triangulated track starts tentative like any other; it is confirmed only if later bearings
 keep landing on it. The covariance of the fit is its initial position covariance, except for
-two RF bearings (no elevation): there the fit's linearisation fails where the lines meet at a
-narrow angle, and the track starts from the moments of the bearings' whole likelihood
+pairs with an RF bearing: there the fit's linearisation fails where the lines meet at a
+narrow angle, and the track starts from the moments of the pair's whole likelihood
 (`_bearings_posterior`).
 """
 
@@ -89,7 +89,7 @@ class PassiveInitiator:
             i, (pos, cov, _), _ = best
             partner = pool.items[i]
             pool.delete(i)
-            if type(partner.model) is BearingModel and type(new.model) is BearingModel:
+            if BearingModel in (type(partner.model), type(new.model)):
                 pos, cov = self._bearings_posterior(partner, new, pos, cov)
             x = np.zeros(STATE_DIM)
             P = np.zeros((STATE_DIM, STATE_DIM))
@@ -108,58 +108,77 @@ class PassiveInitiator:
     def _bearings_posterior(
         self, a: _Sighting, b: _Sighting, pos: Array, cov: Array
     ) -> tuple[Array, Array]:
-        """Mean and covariance of where two RF bearings place a target, over the whole
-        region their lines of sight allow, not linearised at their crossing.
+        """Mean and covariance of where an RF bearing and another angle (a second bearing, or a
+        camera's direction) place a target, over the whole region their lines of sight allow,
+        not linearised at their crossing.
 
-        The crossing of two noisy bearings is a poor estimate when the lines meet at a
-        narrow angle (sites a few hundred metres apart, a target kilometres away): the
-        points that fit both bearings stretch from short of the crossing to far beyond it,
-        and noise that widens the angle pulls the crossing in. The least-squares fit,
-        linearised there, reports a tight covariance around a point too close (on a random
-        camp, 345 m of sigma at 1 km for a drone at 2.2 km, and an alert on the zone it was
-        not in). This integrates the two bearings' likelihood on a polar grid around the
-        first site (flat prior over the ground within both sensors' range) and returns its
-        moments: the same point and covariance when the crossing is sharp, an honest wide
-        one along the lines of sight when it is not. The height keeps its prior."""
+        The crossing of two noisy lines is a poor estimate when they meet at a narrow angle
+        (sites a few hundred metres apart, a target kilometres away): the points that fit both
+        stretch from short of the crossing to far beyond it, and noise that widens the angle
+        pulls the crossing in. The least-squares fit, linearised there, reports a tight
+        covariance around a point too close (on a random camp, 345 m of sigma at 1 km for a
+        drone at 2.2 km, and an alert on the zone it was not in). This integrates the two
+        azimuths' likelihood on a polar grid around the more precise sensor's site (a
+        log-uniform prior over range within both sensors' reach) and returns its moments: the
+        fit's point and covariance when the crossing is sharp, an honest wide one along the
+        lines of sight when it is not. Two bearings say nothing of height, which keeps the
+        fit's (its prior); a camera's elevation gives each point of the grid its height,
+        weighed with the prior."""
+        if a.var[0] > b.var[0]:
+            a, b = b, a  # the grid follows the finer line of sight
         ga, gb = a.model.geometry, b.model.geometry
-        sigma_a = float(np.sqrt(a.var[0]))
         dt = abs(a.t - b.t)
-        phi = a.z[0] + sigma_a * _GRID_SIGMAS
-        near = max(_GRID_NEAR_M, _MIN_RANGE)
-        far = min(
-            ga.max_range_m,
-            gb.max_range_m + float(np.linalg.norm(gb.frame.position[:2] - ga.frame.position[:2])),
-        )
-        if far <= near:
+        phi = a.z[0] + float(np.sqrt(a.var[0])) * _GRID_SIGMAS
+        baseline = float(np.linalg.norm(gb.frame.position[:2] - ga.frame.position[:2]))
+        far = min(ga.max_range_m, gb.max_range_m + baseline)
+        if far <= _GRID_NEAR_M:
             return pos, cov
-        r = np.geomspace(near, far, _GRID_RANGES)
-        east = ga.frame.position[0] + r[:, None] * np.sin(phi)[None, :]
-        north = ga.frame.position[1] + r[:, None] * np.cos(phi)[None, :]
-        x = np.zeros((east.size, STATE_DIM))
-        x[:, 0], x[:, 1], x[:, 2] = east.ravel(), north.ravel(), self.altitude_m
-        chi = np.zeros(east.size)
-        for s in (a, b):
-            zhat, _ = s.model.predict(x)
-            d = x[:, POS] - s.model.geometry.frame.position
+        r = np.geomspace(_GRID_NEAR_M, far, _GRID_RANGES)
+        site = ga.frame.position
+        x = np.zeros((r.size * phi.size, STATE_DIM))
+        x[:, 0] = (site[0] + r[:, None] * np.sin(phi)[None, :]).ravel()
+        x[:, 1] = (site[1] + r[:, None] * np.cos(phi)[None, :]).ravel()
+        x[:, 2] = self.altitude_m
+        chi = np.zeros(x.shape[0])
+        for sight in (a, b):
+            zhat, _ = sight.model.predict(x)
+            d = x[:, POS] - sight.model.geometry.frame.position
             rng = np.maximum(np.sqrt(np.einsum("ij,ij->i", d, d)), 1.0)
-            var = s.var[0] + (self.max_speed_mps * dt / rng) ** 2
-            chi += s.model.residual(s.z[None, :], zhat)[:, 0] ** 2 / var
-            chi += np.log(var)  # the normal density's own factor, as the variance varies
-            chi[rng > s.model.geometry.max_range_m] = np.inf
-        # Cell areas of a geometric polar grid grow as r squared.
-        logw = -0.5 * chi + 2.0 * np.log(np.repeat(r, phi.size))
+            var = sight.var[0] + (self.max_speed_mps * dt / rng) ** 2
+            y = sight.model.residual(sight.z[None, :], zhat)[:, 0]
+            chi += y**2 / var + np.log(var)  # with the normal density's own factor
+            chi[rng > sight.model.geometry.max_range_m] = np.inf
+        height, height_var = np.full(x.shape[0], pos[2]), np.full(x.shape[0], cov[2, 2])
+        camera = next((sight for sight in (a, b) if sight.z.shape[0] >= 2), None)
+        if camera is not None:
+            chi_h, height, height_var = self._heights(camera, x)
+            chi += chi_h
+        logw = -0.5 * chi + _PRIOR_POWER * np.log(np.repeat(r, phi.size))
         if not np.isfinite(logw).any():
             return pos, cov
         w = np.exp(logw - logw.max())
         w /= w.sum()
-        xy = x[:, :2]
-        mean = w @ xy
-        d = xy - mean
-        out_pos = np.array([mean[0], mean[1], pos[2]])
-        out_cov = np.zeros((3, 3))
-        out_cov[:2, :2] = (d * w[:, None]).T @ d
-        out_cov[2, 2] = cov[2, 2]
-        return out_pos, out_cov
+        points = np.column_stack([x[:, :2], height])
+        mean = w @ points
+        d = points - mean
+        out_cov = (d * w[:, None]).T @ d
+        out_cov[2, 2] += w @ height_var
+        return mean, out_cov
+
+    def _heights(self, camera: _Sighting, x: Array) -> tuple[Array, Array, Array]:
+        """For grid points `x`, the height a camera's elevation gives each (with the height
+        prior, as precisions add), its variance, and the elevation's evidence on the point (a
+        chi-square term: how well the prior height fits the line of sight there)."""
+        site = camera.model.geometry.frame.position
+        rho = np.maximum(np.hypot(x[:, 0] - site[0], x[:, 1] - site[1]), 1.0)
+        el, el_var = camera.z[1], camera.var[1]
+        seen = site[2] + rho * np.tan(el)
+        seen_var = (rho / np.cos(el) ** 2) ** 2 * el_var
+        prior_var = self.altitude_sigma_m**2
+        total = seen_var + prior_var
+        height = (seen * prior_var + self.altitude_m * seen_var) / total
+        chi = (seen - self.altitude_m) ** 2 / total + np.log(total)
+        return chi, height, seen_var * prior_var / total
 
     def _fits(
         self, pool: _Pool, new: _Sighting
@@ -361,6 +380,11 @@ class PassiveInitiator:
 _GRID_SIGMAS = np.linspace(-4.0, 4.0, 33)
 _GRID_RANGES = 400
 _GRID_NEAR_M = 50.0
+# The prior over range along a line of sight: density proportional to r ** power per unit of
+# the geometric grid. 0 is uniform in log-range (scale-free: the range-parameterised filters'
+# choice); 2 would be uniform over the ground, which pulls the mean out along the far tail
+# (on noisy pairs, mean errors 2-3 times the crossing's where it is sharp).
+_PRIOR_POWER = 0.0
 _ANY = -2  # `_crossings` with any emitter (-1: one no pending sighting names)
 _CHI_LIMITS: dict[tuple[float, int], float] = {}
 # The angle-only models the compiled fit knows, and whether they measure elevation.
