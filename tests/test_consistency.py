@@ -456,13 +456,19 @@ def in_line_nees(seed: int) -> list[float]:
 
 def test_a_drone_nearly_in_line_with_two_finders_is_tracked_with_an_honest_covariance() -> None:
     """Bearings that meet at a narrow angle place a drone poorly in range, and a track must
-    say so from its first seconds: started at the crossing of two noisy bearings, with the
-    crossing's linearised covariance, a track sat a kilometre short of the drone claiming
-    250 m (NEES about 30 on the worst seeds), and alerted on a zone the drone was not in."""
-    per_seed = [in_line_nees(seed) for seed in range(8)]
+    say so from its first seconds and keep saying so. Started at the crossing of two noisy
+    bearings with the crossing's linearised covariance, a track sat a kilometre short of the
+    drone claiming 250 m (NEES about 30 on the worst seeds) and alerted on a zone the drone
+    was not in. Started from the pair's whole likelihood, its extended Kalman updates still
+    shrank its covariance around a wrong range now and then (2 % of instants outside the
+    99 % region, one seed's mean 5.7); refitted every 2 s from its recent lines of sight as
+    a whole, it errs as it says (0.6 %, worst seed 3.3)."""
+    per_seed = [np.array(in_line_nees(seed)) for seed in range(8)]
     assert all(len(n) > 20 for n in per_seed), "the drone must be tracked"
-    assert np.mean(np.concatenate(per_seed)) < 2.5
-    assert max(np.mean(n) for n in per_seed) < 6.0
+    every = np.concatenate(per_seed)
+    assert np.mean(every) < 2.5
+    assert max(np.mean(n) for n in per_seed) < 4.5
+    assert np.mean(every > 9.21) < 0.015  # chi-square 99 % with two degrees of freedom
 
 
 def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:

@@ -19,8 +19,10 @@ from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
 from cuas.tracking.initiation import SinglePointInitiator
 from cuas.tracking.lifecycle import LifecycleRules, orphaned, transmitting
+from cuas.tracking.lines_of_sight import HeightPrior
 from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
+from cuas.tracking.passive_refit import PassiveRefit
 from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
@@ -73,6 +75,7 @@ class TrackerStats:
     confirmed: int = 0
     deleted: int = 0
     late_updates: int = 0
+    passive_refits: int = 0
 
 
 class _Graveyard:
@@ -120,6 +123,7 @@ class TrackerStages:
     handover_sigma_m: float = 150.0  # a bearings-only track this vague takes no radar plot
     passive_noise_scale: float = 1.0  # process noise of never-placed tracks, times the motion's
     calibrate_noise: bool = True  # learn angle-only sensors' real noise (calibration.py)
+    refit_passive: bool = True  # refit bearings-only tracks from their lines (passive_refit.py)
     # A track loses an emitter id once the bearings naming it, from finders that cover the
     # track, misfit by this running share (a bearing outside the gate a whole misfit, one
     # inside graded by its distance, `_check_emitters`); the share's memory per bearing.
@@ -183,6 +187,8 @@ class Tracker:
         self.handover_sigma_m = stages.handover_sigma_m
         self.passive_noise_scale = stages.passive_noise_scale
         self.calibration = NoiseCalibration(n_sensors) if stages.calibrate_noise else None
+        height = HeightPrior(stages.passive.altitude_m, stages.passive.altitude_sigma_m)
+        self.refit = PassiveRefit(height) if stages.refit_passive else None
         self.emitter_misfit_share = stages.emitter_misfit_share
         self.emitter_memory = stages.emitter_memory
         self.assignment_spread = stages.assignment_spread
@@ -374,6 +380,9 @@ class Tracker:
             self._update(rows, scan, assigned, var)
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
+            if angle_only and self.refit is not None:
+                passive = ~placed[rows]
+                self.refit.record(table.track_id[rows[passive]], scan, assigned.det[passive])
             self.stats.updates += rows.size
             for annotator in self.annotators:
                 annotator.updated(table, rows, scan, assigned.det)
@@ -394,6 +403,8 @@ class Tracker:
         if free.size:
             self._initiate(scan, free)
 
+        if self.refit is not None and self.refit.due(scan.t):
+            self._refit_passive(scan.t)
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
@@ -773,12 +784,16 @@ class Tracker:
         # is a second track of that drone (a radar plot started it while the first was still
         # tentative): after `echo_reports` such reports in a row it is deleted. Left alone it
         # lives on the plots it wins from its twin, unidentified: a friendly patrol would keep
-        # a hostile-looking twin, alerted on, for its whole flight.
+        # a hostile-looking twin, alerted on, for its whole flight. Only a track a radar or
+        # Remote ID placed can be such a twin: the gate of a bearings-only track 2 km out
+        # spans a kilometre, and held the friendly's reports while it tracked a hidden drone
+        # (random camp 16, once its covariance was honest), which deleted it.
         echo = np.zeros(n, dtype=bool)
         twin = taken_dets[hyps.det] & ~taken_rows[hyps.track]
         twin &= table.status[hyps.track] != TENTATIVE
         echo[hyps.track[twin]] = True
         echo &= table.uas_id[:n] == None  # noqa: E711 (elementwise)
+        echo &= self._updated_by(table.last_hit[:n], self.localising)
         table.identity_echo[:n] = np.where(echo, table.identity_echo[:n] + 1, 0)
         rest = hyps.subset(~taken_rows[hyps.track] & ~taken_dets[hyps.det])
         return Hypotheses(r, d, d2, y, S, H), rest
@@ -913,10 +928,44 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
+    def _refit_passive(self, t: float) -> None:
+        """Bearings-only tracks whose refit is due get the position their recent lines of
+        sight give as a whole, where the filter disagrees with it (passive_refit.py)."""
+        assert self.refit is not None
+        table = self.tracks
+        n = table.n
+        row_of = {tid: r for r, tid in enumerate(table.track_id[:n].tolist())}
+        placed = self._updated_by(table.last_hit[:n], self.localising)
+        gone = []
+        for tid in self.refit.due(t):
+            row = row_of.get(tid)
+            if row is None or placed[row]:
+                gone.append(tid)
+                continue
+            out = self.refit.refit(tid, t, float(table.t_birth[row]), table.x[row], table.P[row])
+            if out is None:
+                continue
+            mean, cov = out
+            # Each motion mode takes the position; its velocity stays, uncorrelated with it.
+            table.mode_x[row, :, POS] = mean
+            table.mode_P[row, :, POS, :] = 0.0
+            table.mode_P[row, :, :, POS] = 0.0
+            table.mode_P[row, :, POS, POS] = cov
+            x, P = combine(
+                table.mode_p[row : row + 1],
+                table.mode_x[row : row + 1],
+                table.mode_P[row : row + 1],
+            )
+            table.x[row], table.P[row] = x[0], P[0]
+            self.stats.passive_refits += 1
+        self.refit.forget(gone)
+
     def _bury(self, doomed: NDArray[np.bool_]) -> None:
         if not doomed.any():
             return
         rows = self.tracks.rows(doomed)
+        if self.refit is not None:
+            self.refit.forget(self.tracks.track_id[: self.tracks.n][doomed].tolist())
         self.tracks.remove(doomed)
         self._graveyard.bury(rows)
         if self.emitter_evidence is not None and len(self.emitter_evidence):

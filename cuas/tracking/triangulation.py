@@ -20,7 +20,7 @@ A triangulated track starts tentative like any other; it is confirmed only if la
 keep landing on it. The covariance of the fit is its initial position covariance, except for
 pairs with an RF bearing: there the fit's linearisation fails where the lines meet at a
 narrow angle, and the track starts from the moments of the pair's whole likelihood
-(`_bearings_posterior`).
+(`_bearings_posterior`, lines_of_sight.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
-from cuas.tracking import kernels
+from cuas.tracking import kernels, lines_of_sight
 from cuas.tracking.measurements import _MIN_RANGE, BearingModel, CameraModel, MeasurementModel
 from cuas.tracking.motion import POS, STATE_DIM, VEL
 from cuas.tracking.scan import Scan
@@ -109,76 +109,19 @@ class PassiveInitiator:
         self, a: _Sighting, b: _Sighting, pos: Array, cov: Array
     ) -> tuple[Array, Array]:
         """Mean and covariance of where an RF bearing and another angle (a second bearing, or a
-        camera's direction) place a target, over the whole region their lines of sight allow,
-        not linearised at their crossing.
-
-        The crossing of two noisy lines is a poor estimate when they meet at a narrow angle
-        (sites a few hundred metres apart, a target kilometres away): the points that fit both
-        stretch from short of the crossing to far beyond it, and noise that widens the angle
-        pulls the crossing in. The least-squares fit, linearised there, reports a tight
-        covariance around a point too close (on a random camp, 345 m of sigma at 1 km for a
-        drone at 2.2 km, and an alert on the zone it was not in). This integrates the two
-        azimuths' likelihood on a polar grid around the more precise sensor's site (a
-        log-uniform prior over range within both sensors' reach) and returns its moments: the
-        fit's point and covariance when the crossing is sharp, an honest wide one along the
-        lines of sight when it is not. Two bearings say nothing of height, which keeps the
-        fit's (its prior); a camera's elevation gives each point of the grid its height,
-        weighed with the prior."""
-        if a.var[0] > b.var[0]:
-            a, b = b, a  # the grid follows the finer line of sight
-        ga, gb = a.model.geometry, b.model.geometry
-        dt = abs(a.t - b.t)
-        phi = a.z[0] + float(np.sqrt(a.var[0])) * _GRID_SIGMAS
-        baseline = float(np.linalg.norm(gb.frame.position[:2] - ga.frame.position[:2]))
-        far = min(ga.max_range_m, gb.max_range_m + baseline)
-        if far <= _GRID_NEAR_M:
-            return pos, cov
-        r = np.geomspace(_GRID_NEAR_M, far, _GRID_RANGES)
-        site = ga.frame.position
-        x = np.zeros((r.size * phi.size, STATE_DIM))
-        x[:, 0] = (site[0] + r[:, None] * np.sin(phi)[None, :]).ravel()
-        x[:, 1] = (site[1] + r[:, None] * np.cos(phi)[None, :]).ravel()
-        x[:, 2] = self.altitude_m
-        chi = np.zeros(x.shape[0])
-        for sight in (a, b):
-            zhat, _ = sight.model.predict(x)
-            d = x[:, POS] - sight.model.geometry.frame.position
-            rng = np.maximum(np.sqrt(np.einsum("ij,ij->i", d, d)), 1.0)
-            var = sight.var[0] + (self.max_speed_mps * dt / rng) ** 2
-            y = sight.model.residual(sight.z[None, :], zhat)[:, 0]
-            chi += y**2 / var + np.log(var)  # with the normal density's own factor
-            chi[rng > sight.model.geometry.max_range_m] = np.inf
-        height, height_var = np.full(x.shape[0], pos[2]), np.full(x.shape[0], cov[2, 2])
-        camera = next((sight for sight in (a, b) if sight.z.shape[0] >= 2), None)
-        if camera is not None:
-            chi_h, height, height_var = self._heights(camera, x)
-            chi += chi_h
-        logw = -0.5 * chi + _PRIOR_POWER * np.log(np.repeat(r, phi.size))
-        if not np.isfinite(logw).any():
-            return pos, cov
-        w = np.exp(logw - logw.max())
-        w /= w.sum()
-        points = np.column_stack([x[:, :2], height])
-        mean = w @ points
-        d = points - mean
-        out_cov = (d * w[:, None]).T @ d
-        out_cov[2, 2] += w @ height_var
-        return mean, out_cov
-
-    def _heights(self, camera: _Sighting, x: Array) -> tuple[Array, Array, Array]:
-        """For grid points `x`, the height a camera's elevation gives each (with the height
-        prior, as precisions add), its variance, and the elevation's evidence on the point (a
-        chi-square term: how well the prior height fits the line of sight there)."""
-        site = camera.model.geometry.frame.position
-        rho = np.maximum(np.hypot(x[:, 0] - site[0], x[:, 1] - site[1]), 1.0)
-        el, el_var = camera.z[1], camera.var[1]
-        seen = site[2] + rho * np.tan(el)
-        seen_var = (rho / np.cos(el) ** 2) ** 2 * el_var
-        prior_var = self.altitude_sigma_m**2
-        total = seen_var + prior_var
-        height = (seen * prior_var + self.altitude_m * seen_var) / total
-        chi = (seen - self.altitude_m) ** 2 / total + np.log(total)
-        return chi, height, seen_var * prior_var / total
+        camera's direction) place a target, over the whole region their lines of sight allow
+        (lines_of_sight.py), not linearised at their crossing (`pos`, `cov`, the fit, which is
+        kept if no point is in reach). Two bearings say nothing of height: the fit's (its
+        prior) is kept."""
+        out = lines_of_sight.posterior(
+            [lines_of_sight.Sighting(s.t, s.z, s.var, s.model) for s in (a, b)],
+            max(a.t, b.t),
+            np.zeros(2),
+            self.max_speed_mps,
+            lines_of_sight.HeightPrior(self.altitude_m, self.altitude_sigma_m),
+            (float(pos[2]), float(cov[2, 2])),
+        )
+        return (pos, cov) if out is None else out
 
     def _fits(
         self, pool: _Pool, new: _Sighting
@@ -375,16 +318,6 @@ class PassiveInitiator:
         return at, starts
 
 
-# The polar grid of `_bearings_posterior`: sigmas of the first bearing either side, and
-# ranges from a little way out to the sensors' reach, geometrically spaced.
-_GRID_SIGMAS = np.linspace(-4.0, 4.0, 33)
-_GRID_RANGES = 400
-_GRID_NEAR_M = 50.0
-# The prior over range along a line of sight: density proportional to r ** power per unit of
-# the geometric grid. 0 is uniform in log-range (scale-free: the range-parameterised filters'
-# choice); 2 would be uniform over the ground, which pulls the mean out along the far tail
-# (on noisy pairs, mean errors 2-3 times the crossing's where it is sharp).
-_PRIOR_POWER = 0.0
 _ANY = -2  # `_crossings` with any emitter (-1: one no pending sighting names)
 _CHI_LIMITS: dict[tuple[float, int], float] = {}
 # The angle-only models the compiled fit knows, and whether they measure elevation.
