@@ -320,21 +320,69 @@ def covers(
 
 
 @_jit
+def _inside(px: float, py: float, polygon: Array) -> bool:
+    """Crossing-number test of one point against a polygon (v, 2)."""
+    v = polygon.shape[0]
+    inside = False
+    for e in range(v):
+        ax, ay = polygon[e, 0], polygon[e, 1]
+        f = e + 1 if e + 1 < v else 0
+        bx, by = polygon[f, 0], polygon[f, 1]
+        if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
+            inside = not inside
+    return inside
+
+
+@_jit
+def _crossing_time(px: float, py: float, v0: float, v1: float, polygon: Array) -> float:
+    """Earliest t > 0 at which (px, py) + t (v0, v1) meets an edge of a polygon (inf: never)."""
+    v = polygon.shape[0]
+    best = np.inf
+    for e in range(v):
+        f = e + 1 if e + 1 < v else 0
+        e0 = polygon[f, 0] - polygon[e, 0]
+        e1 = polygon[f, 1] - polygon[e, 1]
+        denom = v0 * e1 - v1 * e0
+        if not abs(denom) > 1e-12:
+            continue
+        r0 = polygon[e, 0] - px
+        r1 = polygon[e, 1] - py
+        t = (r0 * e1 - r1 * e0) / denom
+        s = (r0 * v1 - r1 * v0) / denom
+        if t > 0.0 and s >= 0.0 and s <= 1.0 and t < best:
+            best = t
+    return best
+
+
+@_jit
+def _distance(px: float, py: float, polygon: Array) -> float:
+    """Distance from one point to a polygon's nearest edge."""
+    v = polygon.shape[0]
+    best = np.inf
+    for e in range(v):
+        f = e + 1 if e + 1 < v else 0
+        e0 = polygon[f, 0] - polygon[e, 0]
+        e1 = polygon[f, 1] - polygon[e, 1]
+        r0 = px - polygon[e, 0]
+        r1 = py - polygon[e, 1]
+        length2 = max(e0 * e0 + e1 * e1, 1e-12)
+        s = min(max((r0 * e0 + r1 * e1) / length2, 0.0), 1.0)
+        d0 = r0 - s * e0
+        d1 = r1 - s * e1
+        d = math.sqrt(d0 * d0 + d1 * d1)
+        if d < best:
+            best = d
+    return best
+
+
+@_jit
 def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
     """Crossing-number test of points (n, 2) against a polygon (v, 2), as
     `cuas.fusion.zones.point_in_polygon`."""
-    n, v = points.shape[0], polygon.shape[0]
+    n = points.shape[0]
     out = np.zeros(n, dtype=np.bool_)
     for i in range(n):
-        px, py = points[i, 0], points[i, 1]
-        inside = False
-        for e in range(v):
-            ax, ay = polygon[e, 0], polygon[e, 1]
-            f = e + 1 if e + 1 < v else 0
-            bx, by = polygon[f, 0], polygon[f, 1]
-            if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
-                inside = not inside
-        out[i] = inside
+        out[i] = _inside(points[i, 0], points[i, 1], polygon)
     return out
 
 
@@ -342,23 +390,12 @@ def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
 def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
     """Earliest t > 0 at which point + t * velocity meets an edge (inf if never), as
     `cuas.fusion.zones.time_to_boundary`."""
-    n, v = points.shape[0], polygon.shape[0]
+    n = points.shape[0]
     out = np.full(n, np.inf)
     for i in range(n):
-        v0, v1 = velocities[i, 0], velocities[i, 1]
-        for e in range(v):
-            f = e + 1 if e + 1 < v else 0
-            e0 = polygon[f, 0] - polygon[e, 0]
-            e1 = polygon[f, 1] - polygon[e, 1]
-            denom = v0 * e1 - v1 * e0
-            if not abs(denom) > 1e-12:
-                continue
-            r0 = polygon[e, 0] - points[i, 0]
-            r1 = polygon[e, 1] - points[i, 1]
-            t = (r0 * e1 - r1 * e0) / denom
-            s = (r0 * v1 - r1 * v0) / denom
-            if t > 0.0 and s >= 0.0 and s <= 1.0 and t < out[i]:
-                out[i] = t
+        out[i] = _crossing_time(
+            points[i, 0], points[i, 1], velocities[i, 0], velocities[i, 1], polygon
+        )
     return out
 
 
@@ -366,22 +403,73 @@ def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
 def distance_to_polygon(points: Array, polygon: Array) -> Array:
     """Distance from points (n, 2) to a polygon's nearest edge, as
     `cuas.fusion.zones.distance_to_polygon`."""
-    n, v = points.shape[0], polygon.shape[0]
+    n = points.shape[0]
     out = np.full(n, np.inf)
     for i in range(n):
-        for e in range(v):
-            f = e + 1 if e + 1 < v else 0
-            e0 = polygon[f, 0] - polygon[e, 0]
-            e1 = polygon[f, 1] - polygon[e, 1]
-            r0 = points[i, 0] - polygon[e, 0]
-            r1 = points[i, 1] - polygon[e, 1]
-            length2 = max(e0 * e0 + e1 * e1, 1e-12)
-            s = min(max((r0 * e0 + r1 * e1) / length2, 0.0), 1.0)
-            d0 = r0 - s * e0
-            d1 = r1 - s * e1
-            d = math.sqrt(d0 * d0 + d1 * d1)
-            if d < out[i]:
-                out[i] = d
+        out[i] = _distance(points[i, 0], points[i, 1], polygon)
+    return out
+
+
+@_jit
+def threat_levels(
+    x: Array,
+    P: Array,
+    status: NDArray[np.int8],
+    friendly: NDArray[np.bool_],
+    benign: NDArray[np.bool_],
+    polygons: Array,
+    starts: Index,
+    floor: Array,
+    ceiling: Array,
+    rank: NDArray[np.int64],
+    perimeter: int,
+    limits: Array,
+) -> NDArray[np.int64]:
+    """Threat level (0 none .. 4 critical) of tracks x (n, 6), P (n, 6, 6), as
+    `cuas.fusion.threat.ThreatEvaluator.evaluate` rates them from `ZoneSet.contains` and
+    `time_to_perimeter`: the same tests in the same arithmetic, one pass per track. Zone z's
+    polygon is polygons[starts[z]:starts[z + 1]]; `perimeter` is its zone index (-1: none);
+    `benign` (n,) the class test, which stays in numpy (its exp rounds as numpy's does).
+    `limits`: perimeter ceiling, certainty sigmas, the certain position (m), min closing
+    speed, eta high and medium (s), min height."""
+    ceiling_p, k, certain_m, min_closing = limits[0], limits[1], limits[2], limits[3]
+    eta_high, eta_medium, min_height = limits[4], limits[5], limits[6]
+    n, zones = x.shape[0], rank.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        px, py, pz = x[i, 0], x[i, 1], x[i, 2]
+        sigma_h = math.sqrt(max(P[i, 0, 0] + P[i, 1, 1], 0.0))
+        top = 0
+        for z in range(zones):
+            if not (pz >= floor[z] and pz <= ceiling[z]):
+                continue
+            polygon = polygons[starts[z] : starts[z + 1]]
+            if not _inside(px, py, polygon):
+                continue
+            if sigma_h > certain_m and not _distance(px, py, polygon) >= k * sigma_h:
+                continue
+            top = max(top, rank[z])
+        zone_threat = 4 if top == 2 else (2 if top == 1 else 0)
+        eta = math.nan
+        if perimeter >= 0:
+            polygon = polygons[starts[perimeter] : starts[perimeter + 1]]
+            if _inside(px, py, polygon):
+                eta = 0.0
+            else:
+                eta = _crossing_time(px, py, x[i, 3], x[i, 4], polygon)
+        r = max(math.hypot(px, py), 1.0)
+        r0, r1 = -px / r, -py / r
+        closing = r0 * x[i, 3] + r1 * x[i, 4]
+        var_c = r0 * P[i, 3, 3] * r0  # summed in einsum's order
+        var_c += r0 * P[i, 3, 4] * r1
+        var_c += r1 * P[i, 4, 3] * r0
+        var_c += r1 * P[i, 4, 4] * r1
+        sure_closing = closing - k * math.sqrt(max(var_c, 0.0))
+        eta_threat = 0
+        if sure_closing >= min_closing and math.isfinite(eta) and eta > 0.0 and pz <= ceiling_p:
+            eta_threat = 3 if eta <= eta_high else (2 if eta <= eta_medium else 1)
+        harmless = status[i] == 0 or friendly[i] or benign[i] or pz < min_height
+        out[i] = 0 if harmless else max(zone_threat, eta_threat)
     return out
 
 
@@ -1119,6 +1207,21 @@ def warm_up() -> None:
     point_in_polygon(square, square)
     time_to_boundary(square, square, square)
     distance_to_polygon(square, square)
+    starts = np.array([0, 4], dtype=np.intp)
+    threat_levels(
+        x,
+        P,
+        np.ones(1, dtype=np.int8),
+        one,
+        one,
+        square,
+        starts,
+        np.zeros(1),
+        np.ones(1),
+        np.ones(1, dtype=np.int64),
+        0,
+        np.ones(7),
+    )
     none = np.zeros(1, dtype=np.intp)
     crossings(
         square,
