@@ -173,21 +173,41 @@ def imm_predict(
     acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
     discretises them, times the track's `scale`), and combine. In place: mode probabilities
     `mu`, states `xm` and covariances `Pm` become the predicted ones (each track is read whole
-    before it is written), and x, P their combination."""
+    before it is written), and x, P their combination.
+
+    Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
+    taken once per component, not once per covariance entry: the same operations on the
+    same values, in the same order, so the results are those of the plain loops to the bit."""
     n, M = mu.shape[0], mu.shape[1]
     dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
+    q_pp = np.empty((M, 3))  # each mode's Q(dt) blocks' diagonals, before the track's scale
+    q_pv = np.empty((M, 3))
+    q_vv = np.empty((M, 3))
+    for j in range(M):
+        for a in range(3):
+            q_pp[j, a] = q[j, a] * dt3 / 3.0
+            q_pv[j, a] = q[j, a] * dt2 / 2.0
+            q_vv[j, a] = q[j, a] * dt
     c = np.empty(M)
+    xi = np.empty((M, 6))  # track i's modes as read
+    Pi_ = np.empty((M, 6, 6))
     x_out = np.empty((M, 6))
     P_out = np.empty((M, 6, 6))
     w = np.empty(M)
+    d = np.empty((M, 6))
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
     for i in range(n):
+        for k in range(M):
+            for a in range(6):
+                xi[k, a] = xm[i, k, a]
+                for b in range(6):
+                    Pi_[k, a, b] = Pm[i, k, a, b]
         for j in range(M):
             if M == 1:
                 c[j] = mu[i, j]
-                x0[:] = xm[i, j]
-                P0[:, :] = Pm[i, j]
+                x0[:] = xi[j]
+                P0[:, :] = Pi_[j]
             else:
                 cj = 0.0
                 for k in range(M):
@@ -198,17 +218,29 @@ def imm_predict(
                 for a in range(6):
                     s = 0.0
                     for k in range(M):
-                        s += w[k] * xm[i, k, a]
+                        s += w[k] * xi[k, a]
                     x0[a] = s
-                for a in range(6):  # symmetric: the lower triangle, mirrored
-                    for b in range(a + 1):
-                        s = 0.0
-                        for k in range(M):
-                            s += w[k] * (
-                                Pm[i, k, a, b] + (xm[i, k, a] - x0[a]) * (xm[i, k, b] - x0[b])
-                            )
-                        P0[a, b] = s
-                        P0[b, a] = s
+                for k in range(M):
+                    for a in range(6):
+                        d[k, a] = xi[k, a] - x0[a]
+                if M == 2:  # the usual IMM: the same sums, written out
+                    w0, w1 = w[0], w[1]
+                    for a in range(6):
+                        d0a, d1a = d[0, a], d[1, a]
+                        for b in range(a + 1):
+                            s = 0.0
+                            s += w0 * (Pi_[0, a, b] + d0a * d[0, b])
+                            s += w1 * (Pi_[1, a, b] + d1a * d[1, b])
+                            P0[a, b] = s
+                            P0[b, a] = s
+                else:
+                    for a in range(6):  # symmetric: the lower triangle, mirrored
+                        for b in range(a + 1):
+                            s = 0.0
+                            for k in range(M):
+                                s += w[k] * (Pi_[k, a, b] + d[k, a] * d[k, b])
+                            P0[a, b] = s
+                            P0[b, a] = s
             for a in range(3):
                 x_out[j, a] = x0[a] + dt * x0[a + 3]
                 x_out[j, a + 3] = x0[a + 3]
@@ -222,15 +254,44 @@ def imm_predict(
                     P_out[j, a, b + 3] = B + dt * C
                     P_out[j, b + 3, a] = B + dt * C
                     P_out[j, a + 3, b + 3] = C
-                qa, sc = q[j, a], scale[i]  # Q(dt) is diagonal in each 3x3 block
-                P_out[j, a, a] += sc * (qa * dt3 / 3.0)
-                P_out[j, a, a + 3] += sc * (qa * dt2 / 2.0)
-                P_out[j, a + 3, a] += sc * (qa * dt2 / 2.0)
-                P_out[j, a + 3, a + 3] += sc * (qa * dt)
-        mu[i] = c
-        xm[i] = x_out
-        Pm[i] = P_out
-        _combine_into(mu, xm, Pm, x, P, i)
+                sc = scale[i]  # Q(dt) is diagonal in each 3x3 block
+                P_out[j, a, a] += sc * q_pp[j, a]
+                P_out[j, a, a + 3] += sc * q_pv[j, a]
+                P_out[j, a + 3, a] += sc * q_pv[j, a]
+                P_out[j, a + 3, a + 3] += sc * q_vv[j, a]
+        for j in range(M):
+            mu[i, j] = c[j]
+            for a in range(6):
+                xm[i, j, a] = x_out[j, a]
+                for b in range(6):
+                    Pm[i, j, a, b] = P_out[j, a, b]
+        _combine_local(c, x_out, P_out, x, P, i, d)
+
+
+@_jit
+def _combine_local(mu: Array, xm: Array, Pm: Array, x: Array, P: Array, i: int, d: Array) -> None:
+    """x[i], P[i]: the moment-matched Gaussian of one track's modes mu (M,), xm (M, 6),
+    Pm (M, 6, 6), as `_combine_into` computes it (the spreads taken once; scratch d (M, 6))."""
+    M = mu.shape[0]
+    if M == 1:
+        x[i] = xm[0]
+        P[i] = Pm[0]
+        return
+    for a in range(6):
+        s = 0.0
+        for j in range(M):
+            s += mu[j] * xm[j, a]
+        x[i, a] = s
+    for j in range(M):
+        for a in range(6):
+            d[j, a] = xm[j, a] - x[i, a]
+    for a in range(6):  # symmetric: the lower triangle, mirrored
+        for b in range(a + 1):
+            s = 0.0
+            for j in range(M):
+                s += mu[j] * (Pm[j, a, b] + d[j, a] * d[j, b])
+            P[i, a, b] = s
+            P[i, b, a] = s
 
 
 # --- sensor geometry ----------------------------------------------------------------
