@@ -806,23 +806,30 @@ def gate(
     for i in range(n):
         _sandwich(H, P, i, m, T, HPHt[i])
     # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
-    # vectorises), kept as a mask.
+    # vectorises, into one row's mask), its survivors listed per track in detection order
+    # (cand[start[i]:start[i + 1]]), so that pass 2 visits only them. (`cand` is allocated
+    # for every pair, but only the pages its survivors fill are ever touched.)
     zc = z[:, coarse].copy()
     vc = var[:, coarse].copy()
     circular = wrap[coarse]
-    mask = np.empty((n, k), dtype=np.bool_)
+    row = np.empty(k, dtype=np.bool_)
+    cand = np.empty(n * k, dtype=np.intp)
+    start = np.empty(n + 1, dtype=np.intp)
     count = 0
     for i in range(n):
+        start[i] = count
         zi = zhat[i, coarse]
         hi = HPHt[i, coarse, coarse]
-        row = mask[i]
         for d in range(k):
             dc = abs(zc[d] - zi)
             if circular:
                 dc = min(dc, 2.0 * math.pi - dc)
-            ok = dc * dc < threshold * (hi + vc[d])
-            row[d] = ok
-            count += ok
+            row[d] = dc * dc < threshold * (hi + vc[d])
+        for d in range(k):
+            if row[d]:
+                cand[count] = d
+                count += 1
+    start[n] = count
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
     d2 = np.empty(count)
@@ -834,9 +841,8 @@ def gate(
     if m == 1:  # a bearing: pass 2 below with its one component written out (same arithmetic)
         for i in range(n):
             zi, hi = zhat[i, 0], HPHt[i, 0, 0]
-            for d in range(k):
-                if not mask[i, d]:
-                    continue
+            for c in range(start[i], start[i + 1]):
+                d = cand[c]
                 v = z[d, 0] - zi
                 if wrap[0]:
                     v = _wrap(v)
@@ -851,9 +857,8 @@ def gate(
         return track[:kept], det[:kept], d2[:kept], y[:kept], S[:kept]
     # Pass 2: every axis's interval, then the full Mahalanobis test on survivors.
     for i in range(n):
-        for d in range(k):
-            if not mask[i, d]:
-                continue
+        for c in range(start[i], start[i + 1]):
+            d = cand[c]
             inside = True
             for r in range(m):  # each axis's interval, leaving at the first it fails
                 v = z[d, r] - zhat[i, r]
