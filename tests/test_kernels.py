@@ -16,10 +16,13 @@ from hypothesis import strategies as st
 
 from cuas.config import load_config
 from cuas.fusion import zones
+from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
+from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels
 from cuas.tracking.association import global_nearest_neighbour
+from cuas.tracking.classification import published_classes
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import gate_threshold, hypothesise
@@ -28,10 +31,11 @@ from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import Tracker
+from cuas.tracking.tracker import Tracker, TrackSnapshot
 from cuas.tracking.tracks import TrackTable
 from cuas.tracking.update import innovation_covariance, kalman_update
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
+from simulators.random_camp import random_camp
 
 pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
 
@@ -321,3 +325,49 @@ def test_zone_polygons(seed: int, v: int, n: int) -> None:
     assert a.tolist() == b.tolist()
     close(*both(lambda: [zones.time_to_boundary(points, velocities, polygon)]), 1e-12, 0.0)
     close(*both(lambda: [zones.distance_to_polygon(points, polygon)]), 1e-12, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds, st.integers(0, 80), st.sampled_from([None, 0, 1, 2]))
+def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
+    """The compiled first threat pass gives every track the level the evaluator gives it:
+    tracks inside, near and far from the zones, inbound and not, vague and well placed,
+    tentative, friendly, benign and underground ones, at the sample camp and random camps
+    (irregular zones, some with altitude bands)."""
+    config = load_config(SAMPLE_CONFIG) if camp is None else random_camp(camp, 30.0).config
+    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    zone_set = zones.ZoneSet(config.zones, frame)
+    evaluator = ThreatEvaluator(config.threat, zone_set)
+    rng = np.random.default_rng(seed)
+    table = TrackTable(1)
+    _, xm, Pm = tracks(rng, n, 1)
+    x, P = xm[:, 0], Pm[:, 0] * rng.choice([1e-3, 1.0, 1e3], (n, 1, 1))
+    x[:, :2] *= rng.choice([0.1, 0.5, 1.0], (n, 1))
+    x[:, 2] = rng.uniform(-300, 2000, n)
+    x[:, 3:5] = -x[:, :2] / np.linalg.norm(x[:, :2], axis=1, keepdims=True) * rng.uniform(
+        -5, 40, (n, 1)
+    ) + rng.normal(0, 3, (n, 2))
+    table.add(x, P, 0.0, 0)
+    rows = np.arange(n)
+    table.status[rows] = rng.choice([0, 1, 1, 1, 2], n)
+    table.friendly[rows] = rng.uniform(size=n) < 0.1
+    table.class_logp[rows] = np.log(rng.dirichlet(np.full(5, 0.3), n))
+    live = table.rows(rows)
+    snap = TrackSnapshot(0.0, live, table.none, np.zeros(n, dtype=bool))
+
+    def reference() -> np.ndarray:
+        pos, vel, nan = live.x[:, :3], live.x[:, 3:], np.full(n, np.nan)
+        geo = TrackGeometry(
+            zone_set.contains(pos), zone_set.time_to_perimeter(pos, vel), nan, nan, nan
+        )
+        classes = published_classes(live.class_logp, 0.6)
+        return evaluator.evaluate(snap, geo, classes).level
+
+    expected, _ = both(reference)  # the zone kernels are held to the reference above
+    kernels.ENABLED, enabled = False, kernels.ENABLED
+    try:
+        assert reference().tolist() == expected.tolist()
+    finally:
+        kernels.ENABLED = enabled
+    levels = ThreatLevels(evaluator)(live.x, live.P, live.status, live.friendly, live.class_logp)
+    assert levels.tolist() == expected.tolist()

@@ -28,7 +28,9 @@ from cuas.fusion.ingest import Ingest, SensorStats
 from cuas.fusion.ordering import ReorderBuffer
 from cuas.fusion.scans import ScanBuilder
 from cuas.fusion.threat import ThreatEvaluator, ThreatPicture, TrackGeometry, track_geometry
+from cuas.fusion.threat_pass import ThreatLevels
 from cuas.fusion.zones import ZoneSet
+from cuas.tracking import kernels
 from cuas.tracking.capacity import CapacityStats, enforce
 from cuas.tracking.classification import Classifier, PublishedClasses, published_classes
 from cuas.tracking.identity import IdentityKeeper
@@ -112,6 +114,7 @@ class FusionPipeline:
             (float(np.hypot(*p.T).max()) for p in self.zones.polygons), default=0.0
         )
         self.threat = ThreatEvaluator(config.threat, self.zones)
+        self._levels = ThreatLevels(self.threat)
         self.class_confidence = config.tracker.class_confidence
         self.alerts = AlertLifecycle(
             config.camp_id,
@@ -295,13 +298,27 @@ class FusionPipeline:
         rows = rows[self.could_alert(table.x[rows])]
         if not rows.size:
             return []
-        _, _, threat = self._threat(t, table.rows(rows), geodetic=False)
-        wanted = self.alerts.concerned(table.track_id[rows].tolist(), threat.level)
+        wanted = self.alerts.concerned(table.track_id[rows].tolist(), self._first_pass(t, rows))
         if not wanted.any():
             return []
         transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted]), True))
         self.alert_transitions += len(transitions)
         return list(transitions)
+
+    def _first_pass(self, t: float, rows: NDArray[np.intp]) -> NDArray[np.int64]:
+        """Threat levels of table rows from their zones and course alone (no geodetic
+        position): one compiled pass when the kernels are on (`threat_pass`), else the
+        evaluator's, which is the reference."""
+        table = self.tracker.tracks
+        if kernels.ENABLED:
+            return self._levels(
+                table.x[rows],
+                table.P[rows],
+                table.status[rows],
+                table.friendly[rows],
+                table.class_logp[rows],
+            )
+        return self._threat(t, table.rows(rows), geodetic=False)[2].level
 
     def could_alert(self, x: NDArray[np.float64]) -> NDArray[np.bool_]:
         """A cheap, conservative filter of states (k, 6): False only where the track can be

@@ -173,21 +173,41 @@ def imm_predict(
     acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
     discretises them, times the track's `scale`), and combine. In place: mode probabilities
     `mu`, states `xm` and covariances `Pm` become the predicted ones (each track is read whole
-    before it is written), and x, P their combination."""
+    before it is written), and x, P their combination.
+
+    Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
+    taken once per component, not once per covariance entry: the same operations on the
+    same values, in the same order, so the results are those of the plain loops to the bit."""
     n, M = mu.shape[0], mu.shape[1]
     dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
+    q_pp = np.empty((M, 3))  # each mode's Q(dt) blocks' diagonals, before the track's scale
+    q_pv = np.empty((M, 3))
+    q_vv = np.empty((M, 3))
+    for j in range(M):
+        for a in range(3):
+            q_pp[j, a] = q[j, a] * dt3 / 3.0
+            q_pv[j, a] = q[j, a] * dt2 / 2.0
+            q_vv[j, a] = q[j, a] * dt
     c = np.empty(M)
+    xi = np.empty((M, 6))  # track i's modes as read
+    Pi_ = np.empty((M, 6, 6))
     x_out = np.empty((M, 6))
     P_out = np.empty((M, 6, 6))
     w = np.empty(M)
+    d = np.empty((M, 6))
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
     for i in range(n):
+        for k in range(M):
+            for a in range(6):
+                xi[k, a] = xm[i, k, a]
+                for b in range(6):
+                    Pi_[k, a, b] = Pm[i, k, a, b]
         for j in range(M):
             if M == 1:
                 c[j] = mu[i, j]
-                x0[:] = xm[i, j]
-                P0[:, :] = Pm[i, j]
+                x0[:] = xi[j]
+                P0[:, :] = Pi_[j]
             else:
                 cj = 0.0
                 for k in range(M):
@@ -198,17 +218,29 @@ def imm_predict(
                 for a in range(6):
                     s = 0.0
                     for k in range(M):
-                        s += w[k] * xm[i, k, a]
+                        s += w[k] * xi[k, a]
                     x0[a] = s
-                for a in range(6):  # symmetric: the lower triangle, mirrored
-                    for b in range(a + 1):
-                        s = 0.0
-                        for k in range(M):
-                            s += w[k] * (
-                                Pm[i, k, a, b] + (xm[i, k, a] - x0[a]) * (xm[i, k, b] - x0[b])
-                            )
-                        P0[a, b] = s
-                        P0[b, a] = s
+                for k in range(M):
+                    for a in range(6):
+                        d[k, a] = xi[k, a] - x0[a]
+                if M == 2:  # the usual IMM: the same sums, written out
+                    w0, w1 = w[0], w[1]
+                    for a in range(6):
+                        d0a, d1a = d[0, a], d[1, a]
+                        for b in range(a + 1):
+                            s = 0.0
+                            s += w0 * (Pi_[0, a, b] + d0a * d[0, b])
+                            s += w1 * (Pi_[1, a, b] + d1a * d[1, b])
+                            P0[a, b] = s
+                            P0[b, a] = s
+                else:
+                    for a in range(6):  # symmetric: the lower triangle, mirrored
+                        for b in range(a + 1):
+                            s = 0.0
+                            for k in range(M):
+                                s += w[k] * (Pi_[k, a, b] + d[k, a] * d[k, b])
+                            P0[a, b] = s
+                            P0[b, a] = s
             for a in range(3):
                 x_out[j, a] = x0[a] + dt * x0[a + 3]
                 x_out[j, a + 3] = x0[a + 3]
@@ -222,15 +254,44 @@ def imm_predict(
                     P_out[j, a, b + 3] = B + dt * C
                     P_out[j, b + 3, a] = B + dt * C
                     P_out[j, a + 3, b + 3] = C
-                qa, sc = q[j, a], scale[i]  # Q(dt) is diagonal in each 3x3 block
-                P_out[j, a, a] += sc * (qa * dt3 / 3.0)
-                P_out[j, a, a + 3] += sc * (qa * dt2 / 2.0)
-                P_out[j, a + 3, a] += sc * (qa * dt2 / 2.0)
-                P_out[j, a + 3, a + 3] += sc * (qa * dt)
-        mu[i] = c
-        xm[i] = x_out
-        Pm[i] = P_out
-        _combine_into(mu, xm, Pm, x, P, i)
+                sc = scale[i]  # Q(dt) is diagonal in each 3x3 block
+                P_out[j, a, a] += sc * q_pp[j, a]
+                P_out[j, a, a + 3] += sc * q_pv[j, a]
+                P_out[j, a + 3, a] += sc * q_pv[j, a]
+                P_out[j, a + 3, a + 3] += sc * q_vv[j, a]
+        for j in range(M):
+            mu[i, j] = c[j]
+            for a in range(6):
+                xm[i, j, a] = x_out[j, a]
+                for b in range(6):
+                    Pm[i, j, a, b] = P_out[j, a, b]
+        _combine_local(c, x_out, P_out, x, P, i, d)
+
+
+@_jit
+def _combine_local(mu: Array, xm: Array, Pm: Array, x: Array, P: Array, i: int, d: Array) -> None:
+    """x[i], P[i]: the moment-matched Gaussian of one track's modes mu (M,), xm (M, 6),
+    Pm (M, 6, 6), as `_combine_into` computes it (the spreads taken once; scratch d (M, 6))."""
+    M = mu.shape[0]
+    if M == 1:
+        x[i] = xm[0]
+        P[i] = Pm[0]
+        return
+    for a in range(6):
+        s = 0.0
+        for j in range(M):
+            s += mu[j] * xm[j, a]
+        x[i, a] = s
+    for j in range(M):
+        for a in range(6):
+            d[j, a] = xm[j, a] - x[i, a]
+    for a in range(6):  # symmetric: the lower triangle, mirrored
+        for b in range(a + 1):
+            s = 0.0
+            for j in range(M):
+                s += mu[j] * (Pm[j, a, b] + d[j, a] * d[j, b])
+            P[i, a, b] = s
+            P[i, b, a] = s
 
 
 # --- sensor geometry ----------------------------------------------------------------
@@ -320,21 +381,69 @@ def covers(
 
 
 @_jit
+def _inside(px: float, py: float, polygon: Array) -> bool:
+    """Crossing-number test of one point against a polygon (v, 2)."""
+    v = polygon.shape[0]
+    inside = False
+    for e in range(v):
+        ax, ay = polygon[e, 0], polygon[e, 1]
+        f = e + 1 if e + 1 < v else 0
+        bx, by = polygon[f, 0], polygon[f, 1]
+        if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
+            inside = not inside
+    return inside
+
+
+@_jit
+def _crossing_time(px: float, py: float, v0: float, v1: float, polygon: Array) -> float:
+    """Earliest t > 0 at which (px, py) + t (v0, v1) meets an edge of a polygon (inf: never)."""
+    v = polygon.shape[0]
+    best = np.inf
+    for e in range(v):
+        f = e + 1 if e + 1 < v else 0
+        e0 = polygon[f, 0] - polygon[e, 0]
+        e1 = polygon[f, 1] - polygon[e, 1]
+        denom = v0 * e1 - v1 * e0
+        if not abs(denom) > 1e-12:
+            continue
+        r0 = polygon[e, 0] - px
+        r1 = polygon[e, 1] - py
+        t = (r0 * e1 - r1 * e0) / denom
+        s = (r0 * v1 - r1 * v0) / denom
+        if t > 0.0 and s >= 0.0 and s <= 1.0 and t < best:
+            best = t
+    return best
+
+
+@_jit
+def _distance(px: float, py: float, polygon: Array) -> float:
+    """Distance from one point to a polygon's nearest edge."""
+    v = polygon.shape[0]
+    best = np.inf
+    for e in range(v):
+        f = e + 1 if e + 1 < v else 0
+        e0 = polygon[f, 0] - polygon[e, 0]
+        e1 = polygon[f, 1] - polygon[e, 1]
+        r0 = px - polygon[e, 0]
+        r1 = py - polygon[e, 1]
+        length2 = max(e0 * e0 + e1 * e1, 1e-12)
+        s = min(max((r0 * e0 + r1 * e1) / length2, 0.0), 1.0)
+        d0 = r0 - s * e0
+        d1 = r1 - s * e1
+        d = math.sqrt(d0 * d0 + d1 * d1)
+        if d < best:
+            best = d
+    return best
+
+
+@_jit
 def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
     """Crossing-number test of points (n, 2) against a polygon (v, 2), as
     `cuas.fusion.zones.point_in_polygon`."""
-    n, v = points.shape[0], polygon.shape[0]
+    n = points.shape[0]
     out = np.zeros(n, dtype=np.bool_)
     for i in range(n):
-        px, py = points[i, 0], points[i, 1]
-        inside = False
-        for e in range(v):
-            ax, ay = polygon[e, 0], polygon[e, 1]
-            f = e + 1 if e + 1 < v else 0
-            bx, by = polygon[f, 0], polygon[f, 1]
-            if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
-                inside = not inside
-        out[i] = inside
+        out[i] = _inside(points[i, 0], points[i, 1], polygon)
     return out
 
 
@@ -342,23 +451,12 @@ def point_in_polygon(points: Array, polygon: Array) -> NDArray[np.bool_]:
 def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
     """Earliest t > 0 at which point + t * velocity meets an edge (inf if never), as
     `cuas.fusion.zones.time_to_boundary`."""
-    n, v = points.shape[0], polygon.shape[0]
+    n = points.shape[0]
     out = np.full(n, np.inf)
     for i in range(n):
-        v0, v1 = velocities[i, 0], velocities[i, 1]
-        for e in range(v):
-            f = e + 1 if e + 1 < v else 0
-            e0 = polygon[f, 0] - polygon[e, 0]
-            e1 = polygon[f, 1] - polygon[e, 1]
-            denom = v0 * e1 - v1 * e0
-            if not abs(denom) > 1e-12:
-                continue
-            r0 = polygon[e, 0] - points[i, 0]
-            r1 = polygon[e, 1] - points[i, 1]
-            t = (r0 * e1 - r1 * e0) / denom
-            s = (r0 * v1 - r1 * v0) / denom
-            if t > 0.0 and s >= 0.0 and s <= 1.0 and t < out[i]:
-                out[i] = t
+        out[i] = _crossing_time(
+            points[i, 0], points[i, 1], velocities[i, 0], velocities[i, 1], polygon
+        )
     return out
 
 
@@ -366,22 +464,73 @@ def time_to_boundary(points: Array, velocities: Array, polygon: Array) -> Array:
 def distance_to_polygon(points: Array, polygon: Array) -> Array:
     """Distance from points (n, 2) to a polygon's nearest edge, as
     `cuas.fusion.zones.distance_to_polygon`."""
-    n, v = points.shape[0], polygon.shape[0]
+    n = points.shape[0]
     out = np.full(n, np.inf)
     for i in range(n):
-        for e in range(v):
-            f = e + 1 if e + 1 < v else 0
-            e0 = polygon[f, 0] - polygon[e, 0]
-            e1 = polygon[f, 1] - polygon[e, 1]
-            r0 = points[i, 0] - polygon[e, 0]
-            r1 = points[i, 1] - polygon[e, 1]
-            length2 = max(e0 * e0 + e1 * e1, 1e-12)
-            s = min(max((r0 * e0 + r1 * e1) / length2, 0.0), 1.0)
-            d0 = r0 - s * e0
-            d1 = r1 - s * e1
-            d = math.sqrt(d0 * d0 + d1 * d1)
-            if d < out[i]:
-                out[i] = d
+        out[i] = _distance(points[i, 0], points[i, 1], polygon)
+    return out
+
+
+@_jit
+def threat_levels(
+    x: Array,
+    P: Array,
+    status: NDArray[np.int8],
+    friendly: NDArray[np.bool_],
+    benign: NDArray[np.bool_],
+    polygons: Array,
+    starts: Index,
+    floor: Array,
+    ceiling: Array,
+    rank: NDArray[np.int64],
+    perimeter: int,
+    limits: Array,
+) -> NDArray[np.int64]:
+    """Threat level (0 none .. 4 critical) of tracks x (n, 6), P (n, 6, 6), as
+    `cuas.fusion.threat.ThreatEvaluator.evaluate` rates them from `ZoneSet.contains` and
+    `time_to_perimeter`: the same tests in the same arithmetic, one pass per track. Zone z's
+    polygon is polygons[starts[z]:starts[z + 1]]; `perimeter` is its zone index (-1: none);
+    `benign` (n,) the class test, which stays in numpy (its exp rounds as numpy's does).
+    `limits`: perimeter ceiling, certainty sigmas, the certain position (m), min closing
+    speed, eta high and medium (s), min height."""
+    ceiling_p, k, certain_m, min_closing = limits[0], limits[1], limits[2], limits[3]
+    eta_high, eta_medium, min_height = limits[4], limits[5], limits[6]
+    n, zones = x.shape[0], rank.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        px, py, pz = x[i, 0], x[i, 1], x[i, 2]
+        sigma_h = math.sqrt(max(P[i, 0, 0] + P[i, 1, 1], 0.0))
+        top = 0
+        for z in range(zones):
+            if not (pz >= floor[z] and pz <= ceiling[z]):
+                continue
+            polygon = polygons[starts[z] : starts[z + 1]]
+            if not _inside(px, py, polygon):
+                continue
+            if sigma_h > certain_m and not _distance(px, py, polygon) >= k * sigma_h:
+                continue
+            top = max(top, rank[z])
+        zone_threat = 4 if top == 2 else (2 if top == 1 else 0)
+        eta = math.nan
+        if perimeter >= 0:
+            polygon = polygons[starts[perimeter] : starts[perimeter + 1]]
+            if _inside(px, py, polygon):
+                eta = 0.0
+            else:
+                eta = _crossing_time(px, py, x[i, 3], x[i, 4], polygon)
+        r = max(math.hypot(px, py), 1.0)
+        r0, r1 = -px / r, -py / r
+        closing = r0 * x[i, 3] + r1 * x[i, 4]
+        var_c = r0 * P[i, 3, 3] * r0  # summed in einsum's order
+        var_c += r0 * P[i, 3, 4] * r1
+        var_c += r1 * P[i, 4, 3] * r0
+        var_c += r1 * P[i, 4, 4] * r1
+        sure_closing = closing - k * math.sqrt(max(var_c, 0.0))
+        eta_threat = 0
+        if sure_closing >= min_closing and math.isfinite(eta) and eta > 0.0 and pz <= ceiling_p:
+            eta_threat = 3 if eta <= eta_high else (2 if eta <= eta_medium else 1)
+        harmless = status[i] == 0 or friendly[i] or benign[i] or pz < min_height
+        out[i] = 0 if harmless else max(zone_threat, eta_threat)
     return out
 
 
@@ -657,23 +806,30 @@ def gate(
     for i in range(n):
         _sandwich(H, P, i, m, T, HPHt[i])
     # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
-    # vectorises), kept as a mask.
+    # vectorises, into one row's mask), its survivors listed per track in detection order
+    # (cand[start[i]:start[i + 1]]), so that pass 2 visits only them. (`cand` is allocated
+    # for every pair, but only the pages its survivors fill are ever touched.)
     zc = z[:, coarse].copy()
     vc = var[:, coarse].copy()
     circular = wrap[coarse]
-    mask = np.empty((n, k), dtype=np.bool_)
+    row = np.empty(k, dtype=np.bool_)
+    cand = np.empty(n * k, dtype=np.intp)
+    start = np.empty(n + 1, dtype=np.intp)
     count = 0
     for i in range(n):
+        start[i] = count
         zi = zhat[i, coarse]
         hi = HPHt[i, coarse, coarse]
-        row = mask[i]
         for d in range(k):
             dc = abs(zc[d] - zi)
             if circular:
                 dc = min(dc, 2.0 * math.pi - dc)
-            ok = dc * dc < threshold * (hi + vc[d])
-            row[d] = ok
-            count += ok
+            row[d] = dc * dc < threshold * (hi + vc[d])
+        for d in range(k):
+            if row[d]:
+                cand[count] = d
+                count += 1
+    start[n] = count
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
     d2 = np.empty(count)
@@ -685,9 +841,8 @@ def gate(
     if m == 1:  # a bearing: pass 2 below with its one component written out (same arithmetic)
         for i in range(n):
             zi, hi = zhat[i, 0], HPHt[i, 0, 0]
-            for d in range(k):
-                if not mask[i, d]:
-                    continue
+            for c in range(start[i], start[i + 1]):
+                d = cand[c]
                 v = z[d, 0] - zi
                 if wrap[0]:
                     v = _wrap(v)
@@ -702,9 +857,8 @@ def gate(
         return track[:kept], det[:kept], d2[:kept], y[:kept], S[:kept]
     # Pass 2: every axis's interval, then the full Mahalanobis test on survivors.
     for i in range(n):
-        for d in range(k):
-            if not mask[i, d]:
-                continue
+        for c in range(start[i], start[i + 1]):
+            d = cand[c]
             inside = True
             for r in range(m):  # each axis's interval, leaving at the first it fails
                 v = z[d, r] - zhat[i, r]
@@ -1119,6 +1273,21 @@ def warm_up() -> None:
     point_in_polygon(square, square)
     time_to_boundary(square, square, square)
     distance_to_polygon(square, square)
+    starts = np.array([0, 4], dtype=np.intp)
+    threat_levels(
+        x,
+        P,
+        np.ones(1, dtype=np.int8),
+        one,
+        one,
+        square,
+        starts,
+        np.zeros(1),
+        np.ones(1),
+        np.ones(1, dtype=np.int64),
+        0,
+        np.ones(7),
+    )
     none = np.zeros(1, dtype=np.intp)
     crossings(
         square,

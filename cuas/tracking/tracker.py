@@ -248,23 +248,24 @@ class Tracker:
             self.imm.predict_in_place(
                 mu, xm, Pm, dt, table.x[:n], table.P[:n], self._noise_scale(table.last_hit[:n])
             )
-            if self._bound_height(table.last_hit[:n], t, xm, Pm):
-                table.x[:n], table.P[:n] = combine(mu, xm, Pm)
+            reset = self._bound_height(table.last_hit[:n], t, xm, Pm)
+            if reset.size:  # only those rows' combination changed
+                table.x[reset], table.P[reset] = combine(mu[reset], xm[reset], Pm[reset])
         self.t = t
 
-    def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> bool:
+    def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> Index:
         """Reset to the height prior the vertical state of tracks that no sensor measuring
         height (radar, camera, Remote ID) updated within the sensor memory, once its
         uncertainty exceeds the prior's: bearings alone say nothing of height, and an
         unobserved vertical velocity would otherwise carry the track underground while its
         published sigma grew without bound. Edits the mode arrays (n, M, ...) in place;
-        returns whether it edited any."""
+        returns the rows it edited."""
         prior = self.passive
         rows = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2)
         if rows.size:  # few are that vague: the sensors' test only for them
             rows = rows[~self._updated_by(last_hit[rows], self.heighting, t)]
         if rows.size == 0:
-            return False
+            return rows
         for k in (2, 5):  # height and vertical speed: no correlation with the rest left
             Pm[rows, :, k, :] = 0.0
             Pm[rows, :, :, k] = 0.0
@@ -272,7 +273,7 @@ class Tracker:
         xm[rows, :, 5] = 0.0
         Pm[rows, :, 2, 2] = prior.altitude_sigma_m**2
         Pm[rows, :, 5, 5] = prior.vspeed_sigma**2
-        return True
+        return rows
 
     def _updated_by(
         self, last_hit: Array, sensors: NDArray[np.bool_], t: float | None = None
