@@ -306,9 +306,11 @@ class FusionService:
     def _watermark(self) -> float:
         """The wall time before which every message that reached the core has been fused:
         now if the ingest loop is idle in its wait and nothing has arrived, else the time of
-        its last drain that emptied the socket."""
+        its last drain that emptied the socket. (The clock is read before the socket is looked
+        at: a message arriving in between is then after the watermark, never before it.)"""
+        now = self.clock()
         if self.ingest is not None and not self.ingest.waiting():
-            self._watermark_t = max(self._watermark_t, self.clock())
+            self._watermark_t = max(self._watermark_t, now)
         return self._watermark_t
 
     def _publish_update(self) -> bool:
