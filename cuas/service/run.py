@@ -1,10 +1,11 @@
 """`cuas run`: the fusion pipeline live, fed by ZeroMQ and publishing on MQTT and ZeroMQ.
 
 One asyncio loop runs four tasks that never wait on each other:
-- ingest: drains the SUB socket after each wakeup and feeds the pipeline, handing on what
-  each report produced at once (an alert raised by a scan goes to the journal and MQTT, and
-  the tracks its scans updated to the track socket and MQTT `tracks/updates`, before the rest
-  of the batch is fused), and gives the loop a turn after each report so they go out;
+- ingest: drains the SUB socket after each wakeup, holds all it read in the reorder window,
+  then fuses it report by report (the clock leaves the release to it meanwhile), handing on
+  what each report produced at once (an alert raised by a scan goes to the journal and MQTT,
+  and the tracks its scans updated to the track socket and MQTT `tracks/updates`, before the
+  rest of the batch is fused), and gives the loop a turn after each report so they go out;
 - clock: ticks the pipeline with the wall clock, releasing what the reorder window holds
   and emitting track cycles on time even when no sensor reports; it wakes when the next
   release or cycle is due (`FusionPipeline.next_due`), at most `tick_s` apart;
@@ -112,6 +113,7 @@ class FusionService:
         )
         self._cycles = 0
         self._watermark_t = -math.inf  # everything that reached the core before it is fused
+        self._fusing = False  # the ingest loop is fusing a drain, scan by scan
         self._update_tokens = UPDATE_BURST_S  # CPU seconds updates may spend now
         self._busy_since: float | None = None  # perf_counter() since the socket never emptied
         self._tokens_at = time.perf_counter()
@@ -285,22 +287,28 @@ class FusionService:
                 self._busy_since = time.perf_counter()
             now = self.clock()  # before the drain: all that arrived by now will be in hand
             batch = self.ingest.drain()
-            if self.ingest.emptied:
-                self._watermark_t = max(self._watermark_t, now)
-            self.pipeline.clock = self._watermark_t
+            # The whole drain is held in the reorder window before the watermark moves, so
+            # that the clock cannot emit a cycle past a report read but not yet held.
             for topic, payload in batch:
                 if self._recorder is not None:
                     self._recorder.write(now, topic or "?", payload)
                 if not self.intake.admit(topic, now):
                     self._shed(topic)
                     continue
-                outputs = self.pipeline.submit(topic, payload, received=now)
-                if outputs:
-                    self._dispatch(outputs)
-                if self._publish_update() or outputs:
-                    # A turn of the loop: the publisher sends what this report produced
-                    # (the update, an alert) while the next reports are fused.
-                    await asyncio.sleep(0)
+                self.pipeline.hold(topic, payload, received=now)
+            if self.ingest.emptied:
+                self._watermark_t = max(self._watermark_t, now)
+            self._fusing = True  # the clock leaves the release to this loop meanwhile
+            try:
+                while (outputs := self.pipeline.fuse_next(self._watermark_t)) is not None:
+                    if outputs:
+                        self._dispatch(outputs)
+                    if self._publish_update() or outputs:
+                        # A turn of the loop: the publisher sends what this report produced
+                        # (the update, an alert) while the next reports are fused.
+                        await asyncio.sleep(0)
+            finally:
+                self._fusing = False
             await asyncio.sleep(0)  # a socket that is never empty must not starve the others
 
     def _watermark(self) -> float:
@@ -357,7 +365,8 @@ class FusionService:
 
     async def _clock_loop(self) -> None:
         while True:
-            self._dispatch(self.pipeline.advance(self._watermark()))
+            if not self._fusing:
+                self._dispatch(self.pipeline.advance(self._watermark()))
             self._publish_update()
             due = self.pipeline.next_due()
             wait = self.tick_s if due is None else min(self.tick_s, due - self.clock())
