@@ -121,7 +121,8 @@ def test_waiting_sees_a_message_the_loop_has_not_yet_noticed_and_ends_the_wait()
 def test_a_backlog_read_in_one_drain_is_fused_in_order_none_of_it_late(mosquitto, tmp_path):
     """A core that falls behind reads a second of reports in one drain: they are all held in
     the reorder window before its clock moves, so none falls behind a cycle the clock emits
-    while the rest are fused (they were fused late, by retrodiction, one after the other)."""
+    while the rest are fused (they were fused late, by retrodiction, one after the other), and
+    it spends nothing on track updates until it has caught up."""
     config = camp(live_camp(tmp_path, mosquitto.port))
     sensor = config.sensor("radar-1")
     assert sensor is not None
@@ -147,7 +148,7 @@ def test_a_backlog_read_in_one_drain_is_fused_in_order_none_of_it_late(mosquitto
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)
             stats, pipeline = service.pipeline.ingest.sensors["radar-1"], service.pipeline
-            before = stats.reports
+            before, updates, cycles = stats.reports, pipeline.updates, pipeline.cycles
             # The core's loop is held up for 1.2 s while the radar goes on at 10 Hz.
             for _ in range(12):
                 pub.send_multipart(report(seq))
@@ -157,6 +158,10 @@ def test_a_backlog_read_in_one_drain_is_fused_in_order_none_of_it_late(mosquitto
                 lambda: stats.reports == before + 12 and not len(pipeline.reorder), 5, "all fused"
             )
             assert pipeline.late_fused == 0 and pipeline.late == 0
+            # Behind by a second of reports, the core hands out no update of its own until it
+            # has fused them all (then one); each cycle still carries the scans before it.
+            await asyncio.sleep(0.3)
+            assert pipeline.updates - updates <= pipeline.cycles - cycles + 1
         pub.close(0)
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -70,8 +70,8 @@ HEARTBEAT_S = 2.0  # how often the core notes in its journal that it is alive
 # merged into one update instead of starving fusion.
 UPDATE_BUDGET = 0.15
 UPDATE_BURST_S = 0.02
-# A core that has found messages already waiting every time it came back for more, for this
-# long, has fallen behind its sensors: it hands out no updates of its own (each cycle still
+# A core whose drain leaves reports due for fusion over more than this span of measurement
+# time has fallen behind its sensors: it hands out no updates of its own (each cycle still
 # carries the scans before it) until it has caught up, so that what CPU it has goes to fusion.
 BEHIND_S = 0.5
 PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
@@ -115,7 +115,7 @@ class FusionService:
         self._watermark_t = -math.inf  # everything that reached the core before it is fused
         self._fusing = False  # the ingest loop is fusing a drain, scan by scan
         self._update_tokens = UPDATE_BURST_S  # CPU seconds updates may spend now
-        self._busy_since: float | None = None  # perf_counter() since the socket never emptied
+        self._behind = False  # the reports due for fusion span more than BEHIND_S
         self._tokens_at = time.perf_counter()
         self._recorder: RecordingWriter | None = None
         self._tracks: TrackSocket | None = None
@@ -281,10 +281,6 @@ class FusionService:
         assert self.ingest is not None
         while True:
             await self.ingest.wait()
-            if self.ingest.idle:
-                self._busy_since = None
-            elif self._busy_since is None:
-                self._busy_since = time.perf_counter()
             now = self.clock()  # before the drain: all that arrived by now will be in hand
             batch = self.ingest.drain()
             # The whole drain is held in the reorder window before the watermark moves, so
@@ -298,6 +294,7 @@ class FusionService:
                 self.pipeline.hold(topic, payload, received=now)
             if self.ingest.emptied:
                 self._watermark_t = max(self._watermark_t, now)
+            self._behind = self._backlog_s() > BEHIND_S
             self._fusing = True  # the clock leaves the release to this loop meanwhile
             try:
                 while (outputs := self.pipeline.fuse_next(self._watermark_t)) is not None:
@@ -309,7 +306,17 @@ class FusionService:
                         await asyncio.sleep(0)
             finally:
                 self._fusing = False
+                self._behind = False  # all that was due is fused
             await asyncio.sleep(0)  # a socket that is never empty must not starve the others
+
+    def _backlog_s(self) -> float:
+        """The span of measurement time held and due for fusion now: from the oldest report
+        held to the reorder window's horizon (reports waiting for other sensors, within their
+        latency bounds, are not due and count for nothing)."""
+        oldest = self.pipeline.reorder.oldest
+        if oldest is None:
+            return 0.0
+        return max(0.0, self.pipeline.reorder.horizon(self._watermark_t) - oldest)
 
     def _watermark(self) -> float:
         """The wall time before which every message that reached the core has been fused:
@@ -322,13 +329,13 @@ class FusionService:
         return self._watermark_t
 
     def _publish_update(self) -> bool:
-        """Hand out the tracks scans updated since the last time, if any and if the update
-        budget allows it now; True if it did."""
+        """Hand out the tracks scans updated since the last time, if any, if the core is not
+        behind (BEHIND_S) and if the update budget allows it now; True if it did."""
         if not self.pipeline.update_pending:
             return False
-        now = time.perf_counter()
-        if self._busy_since is not None and now - self._busy_since > BEHIND_S:
+        if self._behind:
             return False
+        now = time.perf_counter()
         self._update_tokens = min(
             UPDATE_BURST_S, self._update_tokens + (now - self._tokens_at) * UPDATE_BUDGET
         )
