@@ -300,10 +300,12 @@ class FusionService:
                 while (outputs := self.pipeline.fuse_next(self._watermark_t)) is not None:
                     if outputs:
                         self._dispatch(outputs)
-                    if self._publish_update() or outputs:
-                        # A turn of the loop: the publisher sends what this report produced
-                        # (the update, an alert) while the next reports are fused.
-                        await asyncio.sleep(0)
+                    self._publish_update()
+                    # A turn of the loop after every report: the publisher sends what this one
+                    # produced (the update, an alert) while the next is fused, and a message
+                    # it is sending (each takes a few turns) goes on even while the core,
+                    # behind, hands out no updates and a drain takes seconds to fuse.
+                    await asyncio.sleep(0)
             finally:
                 self._fusing = False
                 self._behind = False  # all that was due is fused
