@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -152,11 +153,21 @@ class FusionPipeline:
     ) -> list[PipelineOutput]:
         """Take one sensor message received at `received` (default: the live clock, if any);
         returns what became due (cycles, alerts, health)."""
+        if not self.hold(topic, payload, received):
+            return []
+        return self._run(self.reorder.release(self.clock))
+
+    def hold(self, topic: str, payload: bytes, received: float | None = None) -> bool:
+        """`submit` without the release: validate one message and hold its report in the
+        reorder window; True if it is held. A report already late is fused at once (by
+        retrodiction) or refused. The live service holds every report of a drain before it
+        moves its clock and fuses them (`fuse_next`): a report it has read but not yet held
+        could otherwise fall behind a cycle the clock emits meanwhile, and be late."""
         message = self.ingest.accept(topic, payload)
         if not isinstance(
             message, wire.RadarReport | wire.RfReport | wire.CameraReport | wire.RemoteIdReport
         ):
-            return []
+            return False
         received = self.clock if received is None else received
         if received is not None and message.t > received + self.max_clock_ahead:
             ahead = message.t - received
@@ -165,17 +176,25 @@ class FusionPipeline:
                 "future",
                 f"measured {ahead:.2f} s after it was received: is the sensor's clock ahead?",
             )
-            return []
+            return False
         if not self.scans.supports(wire.report_kind(message)):
             self.not_fused += 1
-            return []
+            return False
         if received is not None:
             self.reorder.observe(message.sensor_id, received - message.t)
         if not self.reorder.push(message.t, message, message.sensor_id):
             for scan in self.scans.build(message):
                 self._late(message.sensor_id, scan)
-            return []
-        return self._run(self.reorder.release(self.clock))
+            return False
+        return True
+
+    def fuse_next(self, now: float) -> list[PipelineOutput] | None:
+        """Fuse the oldest held report if the reorder window lets it go at wall time `now`,
+        and return what it produced; None if none may go yet. One report a call, so the live
+        service can hand on each scan's outputs before it fuses the next."""
+        self.clock = now
+        released = list(islice(self.reorder.release(now), 1))
+        return self._run(released) if released else None
 
     def advance(self, now: float) -> list[PipelineOutput]:
         """The live service's clock tick: release what is due at wall time `now`, and emit

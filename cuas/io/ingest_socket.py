@@ -1,12 +1,21 @@
 """The core's ZeroMQ ingest: one SUB socket that sensors' PUB sockets connect to.
 
 Reading one message per event-loop wakeup caps asyncio at ~25k msg/s (FIELD-NOTES), so after
-each wakeup everything already queued is drained without blocking, through a synchronous
-shadow of the same socket. A drain that ends on an empty socket (`emptied`) tells the live
-service that everything which reached the core before the drain began is in hand: the
-wall-clock watermark its reorder window may release up to (`waiting` tells whether anything
-has arrived since). The socket binds and subscribes at construction: a SUB that binds
-must already be subscribed when publishers connect, or their first messages are lost.
+each wakeup everything already queued is drained without blocking. A drain that ends on an
+empty socket (`emptied`) tells the live service that everything which reached the core before
+the drain began is in hand: the wall-clock watermark its reorder window may release up to
+(`waiting` tells whether anything has arrived since). The socket binds and subscribes at
+construction: a SUB that binds must already be subscribed when publishers connect, or their
+first messages are lost.
+
+The socket is a plain ZeroMQ socket watched by the event loop's reader on its descriptor,
+not pyzmq's asyncio poll, whose future is done only two turns of the loop after the data is
+there (its callbacks chain through `call_soon`), even when messages are already queued: in
+those turns the reorder clock would take an unread socket for an empty one. Here `wait`
+returns at once when messages are queued, and the reader ends a wait in the turn the
+descriptor fires. ZeroMQ's descriptor is edge-triggered: whoever reads the socket's `EVENTS`
+and finds messages must see them drained, so `waiting`, when its own look finds them, ends
+the wait itself (it never swallows a wakeup).
 
 With a `CurveServer` (`[zmq] curve_secret_key`), the socket is a CURVE server and each
 message's `User-Id` (the sensor id its key belongs to, cuas/io/curve_auth.py) must be the
@@ -46,7 +55,8 @@ class IngestSocket:
         self.endpoint = endpoint
         self.curve = curve
         self._reject = reject or RejectLog().add
-        self._socket = context.socket(zmq.SUB)
+        # A plain socket of the asyncio context (its CURVE monitor is then an asyncio socket).
+        self._socket = zmq.Socket(context, zmq.SUB)
         self._socket.setsockopt(zmq.RCVHWM, hwm)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SUBSCRIBE, b"")
@@ -54,14 +64,14 @@ class IngestSocket:
             curve.secure(self._socket)  # before bind: no handshake may precede the ZAP handler
         self._socket.bind(endpoint)
         self.bound = self._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self._sync = zmq.Socket.shadow(self._socket.underlying)
+        self._fd = self._socket.getsockopt(zmq.FD)
         self.received = 0
         self.bad_frames = 0
         self.key_mismatch = 0  # an admitted sensor's key on another sensor's topic
         self.unauthenticated = 0  # a message without a User-Id (cannot happen if ZAP runs)
         self.emptied = False  # the last drain ended on an empty socket
         self.idle = True  # the last `wait` found nothing queued and had to wait
-        self._poll: asyncio.Future[int] | None = None  # `wait`'s poll, while it waits
+        self._arrived: asyncio.Future[None] | None = None  # `wait`'s, while it waits
 
     async def batch(self) -> list[tuple[str, bytes]]:
         """Wait for traffic, then return everything queued (up to MAX_BATCH messages)."""
@@ -71,19 +81,37 @@ class IngestSocket:
     async def wait(self) -> None:
         """Until a message is queued (at once if one already is: no turn of the loop);
         `idle` says whether it had to wait (False: messages were already queued)."""
-        self._poll = self._socket.poll(flags=zmq.POLLIN)
-        self.idle = not self._poll.done()
+        self.idle = not self._queued()
+        if not self.idle:
+            return
+        loop = asyncio.get_running_loop()
+        self._arrived = loop.create_future()
+        loop.add_reader(self._fd, self._on_readable)
         try:
-            await self._poll
+            await self._arrived
         finally:
-            self._poll = None
+            loop.remove_reader(self._fd)
+            self._arrived = None
 
     def waiting(self) -> bool:
         """Whether messages may have arrived unread: nobody is in `wait` (so nobody watches),
-        or its wait has ended and not yet been handed on. It never looks at the socket itself:
-        ZeroMQ's descriptor is edge-triggered, and a second reader of it beside the loop's
-        watcher risks swallowing the wakeup of `wait`."""
-        return self._poll is None or self._poll.done()
+        its wait has ended and not yet been handed on, or a message is queued now (then the
+        wait ends here: this look took the descriptor's edge, which its reader would miss)."""
+        if self._arrived is None or self._arrived.done():
+            return True
+        if self._queued():
+            self._arrived.set_result(None)
+            return True
+        return False
+
+    def _on_readable(self) -> None:
+        """The descriptor fired: end the wait if a message is queued (it may also fire for
+        ZeroMQ's own commands, such as a new publisher's subscription)."""
+        if self._arrived is not None and not self._arrived.done() and self._queued():
+            self._arrived.set_result(None)
+
+    def _queued(self) -> bool:
+        return bool(self._socket.getsockopt(zmq.EVENTS) & zmq.POLLIN)
 
     def drain(self) -> list[tuple[str, bytes]]:
         """Everything queued now, up to MAX_BATCH messages, without waiting; `emptied` says
@@ -100,9 +128,9 @@ class IngestSocket:
             sender: zmq.Frame | None = None  # the first frame, which carries the User-Id
             try:
                 if self.curve is None:
-                    frames = self._sync.recv_multipart(zmq.NOBLOCK, copy=True)
+                    frames = self._socket.recv_multipart(zmq.NOBLOCK, copy=True)
                 else:
-                    parts = self._sync.recv_multipart(zmq.NOBLOCK, copy=False)
+                    parts = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
                     sender, frames = parts[0], [p.bytes for p in parts]
             except zmq.Again:
                 self.emptied = True

@@ -1,10 +1,11 @@
 """`cuas run`: the fusion pipeline live, fed by ZeroMQ and publishing on MQTT and ZeroMQ.
 
 One asyncio loop runs four tasks that never wait on each other:
-- ingest: drains the SUB socket after each wakeup and feeds the pipeline, handing on what
-  each report produced at once (an alert raised by a scan goes to the journal and MQTT, and
-  the tracks its scans updated to the track socket and MQTT `tracks/updates`, before the rest
-  of the batch is fused), and gives the loop a turn after each report so they go out;
+- ingest: drains the SUB socket after each wakeup, holds all it read in the reorder window,
+  then fuses it report by report (the clock leaves the release to it meanwhile), handing on
+  what each report produced at once (an alert raised by a scan goes to the journal and MQTT,
+  and the tracks its scans updated to the track socket and MQTT `tracks/updates`, before the
+  rest of the batch is fused), and gives the loop a turn after each report so they go out;
 - clock: ticks the pipeline with the wall clock, releasing what the reorder window holds
   and emitting track cycles on time even when no sensor reports; it wakes when the next
   release or cycle is due (`FusionPipeline.next_due`), at most `tick_s` apart;
@@ -69,8 +70,8 @@ HEARTBEAT_S = 2.0  # how often the core notes in its journal that it is alive
 # merged into one update instead of starving fusion.
 UPDATE_BUDGET = 0.15
 UPDATE_BURST_S = 0.02
-# A core that has found messages already waiting every time it came back for more, for this
-# long, has fallen behind its sensors: it hands out no updates of its own (each cycle still
+# A core whose drain leaves reports due for fusion over more than this span of measurement
+# time has fallen behind its sensors: it hands out no updates of its own (each cycle still
 # carries the scans before it) until it has caught up, so that what CPU it has goes to fusion.
 BEHIND_S = 0.5
 PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
@@ -112,8 +113,9 @@ class FusionService:
         )
         self._cycles = 0
         self._watermark_t = -math.inf  # everything that reached the core before it is fused
+        self._fusing = False  # the ingest loop is fusing a drain, scan by scan
         self._update_tokens = UPDATE_BURST_S  # CPU seconds updates may spend now
-        self._busy_since: float | None = None  # perf_counter() since the socket never emptied
+        self._behind = False  # the reports due for fusion span more than BEHIND_S
         self._tokens_at = time.perf_counter()
         self._recorder: RecordingWriter | None = None
         self._tracks: TrackSocket | None = None
@@ -279,46 +281,63 @@ class FusionService:
         assert self.ingest is not None
         while True:
             await self.ingest.wait()
-            if self.ingest.idle:
-                self._busy_since = None
-            elif self._busy_since is None:
-                self._busy_since = time.perf_counter()
             now = self.clock()  # before the drain: all that arrived by now will be in hand
             batch = self.ingest.drain()
-            if self.ingest.emptied:
-                self._watermark_t = max(self._watermark_t, now)
-            self.pipeline.clock = self._watermark_t
+            # The whole drain is held in the reorder window before the watermark moves, so
+            # that the clock cannot emit a cycle past a report read but not yet held.
             for topic, payload in batch:
                 if self._recorder is not None:
                     self._recorder.write(now, topic or "?", payload)
                 if not self.intake.admit(topic, now):
                     self._shed(topic)
                     continue
-                outputs = self.pipeline.submit(topic, payload, received=now)
-                if outputs:
-                    self._dispatch(outputs)
-                if self._publish_update() or outputs:
-                    # A turn of the loop: the publisher sends what this report produced
-                    # (the update, an alert) while the next reports are fused.
+                self.pipeline.hold(topic, payload, received=now)
+            if self.ingest.emptied:
+                self._watermark_t = max(self._watermark_t, now)
+            self._behind = self._backlog_s() > BEHIND_S
+            self._fusing = True  # the clock leaves the release to this loop meanwhile
+            try:
+                while (outputs := self.pipeline.fuse_next(self._watermark_t)) is not None:
+                    if outputs:
+                        self._dispatch(outputs)
+                    self._publish_update()
+                    # A turn of the loop after every report: the publisher sends what this one
+                    # produced (the update, an alert) while the next is fused, and a message
+                    # it is sending (each takes a few turns) goes on even while the core,
+                    # behind, hands out no updates and a drain takes seconds to fuse.
                     await asyncio.sleep(0)
+            finally:
+                self._fusing = False
+                self._behind = False  # all that was due is fused
             await asyncio.sleep(0)  # a socket that is never empty must not starve the others
+
+    def _backlog_s(self) -> float:
+        """The span of measurement time held and due for fusion now: from the oldest report
+        held to the reorder window's horizon (reports waiting for other sensors, within their
+        latency bounds, are not due and count for nothing)."""
+        oldest = self.pipeline.reorder.oldest
+        if oldest is None:
+            return 0.0
+        return max(0.0, self.pipeline.reorder.horizon(self._watermark_t) - oldest)
 
     def _watermark(self) -> float:
         """The wall time before which every message that reached the core has been fused:
         now if the ingest loop is idle in its wait and nothing has arrived, else the time of
-        its last drain that emptied the socket."""
+        its last drain that emptied the socket. (The clock is read before the socket is looked
+        at: a message arriving in between is then after the watermark, never before it.)"""
+        now = self.clock()
         if self.ingest is not None and not self.ingest.waiting():
-            self._watermark_t = max(self._watermark_t, self.clock())
+            self._watermark_t = max(self._watermark_t, now)
         return self._watermark_t
 
     def _publish_update(self) -> bool:
-        """Hand out the tracks scans updated since the last time, if any and if the update
-        budget allows it now; True if it did."""
+        """Hand out the tracks scans updated since the last time, if any, if the core is not
+        behind (BEHIND_S) and if the update budget allows it now; True if it did."""
         if not self.pipeline.update_pending:
             return False
-        now = time.perf_counter()
-        if self._busy_since is not None and now - self._busy_since > BEHIND_S:
+        if self._behind:
             return False
+        now = time.perf_counter()
         self._update_tokens = min(
             UPDATE_BURST_S, self._update_tokens + (now - self._tokens_at) * UPDATE_BUDGET
         )
@@ -355,7 +374,8 @@ class FusionService:
 
     async def _clock_loop(self) -> None:
         while True:
-            self._dispatch(self.pipeline.advance(self._watermark()))
+            if not self._fusing:
+                self._dispatch(self.pipeline.advance(self._watermark()))
             self._publish_update()
             due = self.pipeline.next_due()
             wait = self.tick_s if due is None else min(self.tick_s, due - self.clock())
