@@ -27,12 +27,11 @@ from numpy.typing import NDArray
 
 from cuas.geodesy import wrap_rad
 from cuas.tracking.measurements import MeasurementModel
-from cuas.tracking.motion import POS, STATE_DIM
 
 Array = NDArray[np.float64]
 
-GRID_SIGMAS = np.linspace(-4.0, 4.0, 33)  # of the finest line's azimuth, either side
-GRID_RANGES = 400  # geometrically spaced from NEAR_M to the sensors' reach
+GRID_SIGMAS = np.linspace(-4.0, 4.0, 25)  # of the finest line's azimuth, either side
+GRID_RANGES = 200  # geometrically spaced from NEAR_M to the sensors' reach
 NEAR_M = 50.0
 MIN_EFFECTIVE_POINTS = 50.0  # grid points carrying the posterior, 1 / sum(w^2), at least
 
@@ -82,25 +81,115 @@ def posterior(
     far = min(far, geometry.max_range_m)
     if far <= NEAR_M:
         return None
-    r = np.geomspace(NEAR_M, far, GRID_RANGES)
-    phi = origin.z[0] + float(np.sqrt(origin.var[0])) * GRID_SIGMAS
     drift = velocity * (t - origin.t)  # the grid is where the target is at `t`
-    x = np.zeros((r.size * phi.size, STATE_DIM))
-    x[:, 0] = (site[0] + drift[0] + r[:, None] * np.sin(phi)[None, :]).ravel()
-    x[:, 1] = (site[1] + drift[1] + r[:, None] * np.cos(phi)[None, :]).ravel()
+    phi = origin.z[0] + float(np.sqrt(origin.var[0])) * GRID_SIGMAS
+    r = np.geomspace(NEAR_M, far, GRID_RANGES)
+    weighed = _weigh(
+        sightings,
+        t,
+        velocity,
+        speed_sigma,
+        height,
+        height_without_camera,
+        _origin(site, drift),
+        phi,
+        r,
+    )
+    if weighed is None:
+        return None
+    if _effective(weighed[1]) < MIN_EFFECTIVE_POINTS:
+        # Many lines (or fine ones) give a posterior narrower than one line's sigmas: lay a
+        # second grid over where the first put it, as finely.
+        phi, r = _refined(weighed[1], phi, r, far)
+        weighed = _weigh(
+            sightings,
+            t,
+            velocity,
+            speed_sigma,
+            height,
+            height_without_camera,
+            _origin(site, drift),
+            phi,
+            r,
+        )
+        if weighed is None or _effective(weighed[1]) < MIN_EFFECTIVE_POINTS:
+            return None  # too sharp for the grid: there the linearised answer is good
+    points, w, z_var = weighed
+    mean = w @ points
+    d = points - mean
+    cov = (d * w[:, None]).T @ d
+    cov[2, 2] += w @ z_var
+    return mean, cov
+
+
+def _origin(site: Array, drift: Array) -> Array:
+    """The grid's centre at `t`: the finest sensor's site moved by the drift."""
+    return np.array([site[0] + drift[0], site[1] + drift[1], site[2]])
+
+
+def _effective(w: Array) -> float:
+    """How many grid points carry normalised weights `w`: 1 / sum(w^2)."""
+    return 1.0 / float(w @ w)
+
+
+def _refined(w: Array, phi: Array, r: Array, far: float) -> tuple[Array, Array]:
+    """A grid of the same size over the part of (phi, r) that weights `w` occupy."""
+    grid_r = np.repeat(r, phi.size)
+    grid_phi = np.tile(phi, r.size)
+    step_phi, step_log = phi[1] - phi[0], np.log(r[1] / r[0])
+    m_phi = float(w @ grid_phi)
+    s_phi = max(float(np.sqrt(w @ (grid_phi - m_phi) ** 2)), 0.5 * step_phi)
+    log_r = np.log(grid_r)
+    m_log = float(w @ log_r)
+    s_log = max(float(np.sqrt(w @ (log_r - m_log) ** 2)), 0.5 * step_log)
+    lo = max(np.exp(m_log - 5.0 * s_log), NEAR_M)
+    hi = min(np.exp(m_log + 5.0 * s_log), far)
+    return m_phi + 5.0 * s_phi * np.linspace(-1.0, 1.0, phi.size), np.geomspace(lo, hi, r.size)
+
+
+def _weigh(
+    sightings: Sequence[Sighting],
+    t: float,
+    velocity: Array,
+    speed_sigma: float,
+    height: HeightPrior,
+    height_without_camera: tuple[float, float] | None,
+    centre: Array,
+    phi: Array,
+    r: Array,
+) -> tuple[Array, Array, Array] | None:
+    """Points (N, 3), normalised weights (N,) and height variances (N,) of the polar grid
+    (`phi` x `r` around `centre`), or None if no point is within every sensor's reach."""
+    x = np.zeros((r.size * phi.size, 3))
+    x[:, 0] = (centre[0] + r[:, None] * np.sin(phi)[None, :]).ravel()
+    x[:, 1] = (centre[1] + r[:, None] * np.cos(phi)[None, :]).ravel()
     x[:, 2] = height.mean_m
     chi = np.zeros(x.shape[0])
-    then = x.copy()
+    by_sensor: dict[int, list[Sighting]] = {}
     for s in sightings:
-        age = t - s.t
-        then[:, :2] = x[:, :2] - velocity * age
-        zhat, _ = s.model.predict(then)
-        d = then[:, POS] - s.model.geometry.frame.position
-        rng = np.maximum(np.sqrt(np.einsum("ij,ij->i", d, d)), 1.0)
-        var = s.var[0] + (speed_sigma * abs(age) / rng) ** 2
-        y = wrap_rad(s.z[0] - zhat[:, 0])  # the azimuth
-        chi += y**2 / var + np.log(var)  # with the normal density's own factor
-        chi[rng > s.model.geometry.max_range_m] = np.inf
+        by_sensor.setdefault(id(s.model), []).append(s)
+    for group in by_sensor.values():
+        frame = group[0].model.geometry.frame
+        # The grid in this sensor's frame once; each sighting's point is the grid less the
+        # drift since it was taken, rotated likewise (azimuth as the models measure it).
+        local = frame.to_local(x)
+        age = t - np.array([s.t for s in group])
+        back = np.zeros((age.size, 3))
+        back[:, :2] = velocity[None, :] * age[:, None]
+        shift = back @ frame.rotation.T  # (g, 3)
+        e = local[None, :, 0] - shift[:, 0, None]
+        n = local[None, :, 1] - shift[:, 1, None]
+        u = local[None, :, 2] - shift[:, 2, None]
+        rng = np.maximum(np.sqrt(e * e + n * n + u * u), 1.0)
+        z = np.array([s.z[0] for s in group])
+        var = (
+            np.array([s.var[0] for s in group])[:, None]
+            + (speed_sigma * np.abs(age)[:, None] / rng) ** 2
+        )
+        y = wrap_rad(z[:, None] - np.arctan2(e, n))
+        term = y**2 / var + np.log(var)  # with the normal density's own factor
+        term[rng > group[0].model.geometry.max_range_m] = np.inf
+        chi += term.sum(axis=0)
     cameras = [s for s in sightings if s.z.shape[0] >= 2]
     if cameras:
         chi_h, z, z_var = _heights(max(cameras, key=lambda s: s.t), x, height)
@@ -116,15 +205,7 @@ def posterior(
     if not np.isfinite(logw).any():
         return None
     w = np.exp(logw - logw.max())
-    w /= w.sum()
-    if 1.0 / float(w @ w) < MIN_EFFECTIVE_POINTS:
-        return None  # the grid cannot resolve so sharp a posterior: the linearisation can
-    points = np.column_stack([x[:, :2], z])
-    mean = w @ points
-    d = points - mean
-    cov = (d * w[:, None]).T @ d
-    cov[2, 2] += w @ z_var
-    return mean, cov
+    return np.column_stack([x[:, :2], z]), w / w.sum(), z_var
 
 
 def _heights(camera: Sighting, x: Array, prior: HeightPrior) -> tuple[Array, Array, Array]:
