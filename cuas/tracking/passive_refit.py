@@ -55,7 +55,9 @@ class PassiveRefit:
             if seen is None:
                 seen = self._seen[tid] = deque(maxlen=self.max_sightings)
                 self._next[tid] = scan.t + self.period_s
-            seen.append((scan.sensor, Sighting(scan.t, scan.z[j], scan.var[j], scan.model)))
+            # Copies: a row of the scan's arrays would keep the whole scan alive.
+            z, var = scan.z[j].copy(), scan.var[j].copy()
+            seen.append((scan.sensor, Sighting(scan.t, z, var, scan.model)))
 
     def forget(self, track_ids: list[int]) -> None:
         """Tracks deleted, or placed by a radar or Remote ID: nothing more to refit."""

@@ -58,6 +58,7 @@ class TrackRows:
 
 
 GROWTH = 1.25  # capacity factor when full: little slack per live track, amortised copies
+MIN_CAPACITY = 64  # a table never shrinks below this many rows
 
 
 class TrackTable:
@@ -88,7 +89,10 @@ class TrackTable:
     )
 
     def __init__(
-        self, n_sensors: int, capacity: int = 64, mode_prior: NDArray[np.float64] | None = None
+        self,
+        n_sensors: int,
+        capacity: int = MIN_CAPACITY,
+        mode_prior: NDArray[np.float64] | None = None,
     ) -> None:
         self.n = 0
         self.n_sensors = n_sensors
@@ -145,6 +149,9 @@ class TrackTable:
         capacity = self.capacity
         while capacity < needed:
             capacity = max(capacity + 1, int(capacity * GROWTH))
+        self._resize(capacity)
+
+    def _resize(self, capacity: int) -> None:
         old = {name: getattr(self, name) for name in self._fields}
         self._allocate(capacity)
         for name, values in old.items():
@@ -194,6 +201,11 @@ class TrackTable:
             array = getattr(self, name)
             array[:count] = array[: self.n][keep]
         self.n = count
+        # A burst of tentative tracks (crossing lines in a swarm) grew the table; once the
+        # live rows fill under 1 / GROWTH^2 of it, it shrinks back to GROWTH times them (the
+        # gap between the two keeps a table at the edge from resizing back and forth).
+        if self.capacity > MIN_CAPACITY and count * GROWTH**2 < self.capacity:
+            self._resize(max(MIN_CAPACITY, int(count * GROWTH) + 1))
         return removed
 
     def rows(self, select: NDArray[np.bool_] | slice | None = None) -> TrackRows:

@@ -112,7 +112,13 @@ class PassiveInitiator:
         camera's direction) place a target, over the whole region their lines of sight allow
         (lines_of_sight.py), not linearised at their crossing (`pos`, `cov`, the fit, which is
         kept if no point is in reach). Two bearings say nothing of height: the fit's (its
-        prior) is kept."""
+        prior) is kept. Where the fit is sure to a tenth of its distance from the nearer
+        sensor, the linearisation holds over its uncertainty and the fit is the answer: most
+        pairs, in a swarm hundreds a second, skip the grid."""
+        spread = float(np.sqrt(np.linalg.eigvalsh(cov[:2, :2])[-1]))
+        near = min(float(np.hypot(*(pos - s.model.geometry.frame.position)[:2])) for s in (a, b))
+        if spread < LINEAR_SPREAD * near:
+            return pos, cov
         out = lines_of_sight.posterior(
             [lines_of_sight.Sighting(s.t, s.z, s.var, s.model) for s in (a, b)],
             max(a.t, b.t),
@@ -318,6 +324,9 @@ class PassiveInitiator:
         return at, starts
 
 
+# A fit whose largest horizontal sigma is under this share of its distance from the nearer
+# sensor is taken as it is (the linearisation holds over its uncertainty).
+LINEAR_SPREAD = 0.1
 _ANY = -2  # `_crossings` with any emitter (-1: one no pending sighting names)
 _CHI_LIMITS: dict[tuple[float, int], float] = {}
 # The angle-only models the compiled fit knows, and whether they measure elevation.
