@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,7 +85,8 @@ def posterior(
     drift = velocity * (t - origin.t)  # the grid is where the target is at `t`
     phi = origin.z[0] + float(np.sqrt(origin.var[0])) * GRID_SIGMAS
     r = np.geomspace(NEAR_M, far, GRID_RANGES)
-    weighed = _weigh(
+    weigh = partial(
+        _weigh,
         sightings,
         t,
         velocity,
@@ -92,26 +94,14 @@ def posterior(
         height,
         height_without_camera,
         _origin(site, drift),
-        phi,
-        r,
     )
+    weighed = weigh(phi, r)
     if weighed is None:
         return None
     if _effective(weighed[1]) < MIN_EFFECTIVE_POINTS:
         # Many lines (or fine ones) give a posterior narrower than one line's sigmas: lay a
         # second grid over where the first put it, as finely.
-        phi, r = _refined(weighed[1], phi, r, far)
-        weighed = _weigh(
-            sightings,
-            t,
-            velocity,
-            speed_sigma,
-            height,
-            height_without_camera,
-            _origin(site, drift),
-            phi,
-            r,
-        )
+        weighed = weigh(*_refined(weighed[1], phi, r, far))
         if weighed is None or _effective(weighed[1]) < MIN_EFFECTIVE_POINTS:
             return None  # too sharp for the grid: there the linearised answer is good
     points, w, z_var = weighed

@@ -10,8 +10,8 @@ later, when it was confirmed and warned of a zone the drone was never in.
 
 So every `period_s`, while such a track is younger than `max_age_s`, its lines of sight of
 the last `window_s` (from two sites or more, an RF bearing among them: cameras alone cross
-sharply) are integrated as a whole (lines_of_sight.py),
-carried to now with the track's velocity and widened by that velocity's uncertainty. Where
+sharply) are integrated as a whole (lines_of_sight.py), carried to now with the track's
+velocity and widened by that velocity's uncertainty. Where
 the filter disagrees with that posterior (its position outside the posterior's 99 % region,
 or its covariance under half the posterior's along the posterior's long axis), the track's
 position and position covariance become the posterior's; its velocity is kept.

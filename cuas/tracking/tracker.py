@@ -404,8 +404,9 @@ class Tracker:
         if free.size:
             self._initiate(scan, free)
 
-        if self.refit is not None and self.refit.due(scan.t):
-            self._refit_passive(scan.t)
+        due = self.refit.due(scan.t) if self.refit is not None else []
+        if due:
+            self._refit_passive(scan.t, due)
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
@@ -929,16 +930,17 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
-    def _refit_passive(self, t: float) -> None:
-        """Bearings-only tracks whose refit is due get the position their recent lines of
-        sight give as a whole, where the filter disagrees with it (passive_refit.py)."""
+    def _refit_passive(self, t: float, due: list[int]) -> None:
+        """Bearings-only tracks whose refit is due (track ids `due`) get the position their
+        recent lines of sight give as a whole, where the filter disagrees with it
+        (passive_refit.py)."""
         assert self.refit is not None
         table = self.tracks
         n = table.n
         row_of = {tid: r for r, tid in enumerate(table.track_id[:n].tolist())}
         placed = self._updated_by(table.last_hit[:n], self.localising)
         gone = []
-        for tid in self.refit.due(t):
+        for tid in due:
             row = row_of.get(tid)
             if row is None or placed[row]:
                 gone.append(tid)
@@ -966,7 +968,7 @@ class Tracker:
             return
         rows = self.tracks.rows(doomed)
         if self.refit is not None:
-            self.refit.forget(self.tracks.track_id[: self.tracks.n][doomed].tolist())
+            self.refit.forget(rows.track_id.tolist())
         self.tracks.remove(doomed)
         self._graveyard.bury(rows)
         if self.emitter_evidence is not None and len(self.emitter_evidence):
