@@ -191,7 +191,7 @@ def test_an_rf_bearing_and_another_angle_place_a_target_with_an_honest_covarianc
             continue
         pos, cov, _ = fit
         crossing.append(horizontal_nees(target, pos, cov))
-        posterior.append(horizontal_nees(target, *init._bearings_posterior(a, b, pos, cov)))
+        posterior.append(horizontal_nees(target, *init._posterior(a, b, pos, cov)))
     assert len(posterior) >= 50
     assert 0.5 < np.mean(posterior) < 2.6, np.mean(posterior)
     if narrow:
@@ -211,6 +211,6 @@ def test_bearings_that_cross_sharply_give_the_crossing_and_its_covariance() -> N
     init = PassiveInitiator()
     fit = init._fit(a, b)
     assert fit is not None
-    pos, cov = init._bearings_posterior(a, b, fit[0], fit[1])
+    pos, cov = init._posterior(a, b, fit[0], fit[1])
     assert np.hypot(*(pos - fit[0])[:2]) < 0.1 * np.sqrt(np.trace(fit[1][:2, :2]))
     np.testing.assert_allclose(cov[:2, :2], fit[1][:2, :2], rtol=0.15, atol=4.0)
