@@ -9,7 +9,9 @@ fused GOSPA to the radar's alone may not grow past what it was when the camp was
 track a few hundred metres off costs GOSPA more than no track); no ghost made of lines of
 sight alone may stand far from every object; and no alert may be raised where no hostile
 drone is (within 300 m, or within three sigmas of the alerting track: a hidden drone's
-vague track is on that drone).
+vague track is on that drone). Camps kept for the hidden drone (`HIDDEN_KEPT`): the share of
+the time a firm track stands within 300 m of it once two finders hear it may not fall below
+what it was when the camp was kept.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.robustness import _detail, _outputs
 from cuas import wire
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
@@ -28,9 +31,19 @@ from simulators.random_camp import RandomCamp, random_camp
 from simulators.scoring import one_sensor, read_truth_frames, score_replay
 
 # seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README)
-WORST_CAMPS = {0: 1.131, 26: 1.122, 12: 1.090, 18: 1.085, 11: 1.080}
+WORST_CAMPS = {0: 1.131, 26: 1.122, 12: 1.090, 18: 1.085, 11: 1.080, 13: 0.810, 4: 0.960, 23: 1.072}
 SLACK = 0.03  # another numpy may round a last bit otherwise: no more
 DURATION_S = 90.0
+# Camps kept for what happened late in the benchmark's 150 s, flown that long: camp 13 raised
+# an alert on nothing at 16 s of the 150 s raid (a camera's false alarm paired with another
+# camera's line of sight to the hidden drone, fitted far too sure, then fed its bearings).
+LONGER_S = {13: 150.0}
+# seed: share of the time the hidden drone had a firm track within 300 m, when kept. Camp 4:
+# the drone's new track, tentative, lost its bearings to a radar track along their lines (0.20
+# before); camp 23: its confirmed track was buried as a ghost by the radar's silence when one
+# finder went unheard for 5 s while the other still heard it (0.30 before).
+HIDDEN_KEPT = {4: 0.366, 23: 0.580}
+HIDDEN_SLACK = 0.05
 FAR_M = 300.0
 
 
@@ -45,7 +58,7 @@ def fly(camp: RandomCamp, work: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module", params=sorted(WORST_CAMPS))
 def camp_run(request, tmp_path_factory) -> dict:
-    camp = random_camp(request.param, DURATION_S)
+    camp = random_camp(request.param, LONGER_S.get(request.param, DURATION_S))
     work = tmp_path_factory.mktemp(f"camp-{request.param}")
     rec, radar = fly(camp, work)
     out = {"camp": camp, "truth": read_truth_frames(truth_path(rec))}
@@ -54,6 +67,7 @@ def camp_run(request, tmp_path_factory) -> dict:
         replay(recording, camp.config, path, progress=False)
         out[name] = score_replay(Path(truth_path(rec)), path)
         out[f"{name}_records"] = list(read_records(path))
+        out[f"{name}_outputs"] = _outputs(path)
     return out
 
 
@@ -82,6 +96,14 @@ def test_no_track_made_of_lines_of_sight_alone_stands_far_from_every_object(camp
                 ghosts += np.linalg.norm(objects - track.enu, axis=1).min() > reach
     assert cycles > 20
     assert ghosts / cycles < 0.1, ghosts / cycles
+
+
+@pytest.mark.parametrize("camp_run", sorted(HIDDEN_KEPT), indirect=True)
+def test_the_hidden_drone_keeps_a_track_near_it_as_often_as_when_kept(camp_run) -> None:
+    camp = camp_run["camp"]
+    cycles, _ = camp_run["all_outputs"]
+    share = _detail(camp, camp_run["truth"], cycles)["rf_only_within_300m"]
+    assert share >= HIDDEN_KEPT[camp.seed] - HIDDEN_SLACK, (camp.seed, share)
 
 
 def test_no_alert_is_raised_where_no_hostile_drone_is(camp_run) -> None:

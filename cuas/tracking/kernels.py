@@ -1057,7 +1057,7 @@ def lifecycle(
     `flags`: whether localising, hearing and observable were given; `ints`: confirm_m,
     confirm_n, window, radar_veto_scans, tentative, confirmed and coasting codes; `reals`: t,
     memory_s, passive_confirm_s, passive_max_speed_mps, coast_after_s, delete_after_s,
-    max_pos_sigma_m, max_pos_sigma_fraction, orphan_max_pos_sigma_m."""
+    max_pos_sigma_m, max_pos_sigma_fraction, orphan_max_pos_sigma_m, heard_s."""
     n, sensors = last_hit.shape
     has_localising, has_hearing, has_observable = flags[0], flags[1], flags[2]
     confirm_m, confirm_n, window, veto = ints[0], ints[1], ints[2], ints[3]
@@ -1071,6 +1071,7 @@ def lifecycle(
         reals[8],
     )
     recent_after = t - memory_s
+    heard_after = t - reals[9]
     confirm = np.zeros(n, dtype=np.bool_)
     doomed = np.zeros(n, dtype=np.bool_)
     for i in range(n):
@@ -1088,7 +1089,7 @@ def lifecycle(
         ok = tentative and hits >= confirm_m
         ghost = False
         if has_localising:
-            located = crossed_count = heard = 0
+            located = crossed_count = heard = heard_long = 0
             angle_fed = False
             for s in range(sensors):
                 v = last_hit[i, s]
@@ -1102,7 +1103,9 @@ def lifecycle(
                     crossed_count += 1
                 if has_hearing and hearing[s] and recent:
                     heard += 1
-            transmitter = transmits[i] and (heard >= 2 or not has_hearing)
+                if has_hearing and hearing[s] and v >= heard_after:
+                    heard_long += 1
+            transmitter = transmits[i] and ((heard >= 1 and heard_long >= 2) or not has_hearing)
             ghost = angle_fed and not transmitter and unseen[i] >= veto
             speed = math.hypot(x[i, 3], x[i, 4])
             settled = t - t_birth[i] >= passive_s and speed <= max_speed

@@ -30,8 +30,8 @@ class LifecycleRules:
     - Any track that lines of sight keep alive dies, whatever its status, once a radar
       covering it has looked `radar_veto_scans` times in a row without seeing anything there
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
-      finders hear one emitter id on it: a transmitter is there, a small drone the radar
-      cannot see.
+      finders hear one emitter id on it (one lately, the other within `heard_s`): a
+      transmitter is there, a small drone the radar cannot see.
     """
 
     confirm_m: int
@@ -51,6 +51,10 @@ class LifecycleRules:
     # its birth: bearings from afar place it in range slowly, and a fresh one can be a
     # kilometre short of the drone while its covariance claims a hundred metres.
     transmitter_confirm_s: float = 10.0
+    # Two finders must have heard the emitter within this long (one of them within
+    # `memory_s`): a finder may miss a drone for several seconds (its Pd, bearings too
+    # ambiguous to use) while the other and a camera keep seeing it.
+    heard_s: float = 15.0
 
     @property
     def window(self) -> np.uint32:
@@ -106,7 +110,7 @@ class LifecycleRules:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
             crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
-            transmitter = transmitting(table, t, hearing, self.memory_s)
+            transmitter = transmitting(table, t, hearing, self.memory_s, self.heard_s)
             # Kept alive by lines of sight alone where a radar keeps looking and seeing nothing:
             # a crossing of two objects' lines of sight, or a track dragged off its object.
             angle_fed = (last_hit[:, ~localising] >= t - self.memory_s).any(axis=1)
@@ -195,6 +199,7 @@ class LifecycleRules:
                     self.max_pos_sigma_m,
                     self.max_pos_sigma_fraction,
                     self.orphan_max_pos_sigma_m,
+                    self.heard_s,
                 ],
                 dtype=np.float64,
             ),
@@ -202,15 +207,22 @@ class LifecycleRules:
 
 
 def transmitting(
-    table: TrackTable, t: float, hearing: NDArray[np.bool_] | None, memory_s: float
+    table: TrackTable,
+    t: float,
+    hearing: NDArray[np.bool_] | None,
+    memory_s: float,
+    heard_s: float,
 ) -> Mask:
-    """Tracks on which two direction finders (`hearing`) recently heard one emitter id: a
-    transmitter is there, even where no radar sees anything (a drone too small for it).
-    Without `hearing`, every track that holds an emitter id."""
+    """Tracks on which two direction finders (`hearing`) heard one emitter id, one of them
+    within `memory_s` and the other within `heard_s`: a transmitter is there, even where no
+    radar sees anything (a drone too small for it). Without `hearing`, every track that holds
+    an emitter id."""
     n = table.n
     transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
     if hearing is not None:
-        transmitter &= (table.last_hit[:n][:, hearing] >= t - memory_s).sum(axis=1) >= 2
+        heard = table.last_hit[:n][:, hearing]
+        transmitter &= (heard >= t - memory_s).any(axis=1)
+        transmitter &= (heard >= t - heard_s).sum(axis=1) >= 2
     return transmitter
 
 
