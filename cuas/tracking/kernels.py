@@ -1090,6 +1090,7 @@ def lifecycle(
         ghost = False
         if has_localising:
             located = crossed_count = heard = heard_long = 0
+            seen = False
             angle_fed = False
             for s in range(sensors):
                 v = last_hit[i, s]
@@ -1105,7 +1106,11 @@ def lifecycle(
                     heard += 1
                 if has_hearing and hearing[s] and v >= heard_after:
                     heard_long += 1
-            transmitter = transmits[i] and ((heard >= 1 and heard_long >= 2) or not has_hearing)
+                if recent and not hearing[s] and not localising[s]:
+                    seen = True
+            transmitter = transmits[i] and (
+                not has_hearing or heard >= 2 or (heard >= 1 and seen and heard_long >= 2)
+            )
             ghost = angle_fed and not transmitter and unseen[i] >= veto
             speed = math.hypot(x[i, 3], x[i, 4])
             settled = t - t_birth[i] >= passive_s and speed <= max_speed

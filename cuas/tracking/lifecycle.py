@@ -30,8 +30,9 @@ class LifecycleRules:
     - Any track that lines of sight keep alive dies, whatever its status, once a radar
       covering it has looked `radar_veto_scans` times in a row without seeing anything there
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
-      finders hear one emitter id on it (one lately, the other within `heard_s`): a
-      transmitter is there, a small drone the radar cannot see.
+      finders hear one emitter id on it (or one does, a camera sees it and the other finder
+      heard it within `heard_s`): a transmitter is there, a small drone the radar cannot
+      see.
     """
 
     confirm_m: int
@@ -51,9 +52,9 @@ class LifecycleRules:
     # its birth: bearings from afar place it in range slowly, and a fresh one can be a
     # kilometre short of the drone while its covariance claims a hundred metres.
     transmitter_confirm_s: float = 10.0
-    # Two finders must have heard the emitter within this long (one of them within
-    # `memory_s`): a finder may miss a drone for several seconds (its Pd, bearings too
-    # ambiguous to use) while the other and a camera keep seeing it.
+    # Where a camera sees it too, the second finder may have heard the emitter this long ago:
+    # a finder misses a drone for seconds at a time (its Pd, bearings too ambiguous to use)
+    # while the other finder and a camera keep placing it.
     heard_s: float = 15.0
 
     @property
@@ -110,7 +111,7 @@ class LifecycleRules:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
             crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
-            transmitter = transmitting(table, t, hearing, self.memory_s, self.heard_s)
+            transmitter = transmitting(table, t, hearing, localising, self.memory_s, self.heard_s)
             # Kept alive by lines of sight alone where a radar keeps looking and seeing nothing:
             # a crossing of two objects' lines of sight, or a track dragged off its object.
             angle_fed = (last_hit[:, ~localising] >= t - self.memory_s).any(axis=1)
@@ -210,19 +211,25 @@ def transmitting(
     table: TrackTable,
     t: float,
     hearing: NDArray[np.bool_] | None,
+    localising: NDArray[np.bool_] | None,
     memory_s: float,
     heard_s: float,
 ) -> Mask:
-    """Tracks on which two direction finders (`hearing`) heard one emitter id, one of them
-    within `memory_s` and the other within `heard_s`: a transmitter is there, even where no
+    """Tracks on which two direction finders (`hearing`) recently (`memory_s`) heard one
+    emitter id, or one finder did while a camera (neither `hearing` nor `localising`) saw it
+    and the other finder heard it within `heard_s`: a transmitter is there, even where no
     radar sees anything (a drone too small for it). Without `hearing`, every track that holds
     an emitter id."""
     n = table.n
     transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
     if hearing is not None:
-        heard = table.last_hit[:n][:, hearing]
-        transmitter &= (heard >= t - memory_s).any(axis=1)
-        transmitter &= (heard >= t - heard_s).sum(axis=1) >= 2
+        last_hit = table.last_hit[:n]
+        recent = last_hit >= t - memory_s
+        heard = recent[:, hearing].sum(axis=1)
+        camera = ~hearing if localising is None else ~(hearing | localising)
+        seen = recent[:, camera].any(axis=1)
+        heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
+        transmitter &= (heard >= 2) | ((heard >= 1) & seen & (heard_long >= 2))
     return transmitter
 
 

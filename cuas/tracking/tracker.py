@@ -327,7 +327,7 @@ class Tracker:
             if self.emitter_evidence is not None:
                 self._bind_emitters(scan, raw, firm, threshold, emitters)
             hyps = _route_by_emitter(
-                emitters, emitters.held(table.emitter_id[:n]), hyps, firm, ~table.shadowed[:n], k
+                emitters, emitters.held(table.emitter_id[:n]), hyps, firm & ~table.shadowed[:n], k
             )
         if radar and len(hyps):
             # A plot in the gate of a firm track a radar placed is that track's to take (or
@@ -682,7 +682,12 @@ class Tracker:
             # by what hears it.
             covered = hit.copy()
             heard = transmitting(
-                table, scan.t, self.hearing, self.rules.memory_s, self.rules.heard_s
+                table,
+                scan.t,
+                self.hearing,
+                self.localising,
+                self.rules.memory_s,
+                self.rules.heard_s,
             )
             heard &= ~placed & ~table.shadowed[:n]
             heard &= table.unseen[:n] >= self.rules.radar_veto_scans
@@ -1108,33 +1113,30 @@ def _route_by_emitter(
     holds: NDArray[np.int64],
     hyps: Hypotheses,
     firm: NDArray[np.bool_],
-    unshadowed: NDArray[np.bool_],
     k: int,
 ) -> Hypotheses:
-    """Bearings that name an emitter, paired by it: one in the gate of the track that holds
-    its emitter id (`holds`, per track, `_EmitterCodes.held`) goes to that track alone; and
-    where a bearing falls in several firm tracks' gates (a swarm), a track holding another
+    """Bearings that name an emitter, paired by it: one in the gate of the firm track that
+    holds its emitter id (`holds`, per track, `_EmitterCodes.held`) goes to that track alone;
+    and where a bearing falls in several firm tracks' gates (a swarm), a track holding another
     emitter id does not take it. A lone track's bearing naming another emitter stays paired,
-    so identity.py's rule 3 can still rename it.
+    so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
+    (`_shadowed`): a bearings-only track whose gate holds a radar track's plot is likely that
+    track's echo, and its emitter's bearings are not reserved for it.
 
-    The holder may be tentative: a hidden drone's track, just started from its bearings 2 km
-    out, has the radar tracks of a flock or a swarm along the same lines, and its bearings,
-    in all their gates, would otherwise go to none of them and it would starve. Shadowed
-    tracks (`unshadowed` false, `_shadowed`) are left out: a bearings-only track whose gate
-    holds a radar track's plot is likely that track's echo, and its emitter's bearings are
-    not reserved for it."""
+    Not a tentative holder: routing to one too helped a hidden drone's new track on a few
+    random camps, but in the 200-drone camp tentative bearings-only tracks in the swarm took
+    their emitters' bearings from the drones' radar tracks (its GOSPA 5592 -> 5724)."""
     if not len(hyps) or not emitters.any:
         return hyps
     named = emitters.codes[hyps.det]
     holds = holds[hyps.track]  # -1: holds an emitter this scan does not name
     has_name = named != 0
     holding = holds != 0
-    own = has_name & holding & (holds == named) & unshadowed[hyps.track]
+    own = has_name & holding & (holds == named) & firm[hyps.track]
     if not (own.any() or (has_name & holding).any()):
         return hyps
     routed = np.zeros(k, dtype=bool)
     routed[hyps.det[own]] = True
-    firm = firm & unshadowed
     other = has_name & holding & (holds != named) & _ambiguous(hyps, firm, k)[hyps.det]
     return hyps.subset((~routed[hyps.det] | own) & ~other)
 
