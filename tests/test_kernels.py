@@ -28,6 +28,7 @@ from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.lifecycle import LifecycleRules
+from cuas.tracking.lines_of_sight import HeightPrior, Sighting, posterior
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
@@ -191,6 +192,34 @@ def test_replay_is_the_same(tmp_path: Path) -> None:
     assert (tmp_path / "compiled.msgpack").read_bytes() == (
         tmp_path / "reference.msgpack"
     ).read_bytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 12), st.integers(1, 3), st.booleans(), st.booleans())
+def test_lines_of_sight(seed: int, k: int, sites: int, camera: bool, prior: bool) -> None:
+    """The posterior of angle-only sightings (bearings, with or without a camera's, from one
+    to three sites, a moving target) on its compiled grid is the reference's."""
+    rng = np.random.default_rng(seed)
+    sensors = [geometry(rng) for _ in range(sites)]
+    velocity = rng.normal(0.0, 10.0, 2)
+    target = np.r_[rng.uniform(-3000, 3000, 2), rng.uniform(20, 300), velocity, 0.0]
+    seen = []
+    for i in range(k):
+        g = sensors[i % sites]
+        model = CameraModel(g) if camera and i % 3 == 0 else BearingModel(g)
+        t = rng.uniform(0.0, 10.0)
+        x = target.copy()
+        x[:2] += velocity * (t - 10.0)
+        z, _ = model.predict(x[None])
+        var = np.radians(rng.uniform(0.2, 5.0, model.dim)) ** 2
+        seen.append(Sighting(t, z[0] + rng.normal(0.0, np.sqrt(var)), var, model))
+    height = HeightPrior(rng.uniform(50, 150), rng.uniform(50, 200))
+    without = (rng.uniform(0, 200), rng.uniform(100, 1e4)) if prior else None
+    speed_sigma = rng.choice([0.0, rng.uniform(0.1, 20.0)])
+    a, b = both(lambda: posterior(seen, 10.0, velocity, speed_sigma, height, without))
+    assert (a is None) == (b is None)
+    if a is not None:
+        close(a, b, atol=1e-6)
 
 
 @settings(max_examples=60, deadline=None)

@@ -1329,3 +1329,6 @@ def warm_up() -> None:
             1.0,
             1e-3,
         )
+    from cuas.tracking import sight_kernels  # imports this module: loaded here, not above
+
+    sight_kernels.warm_up()

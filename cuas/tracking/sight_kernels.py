@@ -1,0 +1,219 @@
+"""Compiled steps of the lines-of-sight grid (`lines_of_sight._weigh`, the numpy reference).
+
+The grid is 5,000 points, and the reference makes some forty passes over it, each a numpy
+call with its own temporary: about 0.8 ms a posterior, and passive initiation in a crowd asks
+for hundreds a second. Here the arithmetic runs in two compiled passes, while the
+transcendental functions stay in numpy, whose vectorised arctan2, log and exp are several
+times faster than the scalar ones a compiled loop calls (and give the reference's bits).
+The matrix products of the reference (a sensor's rotation) are written out as the fused
+multiply-adds OpenBLAS performs, so that on this path the grid's weights equal the
+reference's to the bit; tests/test_kernels.py holds the two to the same posterior.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.tracking import kernels
+from cuas.tracking.kernels import _jit, _wrap
+
+try:
+    from numba import types
+    from numba.core.extending import intrinsic
+except ImportError:  # pragma: no cover - numba is a dependency; kernels.ENABLED is then off
+    intrinsic = None
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+
+if intrinsic is not None:
+
+    @intrinsic
+    def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+        """a * b + c with one rounding (the instruction BLAS uses)."""
+        sig = types.float64(types.float64, types.float64, types.float64)
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.fma(*args)
+
+        return sig, codegen
+
+else:  # pragma: no cover
+
+    def _fma(a: float, b: float, c: float) -> float:
+        return a * b + c
+
+
+@_jit
+def _rotate(d0: float, d1: float, d2: float, R: Array, k: int, single: bool) -> float:
+    """Row k of R times (d0, d1, d2), rounded as numpy's matmul does it here: a fused chain
+    from the first column for a stack of vectors, from the second for a single one."""
+    if single:
+        return _fma(d2, R[k, 2], _fma(d0, R[k, 0], d1 * R[k, 1]))
+    return _fma(d2, R[k, 2], _fma(d1, R[k, 1], d0 * R[k, 0]))
+
+
+@_jit
+def grid_geometry(
+    centre: Array,
+    sin_phi: Array,
+    cos_phi: Array,
+    r: Array,
+    height_m: float,
+    t: float,
+    velocity: Array,
+    speed_sigma: float,
+    sight_t: Array,
+    sight_var: Array,
+    group_start: Index,
+    group_site: Array,
+    group_rotation: Array,
+    group_range: Array,
+    camera: bool,
+    camera_site: Array,
+    tan_el: float,
+    cos_el2: float,
+    el_var: float,
+    h_mean: float,
+    h_var: float,
+    near: float,
+) -> tuple[Array, Array, Array, Array, NDArray[np.bool_], Array]:
+    """The grid's points and what the likelihood needs of them, short of its logarithms and
+    angles: points (N, 3) (heights from the camera, or `h_mean`), height variances (N,),
+    east and north of each point from each sighting's sensor, less the drift since the
+    sighting (2, S, N), the arguments of the logarithms (S + 2, N: each sighting's angle
+    variance, the distance from the camp's centre, the camera's height variance), whether
+    each point is beyond each sighting's sensor's reach (S, N), and the camera's height
+    misfit over its variance (N,; zero without a camera)."""
+    nr, nphi, groups = r.size, sin_phi.size, group_range.size
+    n, s = nr * nphi, sight_t.size
+    points = np.empty((n, 3))
+    z_var = np.empty(n)
+    en = np.empty((2, s, n))
+    logs = np.ones((s + 2, n))
+    far = np.empty((s, n), dtype=np.bool_)
+    height_chi = np.zeros(n)
+    shift = np.empty((s, 3))
+    for g in range(groups):  # each sighting's drift, rotated into its sensor's frame
+        lo, hi = group_start[g], group_start[g + 1]
+        for m in range(lo, hi):
+            age = t - sight_t[m]
+            b0, b1 = velocity[0] * age, velocity[1] * age
+            for c in range(3):
+                shift[m, c] = _rotate(b0, b1, 0.0, group_rotation[g], c, hi - lo == 1)
+    for i in range(nr):
+        for j in range(nphi):
+            k = i * nphi + j
+            x0 = centre[0] + r[i] * sin_phi[j]
+            x1 = centre[1] + r[i] * cos_phi[j]
+            for g in range(groups):
+                R = group_rotation[g]
+                d0, d1 = x0 - group_site[g, 0], x1 - group_site[g, 1]
+                d2 = height_m - group_site[g, 2]
+                l0 = _rotate(d0, d1, d2, R, 0, False)
+                l1 = _rotate(d0, d1, d2, R, 1, False)
+                l2 = _rotate(d0, d1, d2, R, 2, False)
+                for m in range(group_start[g], group_start[g + 1]):
+                    e = l0 - shift[m, 0]
+                    nn = l1 - shift[m, 1]
+                    u = l2 - shift[m, 2]
+                    rng = max(math.sqrt(e * e + nn * nn + u * u), 1.0)
+                    spread = speed_sigma * abs(t - sight_t[m]) / rng
+                    en[0, m, k], en[1, m, k] = e, nn
+                    logs[m, k] = sight_var[m] + spread**2
+                    far[m, k] = rng > group_range[g]
+            logs[s, k] = max(math.hypot(x0, x1), near)
+            if camera:
+                rho = max(math.hypot(x0 - camera_site[0], x1 - camera_site[1]), 1.0)
+                seen = camera_site[2] + rho * tan_el
+                seen_var = (rho / cos_el2) ** 2 * el_var
+                both = seen_var + h_var
+                points[k, 2] = (seen * h_var + h_mean * seen_var) / both
+                z_var[k] = seen_var * h_var / both
+                logs[s + 1, k] = both
+                height_chi[k] = (seen - h_mean) ** 2 / both
+            else:
+                points[k, 2] = h_mean
+                z_var[k] = h_var
+            points[k, 0], points[k, 1] = x0, x1
+    return points, z_var, en, logs, far, height_chi
+
+
+@_jit
+def grid_log_weights(
+    angles: Array,
+    args: Array,
+    logs: Array,
+    far: NDArray[np.bool_],
+    height_chi: Array,
+    sight_z: Array,
+    group_start: Index,
+    log_r: Array,
+    nphi: int,
+    camera: bool,
+) -> tuple[Array, float]:
+    """Unnormalised log weights (N,) of the grid and the largest of them, from
+    `grid_geometry`'s outputs (`args` the logarithms' arguments, `logs` their logarithms,
+    `angles` (S, N) the azimuths of the points from each sighting's sensor): each sighting's
+    wrapped angle error squared over its variance plus the variance's logarithm, summed per
+    sensor and then over sensors, the camera's height term, and the prior, log-uniform in
+    distance from the camp's centre."""
+    s, n = angles.shape
+    logw = np.empty(n)
+    top = -np.inf
+    for k in range(n):
+        chi = 0.0
+        for g in range(group_start.size - 1):
+            total = 0.0
+            for m in range(group_start[g], group_start[g + 1]):
+                y = _wrap(sight_z[m] - angles[m, k])
+                term = y**2 / args[m, k] + logs[m, k]
+                if far[m, k]:
+                    term = np.inf
+                total = term if m == group_start[g] else total + term
+            chi += total
+        if camera:
+            chi += height_chi[k] + logs[s + 1, k]
+        lw = -0.5 * chi + 2.0 * (log_r[k // nphi] - logs[s, k])
+        logw[k] = lw
+        if lw > top:
+            top = lw
+    return logw, top
+
+
+def warm_up() -> None:
+    """Load (or compile) the grid's kernels with the argument types `lines_of_sight` passes."""
+    if not kernels.ENABLED:
+        return
+    two = np.ones(2)
+    starts = np.array([0, 2], dtype=np.intp)
+    for camera in (False, True):
+        _, _, en, logs, far, height_chi = grid_geometry(
+            np.zeros(3),
+            two,
+            two,
+            two,
+            1.0,
+            1.0,
+            np.zeros(2),
+            1.0,
+            two,
+            two,
+            starts,
+            np.zeros((1, 3)),
+            np.eye(3)[None].copy(),
+            np.ones(1),
+            camera,
+            np.zeros(3),
+            0.0,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+        )
+        grid_log_weights(en[0], logs, logs, far, height_chi, two, starts, two, 2, camera)
