@@ -928,6 +928,43 @@ def components(a: Index, b: Index, nodes: int) -> tuple[int, Index]:
 
 
 @_jit
+def _log2(shift: int) -> int:
+    """b with shift == 2**b, or -1 if `shift` is no power of two."""
+    b = 0
+    while b < 63 and (1 << b) < shift:
+        b += 1
+    return b if (1 << b) == shift else -1
+
+
+@_jit
+def _high(key: int, shift: int, bits: int) -> int:
+    """key // shift for a key >= 0: a shift when `bits` (`_log2(shift)`) says it may be (an
+    integer division per entry was most of the evidence's merge)."""
+    return key >> bits if bits >= 0 else key // shift
+
+
+@_jit
+def order_by_high(keys: NDArray[np.int64], high: Index, buckets: int) -> tuple[Index, bool]:
+    """np.argsort(keys) for unique keys whose order is that of `high` (each key's high part,
+    0 <= high < buckets) and, within one high part, the order they come in: a counting sort
+    by `high`, linear where the comparison sort was n log n. The second value says whether
+    the keys came out strictly increasing; where they did not, the order is not argsort's."""
+    count = np.zeros(buckets + 1, dtype=np.intp)
+    for i in range(high.size):
+        count[high[i] + 1] += 1
+    for b in range(buckets):
+        count[b + 1] += count[b]
+    order = np.empty(high.size, dtype=np.intp)
+    for i in range(high.size):
+        order[count[high[i]]] = i
+        count[high[i]] += 1
+    for i in range(1, order.size):
+        if not keys[order[i - 1]] < keys[order[i]]:
+            return order, False
+    return order, True
+
+
+@_jit
 def evidence_observe(
     key: NDArray[np.int64],
     score: Array,
@@ -950,13 +987,14 @@ def evidence_observe(
     and a `ready` emitter whose best leads the next by `margin` names its winner. Returns
     (keys, scores, winners' keys)."""
     n, q = key.shape[0], needles.shape[0]
+    bits = _log2(shift)
     merged_key = np.empty(n + q, dtype=np.int64)
     merged = np.empty(n + q)
     i = j = o = 0
     while i < n or j < q:
         if j >= q or (i < n and key[i] < needles[j]):
             s = score[i]
-            p = at[key[i] // shift]
+            p = at[_high(key[i], shift, bits)]
             if p >= 0:
                 s = s * decay[p] + edge[p]
             merged_key[o], merged[o] = key[i], s
@@ -965,7 +1003,7 @@ def evidence_observe(
             merged_key[o], merged[o] = needles[j], loglik[j]
             j += 1
         else:
-            p = at[key[i] // shift]
+            p = at[_high(key[i], shift, bits)]
             s = score[i] * decay[p] + edge[p]
             merged_key[o], merged[o] = key[i], s + (loglik[j] - edge[bearing[j]])
             i += 1
@@ -975,9 +1013,9 @@ def evidence_observe(
     winners = np.empty(o, dtype=np.int64)
     w = kept = start = 0
     while start < o:
-        emitter = merged_key[start] // shift
+        emitter = _high(merged_key[start], shift, bits)
         end = start + 1
-        while end < o and merged_key[end] // shift == emitter:
+        while end < o and _high(merged_key[end], shift, bits) == emitter:
             end += 1
         p = at[emitter]
         if p >= 0:
@@ -1249,6 +1287,7 @@ def warm_up() -> None:
     components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)
     key, slot, one = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.intp), np.ones(1)
     evidence_observe(key, one, slot, one, one, key, one, slot, one > 0, 1 << 40, 12.0, 4.0)
+    order_by_high(key, slot, 1)
     one = np.ones(1, dtype=bool)
     updated_by(np.zeros((1, 1)), one, 0.0)
     lifecycle(
