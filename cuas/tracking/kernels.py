@@ -825,10 +825,9 @@ def gate(
             if circular:
                 dc = min(dc, 2.0 * math.pi - dc)
             row[d] = dc * dc < threshold * (hi + vc[d])
-        for d in range(k):
-            if row[d]:
-                cand[count] = d
-                count += 1
+        for d in range(k):  # branch-free: on scattered survivors a branch mispredicts
+            cand[count] = d
+            count += row[d]
     start[n] = count
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
