@@ -136,12 +136,13 @@ def models(g: SensorGeometry) -> list:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(0, 40), st.integers(0, 40), st.integers(0, 5), st.sampled_from([1, 100]))
+@given(seeds, st.integers(0, 40), st.integers(0, 160), st.integers(0, 5), st.sampled_from([1, 100]))
 def test_gating(seed: int, n: int, k: int, which: int, wide: float) -> None:
     """The same gated pairs in the same order, with the same distances and innovations; a
-    pair whose distance is within rounding of the threshold may fall either way. `wide`
-    widens the detections' variances: the kernel searches the sorted detections within the
-    widest gate, which on a circular axis may then wrap or span the whole turn."""
+    pair whose distance is within rounding of the threshold may fall either way. From 64
+    detections on a circular axis the kernel searches them by angle within each track's
+    widest gate; `wide` widens the detections' variances, so that it may wrap or span the
+    whole turn."""
     rng = np.random.default_rng(seed)
     model = models(geometry(rng))[which]
     _, xm, Pm = tracks(rng, n, 1)

@@ -786,6 +786,118 @@ def triangulate(
 # --- gating ---------------------------------------------------------------------------
 
 
+_BINNED_FROM = 64  # detections on a circular axis from which pass 1 searches by angle
+# A 64-bit word's lowest set bit -> its position: the bit times this de Bruijn sequence
+# has a distinct top six bits for each position (a table lookup instead of a loop).
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DE_BRUIJN_BIT = np.argsort(
+    [((1 << b) * int(_DE_BRUIJN)) % (1 << 64) >> 58 for b in range(64)]
+).astype(np.intp)
+
+
+@_jit
+def _survivors(
+    zi: float,
+    hi: float,
+    zc: Array,
+    vc: Array,
+    circular: bool,
+    threshold: float,
+    row: NDArray[np.bool_],
+    cand: Index,
+    count: int,
+) -> int:
+    """Pass 1 of `gate` for one track (predicted `zi`, its variance `hi` on the coarse axis)
+    against every detection: survivors appended to cand[count:] in detection order; returns
+    the new count. A flat loop the compiler vectorises, into one row's mask."""
+    k = zc.shape[0]
+    for d in range(k):
+        dc = abs(zc[d] - zi)
+        if circular:
+            dc = min(dc, 2.0 * math.pi - dc)
+        row[d] = dc * dc < threshold * (hi + vc[d])
+    for d in range(k):  # branch-free: on scattered survivors a branch mispredicts
+        cand[count] = d
+        count += row[d]
+    return count
+
+
+@_jit
+def _binned_survivors(
+    zhat: Array,
+    HPHt: Array,
+    zc: Array,
+    vc: Array,
+    coarse: int,
+    threshold: float,
+    row: NDArray[np.bool_],
+    cand: Index,
+    start: Index,
+) -> int:
+    """Pass 1 of `gate` on a circular axis with many detections: the same survivors in the
+    same order as `_survivors` for every track, found by angle. Detections are binned round
+    the turn (two to four a bin); a track tests only the bins its widest possible interval
+    (with the largest detection variance) reaches, and a bin more on each side for rounding,
+    marks survivors in a bitmap of detections and reads them back in detection order. A track
+    whose interval spans a quarter turn or more, or whose prediction is not finite, is
+    tested against every detection as before. Returns the survivors' count."""
+    n, k = zhat.shape[0], zc.shape[0]
+    turn = 2.0 * math.pi
+    bins = 1
+    while 4 * bins < k:
+        bins *= 2
+    scale = bins / turn
+    first = np.zeros(bins + 1, dtype=np.intp)
+    bin_of = np.full(k, -1, dtype=np.intp)
+    vmax = 0.0
+    for d in range(k):
+        v = vc[d]
+        if v > vmax:
+            vmax = v
+        u = zc[d] % turn
+        if math.isfinite(u):  # a detection that is not can pass no test
+            bin_of[d] = min(int(u * scale), bins - 1)
+            first[bin_of[d] + 1] += 1
+    for b in range(bins):
+        first[b + 1] += first[b]
+    members = np.empty(k, dtype=np.intp)  # by bin, in detection order within each
+    fill = first[:bins].copy()
+    for d in range(k):
+        if bin_of[d] >= 0:
+            members[fill[bin_of[d]]] = d
+            fill[bin_of[d]] += 1
+    words = (k + 63) // 64
+    bits = np.zeros(words, dtype=np.uint64)
+    one = np.uint64(1)
+    count = 0
+    for i in range(n):
+        start[i] = count
+        zi, hi = zhat[i, coarse], HPHt[i, coarse, coarse]
+        reach = math.sqrt(threshold * (hi + vmax))
+        if not (reach < 0.25 * turn and abs(zi) < 1e6):
+            count = _survivors(zi, hi, zc, vc, True, threshold, row, cand, count)
+            continue
+        lo = math.floor((zi - reach) * scale) - 1
+        up = math.floor((zi + reach) * scale) + 1
+        for b in range(lo, up + 1):
+            bb = b % bins
+            for p in range(first[bb], first[bb + 1]):
+                d = members[p]
+                dc = abs(zc[d] - zi)
+                dc = min(dc, turn - dc)
+                inside = np.uint64(dc * dc < threshold * (hi + vc[d]))  # without a branch
+                bits[d >> 6] |= inside << np.uint64(d & 63)
+        for w in range(words):
+            word = bits[w]
+            while word:
+                low = word & (~word + one)
+                cand[count] = 64 * w + _DE_BRUIJN_BIT[(low * _DE_BRUIJN) >> np.uint64(58)]
+                count += 1
+                word ^= low
+            bits[w] = 0
+    return count
+
+
 @_jit
 def gate(
     zhat: Array,
@@ -815,19 +927,23 @@ def gate(
     row = np.empty(k, dtype=np.bool_)
     cand = np.empty(n * k, dtype=np.intp)
     start = np.empty(n + 1, dtype=np.intp)
-    count = 0
-    for i in range(n):
-        start[i] = count
-        zi = zhat[i, coarse]
-        hi = HPHt[i, coarse, coarse]
-        for d in range(k):
-            dc = abs(zc[d] - zi)
-            if circular:
-                dc = min(dc, 2.0 * math.pi - dc)
-            row[d] = dc * dc < threshold * (hi + vc[d])
-        for d in range(k):  # branch-free: on scattered survivors a branch mispredicts
-            cand[count] = d
-            count += row[d]
+    if circular and k >= _BINNED_FROM:
+        count = _binned_survivors(zhat, HPHt, zc, vc, coarse, threshold, row, cand, start)
+    else:
+        count = 0
+        for i in range(n):
+            start[i] = count
+            count = _survivors(
+                zhat[i, coarse],
+                HPHt[i, coarse, coarse],
+                zc,
+                vc,
+                circular,
+                threshold,
+                row,
+                cand,
+                count,
+            )
     start[n] = count
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
