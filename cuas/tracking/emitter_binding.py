@@ -120,8 +120,9 @@ class EmitterEvidence:
         np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
         at = np.full(self._sites.size, -1, dtype=np.intp)
         at[slots] = np.arange(len(names))
-        pair_key = slots[bearing].astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
-        order = np.argsort(pair_key)  # sorted needles search a sorted array far faster
+        slot = slots[bearing]
+        pair_key = slot.astype(np.int64) * _SHIFT + track_ids.astype(np.int64)
+        order = _key_order(pair_key, slot, self._sites.size)
         if kernels.ENABLED:  # the same passes compiled; the code below is the reference
             self._key, self._score, won = kernels.evidence_observe(
                 self._key,
@@ -232,6 +233,18 @@ class EmitterEvidence:
         if self._key.size:
             keep = np.isin(self._key % _SHIFT, live_track_ids)
             self._key, self._score = self._key[keep], self._score[keep]
+
+
+def _key_order(pair_key: NDArray[np.int64], slot: Index, slots: int) -> Index:
+    """np.argsort(pair_key): sorted needles search a sorted array far faster. A scan's pairs
+    come track by track, so within one emitter their track ids usually ascend already: a
+    counting sort by emitter slot gives the same order in linear time (checked; where it does
+    not, the comparison sort). Keys are unique: each emitter's bearing gates a track once."""
+    if kernels.ENABLED:
+        order, ordered = kernels.order_by_high(pair_key, slot, slots)
+        if ordered:
+            return order
+    return np.argsort(pair_key)
 
 
 def log_det(S: Array) -> Array:

@@ -786,6 +786,118 @@ def triangulate(
 # --- gating ---------------------------------------------------------------------------
 
 
+_BINNED_FROM = 64  # detections on a circular axis from which pass 1 searches by angle
+# A 64-bit word's lowest set bit -> its position: the bit times this de Bruijn sequence
+# has a distinct top six bits for each position (a table lookup instead of a loop).
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DE_BRUIJN_BIT = np.argsort(
+    [((1 << b) * int(_DE_BRUIJN)) % (1 << 64) >> 58 for b in range(64)]
+).astype(np.intp)
+
+
+@_jit
+def _survivors(
+    zi: float,
+    hi: float,
+    zc: Array,
+    vc: Array,
+    circular: bool,
+    threshold: float,
+    row: NDArray[np.bool_],
+    cand: Index,
+    count: int,
+) -> int:
+    """Pass 1 of `gate` for one track (predicted `zi`, its variance `hi` on the coarse axis)
+    against every detection: survivors appended to cand[count:] in detection order; returns
+    the new count. A flat loop the compiler vectorises, into one row's mask."""
+    k = zc.shape[0]
+    for d in range(k):
+        dc = abs(zc[d] - zi)
+        if circular:
+            dc = min(dc, 2.0 * math.pi - dc)
+        row[d] = dc * dc < threshold * (hi + vc[d])
+    for d in range(k):  # branch-free: on scattered survivors a branch mispredicts
+        cand[count] = d
+        count += row[d]
+    return count
+
+
+@_jit
+def _binned_survivors(
+    zhat: Array,
+    HPHt: Array,
+    zc: Array,
+    vc: Array,
+    coarse: int,
+    threshold: float,
+    row: NDArray[np.bool_],
+    cand: Index,
+    start: Index,
+) -> int:
+    """Pass 1 of `gate` on a circular axis with many detections: the same survivors in the
+    same order as `_survivors` for every track, found by angle. Detections are binned round
+    the turn (two to four a bin); a track tests only the bins its widest possible interval
+    (with the largest detection variance) reaches, and a bin more on each side for rounding,
+    marks survivors in a bitmap of detections and reads them back in detection order. A track
+    whose interval spans a quarter turn or more, or whose prediction is not finite, is
+    tested against every detection as before. Returns the survivors' count."""
+    n, k = zhat.shape[0], zc.shape[0]
+    turn = 2.0 * math.pi
+    bins = 1
+    while 4 * bins < k:
+        bins *= 2
+    scale = bins / turn
+    first = np.zeros(bins + 1, dtype=np.intp)
+    bin_of = np.full(k, -1, dtype=np.intp)
+    vmax = 0.0
+    for d in range(k):
+        v = vc[d]
+        if v > vmax:
+            vmax = v
+        u = zc[d] % turn
+        if math.isfinite(u):  # a detection that is not can pass no test
+            bin_of[d] = min(int(u * scale), bins - 1)
+            first[bin_of[d] + 1] += 1
+    for b in range(bins):
+        first[b + 1] += first[b]
+    members = np.empty(k, dtype=np.intp)  # by bin, in detection order within each
+    fill = first[:bins].copy()
+    for d in range(k):
+        if bin_of[d] >= 0:
+            members[fill[bin_of[d]]] = d
+            fill[bin_of[d]] += 1
+    words = (k + 63) // 64
+    bits = np.zeros(words, dtype=np.uint64)
+    one = np.uint64(1)
+    count = 0
+    for i in range(n):
+        start[i] = count
+        zi, hi = zhat[i, coarse], HPHt[i, coarse, coarse]
+        reach = math.sqrt(threshold * (hi + vmax))
+        if not (reach < 0.25 * turn and abs(zi) < 1e6):
+            count = _survivors(zi, hi, zc, vc, True, threshold, row, cand, count)
+            continue
+        lo = math.floor((zi - reach) * scale) - 1
+        up = math.floor((zi + reach) * scale) + 1
+        for b in range(lo, up + 1):
+            bb = b % bins
+            for p in range(first[bb], first[bb + 1]):
+                d = members[p]
+                dc = abs(zc[d] - zi)
+                dc = min(dc, turn - dc)
+                inside = np.uint64(dc * dc < threshold * (hi + vc[d]))  # without a branch
+                bits[d >> 6] |= inside << np.uint64(d & 63)
+        for w in range(words):
+            word = bits[w]
+            while word:
+                low = word & (~word + one)
+                cand[count] = 64 * w + _DE_BRUIJN_BIT[(low * _DE_BRUIJN) >> np.uint64(58)]
+                count += 1
+                word ^= low
+            bits[w] = 0
+    return count
+
+
 @_jit
 def gate(
     zhat: Array,
@@ -815,20 +927,23 @@ def gate(
     row = np.empty(k, dtype=np.bool_)
     cand = np.empty(n * k, dtype=np.intp)
     start = np.empty(n + 1, dtype=np.intp)
-    count = 0
-    for i in range(n):
-        start[i] = count
-        zi = zhat[i, coarse]
-        hi = HPHt[i, coarse, coarse]
-        for d in range(k):
-            dc = abs(zc[d] - zi)
-            if circular:
-                dc = min(dc, 2.0 * math.pi - dc)
-            row[d] = dc * dc < threshold * (hi + vc[d])
-        for d in range(k):
-            if row[d]:
-                cand[count] = d
-                count += 1
+    if circular and k >= _BINNED_FROM:
+        count = _binned_survivors(zhat, HPHt, zc, vc, coarse, threshold, row, cand, start)
+    else:
+        count = 0
+        for i in range(n):
+            start[i] = count
+            count = _survivors(
+                zhat[i, coarse],
+                HPHt[i, coarse, coarse],
+                zc,
+                vc,
+                circular,
+                threshold,
+                row,
+                cand,
+                count,
+            )
     start[n] = count
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
@@ -928,6 +1043,43 @@ def components(a: Index, b: Index, nodes: int) -> tuple[int, Index]:
 
 
 @_jit
+def _log2(shift: int) -> int:
+    """b with shift == 2**b, or -1 if `shift` is no power of two."""
+    b = 0
+    while b < 63 and (1 << b) < shift:
+        b += 1
+    return b if (1 << b) == shift else -1
+
+
+@_jit
+def _high(key: int, shift: int, bits: int) -> int:
+    """key // shift for a key >= 0: a shift when `bits` (`_log2(shift)`) says it may be (an
+    integer division per entry was most of the evidence's merge)."""
+    return key >> bits if bits >= 0 else key // shift
+
+
+@_jit
+def order_by_high(keys: NDArray[np.int64], high: Index, buckets: int) -> tuple[Index, bool]:
+    """np.argsort(keys) for unique keys whose order is that of `high` (each key's high part,
+    0 <= high < buckets) and, within one high part, the order they come in: a counting sort
+    by `high`, linear where the comparison sort was n log n. The second value says whether
+    the keys came out strictly increasing; where they did not, the order is not argsort's."""
+    count = np.zeros(buckets + 1, dtype=np.intp)
+    for i in range(high.size):
+        count[high[i] + 1] += 1
+    for b in range(buckets):
+        count[b + 1] += count[b]
+    order = np.empty(high.size, dtype=np.intp)
+    for i in range(high.size):
+        order[count[high[i]]] = i
+        count[high[i]] += 1
+    for i in range(1, order.size):
+        if not keys[order[i - 1]] < keys[order[i]]:
+            return order, False
+    return order, True
+
+
+@_jit
 def evidence_observe(
     key: NDArray[np.int64],
     score: Array,
@@ -950,13 +1102,14 @@ def evidence_observe(
     and a `ready` emitter whose best leads the next by `margin` names its winner. Returns
     (keys, scores, winners' keys)."""
     n, q = key.shape[0], needles.shape[0]
+    bits = _log2(shift)
     merged_key = np.empty(n + q, dtype=np.int64)
     merged = np.empty(n + q)
     i = j = o = 0
     while i < n or j < q:
         if j >= q or (i < n and key[i] < needles[j]):
             s = score[i]
-            p = at[key[i] // shift]
+            p = at[_high(key[i], shift, bits)]
             if p >= 0:
                 s = s * decay[p] + edge[p]
             merged_key[o], merged[o] = key[i], s
@@ -965,7 +1118,7 @@ def evidence_observe(
             merged_key[o], merged[o] = needles[j], loglik[j]
             j += 1
         else:
-            p = at[key[i] // shift]
+            p = at[_high(key[i], shift, bits)]
             s = score[i] * decay[p] + edge[p]
             merged_key[o], merged[o] = key[i], s + (loglik[j] - edge[bearing[j]])
             i += 1
@@ -975,9 +1128,9 @@ def evidence_observe(
     winners = np.empty(o, dtype=np.int64)
     w = kept = start = 0
     while start < o:
-        emitter = merged_key[start] // shift
+        emitter = _high(merged_key[start], shift, bits)
         end = start + 1
-        while end < o and merged_key[end] // shift == emitter:
+        while end < o and _high(merged_key[end], shift, bits) == emitter:
             end += 1
         p = at[emitter]
         if p >= 0:
@@ -1257,6 +1410,7 @@ def warm_up() -> None:
     components(np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.intp), 2)
     key, slot, one = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.intp), np.ones(1)
     evidence_observe(key, one, slot, one, one, key, one, slot, one > 0, 1 << 40, 12.0, 4.0)
+    order_by_high(key, slot, 1)
     one = np.ones(1, dtype=bool)
     updated_by(np.zeros((1, 1)), one, 0.0)
     lifecycle(
@@ -1337,3 +1491,6 @@ def warm_up() -> None:
             1.0,
             1e-3,
         )
+    from cuas.tracking import sight_kernels  # imports this module: loaded here, not above
+
+    sight_kernels.warm_up()

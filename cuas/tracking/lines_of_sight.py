@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cuas.geodesy import wrap_rad
+from cuas.tracking import kernels, sight_kernels
 from cuas.tracking.measurements import MeasurementModel
 
 Array = NDArray[np.float64]
@@ -84,7 +85,7 @@ def posterior(
         return None
     drift = velocity * (t - origin.t)  # the grid is where the target is at `t`
     phi = origin.z[0] + float(np.sqrt(origin.var[0])) * GRID_SIGMAS
-    r = np.geomspace(NEAR_M, far, GRID_RANGES)
+    r = _ranges(far)
     weigh = partial(
         _weigh,
         sightings,
@@ -105,11 +106,21 @@ def posterior(
         if weighed is None or _effective(weighed[1]) < MIN_EFFECTIVE_POINTS:
             return None  # too sharp for the grid: there the linearised answer is good
     points, w, z_var = weighed
+    if kernels.ENABLED:  # the same moments in one compiled pass; the code below is the reference
+        return sight_kernels.grid_moments(points, w, z_var)
     mean = w @ points
     d = points - mean
     cov = (d * w[:, None]).T @ d
     cov[2, 2] += w @ z_var
     return mean, cov
+
+
+@lru_cache(maxsize=64)
+def _ranges(far: float) -> Array:
+    """The grid's distances out to `far`, shared by every grid that reaches as far (never
+    written to): a camp's sensors give a few values of `far`, and `np.geomspace` cost a
+    tenth of a posterior."""
+    return np.geomspace(NEAR_M, far, GRID_RANGES)
 
 
 def _origin(site: Array, drift: Array) -> Array:
@@ -150,6 +161,10 @@ def _weigh(
 ) -> tuple[Array, Array, Array] | None:
     """Points (N, 3), normalised weights (N,) and height variances (N,) of the polar grid
     (`phi` x `r` around `centre`), or None if no point is within every sensor's reach."""
+    if kernels.ENABLED:
+        return _weigh_compiled(
+            sightings, t, velocity, speed_sigma, height, height_without_camera, centre, phi, r
+        )
     x = np.zeros((r.size * phi.size, 3))
     x[:, 0] = (centre[0] + r[:, None] * np.sin(phi)[None, :]).ravel()
     x[:, 1] = (centre[1] + r[:, None] * np.cos(phi)[None, :]).ravel()
@@ -196,6 +211,77 @@ def _weigh(
         return None
     w = np.exp(logw - logw.max())
     return np.column_stack([x[:, :2], z]), w / w.sum(), z_var
+
+
+def _weigh_compiled(
+    sightings: Sequence[Sighting],
+    t: float,
+    velocity: Array,
+    speed_sigma: float,
+    height: HeightPrior,
+    height_without_camera: tuple[float, float] | None,
+    centre: Array,
+    phi: Array,
+    r: Array,
+) -> tuple[Array, Array, Array] | None:
+    """`_weigh` through sight_kernels.py (the numpy code above is the reference): two compiled
+    passes over the grid, with numpy's arctan2, log and exp between them."""
+    by_sensor: dict[int, list[Sighting]] = {}
+    for s in sightings:
+        by_sensor.setdefault(id(s.model), []).append(s)
+    ordered = [s for group in by_sensor.values() for s in group]
+    starts = np.cumsum([0] + [len(group) for group in by_sensor.values()]).astype(np.intp)
+    geometries = [group[0].model.geometry for group in by_sensor.values()]
+    cameras = [s for s in sightings if s.z.shape[0] >= 2]
+    if cameras:
+        camera = max(cameras, key=lambda s: s.t)
+        site = camera.model.geometry.frame.position
+        el = camera.z[1]
+        tan_el, cos_el2, el_var = float(np.tan(el)), float(np.cos(el) ** 2), float(camera.var[1])
+        h_mean, h_var = height.mean_m, height.sigma_m**2
+    else:
+        site, tan_el, cos_el2, el_var = np.zeros(3), 0.0, 1.0, 0.0
+        h_mean, h_var = height_without_camera or (height.mean_m, height.sigma_m**2)
+    points, z_var, en, args, far, height_chi = sight_kernels.grid_geometry(
+        np.asarray(centre, dtype=np.float64),
+        np.sin(phi),
+        np.cos(phi),
+        r,
+        float(height.mean_m),
+        float(t),
+        np.asarray(velocity, dtype=np.float64),
+        float(speed_sigma),
+        np.array([s.t for s in ordered], dtype=np.float64),
+        np.array([s.var[0] for s in ordered], dtype=np.float64),
+        starts,
+        np.array([g.frame.position for g in geometries], dtype=np.float64),
+        np.array([g.frame.rotation for g in geometries], dtype=np.float64),
+        np.array([g.max_range_m for g in geometries], dtype=np.float64),
+        bool(cameras),
+        np.asarray(site, dtype=np.float64),
+        tan_el,
+        cos_el2,
+        el_var,
+        float(h_mean),
+        float(h_var),
+        NEAR_M,
+    )
+    logw, top = sight_kernels.grid_log_weights(
+        np.arctan2(en[0], en[1]),
+        args,
+        np.log(args),
+        far,
+        height_chi,
+        np.array([s.z[0] for s in ordered], dtype=np.float64),
+        starts,
+        np.log(r),
+        phi.size,
+        bool(cameras),
+    )
+    if not np.isfinite(top):
+        return None
+    w = np.exp(logw - top)
+    return points, w / w.sum(), z_var
 
 
 def _heights(camera: Sighting, x: Array, prior: HeightPrior) -> tuple[Array, Array, Array]:

@@ -97,7 +97,7 @@ class _Spherical:
 class RadarModel(MeasurementModel):
     """Range, azimuth (clockwise from north), elevation, and optionally range-rate."""
 
-    coarse = 0
+    coarse = 1  # azimuth: narrower than range in every camp measured (tracks spread round)
     can_initiate = True
     charges_misses = True
 
