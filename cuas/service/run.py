@@ -30,6 +30,10 @@ goes into the journal every few seconds, so the next start knows how long it was
 cleared alerts past `alerts.retention_days` are pruned at start and hourly. Each sensor's
 intake is limited (cuas/fusion/intake.py): a flooding sensor is shed and counted while the
 others go on. Operator acknowledgements from MQTT feed the alert lifecycle.
+A stop (SIGTERM, SIGINT) loses no report that reached the core: the tasks are cancelled, the
+socket is drained until it stays quiet (bounded), everything held in the reorder window is
+fused, and the final cycle, alerts and health go to the journal, MQTT and the track socket
+before `offline` is announced.
 """
 
 from __future__ import annotations
@@ -75,6 +79,13 @@ UPDATE_BURST_S = 0.02
 # carries the scans before it) until it has caught up, so that what CPU it has goes to fusion.
 BEHIND_S = 0.5
 PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
+# On SIGTERM/SIGINT the core reads what sensors sent before it was told to stop: it drains the
+# ingest socket until the socket has stayed empty STOP_QUIET_S (a message already sent may still
+# be in flight on loopback or in ZeroMQ's I/O thread), for at most STOP_DRAIN_S, then fuses all
+# it holds and publishes the final cycle and alerts.
+STOP_QUIET_S = 0.25
+STOP_DRAIN_S = 5.0
+TRACK_LINGER_MS = 1000  # how long the final track cycle may take to leave the ZeroMQ socket
 
 
 class FusionService:
@@ -89,12 +100,16 @@ class FusionService:
         tick_s: float = 0.02,
         stats_period_s: float = 10.0,
         shutdown_timeout_s: float = 10.0,
+        stop_drain_s: float = STOP_DRAIN_S,
     ) -> None:
         self.config = config
         self.clock = clock
         self.tick_s = tick_s
         self.stats_period_s = stats_period_s
         self.shutdown_timeout_s = shutdown_timeout_s
+        self.stop_drain_s = stop_drain_s
+        self.drained_at_stop = 0  # messages read from the socket after the stop was asked
+        self.fused_at_stop = 0  # reports held (reorder window or drained) fused at the stop
         self.pipeline = FusionPipeline(
             config, track_updates=config.mqtt.track_updates or config.zmq.track_updates
         )
@@ -213,6 +228,10 @@ class FusionService:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            try:
+                await self._finish()
+            except Exception:  # a fault here must not keep the core from going offline
+                log.exception("the final drain and fusion failed")
             self.publisher.close()
             try:
                 await asyncio.wait_for(mqtt, timeout=self.shutdown_timeout_s)
@@ -223,7 +242,7 @@ class FusionService:
                     self.publisher.pending,
                 )
             self.ingest.close()
-            self._tracks.close()
+            self._tracks.close(linger_ms=TRACK_LINGER_MS)
             context.term()
             if self._recorder is not None:
                 self._recorder.close()
@@ -236,6 +255,9 @@ class FusionService:
         p = self.pipeline
         totals = {
             "received": self.ingest.received,
+            "drained_at_stop": self.drained_at_stop,
+            "fused_at_stop": self.fused_at_stop,
+            "reports_fused": p.tracker.stats.scans,
             "bad_frames": self.ingest.bad_frames,
             **self._auth_totals(),
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
@@ -282,16 +304,9 @@ class FusionService:
         while True:
             await self.ingest.wait()
             now = self.clock()  # before the drain: all that arrived by now will be in hand
-            batch = self.ingest.drain()
             # The whole drain is held in the reorder window before the watermark moves, so
             # that the clock cannot emit a cycle past a report read but not yet held.
-            for topic, payload in batch:
-                if self._recorder is not None:
-                    self._recorder.write(now, topic or "?", payload)
-                if not self.intake.admit(topic, now):
-                    self._shed(topic)
-                    continue
-                self.pipeline.hold(topic, payload, received=now)
+            self._hold(self.ingest.drain(), now)
             if self.ingest.emptied:
                 self._watermark_t = max(self._watermark_t, now)
             self._behind = self._backlog_s() > BEHIND_S
@@ -310,6 +325,55 @@ class FusionService:
                 self._fusing = False
                 self._behind = False  # all that was due is fused
             await asyncio.sleep(0)  # a socket that is never empty must not starve the others
+
+    def _hold(self, batch: list[tuple[str, bytes]], now: float) -> None:
+        """Record, admit (or shed) and hold in the reorder window every message of a drain
+        received at wall time `now`."""
+        for topic, payload in batch:
+            if self._recorder is not None:
+                self._recorder.write(now, topic or "?", payload)
+            if not self.intake.admit(topic, now):
+                self._shed(topic)
+                continue
+            self.pipeline.hold(topic, payload, received=now)
+
+    async def _finish(self) -> None:
+        """The graceful stop, once the workers are cancelled: read what sensors sent before
+        the stop (until the socket has stayed empty STOP_QUIET_S, at most `stop_drain_s`),
+        fuse everything held, and hand out the final cycle, alerts and health, so that a
+        stop loses no report that reached the core. The final cycle goes to MQTT whatever
+        `tracks_period_s` would skip, as it is the picture consumers keep."""
+        assert self.ingest is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_drain_s
+        while True:
+            before = self.ingest.received
+            self._hold(self.ingest.drain(), self.clock())
+            self.drained_at_stop += self.ingest.received - before
+            if not self.ingest.emptied:  # MAX_BATCH cut it short: more is queued
+                if loop.time() >= deadline:
+                    break
+                continue
+            quiet = min(STOP_QUIET_S, deadline - loop.time())
+            if quiet <= 0.0:
+                break
+            try:
+                await asyncio.wait_for(self.ingest.wait(), quiet)
+            except TimeoutError:
+                break  # quiet: everything sent before the stop has been read
+        if not self.ingest.emptied or self.ingest.waiting():
+            log.warning(
+                "stopping with messages still unread after %.1f s of draining",
+                self.stop_drain_s,
+            )
+        self.fused_at_stop = len(self.pipeline.reorder)
+        outputs = self.pipeline.flush()  # (each cycle is preceded by the update before it)
+        self._dispatch(outputs)
+        last = next((o for o in reversed(outputs) if isinstance(o, wire.TrackCycle)), None)
+        if last is not None and (self._cycles - 1) % self._tracks_every != 0:
+            self.publisher.tracks(last)  # the final picture, which the period skipped
+        if self._recorder is not None:
+            self._recorder.flush()
 
     def _backlog_s(self) -> float:
         """The span of measurement time held and due for fusion now: from the oldest report
