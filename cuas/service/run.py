@@ -22,10 +22,13 @@ A core that falls behind (messages queued in its socket) therefore never release
 reports it has not read, which would make them late and fuse them by the costlier
 retrodiction, falling further behind. Alert transitions are first written to the SQLite
 journal (`journal.sqlite` in the camp's state directory, `alerts.journal`, or `--journal`;
-one camp's journal is refused to another), which is the publisher's outbox; at start-up the
-alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), unless the
-core was down longer than a track survives unseen (`tracker.delete_after_s`): then they are
-cleared, saying so, rather than re-attached to whatever flies there now. The core's heartbeat
+one camp's journal is refused to another), which is the publisher's outbox: durably, by a
+thread of its own in group commits (cuas/io/journal_writer.py), so that waiting for the disk
+never stalls the loop, and the publisher hears of a transition only once it is on disk. At
+start-up the alerts a previous run left active are restored from it (see
+cuas/fusion/alerts.py), unless the core was down longer than a track survives unseen
+(`tracker.delete_after_s`): then they are cleared, saying so, rather than re-attached to
+whatever flies there now. The core's heartbeat
 goes into the journal every few seconds, so the next start knows how long it was down;
 cleared alerts past `alerts.retention_days` are pruned at start and hourly. Each sensor's
 intake is limited (cuas/fusion/intake.py): a flooding sensor is shed and counted while the
@@ -59,6 +62,7 @@ from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
 from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.io.journal import Journal, Row
+from cuas.io.journal_writer import JournalWriter
 from cuas.io.mqtt_publisher import MqttPublisher
 from cuas.io.recording import RecordingWriter
 from cuas.io.track_socket import TrackSocket
@@ -119,7 +123,14 @@ class FusionService:
         )
         self._prune()
         restored = self._restore()
-        self.publisher = MqttPublisher(config, self.journal, on_ack=self._on_ack, refresh=restored)
+        self.publisher = MqttPublisher(
+            config,
+            self.journal,
+            on_ack=self._on_ack,
+            refresh=restored,
+            mark_published=self._mark_published,
+        )
+        self._writer: JournalWriter | None = None  # the journal's writes while running
         self.record_path = Path(record) if record else None
         self.ready = asyncio.Event()
         self.acks: list[tuple[str, wire.Ack]] = []
@@ -180,6 +191,11 @@ class FusionService:
         if pruned:
             log.info("pruned %d alerts cleared more than %g days ago", pruned, days)
 
+    def _mark_published(self, seqs: list[int]) -> None:
+        """The broker acknowledged these alert rows: marked by the journal's writer thread."""
+        assert self._writer is not None
+        self._writer.mark_published(seqs)
+
     def _on_ack(self, alert_id: str, ack: wire.Ack) -> None:
         """An operator's acknowledgement: the lifecycle records it as a transition."""
         self.acks.append((alert_id, ack))
@@ -209,6 +225,11 @@ class FusionService:
             self.config.mqtt.port,
             self.config.mqtt_prefix,
         )
+        loop = asyncio.get_running_loop()
+        writer = self._writer = JournalWriter(
+            self.journal.path,
+            on_durable=lambda: loop.call_soon_threadsafe(self.publisher.alerts_journaled),
+        )
         mqtt = asyncio.create_task(self.publisher.run(), name="mqtt")
         workers = [
             asyncio.create_task(self._ingest_loop(), name="ingest"),
@@ -232,6 +253,8 @@ class FusionService:
                 await self._finish()
             except Exception:  # a fault here must not keep the core from going offline
                 log.exception("the final drain and fusion failed")
+            await asyncio.to_thread(writer.flush)  # the final alerts, durable
+            self.publisher.alerts_journaled()
             self.publisher.close()
             try:
                 await asyncio.wait_for(mqtt, timeout=self.shutdown_timeout_s)
@@ -246,6 +269,7 @@ class FusionService:
             context.term()
             if self._recorder is not None:
                 self._recorder.close()
+            await asyncio.to_thread(writer.close)  # the last marks of published alerts
             self._log_totals()
             self.journal.close()
 
@@ -431,10 +455,11 @@ class FusionService:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             now = self.clock()
-            self.journal.alive(now)
+            assert self._writer is not None
+            self._writer.alive(now)
             if now - last_prune >= PRUNE_PERIOD_S:
                 last_prune = now
-                self._prune()
+                self._writer.prune(now - self.config.alerts.retention_days * 86400.0)
 
     async def _clock_loop(self) -> None:
         while True:
@@ -479,9 +504,9 @@ class FusionService:
     def _dispatch(self, outputs: list[PipelineOutput]) -> None:
         assert self._tracks is not None
         transitions = [o for o in outputs if isinstance(o, Transition)]
-        if transitions:  # journaled (durably) before the publisher may send them
-            self.journal.append(transitions)
-            self.publisher.alerts_journaled()
+        if transitions:  # the publisher hears of them once they are durable
+            assert self._writer is not None
+            self._writer.append(transitions)
         for o in outputs:
             if isinstance(o, wire.TrackCycle):
                 self._tracks.send(o)
