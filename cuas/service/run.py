@@ -28,11 +28,11 @@ never stalls the loop, and the publisher hears of a transition only once it is o
 start-up the alerts a previous run left active are restored from it (see
 cuas/fusion/alerts.py), unless the core was down longer than a track survives unseen
 (`tracker.delete_after_s`): then they are cleared, saying so, rather than re-attached to
-whatever flies there now. The core's heartbeat
-goes into the journal every few seconds, so the next start knows how long it was down;
-cleared alerts past `alerts.retention_days` are pruned at start and hourly. Each sensor's
-intake is limited (cuas/fusion/intake.py): a flooding sensor is shed and counted while the
-others go on. Operator acknowledgements from MQTT feed the alert lifecycle.
+whatever flies there now. The core's heartbeat goes into the journal every few seconds, so
+the next start knows how long it was down; cleared alerts past `alerts.retention_days` are
+pruned at start and hourly. Each sensor's intake is limited (cuas/fusion/intake.py): a
+flooding sensor is shed and counted while the others go on. Operator acknowledgements from
+MQTT feed the alert lifecycle.
 A stop (SIGTERM, SIGINT) loses no report that reached the core: the tasks are cancelled, the
 socket is drained until it stays quiet (bounded), everything held in the reorder window is
 fused, and the final cycle, alerts and health go to the journal, MQTT and the track socket
