@@ -370,24 +370,23 @@ class FusionService:
         assert self.ingest is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.stop_drain_s
-        while True:
+        quiet = False  # the socket stayed empty STOP_QUIET_S: all sent before the stop is read
+        while not quiet:
             before = self.ingest.received
             self._hold(self.ingest.drain(), self.clock())
             self.drained_at_stop += self.ingest.received - before
-            if not self.ingest.emptied:  # MAX_BATCH cut it short: more is queued
-                if loop.time() >= deadline:
-                    break
-                continue
-            quiet = min(STOP_QUIET_S, deadline - loop.time())
-            if quiet <= 0.0:
+            wait = min(STOP_QUIET_S, deadline - loop.time())
+            if wait <= 0.0:
                 break
+            if not self.ingest.emptied:  # MAX_BATCH cut the drain short: more is queued
+                continue
             try:
-                await asyncio.wait_for(self.ingest.wait(), quiet)
+                await asyncio.wait_for(self.ingest.wait(), wait)
             except TimeoutError:
-                break  # quiet: everything sent before the stop has been read
-        if not self.ingest.emptied or self.ingest.waiting():
+                quiet = wait >= STOP_QUIET_S
+        if not quiet:
             log.warning(
-                "stopping with messages still unread after %.1f s of draining",
+                "stopping after %.1f s of draining with messages perhaps still unread",
                 self.stop_drain_s,
             )
         self.fused_at_stop = len(self.pipeline.reorder)
