@@ -98,6 +98,6 @@ def test_the_cheap_prefilter_never_drops_a_track_the_evaluator_would_alert_on(st
     x = np.array(states, dtype=float)
     table.add(x, np.repeat(np.eye(6)[None] * 25.0, len(x), axis=0), T0, 0)
     table.status[: table.n] = CONFIRMED
-    _, _, threat = pipeline._threat(T0, table.rows(), geodetic=True)
+    _, _, threat = pipeline._threat(T0, table.rows())
     ruled_out = ~pipeline.could_alert(x)
     assert not (threat.level[ruled_out] >= pipeline.alerts.raise_rank).any()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from support.sky import Sky
 
-from cuas.fusion.threat import RANK
+from cuas.fusion.threat import RANK, TrackGeometry
+from cuas.geodesy import LocalFrame
 
 
 def flight(sky: Sky, name: str, seconds: int) -> list[tuple[str, np.ndarray]]:
@@ -109,3 +112,15 @@ def test_a_contact_placed_well_inside_a_zone_counts_inside_even_when_vague() -> 
     sky.table.P[sky._row("deep")] = np.diag([80.0**2, 80.0**2, 50.0**2, 4.0, 4.0, 1.0])
     sky.cycle()
     assert sky.threat["deep"] == "critical"
+
+
+def test_the_geodetic_position_is_converted_once_and_only_when_read() -> None:
+    frame = LocalFrame(8.65, 24.5, 600.0)
+    pos = np.array([[100.0, -250.0, 80.0], [900.0, 40.0, 120.0]])
+    with mock.patch.object(LocalFrame, "to_geodetic", wraps=frame.to_geodetic) as convert:
+        geo = TrackGeometry(np.zeros((2, 1), bool), np.full(2, np.inf), pos=pos, frame=frame)
+        assert convert.call_count == 0  # a scan's threat reads none of it
+        lat, lon, alt = geo.lat, geo.lon, geo.alt
+        assert convert.call_count == 1
+    expected = frame.to_geodetic(pos)
+    assert [a.tolist() for a in (lat, lon, alt)] == [a.tolist() for a in expected]

@@ -296,7 +296,7 @@ class FusionPipeline:
         # A coasting track that a scan just updated is confirmed again at the lifecycle's next
         # pass (updated within `coast_after_s`); its update says so at once.
         live.status[live.status == COASTING] = CONFIRMED
-        snap, geo, threat, classes = self._evaluate(t, live, geodetic=True)
+        snap, geo, threat, classes = self._evaluate(t, live)
         self.updates += 1
         return self.picture.update(snap, geo, threat.names, classes)
 
@@ -320,7 +320,7 @@ class FusionPipeline:
         wanted = self.alerts.concerned(table.track_id[rows].tolist(), self._first_pass(t, rows))
         if not wanted.any():
             return []
-        transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted]), True))
+        transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted])))
         self.alert_transitions += len(transitions)
         return list(transitions)
 
@@ -337,7 +337,7 @@ class FusionPipeline:
                 table.friendly[rows],
                 table.class_logp[rows],
             )
-        return self._threat(t, table.rows(rows), geodetic=False)[2].level
+        return self._threat(t, table.rows(rows))[2].level
 
     def could_alert(self, x: NDArray[np.float64]) -> NDArray[np.bool_]:
         """A cheap, conservative filter of states (k, 6): False only where the track can be
@@ -349,25 +349,19 @@ class FusionPipeline:
         return r - self._zone_reach_m <= speed * self.config.threat.eta_medium_s + 1.0
 
     def _threat(
-        self, t: float, live: TrackRows, geodetic: bool
+        self, t: float, live: TrackRows
     ) -> tuple[TrackSnapshot, TrackGeometry, ThreatPicture]:
-        """Snapshot, geometry and threat of some table rows at `t` (the tracker's time);
-        without `geodetic`, the geometry's lat/lon/alt are left NaN (threat needs none)."""
-        snap, geo, threat, _ = self._evaluate(t, live, geodetic)
+        """Snapshot, geometry and threat of some table rows at `t` (the tracker's time); the
+        geometry's geodetic position is converted only if something reads it."""
+        snap, geo, threat, _ = self._evaluate(t, live)
         return snap, geo, threat
 
     def _evaluate(
-        self, t: float, live: TrackRows, geodetic: bool
+        self, t: float, live: TrackRows
     ) -> tuple[TrackSnapshot, TrackGeometry, ThreatPicture, PublishedClasses]:
         """`_threat`, and the rows' published classes."""
         snap = TrackSnapshot(t, live, self.tracker.tracks.none, np.zeros(len(live), dtype=bool))
-        if geodetic:
-            geo = track_geometry(snap, self.zones, self.frame)
-        else:
-            pos, vel, nan = live.x[:, :3], live.x[:, 3:], np.full(len(live), np.nan)
-            geo = TrackGeometry(
-                self.zones.contains(pos), self.zones.time_to_perimeter(pos, vel), nan, nan, nan
-            )
+        geo = track_geometry(snap, self.zones, self.frame)
         classes = published_classes(live.class_logp, self.class_confidence)
         return snap, geo, self.threat.evaluate(snap, geo, classes), classes
 

@@ -44,27 +44,64 @@ _BENIGN = [wire.CLASSES.index(c) for c in ("bird", "clutter", "aircraft")]
 CERTAIN_POSITION_M = 50.0  # a track placed this well is where it is, for zone containment
 
 
-@dataclass(frozen=True)
 class TrackGeometry:
-    """What threat and alerting need to know about each snapshot track, once per cycle."""
+    """What threat and alerting need to know about each snapshot track: zone containment
+    `inside` (n, zones), `eta_s` (n,) seconds to the perimeter (0 inside, inf never, NaN no
+    perimeter), and the geodetic `lat`, `lon`, `alt` (n,).
 
-    inside: NDArray[np.bool_]  # (n, zones)
-    eta_s: Array  # (n,) seconds to the perimeter (0 inside, inf never, NaN no perimeter)
-    lat: Array
-    lon: Array
-    alt: Array
+    The geodetic position is given, or converted from `pos` in `frame` when first read:
+    a scan's threat needs none of it, and only a transition (an alert raised or escalated)
+    or a published picture reads it, so the conversion (~0.4 ms a call, whatever the rows)
+    is not paid for every scan."""
+
+    __slots__ = ("_frame", "_geodetic", "_pos", "eta_s", "inside")
+
+    def __init__(
+        self,
+        inside: NDArray[np.bool_],
+        eta_s: Array,
+        lat: Array | None = None,
+        lon: Array | None = None,
+        alt: Array | None = None,
+        *,
+        pos: Array | None = None,
+        frame: LocalFrame | None = None,
+    ) -> None:
+        self.inside = inside
+        self.eta_s = eta_s
+        self._geodetic: tuple[Array, Array, Array] | None = None
+        if lat is not None and lon is not None and alt is not None:
+            self._geodetic = (lat, lon, alt)
+        elif pos is None or frame is None:
+            raise ValueError("a TrackGeometry needs lat, lon and alt, or pos and frame")
+        self._pos = pos
+        self._frame = frame
+
+    def _converted(self) -> tuple[Array, Array, Array]:
+        if self._geodetic is None:
+            assert self._pos is not None and self._frame is not None
+            self._geodetic = self._frame.to_geodetic(self._pos)
+        return self._geodetic
+
+    @property
+    def lat(self) -> Array:
+        return self._converted()[0]
+
+    @property
+    def lon(self) -> Array:
+        return self._converted()[1]
+
+    @property
+    def alt(self) -> Array:
+        return self._converted()[2]
 
 
 def track_geometry(snap: TrackSnapshot, zones: ZoneSet, frame: LocalFrame) -> TrackGeometry:
-    """Zone containment, time to the perimeter and geodetic position of every live track."""
+    """Zone containment, time to the perimeter and geodetic position of every live track
+    (the last converted when first read)."""
     pos, vel = snap.live.x[:, :3], snap.live.x[:, 3:]
-    lat, lon, alt = frame.to_geodetic(pos)
     return TrackGeometry(
-        inside=zones.contains(pos),
-        eta_s=zones.time_to_perimeter(pos, vel),
-        lat=lat,
-        lon=lon,
-        alt=alt,
+        zones.contains(pos), zones.time_to_perimeter(pos, vel), pos=pos.copy(), frame=frame
     )
 
 

@@ -8,6 +8,9 @@ reads the unpublished rows in order and marks each one published once the broker
 acknowledged it, so a broker outage or a crash loses nothing: what is pending goes out, in
 order, when the broker is back or the core restarts. The latest row of every alert not yet
 cleared is the set of active alerts a restarted core takes back. `cuas alerts` queries it.
+The live core writes through `JournalWriter` (cuas/io/journal_writer.py), a thread that
+commits what is queued in one transaction (`write`), and reads its outbox on a connection of
+its own, which sees committed rows only.
 
 A file that is not a cuas journal, is damaged, or was written by another camp (the camp id
 is kept in the `meta` table) is refused with `JournalError` naming the file: the core never
@@ -206,6 +209,19 @@ class Journal:
         transitions = list(transitions)
         if not transitions:
             return []
+        return self.write(transitions, published=published, at=at)
+
+    def write(
+        self,
+        transitions: Iterable[Transition] = (),
+        published: bool = False,
+        delivered: Iterable[int] = (),
+        alive_at: float | None = None,
+        at: float | None = None,
+    ) -> list[int]:
+        """Append `transitions`, mark the rows `delivered` published and note the heartbeat
+        `alive_at`, all in one transaction: one sync to disk for the lot (the live core's
+        group commit, cuas/io/journal_writer.py). Returns the new rows' sequence numbers."""
         now = time.time() if at is None else at
         seqs: list[int] = []
         db = self._db
@@ -231,6 +247,12 @@ class Journal:
                 payload = wire.to_json(msgspec.structs.replace(a, seq=seq))
                 db.execute("UPDATE transitions SET payload = ? WHERE seq = ?", (payload, seq))
                 seqs.append(seq)
+            db.executemany(
+                "UPDATE transitions SET published_at = ? WHERE seq = ?",
+                [(now, seq) for seq in delivered],
+            )
+            if alive_at is not None:
+                self._set_meta("alive_at", repr(alive_at))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -245,17 +267,19 @@ class Journal:
 
     # --- reading ----------------------------------------------------------------------
 
-    def pending(self, limit: int = 100) -> list[Row]:
-        """Unpublished transitions, oldest first."""
+    def pending(self, limit: int = 100, after: int = 0) -> list[Row]:
+        """Unpublished transitions, oldest first; only those after `after` (a publisher whose
+        marks are still on their way to the disk skips what it has sent)."""
         return self._rows(
-            "WHERE published_at IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
+            "WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         )
 
-    def pending_count(self) -> int:
+    def pending_count(self, after: int = 0) -> int:
         return int(
             self._db.execute(
-                "SELECT COUNT(*) FROM transitions WHERE published_at IS NULL"
+                "SELECT COUNT(*) FROM transitions WHERE published_at IS NULL AND seq > ?",
+                (after,),
             ).fetchone()[0]
         )
 

@@ -80,9 +80,14 @@ class MqttPublisher:
         max_backoff_s: float = 5.0,
         publish_timeout_s: float = 10.0,
         refresh: list[Row] | None = None,
+        mark_published: Callable[[list[int]], None] | None = None,
     ) -> None:
+        """`mark_published` records rows the broker acknowledged (the live core's journal
+        writer thread); default: in `journal`, at once."""
         self.config = config
         self.journal = journal
+        self._mark_published = mark_published or self._mark_in_journal
+        self._sent_through = 0  # the last journal row published (its mark may be on its way)
         self._refresh = [r for r in refresh or [] if r.published_at is not None]
         self.topics = Topics(config.mqtt_prefix)
         self.on_ack = on_ack
@@ -127,7 +132,11 @@ class MqttPublisher:
 
     @property
     def pending(self) -> int:
-        return self.journal.pending_count() + len(self._latest)
+        return self.journal.pending_count(after=self._sent_through) + len(self._latest)
+
+    def _mark_in_journal(self, seqs: list[int]) -> None:
+        for seq in seqs:
+            self.journal.mark_published(seq)
 
     def close(self) -> None:
         """Ask `run` to publish what is queued, announce `offline`, and return."""
@@ -230,7 +239,7 @@ class MqttPublisher:
             # track message.
             while self._outbox:
                 self._outbox = False
-                while rows := self.journal.pending(limit=64):
+                while rows := self.journal.pending(limit=64, after=self._sent_through):
                     await self._publish_transitions(client, rows)
             while self._latest and not self._outbox:
                 await self._publish_latest(client)
@@ -283,8 +292,8 @@ class MqttPublisher:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        for row in rows:
-            self.journal.mark_published(row.seq)
+        self._sent_through = rows[-1].seq
+        self._mark_published([row.seq for row in rows])
         self.stats.published += 2 * len(rows)
         self.stats.transitions += len(rows)
 

@@ -63,5 +63,7 @@ class TrackSocket:
             return False
         return True
 
-    def close(self) -> None:
-        self._socket.close(linger=0)
+    def close(self, linger_ms: int = 0) -> None:
+        """Close; with `linger_ms`, what is still queued (the final cycle) may take that long
+        to leave when the context is terminated."""
+        self._socket.close(linger=linger_ms)

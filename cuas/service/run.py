@@ -22,14 +22,21 @@ A core that falls behind (messages queued in its socket) therefore never release
 reports it has not read, which would make them late and fuse them by the costlier
 retrodiction, falling further behind. Alert transitions are first written to the SQLite
 journal (`journal.sqlite` in the camp's state directory, `alerts.journal`, or `--journal`;
-one camp's journal is refused to another), which is the publisher's outbox; at start-up the
-alerts a previous run left active are restored from it (see cuas/fusion/alerts.py), unless the
-core was down longer than a track survives unseen (`tracker.delete_after_s`): then they are
-cleared, saying so, rather than re-attached to whatever flies there now. The core's heartbeat
-goes into the journal every few seconds, so the next start knows how long it was down;
-cleared alerts past `alerts.retention_days` are pruned at start and hourly. Each sensor's
-intake is limited (cuas/fusion/intake.py): a flooding sensor is shed and counted while the
-others go on. Operator acknowledgements from MQTT feed the alert lifecycle.
+one camp's journal is refused to another), which is the publisher's outbox: durably, by a
+thread of its own in group commits (cuas/io/journal_writer.py), so that waiting for the disk
+never stalls the loop, and the publisher hears of a transition only once it is on disk. At
+start-up the alerts a previous run left active are restored from it (see
+cuas/fusion/alerts.py), unless the core was down longer than a track survives unseen
+(`tracker.delete_after_s`): then they are cleared, saying so, rather than re-attached to
+whatever flies there now. The core's heartbeat goes into the journal every few seconds, so
+the next start knows how long it was down; cleared alerts past `alerts.retention_days` are
+pruned at start and hourly. Each sensor's intake is limited (cuas/fusion/intake.py): a
+flooding sensor is shed and counted while the others go on. Operator acknowledgements from
+MQTT feed the alert lifecycle.
+A stop (SIGTERM, SIGINT) loses no report that reached the core: the tasks are cancelled, the
+socket is drained until it stays quiet (bounded), everything held in the reorder window is
+fused, and the final cycle, alerts and health go to the journal, MQTT and the track socket
+before `offline` is announced.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
 from cuas.io.curve_auth import CurveServer
 from cuas.io.ingest_socket import IngestSocket
 from cuas.io.journal import Journal, Row
+from cuas.io.journal_writer import JournalWriter
 from cuas.io.mqtt_publisher import MqttPublisher
 from cuas.io.recording import RecordingWriter
 from cuas.io.track_socket import TrackSocket
@@ -75,6 +83,13 @@ UPDATE_BURST_S = 0.02
 # carries the scans before it) until it has caught up, so that what CPU it has goes to fusion.
 BEHIND_S = 0.5
 PRUNE_PERIOD_S = 3600.0  # how often cleared alerts past their retention are pruned
+# On SIGTERM/SIGINT the core reads what sensors sent before it was told to stop: it drains the
+# ingest socket until the socket has stayed empty STOP_QUIET_S (a message already sent may still
+# be in flight on loopback or in ZeroMQ's I/O thread), for at most STOP_DRAIN_S, then fuses all
+# it holds and publishes the final cycle and alerts.
+STOP_QUIET_S = 0.25
+STOP_DRAIN_S = 5.0
+TRACK_LINGER_MS = 1000  # how long the final track cycle may take to leave the ZeroMQ socket
 
 
 class FusionService:
@@ -89,12 +104,16 @@ class FusionService:
         tick_s: float = 0.02,
         stats_period_s: float = 10.0,
         shutdown_timeout_s: float = 10.0,
+        stop_drain_s: float = STOP_DRAIN_S,
     ) -> None:
         self.config = config
         self.clock = clock
         self.tick_s = tick_s
         self.stats_period_s = stats_period_s
         self.shutdown_timeout_s = shutdown_timeout_s
+        self.stop_drain_s = stop_drain_s
+        self.drained_at_stop = 0  # messages read from the socket after the stop was asked
+        self.fused_at_stop = 0  # reports held (reorder window or drained) fused at the stop
         self.pipeline = FusionPipeline(
             config, track_updates=config.mqtt.track_updates or config.zmq.track_updates
         )
@@ -104,7 +123,14 @@ class FusionService:
         )
         self._prune()
         restored = self._restore()
-        self.publisher = MqttPublisher(config, self.journal, on_ack=self._on_ack, refresh=restored)
+        self.publisher = MqttPublisher(
+            config,
+            self.journal,
+            on_ack=self._on_ack,
+            refresh=restored,
+            mark_published=self._mark_published,
+        )
+        self._writer: JournalWriter | None = None  # the journal's writes while running
         self.record_path = Path(record) if record else None
         self.ready = asyncio.Event()
         self.acks: list[tuple[str, wire.Ack]] = []
@@ -165,6 +191,11 @@ class FusionService:
         if pruned:
             log.info("pruned %d alerts cleared more than %g days ago", pruned, days)
 
+    def _mark_published(self, seqs: list[int]) -> None:
+        """The broker acknowledged these alert rows: marked by the journal's writer thread."""
+        assert self._writer is not None
+        self._writer.mark_published(seqs)
+
     def _on_ack(self, alert_id: str, ack: wire.Ack) -> None:
         """An operator's acknowledgement: the lifecycle records it as a transition."""
         self.acks.append((alert_id, ack))
@@ -194,6 +225,11 @@ class FusionService:
             self.config.mqtt.port,
             self.config.mqtt_prefix,
         )
+        loop = asyncio.get_running_loop()
+        writer = self._writer = JournalWriter(
+            self.journal.path,
+            on_durable=lambda: loop.call_soon_threadsafe(self.publisher.alerts_journaled),
+        )
         mqtt = asyncio.create_task(self.publisher.run(), name="mqtt")
         workers = [
             asyncio.create_task(self._ingest_loop(), name="ingest"),
@@ -213,6 +249,12 @@ class FusionService:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            try:
+                await self._finish()
+            except Exception:  # a fault here must not keep the core from going offline
+                log.exception("the final drain and fusion failed")
+            await asyncio.to_thread(writer.flush)  # the final alerts, durable
+            self.publisher.alerts_journaled()
             self.publisher.close()
             try:
                 await asyncio.wait_for(mqtt, timeout=self.shutdown_timeout_s)
@@ -223,10 +265,11 @@ class FusionService:
                     self.publisher.pending,
                 )
             self.ingest.close()
-            self._tracks.close()
+            self._tracks.close(linger_ms=TRACK_LINGER_MS)
             context.term()
             if self._recorder is not None:
                 self._recorder.close()
+            await asyncio.to_thread(writer.close)  # the last marks of published alerts
             self._log_totals()
             self.journal.close()
 
@@ -236,6 +279,9 @@ class FusionService:
         p = self.pipeline
         totals = {
             "received": self.ingest.received,
+            "drained_at_stop": self.drained_at_stop,
+            "fused_at_stop": self.fused_at_stop,
+            "reports_fused": p.tracker.stats.scans,
             "bad_frames": self.ingest.bad_frames,
             **self._auth_totals(),
             "detections": sum(s.detections for s in p.ingest.sensors.values()),
@@ -282,16 +328,9 @@ class FusionService:
         while True:
             await self.ingest.wait()
             now = self.clock()  # before the drain: all that arrived by now will be in hand
-            batch = self.ingest.drain()
             # The whole drain is held in the reorder window before the watermark moves, so
             # that the clock cannot emit a cycle past a report read but not yet held.
-            for topic, payload in batch:
-                if self._recorder is not None:
-                    self._recorder.write(now, topic or "?", payload)
-                if not self.intake.admit(topic, now):
-                    self._shed(topic)
-                    continue
-                self.pipeline.hold(topic, payload, received=now)
+            self._hold(self.ingest.drain(), now)
             if self.ingest.emptied:
                 self._watermark_t = max(self._watermark_t, now)
             self._behind = self._backlog_s() > BEHIND_S
@@ -310,6 +349,54 @@ class FusionService:
                 self._fusing = False
                 self._behind = False  # all that was due is fused
             await asyncio.sleep(0)  # a socket that is never empty must not starve the others
+
+    def _hold(self, batch: list[tuple[str, bytes]], now: float) -> None:
+        """Record, admit (or shed) and hold in the reorder window every message of a drain
+        received at wall time `now`."""
+        for topic, payload in batch:
+            if self._recorder is not None:
+                self._recorder.write(now, topic or "?", payload)
+            if not self.intake.admit(topic, now):
+                self._shed(topic)
+                continue
+            self.pipeline.hold(topic, payload, received=now)
+
+    async def _finish(self) -> None:
+        """The graceful stop, once the workers are cancelled: read what sensors sent before
+        the stop (until the socket has stayed empty STOP_QUIET_S, at most `stop_drain_s`),
+        fuse everything held, and hand out the final cycle, alerts and health, so that a
+        stop loses no report that reached the core. The final cycle goes to MQTT whatever
+        `tracks_period_s` would skip, as it is the picture consumers keep."""
+        assert self.ingest is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_drain_s
+        quiet = False  # the socket stayed empty STOP_QUIET_S: all sent before the stop is read
+        while not quiet:
+            before = self.ingest.received
+            self._hold(self.ingest.drain(), self.clock())
+            self.drained_at_stop += self.ingest.received - before
+            wait = min(STOP_QUIET_S, deadline - loop.time())
+            if wait <= 0.0:
+                break
+            if not self.ingest.emptied:  # MAX_BATCH cut the drain short: more is queued
+                continue
+            try:
+                await asyncio.wait_for(self.ingest.wait(), wait)
+            except TimeoutError:
+                quiet = wait >= STOP_QUIET_S
+        if not quiet:
+            log.warning(
+                "stopping after %.1f s of draining with messages perhaps still unread",
+                self.stop_drain_s,
+            )
+        self.fused_at_stop = len(self.pipeline.reorder)
+        outputs = self.pipeline.flush()  # (each cycle is preceded by the update before it)
+        self._dispatch(outputs)
+        last = next((o for o in reversed(outputs) if isinstance(o, wire.TrackCycle)), None)
+        if last is not None and (self._cycles - 1) % self._tracks_every != 0:
+            self.publisher.tracks(last)  # the final picture, which the period skipped
+        if self._recorder is not None:
+            self._recorder.flush()
 
     def _backlog_s(self) -> float:
         """The span of measurement time held and due for fusion now: from the oldest report
@@ -367,10 +454,11 @@ class FusionService:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             now = self.clock()
-            self.journal.alive(now)
+            assert self._writer is not None
+            self._writer.alive(now)
             if now - last_prune >= PRUNE_PERIOD_S:
                 last_prune = now
-                self._prune()
+                self._writer.prune(now - self.config.alerts.retention_days * 86400.0)
 
     async def _clock_loop(self) -> None:
         while True:
@@ -415,9 +503,9 @@ class FusionService:
     def _dispatch(self, outputs: list[PipelineOutput]) -> None:
         assert self._tracks is not None
         transitions = [o for o in outputs if isinstance(o, Transition)]
-        if transitions:  # journaled (durably) before the publisher may send them
-            self.journal.append(transitions)
-            self.publisher.alerts_journaled()
+        if transitions:  # the publisher hears of them once they are durable
+            assert self._writer is not None
+            self._writer.append(transitions)
         for o in outputs:
             if isinstance(o, wire.TrackCycle):
                 self._tracks.send(o)
