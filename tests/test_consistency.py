@@ -478,6 +478,61 @@ def test_a_drone_the_radar_sees_and_the_finders_hear_is_one_track() -> None:
         assert np.median(errors) < 30.0, seed
 
 
+# A finder 300 m short of a pair of drones that the radar, 2 km away, sees 40 m apart across
+# its beam: one resolution cell, so at times it reports one plot for the two.
+NEAR_DF = BearingModel(place(20.0, 1700.0))
+NEAR_DF_SIGMA = np.radians([1.0])
+
+
+def fly_pair_in_one_cell(seed: int, merged_from_s: float, merged_s: float) -> list[int]:
+    """Two drones hovering 40 m apart 2 km north of the radar, each on its own control link
+    that the near finder hears (its bearings 7.6 degrees apart); from `merged_from_s` for
+    `merged_s` the radar reports one plot for the two, nearer the first (its echo the
+    stronger). Per second: firm tracks within 60 m of the pair's midpoint."""
+    from cuas.config import FriendlyConfig
+    from cuas.tracking.identity import IdentityKeeper
+
+    rng = np.random.default_rng(seed)
+    drones = [np.array([-20.0, 2000.0, 80.0, 0, 0, 0]), np.array([20.0, 2000.0, 80.0, 0, 0, 0])]
+    df = len(SIGMA)
+    tracker = Tracker.from_config(
+        TrackerConfig(), df + 1, annotators=[IdentityKeeper(FriendlyConfig())]
+    )
+    none = Labels.none(1)
+    kept = []
+    for k in range(int(2 * (merged_from_s + merged_s + 2.0))):
+        t = 0.5 * k
+        if k % 2 == 0:
+            merged = merged_from_s <= t < merged_from_s + merged_s
+            seen = [0.75 * drones[0] + 0.25 * drones[1]] if merged else drones
+            z = np.concatenate([observe(RADAR, t, d, rng, None).z for d in seen])
+            var = np.tile(SIGMA[RADAR] ** 2, (len(seen), 1))
+            tracker.process(Scan(INDEX[RADAR], T0 + t, z, var, RADAR))
+        for i, drone in enumerate(drones):
+            z, _ = NEAR_DF.predict(drone[None, :])
+            z = z + rng.normal(size=z.shape) * NEAR_DF_SIGMA
+            labels = Labels(none.class_probs, none.rcs_dbsm, [None], [f"OCU-{i}"])
+            var = (NEAR_DF_SIGMA**2)[None].copy()
+            tracker.process(Scan(df, T0 + t + 0.01 * (i + 1), z, var, NEAR_DF, labels))
+        if k % 2 == 0:
+            table = tracker.tracks
+            firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+            mid = 0.5 * (drones[0][:2] + drones[1][:2])
+            kept.append(int((np.hypot(*(table.x[firm, :2] - mid).T) < 60.0).sum()))
+    return kept
+
+
+def test_a_radar_track_whose_plot_a_neighbour_took_is_not_buried_as_a_ghost() -> None:
+    """For 4 s the radar sees the pair as one plot, which one track takes. The other,
+    still fed its drone's bearings, was counted as looked at and unseen, and the ghost
+    rule buried it after three scans (three drones of random camp 24's swarm, which the
+    radar alone kept); the radar saw something there, and it lives on."""
+    for seed in SEEDS[:3]:
+        kept = fly_pair_in_one_cell(seed, merged_from_s=20.0, merged_s=4.0)
+        assert min(kept[15:20]) == 2, (seed, kept)  # both tracked before the merge
+        assert min(kept[20:]) == 2, (seed, kept)
+
+
 def radar_track_beside_a_transmitter(
     seed: int,
     seen: np.ndarray,
