@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from support.sky import T0
+from support.wire_alerts import transition
 
 from cuas import wire
 from cuas.config import load_config
@@ -23,23 +24,7 @@ from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 
 
 def alert(alert_id: str, state: str, t: float, level: str = "warning") -> Transition:
-    a = wire.Alert(
-        v=1,
-        alert_id=alert_id,
-        track_id=7,
-        level=level,  # type: ignore[arg-type]
-        state=state,  # type: ignore[arg-type]
-        zone="approach",
-        reason="Drone (track 7) 900 m E of camp centre, inbound at 20 m/s.",
-        t_raised=T0,
-        t=t,
-        lat=8.65,
-        lon=24.51,
-        alt_m=700.0,
-        eta_s=20.0,
-        acknowledged_by=None,
-    )
-    return Transition(a, "track")
+    return transition(alert_id, state, t, level, t_raised=T0)
 
 
 def test_transitions_are_pending_in_order_until_marked_published(tmp_path: Path) -> None:

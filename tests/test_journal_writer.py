@@ -7,31 +7,15 @@ import threading
 from pathlib import Path
 
 from support.sky import T0
+from support.wire_alerts import transition
 
-from cuas import wire
 from cuas.fusion.alerts import Transition
 from cuas.io.journal import Journal
 from cuas.io.journal_writer import JournalWriter
 
 
 def alert(alert_id: str, state: str, t: float) -> Transition:
-    a = wire.Alert(
-        v=1,
-        alert_id=alert_id,
-        track_id=7,
-        level="warning",
-        state=state,  # type: ignore[arg-type]
-        zone="approach",
-        reason="Drone (track 7) 900 m E of camp centre, inbound at 20 m/s.",
-        t_raised=T0,
-        t=t,
-        lat=8.65,
-        lon=24.51,
-        alt_m=700.0,
-        eta_s=20.0,
-        acknowledged_by=None,
-    )
-    return Transition(a, "track")
+    return transition(alert_id, state, t, t_raised=T0)
 
 
 def test_a_transition_is_announced_only_once_another_connection_can_read_it(

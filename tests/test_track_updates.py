@@ -14,6 +14,7 @@ import msgspec
 import numpy as np
 import pytest
 from support.reports import CONFIG, FRAME, T0
+from support.wire_alerts import transition
 
 from cuas import wire
 from cuas.config import load_config
@@ -60,23 +61,7 @@ def fuse(pipeline: FusionPipeline, t: float, seq: int, points: list[np.ndarray])
 
 def alert(alert_id: str, t: float) -> Transition:
     """A `raised` transition of some alert, as the lifecycle would journal it."""
-    a = wire.Alert(
-        v=1,
-        alert_id=alert_id,
-        track_id=7,
-        level="warning",
-        state="raised",
-        zone="approach",
-        reason="Drone (track 7) 900 m E of camp centre, inbound at 20 m/s.",
-        t_raised=t,
-        t=t,
-        lat=8.65,
-        lon=24.51,
-        alt_m=700.0,
-        eta_s=20.0,
-        acknowledged_by=None,
-    )
-    return Transition(a, "track")
+    return transition(alert_id, "raised", t)
 
 
 def test_each_scan_hands_out_the_tracks_it_updated_and_only_those() -> None:
