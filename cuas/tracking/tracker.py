@@ -389,8 +389,7 @@ class Tracker:
                 annotator.updated(table, rows, scan, assigned.det)
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
-        shadow = _shadowed(raw, assigned, placed) if radar else None
-        crowded = _crowded(raw, assigned, n) & placed if radar else None
+        shadow, crowded = _plots_elsewhere(raw, assigned, placed) if radar else (None, None)
         covered = self._opportunities(scan, hit, placed, excluded, gated, shadow, crowded)
         self.rules.record(table, covered, hit)
 
@@ -634,9 +633,9 @@ class Tracker:
         """Tracks for which this scan was an update opportunity (M-of-N), hit or missed.
 
         Also counts the radar's negative information (`unseen`) and, with a radar's
-        `shadow` (see `_shadowed`), the `shadowed` looks as a side effect. A radar track
-        `crowded` (`_crowded`) was not unseen: the radar saw something there and gave it to a
-        neighbour, as it does for two drones of a swarm in one resolution cell.
+        `shadow` (see `_plots_elsewhere`), the `shadowed` looks as a side effect. A radar
+        track `crowded` (`_plots_elsewhere`) was not unseen: the radar saw something there
+        and gave it to a neighbour, as it does for two drones of a swarm in one cell.
         """
         table = self.tracks
         n = table.n
@@ -1046,33 +1045,32 @@ def crossing_at_track(
     return out
 
 
-def _shadowed(
+def _plots_elsewhere(
     raw: Hypotheses, assigned: Hypotheses, placed: NDArray[np.bool_]
-) -> NDArray[np.bool_]:
-    """Tracks no radar placed with a radar plot in their gate (`raw`, before any exclusion)
-    that went to a track a radar placed: the radar sees something there, and it is that
-    track's. A bearings-only track so shadowed is another track's echo, not a small drone
-    the radar cannot see."""
-    k = int(max(raw.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
-    taken = np.zeros(k, dtype=bool)
-    taken[assigned.det[placed[assigned.track]]] = True
-    out = np.zeros(placed.shape[0], dtype=bool)
-    out[raw.track[taken[raw.det] & ~placed[raw.track]]] = True
-    return out
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Tracks with a radar plot in their gate (`raw`, before any exclusion) that went to
+    another track: the radar saw something there and gave it to a neighbour. Returns
+    (shadowed, crowded), both from the plots' one owner table:
 
-
-def _crowded(raw: Hypotheses, assigned: Hypotheses, n: int) -> NDArray[np.bool_]:
-    """Tracks with a plot in their gate (`raw`, before any exclusion) that went to another
-    track. A swarm's radar track whose drone shared a resolution cell with a neighbour's for
-    three scans was buried as a ghost when bearings had kept it fed (random camp 24, three
-    drones' tracks at 2-2.4 km); the radar alone let it coast and kept it."""
+    - shadowed: tracks no radar placed whose plot went to a track a radar placed. A
+      bearings-only track so shadowed is another track's echo, not a small drone the radar
+      cannot see.
+    - crowded: tracks a radar placed whose plot went to another track. Such a track was not
+      unseen: a swarm's radar track whose drone shared a resolution cell with a neighbour's
+      for three scans was buried as a ghost when bearings had kept it fed (random camp 24,
+      three drones' tracks at 2-2.4 km); the radar alone let it coast and kept it.
+    """
     k = int(max(raw.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
     owner = np.full(k, -1, dtype=np.intp)
     owner[assigned.det] = assigned.track
-    out = np.zeros(n, dtype=bool)
     taken = owner[raw.det]
-    out[raw.track[(taken >= 0) & (taken != raw.track)]] = True
-    return out
+    elsewhere = (taken >= 0) & (taken != raw.track)
+    by_placed = elsewhere & placed[np.maximum(taken, 0)]
+    shadowed = np.zeros(placed.shape[0], dtype=bool)
+    shadowed[raw.track[by_placed & ~placed[raw.track]]] = True
+    crowded = np.zeros(placed.shape[0], dtype=bool)
+    crowded[raw.track[elsewhere & placed[raw.track]]] = True
+    return shadowed, crowded
 
 
 def _contested(
@@ -1141,7 +1139,7 @@ def _route_by_emitter(
     and where a bearing falls in several firm tracks' gates (a swarm), a track holding another
     emitter id does not take it. A lone track's bearing naming another emitter stays paired,
     so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
-    (`_shadowed`): a bearings-only track whose gate holds a radar track's plot is likely that
+    (`_plots_elsewhere`): a bearings-only track whose gate holds a radar track's plot is likely that
     track's echo, and its emitter's bearings are not reserved for it.
 
     Not a tentative holder: routing to one too helped a hidden drone's new track on a few
