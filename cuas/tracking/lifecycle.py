@@ -211,7 +211,7 @@ def transmitting(
     table: TrackTable,
     t: float,
     hearing: NDArray[np.bool_] | None,
-    localising: NDArray[np.bool_] | None,
+    localising: NDArray[np.bool_],
     memory_s: float,
     heard_s: float,
 ) -> Mask:
@@ -226,8 +226,7 @@ def transmitting(
         last_hit = table.last_hit[:n]
         recent = last_hit >= t - memory_s
         heard = recent[:, hearing].sum(axis=1)
-        camera = ~hearing if localising is None else ~(hearing | localising)
-        seen = recent[:, camera].any(axis=1)
+        seen = recent[:, ~(hearing | localising)].any(axis=1)  # by a camera
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
         transmitter &= (heard >= 2) | ((heard >= 1) & seen & (heard_long >= 2))
     return transmitter
