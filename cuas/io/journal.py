@@ -260,10 +260,7 @@ class Journal:
         return seqs
 
     def mark_published(self, seq: int, at: float | None = None) -> None:
-        self._db.execute(
-            "UPDATE transitions SET published_at = ? WHERE seq = ?",
-            (time.time() if at is None else at, seq),
-        )
+        self.write(delivered=[seq], at=at)
 
     # --- reading ----------------------------------------------------------------------
 

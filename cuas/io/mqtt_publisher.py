@@ -135,8 +135,7 @@ class MqttPublisher:
         return self.journal.pending_count(after=self._sent_through) + len(self._latest)
 
     def _mark_in_journal(self, seqs: list[int]) -> None:
-        for seq in seqs:
-            self.journal.mark_published(seq)
+        self.journal.write(delivered=seqs)  # one transaction for the batch
 
     def close(self) -> None:
         """Ask `run` to publish what is queued, announce `offline`, and return."""
