@@ -170,10 +170,7 @@ def _weigh(
     x[:, 1] = (centre[1] + r[:, None] * np.cos(phi)[None, :]).ravel()
     x[:, 2] = height.mean_m
     chi = np.zeros(x.shape[0])
-    by_sensor: dict[int, list[Sighting]] = {}
-    for s in sightings:
-        by_sensor.setdefault(id(s.model), []).append(s)
-    for group in by_sensor.values():
+    for group in _by_sensor(sightings):
         frame = group[0].model.geometry.frame
         # The grid in this sensor's frame once; each sighting's point is the grid less the
         # drift since it was taken, rotated likewise (azimuth as the models measure it).
@@ -195,9 +192,9 @@ def _weigh(
         term = y**2 / var + np.log(var)  # with the normal density's own factor
         term[rng > group[0].model.geometry.max_range_m] = np.inf
         chi += term.sum(axis=0)
-    cameras = [s for s in sightings if s.z.shape[0] >= 2]
-    if cameras:
-        chi_h, z, z_var = _heights(max(cameras, key=lambda s: s.t), x, height)
+    camera = _latest_camera(sightings)
+    if camera is not None:
+        chi_h, z, z_var = _heights(camera, x, height)
         chi += chi_h
     else:
         mean_h, var_h = height_without_camera or (height.mean_m, height.sigma_m**2)
@@ -213,6 +210,20 @@ def _weigh(
     return np.column_stack([x[:, :2], z]), w / w.sum(), z_var
 
 
+def _by_sensor(sightings: Sequence[Sighting]) -> list[list[Sighting]]:
+    """The sightings grouped by sensor (its model), in order of first appearance."""
+    groups: dict[int, list[Sighting]] = {}
+    for s in sightings:
+        groups.setdefault(id(s.model), []).append(s)
+    return list(groups.values())
+
+
+def _latest_camera(sightings: Sequence[Sighting]) -> Sighting | None:
+    """The newest sighting with an elevation (a camera's), which gives the grid its heights."""
+    cameras = [s for s in sightings if s.z.shape[0] >= 2]
+    return max(cameras, key=lambda s: s.t) if cameras else None
+
+
 def _weigh_compiled(
     sightings: Sequence[Sighting],
     t: float,
@@ -226,15 +237,12 @@ def _weigh_compiled(
 ) -> tuple[Array, Array, Array] | None:
     """`_weigh` through sight_kernels.py (the numpy code above is the reference): two compiled
     passes over the grid, with numpy's arctan2, log and exp between them."""
-    by_sensor: dict[int, list[Sighting]] = {}
-    for s in sightings:
-        by_sensor.setdefault(id(s.model), []).append(s)
-    ordered = [s for group in by_sensor.values() for s in group]
-    starts = np.cumsum([0] + [len(group) for group in by_sensor.values()]).astype(np.intp)
-    geometries = [group[0].model.geometry for group in by_sensor.values()]
-    cameras = [s for s in sightings if s.z.shape[0] >= 2]
-    if cameras:
-        camera = max(cameras, key=lambda s: s.t)
+    groups = _by_sensor(sightings)
+    ordered = [s for group in groups for s in group]
+    starts = np.cumsum([0] + [len(group) for group in groups]).astype(np.intp)
+    geometries = [group[0].model.geometry for group in groups]
+    camera = _latest_camera(sightings)
+    if camera is not None:
         site = camera.model.geometry.frame.position
         el = camera.z[1]
         tan_el, cos_el2, el_var = float(np.tan(el)), float(np.cos(el) ** 2), float(camera.var[1])
@@ -257,7 +265,7 @@ def _weigh_compiled(
         np.array([g.frame.position for g in geometries], dtype=np.float64),
         np.array([g.frame.rotation for g in geometries], dtype=np.float64),
         np.array([g.max_range_m for g in geometries], dtype=np.float64),
-        bool(cameras),
+        camera is not None,
         np.asarray(site, dtype=np.float64),
         tan_el,
         cos_el2,
@@ -276,7 +284,7 @@ def _weigh_compiled(
         starts,
         np.log(r),
         phi.size,
-        bool(cameras),
+        camera is not None,
     )
     if not np.isfinite(top):
         return None
