@@ -95,17 +95,20 @@ def tracks(rng: np.random.Generator, n: int, modes: int = 2) -> tuple[np.ndarray
 
 
 @settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(1, 40), st.floats(1e-3, 5.0), st.sampled_from([1, 2]))
-def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int) -> None:
+@given(seeds, st.integers(1, 40), st.floats(1e-3, 5.0), st.sampled_from([1, 2]), st.booleans())
+def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int, own: bool) -> None:
     rng = np.random.default_rng(seed)
     mu, xm, Pm = tracks(rng, n, modes)
     imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
     scale = rng.uniform(0.1, 2.0, n) if seed % 2 else None  # per-track process noise
-    a, b = both(lambda: imm.predict_combined(mu, xm, Pm, dt, scale))
+    times = rng.uniform(0.0, dt, n) if own else dt  # each track its own time since its update
+    a, b = both(lambda: imm.predict_combined(mu, xm, Pm, times, scale))
     close(a, b)
-    inplace = [mu.copy(), xm.copy(), Pm.copy(), np.empty((n, 6)), np.empty((n, 6, 6))]
-    imm.predict_in_place(*inplace[:3], dt, *inplace[3:], scale)
-    close(inplace, b)
+    modes_before = [mu.copy(), xm.copy(), Pm.copy()]
+    into = [np.empty((n, 6)), np.empty((n, 6, 6))]
+    imm.predict_into(mu, xm, Pm, times, *into, scale)
+    close(into, b[3:])
+    close([mu, xm, Pm], modes_before)  # the modes stay as they were
     close(*both(lambda: combine(mu, xm, Pm)))
 
 

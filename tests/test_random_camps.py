@@ -30,8 +30,11 @@ from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
 from simulators.scoring import one_sensor, read_truth_frames, score_replay
 
-# seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README)
-WORST_CAMPS = {0: 1.131, 26: 1.122, 12: 1.090, 18: 1.085, 11: 1.080, 13: 0.810, 4: 0.948, 23: 1.045}
+# seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README).
+# Camp 23 (150 s): 1.045 until the IMM mixed on a grid of time (imm.py `step_s`), which left
+# the fused picture as it was (GOSPA 339.4 -> 339.6) and bettered the radar alone's (324.9 ->
+# 310.3): the ratio moved with its reference.
+WORST_CAMPS = {0: 1.131, 26: 1.122, 12: 1.090, 18: 1.085, 11: 1.080, 13: 0.810, 4: 0.948, 23: 1.094}
 SLACK = 0.03  # another numpy may round a last bit otherwise: no more
 DURATION_S = 90.0
 # Camps kept as the benchmark flies them (150 s; a shorter flight is another raid): camp 13

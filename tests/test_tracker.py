@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,7 @@ from cuas.geodesy import LocalFrame
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.gating import gate_threshold, hypothesise
-from cuas.tracking.measurements import RadarModel
+from cuas.tracking.measurements import BearingModel, RadarModel
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE
@@ -22,6 +23,9 @@ SIGMA = np.array([5.0, np.radians(1.0), np.radians(1.5)])
 MODEL = RadarModel(
     SensorGeometry(FRAME.sensor_frame(8.65, 24.50, 615.0), 50.0, 3000.0, 0.0, 360.0, -10.0, 90.0),
     with_range_rate=False,
+)
+FINDER = BearingModel(
+    SensorGeometry(FRAME.sensor_frame(8.651, 24.503, 610.0), 0.0, 6000.0, 0.0, 360.0, -10.0, 90.0)
 )
 
 
@@ -41,8 +45,8 @@ def scan(t: float, positions: np.ndarray, rng: np.random.Generator, clutter: int
     return Scan(0, t, z, var, MODEL)
 
 
-def tracker(**overrides: float) -> Tracker:
-    return Tracker.from_config(TrackerConfig(**overrides), n_sensors=1)
+def tracker(n_sensors: int = 1, **overrides: float) -> Tracker:
+    return Tracker.from_config(TrackerConfig(**overrides), n_sensors=n_sensors)
 
 
 # --- association ------------------------------------------------------------------
@@ -211,6 +215,46 @@ def test_crossing_targets_keep_their_own_ids() -> None:
                 owner[name].add(int(trk.tracks.track_id[np.argmin(d)]))
     assert len(owner["a"]) == 1 and len(owner["b"]) == 1
     assert owner["a"] != owner["b"]
+
+
+@pytest.mark.parametrize(("seed", "steps"), [(1, 2), (2, 5), (3, 12)])
+def test_a_radar_track_does_not_depend_on_other_sensors_that_do_not_see_its_target(
+    seed: int, steps: int
+) -> None:
+    # A drone that cruises, turns hard and cruises again, seen by a radar at 1 Hz. The second
+    # tracker also fuses a direction finder that hears another emitter far away, `steps` - 1
+    # times between radar scans, and advances on the pipeline's housekeeping between them.
+    # The IMM closes a track's cycle at its own updates and on a fixed grid of time only, so
+    # both trackers give the same track: another sensor's scan rate changes nothing of it.
+    rng = np.random.default_rng(seed)
+    plain, busy = tracker(), tracker(n_sensors=2)
+    elsewhere = np.array([[np.radians(250.0)]])  # a bearing 250 deg, away from the drone
+    position, velocity = np.array([-1500.0, 800.0, 120.0]), np.array([20.0, 0.0, 0.0])
+    turning = 0.0  # the highest manoeuvre-mode probability seen
+    for k in range(40):
+        if 15 <= k < 20:  # a 90-degree turn in five seconds
+            angle = np.radians(18.0)
+            c, s_ = np.cos(angle), np.sin(angle)
+            velocity = np.array(
+                [c * velocity[0] - s_ * velocity[1], s_ * velocity[0] + c * velocity[1], 0.0]
+            )
+        position = position + velocity
+        radar = scan(T0 + k, position, rng, clutter=2)
+        if k:
+            for j in range(1, steps):
+                t = T0 + k - 1 + j / steps
+                var = np.array([[np.radians(3.0) ** 2]])
+                busy.process(Scan(1, t, elsewhere, var, FINDER))
+                busy.housekeep(t + 0.5 / steps)
+        plain.process(radar)
+        busy.process(radar)
+        a, b = plain.tracks, busy.tracks
+        assert a.n == b.n
+        np.testing.assert_array_equal(a.track_id[: a.n], b.track_id[: b.n])
+        np.testing.assert_allclose(a.x[: a.n], b.x[: b.n], rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(a.P[: a.n], b.P[: b.n], rtol=1e-9, atol=1e-6)
+        turning = max(turning, float(a.mode_p[: a.n, 1].max(initial=0.0)))
+    assert turning > 0.3  # the turn engaged the manoeuvre mode: the modes mattered
 
 
 def test_scans_must_arrive_in_time_order() -> None:

@@ -194,13 +194,13 @@ def single_point_start(z: np.ndarray, R: np.ndarray, cfg: TrackerConfig, sensor:
 class RadarEkf(ExtendedKalmanFilter):
     """FilterPy's EKF with the radar measurement bound in, as FilterPy's IMM calls update(z)."""
 
-    def __init__(self, sensor: np.ndarray, R: np.ndarray, q: float) -> None:
+    def __init__(self, sensor: np.ndarray, R: np.ndarray, q: float, dt: float = 1.0) -> None:
         super().__init__(dim_x=6, dim_z=3)
         self.sensor = sensor
         self.R = R
-        self.F = NearlyConstantVelocity(q, q).transition(1.0)
+        self.F = NearlyConstantVelocity(q, q).transition(dt)
         self.Q = Q_continuous_white_noise(
-            dim=2, dt=1.0, spectral_density=q, block_size=3, order_by_dim=False
+            dim=2, dt=dt, spectral_density=q, block_size=3, order_by_dim=False
         )
 
     def update(self, z: np.ndarray) -> None:  # type: ignore[override]
@@ -254,6 +254,9 @@ def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
 def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
     """With a manoeuvre model beside the quiet one, a confirmed track is FilterPy's IMM
     estimator: the same mode probabilities, mode states and combined estimate at every scan.
+    The tracker mixes on its grid of `step_s` (0.2 s), so between two plots a second apart
+    FilterPy's IMM predicts five steps of 0.2 s, each mixing (and carrying the predicted
+    mode probabilities on, which FilterPy leaves to its update), then updates.
     (A tentative track is held in the quiet mode, so the comparison starts at confirmation,
     from the tracker's own mode states.)"""
     cfg = TrackerConfig(
@@ -265,10 +268,12 @@ def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
         confirm_n=3,
     )
     tracker = Tracker.from_config(cfg, n_sensors=1)
+    step = tracker.imm.step_s
+    steps = round(1.0 / step)
     model = RadarModel(geometry(), with_range_rate=False)
     sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
     R = np.diag(sigma**2)
-    filters = [RadarEkf(SENSOR, R, 4.0), RadarEkf(SENSOR, R, 225.0)]
+    filters = [RadarEkf(SENSOR, R, 4.0, step), RadarEkf(SENSOR, R, 225.0, step)]
     imm = None
     mu_seen = []
     for k, _, z in weaving_radar_plots(40, sigma, seed=5, amplitude_m=50.0):
@@ -280,9 +285,13 @@ def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
                 continue
             for j, f in enumerate(filters):
                 f.x, f.P = table.mode_x[0, j][:, None].copy(), table.mode_P[0, j].copy()
-            imm = IMMEstimator(filters, table.mode_p[0].copy(), tracker.imm.switching(1.0))
+            imm = IMMEstimator(filters, table.mode_p[0].copy(), tracker.imm.switching(step))
             continue
-        imm.predict(u=0)
+        for step_k in range(steps):
+            if step_k:  # FilterPy mixes by the last update's probabilities: carry them on
+                imm.mu = imm.cbar.copy()
+                imm._compute_mixing_probabilities()
+            imm.predict(u=0)
         imm.update(z)
         np.testing.assert_allclose(table.mode_p[0], imm.mu, rtol=1e-3, atol=1e-6)
         for j, f in enumerate(filters):

@@ -38,14 +38,23 @@ MU_FLOOR = 1e-4
 
 @dataclass(frozen=True)
 class InteractingMultipleModel:
-    """Motion models with their mean sojourn times (seconds), for vectorised IMM steps."""
+    """Motion models with their mean sojourn times (seconds), for vectorised IMM steps.
+
+    `step_s` is the mixing step: a track's modes mix at each of its updates and at every
+    multiple of `step_s` of time in between (the tracker's grid), never at other scans.
+    Mixing is a step of finite length, so an IMM that mixes at every scan behaves by the
+    scan rate: a radar track of a bird came out otherwise once a camera reported beside
+    the radar. On a grid of time, a track is the same whatever other sensors report."""
 
     models: tuple[NearlyConstantVelocity, ...]
     sojourn_s: tuple[float, ...]
+    step_s: float = 0.2
 
     def __post_init__(self) -> None:
         if len(self.models) != len(self.sojourn_s) or not self.models:
             raise ValueError("one sojourn time per model, and at least one model")
+        if not self.step_s > 0.0:
+            raise ValueError("the mixing step must be positive")
 
     @property
     def n_modes(self) -> int:
@@ -58,29 +67,32 @@ class InteractingMultipleModel:
         mu[0] = 1.0 - MU_FLOOR * (self.n_modes - 1)
         return mu
 
-    def switching(self, dt: float) -> Array:
-        """Pi(dt)[i, j]: probability of being in mode j after dt seconds in mode i."""
+    def switching(self, dt: float | Array) -> Array:
+        """Pi(dt)[i, j]: probability of being in mode j after dt seconds in mode i; (M, M),
+        or (n, M, M) for times dt (n,)."""
         m = self.n_modes
+        dt = np.asarray(dt, dtype=np.float64)
         if m == 1:
-            return np.ones((1, 1))
-        stay = np.exp(-abs(dt) / np.asarray(self.sojourn_s, dtype=float))
-        Pi = np.repeat(((1.0 - stay) / (m - 1))[:, None], m, axis=1)
-        Pi[np.arange(m), np.arange(m)] = stay
+            return np.ones((*dt.shape, 1, 1))
+        stay = np.exp(-np.abs(dt)[..., None] / np.asarray(self.sojourn_s, dtype=float))
+        Pi = np.repeat(((1.0 - stay) / (m - 1))[..., None], m, axis=-1)
+        Pi[..., np.arange(m), np.arange(m)] = stay
         return Pi
 
     def predict(
-        self, mu: Array, xm: Array, Pm: Array, dt: float, noise_scale: Array | None = None
+        self, mu: Array, xm: Array, Pm: Array, dt: float | Array, noise_scale: Array | None = None
     ) -> tuple[Array, Array, Array]:
         """Mix and predict mode probabilities (n, M), states (n, M, 6), covariances
-        (n, M, 6, 6) forward by `dt` seconds; returns new arrays. `noise_scale` (n,)
-        multiplies each track's process noise in every mode."""
+        (n, M, 6, 6) forward by `dt` seconds (one time, or each track its own: (n,));
+        returns new arrays. `noise_scale` (n,) multiplies each track's process noise in
+        every mode."""
         m = self.n_modes
         if m == 1:
             x, P = self.models[0].predict(xm[:, 0], Pm[:, 0], dt, noise_scale)
             return mu.copy(), x[:, None], P[:, None]
-        Pi = self.switching(dt)
-        c = mu @ Pi  # (n, M)
-        wt = mu[:, None, :] * Pi.T[None] / c[:, :, None]  # wt[n, j, i] = w_ij
+        Pi = np.broadcast_to(self.switching(dt), (len(mu), m, m))
+        c = (mu[:, None, :] @ Pi)[:, 0]  # (n, M)
+        wt = mu[:, None, :] * Pi.transpose(0, 2, 1) / c[:, :, None]  # wt[n, j, i] = w_ij
         x0 = wt @ xm  # (n, M, 6)
         # All modes' spreads at once, as batched matrix products (no per-pair loop):
         # P0_j = sum_i w_ij P_i + D_j' diag(w_.j) D_j with D_j[i] = x_i - x0_j.
@@ -94,37 +106,72 @@ class InteractingMultipleModel:
         return c, x_out, P_out
 
     def predict_combined(
-        self, mu: Array, xm: Array, Pm: Array, dt: float, noise_scale: Array | None = None
+        self, mu: Array, xm: Array, Pm: Array, dt: float | Array, noise_scale: Array | None = None
     ) -> tuple[Array, Array, Array, Array, Array]:
         """`predict` followed by `combine`: new arrays (mu, xm, Pm, x, P)."""
         if kernels.ENABLED:
             mu, xm, Pm = (np.array(a, dtype=np.float64, order="C") for a in (mu, xm, Pm))
             x, P = np.empty((len(mu), 6)), np.empty((len(mu), 6, 6))
-            self.predict_in_place(mu, xm, Pm, dt, x, P, noise_scale)
+            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, True)
             return mu, xm, Pm, x, P
         mu, xm, Pm = self.predict(mu, xm, Pm, dt, noise_scale)
         return (mu, xm, Pm, *combine(mu, xm, Pm))
 
-    def predict_in_place(
+    def predict_into(
         self,
         mu: Array,
         xm: Array,
         Pm: Array,
-        dt: float,
+        dt: float | Array,
         x: Array,
         P: Array,
         noise_scale: Array | None = None,
     ) -> None:
-        """`predict_combined` into C-contiguous arrays: mu, xm, Pm become the predicted modes
-        and x, P their combination. One compiled pass over the tracks, without new arrays,
+        """The combination of the predicted modes into C-contiguous arrays x, P; the modes
+        themselves stay as they are. One compiled pass over the tracks, without new arrays,
         when `kernels.ENABLED` (the tracker does this for every scan)."""
         if kernels.ENABLED:
-            q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
-            scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
-            kernels.imm_predict(mu, xm, Pm, self.switching(dt), float(dt), q, scale, x, P)
+            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, False)
             return
-        new = self.predict_combined(mu, xm, Pm, dt, noise_scale)
-        mu[...], xm[...], Pm[...], x[...], P[...] = new
+        x[...], P[...] = self.predict_combined(mu, xm, Pm, dt, noise_scale)[3:]
+
+    def advance(
+        self,
+        mu: Array,
+        xm: Array,
+        Pm: Array,
+        dt: float | Array,
+        x: Array,
+        P: Array,
+        noise_scale: Array | None = None,
+    ) -> None:
+        """Mix and predict the modes in place (C-contiguous arrays: mu, xm, Pm become the
+        predicted ones), and their combination into x, P."""
+        if kernels.ENABLED:
+            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, True)
+            return
+        mu[...], xm[...], Pm[...], x[...], P[...] = self.predict_combined(
+            mu, xm, Pm, dt, noise_scale
+        )
+
+    def _kernel(
+        self,
+        mu: Array,
+        xm: Array,
+        Pm: Array,
+        dt: float | Array,
+        x: Array,
+        P: Array,
+        noise_scale: Array | None,
+        write_modes: bool,
+    ) -> None:
+        q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
+        scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
+        dts = np.broadcast_to(np.asarray(dt, dtype=np.float64), (len(mu),))
+        sojourn = np.asarray(self.sojourn_s, dtype=np.float64)
+        kernels.imm_predict(
+            mu, xm, Pm, sojourn, np.ascontiguousarray(dts), q, scale, x, P, write_modes
+        )
 
 
 def posterior_modes(c: Array, loglik: Array) -> Array:

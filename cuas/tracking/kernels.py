@@ -162,32 +162,29 @@ def imm_predict(
     mu: Array,
     xm: Array,
     Pm: Array,
-    Pi: Array,
-    dt: float,
+    sojourn: Array,
+    dt: Array,
     q: Array,
     scale: Array,
     x: Array,
     P: Array,
+    write_modes: bool,
 ) -> None:
-    """Mix, predict each mode with the nearly-constant-velocity block formula plus its white
-    acceleration noise (spectral densities q[j] per axis, as `motion.NearlyConstantVelocity`
-    discretises them, times the track's `scale`), and combine. In place: mode probabilities
-    `mu`, states `xm` and covariances `Pm` become the predicted ones (each track is read whole
-    before it is written), and x, P their combination.
+    """Mix, predict each mode by its track's own time dt[i] with the nearly-constant-velocity
+    block formula plus its white acceleration noise (spectral densities q[j] per axis, as
+    `motion.NearlyConstantVelocity` discretises them, times the track's `scale`; switching
+    as `imm.switching` from the modes' mean sojourn times), and combine into x, P. With
+    `write_modes`, mode probabilities `mu`, states `xm` and covariances `Pm` become the
+    predicted ones, in place (each track is read whole before it is written).
 
     Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
     taken once per component, not once per covariance entry: the same operations on the
     same values, in the same order, so the results are those of the plain loops to the bit."""
     n, M = mu.shape[0], mu.shape[1]
-    dt3, dt2 = math.pow(dt, 3.0), math.pow(dt, 2.0)  # as motion.noise: q * dt**3 / 3.0, ...
     q_pp = np.empty((M, 3))  # each mode's Q(dt) blocks' diagonals, before the track's scale
     q_pv = np.empty((M, 3))
     q_vv = np.empty((M, 3))
-    for j in range(M):
-        for a in range(3):
-            q_pp[j, a] = q[j, a] * dt3 / 3.0
-            q_pv[j, a] = q[j, a] * dt2 / 2.0
-            q_vv[j, a] = q[j, a] * dt
+    Pi = np.empty((M, M))
     c = np.empty(M)
     xi = np.empty((M, 6))  # track i's modes as read
     Pi_ = np.empty((M, 6, 6))
@@ -198,6 +195,18 @@ def imm_predict(
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
     for i in range(n):
+        dt_i = dt[i]
+        dt3, dt2 = math.pow(dt_i, 3.0), math.pow(dt_i, 2.0)  # as motion.noise: q * dt**3 / 3
+        for j in range(M):
+            for a in range(3):
+                q_pp[j, a] = q[j, a] * dt3 / 3.0
+                q_pv[j, a] = q[j, a] * dt2 / 2.0
+                q_vv[j, a] = q[j, a] * dt_i
+        if M > 1:
+            for k in range(M):
+                stay = math.exp(-abs(dt_i) / sojourn[k])
+                for j in range(M):
+                    Pi[k, j] = stay if j == k else (1.0 - stay) / (M - 1)
         for k in range(M):
             for a in range(6):
                 xi[k, a] = xm[i, k, a]
@@ -242,7 +251,7 @@ def imm_predict(
                             P0[a, b] = s
                             P0[b, a] = s
             for a in range(3):
-                x_out[j, a] = x0[a] + dt * x0[a + 3]
+                x_out[j, a] = x0[a] + dt_i * x0[a + 3]
                 x_out[j, a + 3] = x0[a + 3]
             for a in range(3):
                 for b in range(3):
@@ -250,21 +259,22 @@ def imm_predict(
                     B = P0[a, b + 3]
                     Bt = P0[b, a + 3]
                     C = P0[a + 3, b + 3]
-                    P_out[j, a, b] = A + dt * (B + Bt) + dt * dt * C
-                    P_out[j, a, b + 3] = B + dt * C
-                    P_out[j, b + 3, a] = B + dt * C
+                    P_out[j, a, b] = A + dt_i * (B + Bt) + dt_i * dt_i * C
+                    P_out[j, a, b + 3] = B + dt_i * C
+                    P_out[j, b + 3, a] = B + dt_i * C
                     P_out[j, a + 3, b + 3] = C
                 sc = scale[i]  # Q(dt) is diagonal in each 3x3 block
                 P_out[j, a, a] += sc * q_pp[j, a]
                 P_out[j, a, a + 3] += sc * q_pv[j, a]
                 P_out[j, a + 3, a] += sc * q_pv[j, a]
                 P_out[j, a + 3, a + 3] += sc * q_vv[j, a]
-        for j in range(M):
-            mu[i, j] = c[j]
-            for a in range(6):
-                xm[i, j, a] = x_out[j, a]
-                for b in range(6):
-                    Pm[i, j, a, b] = P_out[j, a, b]
+        if write_modes:
+            for j in range(M):
+                mu[i, j] = c[j]
+                for a in range(6):
+                    xm[i, j, a] = x_out[j, a]
+                    for b in range(6):
+                        Pm[i, j, a, b] = P_out[j, a, b]
         _combine_local(c, x_out, P_out, x, P, i, d)
 
 
@@ -1398,7 +1408,9 @@ def warm_up() -> None:
     Pm = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
     x, P = xm[:, 0].copy(), Pm[:, 0].copy()
     combine(mu, xm, Pm)
-    imm_predict(mu, xm, Pm, np.eye(2), 1.0, np.ones((2, 3)), np.ones(1), x.copy(), P.copy())
+    imm_predict(
+        mu, xm, Pm, np.ones(2), np.ones(1), np.ones((2, 3)), np.ones(1), x.copy(), P.copy(), True
+    )
     H = np.eye(6)[None, :3].copy()
     y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))
     gate(y, H, P, y, var, np.zeros(3, dtype=bool), 0, 1.0)

@@ -36,33 +36,36 @@ class NearlyConstantVelocity:
         F[POS, VEL] = dt * np.eye(3)
         return F
 
-    def noise(self, dt: float) -> Array:
-        """Q(dt), the 6x6 process noise covariance."""
+    def noise(self, dt: float | Array) -> Array:
+        """Q(dt), the 6x6 process noise covariance; (n, 6, 6) for times dt (n,)."""
+        dt = np.asarray(dt, dtype=np.float64)[..., None, None]
         q = np.diag(self.q)
-        Q = np.empty((STATE_DIM, STATE_DIM))
-        Q[POS, POS] = q * dt**3 / 3.0
-        Q[POS, VEL] = q * dt**2 / 2.0
-        Q[VEL, POS] = q * dt**2 / 2.0
-        Q[VEL, VEL] = q * dt
+        Q = np.empty((*dt.shape[:-2], STATE_DIM, STATE_DIM))
+        Q[..., POS, POS] = q * dt**3 / 3.0
+        Q[..., POS, VEL] = q * dt**2 / 2.0
+        Q[..., VEL, POS] = q * dt**2 / 2.0
+        Q[..., VEL, VEL] = q * dt
         return Q
 
     def predict(
-        self, x: Array, P: Array, dt: float, noise_scale: Array | None = None
+        self, x: Array, P: Array, dt: float | Array, noise_scale: Array | None = None
     ) -> tuple[Array, Array]:
-        """Predict states (n, 6) and covariances (n, 6, 6) forward by `dt` seconds.
+        """Predict states (n, 6) and covariances (n, 6, 6) forward by `dt` seconds: one time
+        for all, or each track its own (dt of shape (n,)).
 
         `noise_scale` (n,), if given, multiplies each track's process noise (a track that
         only bearings place assumes gentler motion: see `Tracker`). Uses the block
         structure of F instead of two dense 6x6 products per track.
         """
+        d = np.asarray(dt, dtype=np.float64)[..., None, None]  # () or (n,), as (.., 1, 1)
         x = x.copy()
-        x[:, POS] += dt * x[:, VEL]
+        x[:, POS] += d[..., 0] * x[:, VEL]
         A = P[:, POS, POS]
         B = P[:, POS, VEL]
         C = P[:, VEL, VEL]
         out = np.empty_like(P)
-        B_new = B + dt * C
-        out[:, POS, POS] = A + dt * (B + B.transpose(0, 2, 1)) + dt * dt * C
+        B_new = B + d * C
+        out[:, POS, POS] = A + d * (B + B.transpose(0, 2, 1)) + d * d * C
         out[:, POS, VEL] = B_new
         out[:, VEL, POS] = B_new.transpose(0, 2, 1)
         out[:, VEL, VEL] = C

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import count, repeat
@@ -234,7 +235,15 @@ class Tracker:
         return self._thresholds[key]
 
     def predict_to(self, t: float) -> None:
-        """Advance every track to time `t` (which must not be earlier than the last scan)."""
+        """Advance every track to time `t` (which must not be earlier than the last scan).
+
+        A track's IMM cycle (mix, predict, update) closes at each of its updates and at
+        every point of a fixed grid of time (the IMM's `step_s`), whatever the sensors
+        report: the modes (`mode_*`, at `t_mix`) move on at the grid points passed, and x
+        and P become their combination predicted from there to `t`, the modes staying as
+        they are. Cycles closed at every scan of every sensor made a radar track depend on
+        how often the cameras, finders and Remote ID receivers report (random camp 0: with
+        them, the radar's bird tracks came out otherwise than with the radar alone)."""
         if self.t is None:
             self.t = t
             return
@@ -245,21 +254,45 @@ class Tracker:
         n = table.n
         if dt > 0.0 and n:
             mu, xm, Pm = table.mode_p[:n], table.mode_x[:n], table.mode_P[:n]
-            self.imm.predict_in_place(
-                mu, xm, Pm, dt, table.x[:n], table.P[:n], self._noise_scale(table.last_hit[:n])
-            )
-            reset = self._bound_height(table.last_hit[:n], t, xm, Pm)
-            if reset.size:  # only those rows' combination changed
-                table.x[reset], table.P[reset] = combine(mu[reset], xm[reset], Pm[reset])
+            x, P, last_hit = table.x[:n], table.P[:n], table.last_hit[:n]
+            scale = self._noise_scale(last_hit)
+            if self.imm.n_modes > 1:  # one mode: no mixing, and its prediction composes
+                step = self.imm.step_s
+                k = math.floor(self.t / step)  # grid points are k * step, to the bit
+                while k * step <= self.t:  # each passed once (the division rounds)
+                    k += 1
+                while k * step <= t:
+                    grid = k * step
+                    self.imm.advance(mu, xm, Pm, grid - table.t_mix[:n], x, P, scale)
+                    self._bound_height(last_hit, grid, xm, Pm)
+                    table.t_mix[:n] = grid
+                    k += 1
+            self.imm.predict_into(mu, xm, Pm, t - table.t_mix[:n], x, P, scale)
+            self._bound_height(last_hit, t, x[:, None], P[:, None])
         self.t = t
+
+    def _predicted_modes(self, rows: Index, t: float) -> tuple[Array, Array, Array]:
+        """The modes of tracks `rows` predicted from their last IMM cycle to `t` (new arrays:
+        probabilities (p, M), states (p, M, 6), covariances (p, M, 6, 6)), height bounded
+        as in `predict_to`."""
+        table = self.tracks
+        mu, xm, Pm = self.imm.predict_combined(
+            table.mode_p[rows],
+            table.mode_x[rows],
+            table.mode_P[rows],
+            t - table.t_mix[rows],
+            self._noise_scale(table.last_hit[rows]),
+        )[:3]
+        self._bound_height(table.last_hit[rows], t, xm, Pm)
+        return mu, xm, Pm
 
     def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> Index:
         """Reset to the height prior the vertical state of tracks that no sensor measuring
         height (radar, camera, Remote ID) updated within the sensor memory, once its
         uncertainty exceeds the prior's: bearings alone say nothing of height, and an
         unobserved vertical velocity would otherwise carry the track underground while its
-        published sigma grew without bound. Edits the mode arrays (n, M, ...) in place;
-        returns the rows it edited."""
+        published sigma grew without bound. Edits the mode arrays (n, M, ...) in place (or
+        a combination, as (n, 1, ...)); returns the rows it edited."""
         prior = self.passive
         rows = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2)
         if rows.size:  # few are that vague: the sensors' test only for them
@@ -835,13 +868,13 @@ class Tracker:
         scan = self._calibrated(scan)
         lag = self.t - scan.t
         m = self.imm.n_modes
-        xm_then = np.empty_like(table.mode_x[:n])
-        Pm_then = np.empty_like(table.mode_P[:n])
+        # The modes as the IMM predicts them now; an update through them mixes there.
+        mu_now, xm_now, Pm_now = self._predicted_modes(np.arange(n), self.t)
+        xm_then = np.empty_like(xm_now)
+        Pm_then = np.empty_like(Pm_now)
         for j, model in enumerate(self.imm.models):
-            xm_then[:, j], Pm_then[:, j] = retrodict(
-                model, table.mode_x[:n, j], table.mode_P[:n, j], lag
-            )
-        x_then, P_then = combine(table.mode_p[:n], xm_then, Pm_then)
+            xm_then[:, j], Pm_then[:, j] = retrodict(model, xm_now[:, j], Pm_now[:, j], lag)
+        x_then, P_then = combine(mu_now, xm_then, Pm_then)
         threshold = self._threshold(scan.model.dim)
         hyps = self.hypothesise(x_then, P_then, scan, threshold)
         existed = table.t_birth[:n] <= scan.t  # a track born later was not there to be seen
@@ -859,7 +892,7 @@ class Tracker:
                 np.repeat(scan.z[hyps.det], m, axis=0),
                 np.repeat(scan.var[hyps.det], m, axis=0),
             )
-            xm, Pm = table.mode_x[rows], table.mode_P[rows]
+            xm, Pm = xm_now[rows], Pm_now[rows]
             x_new, P_new = late_update(  # uses the transition F(-lag) only: any mode's
                 self.imm.models[0],
                 xm.reshape(p * m, -1),
@@ -869,8 +902,10 @@ class Tracker:
                 S,
                 H,
             )
+            table.mode_p[rows] = mu_now[rows]
             table.mode_x[rows] = x_new.reshape(xm.shape)
             table.mode_P[rows] = P_new.reshape(Pm.shape)
+            table.t_mix[rows] = self.t
             table.x[rows], table.P[rows] = combine(
                 table.mode_p[rows], table.mode_x[rows], table.mode_P[rows]
             )
@@ -895,16 +930,19 @@ class Tracker:
             x_new, P_new = self.kalman_update(
                 table.x[rows], table.P[rows], assigned.y, assigned.S, assigned.H, var
             )
+            table.t_mix[rows] = scan.t
             table.mode_x[rows, 0] = table.x[rows] = x_new
             table.mode_P[rows, 0] = table.P[rows] = P_new
             return
         p, m = rows.size, self.imm.n_modes
-        xm = table.mode_x[rows].reshape(p * m, -1)
-        Pm = table.mode_P[rows].reshape(p * m, *table.mode_P.shape[2:])
+        c, xm, Pm = self._predicted_modes(rows, scan.t)
+        table.t_mix[rows] = scan.t
+        xm = xm.reshape(p * m, -1)
+        Pm = Pm.reshape(p * m, *Pm.shape[2:])
         var = np.repeat(var, m, axis=0)
         y, S, H = _innovations(scan.model, xm, Pm, np.repeat(scan.z[assigned.det], m, axis=0), var)
         x_new, P_new = self.kalman_update(xm, Pm, y, S, H, var)
-        mu = posterior_modes(table.mode_p[rows], gaussian_loglik(y, S).reshape(p, m))
+        mu = posterior_modes(c, gaussian_loglik(y, S).reshape(p, m))
         # A tentative track stays in the quiet mode: clutter that happens to line up jumps
         # about like a manoeuvring drone, and letting it win the manoeuvre mode would widen
         # its gate to catch more clutter. Modes are learnt once a track is confirmed, and
@@ -962,16 +1000,16 @@ class Tracker:
             if out is None:
                 continue
             mean, cov = out
-            # Each motion mode takes the position; its velocity stays, uncorrelated with it.
-            table.mode_x[row, :, POS] = mean
-            table.mode_P[row, :, POS, :] = 0.0
-            table.mode_P[row, :, :, POS] = 0.0
-            table.mode_P[row, :, POS, POS] = cov
-            x, P = combine(
-                table.mode_p[row : row + 1],
-                table.mode_x[row : row + 1],
-                table.mode_P[row : row + 1],
-            )
+            # Each motion mode, as predicted now, takes the position; its velocity stays,
+            # uncorrelated with it.
+            mu, xm, Pm = self._predicted_modes(np.array([row]), t)
+            xm[:, :, POS] = mean
+            Pm[:, :, POS, :] = 0.0
+            Pm[:, :, :, POS] = 0.0
+            Pm[:, :, POS, POS] = cov
+            table.mode_p[row], table.mode_x[row], table.mode_P[row] = mu[0], xm[0], Pm[0]
+            table.t_mix[row] = t
+            x, P = combine(mu, xm, Pm)
             table.x[row], table.P[row] = x[0], P[0]
             self.stats.passive_refits += 1
         self.refit.forget(gone)
@@ -993,9 +1031,16 @@ class Tracker:
         live = self.tracks.rows()
         if self.t is not None and t > self.t and len(live):
             mu, xm, Pm, x, P = self.imm.predict_combined(
-                live.mode_p, live.mode_x, live.mode_P, t - self.t, self._noise_scale(live.last_hit)
+                live.mode_p,
+                live.mode_x,
+                live.mode_P,
+                t - live.t_mix,
+                self._noise_scale(live.last_hit),
             )
-            live = replace(live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm)
+            self._bound_height(live.last_hit, t, x[:, None], P[:, None])
+            live = replace(
+                live, x=x, P=P, mode_p=mu, mode_x=xm, mode_P=Pm, t_mix=np.full(len(live), t)
+            )
         silent = orphaned(live.last_hit, live.t_update, self.silent, self.rules.memory_s)
         return TrackSnapshot(t, live, self._graveyard.drain(), silent & (live.status == COASTING))
 

@@ -47,6 +47,7 @@ class TrackRows:
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
     mode_P: NDArray[np.float64]
+    t_mix: NDArray[np.float64]
 
     def __len__(self) -> int:
         return self.track_id.shape[0]
@@ -86,6 +87,7 @@ class TrackTable:
         "mode_p",
         "mode_x",
         "mode_P",
+        "t_mix",
     )
 
     def __init__(
@@ -138,12 +140,15 @@ class TrackTable:
         # that always pass the track on one side lean, however well each fits alone.
         self.emitter_lean = np.zeros((capacity, self.n_sensors), dtype=np.float32)
         self.barred_emitter = np.full(capacity, None, dtype=object)
-        # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances.
-        # x and P above are their combination, which every other stage uses.
+        # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances,
+        # as the track's last IMM cycle (an update, or a point of the mixing grid) left them,
+        # at its time `t_mix`. x and P above are their combination predicted to the
+        # tracker's time, which every other stage uses.
         m = self.mode_prior.shape[0]
         self.mode_p = np.zeros((capacity, m))
         self.mode_x = np.zeros((capacity, m, STATE_DIM))
         self.mode_P = np.zeros((capacity, m, STATE_DIM, STATE_DIM))
+        self.t_mix = np.zeros(capacity)
 
     def _grow(self, needed: int) -> None:
         capacity = self.capacity
@@ -187,6 +192,7 @@ class TrackTable:
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]
         self.mode_P[rows] = P[:, None]
+        self.t_mix[rows] = t
         self.next_id += k
         self.n += k
 
