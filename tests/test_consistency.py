@@ -12,6 +12,8 @@ The normalised innovation squared (NIS) of the radar's updates is checked the sa
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from support.sites import all_round_site
@@ -656,3 +658,25 @@ def test_a_radar_track_on_the_line_of_a_hidden_emitter_does_not_keep_its_bearing
         placed = np.flatnonzero(table.last_hit[: table.n, INDEX[RADAR]] > -np.inf)
         assert all(table.emitter_id[r] != "OCU-1" for r in placed), seed
         assert near >= 0.8, (seed, near)
+
+
+def test_one_radar_plot_does_not_confirm_a_track_that_crossing_lines_of_sight_began() -> None:
+    # Two cameras cross their lines of sight on a point 1.2 km out where nothing flies (two
+    # far objects' lines meet there), then one radar clutter plot falls in that track's
+    # gate. The plot places the track, but is one plot: its M-of-N count starts there, and
+    # the radar, looking again and seeing nothing, kills it. Confirmed at once, it had
+    # coasted into an alert on nothing (random camp 4).
+    rng = np.random.default_rng(3)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=len(SIGMA))
+    point = np.array([200.0, 1200.0, 60.0, 0.0, 0.0, 0.0])
+    for k in range(3):
+        for model in (CAM_A, CAM_B):
+            tracker.process(observe(model, 0.25 * k + 0.01 * INDEX[model], point, rng, None))
+    table = tracker.tracks
+    assert table.n == 1 and table.status[0] == TENTATIVE
+    tracker.process(observe(RADAR, 0.8, point, rng, None))
+    assert table.n == 1 and table.status[0] == TENTATIVE  # placed by one plot, not confirmed
+    for k in range(1, 4):  # the radar looks again and sees nothing there
+        empty = observe(RADAR, 0.8 + k, point, rng, None)
+        tracker.process(replace(empty, z=empty.z[:0], var=empty.var[:0]))
+    assert tracker.tracks.n == 0

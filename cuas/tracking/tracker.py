@@ -412,6 +412,13 @@ class Tracker:
                 spread = _assignment_spread(assigned, gated, n, _RADAR_ANGLES[: scan.model.dim])
                 var = var + np.minimum(spread, var)
             self._update(rows, scan, assigned, var)
+            if radar:
+                # A tentative track of lines of sight that a radar places for the first time
+                # counts its hits from this plot: crossing lines of sight of far objects
+                # made a tentative track that one clutter plot then confirmed, 900 m from
+                # anything, and the alert followed it (random camp 4).
+                first = rows[~placed[rows] & (table.status[rows] == TENTATIVE)]
+                table.history[first] = 0
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
             if angle_only and self.refit is not None:
