@@ -179,6 +179,9 @@ class TrackerConfig(_Section):
     manoeuvre_accel_up_mps2: Positive = 5.0
     cruise_sojourn_s: Positive = 120.0
     manoeuvre_sojourn_s: Positive = 5.0
+    # The modes mix at each update of a track and every `mixing_step_s` of time between,
+    # whatever other sensors report (cuas/tracking/imm.py).
+    mixing_step_s: Annotated[float, Meta(gt=0.0, le=10.0)] = 0.2
     init_speed_sigma_mps: Positive = 20.0
     init_vspeed_sigma_mps: Positive = 5.0
     sensor_memory_s: Positive = 5.0  # how long a sensor counts as "contributing" to a track

@@ -109,6 +109,9 @@ def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int, own: 
     imm.predict_into(mu, xm, Pm, times, *into, scale)
     close(into, b[3:])
     close([mu, xm, Pm], modes_before)  # the modes stay as they were
+    advanced = [mu.copy(), xm.copy(), Pm.copy()]
+    imm.advance(*advanced, times, scale)  # ... or move on, in place
+    close(advanced, b[:3])
     close(*both(lambda: combine(mu, xm, Pm)))
 
 

@@ -136,23 +136,15 @@ class InteractingMultipleModel:
         x[...], P[...] = self.predict_combined(mu, xm, Pm, dt, noise_scale)[3:]
 
     def advance(
-        self,
-        mu: Array,
-        xm: Array,
-        Pm: Array,
-        dt: float | Array,
-        x: Array,
-        P: Array,
-        noise_scale: Array | None = None,
+        self, mu: Array, xm: Array, Pm: Array, dt: float | Array, noise_scale: Array | None = None
     ) -> None:
         """Mix and predict the modes in place (C-contiguous arrays: mu, xm, Pm become the
-        predicted ones), and their combination into x, P."""
+        predicted ones), without their combination."""
         if kernels.ENABLED:
-            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, True)
+            scratch = np.empty((0, 6)), np.empty((0, 6, 6))
+            self._kernel(mu, xm, Pm, dt, *scratch, noise_scale, True, False)
             return
-        mu[...], xm[...], Pm[...], x[...], P[...] = self.predict_combined(
-            mu, xm, Pm, dt, noise_scale
-        )
+        mu[...], xm[...], Pm[...] = self.predict(mu, xm, Pm, dt, noise_scale)
 
     def _kernel(
         self,
@@ -164,14 +156,14 @@ class InteractingMultipleModel:
         P: Array,
         noise_scale: Array | None,
         write_modes: bool,
+        write_combined: bool = True,
     ) -> None:
         q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
         scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
         dts = np.broadcast_to(np.asarray(dt, dtype=np.float64), (len(mu),))
         sojourn = np.asarray(self.sojourn_s, dtype=np.float64)
-        kernels.imm_predict(
-            mu, xm, Pm, sojourn, np.ascontiguousarray(dts), q, scale, x, P, write_modes
-        )
+        dts = np.ascontiguousarray(dts)
+        kernels.imm_predict(mu, xm, Pm, sojourn, dts, q, scale, x, P, write_modes, write_combined)
 
 
 def posterior_modes(c: Array, loglik: Array) -> Array:

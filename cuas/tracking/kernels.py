@@ -169,13 +169,15 @@ def imm_predict(
     x: Array,
     P: Array,
     write_modes: bool,
+    write_combined: bool,
 ) -> None:
     """Mix, predict each mode by its track's own time dt[i] with the nearly-constant-velocity
     block formula plus its white acceleration noise (spectral densities q[j] per axis, as
     `motion.NearlyConstantVelocity` discretises them, times the track's `scale`; switching
-    as `imm.switching` from the modes' mean sojourn times), and combine into x, P. With
-    `write_modes`, mode probabilities `mu`, states `xm` and covariances `Pm` become the
-    predicted ones, in place (each track is read whole before it is written).
+    as `imm.switching` from the modes' mean sojourn times), and, with `write_combined`,
+    combine into x, P. With `write_modes`, mode probabilities `mu`, states `xm` and
+    covariances `Pm` become the predicted ones, in place (each track is read whole before
+    it is written).
 
     Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
     taken once per component, not once per covariance entry: the same operations on the
@@ -275,7 +277,8 @@ def imm_predict(
                     xm[i, j, a] = x_out[j, a]
                     for b in range(6):
                         Pm[i, j, a, b] = P_out[j, a, b]
-        _combine_local(c, x_out, P_out, x, P, i, d)
+        if write_combined:
+            _combine_local(c, x_out, P_out, x, P, i, d)
 
 
 @_jit
@@ -1409,7 +1412,17 @@ def warm_up() -> None:
     x, P = xm[:, 0].copy(), Pm[:, 0].copy()
     combine(mu, xm, Pm)
     imm_predict(
-        mu, xm, Pm, np.ones(2), np.ones(1), np.ones((2, 3)), np.ones(1), x.copy(), P.copy(), True
+        mu,
+        xm,
+        Pm,
+        np.ones(2),
+        np.ones(1),
+        np.ones((2, 3)),
+        np.ones(1),
+        x.copy(),
+        P.copy(),
+        True,
+        True,
     )
     H = np.eye(6)[None, :3].copy()
     y, S, var = np.zeros((1, 3)), np.broadcast_to(np.eye(3), (1, 3, 3)).copy(), np.ones((1, 3))

@@ -263,7 +263,7 @@ class Tracker:
                     k += 1
                 while k * step <= t:
                     grid = k * step
-                    self.imm.advance(mu, xm, Pm, grid - table.t_mix[:n], x, P, scale)
+                    self.imm.advance(mu, xm, Pm, grid - table.t_mix[:n], scale)
                     self._bound_height(last_hit, grid, xm, Pm)
                     table.t_mix[:n] = grid
                     k += 1
@@ -1061,7 +1061,7 @@ def motion_model(cfg: TrackerConfig) -> InteractingMultipleModel:
         q_h=cfg.manoeuvre_accel_mps2**2, q_v=cfg.manoeuvre_accel_up_mps2**2
     )
     return InteractingMultipleModel(
-        (quiet, manoeuvre), (cfg.cruise_sojourn_s, cfg.manoeuvre_sojourn_s)
+        (quiet, manoeuvre), (cfg.cruise_sojourn_s, cfg.manoeuvre_sojourn_s), cfg.mixing_step_s
     )
 
 
