@@ -20,7 +20,7 @@ from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
 from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
-from cuas.tracking import kernels
+from cuas.tracking import kernels, pair_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import published_classes
 from cuas.tracking.coverage import SensorGeometry
@@ -493,3 +493,20 @@ def test_contested(seed: int, n: int, k: int, p: int, margin: float) -> None:
     firm = rng.random(n) < 0.7
     a, b = both(lambda: _contested(assigned, gated, firm, margin, k))
     assert a.tolist() == b.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600))
+def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
+    """The emitter check's two passes over the pairs (`Tracker._check_emitters`): the pairs
+    of each bearing's holder, and the pairs no barred track may take, as its numpy selects."""
+    rng = np.random.default_rng(seed)
+    gated = pairs(rng, n, k, p)
+    holder = np.where(rng.random(k) < 0.5, rng.integers(0, n, k), -1)
+    bar = rng.integers(-1, 4, n)  # per track: 0 none barred, -1 one the scan never names
+    named = rng.integers(0, 4, k)  # per bearing: 0 names none
+    a = pair_kernels.with_holder(gated.track, gated.det, holder)
+    assert a.tolist() == np.flatnonzero(holder[gated.det] == gated.track).tolist()
+    b = pair_kernels.unbarred(gated.track, gated.det, bar, named)
+    t = bar[gated.track]
+    assert b.tolist() == np.flatnonzero(~((t > 0) & (t == named[gated.det]))).tolist()

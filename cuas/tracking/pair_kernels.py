@@ -4,9 +4,10 @@ At 1,000 drones an RF bearing gates about 70 tracks: some 70,000 pairs a directi
 scan. The tracker's numpy code filters them in a dozen passes (tracks lines of sight may not
 update, routing by emitter id, ambiguous bearings, the tighter gate of placed tracks, the
 contest between neighbours), each a gather, a mask and a subset of the whole set. Here each
-of those stages is one or two loops over the pairs. The functions in `cuas.tracking.tracker`
-that call these (`_screen_bearings`, `_contested`) keep their numpy code as the reference,
-used when `kernels.ENABLED` is off; tests/test_kernels.py requires the same pairs from both.
+of those stages is one or two loops over the pairs. The callers (`_screen_bearings`,
+`_contested` and `Tracker._check_emitters` in `cuas.tracking.tracker`, and
+`EmitterEvidence.observe`) keep their numpy code as the reference, used when
+`kernels.ENABLED` is off; tests/test_kernels.py requires the same results from both.
 """
 
 from __future__ import annotations
@@ -122,6 +123,44 @@ def contested(
     return out
 
 
+@_jit
+def with_holder(track: Index, det: Index, holder: Index) -> Index:
+    """Positions of the pairs whose track is their detection's `holder` (a row, or -1), as
+    `Tracker._check_emitters`'s `np.flatnonzero(holder[det] == track)`."""
+    out = np.empty(track.shape[0], dtype=np.intp)
+    q = 0
+    for i in range(track.shape[0]):
+        if holder[det[i]] == track[i]:
+            out[q] = i
+            q += 1
+    return out[:q]
+
+
+@_jit
+def unbarred(track: Index, det: Index, bar: NDArray[np.int64], named: NDArray[np.int64]) -> Index:
+    """Positions of the pairs whose track is not barred (`bar` > 0, per track) from the
+    emitter their detection names (`named`, per detection), as `Tracker._check_emitters`."""
+    out = np.empty(track.shape[0], dtype=np.intp)
+    q = 0
+    for i in range(track.shape[0]):
+        b = bar[track[i]]
+        if b <= 0 or b != named[det[i]]:
+            out[q] = i
+            q += 1
+    return out[:q]
+
+
+@_jit
+def least_per(group: Index, values: Array, groups: int) -> Array:
+    """The least of `values` per `group` (inf where a group has none): np.minimum.at into a
+    full array of inf, which is slow per element (the emitter evidence's edges)."""
+    out = np.full(groups, np.inf)
+    for i in range(group.shape[0]):
+        if values[i] < out[group[i]]:
+            out[group[i]] = values[i]
+    return out
+
+
 def warm_up() -> None:
     """Load (or compile) the kernels with the argument types the tracker passes."""
     if not kernels.ENABLED:
@@ -131,3 +170,6 @@ def warm_up() -> None:
     code = np.zeros(1, dtype=np.int64)
     screen_bearings(one, one, np.ones(1), flag, flag, flag, code, code, flag, 1.0, 1)
     contested(one, one, np.ones(1), one, one, np.ones(1), flag, 1.0, 1)
+    with_holder(one, one, one)
+    unbarred(one, one, code, code)
+    least_per(one, np.ones(1), 1)

@@ -461,7 +461,10 @@ class Tracker:
         if dets.size:
             held_rows = rows[dets]
             d2 = np.full(len(names), np.inf)  # each bearing's distance from its holder
-            with_holder = np.flatnonzero(rows[hyps.det] == hyps.track)
+            if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+                with_holder = pair_kernels.with_holder(hyps.track, hyps.det, rows)
+            else:
+                with_holder = np.flatnonzero(rows[hyps.det] == hyps.track)
             d2[hyps.det[with_holder]] = hyps.d2[with_holder]
             misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
             keep = self.emitter_memory
@@ -481,7 +484,11 @@ class Tracker:
         barred = table.barred_emitter[:n]
         if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
             return hyps
-        bar = emitters.held(barred)[hyps.track]  # 0: none barred, -1: one this scan never names
+        bar = emitters.held(barred)  # 0: none barred, -1: one this scan never names
+        if kernels.ENABLED:
+            keep = pair_kernels.unbarred(hyps.track, hyps.det, bar, emitters.codes)
+            return hyps if keep.size == len(hyps) else hyps.subset(keep)
+        bar = bar[hyps.track]
         return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det])))
 
     def _emitter_lean(
@@ -557,7 +564,9 @@ class Tracker:
         )
         bound: dict[str, int] = {}
         if winners:
-            row_of = {tid: r for r, tid in enumerate(table.track_id[: table.n].tolist())}
+            ids = table.track_id[: table.n]
+            rows = np.flatnonzero(np.isin(ids, list(winners.values())))
+            row_of = dict(zip(ids[rows].tolist(), rows.tolist(), strict=True))
             for name, winner in winners.items():
                 row = row_of.get(winner)
                 if row is None or table.emitter_id[row] is not None:
