@@ -35,6 +35,7 @@ from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import (
     Tracker,
     TrackSnapshot,
+    _ambiguous,
     _contested,
     _EmitterCodes,
     _screen_bearings,
@@ -498,8 +499,9 @@ def test_contested(seed: int, n: int, k: int, p: int, margin: float) -> None:
 @settings(max_examples=80, deadline=None)
 @given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600))
 def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
-    """The emitter check's two passes over the pairs (`Tracker._check_emitters`): the pairs
-    of each bearing's holder, and the pairs no barred track may take, as its numpy selects."""
+    """The emitter check's passes over the pairs (`Tracker._check_emitters`: the pairs of
+    each bearing's holder, the pairs no barred track may take), the ambiguous bearings and
+    the emitter evidence's pairs (`Tracker._bind_emitters`), as their numpy selects."""
     rng = np.random.default_rng(seed)
     gated = pairs(rng, n, k, p)
     holder = np.where(rng.random(k) < 0.5, rng.integers(0, n, k), -1)
@@ -510,3 +512,8 @@ def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
     b = pair_kernels.unbarred(gated.track, gated.det, bar, named)
     t = bar[gated.track]
     assert b.tolist() == np.flatnonzero(~((t > 0) & (t == named[gated.det]))).tolist()
+    firm, chosen = rng.random(n) < 0.7, rng.random(k) < 0.5
+    a, b = both(lambda: _ambiguous(gated, firm, k))
+    assert a.tolist() == b.tolist()
+    c = pair_kernels.firm_pairs(gated.track, gated.det, firm, chosen)
+    assert c.tolist() == np.flatnonzero(firm[gated.track] & chosen[gated.det]).tolist()

@@ -5,7 +5,8 @@ scan. The tracker's numpy code filters them in a dozen passes (tracks lines of s
 update, routing by emitter id, ambiguous bearings, the tighter gate of placed tracks, the
 contest between neighbours), each a gather, a mask and a subset of the whole set. Here each
 of those stages is one or two loops over the pairs. The callers (`_screen_bearings`,
-`_contested` and `Tracker._check_emitters` in `cuas.tracking.tracker`, and
+`_contested`, `_ambiguous`, `Tracker._check_emitters` and `Tracker._bind_emitters` in
+`cuas.tracking.tracker`, and
 `EmitterEvidence.observe`) keep their numpy code as the reference, used when
 `kernels.ENABLED` is off; tests/test_kernels.py requires the same results from both.
 """
@@ -151,6 +152,31 @@ def unbarred(track: Index, det: Index, bar: NDArray[np.int64], named: NDArray[np
 
 
 @_jit
+def ambiguous(track: Index, det: Index, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
+    """Detections (k,) in the gates of several firm tracks, as `tracker._ambiguous`."""
+    count = np.zeros(k, dtype=np.intp)
+    for i in range(track.shape[0]):
+        if firm[track[i]]:
+            count[det[i]] += 1
+    return count > 1
+
+
+@_jit
+def firm_pairs(
+    track: Index, det: Index, firm: NDArray[np.bool_], chosen: NDArray[np.bool_]
+) -> Index:
+    """Positions of the pairs of a firm track and a `chosen` detection (the emitter
+    evidence's, `Tracker._bind_emitters`)."""
+    out = np.empty(track.shape[0], dtype=np.intp)
+    q = 0
+    for i in range(track.shape[0]):
+        if firm[track[i]] and chosen[det[i]]:
+            out[q] = i
+            q += 1
+    return out[:q]
+
+
+@_jit
 def least_per(group: Index, values: Array, groups: int) -> Array:
     """The least of `values` per `group` (inf where a group has none): np.minimum.at into a
     full array of inf, which is slow per element (the emitter evidence's edges)."""
@@ -173,3 +199,5 @@ def warm_up() -> None:
     with_holder(one, one, one)
     unbarred(one, one, code, code)
     least_per(one, np.ones(1), 1)
+    ambiguous(one, one, flag, 1)
+    firm_pairs(one, one, flag, flag)

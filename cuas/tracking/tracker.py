@@ -551,7 +551,10 @@ class Tracker:
         bearing_of[dets] = np.arange(dets.size)
         # The firm tracks in those bearings' gates (a bearing of `dets` is crowded); the
         # innovation covariances of these pairs only, not of all of `raw`.
-        pairs = raw.subset(firm[raw.track] & (bearing_of[raw.det] >= 0))
+        if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+            pairs = raw.subset(pair_kernels.firm_pairs(raw.track, raw.det, firm, bearing_of >= 0))
+        else:
+            pairs = raw.subset(firm[raw.track] & (bearing_of[raw.det] >= 0))
         winners = self.emitter_evidence.observe(
             scan.t,
             scan.sensor,
@@ -1303,6 +1306,8 @@ def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.
     direction usually gates with one track only and is kept. Nor may such a bearing start a
     track: it belongs to one of the drones already tracked.
     """
+    if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+        return pair_kernels.ambiguous(hyps.track, hyps.det, firm, k)
     return np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1
 
 
