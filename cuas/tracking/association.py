@@ -45,12 +45,14 @@ def global_nearest_neighbour(
     p = track.shape[0]
     if p == 0:
         return np.zeros(0, dtype=np.intp)
-    if p <= dense_up_to:  # a handful of pairs: one small dense solve beats the decomposition
-        return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
     usable = cost < miss_cost
     # Track rows and detection indices serve as the graph's node ids as they are: only their
     # order and equality matter below, and counting them beats sorting them.
     alone = (np.bincount(track)[track] == 1) & (np.bincount(det)[det] == 1)
+    if p <= dense_up_to:  # a handful of pairs: one small dense solve beats the decomposition
+        if (alone & usable).all():  # ... unless no two pairs share a track or a detection
+            return np.arange(p)
+        return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
     chosen = [np.flatnonzero(alone & usable)]
     rest = np.flatnonzero(~alone)
     if rest.size:  # only contested pairs need the graph; usually there are few or none
