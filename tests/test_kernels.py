@@ -20,19 +20,26 @@ from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
 from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
-from cuas.tracking import kernels
+from cuas.tracking import kernels, pair_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import published_classes
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
-from cuas.tracking.gating import gate_threshold, hypothesise
+from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.lifecycle import LifecycleRules
 from cuas.tracking.lines_of_sight import HeightPrior, Sighting, posterior
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import Tracker, TrackSnapshot
+from cuas.tracking.tracker import (
+    Tracker,
+    TrackSnapshot,
+    _ambiguous,
+    _contested,
+    _EmitterCodes,
+    _screen_bearings,
+)
 from cuas.tracking.tracks import TrackTable
 from cuas.tracking.update import innovation_covariance, kalman_update
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
@@ -431,3 +438,88 @@ def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
         kernels.ENABLED = enabled
     levels = ThreatLevels(evaluator)(live.x, live.P, live.status, live.friendly, live.class_logp)
     assert levels.tolist() == expected.tolist()
+
+
+def pairs(rng: np.random.Generator, n: int, k: int, p: int) -> Hypotheses:
+    """`p` random distinct (track, detection) pairs of n tracks and k bearings, track by
+    track as gating lists them."""
+    tk = np.unique(np.c_[rng.integers(0, n, p), rng.integers(0, k, p)], axis=0)
+    d2 = rng.uniform(0.0, 6.6, len(tk))
+    y = rng.normal(size=(len(tk), 1))
+    S = rng.uniform(0.1, 1.0, (len(tk), 1, 1))
+    return Hypotheses(tk[:, 0], tk[:, 1], d2, y, S, np.zeros((len(tk), 1, 6)))
+
+
+def same_pairs(a: Hypotheses, b: Hypotheses) -> None:
+    assert a.track.tolist() == b.track.tolist() and a.det.tolist() == b.det.tolist()
+    assert a.d2.tolist() == b.d2.tolist() and a.S.tolist() == b.S.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600))
+def test_screen_bearings(seed: int, n: int, k: int, p: int) -> None:
+    """A direction finder's pairs, screened (exclusions, routing by emitter id, ambiguity,
+    the tighter gate) in compiled passes: the reference's pairs and ambiguous bearings."""
+    rng = np.random.default_rng(seed)
+    raw = pairs(rng, n, k, p)
+    if rng.random() < 0.5:  # a subset, as after the emitter check
+        raw = raw.subset(rng.random(len(raw)) < 0.9)
+    names = [None if rng.random() < 0.2 else f"E{e}" for e in rng.integers(0, k, k)]
+    emitters = _EmitterCodes.of(names)
+    held = np.array([None if rng.random() < 0.4 else f"E{e}" for e in rng.integers(0, k + 5, n)])
+    firm = rng.random(n) < 0.7
+    excluded, shadowed, near = (rng.random((3, n)) < [[0.2], [0.2], [0.3]]).tolist()
+
+    def run() -> tuple[Hypotheses, Hypotheses, np.ndarray]:
+        return _screen_bearings(
+            raw,
+            np.array(excluded),
+            firm,
+            firm & ~np.array(shadowed),
+            emitters,
+            emitters.held(held),
+            np.array(near),
+            2.7,
+            k,
+        )
+
+    (ga, ha, aa), (gb, hb, ab) = both(run)
+    same_pairs(ga, gb)
+    same_pairs(ha, hb)
+    assert aa.tolist() == ab.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600), st.floats(0.0, 12.0))
+def test_contested(seed: int, n: int, k: int, p: int, margin: float) -> None:
+    """Assigned angle pairs with a rival within the margin: the reference's."""
+    rng = np.random.default_rng(seed)
+    gated = pairs(rng, n, k, p)
+    chosen = global_nearest_neighbour(gated.track, gated.det, gated.d2, 6.6)
+    assigned = gated.subset(chosen)
+    firm = rng.random(n) < 0.7
+    a, b = both(lambda: _contested(assigned, gated, firm, margin, k))
+    assert a.tolist() == b.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600))
+def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
+    """The emitter check's passes over the pairs (`Tracker._check_emitters`: the pairs of
+    each bearing's holder, the pairs no barred track may take), the ambiguous bearings and
+    the emitter evidence's pairs (`Tracker._bind_emitters`), as their numpy selects."""
+    rng = np.random.default_rng(seed)
+    gated = pairs(rng, n, k, p)
+    holder = np.where(rng.random(k) < 0.5, rng.integers(0, n, k), -1)
+    bar = rng.integers(-1, 4, n)  # per track: 0 none barred, -1 one the scan never names
+    named = rng.integers(0, 4, k)  # per bearing: 0 names none
+    a = pair_kernels.with_holder(gated.track, gated.det, holder)
+    assert a.tolist() == np.flatnonzero(holder[gated.det] == gated.track).tolist()
+    b = pair_kernels.unbarred(gated.track, gated.det, bar, named)
+    t = bar[gated.track]
+    assert b.tolist() == np.flatnonzero(~((t > 0) & (t == named[gated.det]))).tolist()
+    firm, chosen = rng.random(n) < 0.7, rng.random(k) < 0.5
+    a, b = both(lambda: _ambiguous(gated, firm, k))
+    assert a.tolist() == b.tolist()
+    c = pair_kernels.firm_pairs(gated.track, gated.det, firm, chosen)
+    assert c.tolist() == np.flatnonzero(firm[gated.track] & chosen[gated.det]).tolist()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
-from cuas.tracking.association import global_nearest_neighbour
+from cuas.tracking.association import _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.gating import gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
@@ -79,6 +79,20 @@ def test_gnn_star_clusters_take_the_cheapest_pair() -> None:
     cost = np.array([4.0, 2.0, 3.0, 5.0, 1.0])
     chosen = global_nearest_neighbour(track, det, cost, miss_cost=10.0)
     assert sorted(zip(track[chosen], det[chosen], strict=True)) == [(0, 1), (2, 3)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 400), st.integers(1, 14))
+def test_gnn_sparse_solver_matches_the_dense_one(seed: int, n: int, k: int, per: int) -> None:
+    """The sparse assignment (large tangled clusters) picks the dense solver's pairs."""
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(np.c_[np.repeat(np.arange(n), per), rng.integers(0, k, n * per)], axis=0)
+    track, det = pairs[:, 0], pairs[:, 1]
+    cost = rng.uniform(0.0, 11.0, track.size)
+    every = np.arange(track.size)
+    sparse = _solve_jointly(every, track, det, cost, 11.0, sparse_from=0)
+    dense = _solve_jointly(every, track, det, cost, 11.0, sparse_from=10**9)
+    assert sorted(sparse.tolist()) == sorted(dense.tolist())
 
 
 @settings(max_examples=150, deadline=None)

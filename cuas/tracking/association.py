@@ -19,13 +19,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 from cuas.tracking import kernels
 
 Index = NDArray[np.intp]
 _SMALL = 48  # pairs up to which one dense assignment is cheaper than finding the components
+_SPARSE_FROM = 200  # tracks from which the sparse solver beats the dense one
 
 
 def global_nearest_neighbour(
@@ -44,12 +45,14 @@ def global_nearest_neighbour(
     p = track.shape[0]
     if p == 0:
         return np.zeros(0, dtype=np.intp)
-    if p <= dense_up_to:  # a handful of pairs: one small dense solve beats the decomposition
-        return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
     usable = cost < miss_cost
     # Track rows and detection indices serve as the graph's node ids as they are: only their
     # order and equality matter below, and counting them beats sorting them.
     alone = (np.bincount(track)[track] == 1) & (np.bincount(det)[det] == 1)
+    if p <= dense_up_to:  # a handful of pairs: one small dense solve beats the decomposition
+        if (alone & usable).all():  # ... unless no two pairs share a track or a detection
+            return np.arange(p)
+        return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
     chosen = [np.flatnonzero(alone & usable)]
     rest = np.flatnonzero(~alone)
     if rest.size:  # only contested pairs need the graph; usually there are few or none
@@ -96,13 +99,21 @@ def _cheapest_per_component(pairs: Index, component: Index, cost: NDArray[np.flo
 
 
 def _solve_jointly(
-    pairs: Index, track: Index, det: Index, cost: NDArray[np.float64], miss_cost: float
+    pairs: Index,
+    track: Index,
+    det: Index,
+    cost: NDArray[np.float64],
+    miss_cost: float,
+    sparse_from: int = _SPARSE_FROM,
 ) -> Index:
-    """Optimal assignment of `pairs` with a private missed-detection column per track."""
+    """Optimal assignment of `pairs` with a private missed-detection column per track; from
+    `sparse_from` tracks on the sparse graph (`_solve_sparse`)."""
     rows, r = np.unique(track[pairs], return_inverse=True)
     _, c = np.unique(det[pairs], return_inverse=True)
     nt = rows.shape[0]
     nd = int(c.max()) + 1
+    if nt >= sparse_from:
+        return _solve_sparse(pairs, r, c, nt, nd, cost, miss_cost)
     big = (nt + 1) * miss_cost + 1.0  # dearer than any solution made of real options
     matrix = np.full((nt, nd + nt), big)
     matrix[r, c] = cost[pairs]
@@ -113,3 +124,30 @@ def _solve_jointly(
     taken = col_ind < nd
     picked = lookup[row_ind[taken], col_ind[taken]]
     return picked[picked >= 0]
+
+
+def _solve_sparse(
+    pairs: Index,
+    r: Index,
+    c: Index,
+    nt: int,
+    nd: int,
+    cost: NDArray[np.float64],
+    miss_cost: float,
+) -> Index:
+    """`_solve_jointly` on the sparse graph of the pairs and the miss columns (`r`, `c`: each
+    pair's row and column). A swarm's tentative tracks under RF bearings tangle into one
+    component of hundreds of tracks with a dozen pairs each: the dense matrix is mostly
+    filler, and the sparse solver (LAPJVsp) finds the same optimum several times faster.
+    Every track is matched (to a detection or its miss column), so adding one to every
+    weight keeps the optimum and keeps zero costs from reading as missing edges."""
+    miss = np.arange(nt)
+    graph = csr_matrix(
+        (np.r_[cost[pairs], np.full(nt, miss_cost)] + 1.0, (np.r_[r, miss], np.r_[c, nd + miss])),
+        shape=(nt, nd + nt),
+    )
+    row_ind, col_ind = min_weight_full_bipartite_matching(graph)
+    lookup = np.full((nt, nd), -1, dtype=np.intp)
+    lookup[r, c] = pairs
+    taken = col_ind < nd
+    return lookup[row_ind[taken], col_ind[taken]]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.tracking import kernels
+from cuas.tracking import kernels, pair_kernels
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -116,8 +116,11 @@ class EmitterEvidence:
         self._weight[slots] = self._weight[slots] * decay + 1.0
         self._sites[slots] |= np.uint64(1) << np.uint64(sensor % 64)
         loglik = -0.5 * (d2 + log_det_s)
-        edge = np.full(len(names), np.inf)
-        np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
+        if kernels.ENABLED:
+            edge = pair_kernels.least_per(bearing, -0.5 * (threshold + log_det_s), len(names))
+        else:
+            edge = np.full(len(names), np.inf)
+            np.minimum.at(edge, bearing, -0.5 * (threshold + log_det_s))
         at = np.full(self._sites.size, -1, dtype=np.intp)
         at[slots] = np.arange(len(names))
         slot = slots[bearing]

@@ -116,9 +116,13 @@ class Hypotheses:
                 return self
             keep = np.flatnonzero(keep)  # once, not once per array
         at = keep if self._at is None else self._at[keep]
-        h_at = keep if self._h_at is None else self._h_at[keep]
+        track = self.track[keep]
+        # H one row per track (the kernels' gating): its rows are the pairs' tracks.
+        h_at = (
+            keep if self._h_at is None else track if self._h_at is self.track else self._h_at[keep]
+        )
         return Hypotheses._view(
-            self.track[keep], self.det[keep], self.d2[keep], (self._y, self._S, self._H), at, h_at
+            track, self.det[keep], self.d2[keep], (self._y, self._S, self._H), at, h_at
         )
 
 

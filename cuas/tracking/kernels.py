@@ -1516,6 +1516,7 @@ def warm_up() -> None:
             1.0,
             1e-3,
         )
-    from cuas.tracking import sight_kernels  # imports this module: loaded here, not above
+    from cuas.tracking import pair_kernels, sight_kernels  # import this module: loaded here
 
     sight_kernels.warm_up()
+    pair_kernels.warm_up()

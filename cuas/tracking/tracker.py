@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernels
+from cuas.tracking import kernels, pair_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
@@ -355,38 +355,46 @@ class Tracker:
             emitters = _EmitterCodes.of(scan.labels.emitter_id)
             hyps = self._check_emitters(scan, hyps, threshold, emitters)
         raw = hyps
-        hyps = hyps.subset(~excluded[hyps.track])
-        if emitters is not None:
-            if self.emitter_evidence is not None:
-                self._bind_emitters(scan, raw, firm, threshold, emitters)
-            hyps = _route_by_emitter(
-                emitters, emitters.held(table.emitter_id[:n]), hyps, firm & ~table.shadowed[:n], k
-            )
-        if radar and len(hyps):
-            # A plot in the gate of a firm track a radar placed is that track's to take (or
-            # refuse): a track from bearings alone, on the same drone, that took it would
-            # become a second radar track of it, fed by the two drones' plots in turn.
-            held = np.zeros(k, dtype=bool)
-            held[hyps.det[(placed & firm)[hyps.track]]] = True
-            hyps = hyps.subset(placed[hyps.track] | ~held[hyps.det])
+        if emitters is not None and self.emitter_evidence is not None:
+            self._bind_emitters(scan, raw, firm, threshold, emitters)
         forced = Hypotheses.empty(scan.model.dim)
-        if scan.labels is not None and any(u is not None for u in scan.labels.uas_id):
-            forced, hyps = self._by_identity(scan, hyps)
-        gated = hyps
+        identified = scan.labels is not None and scan.labels.uas_id.count(None) != k
+        if emitters is not None and not identified:  # a direction finder's scan
+            gated, hyps, ambiguous = _screen_bearings(
+                raw,
+                excluded,
+                firm,
+                self._routable(firm),
+                emitters,
+                emitters.held(table.emitter_id[:n]),
+                self._near(scan.t),
+                self._placed_threshold(scan.model.dim),
+                k,
+            )
+        else:
+            hyps = hyps.subset(~excluded[hyps.track])
+            if emitters is not None:
+                hyps = _route_by_emitter(
+                    emitters, emitters.held(table.emitter_id[:n]), hyps, self._routable(firm), k
+                )
+            if radar and len(hyps):
+                # A plot in the gate of a firm track a radar placed is that track's to take
+                # (or refuse): a track from bearings alone, on the same drone, that took it
+                # would become a second radar track of it, fed by the two drones' plots in turn.
+                held = np.zeros(k, dtype=bool)
+                held[hyps.det[(placed & firm)[hyps.track]]] = True
+                hyps = hyps.subset(placed[hyps.track] | ~held[hyps.det])
+            if identified:
+                forced, hyps = self._by_identity(scan, hyps)
+            gated = hyps
+            ambiguous = np.zeros(k, dtype=bool)
+            if angle_only and len(hyps):
+                hyps, ambiguous = _unambiguous(
+                    hyps, firm, self._near(scan.t), self._placed_threshold(scan.model.dim), k
+                )
 
         # Firm (confirmed, coasting) tracks choose first, so that a tentative track born of
         # clutter never takes a detection away from a real target.
-        ambiguous = np.zeros(k, dtype=bool)
-        if angle_only and len(hyps):
-            ambiguous = _ambiguous(hyps, firm, k)
-            hyps = hyps.subset(~ambiguous[hyps.det])
-            # A track a radar places is where the radar says: an angle at the edge of its gate
-            # is more likely another object's (a hidden drone's bearing across a flock), and
-            # taking it would drag the track off its object and give it that object's emitter
-            # id. Such angles update it only inside the tighter gate; they still count as
-            # explained (no second track starts on them) and still weigh in emitter checks.
-            near = self._updated_by(table.last_hit[:n], self.localising, scan.t)[hyps.track]
-            hyps = hyps.subset(~near | (hyps.d2 <= self._placed_threshold(scan.model.dim)))
         first = hyps.subset(firm[hyps.track])
         first = first.subset(self.associate(first.track, first.det, first.d2, threshold))
         taken = np.zeros(k, dtype=bool)
@@ -398,7 +406,7 @@ class Tracker:
             # A line of sight that fits another track (or a track that another line of sight
             # fits) almost as well would drag the track onto a neighbour's direction: in a
             # flock or a swarm, angles update only the pairs they single out.
-            contested = _contested(assigned, gated, firm, self.angle_margin)
+            contested = _contested(assigned, gated, firm, self.angle_margin, k)
             if contested.any() and scan.labels is not None:
                 self._observe(scan, assigned.subset(contested), gated)
             assigned = assigned.subset(~contested)
@@ -451,6 +459,15 @@ class Tracker:
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
 
+    def _routable(self, firm: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Tracks whose emitter's bearings are reserved for them (`_route_by_emitter`)."""
+        return firm & ~self.tracks.shadowed[: self.tracks.n]
+
+    def _near(self, t: float) -> NDArray[np.bool_]:
+        """Tracks a radar or Remote ID updated within the sensor memory before `t`: an angle
+        updates them only inside the tighter gate (`_unambiguous`)."""
+        return self._updated_by(self.tracks.last_hit[: self.tracks.n], self.localising, t)
+
     def _check_emitters(
         self, scan: Scan, hyps: Hypotheses, threshold: float, emitters: _EmitterCodes
     ) -> Hypotheses:
@@ -484,7 +501,10 @@ class Tracker:
         if dets.size:
             held_rows = rows[dets]
             d2 = np.full(len(names), np.inf)  # each bearing's distance from its holder
-            with_holder = np.flatnonzero(rows[hyps.det] == hyps.track)
+            if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+                with_holder = pair_kernels.with_holder(hyps.track, hyps.det, rows)
+            else:
+                with_holder = np.flatnonzero(rows[hyps.det] == hyps.track)
             d2[hyps.det[with_holder]] = hyps.d2[with_holder]
             misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
             keep = self.emitter_memory
@@ -504,7 +524,11 @@ class Tracker:
         barred = table.barred_emitter[:n]
         if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
             return hyps
-        bar = emitters.held(barred)[hyps.track]  # 0: none barred, -1: one this scan never names
+        bar = emitters.held(barred)  # 0: none barred, -1: one this scan never names
+        if kernels.ENABLED:
+            keep = pair_kernels.unbarred(hyps.track, hyps.det, bar, emitters.codes)
+            return hyps if keep.size == len(hyps) else hyps.subset(keep)
+        bar = bar[hyps.track]
         return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det])))
 
     def _emitter_lean(
@@ -551,14 +575,12 @@ class Tracker:
         if not len(raw) or not emitters.any:
             return
         table = self.tracks
-        pairs = firm[raw.track] & _ambiguous(raw, firm, len(scan))[raw.det]
-        if not pairs.any():
+        crowded = _ambiguous(raw, firm, len(scan))  # bearings in several firm tracks' gates
+        if not crowded.any():
             return
         held = np.zeros(emitters.count + 1, dtype=bool)  # the last: ids this scan never names
         held[emitters.held(table.emitter_id[: table.n])] = True
         held[0] = True  # a bearing naming no emitter is no evidence either
-        crowded = np.zeros(len(scan), dtype=bool)
-        crowded[raw.det[pairs]] = True
         dets = np.flatnonzero(crowded & ~held[emitters.codes])
         # One bearing per emitter and scan (the first): two are a rare echo.
         _, first = np.unique(emitters.codes[dets], return_index=True)
@@ -567,22 +589,27 @@ class Tracker:
             return
         bearing_of = np.full(len(scan), -1, dtype=np.intp)
         bearing_of[dets] = np.arange(dets.size)
-        pairs &= bearing_of[raw.det] >= 0
-        p = np.flatnonzero(pairs)
-        rows = raw.track[p]
+        # The firm tracks in those bearings' gates (a bearing of `dets` is crowded); the
+        # innovation covariances of these pairs only, not of all of `raw`.
+        if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+            pairs = raw.subset(pair_kernels.firm_pairs(raw.track, raw.det, firm, bearing_of >= 0))
+        else:
+            pairs = raw.subset(firm[raw.track] & (bearing_of[raw.det] >= 0))
         winners = self.emitter_evidence.observe(
             scan.t,
             scan.sensor,
             [names[j] for j in dets.tolist()],
-            bearing_of[raw.det[p]],
-            table.track_id[rows],
-            raw.d2[p],
-            log_det(raw.S[p]),
+            bearing_of[pairs.det],
+            table.track_id[pairs.track],
+            pairs.d2,
+            log_det(pairs.S),
             threshold,
         )
         bound: dict[str, int] = {}
         if winners:
-            row_of = {tid: r for r, tid in enumerate(table.track_id[: table.n].tolist())}
+            ids = table.track_id[: table.n]
+            rows = np.flatnonzero(np.isin(ids, list(winners.values())))
+            row_of = dict(zip(ids[rows].tolist(), rows.tolist(), strict=True))
             for name, winner in winners.items():
                 row = row_of.get(winner)
                 if row is None or table.emitter_id[row] is not None:
@@ -1126,11 +1153,24 @@ def _plots_elsewhere(
 
 
 def _contested(
-    assigned: Hypotheses, gated: Hypotheses, firm: NDArray[np.bool_], margin: float
+    assigned: Hypotheses, gated: Hypotheses, firm: NDArray[np.bool_], margin: float, k: int
 ) -> NDArray[np.bool_]:
     """Assigned pairs with a rival within `margin` of their squared distance: another firm
-    track for the same detection, or another detection for the same track."""
-    n, k = firm.shape[0], int(max(gated.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
+    track for the same detection, or another detection for the same track (detections of a
+    scan of `k`)."""
+    if kernels.ENABLED:  # one compiled pass over the gated pairs; the numpy is the reference
+        return pair_kernels.contested(
+            assigned.track,
+            assigned.det,
+            assigned.d2,
+            gated.track,
+            gated.det,
+            gated.d2,
+            firm,
+            margin,
+            k,
+        )
+    n = firm.shape[0]
     track_of = np.full(k, -1, dtype=np.intp)
     track_of[assigned.det] = assigned.track
     det_of = np.full(n, -1, dtype=np.intp)
@@ -1251,6 +1291,64 @@ def _assignment_spread(
     return out
 
 
+def _screen_bearings(
+    raw: Hypotheses,
+    excluded: NDArray[np.bool_],
+    firm: NDArray[np.bool_],
+    routable: NDArray[np.bool_],
+    emitters: _EmitterCodes,
+    holds: NDArray[np.int64],
+    near: NDArray[np.bool_],
+    limit: float,
+    k: int,
+) -> tuple[Hypotheses, Hypotheses, NDArray[np.bool_]]:
+    """A direction finder's gated pairs `raw` (emitters checked and bound), screened as any
+    scan's are: (the pairs its bearings may explain, those that may update a track, the
+    ambiguous bearings (k,)).
+
+    Without the tracks the scan may not update (`excluded`), routed by emitter id
+    (`_route_by_emitter`, `holds` per track), then the angles' ambiguity and tighter gate
+    (`_unambiguous`). At 1,000 drones `raw` holds some 70,000 pairs: with the kernels that
+    is three compiled passes (pair_kernels.py); the numpy below is the reference."""
+    if kernels.ENABLED and len(raw):
+        gated, kept, ambiguous = pair_kernels.screen_bearings(
+            raw.track,
+            raw.det,
+            raw.d2,
+            excluded,
+            routable,
+            firm,
+            emitters.codes,
+            holds,
+            near,
+            limit,
+            k,
+        )
+        return raw.subset(gated), raw.subset(kept), ambiguous
+    gated = _route_by_emitter(emitters, holds, raw.subset(~excluded[raw.track]), routable, k)
+    if not len(gated):
+        return gated, gated, np.zeros(k, dtype=bool)
+    hyps, ambiguous = _unambiguous(gated, firm, near, limit, k)
+    return gated, hyps, ambiguous
+
+
+def _unambiguous(
+    hyps: Hypotheses, firm: NDArray[np.bool_], near: NDArray[np.bool_], limit: float, k: int
+) -> tuple[Hypotheses, NDArray[np.bool_]]:
+    """The angle-only pairs that may update a track, and the detections (k,) in several firm
+    tracks' gates (`_ambiguous`), which update none.
+
+    A track a radar places is where the radar says: an angle at the edge of its gate is more
+    likely another object's (a hidden drone's bearing across a flock), and taking it would
+    drag the track off its object and give it that object's emitter id. Such angles update a
+    track placed within the sensor memory (`near`) only inside the tighter gate (`limit`);
+    they still count as explained (no second track starts on them) and still weigh in
+    emitter checks."""
+    ambiguous = _ambiguous(hyps, firm, k)
+    hyps = hyps.subset(~ambiguous[hyps.det])
+    return hyps.subset(~near[hyps.track] | (hyps.d2 <= limit)), ambiguous
+
+
 def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
     """Angle-only detections that fall in the gates of several firm tracks: used by none.
 
@@ -1260,6 +1358,8 @@ def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.
     direction usually gates with one track only and is kept. Nor may such a bearing start a
     track: it belongs to one of the drones already tracked.
     """
+    if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+        return pair_kernels.ambiguous(hyps.track, hyps.det, firm, k)
     return np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1
 
 

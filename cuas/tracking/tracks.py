@@ -203,9 +203,13 @@ class TrackTable:
         keep = ~mask
         removed = self.track_id[: self.n][mask].copy()
         count = int(keep.sum())
+        # Rows before the first deleted one stay where they are: the deleted are mostly new
+        # tentative tracks (clutter), at the end of the table, so only a short tail moves.
+        first = int(np.argmax(mask))
+        tail = keep[first:]
         for name in self._fields:
             array = getattr(self, name)
-            array[:count] = array[: self.n][keep]
+            array[first:count] = array[first : self.n][tail]
         self.n = count
         # A burst of tentative tracks (crossing lines in a swarm) grew the table; once the
         # live rows fill under 1 / GROWTH^2 of it, it shrinks back to GROWTH times them (the
