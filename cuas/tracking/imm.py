@@ -158,6 +158,8 @@ class InteractingMultipleModel:
         write_modes: bool,
         write_combined: bool = True,
     ) -> None:
+        """One `kernels.imm_predict` pass: each track by its own time `dt`, modes written
+        back with `write_modes`, their combination into x, P with `write_combined`."""
         q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
         scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
         dts = np.broadcast_to(np.asarray(dt, dtype=np.float64), (len(mu),))
