@@ -41,7 +41,7 @@ from cuas.tracking.tracker import (
     _screen_bearings,
 )
 from cuas.tracking.tracks import TrackTable
-from cuas.tracking.update import innovation_covariance, kalman_update
+from cuas.tracking.update import innovation_covariance, kalman_update, update_modes
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 from simulators.random_camp import random_camp
 
@@ -135,6 +135,51 @@ def test_update_and_likelihood(seed: int, p: int, m: int) -> None:
     close(*both(lambda: kalman_update(x, P, y, S, H, var)), rtol=1e-7, atol=1e-7)
     close(*both(lambda: [gaussian_loglik(y, S)]))
     close(*both(lambda: [innovation_covariance(H, P, var)]), rtol=1e-9, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 30), st.integers(1, 40), st.integers(0, 5), st.sampled_from([1, 2]))
+def test_update_modes(seed: int, p: int, k: int, which: int, modes: int) -> None:
+    """The fused IMM update against the numpy reference, and against the separate kernels
+    it replaces (innovation covariance, Kalman update, likelihood) to the bit."""
+    rng = np.random.default_rng(seed)
+    model = models(geometry(rng))[which]
+    _, xm, Pm = tracks(rng, p * modes, 1)
+    xm, Pm = xm[:, 0], Pm[:, 0]
+    det = rng.integers(0, k, p)
+    zhat, _ = model.predict(xm[::modes] if p else np.zeros((0, 6)))
+    var = rng.uniform(0.1, 4, (p, model.dim)) * np.where(model.wrap, 1e-4, 25.0)
+    z = rng.normal(0, 1, (k, model.dim)) * 10.0 + (zhat[rng.integers(0, p, k)] if p else 0.0)
+    z[:, model.wrap] %= 2 * np.pi
+    close(*both(lambda: update_modes(model, xm, Pm, z, det, var, modes)), rtol=1e-7, atol=1e-7)
+
+    def separate() -> tuple[np.ndarray, ...]:
+        zhat, H = model.predict(xm)
+        v = np.repeat(var, modes, axis=0)
+        y = model.residual(np.repeat(z[det], modes, axis=0), zhat)
+        S = innovation_covariance(H, Pm, v)
+        return (*kalman_update(xm, Pm, y, S, H, v), gaussian_loglik(y, S))
+
+    fused, _ = both(lambda: update_modes(model, xm, Pm, z, det, var, modes))
+    for a, b in zip(fused, both(separate)[0], strict=True):
+        assert np.array_equal(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds, st.integers(1, 40), st.sampled_from([1, 2, 3]))
+def test_store_modes(seed: int, n: int, modes: int) -> None:
+    """Modes and their combination written into table rows, as the numpy reference."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(n)[: rng.integers(0, n + 1)]
+    mu, xm, Pm = tracks(rng, rows.size, modes)
+
+    def stored() -> list[np.ndarray]:
+        table = TrackTable(1, mode_prior=np.full(modes, 1.0 / modes))
+        table.add(np.zeros((n, 6)), np.broadcast_to(np.eye(6), (n, 6, 6)), 0.0, 0)
+        table.store_modes(rows, mu, xm, Pm)
+        return [table.mode_p, table.mode_x, table.mode_P, table.x, table.P]
+
+    close(*both(stored))
 
 
 def models(g: SensorGeometry) -> list:

@@ -1516,7 +1516,12 @@ def warm_up() -> None:
             1.0,
             1e-3,
         )
-    from cuas.tracking import pair_kernels, sight_kernels  # import this module: loaded here
+    from cuas.tracking import (  # import this module: loaded here
+        pair_kernels,
+        sight_kernels,
+        update_kernels,
+    )
 
     sight_kernels.warm_up()
     pair_kernels.warm_up()
+    update_kernels.warm_up()

@@ -28,7 +28,7 @@ from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
-from cuas.tracking.update import innovation_covariance, kalman_update
+from cuas.tracking.update import innovation_covariance, kalman_update, update_modes
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -276,14 +276,10 @@ class Tracker:
         probabilities (p, M), states (p, M, 6), covariances (p, M, 6, 6)), height bounded
         as in `predict_to`."""
         table = self.tracks
-        mu, xm, Pm = self.imm.predict_combined(
-            table.mode_p[rows],
-            table.mode_x[rows],
-            table.mode_P[rows],
-            t - table.t_mix[rows],
-            self._noise_scale(table.last_hit[rows]),
-        )[:3]
-        self._bound_height(table.last_hit[rows], t, xm, Pm)
+        mu, xm, Pm = table.mode_p[rows], table.mode_x[rows], table.mode_P[rows]  # copies
+        last_hit = table.last_hit[rows]
+        self.imm.advance(mu, xm, Pm, t - table.t_mix[rows], self._noise_scale(last_hit))
+        self._bound_height(last_hit, t, xm, Pm)
         return mu, xm, Pm
 
     def _bound_height(self, last_hit: Array, t: float, xm: Array, Pm: Array) -> Index:
@@ -973,10 +969,15 @@ class Tracker:
         table.t_mix[rows] = scan.t
         xm = xm.reshape(p * m, -1)
         Pm = Pm.reshape(p * m, *Pm.shape[2:])
-        var = np.repeat(var, m, axis=0)
-        y, S, H = _innovations(scan.model, xm, Pm, np.repeat(scan.z[assigned.det], m, axis=0), var)
-        x_new, P_new = self.kalman_update(xm, Pm, y, S, H, var)
-        mu = posterior_modes(c, gaussian_loglik(y, S).reshape(p, m))
+        if self.kalman_update is kalman_update:  # the default updater: one fused pass
+            x_new, P_new, loglik = update_modes(scan.model, xm, Pm, scan.z, assigned.det, var, m)
+        else:
+            var = np.repeat(var, m, axis=0)
+            z = np.repeat(scan.z[assigned.det], m, axis=0)
+            y, S, H = _innovations(scan.model, xm, Pm, z, var)
+            x_new, P_new = self.kalman_update(xm, Pm, y, S, H, var)
+            loglik = gaussian_loglik(y, S)
+        mu = posterior_modes(c, loglik.reshape(p, m))
         # A tentative track stays in the quiet mode: clutter that happens to line up jumps
         # about like a manoeuvring drone, and letting it win the manoeuvre mode would widen
         # its gate to catch more clutter. Modes are learnt once a track is confirmed, and
@@ -986,8 +987,7 @@ class Tracker:
         mu[(table.status[rows] == TENTATIVE) | ~located] = self.imm.quiet
         x_new = x_new.reshape(p, m, -1)
         P_new = P_new.reshape(p, m, *P_new.shape[1:])
-        table.mode_p[rows], table.mode_x[rows], table.mode_P[rows] = mu, x_new, P_new
-        table.x[rows], table.P[rows] = combine(mu, x_new, P_new)
+        table.store_modes(rows, mu, x_new, P_new)
 
     def _initiate(self, scan: Scan, free: Index) -> None:
         """New tentative tracks: from each free detection of a sensor that localises a target

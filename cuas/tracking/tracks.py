@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import kernels, update_kernels
+from cuas.tracking.imm import combine
 from cuas.tracking.motion import STATE_DIM
 from cuas.tracking.scan import CLASSES
 
@@ -195,6 +197,24 @@ class TrackTable:
         self.t_mix[rows] = t
         self.next_id += k
         self.n += k
+
+    def store_modes(
+        self,
+        rows: NDArray[np.intp],
+        mu: NDArray[np.float64],
+        xm: NDArray[np.float64],
+        Pm: NDArray[np.float64],
+    ) -> None:
+        """Set the motion modes (p, M), (p, M, 6), (p, M, 6, 6) of rows `rows` (distinct) and
+        their x, P to the modes' combination: one compiled pass when the kernels are enabled,
+        this numpy code otherwise."""
+        if kernels.ENABLED:
+            update_kernels.store_modes(
+                rows, mu, xm, Pm, self.mode_p, self.mode_x, self.mode_P, self.x, self.P
+            )
+            return
+        self.mode_p[rows], self.mode_x[rows], self.mode_P[rows] = mu, xm, Pm
+        self.x[rows], self.P[rows] = combine(mu, xm, Pm)
 
     def remove(self, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
         """Delete the live rows where `mask` is true; returns the deleted track ids."""

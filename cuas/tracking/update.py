@@ -1,13 +1,17 @@
-"""The Kalman update (the updater), batched over assigned (track, detection) pairs."""
+"""The Kalman update (the updater), batched over assigned (track, detection) pairs, and the
+IMM's update of every motion mode of the assigned tracks."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.tracking import kernels
+from cuas.tracking import kernels, update_kernels
+from cuas.tracking.imm import gaussian_loglik
+from cuas.tracking.measurements import MeasurementModel
 
 Array = NDArray[np.float64]
+Index = NDArray[np.intp]
 
 
 def kalman_update(
@@ -39,3 +43,33 @@ def innovation_covariance(H: Array, P: Array, var: Array) -> Array:
     diag = np.arange(var.shape[1])
     S[:, diag, diag] += var
     return S
+
+
+def update_modes(
+    model: MeasurementModel, xm: Array, Pm: Array, z: Array, det: Index, var: Array, modes: int
+) -> tuple[Array, Array, Array]:
+    """Kalman-update the IMM's mode rows xm (p * modes, 6), Pm (p * modes, 6, 6), a track's
+    modes consecutive, with their tracks' detections z[det] of variances var (p, m):
+    posterior states, covariances and the innovations' log-likelihoods (p * modes,).
+
+    The measurement model's prediction stays numpy (the range-rate row uses matrix
+    products); the rest is one compiled pass (`update_kernels.update_modes`) when enabled,
+    this numpy code otherwise."""
+    zhat, H = model.predict(xm)
+    if kernels.ENABLED:
+        return update_kernels.update_modes(
+            np.ascontiguousarray(xm),
+            np.ascontiguousarray(Pm),
+            zhat,
+            H,
+            np.ascontiguousarray(z),
+            det,
+            np.ascontiguousarray(var),
+            model.wrap,
+            modes,
+        )
+    var = np.repeat(var, modes, axis=0)
+    y = model.residual(np.repeat(z[det], modes, axis=0), zhat)
+    S = innovation_covariance(H, Pm, var)
+    x_new, P_new = kalman_update(xm, Pm, y, S, H, var)
+    return x_new, P_new, gaussian_loglik(y, S)
