@@ -1326,6 +1326,58 @@ def innovation_covariance(H: Array, P: Array, var: Array) -> Array:
 
 
 @_jit
+def _gain_and_joseph(
+    x: Array,
+    P: Array,
+    H: Array,
+    y: Array,
+    var: Array,
+    L: Array,
+    HP: Array,
+    m: int,
+    scratch: tuple[Array, Array, Array, Array, Array],
+    x_out: Array,
+    P_out: Array,
+) -> None:
+    """One track's Kalman update in the Joseph form: state x (6,), covariance P (6, 6),
+    Jacobian H (m, 6), innovation y (m,), measurement variances var (m,), the Cholesky
+    factor L of its innovation covariance and HP = H P (m, 6) given; the posterior into
+    x_out (6,) and P_out (6, 6). Scratch: K (6, m), u, v (m,), IKH, T (6, 6)."""
+    K, u, v, IKH, T = scratch
+    for b in range(6):  # K' = S^-1 H P (P symmetric), one column of H P at a time
+        _forward(L, m, HP[:, b], u)
+        _backward(L, m, u, v)
+        for r in range(m):
+            K[b, r] = v[r]
+    for a in range(6):
+        s = x[a]
+        for r in range(m):
+            s += K[a, r] * y[r]
+        x_out[a] = s
+    for a in range(6):
+        for b in range(6):
+            s = 1.0 if a == b else 0.0
+            for r in range(m):
+                s -= K[a, r] * H[r, b]
+            IKH[a, b] = s
+    for a in range(6):
+        for b in range(6):
+            s = 0.0
+            for c in range(6):
+                s += IKH[a, c] * P[c, b]
+            T[a, b] = s
+    for a in range(6):
+        for b in range(a + 1):
+            s = 0.0
+            for c in range(6):
+                s += T[a, c] * IKH[b, c]
+            for r in range(m):
+                s += K[a, r] * var[r] * K[b, r]
+            P_out[a, b] = s
+            P_out[b, a] = s
+
+
+@_jit
 def kalman_update(
     x: Array, P: Array, y: Array, S: Array, H: Array, var: Array
 ) -> tuple[Array, Array]:
@@ -1335,49 +1387,16 @@ def kalman_update(
     P_new = np.empty_like(P)
     L = np.zeros((m, m))
     HP = np.empty((m, 6))
-    K = np.empty((6, m))
-    u = np.empty(m)
-    v = np.empty(m)
-    IKH = np.empty((6, 6))
-    T = np.empty((6, 6))
+    scratch = (np.empty((6, m)), np.empty(m), np.empty(m), np.empty((6, 6)), np.empty((6, 6)))
     for i in range(p):
         _cholesky(S[i], m, L)
-        for b in range(6):  # K' = S^-1 H P (P symmetric), one column of H P at a time
-            for r in range(m):
+        for r in range(m):
+            for b in range(6):
                 s = 0.0
                 for a in range(6):
                     s += H[i, r, a] * P[i, a, b]
                 HP[r, b] = s
-            _forward(L, m, HP[:, b], u)
-            _backward(L, m, u, v)
-            for r in range(m):
-                K[b, r] = v[r]
-        for a in range(6):
-            s = x[i, a]
-            for r in range(m):
-                s += K[a, r] * y[i, r]
-            x_new[i, a] = s
-        for a in range(6):
-            for b in range(6):
-                s = 1.0 if a == b else 0.0
-                for r in range(m):
-                    s -= K[a, r] * H[i, r, b]
-                IKH[a, b] = s
-        for a in range(6):
-            for b in range(6):
-                s = 0.0
-                for c in range(6):
-                    s += IKH[a, c] * P[i, c, b]
-                T[a, b] = s
-        for a in range(6):
-            for b in range(a + 1):
-                s = 0.0
-                for c in range(6):
-                    s += T[a, c] * IKH[b, c]
-                for r in range(m):
-                    s += K[a, r] * var[i, r] * K[b, r]
-                P_new[i, a, b] = s
-                P_new[i, b, a] = s
+        _gain_and_joseph(x[i], P[i], H[i], y[i], var[i], L, HP, m, scratch, x_new[i], P_new[i])
     return x_new, P_new
 
 

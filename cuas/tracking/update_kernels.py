@@ -23,7 +23,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.tracking import kernels
-from cuas.tracking.kernels import _backward, _cholesky, _combine_local, _forward, _jit, _wrap
+from cuas.tracking.kernels import (
+    _cholesky,
+    _combine_local,
+    _forward,
+    _gain_and_joseph,
+    _jit,
+    _sandwich,
+    _wrap,
+)
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -55,11 +63,8 @@ def update_modes(
     S = np.empty((m, m))
     L = np.zeros((m, m))
     HP = np.empty((m, 6))
-    K = np.empty((6, m))
     u = np.empty(m)
-    v = np.empty(m)
-    IKH = np.empty((6, 6))
-    T = np.empty((6, 6))
+    scratch = (np.empty((6, m)), np.empty(m), np.empty(m), np.empty((6, 6)), np.empty((6, 6)))
     log2pi = m * math.log(2.0 * math.pi)
     for i in range(q):
         k = i // modes
@@ -68,18 +73,7 @@ def update_modes(
             e = z[d, r] - zhat[i, r]
             y[r] = _wrap(e) if wrap[r] else e
             v_r[r] = var[k, r]
-        for r in range(m):  # H P, then S = H P H' + R, as `kernels._sandwich`
-            for b in range(6):
-                s = 0.0
-                for a in range(6):
-                    s += H[i, r, a] * Pm[i, a, b]
-                HP[r, b] = s
-        for r in range(m):
-            for c in range(m):
-                s = 0.0
-                for b in range(6):
-                    s += HP[r, b] * H[i, c, b]
-                S[r, c] = s
+        _sandwich(H, Pm, i, m, HP, S)  # S = H P H' + R, keeping H P for the gain
         for r in range(m):
             S[r, r] += v_r[r]
         _cholesky(S, m, L)
@@ -90,37 +84,7 @@ def update_modes(
             quad += u[r] * u[r]
             log_det += math.log(L[r, r])
         loglik[i] = -0.5 * (quad + 2.0 * log_det + log2pi)
-        for b in range(6):  # K' = S^-1 H P, as `kernels.kalman_update`
-            _forward(L, m, HP[:, b], u)
-            _backward(L, m, u, v)
-            for r in range(m):
-                K[b, r] = v[r]
-        for a in range(6):
-            s = xm[i, a]
-            for r in range(m):
-                s += K[a, r] * y[r]
-            x_new[i, a] = s
-        for a in range(6):
-            for b in range(6):
-                s = 1.0 if a == b else 0.0
-                for r in range(m):
-                    s -= K[a, r] * H[i, r, b]
-                IKH[a, b] = s
-        for a in range(6):
-            for b in range(6):
-                s = 0.0
-                for c in range(6):
-                    s += IKH[a, c] * Pm[i, c, b]
-                T[a, b] = s
-        for a in range(6):
-            for b in range(a + 1):
-                s = 0.0
-                for c in range(6):
-                    s += T[a, c] * IKH[b, c]
-                for r in range(m):
-                    s += K[a, r] * v_r[r] * K[b, r]
-                P_new[i, a, b] = s
-                P_new[i, b, a] = s
+        _gain_and_joseph(xm[i], Pm[i], H[i], y, v_r, L, HP, m, scratch, x_new[i], P_new[i])
     return x_new, P_new, loglik
 
 
