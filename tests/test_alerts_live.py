@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import aiomqtt
 import msgspec
-from support.live import camp, core_running, corner_clip, eventually, listening, small_camp
+from support.live import (
+    camp,
+    core_running,
+    corner_clip,
+    eventually,
+    listening,
+    small_camp,
+    start_core_process,
+)
 from support.sky import states
 
 from cuas import wire
@@ -81,16 +85,6 @@ def track_alerts(events: list[wire.Alert]) -> list[wire.Alert]:
     return [a for a in events if a.track_id is not None]
 
 
-def start_core(path: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cuas", "run", "--config", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_raised(
     mosquitto, tmp_path
 ):
@@ -110,7 +104,7 @@ def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_r
     async def scenario() -> None:
         stop = asyncio.Event()
         async with listening(mosquitto.port, identifier="ops", clean_session=False) as ops:
-            core = start_core(path)
+            core = start_core_process(path, capture=True)
             try:
                 await eventually(
                     lambda: any(s.state == "online" for s, _ in ops.statuses), 20, "online"
@@ -123,7 +117,7 @@ def test_a_core_killed_mid_alert_restores_it_from_the_journal_without_a_second_r
                     lambda: ops.statuses[-1][0].state == "offline", 10, "the last will"
                 )
                 killed_after = len(track_alerts(ops.events))
-                core = start_core(path)
+                core = start_core_process(path, capture=True)
                 await eventually(
                     lambda: any(a.state == "cleared" for a in ops.events), 45, "the clearance"
                 )

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zmq.asyncio
-from support.live import camp, eventually, listening, live_camp
+from support.live import camp, eventually, listening, live_camp, start_core_process
 
 from cuas.io.journal import Journal
 from cuas.io.recording import read_records
@@ -75,13 +72,8 @@ def test_a_stop_right_after_a_burst_fuses_publishes_and_journals_every_report(
 
     async def scenario() -> None:
         async with listening(mosquitto.port) as heard:
-            command = ["cuas", "--log-json", "run", "--config", str(path), "--record"]
-            core = subprocess.Popen(
-                [sys.executable, "-m", *command, str(recording)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            core = start_core_process(
+                path, "--record", str(recording), options=("--log-json",), capture=True
             )
             try:
                 await eventually(

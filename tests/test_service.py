@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from support.live import (
     listening,
     live_camp,
     small_camp,
+    start_core_process,
 )
 from support.sky import states
 
@@ -214,13 +214,7 @@ def test_cuas_run_announces_offline_on_sigterm_and_the_broker_on_sigkill(mosquit
     async def scenario() -> None:
         for sig, clean in ((signal.SIGTERM, True), (signal.SIGKILL, False)):
             async with listening(mosquitto.port) as heard:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "cuas", "run", "--config", str(path)],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    env=os.environ | {"PYTHONUNBUFFERED": "1"},
-                )
+                proc = start_core_process(path, capture=True)
                 try:
                     await eventually(
                         lambda: any(s.state == "online" for s, _ in heard.statuses), 15, "online"

@@ -225,12 +225,16 @@ def camp(path: Path) -> CampConfig:
     return load_config(path)
 
 
-def start_core_process(path: Path) -> subprocess.Popen[str]:
-    """`cuas run --config path` as a process of its own (to SIGKILL it for real)."""
+def start_core_process(
+    path: Path, *run_args: str, options: tuple[str, ...] = (), capture: bool = False
+) -> subprocess.Popen[str]:
+    """`cuas [options] run --config path [run_args]` as a process of its own (to signal or
+    SIGKILL it for real); with `capture`, its stdout and stderr in one pipe, else discarded."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", "cuas", "run", "--config", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "cuas", *options, "run", "--config", str(path), *run_args],
+        stdout=out,
+        stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
         text=True,
     )
