@@ -6,7 +6,9 @@ every track (`step`), and as soon as a scan is fused with the tracks that scan u
 the wire `Alert` of DESIGN.md for each transition:
 - `raised` once a track's threat has been at or above `alerts.raise_threat` on
   `debounce_updates` distinct updates of the track spanning at least `debounce_s` of
-  measurement time, and no cycle in between found it below (debounce by evidence and time,
+  measurement time (`medium_debounce_s` while the threat is only `medium`: a bird's new
+  track in the approach zone rates medium until its class settles, random camps 33, 52, 66
+  and 68), and no cycle in between found it below (debounce by evidence and time,
   not by cycles: a track seen by a 5 Hz camera is raised sooner than one seen by a 1 Hz
   radar, and a coasting track gathers no evidence, unless it coasts because its sensors went
   silent: then each cycle's prediction counts, since no sensor can update it); its level is
@@ -42,7 +44,7 @@ from numpy.typing import NDArray
 
 from cuas import wire
 from cuas.config import AlertsConfig, SensorConfig
-from cuas.fusion.threat import CRITICAL, RANK, ThreatPicture, TrackGeometry
+from cuas.fusion.threat import CRITICAL, HIGH, RANK, ThreatPicture, TrackGeometry
 from cuas.fusion.zones import ZoneSet
 from cuas.geodesy import LocalFrame
 from cuas.tracking.tracker import TrackSnapshot
@@ -304,7 +306,9 @@ class AlertLifecycle:
         ep.acknowledged_by = None
         return self._track_alert(ep, "escalated", snap, geo, threat, i)
 
-    def _debounced(self, track_id: int, t: float, t_update: float, orphaned: bool) -> bool:
+    def _debounced(
+        self, track_id: int, t: float, t_update: float, orphaned: bool, medium: bool
+    ) -> bool:
         """Count this evaluation at `t` of a track at alerting threat: is the evidence enough?
 
         Evidence is an update evaluated at its own time (`t_update == t`: the scan path, or a
@@ -318,10 +322,8 @@ class AlertLifecycle:
         if orphaned or (t_update == t and t_update > streak.t_update):
             streak.evidence += 1
             streak.t_update = max(t_update, streak.t_update)
-        return (
-            streak.evidence >= self.cfg.debounce_updates
-            and t - streak.t_first >= self.cfg.debounce_s - 1e-9
-        )
+        wait = self.cfg.medium_debounce_s if medium else self.cfg.debounce_s
+        return streak.evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
 
     def _raise(
         self,
@@ -340,7 +342,11 @@ class AlertLifecycle:
             if track_id in self._by_track:
                 continue
             debounced = self._debounced(
-                track_id, t, float(live.t_update[i]), orphaned is not None and bool(orphaned[i])
+                track_id,
+                t,
+                float(live.t_update[i]),
+                orphaned is not None and bool(orphaned[i]),
+                bool(threat.level[i] < HIGH),
             )
             orphan = self._adopt(live.x[i, :3], t)
             if orphan is not None:
