@@ -158,6 +158,12 @@ def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
 
 
 @_jit
+def _another_time(dt: float, last: float) -> bool:
+    """Whether `dt` differs from `last` in its bits (a zero's sign included; NaN always)."""
+    return not (dt == last and math.copysign(1.0, dt) == math.copysign(1.0, last))
+
+
+@_jit
 def imm_predict(
     mu: Array,
     xm: Array,
@@ -180,8 +186,10 @@ def imm_predict(
     it is written).
 
     Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
-    taken once per component, not once per covariance entry: the same operations on the
-    same values, in the same order, so the results are those of the plain loops to the bit."""
+    taken once per component, not once per covariance entry, and the switching matrix and
+    noise terms once per run of tracks with the same dt (most share the grid's step): the
+    same operations on the same values, in the same order, so the results are those of the
+    plain loops to the bit."""
     n, M = mu.shape[0], mu.shape[1]
     q_pp = np.empty((M, 3))  # each mode's Q(dt) blocks' diagonals, before the track's scale
     q_pv = np.empty((M, 3))
@@ -196,19 +204,22 @@ def imm_predict(
     d = np.empty((M, 6))
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
+    last = math.nan
     for i in range(n):
         dt_i = dt[i]
-        dt3, dt2 = math.pow(dt_i, 3.0), math.pow(dt_i, 2.0)  # as motion.noise: q * dt**3 / 3
-        for j in range(M):
-            for a in range(3):
-                q_pp[j, a] = q[j, a] * dt3 / 3.0
-                q_pv[j, a] = q[j, a] * dt2 / 2.0
-                q_vv[j, a] = q[j, a] * dt_i
-        if M > 1:
-            for k in range(M):
-                stay = math.exp(-abs(dt_i) / sojourn[k])
-                for j in range(M):
-                    Pi[k, j] = stay if j == k else (1.0 - stay) / (M - 1)
+        if _another_time(dt_i, last):  # most tracks share their step: its terms once a run
+            last = dt_i
+            dt3, dt2 = math.pow(dt_i, 3.0), math.pow(dt_i, 2.0)  # as motion.noise: q * dt**3 / 3
+            for j in range(M):
+                for a in range(3):
+                    q_pp[j, a] = q[j, a] * dt3 / 3.0
+                    q_pv[j, a] = q[j, a] * dt2 / 2.0
+                    q_vv[j, a] = q[j, a] * dt_i
+            if M > 1:
+                for k in range(M):
+                    stay = math.exp(-abs(dt_i) / sojourn[k])
+                    for j in range(M):
+                        Pi[k, j] = stay if j == k else (1.0 - stay) / (M - 1)
         for k in range(M):
             for a in range(6):
                 xi[k, a] = xm[i, k, a]
