@@ -1271,6 +1271,29 @@ def updated_by(last_hit: Array, sensors: NDArray[np.bool_], since: float) -> NDA
 
 
 @_jit
+def vague_heights(Pm: Array, limit: float) -> Index:
+    """Rows of mode covariances Pm (n, M, 6, 6) whose largest height variance exceeds `limit`,
+    as `Tracker._bound_height`'s `Pm[:, :, 2, 2].max(axis=1) > limit` (a NaN among a row's
+    modes makes numpy's maximum NaN: not vague)."""
+    n, M = Pm.shape[0], Pm.shape[1]
+    out = np.empty(n, dtype=np.intp)
+    q = 0
+    for i in range(n):
+        top = -np.inf
+        nan = False
+        for j in range(M):
+            v = Pm[i, j, 2, 2]
+            if v != v:
+                nan = True
+            elif v > top:
+                top = v
+        if not nan and top > limit:
+            out[q] = i
+            q += 1
+    return out[:q]
+
+
+@_jit
 def lifecycle(
     status: NDArray[np.int8],
     history: NDArray[np.uint32],
@@ -1528,6 +1551,7 @@ def warm_up() -> None:
     order_by_high(key, slot, 1)
     one = np.ones(1, dtype=bool)
     updated_by(np.zeros((1, 1)), one, 0.0)
+    vague_heights(Pm, 1.0)
     lifecycle(
         np.zeros(1, dtype=np.int8),
         np.ones(1, dtype=np.uint32),
