@@ -350,6 +350,30 @@ def test_emitter_evidence(seed: int, scans: int, tracks_per: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 40), st.sampled_from([1, 2]))
+def test_imm_predict_with_shared_steps(seed: int, n: int, modes: int) -> None:
+    """Tracks in runs of the same time step (the kernel takes a step's terms once a run),
+    zero steps of either sign among them."""
+    rng = np.random.default_rng(seed)
+    mu, xm, Pm = tracks(rng, n, modes)
+    imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
+    times = np.repeat(rng.choice([0.0, -0.0, 0.2, 0.35, 1.0], n), rng.integers(1, 4, n))[:n]
+    close(*both(lambda: imm.predict_combined(mu, xm, Pm, times)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 40), st.sampled_from([1, 2]))
+def test_vague_heights(seed: int, n: int, modes: int) -> None:
+    """The tracks whose height the tracker resets to its prior: a mode's height variance over
+    the limit (exactly at it: not; a NaN among the modes: not, as numpy's maximum)."""
+    rng = np.random.default_rng(seed)
+    Pm = np.zeros((n, modes, 6, 6))
+    Pm[:, :, 2, 2] = rng.choice([1.0, 4.0, 9.0, np.nan, np.inf], (n, modes))
+    reference = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > 4.0)
+    assert kernels.vague_heights(Pm, 4.0).tolist() == reference.tolist()
+
+
+@settings(max_examples=60, deadline=None)
 @given(seeds, st.integers(0, 60), st.integers(1, 6), st.booleans())
 def test_updated_by(seed: int, n: int, sensors: int, ever: bool) -> None:
     """Which tracks some sensors updated (ever, or within the sensor memory)."""

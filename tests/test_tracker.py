@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
-from cuas.tracking.association import _solve_jointly, global_nearest_neighbour
+from cuas.tracking.association import _distinct, _ranks, _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.gating import gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
@@ -93,6 +93,16 @@ def test_gnn_sparse_solver_matches_the_dense_one(seed: int, n: int, k: int, per:
     sparse = _solve_jointly(every, track, det, cost, 11.0, sparse_from=0)
     dense = _solve_jointly(every, track, det, cost, 11.0, sparse_from=10**9)
     assert sorted(sparse.tolist()) == sorted(dense.tolist())
+
+
+@given(st.lists(st.integers(0, 2_000), min_size=1, max_size=300))
+def test_distinct_values_and_ranks_are_those_of_np_unique(values: list[int]) -> None:
+    """Association counts track rows and detection indices instead of sorting them: the same
+    distinct values, in order, and each value's rank among them."""
+    v = np.array(values, dtype=np.intp)
+    distinct, inverse = np.unique(v, return_inverse=True)
+    assert _distinct(v, 2_001).tolist() == distinct.tolist()
+    assert _ranks(v).tolist() == inverse.tolist()
 
 
 @settings(max_examples=150, deadline=None)

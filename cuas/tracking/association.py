@@ -78,8 +78,8 @@ def _solve_contested(
         n_comp, labels = connected_components(graph, directed=False)
     component = labels[track]
     # Distinct members per component (a track with several pairs counts once).
-    tracks_in = np.bincount(labels[np.unique(track[rest])], minlength=n_comp)
-    dets_in = np.bincount(labels[nt + np.unique(det[rest])], minlength=n_comp)
+    tracks_in = np.bincount(labels[_distinct(track[rest], nt)], minlength=n_comp)
+    dets_in = np.bincount(labels[nt + _distinct(det[rest], nd)], minlength=n_comp)
     star = (tracks_in[component[rest]] == 1) | (dets_in[component[rest]] == 1)
     chosen = [_cheapest_per_component(rest[star & usable[rest]], component, cost)]
     tangled = rest[~star]
@@ -108,9 +108,9 @@ def _solve_jointly(
 ) -> Index:
     """Optimal assignment of `pairs` with a private missed-detection column per track; from
     `sparse_from` tracks on the sparse graph (`_solve_sparse`)."""
-    rows, r = np.unique(track[pairs], return_inverse=True)
-    _, c = np.unique(det[pairs], return_inverse=True)
-    nt = rows.shape[0]
+    r = _ranks(track[pairs])
+    c = _ranks(det[pairs])
+    nt = int(r.max()) + 1
     nd = int(c.max()) + 1
     if nt >= sparse_from:
         return _solve_sparse(pairs, r, c, nt, nd, cost, miss_cost)
@@ -151,3 +151,20 @@ def _solve_sparse(
     lookup[r, c] = pairs
     taken = col_ind < nd
     return lookup[row_ind[taken], col_ind[taken]]
+
+
+def _distinct(values: Index, size: int) -> Index:
+    """The distinct values (sorted) of non-negative integers below `size`: `np.unique` by
+    marking, not sorting (track rows and detection indices, a few thousand at most)."""
+    seen = np.zeros(size, dtype=bool)
+    seen[values] = True
+    return np.flatnonzero(seen)
+
+
+def _ranks(values: Index) -> Index:
+    """Each of non-negative integers `values` as its rank among their distinct values, as
+    `np.unique(values, return_inverse=True)[1]`, by marking instead of sorting."""
+    distinct = _distinct(values, int(values.max()) + 1)
+    rank = np.empty(int(distinct[-1]) + 1, dtype=np.intp)
+    rank[distinct] = np.arange(distinct.size)
+    return rank[values]

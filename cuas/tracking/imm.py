@@ -25,6 +25,7 @@ manoeuvre mode, whose wider gate would then catch more clutter.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -160,12 +161,18 @@ class InteractingMultipleModel:
     ) -> None:
         """One `kernels.imm_predict` pass: each track by its own time `dt`, modes written
         back with `write_modes`, their combination into x, P with `write_combined`."""
-        q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
+        q, sojourn = self._kernel_constants
         scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
-        dts = np.broadcast_to(np.asarray(dt, dtype=np.float64), (len(mu),))
-        sojourn = np.asarray(self.sojourn_s, dtype=np.float64)
-        dts = np.ascontiguousarray(dts)
+        dts = np.empty(len(mu))  # writeable, always: a read-only one is another signature
+        dts[...] = dt
         kernels.imm_predict(mu, xm, Pm, sojourn, dts, q, scale, x, P, write_modes, write_combined)
+
+    @cached_property
+    def _kernel_constants(self) -> tuple[Array, Array]:
+        """The kernel's per-model spectral densities (M, 3) and sojourn times (M,), built once
+        (the tracker calls it every scan)."""
+        q = np.array([(model.q_h, model.q_h, model.q_v) for model in self.models])
+        return q, np.asarray(self.sojourn_s, dtype=np.float64)
 
 
 def posterior_modes(c: Array, loglik: Array) -> Array:

@@ -46,6 +46,14 @@ def _jit(function: Callable[..., Any]) -> Callable[..., Any]:
     return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
 
 
+def _inlined(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`_jit` for a small helper a kernel calls per pair and step: numba inlines it into its
+    callers, sparing each call the reference counting of its array arguments."""
+    if numba is None:  # pragma: no cover
+        return function
+    return numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")(function)
+
+
 # --- small dense algebra --------------------------------------------------------------
 
 
@@ -158,6 +166,12 @@ def combine(mu: Array, xm: Array, Pm: Array) -> tuple[Array, Array]:
 
 
 @_jit
+def _another_time(dt: float, last: float) -> bool:
+    """Whether `dt` differs from `last` in its bits (a zero's sign included; NaN always)."""
+    return not (dt == last and math.copysign(1.0, dt) == math.copysign(1.0, last))
+
+
+@_jit
 def imm_predict(
     mu: Array,
     xm: Array,
@@ -180,8 +194,10 @@ def imm_predict(
     it is written).
 
     Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
-    taken once per component, not once per covariance entry: the same operations on the
-    same values, in the same order, so the results are those of the plain loops to the bit."""
+    taken once per component, not once per covariance entry, and the switching matrix and
+    noise terms once per run of tracks with the same dt (most share the grid's step): the
+    same operations on the same values, in the same order, so the results are those of the
+    plain loops to the bit."""
     n, M = mu.shape[0], mu.shape[1]
     q_pp = np.empty((M, 3))  # each mode's Q(dt) blocks' diagonals, before the track's scale
     q_pv = np.empty((M, 3))
@@ -196,19 +212,22 @@ def imm_predict(
     d = np.empty((M, 6))
     x0 = np.empty(6)
     P0 = np.empty((6, 6))
+    last = math.nan
     for i in range(n):
         dt_i = dt[i]
-        dt3, dt2 = math.pow(dt_i, 3.0), math.pow(dt_i, 2.0)  # as motion.noise: q * dt**3 / 3
-        for j in range(M):
-            for a in range(3):
-                q_pp[j, a] = q[j, a] * dt3 / 3.0
-                q_pv[j, a] = q[j, a] * dt2 / 2.0
-                q_vv[j, a] = q[j, a] * dt_i
-        if M > 1:
-            for k in range(M):
-                stay = math.exp(-abs(dt_i) / sojourn[k])
-                for j in range(M):
-                    Pi[k, j] = stay if j == k else (1.0 - stay) / (M - 1)
+        if _another_time(dt_i, last):  # most tracks share their step: its terms once a run
+            last = dt_i
+            dt3, dt2 = math.pow(dt_i, 3.0), math.pow(dt_i, 2.0)  # as motion.noise: q * dt**3 / 3
+            for j in range(M):
+                for a in range(3):
+                    q_pp[j, a] = q[j, a] * dt3 / 3.0
+                    q_pv[j, a] = q[j, a] * dt2 / 2.0
+                    q_vv[j, a] = q[j, a] * dt_i
+            if M > 1:
+                for k in range(M):
+                    stay = math.exp(-abs(dt_i) / sojourn[k])
+                    for j in range(M):
+                        Pi[k, j] = stay if j == k else (1.0 - stay) / (M - 1)
         for k in range(M):
             for a in range(6):
                 xi[k, a] = xm[i, k, a]
@@ -277,8 +296,28 @@ def imm_predict(
                     xm[i, j, a] = x_out[j, a]
                     for b in range(6):
                         Pm[i, j, a, b] = P_out[j, a, b]
-        if write_combined:
-            _combine_local(c, x_out, P_out, x, P, i, d)
+        if write_combined:  # `_combine_local` written out: a call per track cost as much
+            if M == 1:
+                for a in range(6):
+                    x[i, a] = x_out[0, a]
+                    for b in range(6):
+                        P[i, a, b] = P_out[0, a, b]
+                continue
+            for a in range(6):
+                s = 0.0
+                for j in range(M):
+                    s += c[j] * x_out[j, a]
+                x[i, a] = s
+            for j in range(M):
+                for a in range(6):
+                    d[j, a] = x_out[j, a] - x[i, a]
+            for a in range(6):  # symmetric: the lower triangle, mirrored
+                for b in range(a + 1):
+                    s = 0.0
+                    for j in range(M):
+                        s += c[j] * (P_out[j, a, b] + d[j, a] * d[j, b])
+                    P[i, a, b] = s
+                    P[i, b, a] = s
 
 
 @_jit
@@ -550,7 +589,7 @@ def threat_levels(
 # --- passive initiation ---------------------------------------------------------------
 
 
-@_jit
+@_inlined
 def _sighting_rows(
     x: Array,
     z: Array,
@@ -639,11 +678,10 @@ def crossings(
     return out[:c].copy(), starts[:c].copy()
 
 
-@_jit
-def _solve3(A: Array, b: Array, out: Array) -> bool:
-    """out = A^-1 b for a 3x3 A by Gaussian elimination with partial pivoting; False if a
-    pivot is exactly zero (LAPACK's singular case)."""
-    M = np.empty((3, 4))
+@_inlined
+def _solve3(A: Array, b: Array, out: Array, M: Array) -> bool:
+    """out = A^-1 b for a 3x3 A by Gaussian elimination with partial pivoting, in the
+    caller's scratch M (3, 4); False if a pivot is exactly zero (LAPACK's singular case)."""
     for i in range(3):
         for j in range(3):
             M[i, j] = A[i, j]
@@ -709,6 +747,7 @@ def triangulate(
     step = np.empty(3)
     eye = np.eye(3)
     col = np.empty(3)
+    M = np.empty((3, 4))  # `_solve3`'s scratch: one allocation, not one per step
     for i in range(c):
         x = pos[i]
         stepped = False
@@ -757,7 +796,7 @@ def triangulate(
                     for k in range(K):
                         s += J[k, p] * (J[k, q] * w[k])
                     info[p, q] = s
-            if not _solve3(info, rhs, step):
+            if not _solve3(info, rhs, step, M):
                 failed = True
                 break
             for p in range(3):
@@ -787,7 +826,8 @@ def triangulate(
         if not within:
             continue
         for q in range(3):  # the covariance: the information matrix inverted, column by column
-            if not _solve3(info, eye[:, q].copy(), col):
+            # (the identity's row q is its column q)
+            if not _solve3(info, eye[q], col, M):
                 within = False
                 break
             for p in range(3):
@@ -923,13 +963,28 @@ def gate(
     threshold: float,
 ) -> tuple[Index, Index, Array, Array, Array]:
     """Gated pairs (track, detection, d2, innovation, its covariance), track-major with
-    detections in order, as `gating.hypothesise` finds them (same tests, same order)."""
+    detections in order, as `gating.hypothesise` finds them (same tests, same order).
+
+    The small helpers (`_sandwich`, `_survivors`, `_cholesky`, `_forward`) are written out
+    in the loops: a compiled call with array arguments per track or pair cost more than
+    their arithmetic (the same operations in the same order: the same bits)."""
     n, m = zhat.shape
     k = z.shape[0]
     HPHt = np.empty((n, m, m))
     T = np.empty((m, 6))
-    for i in range(n):
-        _sandwich(H, P, i, m, T, HPHt[i])
+    for i in range(n):  # `_sandwich`, written out (as the helpers below: see `gate`)
+        for r in range(m):
+            for b in range(6):
+                acc = 0.0
+                for a in range(6):
+                    acc += H[i, r, a] * P[i, a, b]
+                T[r, b] = acc
+        for r in range(m):
+            for q in range(m):
+                acc = 0.0
+                for b in range(6):
+                    acc += T[r, b] * H[i, q, b]
+                HPHt[i, r, q] = acc
     # Pass 1: the cheap one-axis interval test on all n*k pairs (a flat loop the compiler
     # vectorises, into one row's mask), its survivors listed per track in detection order
     # (cand[start[i]:start[i + 1]]), so that pass 2 visits only them. (`cand` is allocated
@@ -944,19 +999,17 @@ def gate(
         count = _binned_survivors(zhat, HPHt, zc, vc, coarse, threshold, row, cand, start)
     else:
         count = 0
-        for i in range(n):
+        for i in range(n):  # `_survivors` for each track, written out
             start[i] = count
-            count = _survivors(
-                zhat[i, coarse],
-                HPHt[i, coarse, coarse],
-                zc,
-                vc,
-                circular,
-                threshold,
-                row,
-                cand,
-                count,
-            )
+            zi, hi = zhat[i, coarse], HPHt[i, coarse, coarse]
+            for d in range(k):
+                dc = abs(zc[d] - zi)
+                if circular:
+                    dc = min(dc, 2.0 * math.pi - dc)
+                row[d] = dc * dc < threshold * (hi + vc[d])
+            for d in range(k):
+                cand[count] = d
+                count += row[d]
     start[n] = count
     track = np.empty(count, dtype=np.intp)
     det = np.empty(count, dtype=np.intp)
@@ -1002,9 +1055,27 @@ def gate(
                 for q in range(m):
                     S[kept, r, q] = HPHt[i, r, q]
                 S[kept, r, r] += var[d, r]
-            if not _cholesky(S[kept], m, L):
+            for r in range(m):  # `_cholesky` of S[kept] into L
+                for q in range(r + 1):
+                    acc = S[kept, r, q]
+                    for a in range(q):
+                        acc -= L[r, a] * L[q, a]
+                    if r == q:
+                        if acc <= 0.0:
+                            inside = False
+                            break
+                        L[r, r] = math.sqrt(acc)
+                    else:
+                        L[r, q] = acc / L[q, q]
+                if not inside:
+                    break
+            if not inside:
                 continue
-            _forward(L, m, y[kept], u)
+            for r in range(m):  # `_forward`: u = L^-1 y
+                acc = y[kept, r]
+                for a in range(r):
+                    acc -= L[r, a] * u[a]
+                u[r] = acc / L[r, r]
             s = 0.0
             for r in range(m):
                 s += u[r] * u[r]
@@ -1197,6 +1268,29 @@ def updated_by(last_hit: Array, sensors: NDArray[np.bool_], since: float) -> NDA
                 out[i] = True
                 break
     return out
+
+
+@_jit
+def vague_heights(Pm: Array, limit: float) -> Index:
+    """Rows of mode covariances Pm (n, M, 6, 6) whose largest height variance exceeds `limit`,
+    as `Tracker._bound_height`'s `Pm[:, :, 2, 2].max(axis=1) > limit` (a NaN among a row's
+    modes makes numpy's maximum NaN: not vague)."""
+    n, M = Pm.shape[0], Pm.shape[1]
+    out = np.empty(n, dtype=np.intp)
+    q = 0
+    for i in range(n):
+        top = -np.inf
+        nan = False
+        for j in range(M):
+            v = Pm[i, j, 2, 2]
+            if v != v:
+                nan = True
+            elif v > top:
+                top = v
+        if not nan and top > limit:
+            out[q] = i
+            q += 1
+    return out[:q]
 
 
 @_jit
@@ -1457,6 +1551,7 @@ def warm_up() -> None:
     order_by_high(key, slot, 1)
     one = np.ones(1, dtype=bool)
     updated_by(np.zeros((1, 1)), one, 0.0)
+    vague_heights(Pm, 1.0)
     lifecycle(
         np.zeros(1, dtype=np.int8),
         np.ones(1, dtype=np.uint32),

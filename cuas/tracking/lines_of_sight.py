@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from itertools import accumulate
 
 import numpy as np
 from numpy.typing import NDArray
@@ -239,7 +240,7 @@ def _weigh_compiled(
     passes over the grid, with numpy's arctan2, log and exp between them."""
     groups = _by_sensor(sightings)
     ordered = [s for group in groups for s in group]
-    starts = np.cumsum([0] + [len(group) for group in groups]).astype(np.intp)
+    starts = np.array([0, *accumulate(len(group) for group in groups)], dtype=np.intp)
     geometries = [group[0].model.geometry for group in groups]
     camera = _latest_camera(sightings)
     if camera is not None:
@@ -274,10 +275,14 @@ def _weigh_compiled(
         float(h_var),
         NEAR_M,
     )
+    # The logarithms the weights read: without a camera its row (the last) is not read.
+    logs = np.empty_like(args)
+    read = args.shape[0] if camera is not None else args.shape[0] - 1
+    np.log(args[:read], out=logs[:read])
     logw, top = sight_kernels.grid_log_weights(
         np.arctan2(en[0], en[1]),
         args,
-        np.log(args),
+        logs,
         far,
         height_chi,
         np.array([s.z[0] for s in ordered], dtype=np.float64),
@@ -288,8 +293,10 @@ def _weigh_compiled(
     )
     if not np.isfinite(top):
         return None
-    w = np.exp(logw - top)
-    return points, w / w.sum(), z_var
+    logw -= top  # the weights in place of their logarithms (the same values)
+    w = np.exp(logw, out=logw)
+    w /= w.sum()
+    return points, w, z_var
 
 
 def _heights(camera: Sighting, x: Array, prior: HeightPrior) -> tuple[Array, Array, Array]:

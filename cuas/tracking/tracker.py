@@ -290,7 +290,10 @@ class Tracker:
         published sigma grew without bound. Edits the mode arrays (n, M, ...) in place (or
         a combination, as (n, 1, ...)); returns the rows it edited."""
         prior = self.passive
-        rows = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2)
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            rows = kernels.vague_heights(Pm, prior.altitude_sigma_m**2)
+        else:
+            rows = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2)
         if rows.size:  # few are that vague: the sensors' test only for them
             rows = rows[~self._updated_by(last_hit[rows], self.heighting, t)]
         if rows.size == 0:

@@ -27,6 +27,7 @@ lines_of_sight.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,16 @@ from cuas.tracking.motion import POS, STATE_DIM, VEL
 from cuas.tracking.scan import Scan
 
 Array = NDArray[np.float64]
+
+
+class _Fits(NamedTuple):
+    """Fits of pairs (c of them): whether each passed, its position (c, 3), covariance
+    (c, 3, 3; meaningful where it passed) and chi-square."""
+
+    good: NDArray[np.bool_]
+    pos: Array
+    cov: Array
+    chi: Array
 
 
 @dataclass(frozen=True)
@@ -80,14 +91,11 @@ class PassiveInitiator:
                 scan.model,
                 emitters[j] if emitters is not None else None,
             )
-            best = None
-            for i, fit in self._fits(pool, new):
-                if fit is not None and (best is None or fit[2] < best[2]):
-                    best = (i, fit, fit[2])
+            best = self._best_fit(pool, new)
             if best is None:
                 pool.append(new)
                 continue
-            i, (pos, cov, _), _ = best
+            i, pos, cov = best
             partner = pool.items[i]
             pool.delete(i)
             pos, cov = self._posterior(partner, new, pos, cov)
@@ -132,26 +140,42 @@ class PassiveInitiator:
         )
         return (pos, cov) if out is None else out
 
-    def _fits(
-        self, pool: _Pool, new: _Sighting
-    ) -> list[tuple[int, tuple[Array, Array, float] | None]]:
-        """(index, fit or None) of each pending sighting `new` may pair with, in order.
+    def _best_fit(self, pool: _Pool, new: _Sighting) -> tuple[int, Array, Array] | None:
+        """The pending sighting `new` pairs with best (index, fitted position and covariance):
+        of those whose fit passes, the least chi-square, the first of equals; None if none.
 
         The crossing test runs on all pending sightings at once, and the fits of those that
         cross run together per partner sensor: in a swarm hundreds of sightings are pending,
-        and few of them cross a new line of sight in front of both sensors."""
+        and few of them cross a new line of sight in front of both sensors. The fits stay in
+        arrays: of the thousands a scan computes, one per new line of sight is taken."""
         if not pool.alive.any():
-            return []
+            return None
         candidates, starts = self._crossings(pool, new)
-        fits: dict[int, tuple[Array, Array, float] | None] = {}
-        by_sensor: dict[int, list[int]] = {}  # positions in `candidates`
-        for at, sensor in enumerate(pool.sensor[candidates].tolist()):
-            by_sensor.setdefault(sensor, []).append(at)
-        for group in by_sensor.values():
-            pending = candidates[group].tolist()
-            olds = [pool.items[i] for i in pending]
-            fits.update(zip(pending, self._fit_batch(olds, new, starts[group]), strict=True))
-        return [(i, fits[i]) for i in candidates.tolist()]
+        c = candidates.size
+        if c == 0:
+            return None
+        chi = np.full(c, np.inf)  # a failed fit never wins
+        pos = np.empty((c, 3))
+        cov = np.empty((c, 3, 3))
+        sensors = pool.sensor[candidates]
+        for sensor in np.unique(sensors).tolist():
+            group = np.flatnonzero(sensors == sensor)
+            at = candidates[group]
+            model = pool.items[int(at[0])].model
+            fits = self._fit_arrays(
+                pool.z[at, : model.dim],
+                pool.var[at, : model.dim],
+                np.abs(pool.t[at] - new.t),
+                model,
+                new,
+                starts[group],
+            )
+            chi[group] = np.where(fits.good, fits.chi, np.inf)
+            pos[group], cov[group] = fits.pos, fits.cov
+        best = int(np.argmin(chi))
+        if chi[best] == np.inf:
+            return None
+        return int(candidates[best]), pos[best].copy(), cov[best]
 
     def _fit(self, a: _Sighting, b: _Sighting) -> tuple[Array, Array, float] | None:
         """Position, covariance and chi-square of the best point seen by both, or None."""
@@ -162,16 +186,37 @@ class PassiveInitiator:
         self, olds: list[_Sighting], b: _Sighting, starts: Array
     ) -> list[tuple[Array, Array, float] | None]:
         """`_fit` of each of `olds` (sightings of one sensor) with `b`, from their crossings
-        `starts` (c, 3): Gauss-Newton for all pairs at once, each stopping on its own."""
-        c = len(olds)
-        if c == 0:
+        `starts` (c, 3)."""
+        if not olds:
             return []
-        a_model = olds[0].model
-        za = np.array([s.z for s in olds])
-        vara = np.array([s.var for s in olds])
-        dt = np.abs(np.array([s.t for s in olds]) - b.t)
+        fits = self._fit_arrays(
+            np.array([s.z for s in olds]),
+            np.array([s.var for s in olds]),
+            np.abs(np.array([s.t for s in olds]) - b.t),
+            olds[0].model,
+            b,
+            starts,
+        )
+        out: list[tuple[Array, Array, float] | None] = [None] * len(olds)
+        for i in np.flatnonzero(fits.good).tolist():
+            out[i] = (fits.pos[i].copy(), fits.cov[i], float(fits.chi[i]))
+        return out
+
+    def _fit_arrays(
+        self,
+        za: Array,
+        vara: Array,
+        dt: Array,
+        a_model: MeasurementModel,
+        b: _Sighting,
+        starts: Array,
+    ) -> _Fits:
+        """The fits of sightings of one sensor (`a_model`; angles `za` (c, m), variances
+        `vara`, time apart from `b` `dt` (c,)) with `b`, from their crossings `starts` (c, 3):
+        Gauss-Newton for all pairs at once, each stopping on its own."""
+        c = za.shape[0]
         if kernels.ENABLED and type(a_model) in _ELEVATION and type(b.model) in _ELEVATION:
-            return self._fit_compiled(olds, b, starts, za, vara, dt)
+            return self._fit_compiled(a_model, b, starts, za, vara, dt)
         x = np.zeros((c, STATE_DIM))
         x[:, POS] = starts
         K = za.shape[1] + b.z.shape[0] + 1  # residuals: both sightings' angles, altitude
@@ -224,50 +269,46 @@ class PassiveInitiator:
         for model in (a_model, b.model):  # the point must be within both sensors' range
             local = model.geometry.frame.to_local(x[:, POS])
             good &= np.sqrt(np.einsum("ij,ij->i", local, local)) <= model.geometry.max_range_m
-        out: list[tuple[Array, Array, float] | None] = [None] * c
+        cov = np.zeros((c, 3, 3))
         rows = np.flatnonzero(good)
         if rows.size:
-            covs = np.linalg.inv(last_info[rows])
-            for n, i in enumerate(rows.tolist()):
-                out[i] = (x[i, POS].copy(), covs[n], float(chi[i]))
-        return out
+            cov[rows] = np.linalg.inv(last_info[rows])
+        return _Fits(good, x[:, POS], cov, chi)
 
     def _fit_compiled(
         self,
-        olds: list[_Sighting],
+        a_model: MeasurementModel,
         b: _Sighting,
         starts: Array,
         za: Array,
         vara: Array,
         dt: Array,
-    ) -> list[tuple[Array, Array, float] | None]:
-        """`_fit_batch` by `kernels.triangulate` (its numpy code is the reference)."""
-        ga, gb = olds[0].model.geometry, b.model.geometry
-        good, pos, cov, chi = kernels.triangulate(
-            np.ascontiguousarray(starts, dtype=np.float64),
-            np.ascontiguousarray(za, dtype=np.float64),
-            np.ascontiguousarray(vara, dtype=np.float64),
-            dt.astype(np.float64),
-            _ELEVATION[type(olds[0].model)],
-            ga.frame.position,
-            ga.frame.rotation,
-            float(ga.max_range_m),
-            np.ascontiguousarray(b.z, dtype=np.float64),
-            np.ascontiguousarray(b.var, dtype=np.float64),
-            _ELEVATION[type(b.model)],
-            gb.frame.position,
-            gb.frame.rotation,
-            float(gb.max_range_m),
-            float(self.max_speed_mps),
-            float(self.altitude_m),
-            float(self.altitude_sigma_m),
-            self._chi_limit(za.shape[1] + b.z.shape[0] + 1),
-            _MIN_RANGE,
+    ) -> _Fits:
+        """`_fit_arrays` by `kernels.triangulate` (its numpy code is the reference)."""
+        ga, gb = a_model.geometry, b.model.geometry
+        return _Fits(
+            *kernels.triangulate(
+                np.ascontiguousarray(starts, dtype=np.float64),
+                np.ascontiguousarray(za, dtype=np.float64),
+                np.ascontiguousarray(vara, dtype=np.float64),
+                dt.astype(np.float64),
+                _ELEVATION[type(a_model)],
+                ga.frame.position,
+                ga.frame.rotation,
+                float(ga.max_range_m),
+                np.ascontiguousarray(b.z, dtype=np.float64),
+                np.ascontiguousarray(b.var, dtype=np.float64),
+                _ELEVATION[type(b.model)],
+                gb.frame.position,
+                gb.frame.rotation,
+                float(gb.max_range_m),
+                float(self.max_speed_mps),
+                float(self.altitude_m),
+                float(self.altitude_sigma_m),
+                self._chi_limit(za.shape[1] + b.z.shape[0] + 1),
+                _MIN_RANGE,
+            )
         )
-        out: list[tuple[Array, Array, float] | None] = [None] * len(olds)
-        for i in np.flatnonzero(good).tolist():
-            out[i] = (pos[i].copy(), cov[i], float(chi[i]))
-        return out
 
     def _chi_limit(self, residuals: int) -> float:
         """The fit's chi-square bound for `residuals` components (two of them the altitude
@@ -355,8 +396,14 @@ class _Pool:
         self.az[:n] = [s.z[0] for s in items]
         self.sin, self.cos = np.sin(self.az), np.cos(self.az)
         self.site = np.zeros((capacity, 2))
+        self.t = np.zeros(capacity)  # what the fits read: time, angles and their variances
+        self.z = np.zeros((capacity, 2))  # (an RF bearing's second column unused)
+        self.var = np.ones((capacity, 2))
         if n:
             self.site[:n] = [s.model.geometry.frame.position[:2] for s in items]
+            self.t[:n] = [s.t for s in items]
+            for i, s in enumerate(items):
+                self.z[i, : s.z.shape[0]], self.var[i, : s.var.shape[0]] = s.z, s.var
         self._codes: dict[str | None, int] = {None: 0}
         self.emitter = np.zeros(capacity, dtype=np.int64)
         self.emitter[:n] = [self._code(s.emitter) for s in items]
@@ -371,7 +418,7 @@ class _Pool:
     def append(self, s: _Sighting) -> None:
         i = self.size
         if i == self.alive.shape[0]:
-            for name in ("alive", "sensor", "az", "sin", "cos", "site", "emitter"):
+            for name in ("alive", "sensor", "az", "sin", "cos", "site", "t", "z", "var", "emitter"):
                 old = getattr(self, name)
                 grown = np.zeros((2 * i, *old.shape[1:]), dtype=old.dtype)
                 grown[:i] = old
@@ -382,6 +429,8 @@ class _Pool:
         az = np.array([s.z[0]])  # as an array, as the pool's own were: the same bits
         self.az[i], self.sin[i], self.cos[i] = az[0], np.sin(az)[0], np.cos(az)[0]
         self.site[i] = s.model.geometry.frame.position[:2]
+        self.t[i] = s.t
+        self.z[i, : s.z.shape[0]], self.var[i, : s.var.shape[0]] = s.z, s.var
         self.emitter[i] = self._code(s.emitter)
         self.size = i + 1
 
