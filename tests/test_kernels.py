@@ -20,7 +20,7 @@ from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
 from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
-from cuas.tracking import kernels, pair_kernels
+from cuas.tracking import kernels, pair_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import published_classes
 from cuas.tracking.coverage import SensorGeometry
@@ -163,6 +163,29 @@ def test_update_modes(seed: int, p: int, k: int, which: int, modes: int) -> None
     fused, _ = both(lambda: update_modes(model, xm, Pm, z, det, var, modes))
     for a, b in zip(fused, both(separate)[0], strict=True):
         assert np.array_equal(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seeds, st.integers(0, 120), st.integers(0, 5), st.sampled_from([1, 2]), st.booleans())
+def test_update_modes_in_blocks(seed: int, p: int, which: int, modes: int, bad: bool) -> None:
+    """The fused update, taken across blocks of rows, equals the row-by-row pass to the bit
+    for any number of rows (whole blocks and a part of one); a row whose innovation
+    covariance is not positive definite sends the whole call to the row-by-row pass."""
+    rng = np.random.default_rng(seed)
+    model = models(geometry(rng))[which]
+    _, xm, Pm = tracks(rng, p * modes, 1)
+    xm, Pm = xm[:, 0], Pm[:, 0]
+    zhat, H = model.predict(xm)
+    var = rng.uniform(0.1, 4, (p, model.dim)) * np.where(model.wrap, 1e-4, 25.0)
+    if bad and p:
+        var[rng.integers(0, p), 0] = -1e12  # S = H P H' + R is then not positive definite
+    z = zhat[::modes] + rng.normal(0, 1, (p, model.dim))
+    det = rng.permutation(p)
+    args = (xm, Pm, zhat, H, z, det, var, model.wrap, modes)
+    blocks = update_kernels.update_modes(*args)
+    rows = update_kernels._update_rows(*args)
+    for a, b in zip(blocks, rows, strict=True):
+        assert a.tobytes() == b.tobytes()
 
 
 @settings(max_examples=40, deadline=None)
