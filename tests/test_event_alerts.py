@@ -77,8 +77,8 @@ def test_identical_input_gives_identical_output() -> None:
 
 def test_a_scan_that_only_extends_a_debounce_needs_no_full_evaluation(monkeypatch) -> None:
     """At 20 Hz a hovering drone's debounce takes ten updates at alerting threat: those that
-    only count towards it skip the full (geodetic) evaluation, and the outputs are those of
-    evaluating every one of them."""
+    only count towards it skip the full (geodetic) evaluation and `observe`, and the outputs
+    are those of evaluating every one of them."""
     times = [T0 + 0.05 * k + 0.3 for k in range(80)]
 
     def run(count: bool) -> tuple[list[bytes], int]:
@@ -88,14 +88,14 @@ def test_a_scan_that_only_extends_a_debounce_needs_no_full_evaluation(monkeypatc
                 pipeline.alerts, "count_evidence", lambda ids, t, t_up: np.zeros(len(ids), bool)
             )
         evaluations = 0
-        threat = pipeline._threat
+        observe = pipeline.alerts.observe
 
         def counted(*args):  # type: ignore[no-untyped-def]
             nonlocal evaluations
             evaluations += 1
-            return threat(*args)
+            return observe(*args)
 
-        monkeypatch.setattr(pipeline, "_threat", counted)
+        monkeypatch.setattr(pipeline.alerts, "observe", counted)
         out = feed(pipeline, radar_at(times))
         return [wire.to_msgpack(o.alert if isinstance(o, Transition) else o) for o in out], (
             evaluations
