@@ -237,6 +237,10 @@ class AlertsConfig(_Section):
     # it on none in between): evidence and time, not cycles.
     debounce_updates: Annotated[int, Meta(ge=1, le=100)] = 2
     debounce_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 0.5
+    # ... and this long for a `medium` threat (loitering in a warning zone, or a minute out):
+    # a bird's new track rates medium in the approach zone for the second or two its class
+    # takes to settle; `high` and `critical` still raise after `debounce_s`.
+    medium_debounce_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 2.0
     update_period_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 5.0  # `updated` at most
     clear_cycles: Annotated[int, Meta(ge=1, le=1000)] = 5  # consecutive quiet cycles to clear
     clear_margin_m: Annotated[float, Meta(ge=0.0, le=10_000.0)] = 50.0  # "still at the zone"

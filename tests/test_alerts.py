@@ -38,8 +38,8 @@ def test_a_drone_is_raised_escalated_acknowledged_and_cleared_once_each() -> Non
 
 def test_updates_go_out_at_a_bounded_rate_while_an_alert_is_active() -> None:
     sky = Sky(config=camp(update_period_s=5.0))
-    sky.add("h", (0.0, 800.0, 100.0))  # hovering in the approach zone
-    sky.fly(62)
+    sky.add("h", (0.0, 800.0, 100.0))  # hovering in the approach zone: raised at 2 s
+    sky.fly(63)
     assert states(sky.alerts, skip_updates=False) == ["raised"] + ["updated"] * 12
     times = [a.t for a in sky.alerts]
     assert np.diff(times).min() == 5.0
@@ -55,6 +55,22 @@ def test_a_single_update_in_a_zone_is_debounced() -> None:
     assert sky.alerts == []
     sky.set("d", enu=(0.0, 800.0, 100.0))
     assert sky.fly(2) == [] and states(sky.fly(1)) == ["raised"]  # three updates: raised
+
+
+def test_a_medium_threat_waits_for_its_class_to_settle_a_high_one_does_not() -> None:
+    """`medium` (loitering in a warning zone) raises after `medium_debounce_s` (2 s) at it; a
+    bird's new track that rated medium for one cycle, until its class settled, raises
+    nothing. `high` (30 s from the perimeter) raises after `debounce_s` (0.5 s)."""
+    sky = Sky()
+    sky.add("bird", (0.0, 800.0, 60.0), cls="unknown")  # in the approach zone, class unsure
+    sky.fly(1)
+    sky.table.class_logp[0] = np.log([0.05, 0.8, 0.05, 0.05, 0.05])  # then surely a bird
+    sky.fly(10)
+    assert sky.alerts == []
+    sky.add("hover", (0.0, -800.0, 100.0))  # a drone loitering in the approach zone
+    assert sky.fly(1) == [] and sky.fly(1) == [] and states(sky.fly(1)) == ["raised"]
+    sky.add("d", (900.0, 0.0, 100.0), (-20.0, 0.0, 0.0))  # 27.5 s from the perimeter
+    assert sky.fly(1) == [] and states(sky.fly(1)) == ["raised"]
 
 
 def test_acknowledgement_does_not_silence_an_escalation() -> None:

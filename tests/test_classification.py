@@ -125,6 +125,34 @@ def test_consistent_contrary_evidence_changes_its_mind() -> None:
     assert probs(table)[0].argmax() == DRONE
 
 
+def test_a_bearing_naming_an_emitter_another_track_holds_says_nothing_of_this_one() -> None:
+    """A direction finder's bearing fits anything on its line: one naming the emitter of a
+    drone another track holds, given to a bird's track it crossed, is no drone evidence for
+    the bird (random camp 52: the bird alerted as a drone). One naming an emitter nobody
+    holds, or this track's own, still counts."""
+    clf = Classifier(TrackerConfig())
+    table = tracks(BIRD_LIKE, BIRD_LIKE, BIRD_LIKE)
+    update(clf, table, look(table))
+    table.emitter_id[0] = "OCU-HIDDEN"  # the hidden drone's track holds it
+    table.emitter_id[2] = "OCU-MINE"
+    before = probs(table)
+    k = table.n
+    labels = Labels(
+        np.array([peaked(DRONE, 0.9)] * k),
+        np.full(k, math.nan),
+        [None] * k,
+        ["OCU-HIDDEN", "OCU-HIDDEN", "OCU-MINE"],
+    )
+    scan = Scan(0, T0, np.zeros((k, 1)), np.ones((k, 1)), MODEL, labels)
+    clf.updated(table, np.array([1]), scan, np.array([1]))  # the bird, crossed by the line
+    after_kinematics = probs(table)[1]
+    clf.kinematic_weight = 0.0
+    clf.updated(table, np.array([1]), scan, np.array([1]))
+    np.testing.assert_allclose(probs(table)[1], after_kinematics)  # the label said nothing
+    clf.updated(table, np.array([0, 2]), scan, np.array([0, 2]))  # the holders' own bearings
+    assert (probs(table)[[0, 2], DRONE] > before[[0, 2], DRONE] + 0.1).all()
+
+
 def test_speed_and_height_separate_a_low_slow_track_from_an_aircraft() -> None:
     clf = Classifier(TrackerConfig())
     table = tracks(BIRD_LIKE, AIRCRAFT_LIKE)

@@ -177,8 +177,9 @@ def test_a_hand_checkable_drill_scores_exactly(tmp_path: Path) -> None:
     - confirmed by 3 of 4 scans: the cycle at 2 s;
     - crosses the perimeter (n < 250 m) at 100 s, so at cycle t it is 100 - t s away; with
       `threat.eta_medium_s` set to 59.5 s (off the whole-second cycle grid) its threat is
-      `medium` from the cycle at 41 s, and after 2 debounce cycles the alert (warning) is
-      raised at 42 s: warning time 100 - 42 = 58 s.
+      `medium` from the scan at 41 s; a `medium` threat is raised once it has held on two
+      updates spanning `alerts.medium_debounce_s` (2 s), so the alert (warning) is raised on
+      the scan at 43 s: warning time 100 - 43 = 57 s.
     """
     loaded = load_scenario(write(tmp_path, HAND_CHECKED))
     camp = hand_checked_camp(loaded.camp)
@@ -187,14 +188,14 @@ def test_a_hand_checkable_drill_scores_exactly(tmp_path: Path) -> None:
     assert d1.target_id == "d1"
     assert d1.first_detection_s == 0.0
     assert d1.first_confirmed_s == 2.0
-    assert d1.first_alert_s == 42.0
+    assert d1.first_alert_s == 43.0
     assert d1.first_alert_level == "warning"
     assert d1.perimeter_s == 100.0
-    assert d1.warning_s == 58.0
+    assert d1.warning_s == 57.0
     assert d1.outcome == "warned"
     summary = result.score.summary()
     assert summary["warned_before_perimeter"] == 1
-    assert summary["median_warning_s"] == summary["min_warning_s"] == 58.0
+    assert summary["median_warning_s"] == summary["min_warning_s"] == 57.0
     assert summary["false_alerts"] == 0 and summary["friendly_mistakes"] == 0
     assert summary["id_switches"] == 0
     # One drone, tracked to well under a metre from the third scan on: GOSPA is the 50 m of
@@ -712,7 +713,7 @@ def test_a_drill_exports_in_the_courageous_trial_format(tmp_path: Path) -> None:
     records = track["records"]
     assert records[0]["time"] == round((T0 + 2.0) * 1000)  # firm from the cycle at 2 s
     alarm = [r["time"] for r in records if r["alarm"]["active"]]
-    assert alarm[0] == round((T0 + 42.0) * 1000)  # the alert of the hand-checked drill
+    assert alarm[0] == round((T0 + 43.0) * 1000)  # the alert of the hand-checked drill
     numbers = [r["record_number"] for s in doc["detection"] + doc["tracks"] for r in s["records"]]
     assert len(set(numbers)) == len(numbers)
     assert {r["location"]["$type"] for r in records} == {"Position3d"}

@@ -34,13 +34,27 @@ from simulators.scoring import one_sensor, read_truth_frames, score_replay
 # Camp 23 (150 s): 1.045 until the IMM mixed on a grid of time (imm.py `step_s`), which left
 # the fused picture as it was (GOSPA 339.4 -> 339.6) and bettered the radar alone's (324.9 ->
 # 310.3): the ratio moved with its reference.
-WORST_CAMPS = {0: 1.131, 26: 1.122, 12: 1.090, 18: 1.085, 11: 1.080, 13: 0.810, 4: 0.948, 23: 1.094}
+WORST_CAMPS = {
+    0: 1.131,
+    26: 1.122,
+    12: 1.090,
+    18: 1.085,
+    11: 1.080,
+    13: 0.810,
+    4: 0.948,
+    23: 1.094,
+    52: 1.046,
+}
 SLACK = 0.03  # another numpy may round a last bit otherwise: no more
 DURATION_S = 90.0
 # Camps kept as the benchmark flies them (150 s; a shorter flight is another raid): camp 13
 # raised an alert on nothing at 16 s (a camera's false alarm paired with another camera's
 # line of sight to the hidden drone, fitted far too sure, then fed its bearings).
-LONGER_S = {13: 150.0, 4: 150.0, 23: 150.0}
+# Camp 52, of the next thirty (seeds 30-59, never tuned on), raised two alerts on birds: the
+# hidden drone's bearings, crossing a bird's radar track, made it a drone at 1.7 s; and a
+# bird's new track rated `medium` in the approach zone for the second its class took to
+# settle, at 135 s.
+LONGER_S = {13: 150.0, 4: 150.0, 23: 150.0, 52: 150.0}
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
 # one finder heard it, the other finder unheard for 5 s (before: camp 4 0.42, camp 23 0.82).

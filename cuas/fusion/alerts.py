@@ -6,7 +6,9 @@ every track (`step`), and as soon as a scan is fused with the tracks that scan u
 the wire `Alert` of DESIGN.md for each transition:
 - `raised` once a track's threat has been at or above `alerts.raise_threat` on
   `debounce_updates` distinct updates of the track spanning at least `debounce_s` of
-  measurement time, and no cycle in between found it below (debounce by evidence and time,
+  measurement time (`medium_debounce_s` while the threat is only `medium`: a bird's new
+  track in the approach zone rates medium until its class settles, random camps 33, 52, 66
+  and 68), and no cycle in between found it below (debounce by evidence and time,
   not by cycles: a track seen by a 5 Hz camera is raised sooner than one seen by a 1 Hz
   radar, and a coasting track gathers no evidence, unless it coasts because its sensors went
   silent: then each cycle's prediction counts, since no sensor can update it); its level is
@@ -42,7 +44,7 @@ from numpy.typing import NDArray
 
 from cuas import wire
 from cuas.config import AlertsConfig, SensorConfig
-from cuas.fusion.threat import CRITICAL, RANK, ThreatPicture, TrackGeometry
+from cuas.fusion.threat import CRITICAL, HIGH, RANK, ThreatPicture, TrackGeometry
 from cuas.fusion.zones import ZoneSet
 from cuas.geodesy import LocalFrame
 from cuas.tracking.tracker import TrackSnapshot
@@ -279,10 +281,11 @@ class AlertLifecycle:
         return out
 
     def count_evidence(
-        self, track_ids: list[int], t: float, t_update: list[float]
+        self, track_ids: list[int], t: float, t_update: list[float], level: list[int]
     ) -> NDArray[np.bool_]:
-        """Tracks at alerting threat without an alert, just updated by a scan at `t`: counts
-        this update towards each one's debounce where that does not complete it, as
+        """Tracks at alerting threat (`level`: a medium one's debounce is the longer) without
+        an alert, just updated by a scan at `t`: counts this update towards each one's
+        debounce where that does not complete it, as
         `observe` would, and says which those were (`observe` would have done nothing else
         for them, so they need no full evaluation). The rest, whose debounce this completes,
         are left to `observe`; so are all of them while an alert restored after a restart
@@ -290,10 +293,13 @@ class AlertLifecycle:
         counted = np.zeros(len(track_ids), dtype=bool)
         if self._orphans:
             return counted
-        for i, (track_id, t_up) in enumerate(zip(track_ids, t_update, strict=True)):
-            if track_id in self._by_track or self._debounced(track_id, t, t_up, False, False):
+        for i, (track_id, t_up, lv) in enumerate(zip(track_ids, t_update, level, strict=True)):
+            medium = lv < HIGH
+            if track_id in self._by_track or self._debounced(
+                track_id, t, t_up, False, medium, count=False
+            ):
                 continue
-            self._debounced(track_id, t, t_up, False)
+            self._debounced(track_id, t, t_up, False, medium)
             counted[i] = True
         return counted
 
@@ -328,7 +334,13 @@ class AlertLifecycle:
         return self._track_alert(ep, "escalated", snap, geo, threat, i)
 
     def _debounced(
-        self, track_id: int, t: float, t_update: float, orphaned: bool, count: bool = True
+        self,
+        track_id: int,
+        t: float,
+        t_update: float,
+        orphaned: bool,
+        medium: bool,
+        count: bool = True,
     ) -> bool:
         """Count this evaluation at `t` of a track at alerting threat: is the evidence enough?
         (With `count` off, only whether it would be.)
@@ -349,10 +361,8 @@ class AlertLifecycle:
             if count:
                 streak.evidence = evidence
                 streak.t_update = max(t_update, streak.t_update)
-        return (
-            evidence >= self.cfg.debounce_updates
-            and t - streak.t_first >= self.cfg.debounce_s - 1e-9
-        )
+        wait = self.cfg.medium_debounce_s if medium else self.cfg.debounce_s
+        return evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
 
     def _raise(
         self,
@@ -371,7 +381,11 @@ class AlertLifecycle:
             if track_id in self._by_track:
                 continue
             debounced = self._debounced(
-                track_id, t, float(live.t_update[i]), orphaned is not None and bool(orphaned[i])
+                track_id,
+                t,
+                float(live.t_update[i]),
+                orphaned is not None and bool(orphaned[i]),
+                bool(threat.level[i] < HIGH),
             )
             orphan = self._adopt(live.x[i, :3], t)
             if orphan is not None:

@@ -326,7 +326,10 @@ class FusionPipeline:
         pending = np.flatnonzero(wanted & (level >= self.alerts.raise_rank))
         if pending.size:
             counted = self.alerts.count_evidence(
-                table.track_id[rows[pending]].tolist(), t, table.t_update[rows[pending]].tolist()
+                table.track_id[rows[pending]].tolist(),
+                t,
+                table.t_update[rows[pending]].tolist(),
+                level[pending].tolist(),
             )
             wanted[pending[counted]] = False
         if not wanted.any():

@@ -197,6 +197,7 @@ class Classifier:
         evidence = self.kinematics(tracks, rows)
         if scan.labels is not None:
             detection = self._detection_evidence(scan, dets)
+            detection[:, _named_elsewhere(tracks, rows, scan, dets)] = 0.0
             evidence = detection if evidence is None else evidence + detection
         if evidence is not None:
             self._step(tracks, rows, evidence)
@@ -206,7 +207,9 @@ class Classifier:
         camera looking into a flock): their labels, without kinematics (already counted by
         the update that placed the track)."""
         if scan.labels is not None:
-            self._step(tracks, rows, self._detection_evidence(scan, dets))
+            evidence = self._detection_evidence(scan, dets)
+            evidence[:, _named_elsewhere(tracks, rows, scan, dets)] = 0.0
+            self._step(tracks, rows, evidence)
 
     def _step(self, tracks: TrackTable, rows: Index, evidence: Array) -> None:
         logp = np.ascontiguousarray(tracks.class_logp[rows].T)
@@ -265,3 +268,27 @@ def published_classes(class_logp: NDArray[np.float64], confidence: float) -> Pub
         CLASSES[b] if s else "unknown" for b, s in zip(best.tolist(), sure.tolist(), strict=True)
     ]
     return PublishedClasses(names=names, probs=probs)
+
+
+def _named_elsewhere(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> NDArray[np.bool_]:
+    """Which detections `dets` (updating tracks `rows`) name an RF emitter that another live
+    track holds: such a bearing belongs to that track's object and only crossed this one.
+
+    A direction finder's bearing fits anything on its line: the hidden drone's bearings,
+    given to a bird's radar track that the line crossed, said "drone" (its link's protocol)
+    at every look, and the bird alerted as a drone 1.2 s after it was first seen (random camp
+    52). Which emitter a bearing names is the track's identity (identity.py), not its
+    class; where the emitter is already someone else's, its label is evidence about that
+    other track only."""
+    assert scan.labels is not None
+    out = np.zeros(len(dets), dtype=bool)
+    names = scan.labels.emitter_id
+    named = [i for i, d in enumerate(dets.tolist()) if names[d] is not None]
+    if not named:
+        return out
+    held = tracks.emitter_id[: tracks.n]
+    holders = {name: row for row, name in enumerate(held.tolist()) if name is not None}
+    for i in named:
+        holder = holders.get(names[int(dets[i])])
+        out[i] = holder is not None and holder != int(rows[i])
+    return out
