@@ -75,6 +75,40 @@ def test_identical_input_gives_identical_output() -> None:
     assert encoded[0] == encoded[1]
 
 
+def test_a_scan_that_only_extends_a_debounce_needs_no_full_evaluation(monkeypatch) -> None:
+    """At 20 Hz a hovering drone's debounce takes ten updates at alerting threat: those that
+    only count towards it skip the full (geodetic) evaluation and `observe`, and the outputs
+    are those of evaluating every one of them."""
+    times = [T0 + 0.05 * k + 0.3 for k in range(80)]
+
+    def run(count: bool) -> tuple[list[bytes], int]:
+        pipeline = FusionPipeline(CONFIG)
+        if not count:
+            monkeypatch.setattr(
+                pipeline.alerts,
+                "count_evidence",
+                lambda ids, t, t_up, level: np.zeros(len(ids), bool),
+            )
+        evaluations = 0
+        observe = pipeline.alerts.observe
+
+        def counted(*args):  # type: ignore[no-untyped-def]
+            nonlocal evaluations
+            evaluations += 1
+            return observe(*args)
+
+        monkeypatch.setattr(pipeline.alerts, "observe", counted)
+        out = feed(pipeline, radar_at(times))
+        return [wire.to_msgpack(o.alert if isinstance(o, Transition) else o) for o in out], (
+            evaluations
+        )
+
+    (counting, evaluated), (every, all_evaluated) = run(True), run(False)
+    assert counting == every
+    assert sum(b"raised" in o for o in counting) == 1
+    assert evaluated < all_evaluated / 3
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(

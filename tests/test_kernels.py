@@ -20,7 +20,7 @@ from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
 from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
-from cuas.tracking import kernels, pair_kernels
+from cuas.tracking import kernels, pair_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import published_classes
 from cuas.tracking.coverage import SensorGeometry
@@ -166,6 +166,29 @@ def test_update_modes(seed: int, p: int, k: int, which: int, modes: int) -> None
 
 
 @settings(max_examples=40, deadline=None)
+@given(seeds, st.integers(0, 120), st.integers(0, 5), st.sampled_from([1, 2]), st.booleans())
+def test_update_modes_in_blocks(seed: int, p: int, which: int, modes: int, bad: bool) -> None:
+    """The fused update, taken across blocks of rows, equals the row-by-row pass to the bit
+    for any number of rows (whole blocks and a part of one); a row whose innovation
+    covariance is not positive definite sends the whole call to the row-by-row pass."""
+    rng = np.random.default_rng(seed)
+    model = models(geometry(rng))[which]
+    _, xm, Pm = tracks(rng, p * modes, 1)
+    xm, Pm = xm[:, 0], Pm[:, 0]
+    zhat, H = model.predict(xm)
+    var = rng.uniform(0.1, 4, (p, model.dim)) * np.where(model.wrap, 1e-4, 25.0)
+    if bad and p:
+        var[rng.integers(0, p), 0] = -1e12  # S = H P H' + R is then not positive definite
+    z = zhat[::modes] + rng.normal(0, 1, (p, model.dim))
+    det = rng.permutation(p)
+    args = (xm, Pm, zhat, H, z, det, var, model.wrap, modes)
+    blocks = update_kernels.update_modes(*args)
+    rows = update_kernels._update_rows(*args)
+    for a, b in zip(blocks, rows, strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=40, deadline=None)
 @given(seeds, st.integers(1, 40), st.sampled_from([1, 2, 3]))
 def test_store_modes(seed: int, n: int, modes: int) -> None:
     """Modes and their combination written into table rows, as the numpy reference."""
@@ -238,6 +261,57 @@ def test_geometry(seed: int, n: int, fov: float) -> None:
         close(*both(lambda model=model: model.predict(x)))
     a, b = both(lambda: g.covers(x[:, :3]))
     assert a.tolist() == b.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 70), st.booleans())
+def test_radar_prediction_to_the_bit(seed: int, n: int, with_range_rate: bool) -> None:
+    """The compiled radar prediction equals, to the bit, the geometry's compiled pass with
+    the range-rate row in numpy (its matrix products, einsum and broadcasts), for one track
+    (numpy's matmul takes another path then) or many, a track on the sensor, or standing."""
+    rng = np.random.default_rng(seed)
+    model = RadarModel(geometry(rng), with_range_rate)
+    _, xm, _ = tracks(rng, n, 1)
+    x = xm[:, 0]
+    if n:
+        x[rng.integers(0, n), 3:] = 0.0
+        x[rng.integers(0, n), :3] = model.geometry.frame.position
+    enabled = kernels.ENABLED
+    try:
+        kernels.ENABLED = True
+        compiled, reference = model.predict(x), model._predict(x)
+    finally:
+        kernels.ENABLED = enabled
+    for a, b in zip(compiled, reference, strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 40), st.booleans())
+def test_radar_initiation_to_the_bit(seed: int, k: int, with_range_rate: bool) -> None:
+    """Positions, velocities and their covariances of tracks started from radar plots: the
+    compiled passes equal the numpy reference to the bit (a plot at zero range, one with no
+    range-rate among them)."""
+    rng = np.random.default_rng(seed)
+    model = RadarModel(geometry(rng), with_range_rate)
+    z = np.c_[
+        rng.uniform(0, 3000, k),
+        rng.uniform(0, 2 * np.pi, k),
+        rng.uniform(-0.2, 1.5, k),
+        rng.normal(0, 20, k),
+    ][:, : model.dim]
+    z[rng.integers(0, k), 0] = 0.0
+    if with_range_rate:
+        z[rng.integers(0, k), 3] = 0.0
+    var = rng.uniform(1e-6, 30, (k, model.dim))
+    V = np.diag(rng.uniform(1, 500, 3))
+
+    def started() -> list[np.ndarray]:
+        pos, cov = model.initiate(z, var)
+        return [pos, cov, *model.velocity_prior(z, var, pos, V)]
+
+    for a, b in zip(*both(started), strict=True):
+        assert a.tobytes() == b.tobytes()
 
 
 def test_replay_is_the_same(tmp_path: Path) -> None:

@@ -269,12 +269,39 @@ class AlertLifecycle:
         """Which of these tracks, at these threat levels, `observe` would act on: at the
         alerting threat without an alert (raise or adopt), or critical under an alert that
         is not yet (escalate). The rest need no geodetic position nor transition."""
-        episodes = [self._by_track.get(k) for k in track_ids]
-        free = np.fromiter((ep is None for ep in episodes), bool, len(episodes))
-        below = np.fromiter(
-            (ep is not None and ep.level != "critical" for ep in episodes), bool, len(episodes)
-        )
-        return (free & (level >= self.raise_rank)) | (below & (level == CRITICAL))
+        out = np.zeros(len(track_ids), dtype=bool)
+        # Only a track at the alerting threat or critical can be either: most are neither.
+        rows = np.flatnonzero(level >= min(self.raise_rank, CRITICAL))
+        for i, lv in zip(rows.tolist(), level[rows].tolist(), strict=True):
+            ep = self._by_track.get(track_ids[i])
+            if ep is None:
+                out[i] = lv >= self.raise_rank
+            else:
+                out[i] = ep.level != "critical" and lv == CRITICAL
+        return out
+
+    def count_evidence(
+        self, track_ids: list[int], t: float, t_update: list[float], level: list[int]
+    ) -> NDArray[np.bool_]:
+        """Tracks at alerting threat (`level`: a medium one's debounce is the longer) without
+        an alert, just updated by a scan at `t`: counts this update towards each one's
+        debounce where that does not complete it, as
+        `observe` would, and says which those were (`observe` would have done nothing else
+        for them, so they need no full evaluation). The rest, whose debounce this completes,
+        are left to `observe`; so are all of them while an alert restored after a restart
+        waits for a track to adopt it."""
+        counted = np.zeros(len(track_ids), dtype=bool)
+        if self._orphans:
+            return counted
+        for i, (track_id, t_up, lv) in enumerate(zip(track_ids, t_update, level, strict=True)):
+            medium = lv < HIGH
+            if track_id in self._by_track or self._debounced(
+                track_id, t, t_up, False, medium, count=False
+            ):
+                continue
+            self._debounced(track_id, t, t_up, False, medium)
+            counted[i] = True
+        return counted
 
     def observe(
         self, snap: TrackSnapshot, geo: TrackGeometry, threat: ThreatPicture
@@ -307,9 +334,16 @@ class AlertLifecycle:
         return self._track_alert(ep, "escalated", snap, geo, threat, i)
 
     def _debounced(
-        self, track_id: int, t: float, t_update: float, orphaned: bool, medium: bool
+        self,
+        track_id: int,
+        t: float,
+        t_update: float,
+        orphaned: bool,
+        medium: bool,
+        count: bool = True,
     ) -> bool:
         """Count this evaluation at `t` of a track at alerting threat: is the evidence enough?
+        (With `count` off, only whether it would be.)
 
         Evidence is an update evaluated at its own time (`t_update == t`: the scan path, or a
         cycle that falls on an update); each update counts once. An evaluation of a track
@@ -318,12 +352,17 @@ class AlertLifecycle:
         cycle's prediction is all there will be, and counts."""
         streak = self._streak.get(track_id)
         if streak is None:
-            streak = self._streak[track_id] = _Streak(t, -math.inf, 0)
+            streak = _Streak(t, -math.inf, 0)
+            if count:
+                self._streak[track_id] = streak
+        evidence = streak.evidence
         if orphaned or (t_update == t and t_update > streak.t_update):
-            streak.evidence += 1
-            streak.t_update = max(t_update, streak.t_update)
+            evidence += 1
+            if count:
+                streak.evidence = evidence
+                streak.t_update = max(t_update, streak.t_update)
         wait = self.cfg.medium_debounce_s if medium else self.cfg.debounce_s
-        return streak.evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
+        return evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
 
     def _raise(
         self,

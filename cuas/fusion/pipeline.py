@@ -311,13 +311,27 @@ class FusionPipeline:
 
         Two passes keep it cheap: the threat of every updated track from its zones and course
         alone (no geodetic position), then the full evaluation only for the few the alert
-        lifecycle would act on (raise or escalate). `updated`: the table rows it updated."""
+        lifecycle would act on (raise or escalate); a track at alerting threat whose debounce
+        this update only extends (one at 250 Hz of radar scans: some 125 updates before its
+        0.5 s are up) has its evidence counted without it. `updated`: the table rows it
+        updated."""
         table = self.tracker.tracks
         rows = updated[table.status[updated] != TENTATIVE]
         rows = rows[self.could_alert(table.x[rows])]
         if not rows.size:
             return []
-        wanted = self.alerts.concerned(table.track_id[rows].tolist(), self._first_pass(t, rows))
+        level = self._first_pass(t, rows)
+        wanted = self.alerts.concerned(table.track_id[rows].tolist(), level)
+        # Tracks at alerting threat whose debounce this scan only extends need nothing more.
+        pending = np.flatnonzero(wanted & (level >= self.alerts.raise_rank))
+        if pending.size:
+            counted = self.alerts.count_evidence(
+                table.track_id[rows[pending]].tolist(),
+                t,
+                table.t_update[rows[pending]].tolist(),
+                level[pending].tolist(),
+            )
+            wanted[pending[counted]] = False
         if not wanted.any():
             return []
         transitions = self.alerts.observe(*self._threat(t, table.rows(rows[wanted])))

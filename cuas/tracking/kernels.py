@@ -1631,6 +1631,7 @@ def warm_up() -> None:
             1e-3,
         )
     from cuas.tracking import (  # import this module: loaded here
+        measurement_kernels,
         pair_kernels,
         sight_kernels,
         update_kernels,
@@ -1639,3 +1640,4 @@ def warm_up() -> None:
     sight_kernels.warm_up()
     pair_kernels.warm_up()
     update_kernels.warm_up()
+    measurement_kernels.warm_up()

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.geodesy import wrap_rad
-from cuas.tracking import kernels
+from cuas.tracking import kernels, measurement_kernels
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.motion import POS, STATE_DIM, VEL
 
@@ -108,6 +108,19 @@ class RadarModel(MeasurementModel):
         self.wrap = np.array([False, True, False, False][: self.dim])
 
     def predict(self, x: Array) -> tuple[Array, Array]:
+        if kernels.ENABLED:  # one compiled pass; `_predict` is the reference
+            frame = self.geometry.frame
+            return measurement_kernels.radar_predict(
+                np.ascontiguousarray(x),
+                frame.position,
+                frame.rotation,
+                _MIN_RANGE,
+                self.with_range_rate,
+            )
+        return self._predict(x)
+
+    def _predict(self, x: Array) -> tuple[Array, Array]:
+        """`predict` in numpy, but for the geometry (`_Spherical`, compiled when enabled)."""
         s = _Spherical(self.geometry, x)
         count = x.shape[0]
         zhat = np.empty((count, self.dim))
@@ -126,6 +139,18 @@ class RadarModel(MeasurementModel):
     def initiate(self, z: Array, var: Array) -> tuple[Array, Array]:
         rng, az, el = z[:, 0], z[:, 1], z[:, 2]
         ca, sa, ce, se = np.cos(az), np.sin(az), np.cos(el), np.sin(el)
+        if kernels.ENABLED:  # the rest in one compiled pass; the numpy below is the reference
+            frame = self.geometry.frame
+            return measurement_kernels.radar_initiate(
+                np.ascontiguousarray(z),
+                np.ascontiguousarray(var),
+                ca,
+                sa,
+                ce,
+                se,
+                frame.position,
+                frame.rotation,
+            )
         local = np.stack([rng * ce * sa, rng * ce * ca, rng * se], axis=-1)
         # Columns: d/drange, d/daz, d/del of the local position.
         J = np.empty((z.shape[0], 3, 3))
@@ -143,6 +168,15 @@ class RadarModel(MeasurementModel):
         that roughly halves the time a fast target needs to be confirmed."""
         if not self.with_range_rate:
             return super().velocity_prior(z, var, pos, V)
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            return measurement_kernels.radar_velocity_prior(
+                np.ascontiguousarray(z),
+                np.ascontiguousarray(var),
+                np.ascontiguousarray(pos),
+                self.geometry.frame.position,
+                np.ascontiguousarray(V, dtype=np.float64),
+                _MIN_RANGE,
+            )
         los = self.line_of_sight(pos)
         outer = los[:, :, None] * los[:, None, :]
         across = np.eye(3) - outer

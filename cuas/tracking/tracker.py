@@ -1054,10 +1054,9 @@ class Tracker:
     def _bury(self, doomed: NDArray[np.bool_]) -> None:
         if not doomed.any():
             return
-        rows = self.tracks.rows(doomed)
+        rows = self.tracks.pop(doomed)
         if self.refit is not None:
             self.refit.forget(rows.track_id.tolist())
-        self.tracks.remove(doomed)
         self._graveyard.bury(rows)
         if self.emitter_evidence is not None and len(self.emitter_evidence):
             self.emitter_evidence.prune(self.tracks.track_id[: self.tracks.n])

@@ -218,25 +218,41 @@ class TrackTable:
 
     def remove(self, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
         """Delete the live rows where `mask` is true; returns the deleted track ids."""
-        if not mask.any():
+        dead = np.flatnonzero(mask)
+        if not dead.size:
             return np.zeros(0, dtype=np.int64)
-        keep = ~mask
-        removed = self.track_id[: self.n][mask].copy()
-        count = int(keep.sum())
+        removed = self.track_id[dead]
+        self._delete(mask, dead)
+        return removed
+
+    def pop(self, mask: NDArray[np.bool_]) -> TrackRows:
+        """Delete the live rows where `mask` is true, and return them (`rows`, then `remove`:
+        the rows found once for both)."""
+        dead = np.flatnonzero(mask)
+        if not dead.size:
+            return self.none
+        gone = TrackRows(**{name: getattr(self, name)[dead] for name in self._fields})
+        self._delete(mask, dead)
+        return gone
+
+    def _delete(self, mask: NDArray[np.bool_], dead: NDArray[np.intp]) -> None:
+        """Delete the live rows `dead` (where `mask`, of the live rows, is true)."""
+        first = int(dead[0])
+        count = self.n - dead.size
         # Rows before the first deleted one stay where they are: the deleted are mostly new
-        # tentative tracks (clutter), at the end of the table, so only a short tail moves.
-        first = int(np.argmax(mask))
-        tail = keep[first:]
-        for name in self._fields:
-            array = getattr(self, name)
-            array[first:count] = array[first : self.n][tail]
+        # tentative tracks (clutter), at the end of the table, so only a short tail moves
+        # (often none at all).
+        moved = first + np.flatnonzero(~mask[first:])
+        if moved.size:
+            for name in self._fields:
+                array = getattr(self, name)
+                array[first:count] = array[moved]
         self.n = count
         # A burst of tentative tracks (crossing lines in a swarm) grew the table; once the
         # live rows fill under 1 / GROWTH^2 of it, it shrinks back to GROWTH times them (the
         # gap between the two keeps a table at the edge from resizing back and forth).
         if self.capacity > MIN_CAPACITY and count * GROWTH**2 < self.capacity:
             self._resize(max(MIN_CAPACITY, int(count * GROWTH) + 1))
-        return removed
 
     def rows(self, select: NDArray[np.bool_] | slice | None = None) -> TrackRows:
         """A copy of the live rows picked by a mask or slice (default: all of them)."""
