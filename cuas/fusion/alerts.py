@@ -294,12 +294,11 @@ class AlertLifecycle:
         if self._orphans:
             return counted
         for i, (track_id, t_up, lv) in enumerate(zip(track_ids, t_update, level, strict=True)):
-            medium = lv < HIGH
             if track_id in self._by_track or self._debounced(
-                track_id, t, t_up, False, medium, count=False
+                track_id, t, t_up, False, lv, count=False
             ):
                 continue
-            self._debounced(track_id, t, t_up, False, medium)
+            self._debounced(track_id, t, t_up, False, lv)
             counted[i] = True
         return counted
 
@@ -339,11 +338,12 @@ class AlertLifecycle:
         t: float,
         t_update: float,
         orphaned: bool,
-        medium: bool,
+        level: int,
         count: bool = True,
     ) -> bool:
-        """Count this evaluation at `t` of a track at alerting threat: is the evidence enough?
-        (With `count` off, only whether it would be.)
+        """Count this evaluation at `t` of a track at alerting threat `level`: is the evidence
+        enough? (With `count` off, only whether it would be.) A `medium` threat's run must
+        span `medium_debounce_s`, a higher one's `debounce_s`.
 
         Evidence is an update evaluated at its own time (`t_update == t`: the scan path, or a
         cycle that falls on an update); each update counts once. An evaluation of a track
@@ -361,7 +361,7 @@ class AlertLifecycle:
             if count:
                 streak.evidence = evidence
                 streak.t_update = max(t_update, streak.t_update)
-        wait = self.cfg.medium_debounce_s if medium else self.cfg.debounce_s
+        wait = self.cfg.medium_debounce_s if level < HIGH else self.cfg.debounce_s
         return evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
 
     def _raise(
@@ -385,7 +385,7 @@ class AlertLifecycle:
                 t,
                 float(live.t_update[i]),
                 orphaned is not None and bool(orphaned[i]),
-                bool(threat.level[i] < HIGH),
+                int(threat.level[i]),
             )
             orphan = self._adopt(live.x[i, :3], t)
             if orphan is not None:

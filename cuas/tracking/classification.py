@@ -281,14 +281,15 @@ def _named_elsewhere(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -
     class; where the emitter is already someone else's, its label is evidence about that
     other track only."""
     assert scan.labels is not None
-    out = np.zeros(len(dets), dtype=bool)
     names = scan.labels.emitter_id
-    named = [i for i, d in enumerate(dets.tolist()) if names[d] is not None]
-    if not named:
-        return out
-    held = tracks.emitter_id[: tracks.n]
-    holders = {name: row for row, name in enumerate(held.tolist()) if name is not None}
-    for i in named:
-        holder = holders.get(names[int(dets[i])])
-        out[i] = holder is not None and holder != int(rows[i])
-    return out
+    if names.count(None) == len(names):  # most scans name no emitter: skip them quickly
+        return np.zeros(len(dets), dtype=bool)
+    holder = tracks.holders("emitter_id")
+    named = [names[d] for d in dets.tolist()]
+    return np.array(
+        [
+            name is not None and holder.get(name, row) != row
+            for row, name in zip(rows.tolist(), named, strict=True)
+        ],
+        dtype=bool,
+    )

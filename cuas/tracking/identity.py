@@ -113,7 +113,7 @@ class IdentityKeeper:
         live = getattr(tracks, column)[: tracks.n]
         holder: dict[str, int] = {}
         if not policy.contest_at_once:
-            holder = {name: row for row, name in enumerate(live.tolist()) if name is not None}
+            holder = tracks.holders(column)
         claims: dict[str, int] = {}  # identifier -> the row this scan gives or confirms it to
         changed: set[int] = set()
         for row, name in zip(rows.tolist(), names, strict=True):

@@ -264,5 +264,11 @@ class TrackTable:
         # A mask or index array already gathers a copy.
         return TrackRows(**{name: getattr(self, name)[: self.n][pick] for name in self._fields})
 
+    def holders(self, column: str) -> dict[str, int]:
+        """The live row holding each identifier of `column` (`uas_id`, `emitter_id`): an
+        identifier belongs to one track at a time (identity.py)."""
+        live = getattr(self, column)[: self.n].tolist()
+        return {name: row for row, name in enumerate(live) if name is not None}
+
     def __len__(self) -> int:
         return self.n
