@@ -272,3 +272,68 @@ def test_a_bearing_that_fits_two_swarm_tracks_updates_neither() -> None:
     np.testing.assert_allclose(tracker.tracks.x[:3], before, atol=1e-9)
     tracker.process(bearings(RF_NE, T0 + 6.1, drones[2:], ["ctrl-3"], rng))
     assert tracker.stats.updates == updates + 1 and tracker.tracks.n == 3
+
+
+def bearings_and_camera(camera_sees, seconds: float = 20.0, seed: int = 2):
+    """Two direction finders hear a drone no radar sees, twice a second each, and camera NW
+    looks twice a second; `camera_sees(t, drone_state, track_state, track_cov)` gives the
+    camera's detections (positions it sees, (k, 3)) at each look. Returns the tracker and,
+    per look, the drone's state and the track's position before and after the look."""
+    rng = np.random.default_rng(seed)
+    tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
+    drone0 = np.array([700.0, 1500.0, 80.0, 3.0, -2.0, 0.0])
+    looks = []
+    for k in range(int(seconds / 0.5)):
+        t = k * 0.5
+        for i, model in enumerate((RF_NE, RF_SW)):
+            state = drone0 + np.r_[drone0[3:] * (t + 0.1 * i), np.zeros(3)]
+            tracker.process(bearings(model, T0 + t + 0.1 * i, state[None], ["ctrl-1"], rng))
+        t_cam = t + 0.3
+        state = drone0 + np.r_[drone0[3:] * t_cam, np.zeros(3)]
+        tracker.predict_to(T0 + t_cam)
+        table = tracker.tracks
+        x = table.x[0].copy() if table.n else None
+        seen = camera_sees(t_cam, state, x, table.P[0].copy() if table.n else None)
+        z, _ = CAM_NW.predict(np.c_[seen, np.zeros_like(seen)]) if len(seen) else (None, None)
+        if z is None:
+            z = np.zeros((0, 2))
+        var = np.tile(SIGMA[CAM_NW] ** 2, (len(z), 1))
+        tracker.process(Scan(INDEX[CAM_NW], T0 + t_cam, z, var, CAM_NW))
+        after = table.x[0, :3].copy() if table.n else None
+        looks.append((t_cam, state, None if x is None else x[:3], after))
+    return tracker, looks
+
+
+def test_one_camera_sighting_nothing_confirms_does_not_place_a_bearings_only_track() -> None:
+    """A camera false alarm inside a bearings-only track's wide gate is a glimpse: it neither
+    moves the track nor shrinks its covariance (on random camp 36 one such line of sight
+    pulled a track 800 m off its drone, which then alerted on nothing)."""
+    clutter_at = 10.3
+
+    def clutter(t, drone, x, P):
+        if abs(t - clutter_at) > 1e-9 or x is None:
+            return np.zeros((0, 3))
+        w, v = np.linalg.eigh(P[:2, :2])  # 1.5 sigma along the track's long axis
+        return np.array([np.r_[x[:2] + 1.5 * np.sqrt(w[-1]) * v[:, -1], x[2]]])
+
+    tracker, looks = bearings_and_camera(clutter)
+    _, _, before, after = next(look for look in looks if abs(look[0] - clutter_at) < 1e-9)
+    assert before is not None and after is not None
+    assert np.linalg.norm(after - before) < 1.0, (before, after)
+    assert np.isinf(tracker.tracks.last_hit[0, INDEX[CAM_NW]])  # neither a hit ...
+    assert tracker.tracks.n == 1  # ... nor a miss that killed it
+    _, quiet = bearings_and_camera(lambda *_: np.zeros((0, 3)))
+    final = [np.linalg.norm(look[3] - look[1][:3]) for look in (looks[-1], quiet[-1])]
+    assert final[0] == pytest.approx(final[1], abs=1.0)  # the rest of the run as without it
+
+
+def test_a_camera_that_keeps_seeing_a_bearings_only_track_places_it() -> None:
+    """The same camera seeing the drone at every look: from its third look on its lines of
+    sight update the track, which ends several times closer to the drone than bearings
+    alone place it."""
+    tracker, looks = bearings_and_camera(lambda t, drone, x, P: drone[None, :3])
+    _, quiet = bearings_and_camera(lambda *_: np.zeros((0, 3)))
+    with_camera = np.mean([np.linalg.norm(a - s[:3]) for _, s, _, a in looks[-10:]])
+    bearings_only = np.mean([np.linalg.norm(a - s[:3]) for _, s, _, a in quiet[-10:]])
+    assert with_camera < bearings_only / 3, (with_camera, bearings_only)
+    assert np.isfinite(tracker.tracks.last_hit[0, INDEX[CAM_NW]])

@@ -15,6 +15,13 @@ velocity and widened by that velocity's uncertainty. Where
 the filter disagrees with that posterior (its position outside the posterior's 99 % region,
 or its covariance under half the posterior's along the posterior's long axis), the track's
 position and position covariance become the posterior's; its velocity is kept.
+
+A camera's line of sight is fine, and one of them alone places a vague track wherever it
+crosses the bearings: clutter in a bearings-only track's wide gate pulled it 800 m off its
+drone (random camp 36), and two looks at a friendly, crossing the bearings of a drone
+nobody saw, held a track on that crossing (random camp 39). So a camera's sightings of such
+a track count only once that camera keeps seeing it where it saw it (`sighted`); until then
+they are glimpses, stored but not used, and the refit leaves them out too.
 """
 
 from __future__ import annotations
@@ -45,25 +52,73 @@ class PassiveRefit:
     max_age_s: float = 60.0
     max_sightings: int = 64
     max_speed_sigma_mps: float = 20.0
-    _seen: dict[int, deque[tuple[int, Sighting]]] = field(default_factory=dict)
+    repeat_m: int = 2
+    repeat_s: float = 2.0
+    # Per track: (sensor, glimpse, sighting).
+    _seen: dict[int, deque[tuple[int, bool, Sighting]]] = field(default_factory=dict)
     _next: dict[int, float] = field(default_factory=dict)
+    _joined: set[int] = field(default_factory=set)  # a camera's run began: refit, at any age
 
     def record(self, track_ids: NDArray[np.int64], scan: Scan, dets: Index) -> None:
         """The lines of sight of `scan` (detections `dets`) that updated tracks `track_ids`."""
         for tid, j in zip(track_ids.tolist(), dets.tolist(), strict=True):
-            seen = self._seen.get(tid)
-            if seen is None:
-                seen = self._seen[tid] = deque(maxlen=self.max_sightings)
-                self._next[tid] = scan.t + self.period_s
-            # Copies: a row of the scan's arrays would keep the whole scan alive.
-            z, var = scan.z[j].copy(), scan.var[j].copy()
-            seen.append((scan.sensor, Sighting(scan.t, z, var, scan.model)))
+            self._store(tid, scan, j, glimpse=False)
+
+    def sighted(
+        self,
+        track_ids: NDArray[np.int64],
+        scan: Scan,
+        dets: Index,
+        rate: Array,
+    ) -> NDArray[np.bool_]:
+        """A camera's lines of sight `dets` of `scan` assigned to tracks
+        `track_ids`, which cannot turn about the camera faster than `rate` (rad/s each):
+        stored, and whether each may update its track now.
+
+        A camera glimpses a track until `repeat_m` of its sightings of it in the last
+        `repeat_s` lie where this one does, within their noise and the track's motion. The
+        sighting that makes the run counts those before it and asks for a refit at once:
+        from a vague estimate, one Kalman update with a fine line of sight is linearised far
+        from the target and leaves a confident track off it, while the lines as a whole
+        place it. Later sightings update it."""
+        use = np.zeros(track_ids.size, dtype=bool)
+        for i, (tid, j) in enumerate(zip(track_ids.tolist(), dets.tolist(), strict=True)):
+            z, var = scan.z[j], scan.var[j]
+            seen = self._seen.get(tid, ())
+            run = [
+                k
+                for k, (sensor, _, s) in enumerate(seen)
+                if sensor == scan.sensor
+                and scan.t - s.t <= self.repeat_s
+                and _together(z, var, s.z, s.var, rate[i] * (scan.t - s.t))
+            ]
+            kept = len(run) >= self.repeat_m
+            joined = kept and all(seen[k][1] for k in run)
+            self._store(tid, scan, j, glimpse=not kept)
+            if joined:
+                mine = self._seen[tid]
+                for k in run:
+                    mine[k] = (mine[k][0], False, mine[k][2])
+                self._next[tid] = scan.t
+                self._joined.add(tid)
+            use[i] = kept and not joined
+        return use
+
+    def _store(self, tid: int, scan: Scan, j: int, glimpse: bool) -> None:
+        seen = self._seen.get(tid)
+        if seen is None:
+            seen = self._seen[tid] = deque(maxlen=self.max_sightings)
+            self._next[tid] = scan.t + self.period_s
+        # Copies: a row of the scan's arrays would keep the whole scan alive.
+        z, var = scan.z[j].copy(), scan.var[j].copy()
+        seen.append((scan.sensor, glimpse, Sighting(scan.t, z, var, scan.model)))
 
     def forget(self, track_ids: list[int]) -> None:
         """Tracks deleted, or placed by a radar or Remote ID: nothing more to refit."""
         for tid in track_ids:
             self._seen.pop(tid, None)
             self._next.pop(tid, None)
+            self._joined.discard(tid)
 
     def due(self, t: float) -> list[int]:
         """Track ids whose refit is due at `t`."""
@@ -75,10 +130,15 @@ class PassiveRefit:
         """The position (3,) and covariance (3, 3) to give track `tid` (state `x`, covariance
         `P` at `t`, born at `born`), or None to leave it."""
         self._next[tid] = t + self.period_s
-        if t - born > self.max_age_s:
-            self.forget([tid])
-            return None
-        seen = [s for s in self._seen.get(tid, ()) if t - s[1].t <= self.window_s]
+        joined = tid in self._joined
+        self._joined.discard(tid)
+        if t - born > self.max_age_s and not joined:
+            return None  # sightings are still kept: the camera rule counts them
+        seen = [
+            (s, z)
+            for s, glimpse, z in self._seen.get(tid, ())
+            if t - z.t <= self.window_s and not glimpse
+        ]
         if len({sensor for sensor, _ in seen}) < 2 or all(s.z.shape[0] > 1 for _, s in seen):
             return None  # one site, or cameras alone: their fine lines cross sharply
         speed_sigma = min(float(np.sqrt(0.5 * (P[3, 3] + P[4, 4]))), self.max_speed_sigma_mps)
@@ -100,3 +160,13 @@ class PassiveRefit:
         long = axes[:, -1]
         overconfident = float(long @ P[:2, :2] @ long) < 0.5 * float(long @ C @ long)
         return (mean, cov) if outside or overconfident else None
+
+
+def _together(z: Array, var: Array, z0: Array, var0: Array, turn: float) -> bool:
+    """Whether two lines of sight of one camera (azimuth, elevation) can be of one target
+    that turned by at most `turn` radians about the camera between them (an azimuth turns
+    faster, by 1 / cos(elevation))."""
+    d = np.abs(z - z0)
+    d[0] = min(d[0], 2.0 * np.pi - d[0])
+    turns = np.array([turn / max(float(np.cos(z[1])), 0.2), turn])
+    return bool(np.all(d <= 4.0 * np.sqrt(var + var0) + turns))

@@ -35,6 +35,10 @@ Index = NDArray[np.intp]
 _SILENT = [CLASSES.index(c) for c in ("bird", "clutter")]  # what never carries a radio link
 # A tentative track no radar placed is charged camera misses only after this long unseen.
 PASSIVE_SILENCE_S = 1.0
+# How fast a drone may cross a camera's view: its top speed, at no nearer than the range the
+# track's uncertainty allows (and never nearer than the floor), bounds its angular rate.
+MAX_SPEED_MPS = 60.0
+MIN_TURN_RANGE_M = 150.0
 _RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
 
 
@@ -411,7 +415,10 @@ class Tracker:
             assigned = assigned.subset(~contested)
             if self.calibration is not None:
                 self._learn_noise(scan, assigned)
-
+        glimpsed = np.zeros(n, dtype=bool)
+        camera = angle_only and scan.model.charges_misses
+        if camera and self.refit is not None and len(assigned):
+            assigned = self._camera_sightings(scan, assigned, placed, glimpsed)
         rows = assigned.track
         if rows.size:
             var = scan.var[assigned.det]
@@ -428,7 +435,7 @@ class Tracker:
                 table.history[first] = 0
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
-            if angle_only and self.refit is not None:
+            if angle_only and not camera and self.refit is not None:
                 passive = ~placed[rows]
                 self.refit.record(table.track_id[rows[passive]], scan, assigned.det[passive])
             self.stats.updates += rows.size
@@ -437,8 +444,10 @@ class Tracker:
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
         shadow, crowded = _plots_elsewhere(raw, assigned, placed) if radar else (None, None)
-        covered = self._opportunities(scan, hit, placed, excluded, gated, shadow, crowded)
-        self.rules.record(table, covered, hit)
+        covered = self._opportunities(
+            scan, hit | glimpsed, placed, excluded, gated, shadow, crowded
+        )
+        self.rules.record(table, covered & ~glimpsed, hit)
 
         # Every detection no track took may start one: a second plot in a firm track's gate
         # is another target (a swarm member 50 m away) as often as clutter, and a tentative
@@ -457,6 +466,29 @@ class Tracker:
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
+
+    def _camera_sightings(
+        self,
+        scan: Scan,
+        assigned: Hypotheses,
+        placed: NDArray[np.bool_],
+        glimpsed: NDArray[np.bool_],
+    ) -> Hypotheses:
+        """The camera detections `assigned` that may update their tracks: a camera's looks at
+        a track no radar or Remote ID placed count only once it keeps seeing it there; until
+        then they are glimpses (marked in `glimpsed`), neither hits nor misses
+        (passive_refit.py)."""
+        assert self.refit is not None
+        table = self.tracks
+        passive = assigned.subset(~placed[assigned.track])
+        rows = passive.track
+        pos, cov = table.x[rows][:, POS], table.P[rows][:, POS, POS]
+        reach = np.linalg.norm(pos - self.sites[scan.sensor], axis=1)
+        reach -= 2.0 * np.sqrt(np.trace(cov, axis1=1, axis2=2))
+        rate = MAX_SPEED_MPS / np.maximum(reach, MIN_TURN_RANGE_M)
+        use = self.refit.sighted(table.track_id[rows], scan, passive.det, rate)
+        glimpsed[rows[~use]] = True
+        return assigned.subset(~glimpsed[assigned.track])
 
     def _routable(self, firm: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Tracks whose emitter's bearings are reserved for them (`_route_by_emitter`)."""
