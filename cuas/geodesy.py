@@ -1,15 +1,18 @@
 """Geodesy: WGS84 geodetic <-> camp East-North-Up, and sensor az/el/range <-> camp ENU.
 
-Conversions between geodetic and ENU are delegated to pymap3d (exact WGS84, vectorised over
-numpy arrays). A sensor sees in its *own* local ENU frame (true north and the local
-horizontal at the sensor), which is tilted against the camp frame by the earth's curvature
-(about 0.01 deg per km); `SensorFrame` carries the exact affine map between the two so that
-azimuths and elevations are modelled where the sensor measured them.
+Conversions between geodetic and ENU are pymap3d's (exact WGS84, vectorised over numpy
+arrays); ENU to geodetic for arrays of points, which every track cycle and update makes, is
+its arithmetic without its per-call overhead (`_enu_to_geodetic`). A sensor sees in its
+*own* local ENU frame (true north and the local horizontal at the sensor), which is tilted
+against the camp frame by the earth's curvature (about 0.01 deg per km); `SensorFrame`
+carries the exact affine map between the two so that azimuths and elevations are modelled
+where the sensor measured them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pymap3d
@@ -47,16 +50,91 @@ class LocalFrame:
     def to_geodetic(self, enu: ArrayLike) -> tuple[Array, Array, Array]:
         """ENU metres of shape (..., 3) -> (lat, lon, alt) arrays."""
         p = np.asarray(enu, dtype=np.float64)
+        if p.ndim == 2:
+            out = _enu_to_geodetic(p[:, 0], p[:, 1], p[:, 2], self._origin)
+            if out is not None:
+                return out
         lat, lon, alt = pymap3d.enu2geodetic(
             p[..., 0], p[..., 1], p[..., 2], self.lat0, self.lon0, self.alt0
         )
         return np.asarray(lat), np.asarray(lon), np.asarray(alt)
+
+    @cached_property
+    def _origin(self) -> _Origin:
+        """The origin's terms of pymap3d's ENU -> ECEF, computed once as it computes them."""
+        lat0, lon0 = np.radians(self.lat0), np.radians(self.lon0)
+        x0, y0, z0 = pymap3d.geodetic2ecef(self.lat0, self.lon0, self.alt0)
+        return _Origin(
+            np.cos(lat0),
+            np.sin(lat0),
+            np.cos(lon0),
+            np.sin(lon0),
+            x0,
+            y0,
+            z0,  # type: ignore[arg-type]
+        )
 
     def sensor_frame(self, lat: float, lon: float, alt: float) -> SensorFrame:
         """The frame of a sensor standing at a geodetic point."""
         position = self.to_enu(lat, lon, alt).reshape(3)
         rotation = ecef_to_enu_rotation(lat, lon) @ ecef_to_enu_rotation(self.lat0, self.lon0).T
         return SensorFrame(position=position, rotation=rotation)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """A frame origin's sines and cosines and ECEF position (numpy scalars, as pymap3d's)."""
+
+    cos_lat: np.float64
+    sin_lat: np.float64
+    cos_lon: np.float64
+    sin_lon: np.float64
+    x: np.float64
+    y: np.float64
+    z: np.float64
+
+
+_WGS84 = pymap3d.Ellipsoid.from_name("wgs84")
+_A, _B = _WGS84.semimajor_axis, _WGS84.semiminor_axis
+_E = np.sqrt(_A**2 - _B**2)
+_LIM_PI2 = np.pi / 2 - np.finfo(np.float64).eps
+
+
+def _enu_to_geodetic(
+    east: Array, north: Array, up: Array, o: _Origin
+) -> tuple[Array, Array, Array] | None:
+    """pymap3d 3.2's `enu2geodetic` (`enu2ecef`, then You's `ecef2geodetic`), the same numpy
+    operations in the same order, so the same bits, for points (n,) that none of its special
+    cases concerns; None when one does (a point near the earth's centre or axis: pymap3d
+    then). pymap3d itself checks for those with three `isclose` and runs its formulas on
+    masked copies, which cost more than the arithmetic for a cycle's few hundred tracks."""
+    t = o.cos_lat * up - o.sin_lat * north  # enu2uvw
+    w = o.sin_lat * up + o.cos_lat * north
+    u = o.cos_lon * t - o.sin_lon * east
+    v = o.sin_lon * t + o.cos_lon * east
+    x, y, z = o.x + u, o.y + v, o.z + w
+    r = np.sqrt(x**2 + y**2 + z**2)  # ecef2geodetic
+    u = np.sqrt(0.5 * (r**2 - _E**2) + 0.5 * np.hypot(r**2 - _E**2, 2 * _E * z))
+    hxy = np.hypot(x, y)
+    if not ((np.abs(u) > 1e-8).all() and (np.abs(hxy) > 1e-8).all()):  # isclose(., 0), or NaN
+        return None
+    huE = np.hypot(u, _E)
+    beta = np.arctan(huE / u * z / hxy)
+    beta += ((_B * u - _A * huE + _E**2) * np.sin(beta)) / (
+        _A * huE * 1 / np.cos(beta) - _E**2 * np.cos(beta)
+    )
+    lat = np.arctan(_A / _B * np.tan(beta))
+    lat = np.where(beta >= _LIM_PI2, np.pi / 2, lat)
+    lat = np.where(beta <= -_LIM_PI2, -np.pi / 2, lat)
+    lon = np.arctan2(y, x)
+    cos_beta = np.cos(beta)
+    cos_beta = np.where(beta >= _LIM_PI2, 0, cos_beta)
+    cos_beta = np.where(beta <= -_LIM_PI2, 0, cos_beta)
+    alt = np.hypot(z - _B * np.sin(beta), hxy - _A * cos_beta)
+    inside = x**2 / _A**2 + y**2 / _A**2 + z**2 / _B**2 < 1
+    if inside.any():
+        alt[inside] = -alt[inside]
+    return np.degrees(lat), np.degrees(lon), alt
 
 
 @dataclass(frozen=True)

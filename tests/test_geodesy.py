@@ -134,6 +134,34 @@ def test_enu_geodetic_enu_round_trip_within_1mm(
     np.testing.assert_allclose(frame.to_enu(lat, lon, alt), offset, atol=1e-3)
 
 
+@SETTINGS
+@given(
+    origins, st.integers(0, 40), st.sampled_from([1.0, 1e3, 1e5, 1e7]), st.integers(0, 2**32 - 1)
+)
+def test_to_geodetic_of_many_points_is_pymap3d_to_the_bit(
+    origin: tuple[float, float, float], n: int, scale: float, seed: int
+) -> None:
+    """Arrays of points take pymap3d's arithmetic without its overhead: its results exactly,
+    for the table's column slices too (strided)."""
+    frame = LocalFrame(*origin)
+    table = np.random.default_rng(seed).normal(size=(n, 6)) * scale
+    enu = table[:, :3]
+    got = frame.to_geodetic(enu)
+    expected = pymap3d.enu2geodetic(enu[:, 0], enu[:, 1], enu[:, 2], *origin)
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == np.float64 and a.tobytes() == np.asarray(b).tobytes()
+
+
+def test_to_geodetic_near_the_earths_axis_is_pymap3d() -> None:
+    """A point at the earth's centre or on its axis is pymap3d's special case: its own code."""
+    frame = LocalFrame(90.0, 0.0, 0.0)
+    enu = np.array([[0.0, 0.0, -6356752.314245179], [0.0, 0.0, 1000.0], [10.0, 0.0, 0.0]])
+    got = frame.to_geodetic(enu)
+    expected = pymap3d.enu2geodetic(enu[:, 0], enu[:, 1], enu[:, 2], 90.0, 0.0, 0.0)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # --- SensorFrame -----------------------------------------------------------------------
 
 

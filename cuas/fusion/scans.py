@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 from numpy.typing import NDArray
@@ -96,12 +96,18 @@ def _normalised(rows: Iterable[Iterable[float]]) -> Array:
     return raw / np.where(total > 0.0, total, np.nan)
 
 
-def _all_wire_probs(dets: list) -> Array | None:
+def _all_wire_probs(cps: tuple[dict[str, float] | None, ...]) -> Array | None:
     """`_normalised` wire `class_probs` of detections that all carry them (the usual case
-    of a classifying sensor: no row lists built); None if some do not, or there are none."""
-    if not dets or not all(d.class_probs is not None for d in dets):
+    of a classifying sensor: no row lists built, a column per class); None if some do not,
+    or there are none."""
+    if not cps or cps.count(None):
         return None
-    return _normalised(map(d.class_probs.get, CLASSES, _ZEROS) for d in dets)
+    k = len(cps)
+    raw = np.empty((k, _N))
+    for j, name in enumerate(CLASSES):
+        raw[:, j] = np.fromiter(map(dict.get, cps, repeat(name, k), repeat(0.0, k)), float, k)
+    total = raw.sum(axis=1, keepdims=True)
+    return raw / np.where(total > 0.0, total, np.nan)
 
 
 @dataclass(frozen=True)
@@ -194,21 +200,54 @@ class ScanBuilder:
         return Scan(sensor.index, t, z, sigma * sigma, model, _radar_labels(cps, rcs))
 
     def _rf(self, sensor: SensorModels, t: float, dets: list) -> Scan:
-        cfg = sensor.config
-        z = np.radians(_floats(d.az_deg for d in dets)).reshape(-1, 1)
-        default = cfg.sigma_az_deg
-        sigma = np.radians(_floats(d.sigma_az_deg or default for d in dets)).reshape(-1, 1)
-        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], _rf_labels(dets))
+        # One pass over the bearings, then a column each, as for the radar's plots (a
+        # generator per array through np.fromiter cost twice as much).
+        az, s_az, cps, protocols, emitters = (
+            zip(
+                *[
+                    (d.az_deg, d.sigma_az_deg, d.class_probs, d.protocol, d.emitter_id)
+                    for d in dets
+                ],
+                strict=True,
+            )
+            if dets
+            else ((),) * 5
+        )
+        z = np.radians(np.array(az, dtype=float)).reshape(-1, 1)
+        sigma = np.radians(_or_default_falsy(s_az, sensor.config.sigma_az_deg)).reshape(-1, 1)
+        labels = _rf_labels(cps, protocols, emitters)
+        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], labels)
 
     def _camera(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         cfg = sensor.config
-        z = np.radians(_floats(chain.from_iterable((d.az_deg, d.el_deg) for d in dets)))
-        az, el = cfg.sigma_az_deg, cfg.sigma_el_deg
-        sigma = np.radians(
-            _floats(chain.from_iterable((d.sigma_az_deg or az, d.sigma_el_deg or el) for d in dets))
+        k = len(dets)
+        az, el, s_az, s_el, cps, names, confidences = (
+            zip(
+                *[
+                    (
+                        d.az_deg,
+                        d.el_deg,
+                        d.sigma_az_deg,
+                        d.sigma_el_deg,
+                        d.class_probs,
+                        d.label,
+                        d.confidence,
+                    )
+                    for d in dets
+                ],
+                strict=True,
+            )
+            if k
+            else ((),) * 7
         )
-        z, sigma = z.reshape(-1, 2), sigma.reshape(-1, 2)
-        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], _camera_labels(dets))
+        z = np.empty((k, 2))
+        z[:, 0], z[:, 1] = az, el
+        sigma = np.empty((k, 2))
+        sigma[:, 0] = _or_default_falsy(s_az, cfg.sigma_az_deg)
+        sigma[:, 1] = _or_default_falsy(s_el, cfg.sigma_el_deg)
+        z, sigma = np.radians(z), np.radians(sigma)
+        labels = _camera_labels(cps, names, confidences)
+        return Scan(sensor.index, t, z, sigma * sigma, sensor.models["plain"], labels)
 
     def _remote_id(self, sensor: SensorModels, t: float, dets: list) -> Scan:
         """Remote ID positions in the camp frame; its velocity too when every detection has it."""
@@ -248,6 +287,14 @@ def _or_default(values: tuple[float | None, ...], default: float) -> float | lis
     return [default if v is None else v for v in values]
 
 
+def _or_default_falsy(values: tuple[float | None, ...], default: float) -> Array:
+    """A column of optional values with `default` for the missing and for zeros (a sigma
+    of 0 says nothing either), as a float array."""
+    if values.count(None) == len(values):
+        return np.full(len(values), default)
+    return np.array([v or default for v in values], dtype=float)
+
+
 def _radar_labels(
     cps: tuple[dict[str, float] | None, ...], rcs: tuple[float | None, ...]
 ) -> Labels | None:
@@ -260,24 +307,28 @@ def _radar_labels(
     return Labels(probs, np.array(rcs, dtype=float), [None] * k, [None] * k)
 
 
-def _rf_labels(dets: list[wire.RfDetection]) -> Labels | None:
-    """Class probabilities (the wire's, else a recognised protocol's) and emitter ids."""
-    k = len(dets)
-    probs = _all_wire_probs(dets)
+def _rf_labels(
+    cps: tuple[dict[str, float] | None, ...],
+    protocols: tuple[str | None, ...],
+    emitters: tuple[str | None, ...],
+) -> Labels | None:
+    """Class probabilities (the wire's, else a recognised protocol's) and emitter ids of a
+    scan's bearings (columns)."""
+    k = len(cps)
+    probs = _all_wire_probs(cps)
     if probs is not None:
-        return Labels(probs, np.full(k, np.nan), [None] * k, [d.emitter_id for d in dets])
+        return Labels(probs, np.full(k, np.nan), [None] * k, list(emitters))
     rows = [
-        _wire_probs(d.class_probs)
-        if d.class_probs is not None
+        _wire_probs(cp)
+        if cp is not None
         else _RF_DRONE
-        if d.protocol is not None and d.protocol.strip().lower() not in _NO_PROTOCOL
+        if protocol is not None and protocol.strip().lower() not in _NO_PROTOCOL
         else _NOTHING
-        for d in dets
+        for cp, protocol in zip(cps, protocols, strict=True)
     ]
-    emitters = [d.emitter_id for d in dets]
     if all(r is _NOTHING for r in rows) and emitters.count(None) == k:
         return None
-    return Labels(_normalised(rows), np.full(k, np.nan), [None] * k, emitters)
+    return Labels(_normalised(rows), np.full(k, np.nan), [None] * k, list(emitters))
 
 
 def _remote_id_labels(dets: list[wire.RemoteIdDetection]) -> Labels | None:
@@ -289,19 +340,24 @@ def _remote_id_labels(dets: list[wire.RemoteIdDetection]) -> Labels | None:
     return Labels(probs, np.full(k, np.nan), [d.uas_id for d in dets], [None] * k)
 
 
-def _camera_labels(dets: list[wire.CameraDetection]) -> Labels | None:
-    """Class probabilities: the wire's, else the detector's label and confidence."""
-    k = len(dets)
-    probs = _all_wire_probs(dets)
+def _camera_labels(
+    cps: tuple[dict[str, float] | None, ...],
+    names: tuple[str | None, ...],
+    confidences: tuple[float | None, ...],
+) -> Labels | None:
+    """Class probabilities of a scan's sightings (columns): the wire's, else the detector's
+    label and confidence."""
+    k = len(cps)
+    probs = _all_wire_probs(cps)
     if probs is not None:
         return Labels(probs, np.full(k, np.nan), [None] * k, [None] * k)
     rows = [
-        _wire_probs(d.class_probs)
-        if d.class_probs is not None
-        else _camera_probs(d.label, d.confidence)
-        if d.label is not None
+        _wire_probs(cp)
+        if cp is not None
+        else _camera_probs(label, confidence)
+        if label is not None
         else _NOTHING
-        for d in dets
+        for cp, label, confidence in zip(cps, names, confidences, strict=True)
     ]
     if all(r is _NOTHING for r in rows):
         return None

@@ -296,7 +296,7 @@ def imm_predict(
                     xm[i, j, a] = x_out[j, a]
                     for b in range(6):
                         Pm[i, j, a, b] = P_out[j, a, b]
-        if write_combined:  # `_combine_local` written out: a call per track cost as much
+        if write_combined:  # `_combine_into` written out: a call per track cost as much
             if M == 1:
                 for a in range(6):
                     x[i, a] = x_out[0, a]
@@ -318,32 +318,6 @@ def imm_predict(
                         s += c[j] * (P_out[j, a, b] + d[j, a] * d[j, b])
                     P[i, a, b] = s
                     P[i, b, a] = s
-
-
-@_jit
-def _combine_local(mu: Array, xm: Array, Pm: Array, x: Array, P: Array, i: int, d: Array) -> None:
-    """x[i], P[i]: the moment-matched Gaussian of one track's modes mu (M,), xm (M, 6),
-    Pm (M, 6, 6), as `_combine_into` computes it (the spreads taken once; scratch d (M, 6))."""
-    M = mu.shape[0]
-    if M == 1:
-        x[i] = xm[0]
-        P[i] = Pm[0]
-        return
-    for a in range(6):
-        s = 0.0
-        for j in range(M):
-            s += mu[j] * xm[j, a]
-        x[i, a] = s
-    for j in range(M):
-        for a in range(6):
-            d[j, a] = xm[j, a] - x[i, a]
-    for a in range(6):  # symmetric: the lower triangle, mirrored
-        for b in range(a + 1):
-            s = 0.0
-            for j in range(M):
-                s += mu[j] * (Pm[j, a, b] + d[j, a] * d[j, b])
-            P[i, a, b] = s
-            P[i, b, a] = s
 
 
 # --- sensor geometry ----------------------------------------------------------------

@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 from cuas.tracking import kernels
 from cuas.tracking.kernels import (
     _cholesky,
-    _combine_local,
     _forward,
     _gain_and_joseph,
     _jit,
@@ -311,7 +310,11 @@ def store_modes(
     P: Array,
 ) -> None:
     """Write modes mu (p, M), xm (p, M, 6), Pm (p, M, 6, 6) into the table rows `rows` of
-    mode_p, mode_x, mode_P, and their combination into x, P, as `TrackTable.store_modes`."""
+    mode_p, mode_x, mode_P, and their combination into x, P, as `TrackTable.store_modes`.
+
+    The combination is `kernels._combine_into` written out (its sums in its order, so the
+    same bits): called per track with views of the track's modes, the call and its array
+    arguments cost as much as the arithmetic, as in the IMM predict."""
     M = mu.shape[1]
     d = np.empty((M, 6))
     for k in range(rows.shape[0]):
@@ -322,7 +325,27 @@ def store_modes(
                 mode_x[row, j, a] = xm[k, j, a]
                 for b in range(6):
                     mode_P[row, j, a, b] = Pm[k, j, a, b]
-        _combine_local(mu[k], xm[k], Pm[k], x, P, row, d)
+        if M == 1:
+            for a in range(6):
+                x[row, a] = xm[k, 0, a]
+                for b in range(6):
+                    P[row, a, b] = Pm[k, 0, a, b]
+            continue
+        for a in range(6):
+            s = 0.0
+            for j in range(M):
+                s += mu[k, j] * xm[k, j, a]
+            x[row, a] = s
+        for j in range(M):
+            for a in range(6):
+                d[j, a] = xm[k, j, a] - x[row, a]
+        for a in range(6):  # symmetric: the lower triangle, mirrored
+            for b in range(a + 1):
+                s = 0.0
+                for j in range(M):
+                    s += mu[k, j] * (Pm[k, j, a, b] + d[j, a] * d[j, b])
+                P[row, a, b] = s
+                P[row, b, a] = s
 
 
 def warm_up() -> None:
