@@ -141,15 +141,21 @@ def test_enu_geodetic_enu_round_trip_within_1mm(
 def test_to_geodetic_of_many_points_is_pymap3d_to_the_bit(
     origin: tuple[float, float, float], n: int, scale: float, seed: int
 ) -> None:
-    """Arrays of points take pymap3d's arithmetic without its overhead: its results exactly,
-    for the table's column slices too (strided)."""
+    """Arrays of points take pymap3d's arithmetic without its overhead: with the pymap3d it
+    repeats (3.2), its results exactly, for the table's column slices too (strided); with
+    another, its results to a millimetre."""
     frame = LocalFrame(*origin)
     table = np.random.default_rng(seed).normal(size=(n, 6)) * scale
     enu = table[:, :3]
     got = frame.to_geodetic(enu)
     expected = pymap3d.enu2geodetic(enu[:, 0], enu[:, 1], enu[:, 2], *origin)
-    for a, b in zip(got, expected, strict=True):
-        assert a.dtype == np.float64 and a.tobytes() == np.asarray(b).tobytes()
+    same_code = pymap3d.__version__.startswith("3.2.")
+    for a, b, atol in zip(got, expected, (1e-8, 1e-8, 1e-3), strict=True):
+        assert a.dtype == np.float64
+        if same_code:
+            assert a.tobytes() == np.asarray(b).tobytes()
+        else:
+            np.testing.assert_allclose(a, b, rtol=0.0, atol=atol)
 
 
 def test_to_geodetic_near_the_earths_axis_is_pymap3d() -> None:
