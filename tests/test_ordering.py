@@ -136,3 +136,63 @@ def test_due_says_when_the_oldest_item_goes_out_if_nothing_else_arrives() -> Non
     assert list(buffer.release(now=10.19)) == []
     assert [x for _, x in buffer.release(now=buffer.due(10.0))] == ["radar@10"]
     assert buffer.oldest is None
+
+
+def _backlog_buffer() -> ReorderBuffer[str]:
+    """A radar with a 3 s bound and a camera that never reports, as the live core keeps them."""
+    return ReorderBuffer(window_s=3.0, sources=["radar", "camera"])
+
+
+def test_a_backlog_is_waited_for_while_the_rest_of_it_may_still_be_arriving() -> None:
+    """A radar flushes ten seconds of queued reports: the first reaches the core alone, the
+    rest is still in flight when the clock ticks. The silent camera alone would let the
+    clock go to now - 3 s, past the radar's next reports; the radar's backlog holds it at
+    the last report the radar delivered, so the rest comes in order, none of it late."""
+    buffer = _backlog_buffer()
+    assert buffer.push(100.0, "radar@100", "radar", received=110.0)  # 10 s old: a backlog
+    assert [x for _, x in buffer.release(now=110.0)] == ["radar@100"]
+    assert buffer.horizon(110.05) == 100.0  # the tick: not 107.05
+    assert buffer.push(100.1, "radar@100.1", "radar", received=110.08)
+    assert buffer.push(100.2, "radar@100.2", "radar", received=110.08)
+    assert [x for _, x in buffer.release(now=110.08)] == ["radar@100.1", "radar@100.2"]
+
+
+def test_a_backlog_holds_the_others_no_longer_than_its_sensors_bound() -> None:
+    buffer = _backlog_buffer()
+    buffer.push(100.0, "radar@100", "radar", received=110.0)
+    buffer.push(109.0, "camera@109", "camera", received=109.1)
+    assert [x for _, x in buffer.release(now=112.99)] == ["radar@100"]
+    assert buffer.due(109.0) == 113.0  # when the radar's backlog stops holding the camera
+    # Then the radar is a sensor silent for its bound like any other, and what it sends
+    # older than what went out is late, as ever.
+    assert [x for _, x in buffer.release(now=113.0)] == ["camera@109"]
+    assert not buffer.push(105.0, "radar@105", "radar", received=113.0)
+
+
+def test_a_report_on_time_ends_a_backlog() -> None:
+    buffer = _backlog_buffer()
+    buffer.push(100.0, "radar@100", "radar", received=110.0)
+    buffer.push(109.5, "radar@109.5", "radar", received=110.1)  # 0.6 s: its queue is through
+    assert buffer.horizon(110.2) == 107.2  # the wall clock counts again
+
+
+def test_a_backlog_past_its_bound_holds_no_longer_and_one_after_a_silence_holds_again() -> None:
+    buffer = _backlog_buffer()
+    buffer.push(100.0, "radar@100", "radar", received=110.0)
+    buffer.push(100.1, "radar@100.1", "radar", received=112.0)
+    assert buffer.horizon(112.9) == 100.1
+    assert buffer.horizon(113.5) == 110.5  # 3 s after the backlog began, as if silent
+    # Silent for longer than its bound, it flushes another queue: held again.
+    buffer.push(100.2, "radar@100.2", "radar", received=120.0)
+    assert buffer.horizon(120.5) == 100.2
+
+
+def test_reports_within_their_bound_hold_nothing_nor_does_a_replay() -> None:
+    buffer = _backlog_buffer()
+    buffer.push(100.0, "radar@100", "radar", received=102.9)  # late for a LAN, within 3 s
+    assert buffer.horizon(103.0) == 100.0  # the camera's 3 s bound, as before
+    assert buffer.horizon(104.0) == 101.0
+    replay = _backlog_buffer()
+    replay.push(100.0, "radar@100", "radar", received=110.0)
+    replay.push(106.0, "camera@106", "camera", received=110.0)
+    assert replay.horizon() == 103.0  # the newest time seen less 3 s: no wall clock to wait by

@@ -87,3 +87,44 @@ def test_a_live_core_publishes_empty_cycles_before_any_sensor_speaks() -> None:
     assert len(cycles) >= 2 and all(c.tracks == [] for c in cycles)
     health = [o for o in outputs if isinstance(o, wire.SensorHealth)]
     assert {h.sensor_id for h in health} == {s.id for s in CONFIG.sensors}
+
+
+def test_a_backlog_split_by_a_clock_tick_is_fused_in_order_none_of_it_late() -> None:
+    """The live core reads the first report of a radar's ten-second backlog alone; the rest,
+    sent with it, is still in flight (ZeroMQ's I/O threads, loopback: tens of milliseconds on
+    a starved machine) when the clock ticks past a cycle boundary. The silent sensors would
+    let that tick emit the cycles up to now - 3 s, moving the tracker past the whole backlog;
+    it waits for the radar instead, so every report is fused in order."""
+    tracker = msgspec.structs.replace(CONFIG.tracker, reorder_window_s=3.0, cycle_period_s=0.2)
+    pipeline = FusionPipeline(msgspec.structs.replace(CONFIG, tracker=tracker))
+    now = T0 + 0.1  # the last report is measured at T0, the first 9.9 s before
+    reports = [
+        radar_report(T0 - 9.9 + 0.1 * k, k, np.array([650.0 - 3.0 * k, 20.0, 80.0]))
+        for k in range(100)
+    ]
+    pipeline.advance(now)  # the clock runs before the radar speaks: empty cycles
+    assert pipeline.hold("report.radar-1", reports[0], received=now)
+    assert pipeline.fuse_next(now) is not None
+    pipeline.advance(now + 0.2)  # the tick, with the rest of the backlog on its way
+    for payload in reports[1:]:
+        assert pipeline.hold("report.radar-1", payload, received=now + 0.25)
+    while pipeline.fuse_next(now + 0.25) is not None:
+        pass
+    pipeline.flush()
+    assert pipeline.late == 0 and pipeline.late_fused == 0
+    assert pipeline.tracker.stats.scans == 100
+
+
+def test_but_a_backlog_that_goes_on_longer_than_its_sensors_bound_is_late_past_it() -> None:
+    """The wait is the radar's bound at most, as for a silent sensor: what it sends after
+    that, older than the picture, is late, by retrodiction within the limit (5 s)."""
+    tracker = msgspec.structs.replace(CONFIG.tracker, reorder_window_s=3.0, cycle_period_s=0.2)
+    pipeline = FusionPipeline(msgspec.structs.replace(CONFIG, tracker=tracker))
+    now = T0 + 0.1
+    pipeline.advance(now)
+    pipeline.hold("report.radar-1", radar_report(T0 - 4.0, 0, np.array([650.0, 20.0, 80.0])), now)
+    pipeline.advance(now + 3.0)  # 3 s on, the radar is as silent as the rest
+    late = radar_report(T0 - 3.9, 1, np.array([647.0, 20.0, 80.0]))
+    assert pipeline.hold("report.radar-1", late, received=now + 3.0)
+    assert pipeline.fuse_next(now + 3.0) is not None
+    assert pipeline.late_fused == 1 and pipeline.tracker.stats.scans == 1

@@ -16,10 +16,22 @@ milliseconds, not the worst case; a report later than the adapted bound is late,
 caller fuses it by retrodiction. Until then, and for a sensor never heard, the configured
 bound holds.
 
+A sensor whose newest report reached the core later than its configured bound (told by
+`push`'s `received`) is delivering a *backlog*: a reconnect flushing its send queue, a burst of
+old reports. The rest of it may be on its way already, sent but not yet readable (in ZeroMQ's
+I/O threads or on loopback, tens of milliseconds on a starved machine), so while its backlog
+arrives its watermark is the last t it delivered, whatever the wall clock says: nothing is
+released, and no cycle emitted, past what it has delivered, for at most its configured bound
+from the backlog's first report (a dead sensor delays nobody longer than a silent one). A
+report of it on time again ends the backlog. Without this, a clock tick between two pieces of
+one backlog moved the picture past the second piece, which was then late (and refused beyond
+the retrodiction limit) although it had been sent with the first.
+
 `now` is the wall clock in the live service and the newest measurement time seen in a
-replay, so a replay depends on nothing but its input. A report older than what has already
-been released is *late*: it is refused (the tracker cannot go back in time) and the caller
-counts it. Ties keep their arrival order.
+replay (`None`), so a replay depends on nothing but its input (backlogs are a live matter:
+a replay waits for nothing). A report older than what has already been released is *late*:
+it is refused (the tracker cannot go back in time) and the caller counts it. Ties keep their
+arrival order.
 """
 
 from __future__ import annotations
@@ -94,11 +106,16 @@ class ReorderBuffer(Generic[T]):
         self._margin_s = margin_s
         self._adapt: dict[str, AdaptiveBound] = {}
         self._last: dict[str, float] = dict.fromkeys(self._latency, float("-inf"))
+        # Sources delivering a backlog: (wall time its first report arrived, its latest's).
+        self._backlog: dict[str, tuple[float, float]] = {}
         self.newest = float("-inf")
         self.released_until = float("-inf")
 
-    def push(self, t: float, item: T, source: str | None = None) -> bool:
-        """Queue an item measured at `t`; False (and nothing queued) if it is already late."""
+    def push(
+        self, t: float, item: T, source: str | None = None, received: float | None = None
+    ) -> bool:
+        """Queue an item measured at `t`; False (and nothing queued) if it is already late.
+        `received`: the wall time it reached the core (live), which tells a backlog."""
         if t < self.released_until:
             return False
         heapq.heappush(self._heap, _Entry(t, self._arrivals, item))
@@ -107,7 +124,28 @@ class ReorderBuffer(Generic[T]):
         if source is not None:
             self._last[source] = max(self._last.get(source, float("-inf")), t)
             self._latency.setdefault(source, self.window_s)
+            if received is not None:
+                self._arrived(source, t, received)
         return True
+
+    def _arrived(self, source: str, t: float, received: float) -> None:
+        """Note whether `source`'s report measured at `t`, received at `received`, came
+        later than its configured bound: then it is delivering a backlog (module doc)."""
+        bound = self._configured.get(source, self.window_s)
+        if received - t <= bound:
+            self._backlog.pop(source, None)  # on time: whatever it had queued is in
+            return
+        began, latest = self._backlog.get(source, (received, received))
+        if received - latest > bound:  # silent longer than its bound since: a new backlog
+            began = received
+        self._backlog[source] = (began, received)
+
+    def _backlog_until(self, source: str) -> float:
+        """The wall time until which `source`'s backlog holds its watermark (-inf: none)."""
+        backlog = self._backlog.get(source)
+        if backlog is None:
+            return -math.inf
+        return backlog[0] + self._configured.get(source, self.window_s)
 
     def observe(self, source: str, delay_s: float) -> None:
         """A report from `source` arrived `delay_s` after it was measured (adaptive only)."""
@@ -126,19 +164,33 @@ class ReorderBuffer(Generic[T]):
         return self._latency.get(source, self.window_s)
 
     def horizon(self, now: float | None = None) -> float:
-        """Everything measured at or before this time can be released safely."""
+        """Everything measured at or before this time can be released safely at wall time
+        `now` (None: the newest time seen, as in a replay)."""
+        held = now is not None and bool(self._backlog)  # a replay waits for no backlog
         now = self.newest if now is None else now
         if not self._last:
             return now - self.window_s
-        return min(max(last, now - self._latency[k]) for k, last in self._last.items())
+        if not held:
+            return min(max(last, now - self._latency[k]) for k, last in self._last.items())
+        return min(
+            last if now < self._backlog_until(k) else max(last, now - self._latency[k])
+            for k, last in self._last.items()
+        )
 
     def due(self, t: float) -> float:
         """The earliest `now` at which the horizon reaches `t` if nothing more arrives: the
-        wait for the sources that have not yet delivered anything measured at `t`."""
+        wait for the sources that have not yet delivered anything measured at `t` (and for
+        the end of their backlogs)."""
         if not self._last:
             return t + self.window_s
-        waits = [self._latency[k] for k, last in self._last.items() if last < t]
-        return t + max(waits, default=-math.inf)
+        return max(
+            (
+                max(t + self._latency[k], self._backlog_until(k))
+                for k, last in self._last.items()
+                if last < t
+            ),
+            default=-math.inf,
+        )
 
     @property
     def oldest(self) -> float | None:

@@ -162,7 +162,9 @@ class FusionPipeline:
         reorder window; True if it is held. A report already late is fused at once (by
         retrodiction) or refused. The live service holds every report of a drain before it
         moves its clock and fuses them (`fuse_next`): a report it has read but not yet held
-        could otherwise fall behind a cycle the clock emits meanwhile, and be late."""
+        could otherwise fall behind a cycle the clock emits meanwhile, and be late. When it
+        was `received` also tells the reorder window whether its sensor is delivering a
+        backlog (cuas/fusion/ordering.py)."""
         message = self.ingest.accept(topic, payload)
         if not isinstance(
             message, wire.RadarReport | wire.RfReport | wire.CameraReport | wire.RemoteIdReport
@@ -182,7 +184,7 @@ class FusionPipeline:
             return False
         if received is not None:
             self.reorder.observe(message.sensor_id, received - message.t)
-        if not self.reorder.push(message.t, message, message.sensor_id):
+        if not self.reorder.push(message.t, message, message.sensor_id, received):
             for scan in self.scans.build(message):
                 self._late(message.sensor_id, scan)
             return False

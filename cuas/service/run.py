@@ -20,7 +20,10 @@ The reorder window's wall clock is a watermark, not the time of day: the time of
 drain that emptied the socket, or now when the ingest loop waits and nothing has arrived.
 A core that falls behind (messages queued in its socket) therefore never releases past
 reports it has not read, which would make them late and fuse them by the costlier
-retrodiction, falling further behind. Alert transitions are first written to the SQLite
+retrodiction, falling further behind; nor, for a sensor's bound at most, past a backlog of
+that sensor (reports older than its bound) whose first reports it has read while the rest may
+still be in flight, not yet readable (cuas/fusion/ordering.py).
+Alert transitions are first written to the SQLite
 journal (`journal.sqlite` in the camp's state directory, `alerts.journal`, or `--journal`;
 one camp's journal is refused to another), which is the publisher's outbox: durably, by a
 thread of its own in group commits (cuas/io/journal_writer.py), so that waiting for the disk
