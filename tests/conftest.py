@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from support.broker import MakeBroker, MosquittoBroker, find_mosquitto
 
+from cuas.tracking import kernels
+
 BROKER_FIXTURES = {"mosquitto_binary", "make_mosquitto", "mosquitto"}
 
 
@@ -28,6 +30,15 @@ def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("XDG_STATE_HOME", None)
     else:
         os.environ["XDG_STATE_HOME"] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels() -> None:
+    """The tracker's compiled kernels, in their on-disk cache before any test starts the core
+    as a process: on a fresh clone compiling them takes 15 s on a quiet machine and minutes
+    on a loaded one, which a process's start-up timeout (20 s to come online) would count;
+    loading the cache takes half a second."""
+    kernels.warm_up()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
