@@ -170,10 +170,8 @@ class ReorderBuffer(Generic[T]):
         now = self.newest if now is None else now
         if not self._last:
             return now - self.window_s
-        if not held:
-            return min(max(last, now - self._latency[k]) for k, last in self._last.items())
         return min(
-            last if now < self._backlog_until(k) else max(last, now - self._latency[k])
+            last if held and now < self._backlog_until(k) else max(last, now - self._latency[k])
             for k, last in self._last.items()
         )
 

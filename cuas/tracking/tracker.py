@@ -418,7 +418,8 @@ class Tracker:
         glimpsed = np.zeros(n, dtype=bool)
         camera = angle_only and scan.model.charges_misses
         if camera and self.refit is not None and len(assigned):
-            assigned = self._camera_sightings(scan, assigned, placed, glimpsed)
+            assigned, glimpses = self._camera_sightings(scan, assigned, placed)
+            glimpsed[glimpses] = True
         rows = assigned.track
         if rows.size:
             var = scan.var[assigned.det]
@@ -472,23 +473,26 @@ class Tracker:
         scan: Scan,
         assigned: Hypotheses,
         placed: NDArray[np.bool_],
-        glimpsed: NDArray[np.bool_],
-    ) -> Hypotheses:
-        """The camera detections `assigned` that may update their tracks: a camera's looks at
-        a track no radar or Remote ID placed count only once it keeps seeing it there; until
-        then they are glimpses (marked in `glimpsed`), neither hits nor misses
-        (passive_refit.py)."""
+    ) -> tuple[Hypotheses, Index]:
+        """The camera detections `assigned` that may update their tracks, and the rows of the
+        tracks they only glimpsed: a camera's looks at a track no radar or Remote ID placed
+        count only once it keeps seeing it there; until then they are glimpses, neither hits
+        nor misses (passive_refit.py)."""
         assert self.refit is not None
         table = self.tracks
         passive = assigned.subset(~placed[assigned.track])
         rows = passive.track
+        if rows.size == 0:  # every track it saw was placed: nothing to weigh
+            return assigned, rows
         pos, cov = table.x[rows][:, POS], table.P[rows][:, POS, POS]
         reach = np.linalg.norm(pos - self.sites[scan.sensor], axis=1)
         reach -= 2.0 * np.sqrt(np.trace(cov, axis1=1, axis2=2))
         rate = MAX_SPEED_MPS / np.maximum(reach, MIN_TURN_RANGE_M)
         use = self.refit.sighted(table.track_id[rows], scan, passive.det, rate)
-        glimpsed[rows[~use]] = True
-        return assigned.subset(~glimpsed[assigned.track])
+        if use.all():
+            return assigned, rows[:0]
+        glimpses = rows[~use]
+        return assigned.subset(~np.isin(assigned.track, glimpses)), glimpses
 
     def _routable(self, firm: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Tracks whose emitter's bearings are reserved for them (`_route_by_emitter`)."""
