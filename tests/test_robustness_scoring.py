@@ -62,3 +62,27 @@ def test_a_radar_track_at_the_hidden_drone_and_a_distant_ghost_still_count(truth
     ghost = track(3, [-1500.0, -1500.0, 100.0], ["rf-0", "cam-0"])
     assert gospa_of(truth_file, [on_drone, radar_there]) == pytest.approx(60.0)
     assert gospa_of(truth_file, [on_drone, ghost]) == pytest.approx(60.0)
+
+
+def test_a_cycle_between_truth_records_leaves_out_the_track_on_the_hidden_drone(
+    tmp_path: Path,
+) -> None:
+    """Truth is recorded every 2 s and tracks every second: the cycle in between is scored
+    against the nearest record, and the hidden drone is found there too."""
+    camp = random_camp(0, 10.0)
+    path = tmp_path / "truth.msgpack"
+    with RecordingWriter(path) as w:
+        for dt in (0.0, 2.0):
+            targets = [
+                TruthTarget("in0", DRONE, [0.0, 0.0, 0.0]),
+                TruthTarget(camp.rf_only_id, HIDDEN, [0.0, 0.0, 0.0]),
+            ]
+            w.write(T0 + dt, TRUTH_TOPIC, TruthFrame(v=1, t=T0 + dt, targets=targets))
+    on_drone = confirmed_drone(
+        1, T0 + 1.0, [1010.0, 0.0, 100.0], sensors=["radar"], pos_sigma_m=10.0
+    )
+    off_hidden = confirmed_drone(
+        2, T0 + 1.0, [0.0, 2200.0, 100.0], sensors=["rf-0", "rf-1"], pos_sigma_m=150.0
+    )
+    cycle = wire.TrackCycle(1, T0 + 1.0, [on_drone, off_hidden])
+    assert _visible_gospa(camp, read_truth(path), [cycle]) == pytest.approx(10.0)
