@@ -274,14 +274,19 @@ def test_a_bearing_that_fits_two_swarm_tracks_updates_neither() -> None:
     assert tracker.stats.updates == updates + 1 and tracker.tracks.n == 3
 
 
-def bearings_and_camera(camera_sees, seconds: float = 20.0, seed: int = 2):
-    """Two direction finders hear a drone no radar sees, twice a second each, and camera NW
-    looks twice a second; `camera_sees(t, drone_state, track_state, track_cov)` gives the
-    camera's detections (positions it sees, (k, 3)) at each look. Returns the tracker and,
-    per look, the drone's state and the track's position before and after the look."""
+DRONE0 = np.array([700.0, 1500.0, 80.0, 3.0, -2.0, 0.0])
+
+
+def bearings_and_camera(
+    camera_sees, seconds: float = 20.0, seed: int = 2, camera: CameraModel = CAM_NW
+):
+    """Two direction finders hear a drone no radar sees, twice a second each, and `camera`
+    (NW) looks twice a second; `camera_sees(t, drone_state, track_state, track_cov)` gives
+    the camera's detections (positions it sees, (k, 3)) at each look. Returns the tracker
+    and, per look, the drone's state and the track's position before and after the look."""
     rng = np.random.default_rng(seed)
     tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
-    drone0 = np.array([700.0, 1500.0, 80.0, 3.0, -2.0, 0.0])
+    drone0 = DRONE0
     looks = []
     for k in range(int(seconds / 0.5)):
         t = k * 0.5
@@ -294,11 +299,11 @@ def bearings_and_camera(camera_sees, seconds: float = 20.0, seed: int = 2):
         table = tracker.tracks
         x = table.x[0].copy() if table.n else None
         seen = camera_sees(t_cam, state, x, table.P[0].copy() if table.n else None)
-        z, _ = CAM_NW.predict(np.c_[seen, np.zeros_like(seen)]) if len(seen) else (None, None)
+        z, _ = camera.predict(np.c_[seen, np.zeros_like(seen)]) if len(seen) else (None, None)
         if z is None:
             z = np.zeros((0, 2))
         var = np.tile(SIGMA[CAM_NW] ** 2, (len(z), 1))
-        tracker.process(Scan(INDEX[CAM_NW], T0 + t_cam, z, var, CAM_NW))
+        tracker.process(Scan(INDEX[CAM_NW], T0 + t_cam, z, var, camera))
         after = table.x[0, :3].copy() if table.n else None
         looks.append((t_cam, state, None if x is None else x[:3], after))
     return tracker, looks
@@ -337,3 +342,39 @@ def test_a_camera_that_keeps_seeing_a_bearings_only_track_places_it() -> None:
     bearings_only = np.mean([np.linalg.norm(a - s[:3]) for _, s, _, a in quiet[-10:]])
     assert with_camera < bearings_only / 3, (with_camera, bearings_only)
     assert np.isfinite(tracker.tracks.last_hit[0, INDEX[CAM_NW]])
+
+
+def test_a_camera_places_a_bearings_only_track_that_sits_beyond_its_range() -> None:
+    """A camera measures no range: the drone stays within 10 m of the camera's reach, the
+    bearings-only track's estimate starts hundreds of metres beyond it. The camera places
+    the track from its first looks on, as one with a longer reach does (random camp 29: a
+    camera saw a hidden drone for a minute and, its track sitting 150 m beyond the camera's
+    range, never updated it; here the track stayed 150 m off for 12 s)."""
+    site = CAM_NW.geometry.frame.position
+    path = [DRONE0[:3] + DRONE0[3:] * t for t in np.arange(0.0, 20.5, 0.5)]
+    reach = max(float(np.linalg.norm(p - site)) for p in path) + 10.0
+    g = CAM_NW.geometry
+    short = CameraModel(
+        SensorGeometry(
+            g.frame,
+            g.min_range_m,
+            reach,
+            g.boresight_az_deg,
+            g.fov_az_deg,
+            g.fov_el_min_deg,
+            g.fov_el_max_deg,
+        )
+    )
+    sees = lambda t, drone, x, P: drone[None, :3]  # noqa: E731
+    runs = {
+        "short": bearings_and_camera(sees, camera=short)[1],
+        "far-reaching": bearings_and_camera(sees)[1],
+        "no camera": bearings_and_camera(lambda *_: np.zeros((0, 3)))[1],
+    }
+    assert any(np.linalg.norm(b - site) > reach + 100.0 for _, _, b, _ in runs["short"][1:])
+    error = {
+        name: np.mean([np.linalg.norm(a - s[:3]) for t, s, _, a in looks if t > 3.0])
+        for name, looks in runs.items()
+    }
+    assert error["short"] < 1.5 * error["far-reaching"], error
+    assert error["short"] < error["no camera"] / 3, error

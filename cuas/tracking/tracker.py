@@ -714,8 +714,14 @@ class Tracker:
         excluded = ~firm & placed
         # Nor a track outside the sensor's field of regard: a direction finder does not hear
         # beyond its range, so a bearings-only track drifting out along its lines of sight
-        # (where they hardly cross) is not held there by them.
-        excluded |= ~model.geometry.covers(table.x[:n, :3])
+        # (where they hardly cross) is not held there by them. A track no radar or Remote ID
+        # placed may be inside within three sigmas of its estimate: these sensors measure no
+        # range, and only they gave it one (`may_cover`).
+        outside = ~model.geometry.covers(table.x[:n, :3])
+        vague = np.flatnonzero(outside & ~placed)
+        if vague.size:
+            outside[vague] = ~model.geometry.may_cover(table.x[vague, :3], table.P[vague, :3, :3])
+        excluded |= outside
         if not model.charges_misses:  # an RF bearing: a sure bird or clutter transmits nothing
             logp = table.class_logp[:n]
             p = np.exp(logp - logp.max(axis=1, keepdims=True))
