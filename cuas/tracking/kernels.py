@@ -1323,8 +1323,7 @@ def lifecycle(
         ok = tentative and hits >= confirm_m
         ghost = False
         if has_localising:
-            located = crossed_count = heard = heard_long = 0
-            seen = False
+            located = crossed_count = heard = heard_long = seen = 0
             angle_fed = False
             for s in range(sensors):
                 v = last_hit[i, s]
@@ -1341,9 +1340,11 @@ def lifecycle(
                 if has_hearing and hearing[s] and v >= heard_after:
                     heard_long += 1
                 if recent and not hearing[s] and not localising[s]:
-                    seen = True
+                    seen += 1
             transmitter = transmits[i] and (
-                not has_hearing or heard >= 2 or (heard >= 1 and seen and heard_long >= 2)
+                not has_hearing
+                or heard >= 2
+                or (heard >= 1 and (seen >= 2 or (seen >= 1 and heard_long >= 2)))
             )
             ghost = angle_fed and not transmitter and unseen[i] >= veto
             speed = math.hypot(x[i, 3], x[i, 4])

@@ -31,8 +31,8 @@ class LifecycleRules:
       covering it has looked `radar_veto_scans` times in a row without seeing anything there
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
       finders hear one emitter id on it (or one does, a camera sees it and the other finder
-      heard it within `heard_s`): a transmitter is there, a small drone the radar cannot
-      see.
+      heard it within `heard_s`, or one does and two cameras see it): a transmitter is
+      there, a small drone the radar cannot see.
     """
 
     confirm_m: int
@@ -217,18 +217,24 @@ def transmitting(
 ) -> Mask:
     """Tracks on which two direction finders (`hearing`) recently (`memory_s`) heard one
     emitter id, or one finder did while a camera (neither `hearing` nor `localising`) saw it
-    and the other finder heard it within `heard_s`: a transmitter is there, even where no
-    radar sees anything (a drone too small for it). Without `hearing`, every track that holds
-    an emitter id."""
+    and the other finder heard it within `heard_s`, or while two cameras saw it: a
+    transmitter is there, even where no radar sees anything (a drone too small for it).
+    Without `hearing`, every track that holds an emitter id.
+
+    Two cameras and a finder are three sites whose lines meet on the track, in height too
+    (random camp 8, one finder: two cameras placed the hidden drone to 5-60 m, over and
+    over, and the radar's silence deleted each track)."""
     n = table.n
     transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
     if hearing is not None:
         last_hit = table.last_hit[:n]
         recent = last_hit >= t - memory_s
         heard = recent[:, hearing].sum(axis=1)
-        seen = recent[:, ~(hearing | localising)].any(axis=1)  # by a camera
+        seen = recent[:, ~(hearing | localising)].sum(axis=1)  # by cameras
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
-        transmitter &= (heard >= 2) | ((heard >= 1) & seen & (heard_long >= 2))
+        transmitter &= (heard >= 2) | (
+            (heard >= 1) & ((seen >= 2) | ((seen >= 1) & (heard_long >= 2)))
+        )
     return transmitter
 
 

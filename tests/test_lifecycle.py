@@ -1,0 +1,57 @@
+"""The radar's veto on tracks that lines of sight alone keep alive, and who lifts it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cuas.tracking import kernels
+from cuas.tracking.lifecycle import LifecycleRules
+from cuas.tracking.tracks import CONFIRMED, TrackTable
+
+RADAR, FINDER_A, FINDER_B, CAMERA_A, CAMERA_B = range(5)
+LOCALISING = np.array([True, False, False, False, False])
+HEARING = np.array([False, True, True, False, False])
+T = 100.0
+RULES = LifecycleRules(
+    confirm_m=3, confirm_n=5, coast_after_s=3.0, delete_after_s=8.0, max_pos_sigma_m=2000.0
+)
+
+
+def veto_spares(hit_by: list[int], emitter: str | None = "E7") -> bool:
+    """Whether a confirmed track that `hit_by` updated a second ago, holding `emitter`,
+    survives a radar that has looked at it three times and seen nothing."""
+    table = TrackTable(n_sensors=5)
+    table.add(
+        np.array([[1500.0, 800.0, 60.0, 5.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T - 30, CAMERA_A
+    )
+    table.status[0] = CONFIRMED
+    table.t_update[0] = T - 1.0
+    table.last_hit[0, hit_by] = T - 1.0
+    table.unseen[0] = RULES.radar_veto_scans
+    table.emitter_id[0] = emitter
+    _, doomed = RULES.apply(table, T, None, LOCALISING, HEARING, None)
+    return not doomed[0]
+
+
+@pytest.fixture(params=["kernels", "numpy"])
+def path(request, monkeypatch):
+    monkeypatch.setattr(kernels, "ENABLED", request.param == "kernels" and kernels.ENABLED)
+    return request.param
+
+
+def test_two_finders_hearing_its_emitter_lift_the_veto(path) -> None:
+    assert veto_spares([FINDER_A, FINDER_B])
+
+
+def test_one_finder_and_two_cameras_lift_it_three_sites_meet_there(path) -> None:
+    assert veto_spares([FINDER_A, CAMERA_A, CAMERA_B])
+
+
+def test_one_finder_and_one_camera_do_not(path) -> None:
+    assert not veto_spares([FINDER_A, CAMERA_A])
+
+
+def test_two_cameras_without_a_transmitter_do_not(path) -> None:
+    assert not veto_spares([CAMERA_A, CAMERA_B], emitter=None)
+    assert not veto_spares([CAMERA_A, CAMERA_B])  # an emitter id no finder hears now
