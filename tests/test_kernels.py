@@ -41,7 +41,12 @@ from cuas.tracking.tracker import (
     _screen_bearings,
 )
 from cuas.tracking.tracks import TrackTable
-from cuas.tracking.update import innovation_covariance, kalman_update, update_modes
+from cuas.tracking.update import (
+    innovation_covariance,
+    kalman_update,
+    store_updated_modes,
+    update_modes,
+)
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 from simulators.random_camp import random_camp
 
@@ -119,6 +124,11 @@ def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int, own: 
     advanced = [mu.copy(), xm.copy(), Pm.copy()]
     imm.advance(*advanced, times, scale)  # ... or move on, in place
     close(advanced, b[:3])
+    kept = [np.empty_like(mu), np.empty_like(xm), np.empty_like(Pm)]
+    imm.predict_into(mu, xm, Pm, times, *into, scale, kept)  # ... or keep them elsewhere
+    for k, a in zip(kept, advanced, strict=True):  # the same pass: the same bits
+        assert k.tobytes() == a.tobytes()
+    close([mu, xm, Pm], modes_before)
     close(*both(lambda: combine(mu, xm, Pm)))
 
 
@@ -203,6 +213,35 @@ def test_store_modes(seed: int, n: int, modes: int) -> None:
         return [table.mode_p, table.mode_x, table.mode_P, table.x, table.P]
 
     close(*both(stored))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 40), st.sampled_from([1, 2, 3]))
+def test_store_updated_modes(seed: int, n: int, modes: int) -> None:
+    """The mode posterior (numpy's log and exp), quiet for tentative or unplaced tracks, and
+    the store: with the kernels, the numpy reference's bits (floored, tiny, zero and huge
+    likelihood ratios among them)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(n)[: rng.integers(1, n + 1)]
+    p = rows.size
+    c = rng.dirichlet(np.full(modes, 0.4), p)
+    c[rng.random(c.shape) < 0.1] = 0.0
+    loglik = rng.normal(-5.0, 30.0, p * modes) * 10.0 ** rng.integers(-3, 3, p * modes)
+    _, xm, Pm = tracks(rng, p * modes, 1)
+    located = rng.random(p) < 0.8
+    status = rng.integers(0, 3, n).astype(np.int8)
+    quiet = np.full(modes, 1e-4)
+    quiet[0] = 1.0 - 1e-4 * (modes - 1)
+
+    def stored() -> list[np.ndarray]:
+        table = TrackTable(1, mode_prior=quiet)
+        table.add(np.zeros((n, 6)), np.broadcast_to(np.eye(6), (n, 6, 6)), 0.0, 0)
+        table.status[:n] = status
+        store_updated_modes(table, rows, c, loglik, xm[:, 0], Pm[:, 0], located, quiet, 0)
+        return [table.mode_p, table.mode_x, table.mode_P, table.x, table.P]
+
+    for a, b in zip(*both(stored), strict=True):
+        assert a.tobytes() == b.tobytes()
 
 
 def models(g: SensorGeometry) -> list:

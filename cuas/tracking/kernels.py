@@ -182,6 +182,9 @@ def imm_predict(
     scale: Array,
     x: Array,
     P: Array,
+    mu_out: Array,
+    xm_out: Array,
+    Pm_out: Array,
     write_modes: bool,
     write_combined: bool,
 ) -> None:
@@ -189,9 +192,9 @@ def imm_predict(
     block formula plus its white acceleration noise (spectral densities q[j] per axis, as
     `motion.NearlyConstantVelocity` discretises them, times the track's `scale`; switching
     as `imm.switching` from the modes' mean sojourn times), and, with `write_combined`,
-    combine into x, P. With `write_modes`, mode probabilities `mu`, states `xm` and
-    covariances `Pm` become the predicted ones, in place (each track is read whole before
-    it is written).
+    combine into x, P. With `write_modes`, the predicted mode probabilities, states and
+    covariances go into `mu_out`, `xm_out`, `Pm_out`, which may be `mu`, `xm`, `Pm`
+    themselves (in place: each track is read whole before it is written).
 
     Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
     taken once per component, not once per covariance entry, and the switching matrix and
@@ -291,11 +294,11 @@ def imm_predict(
                 P_out[j, a + 3, a + 3] += sc * q_vv[j, a]
         if write_modes:
             for j in range(M):
-                mu[i, j] = c[j]
+                mu_out[i, j] = c[j]
                 for a in range(6):
-                    xm[i, j, a] = x_out[j, a]
+                    xm_out[i, j, a] = x_out[j, a]
                     for b in range(6):
-                        Pm[i, j, a, b] = P_out[j, a, b]
+                        Pm_out[i, j, a, b] = P_out[j, a, b]
         if write_combined:  # `_combine_into` written out: a call per track cost as much
             if M == 1:
                 for a in range(6):
@@ -1508,6 +1511,9 @@ def warm_up() -> None:
         np.ones(1),
         x.copy(),
         P.copy(),
+        mu,
+        xm,
+        Pm,
         True,
         True,
     )
