@@ -22,7 +22,7 @@ from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels, pair_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
-from cuas.tracking.classification import published_classes
+from cuas.tracking.classification import Classifier, published_classes
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
@@ -242,6 +242,26 @@ def test_store_updated_modes(seed: int, n: int, modes: int) -> None:
 
     for a, b in zip(*both(stored), strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 60))
+def test_kinematic_evidence(seed: int, n: int) -> None:
+    """The classifier's kinematic cues, compiled: the numpy reference's bits, for speeds and
+    heights on and off the cues' grids (NaN and infinities read as numpy's cast does)."""
+    rng = np.random.default_rng(seed)
+    scale = np.array([1e3, 1e3, 300.0, 30.0, 30.0, 5.0]) * 10.0 ** rng.integers(-2, 3, (n, 1))
+    x = rng.normal(0.0, 1.0, (n, 6)) * scale
+    x[rng.random((n, 6)) < 0.05] = np.nan
+    x[rng.random((n, 6)) < 0.05] = np.inf
+    A = rng.normal(0.0, 1.0, (n, 6, 6)) * 10.0 ** rng.integers(-1, 3, (n, 1, 1))
+    table = TrackTable(1, mode_prior=np.ones(1))
+    table.add(x, A @ A.transpose(0, 2, 1), 0.0, 0)
+    rows = rng.permutation(n)[: rng.integers(0, n + 1)]
+    classifier = Classifier(load_config(SAMPLE_CONFIG).tracker)
+    with np.errstate(invalid="ignore"):
+        a, b = both(lambda: classifier.kinematics(table, rows))
+    assert a.tobytes() == b.tobytes()
 
 
 def models(g: SensorGeometry) -> list:

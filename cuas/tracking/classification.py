@@ -57,6 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
+from cuas.tracking import kernels
 from cuas.tracking.motion import STATE_DIM
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import TrackTable
@@ -120,13 +121,13 @@ class Cue:
             for s in shapes
         ]
         self.table = np.log(np.vstack(rows))  # (5, grid)
-        self._scale = 1.0 / step
-        self._offset = 0.5 - lo / step  # rounds to the nearest grid point
+        self.scale = 1.0 / step
+        self.offset = 0.5 - lo / step  # rounds to the nearest grid point
 
     def __call__(self, x: Array) -> Array:
         """(5, n) log-likelihoods of finite feature values `x` (n,); values off the grid read
         as its nearest end."""
-        index = (x * self._scale + self._offset).astype(np.intp)
+        index = (x * self.scale + self.offset).astype(np.intp)
         return np.take(self.table, index, axis=1, mode="clip")
 
 
@@ -233,6 +234,16 @@ class Classifier:
         horizontal speed, each cue weighted by how well the filter knows it (None: off)."""
         if self.kinematic_weight == 0.0:
             return None
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            return kernels.kinematic_evidence(
+                tracks.x,
+                tracks.P,
+                rows,
+                self.kinematic_weight,
+                (SPEED_SCALE_MPS**2, HEIGHT_SCALE_M**2),
+                (SPEED_CUE.table, ALTITUDE_CUE.table),
+                (SPEED_CUE.scale, SPEED_CUE.offset, ALTITUDE_CUE.scale, ALTITUDE_CUE.offset),
+            )
         x = tracks.x[rows]
         var = tracks.P.reshape(-1, STATE_DIM * STATE_DIM)[rows][:, _DIAG_UVW]
         k = self.kinematic_weight

@@ -563,6 +563,52 @@ def threat_levels(
     return out
 
 
+@_jit
+def _cue_index(value: float, scale: float, offset: float, size: int) -> int:
+    """The grid column `classification.Cue` reads for `value`: numpy's cast to intp of
+    value * scale + offset (truncation; NaN and anything from 2**63 cast to the least
+    integer), clipped to the grid."""
+    v = value * scale + offset
+    if not (v >= 1.0 and v < 9.223372036854775808e18):
+        return 0
+    return min(int(v), size - 1)
+
+
+@_jit
+def kinematic_evidence(
+    x: Array,
+    P: Array,
+    rows: Index,
+    weight: float,
+    s0: tuple[float, float],
+    tables: tuple[Array, Array],
+    grids: tuple[float, float, float, float],
+) -> Array:
+    """(classes, p) kinematic log-likelihoods of tracks `rows` of x (n, 6), P (n, 6, 6),
+    as `classification.Classifier.kinematics` makes them in numpy (the same arithmetic):
+    the speed cue's table (classes, grid) read at the horizontal speed and the altitude
+    cue's at the height, weighted by `weight` * s0^2 / (s0^2 + the filter's variances);
+    s0: the speed and height scales squared; grids: each cue's scale and offset."""
+    speed_table, height_table = tables
+    s0_speed, s0_height = s0
+    speed_scale, speed_offset, height_scale, height_offset = grids
+    classes, p = speed_table.shape[0], rows.shape[0]
+    out = np.empty((classes, p))
+    top_speed = weight * s0_speed
+    top_height = weight * s0_height
+    for i in range(p):
+        r = rows[i]
+        w_speed = top_speed / (s0_speed + P[r, 3, 3] + P[r, 4, 4])
+        w_height = top_height / (s0_height + P[r, 2, 2])
+        a = _cue_index(
+            math.hypot(x[r, 3], x[r, 4]), speed_scale, speed_offset, speed_table.shape[1]
+        )
+        b = _cue_index(x[r, 2], height_scale, height_offset, height_table.shape[1])
+        for c in range(classes):
+            out[c, i] = w_speed * speed_table[c, a] + w_height * height_table[c, b]
+    return out
+
+
 # --- passive initiation ---------------------------------------------------------------
 
 
@@ -1532,6 +1578,10 @@ def warm_up() -> None:
     one = np.ones(1, dtype=bool)
     updated_by(np.zeros((1, 1)), one, 0.0)
     vague_heights(Pm, 1.0)
+    table = np.zeros((5, 2))
+    kinematic_evidence(
+        x, P, np.zeros(1, dtype=np.intp), 1.0, (1.0, 1.0), (table, table), (1.0,) * 4
+    )
     lifecycle(
         np.zeros(1, dtype=np.int8),
         np.ones(1, dtype=np.uint32),
