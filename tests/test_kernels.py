@@ -264,6 +264,29 @@ def test_kinematic_evidence(seed: int, n: int) -> None:
     assert a.tobytes() == b.tobytes()
 
 
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 60))
+def test_class_step(seed: int, n: int) -> None:
+    """A Bayesian step of the class log-probabilities, its exp and log numpy's: the numpy
+    reference's bits (evidence that floors classes, NaN among it)."""
+    rng = np.random.default_rng(seed)
+    table = TrackTable(1, mode_prior=np.ones(1))
+    table.add(np.zeros((n, 6)), np.broadcast_to(np.eye(6), (n, 6, 6)), 0.0, 0)
+    table.class_logp[:n] = np.log(rng.dirichlet(np.ones(5), n))
+    rows = rng.permutation(n)[: rng.integers(0, n + 1)]
+    evidence = rng.normal(0.0, 5.0, (5, rows.size)) * 10.0 ** rng.integers(-2, 2, (5, 1))
+    evidence[rng.random(evidence.shape) < 0.02] = np.nan
+    classifier = Classifier(load_config(SAMPLE_CONFIG).tracker)
+
+    def stepped() -> np.ndarray:
+        logp = table.class_logp.copy()
+        classifier._step(SimpleNamespace(class_logp=logp), rows, evidence)  # type: ignore[arg-type]
+        return logp
+
+    a, b = both(stepped)
+    assert a.tobytes() == b.tobytes()
+
+
 def models(g: SensorGeometry) -> list:
     return [
         RadarModel(g, with_range_rate=False),

@@ -213,6 +213,12 @@ class Classifier:
             self._step(tracks, rows, evidence)
 
     def _step(self, tracks: TrackTable, rows: Index, evidence: Array) -> None:
+        if kernels.ENABLED:  # `fuse` in two compiled passes round numpy's exp and log
+            post = kernels.class_step(
+                tracks.class_logp, rows, np.ascontiguousarray(evidence), self.max_log_odds
+            )
+            kernels.class_store(tracks.class_logp, rows, post, np.log(np.exp(post).sum(axis=0)))
+            return
         logp = np.ascontiguousarray(tracks.class_logp[rows].T)
         post = fuse(logp, evidence, self.max_log_odds)
         tracks.class_logp[rows] = post.T

@@ -609,6 +609,38 @@ def kinematic_evidence(
     return out
 
 
+@_jit
+def class_step(class_logp: Array, rows: Index, evidence: Array, max_log_odds: float) -> Array:
+    """The first half of `classification.fuse` for tracks `rows`: their class
+    log-probabilities (rows of `class_logp`) plus `evidence` (classes, p), less each track's
+    best (numpy's maximum: a NaN wins), floored at -max_log_odds; (classes, p). The
+    normaliser's exp and log stay numpy's (`class_store` takes it)."""
+    classes, p = evidence.shape
+    post = np.empty((classes, p))
+    for i in range(p):
+        r = rows[i]
+        top = 0.0
+        for c in range(classes):
+            v = class_logp[r, c] + evidence[c, i]
+            post[c, i] = v
+            if c == 0 or (top == top and (v > top or v != v)):
+                top = v
+        for c in range(classes):
+            v = post[c, i] - top
+            post[c, i] = -max_log_odds if v < -max_log_odds else v
+    return post
+
+
+@_jit
+def class_store(class_logp: Array, rows: Index, post: Array, norm: Array) -> None:
+    """class_logp[rows[i]] = post[:, i] - norm[i]: the last step of `classification.fuse`,
+    written back."""
+    classes, p = post.shape
+    for i in range(p):
+        for c in range(classes):
+            class_logp[rows[i], c] = post[c, i] - norm[i]
+
+
 # --- passive initiation ---------------------------------------------------------------
 
 
@@ -1579,6 +1611,8 @@ def warm_up() -> None:
     updated_by(np.zeros((1, 1)), one, 0.0)
     vague_heights(Pm, 1.0)
     table = np.zeros((5, 2))
+    logp, one = np.zeros((1, 5)), np.zeros(1, dtype=np.intp)
+    class_store(logp, one, class_step(logp, one, np.zeros((5, 1)), 1.0), np.zeros(1))
     kinematic_evidence(
         x, P, np.zeros(1, dtype=np.intp), 1.0, (1.0, 1.0), (table, table), (1.0,) * 4
     )
