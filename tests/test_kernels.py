@@ -22,7 +22,7 @@ from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels, pair_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
-from cuas.tracking.classification import Classifier, published_classes
+from cuas.tracking.classification import Classifier, label_loglik, published_classes
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
@@ -284,6 +284,19 @@ def test_class_step(seed: int, n: int) -> None:
         return logp
 
     a, b = both(stepped)
+    assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 60))
+def test_label_loglik(seed: int, k: int) -> None:
+    """What detections' class probabilities say, compiled before numpy's log: the numpy
+    reference's bits (rows with NaN, negative or no positive values, floored classes)."""
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(5, 0.3), k) * rng.choice([0.5, 1.0, 3.0], (k, 1))
+    probs[rng.random((k, 5)) < 0.05] = rng.choice([np.nan, np.inf, -0.2, 0.0, -0.0])
+    probs[rng.random(k) < 0.1] = 0.0
+    a, b = both(lambda: label_loglik(probs, 0.05))
     assert a.tobytes() == b.tobytes()
 
 

@@ -154,6 +154,8 @@ def label_loglik(probs: Array, floor: float) -> Array:
     detection's best class and floored; rows with anything non-finite (NaN: the detection
     says nothing) or nothing positive give 0. See the module docstring for how "unknown" is
     read."""
+    if kernels.ENABLED:  # one compiled pass, then numpy's log; the numpy below is the reference
+        return np.log(kernels.label_likelihoods(np.ascontiguousarray(probs), floor))
     out = np.zeros(probs.shape)
     ok = np.isfinite(probs).all(axis=1) & (probs.max(axis=1) > 0.0)
     if not ok.any():

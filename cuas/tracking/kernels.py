@@ -610,6 +610,44 @@ def kinematic_evidence(
 
 
 @_jit
+def label_likelihoods(probs: Array, floor: float) -> Array:
+    """`classification.label_loglik` before its log, numpy's own (k, classes): each row of
+    class probabilities (the last is "unknown") as relative likelihoods, floored, in the
+    reference's arithmetic (the named classes' mean summed in numpy's order); 1.0 across a
+    row with anything non-finite or nothing positive (whose log is the reference's 0)."""
+    k, classes = probs.shape
+    named = classes - 1
+    out = np.ones((k, classes))
+    like = np.empty(classes)
+    for i in range(k):
+        usable = True
+        top = -np.inf
+        for c in range(classes):
+            v = probs[i, c]
+            if not math.isfinite(v):
+                usable = False
+            elif v > top:
+                top = v
+        if not (usable and top > 0.0):
+            continue
+        unsure = max(probs[i, named], 0.0)
+        total = 0.0
+        for c in range(named):
+            v = max(probs[i, c], 0.0)
+            like[c] = v + unsure
+            total = v if c == 0 else total + v
+        like[named] = total / named + unsure
+        best = like[0]
+        for c in range(1, classes):
+            if like[c] > best:
+                best = like[c]
+        for c in range(classes):
+            v = like[c] / best
+            out[i, c] = floor if v < floor else v
+    return out
+
+
+@_jit
 def class_step(class_logp: Array, rows: Index, evidence: Array, max_log_odds: float) -> Array:
     """The first half of `classification.fuse` for tracks `rows`: their class
     log-probabilities (rows of `class_logp`) plus `evidence` (classes, p), less each track's
@@ -1612,6 +1650,7 @@ def warm_up() -> None:
     vague_heights(Pm, 1.0)
     table = np.zeros((5, 2))
     logp, one = np.zeros((1, 5)), np.zeros(1, dtype=np.intp)
+    label_likelihoods(logp, 0.1)
     class_store(logp, one, class_step(logp, one, np.zeros((5, 1)), 1.0), np.zeros(1))
     kinematic_evidence(
         x, P, np.zeros(1, dtype=np.intp), 1.0, (1.0, 1.0), (table, table), (1.0,) * 4
