@@ -224,7 +224,6 @@ class Tracker:
         self.annotators = list(annotators)
         self._graveyard = _Graveyard(self.tracks.none)
         self._thresholds: dict[int, float] = {}
-        self._ahead: tuple[Array, Array, Array] | None = None  # scratch of `predict_to`'s modes
         kernels.warm_up()  # compiled kernels are loaded here, not in the first scan
 
     @classmethod
@@ -257,9 +256,9 @@ class Tracker:
         them, the radar's bird tracks came out otherwise than with the radar alone).
 
         With `keep_modes`, returns the modes of the live tracks (several modes) as predicted
-        to `t` on the way (mu, xm, Pm: views of a scratch array, good until the next call;
-        height not bounded), or None where it predicted none: the update of a scan's tracks
-        takes them instead of predicting their modes again."""
+        to `t` on the way (mu, xm, Pm, new arrays; height not bounded), or None where it
+        predicted none: the update of a scan's tracks takes them instead of predicting their
+        modes again."""
         ahead = None
         if self.t is None:
             self.t = t
@@ -284,21 +283,13 @@ class Tracker:
                     self._bound_height(last_hit, grid, xm, Pm)
                     table.t_mix[:n] = grid
                     k += 1
-            if keep_modes and self.imm.n_modes > 1:
-                ahead = self._scratch_modes(n)
+            if keep_modes and self.imm.n_modes > 1:  # new arrays: no state kept between scans
+                m = self.imm.n_modes
+                ahead = np.empty((n, m)), np.empty((n, m, 6)), np.empty((n, m, 6, 6))
             self.imm.predict_into(mu, xm, Pm, t - table.t_mix[:n], x, P, scale, ahead)
             self._bound_height(last_hit, t, x[:, None], P[:, None])
         self.t = t
         return ahead
-
-    def _scratch_modes(self, n: int) -> ModeArrays:
-        """Views (n, M), (n, M, 6), (n, M, 6, 6) of the scratch for predicted modes (grown
-        with the table, never shrunk: it is written every scan)."""
-        if self._ahead is None or len(self._ahead[0]) < n:
-            size, m = self.tracks.capacity, self.imm.n_modes
-            self._ahead = (np.empty((size, m)), np.empty((size, m, 6)), np.empty((size, m, 6, 6)))
-        mu, xm, Pm = self._ahead
-        return mu[:n], xm[:n], Pm[:n]
 
     def _predicted_modes(
         self, rows: Index, t: float, ahead: ModeArrays | None = None
