@@ -22,7 +22,7 @@ from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels, pair_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
-from cuas.tracking.classification import published_classes
+from cuas.tracking.classification import Classifier, label_loglik, published_classes
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
@@ -41,7 +41,12 @@ from cuas.tracking.tracker import (
     _screen_bearings,
 )
 from cuas.tracking.tracks import TrackTable
-from cuas.tracking.update import innovation_covariance, kalman_update, update_modes
+from cuas.tracking.update import (
+    innovation_covariance,
+    kalman_update,
+    store_updated_modes,
+    update_modes,
+)
 from simulators.benchmark_scenarios import SAMPLE_CONFIG, SAMPLE_DIR
 from simulators.random_camp import random_camp
 
@@ -119,6 +124,11 @@ def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int, own: 
     advanced = [mu.copy(), xm.copy(), Pm.copy()]
     imm.advance(*advanced, times, scale)  # ... or move on, in place
     close(advanced, b[:3])
+    kept = [np.empty_like(mu), np.empty_like(xm), np.empty_like(Pm)]
+    imm.predict_into(mu, xm, Pm, times, *into, scale, kept)  # ... or keep them elsewhere
+    for k, a in zip(kept, advanced, strict=True):  # the same pass: the same bits
+        assert k.tobytes() == a.tobytes()
+    close([mu, xm, Pm], modes_before)
     close(*both(lambda: combine(mu, xm, Pm)))
 
 
@@ -203,6 +213,91 @@ def test_store_modes(seed: int, n: int, modes: int) -> None:
         return [table.mode_p, table.mode_x, table.mode_P, table.x, table.P]
 
     close(*both(stored))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 40), st.sampled_from([1, 2, 3]))
+def test_store_updated_modes(seed: int, n: int, modes: int) -> None:
+    """The mode posterior (numpy's log and exp), quiet for tentative or unplaced tracks, and
+    the store: with the kernels, the numpy reference's bits (floored, tiny, zero and huge
+    likelihood ratios among them)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(n)[: rng.integers(1, n + 1)]
+    p = rows.size
+    c = rng.dirichlet(np.full(modes, 0.4), p)
+    c[rng.random(c.shape) < 0.1] = 0.0
+    loglik = rng.normal(-5.0, 30.0, p * modes) * 10.0 ** rng.integers(-3, 3, p * modes)
+    _, xm, Pm = tracks(rng, p * modes, 1)
+    located = rng.random(p) < 0.8
+    status = rng.integers(0, 3, n).astype(np.int8)
+    quiet = np.full(modes, 1e-4)
+    quiet[0] = 1.0 - 1e-4 * (modes - 1)
+
+    def stored() -> list[np.ndarray]:
+        table = TrackTable(1, mode_prior=quiet)
+        table.add(np.zeros((n, 6)), np.broadcast_to(np.eye(6), (n, 6, 6)), 0.0, 0)
+        table.status[:n] = status
+        store_updated_modes(table, rows, c, loglik, xm[:, 0], Pm[:, 0], located, quiet, 0)
+        return [table.mode_p, table.mode_x, table.mode_P, table.x, table.P]
+
+    for a, b in zip(*both(stored), strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 60))
+def test_kinematic_evidence(seed: int, n: int) -> None:
+    """The classifier's kinematic cues, compiled: the numpy reference's bits, for speeds and
+    heights on and off the cues' grids (NaN and infinities read as numpy's cast does)."""
+    rng = np.random.default_rng(seed)
+    scale = np.array([1e3, 1e3, 300.0, 30.0, 30.0, 5.0]) * 10.0 ** rng.integers(-2, 3, (n, 1))
+    x = rng.normal(0.0, 1.0, (n, 6)) * scale
+    x[rng.random((n, 6)) < 0.05] = np.nan
+    x[rng.random((n, 6)) < 0.05] = np.inf
+    A = rng.normal(0.0, 1.0, (n, 6, 6)) * 10.0 ** rng.integers(-1, 3, (n, 1, 1))
+    table = TrackTable(1, mode_prior=np.ones(1))
+    table.add(x, A @ A.transpose(0, 2, 1), 0.0, 0)
+    rows = rng.permutation(n)[: rng.integers(0, n + 1)]
+    classifier = Classifier(load_config(SAMPLE_CONFIG).tracker)
+    with np.errstate(invalid="ignore"):
+        a, b = both(lambda: classifier.kinematics(table, rows))
+    assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 60))
+def test_class_step(seed: int, n: int) -> None:
+    """A Bayesian step of the class log-probabilities, its exp and log numpy's: the numpy
+    reference's bits (evidence that floors classes, NaN among it)."""
+    rng = np.random.default_rng(seed)
+    table = TrackTable(1, mode_prior=np.ones(1))
+    table.add(np.zeros((n, 6)), np.broadcast_to(np.eye(6), (n, 6, 6)), 0.0, 0)
+    table.class_logp[:n] = np.log(rng.dirichlet(np.ones(5), n))
+    rows = rng.permutation(n)[: rng.integers(0, n + 1)]
+    evidence = rng.normal(0.0, 5.0, (5, rows.size)) * 10.0 ** rng.integers(-2, 2, (5, 1))
+    evidence[rng.random(evidence.shape) < 0.02] = np.nan
+    classifier = Classifier(load_config(SAMPLE_CONFIG).tracker)
+
+    def stepped() -> np.ndarray:
+        logp = table.class_logp.copy()
+        classifier._step(SimpleNamespace(class_logp=logp), rows, evidence)  # type: ignore[arg-type]
+        return logp
+
+    a, b = both(stepped)
+    assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 60))
+def test_label_loglik(seed: int, k: int) -> None:
+    """What detections' class probabilities say, compiled before numpy's log: the numpy
+    reference's bits (rows with NaN, negative or no positive values, floored classes)."""
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.full(5, 0.3), k) * rng.choice([0.5, 1.0, 3.0], (k, 1))
+    probs[rng.random((k, 5)) < 0.05] = rng.choice([np.nan, np.inf, -0.2, 0.0, -0.0])
+    probs[rng.random(k) < 0.1] = 0.0
+    a, b = both(lambda: label_loglik(probs, 0.05))
+    assert a.tobytes() == b.tobytes()
 
 
 def models(g: SensorGeometry) -> list:

@@ -57,6 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
+from cuas.tracking import kernels
 from cuas.tracking.motion import STATE_DIM
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import TrackTable
@@ -120,13 +121,13 @@ class Cue:
             for s in shapes
         ]
         self.table = np.log(np.vstack(rows))  # (5, grid)
-        self._scale = 1.0 / step
-        self._offset = 0.5 - lo / step  # rounds to the nearest grid point
+        self.scale = 1.0 / step
+        self.offset = 0.5 - lo / step  # rounds to the nearest grid point
 
     def __call__(self, x: Array) -> Array:
         """(5, n) log-likelihoods of finite feature values `x` (n,); values off the grid read
         as its nearest end."""
-        index = (x * self._scale + self._offset).astype(np.intp)
+        index = (x * self.scale + self.offset).astype(np.intp)
         return np.take(self.table, index, axis=1, mode="clip")
 
 
@@ -153,6 +154,8 @@ def label_loglik(probs: Array, floor: float) -> Array:
     detection's best class and floored; rows with anything non-finite (NaN: the detection
     says nothing) or nothing positive give 0. See the module docstring for how "unknown" is
     read."""
+    if kernels.ENABLED:  # one compiled pass, then numpy's log; the numpy below is the reference
+        return np.log(kernels.label_likelihoods(np.ascontiguousarray(probs), floor))
     out = np.zeros(probs.shape)
     ok = np.isfinite(probs).all(axis=1) & (probs.max(axis=1) > 0.0)
     if not ok.any():
@@ -212,6 +215,12 @@ class Classifier:
             self._step(tracks, rows, evidence)
 
     def _step(self, tracks: TrackTable, rows: Index, evidence: Array) -> None:
+        if kernels.ENABLED:  # `fuse` in two compiled passes round numpy's exp and log
+            post = kernels.class_step(
+                tracks.class_logp, rows, np.ascontiguousarray(evidence), self.max_log_odds
+            )
+            kernels.class_store(tracks.class_logp, rows, post, np.log(np.exp(post).sum(axis=0)))
+            return
         logp = np.ascontiguousarray(tracks.class_logp[rows].T)
         post = fuse(logp, evidence, self.max_log_odds)
         tracks.class_logp[rows] = post.T
@@ -233,6 +242,16 @@ class Classifier:
         horizontal speed, each cue weighted by how well the filter knows it (None: off)."""
         if self.kinematic_weight == 0.0:
             return None
+        if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
+            return kernels.kinematic_evidence(
+                tracks.x,
+                tracks.P,
+                rows,
+                self.kinematic_weight,
+                (SPEED_SCALE_MPS**2, HEIGHT_SCALE_M**2),
+                (SPEED_CUE.table, ALTITUDE_CUE.table),
+                (SPEED_CUE.scale, SPEED_CUE.offset, ALTITUDE_CUE.scale, ALTITUDE_CUE.offset),
+            )
         x = tracks.x[rows]
         var = tracks.P.reshape(-1, STATE_DIM * STATE_DIM)[rows][:, _DIAG_UVW]
         k = self.kinematic_weight

@@ -113,7 +113,7 @@ class InteractingMultipleModel:
         if kernels.ENABLED:
             mu, xm, Pm = (np.array(a, dtype=np.float64, order="C") for a in (mu, xm, Pm))
             x, P = np.empty((len(mu), 6)), np.empty((len(mu), 6, 6))
-            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, True)
+            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, (mu, xm, Pm))
             return mu, xm, Pm, x, P
         mu, xm, Pm = self.predict(mu, xm, Pm, dt, noise_scale)
         return (mu, xm, Pm, *combine(mu, xm, Pm))
@@ -127,14 +127,18 @@ class InteractingMultipleModel:
         x: Array,
         P: Array,
         noise_scale: Array | None = None,
+        modes: tuple[Array, Array, Array] | None = None,
     ) -> None:
         """The combination of the predicted modes into C-contiguous arrays x, P; the modes
-        themselves stay as they are. One compiled pass over the tracks, without new arrays,
-        when `kernels.ENABLED` (the tracker does this for every scan)."""
+        themselves stay as they are, and with `modes` (C-contiguous arrays shaped as mu, xm,
+        Pm) their prediction goes there too. One compiled pass over the tracks, without new
+        arrays, when `kernels.ENABLED` (the tracker does this for every scan)."""
         if kernels.ENABLED:
-            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, False)
+            self._kernel(mu, xm, Pm, dt, x, P, noise_scale, modes)
             return
-        x[...], P[...] = self.predict_combined(mu, xm, Pm, dt, noise_scale)[3:]
+        mu_p, xm_p, Pm_p, x[...], P[...] = self.predict_combined(mu, xm, Pm, dt, noise_scale)
+        if modes is not None:
+            modes[0][...], modes[1][...], modes[2][...] = mu_p, xm_p, Pm_p
 
     def advance(
         self, mu: Array, xm: Array, Pm: Array, dt: float | Array, noise_scale: Array | None = None
@@ -143,7 +147,7 @@ class InteractingMultipleModel:
         predicted ones), without their combination."""
         if kernels.ENABLED:
             scratch = np.empty((0, 6)), np.empty((0, 6, 6))
-            self._kernel(mu, xm, Pm, dt, *scratch, noise_scale, True, False)
+            self._kernel(mu, xm, Pm, dt, *scratch, noise_scale, (mu, xm, Pm), False)
             return
         mu[...], xm[...], Pm[...] = self.predict(mu, xm, Pm, dt, noise_scale)
 
@@ -156,16 +160,20 @@ class InteractingMultipleModel:
         x: Array,
         P: Array,
         noise_scale: Array | None,
-        write_modes: bool,
+        modes: tuple[Array, Array, Array] | None,
         write_combined: bool = True,
     ) -> None:
-        """One `kernels.imm_predict` pass: each track by its own time `dt`, modes written
-        back with `write_modes`, their combination into x, P with `write_combined`."""
+        """One `kernels.imm_predict` pass: each track by its own time `dt`, the predicted
+        modes written into `modes` (which may be mu, xm, Pm: in place) unless None, their
+        combination into x, P with `write_combined`."""
         q, sojourn = self._kernel_constants
         scale = np.ones(len(mu)) if noise_scale is None else np.asarray(noise_scale, float)
         dts = np.empty(len(mu))  # writeable, always: a read-only one is another signature
         dts[...] = dt
-        kernels.imm_predict(mu, xm, Pm, sojourn, dts, q, scale, x, P, write_modes, write_combined)
+        out = (mu, xm, Pm) if modes is None else modes  # not written without `modes`
+        kernels.imm_predict(
+            mu, xm, Pm, sojourn, dts, q, scale, x, P, *out, modes is not None, write_combined
+        )
 
     @cached_property
     def _kernel_constants(self) -> tuple[Array, Array]:

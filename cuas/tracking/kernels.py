@@ -182,6 +182,9 @@ def imm_predict(
     scale: Array,
     x: Array,
     P: Array,
+    mu_out: Array,
+    xm_out: Array,
+    Pm_out: Array,
     write_modes: bool,
     write_combined: bool,
 ) -> None:
@@ -189,9 +192,9 @@ def imm_predict(
     block formula plus its white acceleration noise (spectral densities q[j] per axis, as
     `motion.NearlyConstantVelocity` discretises them, times the track's `scale`; switching
     as `imm.switching` from the modes' mean sojourn times), and, with `write_combined`,
-    combine into x, P. With `write_modes`, mode probabilities `mu`, states `xm` and
-    covariances `Pm` become the predicted ones, in place (each track is read whole before
-    it is written).
+    combine into x, P. With `write_modes`, the predicted mode probabilities, states and
+    covariances go into `mu_out`, `xm_out`, `Pm_out`, which may be `mu`, `xm`, `Pm`
+    themselves (in place: each track is read whole before it is written).
 
     Each track's modes are copied into small local arrays first and the spreads (x_k - x0)
     taken once per component, not once per covariance entry, and the switching matrix and
@@ -291,11 +294,11 @@ def imm_predict(
                 P_out[j, a + 3, a + 3] += sc * q_vv[j, a]
         if write_modes:
             for j in range(M):
-                mu[i, j] = c[j]
+                mu_out[i, j] = c[j]
                 for a in range(6):
-                    xm[i, j, a] = x_out[j, a]
+                    xm_out[i, j, a] = x_out[j, a]
                     for b in range(6):
-                        Pm[i, j, a, b] = P_out[j, a, b]
+                        Pm_out[i, j, a, b] = P_out[j, a, b]
         if write_combined:  # `_combine_into` written out: a call per track cost as much
             if M == 1:
                 for a in range(6):
@@ -558,6 +561,122 @@ def threat_levels(
         harmless = status[i] == 0 or friendly[i] or benign[i] or pz < min_height
         out[i] = 0 if harmless else max(zone_threat, eta_threat)
     return out
+
+
+@_jit
+def _cue_index(value: float, scale: float, offset: float, size: int) -> int:
+    """The grid column `classification.Cue` reads for `value`: numpy's cast to intp of
+    value * scale + offset (truncation; NaN and anything from 2**63 cast to the least
+    integer), clipped to the grid."""
+    v = value * scale + offset
+    if not (v >= 1.0 and v < 9.223372036854775808e18):
+        return 0
+    return min(int(v), size - 1)
+
+
+@_jit
+def kinematic_evidence(
+    x: Array,
+    P: Array,
+    rows: Index,
+    weight: float,
+    s0: tuple[float, float],
+    tables: tuple[Array, Array],
+    grids: tuple[float, float, float, float],
+) -> Array:
+    """(classes, p) kinematic log-likelihoods of tracks `rows` of x (n, 6), P (n, 6, 6),
+    as `classification.Classifier.kinematics` makes them in numpy (the same arithmetic):
+    the speed cue's table (classes, grid) read at the horizontal speed and the altitude
+    cue's at the height, weighted by `weight` * s0^2 / (s0^2 + the filter's variances);
+    s0: the speed and height scales squared; grids: each cue's scale and offset."""
+    speed_table, height_table = tables
+    s0_speed, s0_height = s0
+    speed_scale, speed_offset, height_scale, height_offset = grids
+    classes, p = speed_table.shape[0], rows.shape[0]
+    out = np.empty((classes, p))
+    top_speed = weight * s0_speed
+    top_height = weight * s0_height
+    for i in range(p):
+        r = rows[i]
+        w_speed = top_speed / (s0_speed + P[r, 3, 3] + P[r, 4, 4])
+        w_height = top_height / (s0_height + P[r, 2, 2])
+        a = _cue_index(
+            math.hypot(x[r, 3], x[r, 4]), speed_scale, speed_offset, speed_table.shape[1]
+        )
+        b = _cue_index(x[r, 2], height_scale, height_offset, height_table.shape[1])
+        for c in range(classes):
+            out[c, i] = w_speed * speed_table[c, a] + w_height * height_table[c, b]
+    return out
+
+
+@_jit
+def label_likelihoods(probs: Array, floor: float) -> Array:
+    """`classification.label_loglik` before its log, numpy's own (k, classes): each row of
+    class probabilities (the last is "unknown") as relative likelihoods, floored, in the
+    reference's arithmetic (the named classes' mean summed in numpy's order); 1.0 across a
+    row with anything non-finite or nothing positive (whose log is the reference's 0)."""
+    k, classes = probs.shape
+    named = classes - 1
+    out = np.ones((k, classes))
+    like = np.empty(classes)
+    for i in range(k):
+        usable = True
+        top = -np.inf
+        for c in range(classes):
+            v = probs[i, c]
+            if not math.isfinite(v):
+                usable = False
+            elif v > top:
+                top = v
+        if not (usable and top > 0.0):
+            continue
+        unsure = max(probs[i, named], 0.0)
+        total = 0.0
+        for c in range(named):
+            v = max(probs[i, c], 0.0)
+            like[c] = v + unsure
+            total = v if c == 0 else total + v
+        like[named] = total / named + unsure
+        best = like[0]
+        for c in range(1, classes):
+            if like[c] > best:
+                best = like[c]
+        for c in range(classes):
+            v = like[c] / best
+            out[i, c] = floor if v < floor else v
+    return out
+
+
+@_jit
+def class_step(class_logp: Array, rows: Index, evidence: Array, max_log_odds: float) -> Array:
+    """The first half of `classification.fuse` for tracks `rows`: their class
+    log-probabilities (rows of `class_logp`) plus `evidence` (classes, p), less each track's
+    best (numpy's maximum: a NaN wins), floored at -max_log_odds; (classes, p). The
+    normaliser's exp and log stay numpy's (`class_store` takes it)."""
+    classes, p = evidence.shape
+    post = np.empty((classes, p))
+    for i in range(p):
+        r = rows[i]
+        top = 0.0
+        for c in range(classes):
+            v = class_logp[r, c] + evidence[c, i]
+            post[c, i] = v
+            if c == 0 or (top == top and (v > top or v != v)):
+                top = v
+        for c in range(classes):
+            v = post[c, i] - top
+            post[c, i] = -max_log_odds if v < -max_log_odds else v
+    return post
+
+
+@_jit
+def class_store(class_logp: Array, rows: Index, post: Array, norm: Array) -> None:
+    """class_logp[rows[i]] = post[:, i] - norm[i]: the last step of `classification.fuse`,
+    written back."""
+    classes, p = post.shape
+    for i in range(p):
+        for c in range(classes):
+            class_logp[rows[i], c] = post[c, i] - norm[i]
 
 
 # --- passive initiation ---------------------------------------------------------------
@@ -1509,6 +1628,9 @@ def warm_up() -> None:
         np.ones(1),
         x.copy(),
         P.copy(),
+        mu,
+        xm,
+        Pm,
         True,
         True,
     )
@@ -1527,6 +1649,13 @@ def warm_up() -> None:
     one = np.ones(1, dtype=bool)
     updated_by(np.zeros((1, 1)), one, 0.0)
     vague_heights(Pm, 1.0)
+    table = np.zeros((5, 2))
+    logp, one = np.zeros((1, 5)), np.zeros(1, dtype=np.intp)
+    label_likelihoods(logp, 0.1)
+    class_store(logp, one, class_step(logp, one, np.zeros((5, 1)), 1.0), np.zeros(1))
+    kinematic_evidence(
+        x, P, np.zeros(1, dtype=np.intp), 1.0, (1.0, 1.0), (table, table), (1.0,) * 4
+    )
     lifecycle(
         np.zeros(1, dtype=np.int8),
         np.ones(1, dtype=np.uint32),

@@ -17,7 +17,7 @@ from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
-from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik, posterior_modes
+from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.initiation import SinglePointInitiator
 from cuas.tracking.lifecycle import LifecycleRules, orphaned, transmitting
 from cuas.tracking.lines_of_sight import HeightPrior
@@ -28,10 +28,16 @@ from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
-from cuas.tracking.update import innovation_covariance, kalman_update, update_modes
+from cuas.tracking.update import (
+    innovation_covariance,
+    kalman_update,
+    store_updated_modes,
+    update_modes,
+)
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
+ModeArrays = tuple[Array, Array, Array]  # mode probabilities, states, covariances
 _SILENT = [CLASSES.index(c) for c in ("bird", "clutter")]  # what never carries a radio link
 # A tentative track no radar placed is charged camera misses only after this long unseen.
 PASSIVE_SILENCE_S = 1.0
@@ -238,7 +244,7 @@ class Tracker:
             self._thresholds[key] = gate_threshold(self.placed_angle_probability, dim)
         return self._thresholds[key]
 
-    def predict_to(self, t: float) -> None:
+    def predict_to(self, t: float, keep_modes: bool = False) -> ModeArrays | None:
         """Advance every track to time `t` (which must not be earlier than the last scan).
 
         A track's IMM cycle (mix, predict, update) closes at each of its updates and at
@@ -247,10 +253,16 @@ class Tracker:
         and P become their combination predicted from there to `t`, the modes staying as
         they are. Cycles closed at every scan of every sensor made a radar track depend on
         how often the cameras, finders and Remote ID receivers report (random camp 0: with
-        them, the radar's bird tracks came out otherwise than with the radar alone)."""
+        them, the radar's bird tracks came out otherwise than with the radar alone).
+
+        With `keep_modes`, returns the modes of the live tracks (several modes) as predicted
+        to `t` on the way (mu, xm, Pm, new arrays; height not bounded), or None where it
+        predicted none: the update of a scan's tracks takes them instead of predicting their
+        modes again."""
+        ahead = None
         if self.t is None:
             self.t = t
-            return
+            return ahead
         dt = t - self.t
         if dt < 0.0:
             raise ValueError(f"scan at {t} is older than the tracker time {self.t}")
@@ -271,18 +283,28 @@ class Tracker:
                     self._bound_height(last_hit, grid, xm, Pm)
                     table.t_mix[:n] = grid
                     k += 1
-            self.imm.predict_into(mu, xm, Pm, t - table.t_mix[:n], x, P, scale)
+            if keep_modes and self.imm.n_modes > 1:  # new arrays: no state kept between scans
+                m = self.imm.n_modes
+                ahead = np.empty((n, m)), np.empty((n, m, 6)), np.empty((n, m, 6, 6))
+            self.imm.predict_into(mu, xm, Pm, t - table.t_mix[:n], x, P, scale, ahead)
             self._bound_height(last_hit, t, x[:, None], P[:, None])
         self.t = t
+        return ahead
 
-    def _predicted_modes(self, rows: Index, t: float) -> tuple[Array, Array, Array]:
+    def _predicted_modes(
+        self, rows: Index, t: float, ahead: ModeArrays | None = None
+    ) -> tuple[Array, Array, Array]:
         """The modes of tracks `rows` predicted from their last IMM cycle to `t` (new arrays:
         probabilities (p, M), states (p, M, 6), covariances (p, M, 6, 6)), height bounded
-        as in `predict_to`."""
+        as in `predict_to`; taken from `ahead` (every track's modes predicted to `t` by
+        `predict_to`, with the same noise scales) when given."""
         table = self.tracks
-        mu, xm, Pm = table.mode_p[rows], table.mode_x[rows], table.mode_P[rows]  # copies
         last_hit = table.last_hit[rows]
-        self.imm.advance(mu, xm, Pm, t - table.t_mix[rows], self._noise_scale(last_hit))
+        if ahead is not None:  # the same prediction, made for every track: copies of rows
+            mu, xm, Pm = ahead[0][rows], ahead[1][rows], ahead[2][rows]
+        else:
+            mu, xm, Pm = table.mode_p[rows], table.mode_x[rows], table.mode_P[rows]  # copies
+            self.imm.advance(mu, xm, Pm, t - table.t_mix[rows], self._noise_scale(last_hit))
         self._bound_height(last_hit, t, xm, Pm)
         return mu, xm, Pm
 
@@ -335,8 +357,14 @@ class Tracker:
 
     def process(self, scan: Scan) -> None:
         """Fuse one scan into the track picture."""
-        self.predict_to(scan.t)
+        # A radar's scan updates most tracks, and takes their modes as predicted on the way;
+        # a camera's or a finder's updates few (1-5 and 60-80 of 1,100 tracks a scan at
+        # 1,000 drones), and keeping every track's would cost more than predicting theirs.
+        radar = scan.model.can_initiate and scan.model.charges_misses
+        ahead = self.predict_to(scan.t, keep_modes=radar)
         scan = self._calibrated(scan)
+        if self.localising[scan.sensor] != scan.model.can_initiate:
+            ahead = None  # the noise scales the prediction took change (a sensor's first scan)
         self.localising[scan.sensor] = scan.model.can_initiate
         self.hearing[scan.sensor] = not (scan.model.can_initiate or scan.model.charges_misses)
         self.heighting[scan.sensor] = scan.model.dim >= 2
@@ -352,7 +380,6 @@ class Tracker:
         firm = table.status[:n] != TENTATIVE
         placed = self._updated_by(table.last_hit[:n], self.localising)
         excluded = self._excluded(scan, placed, firm)
-        radar = scan.model.can_initiate and scan.model.charges_misses
         emitters = None
         if scan.labels is not None and self.hearing[scan.sensor]:
             emitters = _EmitterCodes.of(scan.labels.emitter_id)
@@ -426,7 +453,7 @@ class Tracker:
             if radar and self.assignment_spread:
                 spread = _assignment_spread(assigned, gated, n, _RADAR_ANGLES[: scan.model.dim])
                 var = var + np.minimum(spread, var)
-            self._update(rows, scan, assigned, var)
+            self._update(rows, scan, assigned, var, ahead)
             if radar:
                 # A tentative track of lines of sight that a radar places for the first time
                 # counts its hits from this plot: crossing lines of sight of far objects
@@ -993,11 +1020,17 @@ class Tracker:
         return int(rows.size)
 
     def _update(
-        self, rows: Index, scan: Scan, assigned: Hypotheses, var: Array | None = None
+        self,
+        rows: Index,
+        scan: Scan,
+        assigned: Hypotheses,
+        var: Array | None = None,
+        ahead: ModeArrays | None = None,
     ) -> None:
         """Kalman-update every motion mode of tracks `rows` with their assigned detections
         (of variances `var`, the scan's by default), reweigh the modes by how well each
-        predicted them, and recombine."""
+        predicted them, and recombine. `ahead`: every track's modes predicted to the scan,
+        if `predict_to` kept them."""
         table = self.tracks
         if var is None:
             var = scan.var[assigned.det]
@@ -1010,7 +1043,7 @@ class Tracker:
             table.mode_P[rows, 0] = table.P[rows] = P_new
             return
         p, m = rows.size, self.imm.n_modes
-        c, xm, Pm = self._predicted_modes(rows, scan.t)
+        c, xm, Pm = self._predicted_modes(rows, scan.t, ahead)
         table.t_mix[rows] = scan.t
         xm = xm.reshape(p * m, -1)
         Pm = Pm.reshape(p * m, *Pm.shape[2:])
@@ -1022,17 +1055,15 @@ class Tracker:
             y, S, H = _innovations(scan.model, xm, Pm, z, var)
             x_new, P_new = self.kalman_update(xm, Pm, y, S, H, var)
             loglik = gaussian_loglik(y, S)
-        mu = posterior_modes(c, loglik.reshape(p, m))
         # A tentative track stays in the quiet mode: clutter that happens to line up jumps
         # about like a manoeuvring drone, and letting it win the manoeuvre mode would widen
         # its gate to catch more clutter. Modes are learnt once a track is confirmed, and
         # only from a sensor that places the target: the noise of bearings from afar looks
         # like a manoeuvre too, and would turn a slow drone into a fast one.
         located = self._updated_by(table.last_hit[rows], self.localising, scan.t)
-        mu[(table.status[rows] == TENTATIVE) | ~located] = self.imm.quiet
-        x_new = x_new.reshape(p, m, -1)
-        P_new = P_new.reshape(p, m, *P_new.shape[1:])
-        table.store_modes(rows, mu, x_new, P_new)
+        store_updated_modes(
+            table, rows, c, loglik, x_new, P_new, located, self.imm.quiet, TENTATIVE
+        )
 
     def _initiate(self, scan: Scan, free: Index) -> None:
         """New tentative tracks: from each free detection of a sensor that localises a target

@@ -1,14 +1,20 @@
 """The Kalman update (the updater), batched over assigned (track, detection) pairs, and the
-IMM's update of every motion mode of the assigned tracks."""
+IMM's update of every motion mode of the assigned tracks: the modes' filters, their
+reweighing and the store."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cuas.tracking import kernels, update_kernels
-from cuas.tracking.imm import gaussian_loglik
+from cuas.tracking.imm import MU_FLOOR, gaussian_loglik, posterior_modes
 from cuas.tracking.measurements import MeasurementModel
+
+if TYPE_CHECKING:
+    from cuas.tracking.tracks import TrackTable
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -73,3 +79,49 @@ def update_modes(
     S = innovation_covariance(H, Pm, var)
     x_new, P_new = kalman_update(xm, Pm, y, S, H, var)
     return x_new, P_new, gaussian_loglik(y, S)
+
+
+def store_updated_modes(
+    table: TrackTable,
+    rows: Index,
+    c: Array,
+    loglik: Array,
+    xm: Array,
+    Pm: Array,
+    located: NDArray[np.bool_],
+    quiet: Array,
+    tentative: int,
+) -> None:
+    """Reweigh the modes of tracks `rows` (prior probabilities c (p, M)) by the updates'
+    log-likelihoods loglik (p * M,) (`imm.posterior_modes`), or set them to `quiet` for
+    tentative tracks (status `tentative`) and those not `located` (p,); store them with the
+    updated mode rows xm (p * M, 6), Pm (p * M, 6, 6) and their combination.
+
+    With the kernels (and at most two modes), the log and exp stay numpy's and the rest is
+    two compiled passes (`update_kernels.shift_log_weights`, `store_posterior`) in this
+    numpy code's arithmetic; this numpy code otherwise."""
+    p, m = c.shape
+    if kernels.ENABLED and m <= 2:
+        logw = np.log(np.maximum(c, MU_FLOOR))
+        update_kernels.shift_log_weights(logw, loglik)
+        np.exp(logw, out=logw)
+        update_kernels.store_posterior(
+            rows,
+            logw,
+            located,
+            table.status,
+            tentative,
+            quiet,
+            MU_FLOOR,
+            xm,
+            Pm,
+            table.mode_p,
+            table.mode_x,
+            table.mode_P,
+            table.x,
+            table.P,
+        )
+        return
+    mu = posterior_modes(c, loglik.reshape(p, m))
+    mu[(table.status[rows] == tentative) | ~located] = quiet
+    table.store_modes(rows, mu, xm.reshape(p, m, -1), Pm.reshape(p, m, *Pm.shape[1:]))

@@ -6,14 +6,16 @@ covariances, Kalman gains and the Joseph form, likelihoods, the mode mixture, th
 back into the track table), each making its own temporaries, and factors every innovation
 covariance twice. Here the per-mode work is one loop (`update_modes`, over blocks of rows
 with the rows on the inner axis, so that each step is a vector instruction across rows) and
-the write-back with the modes' combination another (`store_modes`). The mode posterior
-between them stays in numpy: its exp and log are numpy's own, which differ from the C
-library's in the last bit.
+the write-back with the modes' combination another (`store_modes`). Between them, the mode
+posterior's exp and log stay numpy's own (which differ from the C library's in the last
+bit): the rest of it is `shift_log_weights` before them and `store_posterior` after, which
+goes on to the store.
 
 The arithmetic is that of `kernels.innovation_covariance`, `kernels.kalman_update`,
-`kernels.gaussian_loglik` and `kernels.combine`, in the same order, so the results are
-theirs to the bit. The references are `update.update_modes` and `TrackTable.store_modes`'s
-numpy code, used when `kernels.ENABLED` is off; tests/test_kernels.py compares the two.
+`kernels.gaussian_loglik`, `imm.posterior_modes` and `kernels.combine`, in the same order,
+so the results are theirs to the bit. The references are `update.update_modes`,
+`update.store_updated_modes` and `TrackTable.store_modes`'s numpy code, used when
+`kernels.ENABLED` is off; tests/test_kernels.py compares the two.
 """
 
 from __future__ import annotations
@@ -348,6 +350,76 @@ def store_modes(
                 P[row, b, a] = s
 
 
+@_jit
+def shift_log_weights(logw: Array, loglik: Array) -> None:
+    """The mode posterior's log weights in place: logw (p, M) (the logs of the floored prior
+    mode probabilities) plus the modes' log-likelihoods loglik (p * M,), less each row's
+    largest (numpy's maximum: a NaN wins), as in `imm.posterior_modes`."""
+    p, M = logw.shape
+    for i in range(p):
+        top = 0.0
+        for j in range(M):
+            v = logw[i, j] + loglik[i * M + j]
+            logw[i, j] = v
+            if j == 0 or (top == top and (v > top or v != v)):
+                top = v
+        for j in range(M):
+            logw[i, j] = logw[i, j] - top
+
+
+@_jit
+def store_posterior(
+    rows: Index,
+    w: Array,
+    located: NDArray[np.bool_],
+    status: NDArray[np.int8],
+    tentative: int,
+    quiet: Array,
+    floor: float,
+    xm: Array,
+    Pm: Array,
+    mode_p: Array,
+    mode_x: Array,
+    mode_P: Array,
+    x: Array,
+    P: Array,
+) -> None:
+    """From the exponentiated shifted log weights w (p, M), M at most 2 (a row's sum is then
+    numpy's, in its order): the mode probabilities as `imm.posterior_modes` makes them
+    (normalised, floored at `floor`, normalised), or `quiet` for tracks still `tentative`
+    or not `located`; then stored with the updated modes xm (p * M, 6), Pm (p * M, 6, 6)
+    as `store_modes` does."""
+    p, M = w.shape
+    mu = np.empty((p, M))
+    for k in range(p):
+        if status[rows[k]] == tentative or not located[k]:
+            for j in range(M):
+                mu[k, j] = quiet[j]
+            continue
+        s = w[k, 0]
+        for j in range(1, M):
+            s += w[k, j]
+        t = 0.0
+        for j in range(M):
+            a = w[k, j] / s
+            a = floor if a < floor else a  # numpy's maximum (a NaN stays)
+            mu[k, j] = a
+            t = a if j == 0 else t + a
+        for j in range(M):
+            mu[k, j] = mu[k, j] / t
+    store_modes(
+        rows,
+        mu,
+        xm.reshape(p, M, 6),
+        Pm.reshape(p, M, 6, 6),
+        mode_p,
+        mode_x,
+        mode_P,
+        x,
+        P,
+    )
+
+
 def warm_up() -> None:
     """Load (or compile) these kernels with the tracker's argument types."""
     if not kernels.ENABLED:
@@ -359,3 +431,8 @@ def warm_up() -> None:
     update_modes(x, P, y, H, y, det, var, np.zeros(3, dtype=bool), 1)
     mu = np.ones((1, 1))
     store_modes(det, mu, x[:, None], P[:, None], mu, x[:, None], P[:, None], x, P)
+    shift_log_weights(mu, np.zeros(1))
+    status, located = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.bool_)
+    store_posterior(
+        det, mu, located, status, 0, np.ones(1), 1e-4, x, P, mu, x[:, None], P[:, None], x, P
+    )
