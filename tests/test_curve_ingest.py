@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +17,7 @@ import pytest
 import zmq
 import zmq.asyncio
 import zmq.auth
+from support.broker import free_port
 
 from cuas.config import CampConfig, load_config
 from cuas.errors import ConfigError
@@ -35,9 +35,7 @@ T0 = 1764000000.0
 
 
 def free_endpoint() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    return f"tcp://127.0.0.1:{free_port()}"
 
 
 def secured_camp(folder: Path, endpoint: str) -> Path:

@@ -7,12 +7,12 @@ receiving, as the live core's is, and checks what arrives with the wire decoders
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
+from support.broker import free_port
 from support.ingest_stub import BoundSub
 
 from cuas import wire
@@ -57,9 +57,7 @@ class Core(BoundSub):
 
 
 def free_tcp_endpoint() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    return f"tcp://127.0.0.1:{free_port()}"
 
 
 async def until(condition: Callable[[], bool], timeout: float = 2.0) -> None:

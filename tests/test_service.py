@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import msgpack
+import pytest
 import zmq
 import zmq.asyncio
 from support.live import (
@@ -27,6 +29,7 @@ from support.sky import states
 
 from cuas import wire
 from cuas.io.journal import Journal
+from cuas.service.run import FusionService
 from sensors.publisher import SensorPublisher
 
 
@@ -288,3 +291,23 @@ def test_cuas_record_captures_what_replay_reads(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert "rejected       0" in result.stdout
+
+
+def test_a_core_whose_track_port_is_taken_fails_clearly_and_frees_its_ingest_port(
+    mosquitto, tmp_path
+):
+    """The track stream's port is held by another program: the core stops with ZeroMQ's
+    `Address already in use`, and the ingest socket it had already bound is closed with its
+    context (left to the garbage collector, ending that context later blocked a whole test
+    run)."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    host, port = config.zmq.tracks.removeprefix("tcp://").rsplit(":", 1)
+    service = FusionService(config)
+    with socket.socket() as holder:
+        holder.bind((host, int(port)))
+        holder.listen()
+        with pytest.raises(zmq.ZMQError, match="Address already in use"):
+            asyncio.run(asyncio.wait_for(service.run(asyncio.Event()), 30))
+    host, port = config.zmq.ingest.removeprefix("tcp://").rsplit(":", 1)
+    with socket.socket() as again:
+        again.bind((host, int(port)))  # free again

@@ -212,11 +212,25 @@ class FusionService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then publish `offline` and release the sockets."""
         context = zmq.asyncio.Context()
-        curve = CurveServer.for_camp(self.config, context)
-        self.ingest = IngestSocket(
-            self.config.zmq.ingest, context, curve=curve, reject=self.pipeline.ingest.reject
-        )
-        self._tracks = TrackSocket(self.config.zmq.tracks, context, curve=curve)
+        curve: CurveServer | None = None
+        ingest: IngestSocket | None = None
+        try:
+            curve = CurveServer.for_camp(self.config, context)
+            ingest = IngestSocket(
+                self.config.zmq.ingest, context, curve=curve, reject=self.pipeline.ingest.reject
+            )
+            self._tracks = TrackSocket(self.config.zmq.tracks, context, curve=curve)
+        except BaseException:
+            # A socket that cannot bind (its port taken) must not leave the context and the
+            # sockets made so far to the garbage collector: a context ended while a socket is
+            # open blocks, and a later collection that found this one hung a test run.
+            if ingest is not None:
+                ingest.close()
+            elif curve is not None:
+                curve.close()
+            context.destroy(linger=0)
+            raise
+        self.ingest = ingest
         if self.record_path is not None:
             self._recorder = RecordingWriter(self.record_path)
         log.info(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -35,11 +36,41 @@ def find_mosquitto() -> str | None:
     return shutil.which("mosquitto", path=_SEARCH_PATH)
 
 
+_handed: set[int] = set()
+_pick = random.Random()  # unseeded: test runs side by side must not pick alike
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (and `bind` to port 0)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = HOST) -> int:
-    """A TCP port that nothing listens on right now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A TCP port that nothing listens on right now, outside the kernel's ephemeral range and
+    not handed out before in this run.
+
+    A port the kernel picks (a bind to port 0) is one it may give the next outgoing connection
+    as its source port: an MQTT client's, a browser's. A test that picked one, then started a
+    core that bound it a moment later, found it taken (`Address already in use`, on a fresh
+    clone's CI run), and a broker restarted on its port after an outage could find the same."""
+    low, high = _ephemeral_range()
+    ranges = [(r0, r1) for r0, r1 in ((10000, low), (high + 1, 65536)) if r1 - r0 >= 1000]
+    for _ in range(500):
+        port = _pick.randrange(*_pick.choice(ranges))
+        if port in _handed:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
+    raise RuntimeError(f"no free TCP port outside {low}-{high} on {host}")
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
