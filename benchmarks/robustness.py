@@ -49,6 +49,7 @@ from simulators.scoring import (
     read_truth_frames,
     score,
     truth_at,
+    truth_window,
 )
 
 MATCH_M = 100.0  # a track within this of an object is on it (the GOSPA cut-off)
@@ -260,7 +261,7 @@ def _visible_gospa(camp: RandomCamp, truth: list[Snapshot], cycles: list[wire.Tr
     """
     kinds = {s.id: s.kind for s in camp.config.sensors}
     times = np.array([s.t for s in truth])
-    max_dt = 0.5 * float(np.median(np.diff(times))) if len(times) > 1 else 0.5
+    max_dt = truth_window(times)
     visible = []
     for snap in truth:
         keep = [i for i, tid in enumerate(snap.ids) if tid != camp.rf_only_id]

@@ -281,6 +281,12 @@ class Score:
         return asdict(self)
 
 
+def truth_window(times: Array) -> float:
+    """How far from a truth record (its times `times`) a cycle is still scored against it by
+    default: half the truth period (0.5 s with fewer than two records)."""
+    return 0.5 * float(np.median(np.diff(times))) if len(times) > 1 else 0.5
+
+
 def truth_at(truth: Sequence[Snapshot], times: Array, t: float, max_dt: float) -> Snapshot | None:
     """Truth at time `t`: the nearest record within `max_dt`, moved along its velocity."""
     k = int(np.searchsorted(times, t))
@@ -317,7 +323,7 @@ def score(
         return out
     times = np.array([s.t for s in truth])
     if max_dt is None:
-        max_dt = 0.5 * float(np.median(np.diff(times))) if len(times) > 1 else 0.5
+        max_dt = truth_window(times)
     last_track: dict[Hashable, Hashable] = {}
     seen: set[Hashable] = set()
     sums = np.zeros(7)  # gospa, loc, missed, false, truths, tracks, sum of pair distances

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -353,18 +355,7 @@ def test_a_camera_places_a_bearings_only_track_that_sits_beyond_its_range() -> N
     site = CAM_NW.geometry.frame.position
     path = [DRONE0[:3] + DRONE0[3:] * t for t in np.arange(0.0, 20.5, 0.5)]
     reach = max(float(np.linalg.norm(p - site)) for p in path) + 10.0
-    g = CAM_NW.geometry
-    short = CameraModel(
-        SensorGeometry(
-            g.frame,
-            g.min_range_m,
-            reach,
-            g.boresight_az_deg,
-            g.fov_az_deg,
-            g.fov_el_min_deg,
-            g.fov_el_max_deg,
-        )
-    )
+    short = CameraModel(dataclasses.replace(CAM_NW.geometry, max_range_m=reach))
     sees = lambda t, drone, x, P: drone[None, :3]  # noqa: E731
     runs = {
         "short": bearings_and_camera(sees, camera=short)[1],
