@@ -289,6 +289,27 @@ def test_class_step(seed: int, n: int) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(seeds, st.integers(0, 60))
+def test_published_class_probabilities(seed: int, n: int) -> None:
+    """The published class probabilities, compiled round numpy's exp: the numpy reference's
+    bits, and the benign test of the threat pass the same as its numpy (rows of -inf, NaN, a
+    class far ahead, equal classes)."""
+    rng = np.random.default_rng(seed)
+    logp = np.log(rng.dirichlet(np.full(5, 0.5), n)) * rng.choice([0.1, 1.0, 30.0], (n, 1))
+    logp[rng.random((n, 5)) < 0.03] = rng.choice([np.nan, -np.inf, 0.0, -0.0, -800.0])
+    logp[rng.random(n) < 0.05] = -np.inf
+    a, b = both(lambda: published_classes(logp, 0.6))
+    assert a.probs.tobytes() == b.probs.tobytes()
+    assert a.names == b.names
+    config = load_config(SAMPLE_CONFIG)
+    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    levels = ThreatLevels(ThreatEvaluator(config.threat, zones.ZoneSet(config.zones, frame)))
+    for confidence in (0.5, 0.9, float(np.round(rng.random(), 2))):
+        levels._benign_confidence = confidence
+        assert np.array_equal(levels._benign(logp), levels.benign_reference(logp))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 60))
 def test_label_loglik(seed: int, k: int) -> None:
     """What detections' class probabilities say, compiled before numpy's log: the numpy
     reference's bits (rows with NaN, negative or no positive values, floored classes)."""

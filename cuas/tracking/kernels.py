@@ -1735,6 +1735,7 @@ def warm_up() -> None:
             1e-3,
         )
     from cuas.tracking import (  # import this module: loaded here
+        class_kernels,
         measurement_kernels,
         pair_kernels,
         sight_kernels,
@@ -1743,5 +1744,6 @@ def warm_up() -> None:
 
     sight_kernels.warm_up()
     pair_kernels.warm_up()
+    class_kernels.warm_up()
     update_kernels.warm_up()
     measurement_kernels.warm_up()
