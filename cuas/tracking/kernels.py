@@ -1739,6 +1739,7 @@ def warm_up() -> None:
         measurement_kernels,
         pair_kernels,
         predict_kernels,
+        radar_kernels,
         sight_kernels,
         update_kernels,
     )
@@ -1747,5 +1748,6 @@ def warm_up() -> None:
     pair_kernels.warm_up()
     class_kernels.warm_up()
     predict_kernels.warm_up()
+    radar_kernels.warm_up()
     update_kernels.warm_up()
     measurement_kernels.warm_up()

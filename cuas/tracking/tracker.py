@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernels, pair_kernels
+from cuas.tracking import kernels, pair_kernels, radar_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
@@ -1227,6 +1227,10 @@ def _plots_elsewhere(
       for three scans was buried as a ghost when bearings had kept it fed (random camp 24,
       three drones' tracks at 2-2.4 km); the radar alone let it coast and kept it.
     """
+    if kernels.ENABLED:  # one compiled pass over the pairs; the numpy below is the reference
+        return radar_kernels.plots_elsewhere(
+            raw.track, raw.det, assigned.track, assigned.det, placed
+        )
     k = int(max(raw.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
     owner = np.full(k, -1, dtype=np.intp)
     owner[assigned.det] = assigned.track
@@ -1362,6 +1366,16 @@ def _assignment_spread(
     out = np.zeros_like(assigned.y)
     if not len(assigned) or len(gated) <= len(assigned):
         return out
+    if kernels.ENABLED:  # two compiled passes round numpy's exp; the numpy below is the reference
+        which, of, arg = radar_kernels.rivals(
+            gated.track, gated.det, gated.d2, assigned.track, assigned.det, assigned.d2, n
+        )
+        if not which.size:
+            return out
+        y = np.ascontiguousarray(assigned.y)
+        return radar_kernels.spread(
+            np.ascontiguousarray(gated.y), y, which, of, np.exp(arg), np.flatnonzero(angles)
+        )
     at = np.full(n, -1, dtype=np.intp)
     at[assigned.track] = np.arange(len(assigned))
     i = at[gated.track]
