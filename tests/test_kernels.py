@@ -20,7 +20,7 @@ from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
 from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
-from cuas.tracking import kernels, pair_kernels, predict_kernels, update_kernels
+from cuas.tracking import kernels, pair_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import Classifier, label_loglik, published_classes
 from cuas.tracking.coverage import SensorGeometry
@@ -580,35 +580,6 @@ def test_imm_predict_with_shared_steps(seed: int, n: int, modes: int) -> None:
     imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
     times = np.repeat(rng.choice([0.0, -0.0, 0.2, 0.35, 1.0], n), rng.integers(1, 4, n))[:n]
     close(*both(lambda: imm.predict_combined(mu, xm, Pm, times)))
-
-
-@settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(1, 90), st.booleans(), st.booleans(), st.booleans())
-def test_imm_predict_in_blocks(seed: int, n: int, runs: bool, scaled: bool, in_place: bool) -> None:
-    """The two-mode prediction in blocks of tracks gives the row kernel's bits: partial
-    blocks, runs of equal steps and each track its own (zeros of either sign, negative
-    ones), per-track noise scales, in place or into other arrays, with and without the
-    combination."""
-    rng = np.random.default_rng(seed)
-    mu, xm, Pm = tracks(rng, n, 2)
-    mu[rng.random(n) < 0.1] = [1.0, 0.0]
-    if runs:
-        dt = np.repeat(rng.choice([0.0, -0.0, 0.2, 0.35, 1.0], n), rng.integers(1, 40, n))[:n]
-    else:
-        dt = rng.uniform(-0.1, 3.0, n)
-    scale = rng.uniform(0.1, 2.0, n) if scaled else np.ones(n)
-    q, sojourn = IMM._kernel_constants
-    write_combined = bool(seed % 2)
-
-    def run(kernel: Callable[..., None]) -> list[np.ndarray]:
-        modes = [mu.copy(), xm.copy(), Pm.copy()]
-        out = modes if in_place else [np.empty_like(a) for a in modes]
-        x, P = np.full((n, 6), np.nan), np.full((n, 6, 6), np.nan)
-        kernel(*modes, sojourn, dt, q, scale, x, P, *out, True, write_combined)
-        return [*out, x, P]
-
-    for a, b in zip(run(predict_kernels.imm_predict_two), run(kernels.imm_predict), strict=True):
-        assert a.tobytes() == b.tobytes()
 
 
 @settings(max_examples=60, deadline=None)

@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.tracking import kernels, predict_kernels
+from cuas.tracking import kernels
 from cuas.tracking.motion import NearlyConstantVelocity
 
 Array = NDArray[np.float64]
@@ -171,9 +171,9 @@ class InteractingMultipleModel:
         dts = np.empty(len(mu))  # writeable, always: a read-only one is another signature
         dts[...] = dt
         out = (mu, xm, Pm) if modes is None else modes  # not written without `modes`
-        # Two modes (the usual IMM): tracks in blocks, as vector instructions; the same bits.
-        kernel = predict_kernels.imm_predict_two if self.n_modes == 2 else kernels.imm_predict
-        kernel(mu, xm, Pm, sojourn, dts, q, scale, x, P, *out, modes is not None, write_combined)
+        kernels.imm_predict(
+            mu, xm, Pm, sojourn, dts, q, scale, x, P, *out, modes is not None, write_combined
+        )
 
     @cached_property
     def _kernel_constants(self) -> tuple[Array, Array]:

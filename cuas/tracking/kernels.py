@@ -1738,7 +1738,6 @@ def warm_up() -> None:
         class_kernels,
         measurement_kernels,
         pair_kernels,
-        predict_kernels,
         radar_kernels,
         sight_kernels,
         update_kernels,
@@ -1747,7 +1746,6 @@ def warm_up() -> None:
     sight_kernels.warm_up()
     pair_kernels.warm_up()
     class_kernels.warm_up()
-    predict_kernels.warm_up()
     radar_kernels.warm_up()
     update_kernels.warm_up()
     measurement_kernels.warm_up()
