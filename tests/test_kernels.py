@@ -36,8 +36,10 @@ from cuas.tracking.tracker import (
     Tracker,
     TrackSnapshot,
     _ambiguous,
+    _assignment_spread,
     _contested,
     _EmitterCodes,
+    _plots_elsewhere,
     _screen_bearings,
 )
 from cuas.tracking.tracks import TrackTable
@@ -284,6 +286,56 @@ def test_class_step(seed: int, n: int) -> None:
         return logp
 
     a, b = both(stepped)
+    assert a.tobytes() == b.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(0, 60))
+def test_published_class_probabilities(seed: int, n: int) -> None:
+    """The published class probabilities, compiled round numpy's exp: the numpy reference's
+    bits, and the benign test of the threat pass the same as its numpy (rows of -inf, NaN, a
+    class far ahead, equal classes)."""
+    rng = np.random.default_rng(seed)
+    logp = np.log(rng.dirichlet(np.full(5, 0.5), n)) * rng.choice([0.1, 1.0, 30.0], (n, 1))
+    logp[rng.random((n, 5)) < 0.03] = rng.choice([np.nan, -np.inf, 0.0, -0.0, -800.0])
+    logp[rng.random(n) < 0.05] = -np.inf
+    a, b = both(lambda: published_classes(logp, 0.6))
+    assert a.probs.tobytes() == b.probs.tobytes()
+    assert a.names == b.names
+    config = load_config(SAMPLE_CONFIG)
+    frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
+    levels = ThreatLevels(ThreatEvaluator(config.threat, zones.ZoneSet(config.zones, frame)))
+    for confidence in (0.5, 0.9, float(np.round(rng.random(), 2))):
+        levels._benign_confidence = confidence
+        assert np.array_equal(levels._benign(logp), levels.benign_reference(logp))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 40), st.integers(1, 60), st.sampled_from([3, 4]))
+def test_radar_pairs(seed: int, n: int, k: int, m: int) -> None:
+    """A radar scan's plots that went to another track, and the spread of the plots each
+    assigned track could have taken, compiled: the numpy reference's bits (tracks with no
+    rival, rivals that overwhelm the assigned plot, a NaN distance among them)."""
+    rng = np.random.default_rng(seed)
+    pairs = rng.random((n, k)) < rng.choice([0.05, 0.3, 0.8])
+    track, det = np.nonzero(pairs)
+    p = track.size
+    d2 = rng.uniform(0.0, 20.0, p) * rng.choice([0.1, 1.0, 10.0], p)
+    d2[rng.random(p) < 0.02] = np.nan
+    y = rng.normal(0.0, 1.0, (p, m))
+    gated = Hypotheses(track, det, d2, y, np.zeros((p, m, m)), np.zeros((p, m, 6)))
+    # One plot per track and track per plot: the first free plot of each track in turn.
+    chosen, used = [], set()
+    for q in rng.permutation(p).tolist():
+        if track[q] not in {track[c] for c in chosen} and det[q] not in used:
+            chosen.append(q)
+            used.add(det[q])
+    assigned = gated.subset(np.sort(np.array(chosen, dtype=np.intp)))
+    placed = rng.random(n) < 0.6
+    angles = np.array([False, True, True, False])[:m]
+    for a, b in zip(*both(lambda: _plots_elsewhere(gated, assigned, placed)), strict=True):
+        assert a.tobytes() == b.tobytes()
+    a, b = both(lambda: _assignment_spread(assigned, gated, n, angles))
     assert a.tobytes() == b.tobytes()
 
 

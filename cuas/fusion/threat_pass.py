@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.fusion.threat import _BENIGN, CERTAIN_POSITION_M, ThreatEvaluator
-from cuas.tracking import kernels
+from cuas.tracking import class_kernels, kernels
 
 Array = NDArray[np.float64]
 
@@ -47,6 +47,7 @@ class ThreatLevels:
             ]
         )
         self._benign_confidence = cfg.benign_confidence
+        self._benign_columns = np.array(_BENIGN, dtype=np.intp)
 
     def __call__(
         self,
@@ -75,8 +76,14 @@ class ThreatLevels:
 
     def _benign(self, class_logp: Array) -> NDArray[np.bool_]:
         """Whether a benign class reaches its confidence: the published probabilities
-        (`classification.published_classes`) in numpy, whose exp the kernel would not match
-        to the bit."""
+        (`classification.published_classes`) through `class_kernels`, round numpy's exp,
+        which the threat kernel would not match to the bit. `benign_reference` is the numpy
+        this stands for."""
+        probs = class_kernels.probabilities(class_logp)
+        return class_kernels.reaches(probs, self._benign_columns, self._benign_confidence)
+
+    def benign_reference(self, class_logp: Array) -> NDArray[np.bool_]:
+        """`_benign` in numpy (as `ThreatEvaluator.evaluate` decides it)."""
         if not len(class_logp):
             return np.zeros(0, dtype=bool)
         probs = np.exp(class_logp - class_logp.max(axis=1, keepdims=True))

@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernels
+from cuas.tracking import class_kernels, kernels
 from cuas.tracking.motion import STATE_DIM
 from cuas.tracking.scan import CLASSES, Scan
 from cuas.tracking.tracks import TrackTable
@@ -278,9 +278,12 @@ class PublishedClasses:
 def published_classes(class_logp: NDArray[np.float64], confidence: float) -> PublishedClasses:
     """`PublishedClasses` of rows with these class log-probabilities."""
     n = len(class_logp)
-    logp = class_logp - class_logp.max(axis=1, keepdims=True) if n else class_logp
-    probs = np.exp(logp)
-    probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+    if kernels.ENABLED:  # two compiled passes round numpy's exp; the numpy below is the reference
+        probs = class_kernels.probabilities(class_logp)
+    else:
+        logp = class_logp - class_logp.max(axis=1, keepdims=True) if n else class_logp
+        probs = np.exp(logp)
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
     best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
     sure = probs[np.arange(n), best] >= confidence
     names = [

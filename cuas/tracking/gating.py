@@ -112,9 +112,9 @@ class Hypotheses:
         if not len(self):
             return self
         if keep.dtype == np.bool_:
-            if keep.all():
-                return self
             keep = np.flatnonzero(keep)  # once, not once per array
+            if keep.size == len(self):  # all kept (one call: `all()` cost as much again)
+                return self
         at = keep if self._at is None else self._at[keep]
         track = self.track[keep]
         # H one row per track (the kernels' gating): its rows are the pairs' tracks.

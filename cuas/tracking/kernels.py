@@ -1650,9 +1650,9 @@ def warm_up() -> None:
     updated_by(np.zeros((1, 1)), one, 0.0)
     vague_heights(Pm, 1.0)
     table = np.zeros((5, 2))
-    logp, one = np.zeros((1, 5)), np.zeros(1, dtype=np.intp)
+    logp, row = np.zeros((1, 5)), np.zeros(1, dtype=np.intp)
     label_likelihoods(logp, 0.1)
-    class_store(logp, one, class_step(logp, one, np.zeros((5, 1)), 1.0), np.zeros(1))
+    class_store(logp, row, class_step(logp, row, np.zeros((5, 1)), 1.0), np.zeros(1))
     kinematic_evidence(
         x, P, np.zeros(1, dtype=np.intp), 1.0, (1.0, 1.0), (table, table), (1.0,) * 4
     )
@@ -1735,13 +1735,17 @@ def warm_up() -> None:
             1e-3,
         )
     from cuas.tracking import (  # import this module: loaded here
+        class_kernels,
         measurement_kernels,
         pair_kernels,
+        radar_kernels,
         sight_kernels,
         update_kernels,
     )
 
     sight_kernels.warm_up()
     pair_kernels.warm_up()
+    class_kernels.warm_up()
+    radar_kernels.warm_up()
     update_kernels.warm_up()
     measurement_kernels.warm_up()

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernels, pair_kernels
+from cuas.tracking import kernels, pair_kernels, radar_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
@@ -379,7 +379,10 @@ class Tracker:
         angle_only = not scan.model.can_initiate
         firm = table.status[:n] != TENTATIVE
         placed = self._updated_by(table.last_hit[:n], self.localising)
-        excluded = self._excluded(scan, placed, firm)
+        # Which tracks lie in an angle-only sensor's field of regard, once a scan: the
+        # exclusions and the update opportunities both ask (a radar's exclusions do not).
+        inside = None if scan.model.can_initiate else scan.model.geometry.covers(x[:, :3])
+        excluded = self._excluded(scan, placed, firm, inside)
         emitters = None
         if scan.labels is not None and self.hearing[scan.sensor]:
             emitters = _EmitterCodes.of(scan.labels.emitter_id)
@@ -473,7 +476,7 @@ class Tracker:
         hit[rows] = True
         shadow, crowded = _plots_elsewhere(raw, assigned, placed) if radar else (None, None)
         covered = self._opportunities(
-            scan, hit | glimpsed, placed, excluded, gated, shadow, crowded
+            scan, hit | glimpsed, placed, excluded, gated, shadow, crowded, inside
         )
         self.rules.record(table, covered & ~glimpsed, hit)
 
@@ -716,9 +719,14 @@ class Tracker:
             )
 
     def _excluded(
-        self, scan: Scan, placed: NDArray[np.bool_], firm: NDArray[np.bool_]
+        self,
+        scan: Scan,
+        placed: NDArray[np.bool_],
+        firm: NDArray[np.bool_],
+        inside: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.bool_]:
-        """Tracks this scan's detections may not update, whatever the gate says."""
+        """Tracks this scan's detections may not update, whatever the gate says (`inside`:
+        the tracks in an angle-only sensor's field of regard, if already known)."""
         table = self.tracks
         n = table.n
         excluded = np.zeros(n, dtype=bool)
@@ -744,7 +752,7 @@ class Tracker:
         # (where they hardly cross) is not held there by them. A track no radar or Remote ID
         # placed may be inside within three sigmas of its estimate: these sensors measure no
         # range, and only they gave it one (`may_cover`).
-        outside = ~model.geometry.covers(table.x[:n, :3])
+        outside = ~(model.geometry.covers(table.x[:n, :3]) if inside is None else inside)
         vague = np.flatnonzero(outside & ~placed)
         if vague.size:
             outside[vague] = ~model.geometry.may_cover(table.x[vague, :3], table.P[vague, :3, :3])
@@ -764,6 +772,7 @@ class Tracker:
         gated: Hypotheses,
         shadow: NDArray[np.bool_] | None = None,
         crowded: NDArray[np.bool_] | None = None,
+        inside: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.bool_]:
         """Tracks for which this scan was an update opportunity (M-of-N), hit or missed.
 
@@ -771,13 +780,17 @@ class Tracker:
         `shadow` (see `_plots_elsewhere`), the `shadowed` looks as a side effect. A radar
         track `crowded` (`_plots_elsewhere`) was not unseen: the radar saw something there
         and gave it to a neighbour, as it does for two drones of a swarm in one cell.
+        `inside`: the tracks in the field of regard before the scan's updates, if known.
         """
         table = self.tracks
         n = table.n
         model = scan.model
         if model.charges_misses:
             self.watchers[scan.sensor] = model
-            covered = model.geometry.covers(table.x[:n, POS]) | hit
+            # A track the scan did not hit has not moved since `inside` was taken.
+            if inside is None:
+                inside = model.geometry.covers(table.x[:n, POS])
+            covered = inside | hit
             if model.can_initiate:  # a radar: negative information for passive tracks
                 unseen = table.unseen[:n]
                 looked = covered & ~hit
@@ -1214,6 +1227,10 @@ def _plots_elsewhere(
       for three scans was buried as a ghost when bearings had kept it fed (random camp 24,
       three drones' tracks at 2-2.4 km); the radar alone let it coast and kept it.
     """
+    if kernels.ENABLED:  # one compiled pass over the pairs; the numpy below is the reference
+        return radar_kernels.plots_elsewhere(
+            raw.track, raw.det, assigned.track, assigned.det, placed
+        )
     k = int(max(raw.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
     owner = np.full(k, -1, dtype=np.intp)
     owner[assigned.det] = assigned.track
@@ -1349,6 +1366,16 @@ def _assignment_spread(
     out = np.zeros_like(assigned.y)
     if not len(assigned) or len(gated) <= len(assigned):
         return out
+    if kernels.ENABLED:  # two compiled passes round numpy's exp; the numpy below is the reference
+        which, of, arg = radar_kernels.rivals(
+            gated.track, gated.det, gated.d2, assigned.track, assigned.det, assigned.d2, n
+        )
+        if not which.size:
+            return out
+        y = np.ascontiguousarray(assigned.y)
+        return radar_kernels.spread(
+            np.ascontiguousarray(gated.y), y, which, of, np.exp(arg), np.flatnonzero(angles)
+        )
     at = np.full(n, -1, dtype=np.intp)
     at[assigned.track] = np.arange(len(assigned))
     i = at[gated.track]

@@ -244,9 +244,13 @@ class TrackTable:
         # (often none at all).
         moved = first + np.flatnonzero(~mask[first:])
         if moved.size:
+            # The survivors behind the first deleted row are usually one run (a clutter
+            # track deleted among those born after it): moved as a slice, not gathered.
+            lo, hi = int(moved[0]), int(moved[-1]) + 1
+            source = slice(lo, hi) if hi - lo == moved.size else moved
             for name in self._fields:
                 array = getattr(self, name)
-                array[first:count] = array[moved]
+                array[first:count] = array[source]
         self.n = count
         # A burst of tentative tracks (crossing lines in a swarm) grew the table; once the
         # live rows fill under 1 / GROWTH^2 of it, it shrinks back to GROWTH times them (the
