@@ -453,7 +453,7 @@ class Tracker:
             var, z = scan.var[assigned.det], scan.z
             if radar and self.assignment_spread:
                 shift, spread = formation_plots(
-                    assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm
+                    assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var
                 )
                 var = var + np.minimum(spread, var)
                 if shift.any():
