@@ -23,7 +23,9 @@ weights:
   radar resolves from this one, or taken by none (it starts a track of its own), does not
   pull: JPDA pulls resolved neighbours together too (coalescence), and in a grid of fifty
   drones 40 m apart, one radar sigma at 2.5 km, that cost more than the spreading it cured;
-- every firm track's angle variance is widened by the candidates' spread about that mean;
+- every firm track's angle variance is widened by the candidates' spread about that mean,
+  each weighed by its likelihood for this track alone (as before the JPDA weights: those,
+  lowered by the neighbours' claims, widened too little in the fifty-drone formation);
 - a tentative track keeps its plot's angles, widened by the candidates' spread about it: its
   gate is still wide (its speed is unknown), and the mean of everything in it pulled a new
   bird track 100 m onto a drone's bearings.
@@ -99,10 +101,15 @@ def formation_plots(
     unresolved = (by >= 0) & (np.sum(apart**2 / var[row][:, angles], axis=1) < RESOLVED**2)
     mean = np.zeros((len(assigned), int(angles.sum())))
     np.add.at(mean, row, w * offset * unresolved[:, None])
+    # How unsure the plot is: the candidates weighed by their likelihood for this track
+    # alone, as a track without neighbours would weigh them (cheap JPDA's weights, lowered
+    # by the neighbours' claims, widened too little in a fifty-drone formation).
+    alone = np.exp(-0.5 * np.maximum(gated.d2[cluster[mine]] - assigned.d2[row], -50.0))
+    alone = (alone / np.bincount(row, alone, minlength=len(assigned))[row])[:, None]
     first = np.zeros_like(mean)  # the candidates' first and second moments about the plot
-    np.add.at(first, row, w * offset)
+    np.add.at(first, row, alone * offset)
     second = np.zeros_like(mean)
-    np.add.at(second, row, w * offset**2)
+    np.add.at(second, row, alone * offset**2)
     mean = np.where(firm[assigned.track][:, None], mean, 0.0)
     shift[:, angles] = mean
     # sum_k w_k (offset_k - mean)^2, the candidates' spread about where the plot is moved
