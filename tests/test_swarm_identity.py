@@ -5,11 +5,12 @@ degrees, 80 m across the line of sight there) is more than twice their spacing, 
 unlabelled plots are given to the wrong neighbour scan after scan. Each drone also flies on
 its own radio link, heard by two direction finders on the perimeter: their bearings (3
 degrees) are vaguer still and fall in every track's gate, but each names its emitter. Two rules hold
-the tracks on their drones: a radar plot's variance is widened by the spread of the other
-plots its track could have taken (so a swapped plot moves a track a little instead of
-dragging it onto the neighbour), and the tracker learns which track carries which emitter
-(`tracking/emitter_binding.py`) and then gives each emitter's bearings to its track alone.
-Over six flights the two together leave a quarter of the swaps of neither.
+the tracks on their drones: a radar plot is weighed by the other plots its track could have
+taken, as JPDA weighs them (`tracking/formation.py`: a firm track takes its candidates' mean
+angles, so a swapped plot moves it a little instead of dragging it onto the neighbour), and
+the tracker learns which track carries which emitter (`tracking/emitter_binding.py`) and then
+gives each emitter's bearings to its track alone. Over six flights the two together leave
+no swap, against 12 with neither (measured).
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def test_each_drone_of_a_tight_formation_keeps_its_track() -> None:
 def test_without_the_two_rules_the_same_formation_swaps_far_more() -> None:
     """The control: the radar cannot tell the drones apart, so without the rules its swapped
     plots drag the tracks across, and the finders' bearings (ambiguous in every gate) are
-    used by none. (Measured, each rule alone left about half the swaps of neither.)"""
+    used by none. (Measured: the JPDA weighing alone left no swap, the emitter binding alone
+    half the swaps of neither.)"""
     both = sum(fly(seed) for seed in SEEDS)
     neither = sum(fly(seed, bind=False, spread=False) for seed in SEEDS)
     assert neither >= 2 * max(both, 1), (both, neither)

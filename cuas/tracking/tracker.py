@@ -16,6 +16,7 @@ from cuas.tracking import kernels, pair_kernels, radar_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
+from cuas.tracking.formation import formation_plots
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.initiation import SinglePointInitiator
@@ -143,8 +144,8 @@ class TrackerStages:
     # Bind a swarm member's emitter id to the track its ambiguous bearings fit best, once
     # that track leads every other by this many nats (emitter_binding.py); 0 turns it off.
     emitter_bind_margin: float = 4.0
-    # Widen a radar plot's variance by the spread of the other plots its track could have
-    # taken (`_assignment_spread`), so a formation's swapped plots do not drag tracks across.
+    # Weigh a radar plot by the other plots its track could have taken, as JPDA does
+    # (formation.py), so a formation's swapped plots do not drag tracks across.
     assignment_spread: bool = True
     # Remote ID reports in a row that fit an unidentified twin of their serial's track before
     # the twin is deleted (`_by_identity`).
@@ -452,11 +453,16 @@ class Tracker:
             glimpsed[glimpses] = True
         rows = assigned.track
         if rows.size:
-            var = scan.var[assigned.det]
+            var, z = scan.var[assigned.det], scan.z
             if radar and self.assignment_spread:
-                spread = _assignment_spread(assigned, gated, n, _RADAR_ANGLES[: scan.model.dim])
+                shift, spread = formation_plots(
+                    assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var
+                )
                 var = var + np.minimum(spread, var)
-            self._update(rows, scan, assigned, var, ahead)
+                if shift.any():
+                    z = z.copy()
+                    z[assigned.det] += shift
+            self._update(rows, scan, assigned, var, ahead, z)
             if radar:
                 # A tentative track of lines of sight that a radar places for the first time
                 # counts its hits from this plot: crossing lines of sight of far objects
@@ -1039,33 +1045,40 @@ class Tracker:
         assigned: Hypotheses,
         var: Array | None = None,
         ahead: ModeArrays | None = None,
+        z: Array | None = None,
     ) -> None:
         """Kalman-update every motion mode of tracks `rows` with their assigned detections
         (of variances `var`, the scan's by default), reweigh the modes by how well each
         predicted them, and recombine. `ahead`: every track's modes predicted to the scan,
-        if `predict_to` kept them."""
+        if `predict_to` kept them; `z`: the scan's detections as weighed (`formation.py`),
+        the scan's own by default."""
         table = self.tracks
-        if var is None:
-            var = scan.var[assigned.det]
-        if self.imm.n_modes == 1:  # the gating stage's innovations are the mode's own
-            x_new, P_new = self.kalman_update(
-                table.x[rows], table.P[rows], assigned.y, assigned.S, assigned.H, var
-            )
+        z = scan.z if z is None else z
+        if self.imm.n_modes == 1:  # the gating stage's innovations are the mode's own ...
+            y, S = assigned.y, assigned.S
+            if var is None:
+                var = scan.var[assigned.det]
+            else:  # ... unless weighed (formation.py): the gain must see the widening too
+                S = innovation_covariance(assigned.H, table.P[rows], var)
+                y = y + (z - scan.z)[assigned.det]
+            x_new, P_new = self.kalman_update(table.x[rows], table.P[rows], y, S, assigned.H, var)
             table.t_mix[rows] = scan.t
             table.mode_x[rows, 0] = table.x[rows] = x_new
             table.mode_P[rows, 0] = table.P[rows] = P_new
             return
+        if var is None:
+            var = scan.var[assigned.det]
         p, m = rows.size, self.imm.n_modes
         c, xm, Pm = self._predicted_modes(rows, scan.t, ahead)
         table.t_mix[rows] = scan.t
         xm = xm.reshape(p * m, -1)
         Pm = Pm.reshape(p * m, *Pm.shape[2:])
         if self.kalman_update is kalman_update:  # the default updater: one fused pass
-            x_new, P_new, loglik = update_modes(scan.model, xm, Pm, scan.z, assigned.det, var, m)
+            x_new, P_new, loglik = update_modes(scan.model, xm, Pm, z, assigned.det, var, m)
         else:
             var = np.repeat(var, m, axis=0)
-            z = np.repeat(scan.z[assigned.det], m, axis=0)
-            y, S, H = _innovations(scan.model, xm, Pm, z, var)
+            zm = np.repeat(z[assigned.det], m, axis=0)
+            y, S, H = _innovations(scan.model, xm, Pm, zm, var)
             x_new, P_new = self.kalman_update(xm, Pm, y, S, H, var)
             loglik = gaussian_loglik(y, S)
         # A tentative track stays in the quiet mode: clutter that happens to line up jumps
@@ -1342,55 +1355,6 @@ def _route_by_emitter(
     routed[hyps.det[own]] = True
     other = has_name & holding & (holds != named) & _ambiguous(hyps, firm, k)[hyps.det]
     return hyps.subset((~routed[hyps.det] | own) & ~other)
-
-
-def _assignment_spread(
-    assigned: Hypotheses, gated: Hypotheses, n: int, angles: NDArray[np.bool_]
-) -> Array:
-    """Variance to add to the angles of each assigned radar plot for the other plots its
-    track could have taken (aligned with `assigned`).
-
-    The nearest-neighbour choice is kept, but where another plot in the track's gate is
-    nearly as likely (drones of a formation closer than the radar's cross-range noise), the
-    choice may be the neighbour's: weighed as JPDA weighs it, the update is as uncertain as
-    the spread of the candidates, sum_k beta_k (y_k - y)^2 with beta_k the candidates'
-    relative likelihoods. A wrong plot then moves the track a little instead of dragging it
-    onto the neighbour, which is how formation tracks swap; a plot with no rival is used as
-    it is. The caller caps the addition at the plot's own variance: an ambiguous plot counts
-    at least half, or tracks in a dense swarm, each with many rivals, stop following their
-    drones. Only the angles (`angles` flags them among the plot's components) are widened:
-    range is what the radar resolves (a few metres against a formation's 30-40 m), and
-    slowing a track's range updates let a flock of birds outrun its tracks, which left them
-    to breed duplicates.
-    """
-    out = np.zeros_like(assigned.y)
-    if not len(assigned) or len(gated) <= len(assigned):
-        return out
-    if kernels.ENABLED:  # two compiled passes round numpy's exp; the numpy below is the reference
-        which, of, arg = radar_kernels.rivals(
-            gated.track, gated.det, gated.d2, assigned.track, assigned.det, assigned.d2, n
-        )
-        if not which.size:
-            return out
-        y = np.ascontiguousarray(assigned.y)
-        return radar_kernels.spread(
-            np.ascontiguousarray(gated.y), y, which, of, np.exp(arg), np.flatnonzero(angles)
-        )
-    at = np.full(n, -1, dtype=np.intp)
-    at[assigned.track] = np.arange(len(assigned))
-    i = at[gated.track]
-    rival = (i >= 0) & (gated.det != assigned.det[np.maximum(i, 0)])
-    if not rival.any():
-        return out
-    i = i[rival]
-    w = np.exp(-0.5 * np.maximum(gated.d2[rival] - assigned.d2[i], -50.0))
-    total = np.ones(len(assigned))
-    np.add.at(total, i, w)
-    spread = (gated.y[rival][:, angles] - assigned.y[i][:, angles]) ** 2
-    widen = np.zeros((len(assigned), int(angles.sum())))
-    np.add.at(widen, i, spread * (w / total[i])[:, None])
-    out[:, angles] = widen
-    return out
 
 
 def _screen_bearings(

@@ -1,0 +1,178 @@
+"""Radar plots of a formation, weighed by what they may be (`cuas/tracking/formation.py`).
+
+A track whose gate holds other plots nearly as likely as the one it took is updated with
+the candidates' JPDA-weighted mean (a firm track) and their spread about it; a plot that
+another track explains far better weighs little; a track alone with its plot is updated
+with the plot as it is. On the whole tracker: five drones 35 m abreast at 3 km, where the
+radar's azimuth noise is 80 m across, keep their tracks near them and their identities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from support.sites import all_round_site
+
+from cuas.config import TrackerConfig
+from cuas.geodesy import LocalFrame
+from cuas.tracking.formation import RESOLVED, formation_plots
+from cuas.tracking.gating import Hypotheses
+from cuas.tracking.measurements import RadarModel
+from cuas.tracking.scan import Scan
+from cuas.tracking.tracker import Tracker, TrackerStages
+from cuas.tracking.tracks import TENTATIVE
+
+ANGLES = np.array([False, True, True])
+SIGMA = np.array([5.0, 0.02, 0.02])  # range (m), azimuth and elevation (rad)
+
+
+def pairs(track: list[int], det: list[int], y: list[list[float]]) -> Hypotheses:
+    """Gated pairs with innovations `y` and one innovation covariance for all."""
+    y_arr = np.array(y, dtype=float)
+    S = np.tile(np.diag(SIGMA**2), (len(track), 1, 1))
+    d2 = np.einsum("pi,pi->p", y_arr**2, 1.0 / np.tile(SIGMA**2, (len(track), 1)))
+    H = np.zeros((len(track), 3, 6))
+    return Hypotheses(np.array(track), np.array(det), d2, y_arr, S, H)
+
+
+def weigh(
+    assigned: Hypotheses, gated: Hypotheses, n: int, firm: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """`formation_plots` for `n` tracks, all firm or all tentative, plots of `SIGMA`."""
+    var = np.tile(SIGMA**2, (len(assigned), 1))
+    return formation_plots(assigned, gated, n, ANGLES, np.full(n, firm), var)
+
+
+def test_a_track_alone_with_its_plot_takes_it_as_it_is() -> None:
+    gated = pairs([0, 1], [0, 1], [[1.0, 0.01, 0.0], [-2.0, 0.0, 0.01]])
+    shift, spread = weigh(gated, gated, 2)
+    assert not shift.any() and not spread.any()
+
+
+def test_two_tracks_that_explain_two_plots_alike_move_to_their_middle() -> None:
+    """A formation the radar does not resolve: both plots fit both tracks equally, so each
+    firm track is updated with the two plots' mean, as uncertain as their spread."""
+    gated = pairs(
+        [0, 0, 1, 1],
+        [0, 1, 0, 1],
+        [[0.0, -0.01, 0.0], [0.0, 0.01, 0.0], [0.0, -0.01, 0.0], [0.0, 0.01, 0.0]],
+    )
+    assigned = gated.subset(np.array([0, 3]))  # track 0 took plot 0, track 1 plot 1
+    shift, spread = weigh(assigned, gated, 2)
+    np.testing.assert_allclose(shift, [[0.0, 0.01, 0.0], [0.0, -0.01, 0.0]], atol=1e-15)
+    np.testing.assert_allclose(spread, [[0.0, 1e-4, 0.0], [0.0, 1e-4, 0.0]], atol=1e-15)
+
+
+def test_range_is_used_as_measured() -> None:
+    gated = pairs([0, 0], [0, 1], [[-3.0, 0.0, 0.0], [3.0, 0.0, 0.0]])
+    shift, spread = weigh(gated.subset(np.array([0])), gated, 1)
+    assert not shift.any() and not spread.any()
+
+
+def test_a_plot_another_track_explains_far_better_weighs_little() -> None:
+    """Track 0 took plot 0 (1.5 sigma off); plot 1 is as near to it but sits on track 1,
+    1.5 sigmas away (not resolved). Were both plots alike for both tracks, track 0 would move
+    halfway (0.03); cheap JPDA gives plot 1 mostly to track 1 (its approximation keeps 0.28
+    of the weight for track 0, where exact JPDA with every target detected would keep none)."""
+    near, far = [0.0, -0.03, 0.0], [0.0, 0.03, 0.0]
+    gated = pairs([0, 0, 1], [0, 1, 1], [near, far, [0.0, 0.0, 0.0]])
+    shift, _ = weigh(gated.subset(np.array([0, 2])), gated, 2)
+    assert 0.0 < shift[0, 1] < 0.6 * 0.03
+    assert not shift[1].any()  # track 1's own gate holds its plot alone
+
+
+def test_a_plot_no_track_took_widens_but_does_not_pull() -> None:
+    """A second plot in a lone track's gate starts a track of its own (another drone as
+    often as clutter): it makes the track's plot less certain, not moved."""
+    gated = pairs([0, 0], [0, 1], [[0.0, -0.01, 0.0], [0.0, 0.01, 0.0]])
+    shift, spread = weigh(gated.subset(np.array([0])), gated, 1)
+    assert not shift.any()
+    np.testing.assert_allclose(spread, [[0.0, 0.5 * 0.02**2, 0.0]])
+
+
+def test_a_plot_taken_by_a_resolved_neighbour_does_not_pull() -> None:
+    """Track 1 is predicted 2.5 plot sigmas from track 0 (the radar tells them apart): its
+    plot, though in track 0's gate, leaves track 0's plot where it is. At 1.5 sigmas apart
+    the same plot pulls."""
+    for apart, pulls in ((2.5, False), (1.5, True)):
+        d = apart * SIGMA[1]
+        y0 = [[0.0, 0.01, 0.0], [0.0, d - 0.01, 0.0]]  # track 0's innovations on plots 0, 1
+        gated = pairs([0, 0, 1], [0, 1, 1], [*y0, [0.0, -0.01, 0.0]])
+        shift, _ = weigh(gated.subset(np.array([0, 2])), gated, 2)
+        assert (shift[0, 1] > 0.0) == pulls, (apart, shift)
+    assert 1.5 < RESOLVED < 2.5
+
+
+def test_a_tentative_track_keeps_its_plot_but_weighs_its_doubt() -> None:
+    gated = pairs([0, 0, 1], [0, 1, 1], [[0.0, -0.01, 0.0], [0.0, 0.01, 0.0], [0.0, 0.0, 0.0]])
+    shift, spread = weigh(gated.subset(np.array([0, 2])), gated, 2, firm=False)
+    assert not shift.any()
+    assert spread[0, 1] > 0.0 and not shift.any()  # about its own plot
+
+
+# --- the whole tracker: a formation the radar cannot resolve ------------------------------
+
+FRAME = LocalFrame(-3.2, 29.4, 900.0)
+RADAR = RadarModel(all_round_site(FRAME, 0.0, 0.0, 15.0), with_range_rate=False)
+RADAR_SIGMA = np.array([5.0, np.radians(1.5), np.radians(1.5)])
+DRONES, SPACING_M, MATCH_M = 5, 35.0, 100.0
+
+
+def formation(t: float) -> np.ndarray:
+    """Five drones abreast, 35 m apart, inbound at 20 m/s from 3.2 km."""
+    lead = np.array([0.0, 3200.0 - 20.0 * t, 100.0])
+    side = np.array([[SPACING_M * (i - (DRONES - 1) / 2), 0.0, 0.0] for i in range(DRONES)])
+    return np.hstack([lead + side, np.tile([0.0, -20.0, 0.0], (DRONES, 1))])
+
+
+def fly(seed: int, weigh: bool) -> tuple[int, float]:
+    """(CLEAR-MOT id switches, mean distance of the tracks to their drones) over a minute of
+    radar plots alone, in random order each scan."""
+    rng = np.random.default_rng(seed)
+    stages = replace(TrackerStages.from_config(TrackerConfig()), assignment_spread=weigh)
+    tracker = Tracker(stages, 1)
+    owner: dict[int, int] = {}
+    switches, errors = 0, []
+    for k in range(60):
+        t = float(k)
+        z, _ = RADAR.predict(formation(t)[rng.permutation(DRONES)])
+        z = z + rng.normal(size=z.shape) * RADAR_SIGMA
+        tracker.process(Scan(0, 1.764e9 + t, z, np.tile(RADAR_SIGMA**2, (DRONES, 1)), RADAR))
+        table = tracker.tracks
+        firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+        if not firm.size:
+            continue
+        d = np.linalg.norm(formation(t)[:, None, :3] - table.x[firm][None, :, :3], axis=2)
+        rows, cols = linear_sum_assignment(d)
+        errors += list(d[rows, cols])
+        kept = {}
+        for drone, track in owner.items():  # a correspondence holds while still near
+            j = np.flatnonzero(table.track_id[firm] == track)
+            if j.size and d[drone, j[0]] < MATCH_M:
+                kept[drone] = track
+        free_d = [i for i in range(DRONES) if i not in kept]
+        free_t = [j for j in range(firm.size) if table.track_id[firm[j]] not in kept.values()]
+        if free_d and free_t:
+            sub = d[np.ix_(free_d, free_t)]
+            for a, b in zip(*linear_sum_assignment(np.minimum(sub, 1e6)), strict=True):
+                if sub[a, b] < MATCH_M:
+                    track = int(table.track_id[firm[free_t[b]]])
+                    switches += free_d[a] in owner and owner[free_d[a]] != track
+                    kept[free_d[a]] = track
+        owner.update(kept)
+    return switches, float(np.mean(errors))
+
+
+def test_an_unresolved_formation_keeps_its_tracks_near_and_its_identities() -> None:
+    """At most one switch per drone on every flight (measured: 0-2 of five drones' switches;
+    the nearest-neighbour plots alone switched 2-13 times, 8 on the median), and the tracks
+    nearer their drones than with the plots taken as they come (measured: 32-42 m against
+    47-57 m): the tracks of an unresolved formation stay near its middle instead of out at
+    the extremes of its plots' cloud."""
+    weighed = [fly(seed, weigh=True) for seed in range(6)]
+    plain = [fly(seed, weigh=False) for seed in range(6)]
+    assert max(s for s, _ in weighed) <= DRONES, weighed
+    assert sum(s for s, _ in weighed) * 2 <= sum(s for s, _ in plain), (weighed, plain)
+    assert max(e for _, e in weighed) < min(e for _, e in plain), (weighed, plain)
