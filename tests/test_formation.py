@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from support.clear_mot import clear_mot_step
 from support.sites import all_round_site
 
 from cuas.config import TrackerConfig
@@ -147,21 +148,7 @@ def fly(seed: int, weigh: bool) -> tuple[int, float]:
         d = np.linalg.norm(formation(t)[:, None, :3] - table.x[firm][None, :, :3], axis=2)
         rows, cols = linear_sum_assignment(d)
         errors += list(d[rows, cols])
-        kept = {}
-        for drone, track in owner.items():  # a correspondence holds while still near
-            j = np.flatnonzero(table.track_id[firm] == track)
-            if j.size and d[drone, j[0]] < MATCH_M:
-                kept[drone] = track
-        free_d = [i for i in range(DRONES) if i not in kept]
-        free_t = [j for j in range(firm.size) if table.track_id[firm[j]] not in kept.values()]
-        if free_d and free_t:
-            sub = d[np.ix_(free_d, free_t)]
-            for a, b in zip(*linear_sum_assignment(np.minimum(sub, 1e6)), strict=True):
-                if sub[a, b] < MATCH_M:
-                    track = int(table.track_id[firm[free_t[b]]])
-                    switches += free_d[a] in owner and owner[free_d[a]] != track
-                    kept[free_d[a]] = track
-        owner.update(kept)
+        switches += clear_mot_step(owner, d, table.track_id[firm], MATCH_M)
     return switches, float(np.mean(errors))
 
 
