@@ -87,5 +87,5 @@ class ThreatLevels:
         if not len(class_logp):
             return np.zeros(0, dtype=bool)
         probs = np.exp(class_logp - class_logp.max(axis=1, keepdims=True))
-        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), class_kernels.FLOOR)
         return probs[:, _BENIGN].max(axis=1, initial=0.0) >= self._benign_confidence

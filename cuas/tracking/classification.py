@@ -283,7 +283,7 @@ def published_classes(class_logp: NDArray[np.float64], confidence: float) -> Pub
     else:
         logp = class_logp - class_logp.max(axis=1, keepdims=True) if n else class_logp
         probs = np.exp(logp)
-        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), class_kernels.FLOOR)
     best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
     sure = probs[np.arange(n), best] >= confidence
     names = [

@@ -453,16 +453,15 @@ class Tracker:
             glimpsed[glimpses] = True
         rows = assigned.track
         if rows.size:
-            var, z = scan.var[assigned.det], scan.z
+            weighed = None
             if radar and self.assignment_spread:
+                var = scan.var[assigned.det]
                 shift, spread = formation_plots(
                     assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var
                 )
-                var = var + np.minimum(spread, var)
-                if shift.any():
-                    z = z.copy()
-                    z[assigned.det] += shift
-            self._update(rows, scan, assigned, var, ahead, z)
+                if spread.any() or shift.any():
+                    weighed = (var + np.minimum(spread, var), shift)
+            self._update(rows, scan, assigned, ahead, weighed)
             if radar:
                 # A tentative track of lines of sight that a radar places for the first time
                 # counts its hits from this plot: crossing lines of sight of far objects
@@ -1043,31 +1042,30 @@ class Tracker:
         rows: Index,
         scan: Scan,
         assigned: Hypotheses,
-        var: Array | None = None,
         ahead: ModeArrays | None = None,
-        z: Array | None = None,
+        weighed: tuple[Array, Array] | None = None,
     ) -> None:
-        """Kalman-update every motion mode of tracks `rows` with their assigned detections
-        (of variances `var`, the scan's by default), reweigh the modes by how well each
-        predicted them, and recombine. `ahead`: every track's modes predicted to the scan,
-        if `predict_to` kept them; `z`: the scan's detections as weighed (`formation.py`),
-        the scan's own by default."""
+        """Kalman-update every motion mode of tracks `rows` with their assigned detections,
+        reweigh the modes by how well each predicted them, and recombine. `ahead`: every
+        track's modes predicted to the scan, if `predict_to` kept them; `weighed`: the
+        assigned detections' variances and the shifts of their components, where a radar's
+        formation plots were weighed (`formation.py`); the scan's own detections otherwise."""
         table = self.tracks
-        z = scan.z if z is None else z
+        var = scan.var[assigned.det] if weighed is None else weighed[0]
         if self.imm.n_modes == 1:  # the gating stage's innovations are the mode's own ...
             y, S = assigned.y, assigned.S
-            if var is None:
-                var = scan.var[assigned.det]
-            else:  # ... unless weighed (formation.py): the gain must see the widening too
+            if weighed is not None:  # ... unless weighed: the gain must see the widening too
                 S = innovation_covariance(assigned.H, table.P[rows], var)
-                y = y + (z - scan.z)[assigned.det]
+                y = y + weighed[1]
             x_new, P_new = self.kalman_update(table.x[rows], table.P[rows], y, S, assigned.H, var)
             table.t_mix[rows] = scan.t
             table.mode_x[rows, 0] = table.x[rows] = x_new
             table.mode_P[rows, 0] = table.P[rows] = P_new
             return
-        if var is None:
-            var = scan.var[assigned.det]
+        z = scan.z
+        if weighed is not None and weighed[1].any():
+            z = z.copy()
+            z[assigned.det] += weighed[1]
         p, m = rows.size, self.imm.n_modes
         c, xm, Pm = self._predicted_modes(rows, scan.t, ahead)
         table.t_mix[rows] = scan.t
