@@ -20,7 +20,7 @@ from cuas.fusion.threat import ThreatEvaluator, TrackGeometry
 from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
-from cuas.tracking import kernels, pair_kernels, update_kernels
+from cuas.tracking import kernels, pair_kernels, sight_kernels, update_kernels
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import Classifier, label_loglik, published_classes
 from cuas.tracking.coverage import SensorGeometry
@@ -514,6 +514,37 @@ def test_lines_of_sight(seed: int, k: int, sites: int, camera: bool, prior: bool
     assert (a is None) == (b is None)
     if a is not None:
         close(a, b, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=4), st.booleans(), st.booleans())
+def test_grid_log_weights_to_the_bit(seed: int, groups: list[int], camera: bool, odd: bool) -> None:
+    """The grid's log weights, vectorised a sighting at a time, are those of the point-by-point
+    kernel to the bit: angles as arctan2 gives them, azimuths in [0, 2pi) (or, `odd`, some
+    that `_wrap` takes in several steps, and a NaN: then the point-by-point pass itself)."""
+    rng = np.random.default_rng(seed)
+    nr, nphi = int(rng.integers(1, 9)), int(rng.integers(1, 30))
+    n, s = nr * nphi, sum(groups)
+    starts = np.r_[0, np.cumsum(groups)].astype(np.intp)
+    angles = rng.uniform(-np.pi, np.pi, (s, n))
+    angles[:, : min(n, 3)] = [np.pi, -np.pi, 0.0][: min(n, 3)]
+    args = rng.uniform(1e-6, 1e6, (s + 2, n))
+    logs = np.log(args)
+    far = rng.random((s, n)) < 0.1
+    height_chi = rng.uniform(0.0, 50.0, n) if camera else np.zeros(n)
+    z = rng.uniform(0.0, 2 * np.pi, s)
+    z[0] = 0.0
+    if odd:
+        z[-1] = rng.choice([7.5 * np.pi, -9.0, np.nan])
+    log_r = np.log(np.geomspace(50.0, 5000.0, nr))
+    a = sight_kernels.grid_log_weights(
+        angles, args, logs, far, height_chi, z, starts, log_r, nphi, camera
+    )
+    b = sight_kernels._grid_log_weights_scalar(
+        angles, args, logs, far, height_chi, z, starts, log_r, nphi, camera
+    )
+    assert a[0].tobytes() == b[0].tobytes()
+    assert np.float64(a[1]).tobytes() == np.float64(b[1]).tobytes()
 
 
 @settings(max_examples=60, deadline=None)

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.tracking import kernels
-from cuas.tracking.kernels import _jit, _wrap
+from cuas.tracking.kernels import _inlined, _jit, _wrap
 
 try:
     from numba import types
@@ -181,6 +181,21 @@ def grid_geometry(
     return points, z_var, en, logs, far, height_chi
 
 
+@_inlined
+def _term(z: float, angle: float, var: float, log_var: float, far: bool) -> tuple[float, int]:
+    """A sighting's term at a grid point (`_grid_log_weights_scalar`'s), with `_wrap` as
+    selects for a difference it takes in one step; and 1 if it needs more (or is NaN), when
+    the term is not `_wrap`'s."""
+    turn = 2.0 * math.pi
+    t = (z - angle) + math.pi
+    out = not (t > -turn and t < 2.0 * turn)
+    t = t - turn if t >= turn else (t + turn if t < 0.0 else t)
+    w = t - math.pi
+    y = w - turn if w >= math.pi else w
+    term = y**2 / var + log_var
+    return (np.inf if far else term), int(out)
+
+
 @_jit
 def grid_log_weights(
     angles: Array,
@@ -194,7 +209,76 @@ def grid_log_weights(
     nphi: int,
     camera: bool,
 ) -> tuple[Array, float]:
-    """Unnormalised log weights (N,) of the grid and the largest of them, from
+    """Unnormalised log weights (N,) of the grid and the largest of them (the terms of
+    `_grid_log_weights_scalar`, below).
+
+    The same operations on each point in the same order, arranged so that the compiler
+    vectorises them: a sighting at a time over every point (not every sighting for a point),
+    with `_wrap` as selects for the differences it takes in one step (those of an azimuth in
+    [0, 2pi) and arctan2's, i.e. all of them here), and the prior a range row at a time (no
+    integer division per point). Should any difference need `_wrap`'s general case (or be
+    NaN), the grid is weighed again point by point."""
+    s, n = angles.shape
+    chi = np.zeros(n)
+    total = np.empty(n)  # a sensor's terms, when it has several sightings
+    bad = 0
+    for g in range(group_start.size - 1):
+        lo, hi = group_start[g], group_start[g + 1]
+        for m in range(lo, hi):
+            zm = sight_z[m]
+            if hi - lo == 1:  # one sighting: its term is the sensor's total
+                for k in range(n):
+                    term, out = _term(zm, angles[m, k], args[m, k], logs[m, k], far[m, k])
+                    bad += out
+                    chi[k] = chi[k] + term
+            elif m == lo:
+                for k in range(n):
+                    term, out = _term(zm, angles[m, k], args[m, k], logs[m, k], far[m, k])
+                    bad += out
+                    total[k] = term
+            else:
+                for k in range(n):
+                    term, out = _term(zm, angles[m, k], args[m, k], logs[m, k], far[m, k])
+                    bad += out
+                    total[k] = total[k] + term
+        if hi - lo > 1:
+            for k in range(n):
+                chi[k] += total[k]
+    if bad:
+        return _grid_log_weights_scalar(
+            angles, args, logs, far, height_chi, sight_z, group_start, log_r, nphi, camera
+        )
+    logw = np.empty(n)
+    nr = n // nphi
+    for i in range(nr):
+        lr = log_r[i]
+        for k in range(i * nphi, (i + 1) * nphi):
+            c = chi[k]
+            if camera:
+                c += height_chi[k] + logs[s + 1, k]
+            logw[k] = -0.5 * c + 2.0 * (lr - logs[s, k])
+    top = -np.inf
+    for k in range(n):
+        if logw[k] > top:
+            top = logw[k]
+    return logw, top
+
+
+@_jit
+def _grid_log_weights_scalar(
+    angles: Array,
+    args: Array,
+    logs: Array,
+    far: NDArray[np.bool_],
+    height_chi: Array,
+    sight_z: Array,
+    group_start: Index,
+    log_r: Array,
+    nphi: int,
+    camera: bool,
+) -> tuple[Array, float]:
+    """`grid_log_weights` point by point, any angle difference wrapped by `_wrap` (which
+    takes every value): unnormalised log weights (N,) of the grid and the largest of them, from
     `grid_geometry`'s outputs (`args` the logarithms' arguments, `logs` their logarithms,
     `angles` (S, N) the azimuths of the points from each sighting's sensor): each sighting's
     wrapped angle error squared over its variance plus the variance's logarithm, summed per
@@ -282,5 +366,6 @@ def warm_up() -> None:
             1.0,
             1.0,
         )
-        grid_log_weights(en[0], logs, logs, far, height_chi, two, starts, two, 2, camera)
+        for weigh in (grid_log_weights, _grid_log_weights_scalar):
+            weigh(en[0], logs, logs, far, height_chi, two, starts, two, 2, camera)
     grid_moments(np.ones((2, 3)), two, two)
