@@ -516,6 +516,78 @@ def test_lines_of_sight(seed: int, k: int, sites: int, camera: bool, prior: bool
         close(a, b, atol=1e-6)
 
 
+finite = st.floats(-1e300, 1e300) | st.sampled_from([0.0, -0.0, 2.0**-520, 2.0**515, 3.0])
+
+
+@given(finite, finite)
+def test_hypot_lanes_to_the_bit(x: float, y: float) -> None:
+    """`_hypot` as selects is `_hypot`, to the bit, wherever it does not call the library."""
+    h, out = sight_kernels._hypot_lanes(x, y)
+    lo, hi = sorted((abs(x), abs(y)))
+    assert out == (not (lo >= 2.0**-511 and hi <= 2.0**511))
+    if not out:
+        assert np.float64(h).tobytes() == np.float64(sight_kernels._hypot(x, y)).tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seeds, st.booleans(), st.booleans())
+def test_grid_geometry_distances_to_the_bit(seed: int, camera: bool, on_axis: bool) -> None:
+    """The grid's distances (from the camp's centre; from the camera's site, and what the
+    camera's height makes of them) are `_hypot`'s, point by point; with a point on an axis
+    (a zero side: the library's case) too."""
+    rng = np.random.default_rng(seed)
+    nr, nphi = int(rng.integers(1, 6)), int(rng.integers(1, 9))
+    centre = np.r_[0.0, 0.0, 10.0] if on_axis else rng.uniform(-500.0, 500.0, 3)
+    phi = rng.uniform(-np.pi, np.pi, nphi)
+    if on_axis:
+        phi[0] = 0.0
+    r = np.geomspace(50.0, rng.uniform(100.0, 5000.0), nr)
+    site = rng.uniform(-300.0, 300.0, 3)
+    tan_el, cos_el2, el_var = 0.1, 0.99, 1e-4
+    h_mean, h_var = 100.0, 150.0**2
+    one = np.ones(1)
+    starts = np.array([0, 1], dtype=np.intp)
+    points, z_var, _, logs, _, height_chi = sight_kernels.grid_geometry(
+        centre,
+        np.sin(phi),
+        np.cos(phi),
+        r,
+        100.0,
+        1.0,
+        np.zeros(2),
+        1.0,
+        one,
+        one,
+        starts,
+        np.zeros((1, 3)),
+        np.eye(3)[None].copy(),
+        np.full(1, 1e4),
+        camera,
+        site,
+        tan_el,
+        cos_el2,
+        el_var,
+        h_mean,
+        h_var,
+        50.0,
+    )
+    for k in range(nr * nphi):
+        x0 = centre[0] + r[k // nphi] * np.sin(phi)[k % nphi]
+        x1 = centre[1] + r[k // nphi] * np.cos(phi)[k % nphi]
+        assert points[k, :2].tolist() == [x0, x1]
+        assert logs[1, k] == max(sight_kernels._hypot(x0, x1), 50.0)
+        if camera:
+            rho = max(sight_kernels._hypot(x0 - site[0], x1 - site[1]), 1.0)
+            seen = site[2] + rho * tan_el
+            seen_var = (rho / cos_el2) ** 2 * el_var
+            both = seen_var + h_var
+            assert points[k, 2] == (seen * h_var + h_mean * seen_var) / both
+            assert (z_var[k], logs[2, k]) == (seen_var * h_var / both, both)
+            assert height_chi[k] == (seen - h_mean) ** 2 / both
+        else:
+            assert (points[k, 2], z_var[k]) == (h_mean, h_var)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seeds, st.lists(st.integers(1, 4), min_size=1, max_size=4), st.booleans(), st.booleans())
 def test_grid_log_weights_to_the_bit(seed: int, groups: list[int], camera: bool, odd: bool) -> None:

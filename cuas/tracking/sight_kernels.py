@@ -76,6 +76,24 @@ def _hypot(x: float, y: float) -> float:
     return h - (t1 + t2) / (2.0 * h)
 
 
+@_inlined
+def _hypot_lanes(x: float, y: float) -> tuple[float, int]:
+    """`_hypot` with its branches as selects, so that a loop of it vectorises; and 1 where
+    it would call the library (huge, tiny, zero or non-finite sides), when the value is not
+    `_hypot`'s."""
+    ax, ay = abs(x), abs(y)
+    hi = ay if ay > ax else ax
+    lo = ax if ay > ax else ay
+    out = not (lo >= _TINY and hi <= _LARGE)
+    h = math.sqrt(hi * hi + lo * lo)
+    near = h <= 2.0 * lo
+    delta = h - lo if near else h - hi
+    t1 = hi * (2.0 * delta - hi) if near else 2.0 * delta * (hi - 2.0 * lo)
+    t2 = (delta - 2.0 * (hi - lo)) * delta if near else (4.0 * delta - lo) * lo + delta * delta
+    fine = h - (t1 + t2) / (2.0 * h)
+    return (hi + lo if lo <= hi * _EPS else fine), int(out)
+
+
 @_jit
 def _rotate(
     d0: float, d1: float, d2: float, c0: float, c1: float, c2: float, single: bool
@@ -119,7 +137,12 @@ def grid_geometry(
     sighting (2, S, N), the arguments of the logarithms (S + 2, N: each sighting's angle
     variance, the distance from the camp's centre, the camera's height variance), whether
     each point is beyond each sighting's sensor's reach (S, N), and the camera's height
-    misfit over its variance (N,; zero without a camera)."""
+    misfit over its variance (N,; zero without a camera).
+
+    The points' own terms run a range row at a time with `_hypot` as selects, so that the
+    compiler vectorises them (their heights gathered in a row before they are interleaved
+    into `points`); should a distance need the library's hypot, they are taken again point
+    by point."""
     nr, nphi, groups = r.size, sin_phi.size, group_range.size
     n, s = nr * nphi, sight_t.size
     points = np.empty((n, 3))
@@ -159,25 +182,63 @@ def grid_geometry(
                     en[0, m, k], en[1, m, k] = e, nn
                     logs[m, k] = var0 + spread**2
                     far[m, k] = rng > reach
-    for i in range(nr):
-        for j in range(nphi):
-            k = i * nphi + j
-            x0 = centre[0] + r[i] * sin_phi[j]
-            x1 = centre[1] + r[i] * cos_phi[j]
-            logs[s, k] = max(_hypot(x0, x1), near)
-            if camera:
-                rho = max(_hypot(x0 - camera_site[0], x1 - camera_site[1]), 1.0)
+    bad = 0
+    height = np.empty(nphi)
+    for i in range(nr):  # vectorised: `_hypot` as selects (`_hypot_lanes`)
+        ri = r[i]
+        if camera:
+            for j in range(nphi):
+                k = i * nphi + j
+                x0 = centre[0] + ri * sin_phi[j]
+                x1 = centre[1] + ri * cos_phi[j]
+                hc, out = _hypot_lanes(x0, x1)
+                bad += out
+                logs[s, k] = max(hc, near)
+                hs, out = _hypot_lanes(x0 - camera_site[0], x1 - camera_site[1])
+                bad += out
+                rho = max(hs, 1.0)
                 seen = camera_site[2] + rho * tan_el
                 seen_var = (rho / cos_el2) ** 2 * el_var
                 both = seen_var + h_var
-                points[k, 2] = (seen * h_var + h_mean * seen_var) / both
+                height[j] = (seen * h_var + h_mean * seen_var) / both
                 z_var[k] = seen_var * h_var / both
                 logs[s + 1, k] = both
                 height_chi[k] = (seen - h_mean) ** 2 / both
-            else:
-                points[k, 2] = h_mean
+        else:
+            for j in range(nphi):
+                k = i * nphi + j
+                x0 = centre[0] + ri * sin_phi[j]
+                x1 = centre[1] + ri * cos_phi[j]
+                hc, out = _hypot_lanes(x0, x1)
+                bad += out
+                logs[s, k] = max(hc, near)
+                height[j] = h_mean
                 z_var[k] = h_var
-            points[k, 0], points[k, 1] = x0, x1
+        for j in range(nphi):
+            k = i * nphi + j
+            points[k, 0] = centre[0] + ri * sin_phi[j]
+            points[k, 1] = centre[1] + ri * cos_phi[j]
+            points[k, 2] = height[j]
+    if bad:  # some distance needs the library's hypot: the points one by one
+        for i in range(nr):
+            for j in range(nphi):
+                k = i * nphi + j
+                x0 = centre[0] + r[i] * sin_phi[j]
+                x1 = centre[1] + r[i] * cos_phi[j]
+                logs[s, k] = max(_hypot(x0, x1), near)
+                if camera:
+                    rho = max(_hypot(x0 - camera_site[0], x1 - camera_site[1]), 1.0)
+                    seen = camera_site[2] + rho * tan_el
+                    seen_var = (rho / cos_el2) ** 2 * el_var
+                    both = seen_var + h_var
+                    points[k, 2] = (seen * h_var + h_mean * seen_var) / both
+                    z_var[k] = seen_var * h_var / both
+                    logs[s + 1, k] = both
+                    height_chi[k] = (seen - h_mean) ** 2 / both
+                else:
+                    points[k, 2] = h_mean
+                    z_var[k] = h_var
+                points[k, 0], points[k, 1] = x0, x1
     return points, z_var, en, logs, far, height_chi
 
 
