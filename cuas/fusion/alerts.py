@@ -271,7 +271,7 @@ class AlertLifecycle:
         is not yet (escalate). The rest need no geodetic position nor transition."""
         out = np.zeros(len(track_ids), dtype=bool)
         # Only a track at the alerting threat or critical can be either: most are neither.
-        rows = np.flatnonzero(level >= min(self.raise_rank, CRITICAL))
+        rows = (level >= min(self.raise_rank, CRITICAL)).nonzero()[0]
         for i, lv in zip(rows.tolist(), level[rows].tolist(), strict=True):
             ep = self._by_track.get(track_ids[i])
             if ep is None:
@@ -376,7 +376,7 @@ class AlertLifecycle:
         `orphaned`: rows coasting because their sensors went silent (a cycle's evaluation)."""
         out: list[Transition] = []
         t, live = snap.t, snap.live
-        for i in np.flatnonzero(alerting).tolist():
+        for i in alerting.nonzero()[0].tolist():
             track_id = int(live.track_id[i])
             if track_id in self._by_track:
                 continue

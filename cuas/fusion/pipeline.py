@@ -274,7 +274,7 @@ class FusionPipeline:
                 self.tracker.process(scan)
                 table = self.tracker.tracks
                 enforce(table, self.config.tracker.max_tracks, self.capacity)
-                rows = np.flatnonzero(table.t_update[: table.n] == scan.t)
+                rows = (table.t_update[: table.n] == scan.t).nonzero()[0]
                 if self.track_updates and rows.size:
                     self._updated.append(table.track_id[rows])
                 out += self._alerts_after(scan.t, rows)
@@ -290,7 +290,7 @@ class FusionPipeline:
         ids = np.concatenate(self._updated)
         self._updated.clear()
         table = self.tracker.tracks
-        rows = np.flatnonzero(np.isin(table.track_id[: table.n], ids))  # deleted ones: gone
+        rows = np.isin(table.track_id[: table.n], ids).nonzero()[0]  # deleted ones: gone
         if not rows.size or self.tracker.t is None:
             return None
         t = self.tracker.t
@@ -325,7 +325,7 @@ class FusionPipeline:
         level = self._first_pass(t, rows)
         wanted = self.alerts.concerned(table.track_id[rows].tolist(), level)
         # Tracks at alerting threat whose debounce this scan only extends need nothing more.
-        pending = np.flatnonzero(wanted & (level >= self.alerts.raise_rank))
+        pending = (wanted & (level >= self.alerts.raise_rank)).nonzero()[0]
         if pending.size:
             counted = self.alerts.count_evidence(
                 table.track_id[rows[pending]].tolist(),

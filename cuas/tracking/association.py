@@ -53,8 +53,8 @@ def global_nearest_neighbour(
         if (alone & usable).all():  # ... unless no two pairs share a track or a detection
             return np.arange(p)
         return np.sort(_solve_jointly(np.arange(p), track, det, cost, miss_cost))
-    chosen = [np.flatnonzero(alone & usable)]
-    rest = np.flatnonzero(~alone)
+    chosen = [(alone & usable).nonzero()[0]]
+    rest = (~alone).nonzero()[0]
     if rest.size:  # only contested pairs need the graph; usually there are few or none
         chosen += _solve_contested(rest, track, det, cost, usable, miss_cost)
     return np.sort(np.concatenate(chosen))
@@ -158,7 +158,7 @@ def _distinct(values: Index, size: int) -> Index:
     marking, not sorting (track rows and detection indices, a few thousand at most)."""
     seen = np.zeros(size, dtype=bool)
     seen[values] = True
-    return np.flatnonzero(seen)
+    return seen.nonzero()[0]
 
 
 def _ranks(values: Index) -> Index:

@@ -74,7 +74,7 @@ class SensorGeometry:
         positions = np.asarray(positions, dtype=np.float64)
         line = positions - self.frame.position
         reach = np.linalg.norm(line, axis=1)
-        far = np.flatnonzero(reach > self.max_range_m)
+        far = (reach > self.max_range_m).nonzero()[0]
         if far.size:
             u = line[far] / reach[far, None]
             spread = np.sqrt(np.einsum("ni,nij,nj->n", u, covariances[far], u))

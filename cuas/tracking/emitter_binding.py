@@ -184,7 +184,7 @@ class EmitterEvidence:
         if runs is None:
             return {}
         pick, score, first, run, best = runs
-        top = np.flatnonzero(score == best[run])
+        top = (score == best[run]).nonzero()[0]
         top = top[np.r_[True, run[top][1:] != run[top][:-1]]]  # the first best of each run
         rest = score.copy()
         rest[top] = -np.inf  # the next: a tie with the best leads by nothing
@@ -212,11 +212,11 @@ class EmitterEvidence:
             return None
         wanted = np.zeros(self._sites.size, dtype=bool)
         wanted[slots] = True
-        pick = np.flatnonzero(wanted[self._key // _SHIFT])
+        pick = wanted[self._key // _SHIFT].nonzero()[0]
         if not pick.size:
             return None
         e, score = self._key[pick] // _SHIFT, self._score[pick]
-        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        first = np.r_[True, e[1:] != e[:-1]].nonzero()[0]
         run = np.repeat(np.arange(first.size), np.diff(np.r_[first, e.size]))
         return pick, score, first, run, np.maximum.reduceat(score, first)
 

@@ -80,7 +80,7 @@ def formation_plots(
     rivalled[gated.track[rival]] = True
     plots = np.zeros(int(gated.det.max()) + 1, dtype=bool)
     plots[gated.det[rivalled[gated.track]]] = True
-    cluster = np.flatnonzero(plots[gated.det])
+    cluster = plots[gated.det].nonzero()[0]
     track, det = gated.track[cluster], gated.det[cluster]
     log_g = -0.5 * (gated.d2[cluster] + log_det(gated.subset(cluster).S))
     g = np.exp(log_g - log_g.max())  # beta is unchanged by a common factor

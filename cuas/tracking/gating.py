@@ -112,7 +112,7 @@ class Hypotheses:
         if not len(self):
             return self
         if keep.dtype == np.bool_:
-            keep = np.flatnonzero(keep)  # once, not once per array
+            keep = keep.nonzero()[0]  # once, not once per array
             if keep.size == len(self):  # all kept (one call: `all()` cost as much again)
                 return self
         at = keep if self._at is None else self._at[keep]

@@ -320,7 +320,7 @@ class Tracker:
         if kernels.ENABLED:  # one compiled pass; the numpy below is the reference
             rows = kernels.vague_heights(Pm, prior.altitude_sigma_m**2)
         else:
-            rows = np.flatnonzero(Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2)
+            rows = (Pm[:, :, 2, 2].max(axis=1) > prior.altitude_sigma_m**2).nonzero()[0]
         if rows.size:  # few are that vague: the sensors' test only for them
             rows = rows[~self._updated_by(last_hit[rows], self.heighting, t)]
         if rows.size == 0:
@@ -492,7 +492,7 @@ class Tracker:
         claimed[assigned.det] = True
         if angle_only:  # a line of sight a track explains starts no second track
             claimed[gated.det] = True
-        free = np.flatnonzero(~claimed)
+        free = (~claimed).nonzero()[0]
         if free.size:
             self._initiate(scan, free)
 
@@ -562,7 +562,7 @@ class Tracker:
         n = table.n
         held = table.emitter_id[:n]
         rows = emitters.holders(emitters.held(held))[emitters.codes]
-        dets = np.flatnonzero(rows >= 0)
+        dets = (rows >= 0).nonzero()[0]
         # One bearing per holder (the first): two naming one emitter in a scan is a rare echo.
         _, first = np.unique(rows[dets], return_index=True)
         dets = dets[first]
@@ -574,7 +574,7 @@ class Tracker:
             if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
                 with_holder = pair_kernels.with_holder(hyps.track, hyps.det, rows)
             else:
-                with_holder = np.flatnonzero(rows[hyps.det] == hyps.track)
+                with_holder = (rows[hyps.det] == hyps.track).nonzero()[0]
             d2[hyps.det[with_holder]] = hyps.d2[with_holder]
             misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
             keep = self.emitter_memory
@@ -651,7 +651,7 @@ class Tracker:
         held = np.zeros(emitters.count + 1, dtype=bool)  # the last: ids this scan never names
         held[emitters.held(table.emitter_id[: table.n])] = True
         held[0] = True  # a bearing naming no emitter is no evidence either
-        dets = np.flatnonzero(crowded & ~held[emitters.codes])
+        dets = (crowded & ~held[emitters.codes]).nonzero()[0]
         # One bearing per emitter and scan (the first): two are a rare echo.
         _, first = np.unique(emitters.codes[dets], return_index=True)
         dets = dets[np.sort(first)]
@@ -678,7 +678,7 @@ class Tracker:
         bound: dict[str, int] = {}
         if winners:
             ids = table.track_id[: table.n]
-            rows = np.flatnonzero(np.isin(ids, list(winners.values())))
+            rows = np.isin(ids, list(winners.values())).nonzero()[0]
             row_of = dict(zip(ids[rows].tolist(), rows.tolist(), strict=True))
             for name, winner in winners.items():
                 row = row_of.get(winner)
@@ -758,7 +758,7 @@ class Tracker:
         # placed may be inside within three sigmas of its estimate: these sensors measure no
         # range, and only they gave it one (`may_cover`).
         outside = ~(model.geometry.covers(table.x[:n, :3]) if inside is None else inside)
-        vague = np.flatnonzero(outside & ~placed)
+        vague = (outside & ~placed).nonzero()[0]
         if vague.size:
             outside[vague] = ~model.geometry.may_cover(table.x[vague, :3], table.P[vague, :3, :3])
         excluded |= outside
@@ -877,7 +877,7 @@ class Tracker:
         said[pairs.track] = top[pairs.det]
         unsure = np.zeros(self.tracks.n, dtype=bool)
         unsure[gated.track[top[gated.det] != said[gated.track]]] = True
-        keep = np.flatnonzero((top[pairs.det] >= 0) & ~unsure[pairs.track])
+        keep = ((top[pairs.det] >= 0) & ~unsure[pairs.track]).nonzero()[0]
         if not keep.size:
             return
         sure = pairs.subset(keep)
@@ -906,7 +906,7 @@ class Tracker:
             # after `radar_veto_scans` looks at nothing the track is a ghost (or a transmitter
             # too small for it). Confirmed before that, a crossing of two objects' lines of
             # sight would be shown (and alerted on) for the seconds until the veto.
-            rows = np.flatnonzero(ask)
+            rows = ask.nonzero()[0]
             pending = table.unseen[rows] < self.rules.radar_veto_scans
             if pending.any():
                 rows = rows[pending]
@@ -1206,7 +1206,7 @@ def crossing_at_track(
     track at `min_deg` or more. Where only one site (or none) looked, False."""
     n = positions.shape[0]
     out = np.zeros(n, dtype=bool)
-    known = np.flatnonzero(~np.isnan(sites[:, 0]))
+    known = (~np.isnan(sites[:, 0])).nonzero()[0]
     if n == 0 or known.size < 2:
         return out
     d = positions[:, None, :2] - sites[None, known, :2]  # (n, s, 2)
@@ -1316,7 +1316,7 @@ class _EmitterCodes:
     def holders(self, held: NDArray[np.int64]) -> Index:
         """Per code, the last track row holding it (-1: none); `held` from `held`."""
         out = np.full(len(self.lookup) + 1, -1, dtype=np.intp)  # the last: held codes of -1
-        rows = np.flatnonzero(held > 0)
+        rows = (held > 0).nonzero()[0]
         out[held[rows]] = rows  # duplicates: numpy writes the last
         out[0] = -1
         return out[:-1]

@@ -218,7 +218,7 @@ class TrackTable:
 
     def remove(self, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
         """Delete the live rows where `mask` is true; returns the deleted track ids."""
-        dead = np.flatnonzero(mask)
+        dead = mask.nonzero()[0]
         if not dead.size:
             return np.zeros(0, dtype=np.int64)
         removed = self.track_id[dead]
@@ -228,7 +228,7 @@ class TrackTable:
     def pop(self, mask: NDArray[np.bool_]) -> TrackRows:
         """Delete the live rows where `mask` is true, and return them (`rows`, then `remove`:
         the rows found once for both)."""
-        dead = np.flatnonzero(mask)
+        dead = mask.nonzero()[0]
         if not dead.size:
             return self.none
         gone = TrackRows(**{name: getattr(self, name)[dead] for name in self._fields})
@@ -242,7 +242,7 @@ class TrackTable:
         # Rows before the first deleted one stay where they are: the deleted are mostly new
         # tentative tracks (clutter), at the end of the table, so only a short tail moves
         # (often none at all).
-        moved = first + np.flatnonzero(~mask[first:])
+        moved = first + (~mask[first:]).nonzero()[0]
         if moved.size:
             # The survivors behind the first deleted row are usually one run (a clutter
             # track deleted among those born after it): moved as a slice, not gathered.

@@ -159,7 +159,7 @@ class PassiveInitiator:
         cov = np.empty((c, 3, 3))
         sensors = pool.sensor[candidates]
         for sensor in np.unique(sensors).tolist():
-            group = np.flatnonzero(sensors == sensor)
+            group = (sensors == sensor).nonzero()[0]
             at = candidates[group]
             model = pool.items[int(at[0])].model
             fits = self._fit_arrays(
@@ -198,7 +198,7 @@ class PassiveInitiator:
             starts,
         )
         out: list[tuple[Array, Array, float] | None] = [None] * len(olds)
-        for i in np.flatnonzero(fits.good).tolist():
+        for i in fits.good.nonzero()[0].tolist():
             out[i] = (fits.pos[i].copy(), fits.cov[i], float(fits.chi[i]))
         return out
 
@@ -270,7 +270,7 @@ class PassiveInitiator:
             local = model.geometry.frame.to_local(x[:, POS])
             good &= np.sqrt(np.einsum("ij,ij->i", local, local)) <= model.geometry.max_range_m
         cov = np.zeros((c, 3, 3))
-        rows = np.flatnonzero(good)
+        rows = good.nonzero()[0]
         if rows.size:
             cov[rows] = np.linalg.inv(last_info[rows])
         return _Fits(good, x[:, POS], cov, chi)
@@ -360,7 +360,7 @@ class PassiveInitiator:
             ta = (rel0 * db1 - rel1 * db0) / cross
             tb = (rel0 * da1 - rel1 * da0) / cross
         ok &= (ta > 0.0) & (tb > 0.0)  # not where the rays meet behind a sensor
-        at = np.flatnonzero(ok)
+        at = ok.nonzero()[0]
         starts = np.empty((at.size, 3))
         starts[:, 0] = pa[at, 0] + ta[at] * da0[at]
         starts[:, 1] = pa[at, 1] + ta[at] * da1[at]
