@@ -119,11 +119,8 @@ def _solve_jointly(
     matrix[r, c] = cost[pairs]
     matrix[np.arange(nt), nd + np.arange(nt)] = miss_cost
     row_ind, col_ind = linear_sum_assignment(matrix)
-    lookup = np.full((nt, nd), -1, dtype=np.intp)
-    lookup[r, c] = pairs
     taken = col_ind < nd
-    picked = lookup[row_ind[taken], col_ind[taken]]
-    return picked[picked >= 0]
+    return _pairs_at(pairs, r, c, nd, row_ind[taken], col_ind[taken])
 
 
 def _solve_sparse(
@@ -147,10 +144,21 @@ def _solve_sparse(
         shape=(nt, nd + nt),
     )
     row_ind, col_ind = min_weight_full_bipartite_matching(graph)
-    lookup = np.full((nt, nd), -1, dtype=np.intp)
-    lookup[r, c] = pairs
     taken = col_ind < nd
-    return lookup[row_ind[taken], col_ind[taken]]
+    return _pairs_at(pairs, r, c, nd, row_ind[taken], col_ind[taken])
+
+
+def _pairs_at(pairs: Index, r: Index, c: Index, nd: int, rows: Index, cols: Index) -> Index:
+    """The pairs (of `pairs`, at cells `r`, `c`, each cell once) at the cells (`rows`,
+    `cols`) an assignment chose, in that order; a chosen cell no pair holds is left out. By
+    sorted cell keys: the dense (tracks x detections) table this read from cost more to fill
+    than the solve, at a swarm's hundreds of tentative tracks."""
+    key = r.astype(np.int64) * nd + c
+    order = np.argsort(key)
+    key = key[order]
+    wanted = rows.astype(np.int64) * nd + cols
+    at = np.minimum(np.searchsorted(key, wanted), key.size - 1)
+    return pairs[order[at[key[at] == wanted]]]
 
 
 def _distinct(values: Index, size: int) -> Index:
