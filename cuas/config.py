@@ -182,6 +182,12 @@ class TrackerConfig(_Section):
     # The modes mix at each update of a track and every `mixing_step_s` of time between,
     # whatever other sensors report (cuas/tracking/imm.py).
     mixing_step_s: Annotated[float, Meta(gt=0.0, le=10.0)] = 0.2
+    # Drones of a formation share their velocity (cuas/tracking/formation_velocity.py): a
+    # firm radar track is told the velocity of those within this radius whose velocities
+    # agree with its own, each member's spread about the formation's velocity taken as
+    # this; 0 m turns it off.
+    formation_radius_m: NonNegative = 150.0
+    formation_spread_mps: Positive = 3.0
     init_speed_sigma_mps: Positive = 20.0
     init_vspeed_sigma_mps: Positive = 5.0
     sensor_memory_s: Positive = 5.0  # how long a sensor counts as "contributing" to a track

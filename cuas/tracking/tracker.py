@@ -17,6 +17,7 @@ from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
 from cuas.tracking.formation import formation_plots
+from cuas.tracking.formation_velocity import not_birds, shared_velocity, velocity_update
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.initiation import SinglePointInitiator
@@ -147,6 +148,11 @@ class TrackerStages:
     # Weigh a radar plot by the other plots its track could have taken, as JPDA does
     # (formation.py), so a formation's swapped plots do not drag tracks across.
     assignment_spread: bool = True
+    # Firm radar tracks this near whose velocities agree are told each other's, each
+    # member's velocity spread about the formation's this (formation_velocity.py); 0 m
+    # turns it off.
+    formation_radius_m: float = 150.0
+    formation_spread_mps: float = 3.0
     # Remote ID reports in a row that fit an unidentified twin of their serial's track before
     # the twin is deleted (`_by_identity`).
     echo_reports: int = 1
@@ -176,6 +182,8 @@ class TrackerStages:
             gate_probability=cfg.gate_probability,
             passive_noise_scale=(cfg.passive_accel_noise_mps2 / cfg.accel_noise_mps2) ** 2,
             calibrate_noise=cfg.calibrate_noise,
+            formation_radius_m=cfg.formation_radius_m,
+            formation_spread_mps=cfg.formation_spread_mps,
         )
 
 
@@ -204,6 +212,8 @@ class Tracker:
         self.emitter_misfit_share = stages.emitter_misfit_share
         self.emitter_memory = stages.emitter_memory
         self.assignment_spread = stages.assignment_spread
+        self.formation_radius_m = stages.formation_radius_m
+        self.formation_spread_mps = stages.formation_spread_mps
         self.echo_reports = stages.echo_reports
         self.emitter_evidence = (
             EmitterEvidence(stages.emitter_bind_margin) if stages.emitter_bind_margin > 0 else None
@@ -462,6 +472,8 @@ class Tracker:
                 if spread.any() or shift.any():
                     weighed = (var + np.minimum(spread, var), shift)
             self._update(rows, scan, assigned, ahead, weighed)
+            if radar and self.formation_radius_m > 0.0:
+                self._share_velocity(rows[(firm & placed)[rows]])
             if radar:
                 # A tentative track of lines of sight that a radar places for the first time
                 # counts its hits from this plot: crossing lines of sight of far objects
@@ -1087,6 +1099,24 @@ class Tracker:
         located = self._updated_by(table.last_hit[rows], self.localising, scan.t)
         store_updated_modes(
             table, rows, c, loglik, x_new, P_new, located, self.imm.quiet, TENTATIVE
+        )
+
+    def _share_velocity(self, rows: Index) -> None:
+        """Tell the firm radar tracks `rows` that are not birds their formation's velocity
+        (formation_velocity.py), in their quiet motion mode, and recombine their modes."""
+        table = self.tracks
+        rows = not_birds(rows, table.class_logp)
+        quiet_x, quiet_P = table.mode_x[:, 0], table.mode_P[:, 0]
+        who, z, R = shared_velocity(
+            quiet_x, quiet_P, rows, self.formation_radius_m, self.formation_spread_mps
+        )
+        if who.size == 0:
+            return
+        table.mode_x[who, 0], table.mode_P[who, 0] = velocity_update(
+            quiet_x[who], quiet_P[who], z, R
+        )
+        table.x[who], table.P[who] = combine(
+            table.mode_p[who], table.mode_x[who], table.mode_P[who]
         )
 
     def _initiate(self, scan: Scan, free: Index) -> None:
