@@ -11,7 +11,8 @@ sight alone may stand far from every object; and no alert may be raised where no
 drone is (within 300 m, or within three sigmas of the alerting track: a hidden drone's
 vague track is on that drone). Camps kept for the hidden drone (`HIDDEN_KEPT`): the share of
 the time a firm track stands within 300 m of it once two finders hear it may not fall below
-what it was when the camp was kept.
+what it was when the camp was kept. Camps kept for the swarm (`SWARM_KEPT`): its id switches
+per drone may not grow past what they were when the camp was kept.
 """
 
 from __future__ import annotations
@@ -57,12 +58,18 @@ DURATION_S = 90.0
 # settle, at 135 s.
 # Camp 36 (of the same thirty) warned at 13 s of a track 850 m from anything: a camera's
 # false alarm in the wide gate of the hidden drone's bearings-only track had pulled it there.
-LONGER_S = {13: 150.0, 4: 150.0, 23: 150.0, 52: 150.0, 36: 150.0}
+LONGER_S = {13: 150.0, 4: 150.0, 23: 150.0, 52: 150.0, 36: 150.0, 34: 150.0, 57: 150.0}
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
 # one finder heard it, the other finder unheard for 5 s (before: camp 4 0.42, camp 23 0.82).
 HIDDEN_KEPT = {4: 0.817, 23: 0.901}
 HIDDEN_SLACK = 0.05
+# seed: the swarm's CLEAR-MOT id switches per drone when kept (150 s, as the benchmark flies
+# them). Pairs of tracks exchanged drones at 1-2 km, their velocities having followed the
+# neighbours' plots; with the formation's velocity shared (formation_velocity.py) camp 34
+# went 1.6 -> 0.8 and camp 57 1.67 -> 0.5.
+SWARM_KEPT = {34: 0.8, 57: 0.5}
+SWARM_SLACK = 0.2  # one switch of a five- or six-drone swarm
 FAR_M = 300.0
 
 
@@ -123,6 +130,14 @@ def test_the_hidden_drone_keeps_a_track_near_it_as_often_as_when_kept(camp_run) 
     cycles, _ = camp_run["all_outputs"]
     share = _detail(camp, camp_run["truth"], cycles)["rf_only_within_300m"]
     assert share >= HIDDEN_KEPT[camp.seed] - HIDDEN_SLACK, (camp.seed, share)
+
+
+@pytest.mark.parametrize("camp_run", sorted(SWARM_KEPT), indirect=True)
+def test_the_swarm_swaps_no_more_tracks_than_when_kept(camp_run) -> None:
+    camp = camp_run["camp"]
+    cycles, _ = camp_run["all_outputs"]
+    per_drone = _detail(camp, camp_run["truth"], cycles)["swarm_switches_per_drone"]
+    assert per_drone <= SWARM_KEPT[camp.seed] + SWARM_SLACK, (camp.seed, per_drone)
 
 
 def test_no_alert_is_raised_where_no_hostile_drone_is(camp_run) -> None:
