@@ -182,3 +182,17 @@ def test_one_scan_weighs_many_emitters_at_once_and_old_ones_give_up_their_slots(
     assert bound == {"A": 1, "B": 2}  # C's two candidates fit alike
     evidence.observe(3.0, 0, ["D"], np.zeros(1, dtype=np.intp), ids[:1], d2[:1], np.zeros(1), 9.0)
     assert len(evidence) == 3 and "D" in evidence._index
+
+
+def test_a_scan_over_the_cap_evicts_the_oldest_emitters_it_does_not_name() -> None:
+    """All at once: the emitters heard longest ago give up their slots, never one this
+    scan names (its slot would go to another emitter in the same scan)."""
+    evidence = EmitterEvidence(max_emitters=4)
+    one = np.zeros(1, dtype=np.intp)
+    for k, name in enumerate(["A", "B", "C", "D"]):
+        evidence.observe(float(k), 0, [name], one, np.array([k]), np.zeros(1), np.zeros(1), 9.0)
+    names = ["A", "E", "F"]  # A, the oldest, is named again; B and C go
+    bearings = np.arange(3, dtype=np.intp)
+    evidence.observe(9.0, 0, names, bearings, np.array([7, 8, 9]), np.zeros(3), np.zeros(3), 9.0)
+    assert set(evidence._index) == {"A", "D", "E", "F"}
+    assert len(set(evidence._index.values())) == 4

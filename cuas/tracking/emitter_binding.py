@@ -75,25 +75,32 @@ class EmitterEvidence:
         return np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
 
     def _slots_evicting(self, names: list[str], t: float) -> Index:
-        """`_slots` one emitter at a time, for a scan that must evict some."""
-        out = np.empty(len(names), dtype=np.intp)
-        for i, name in enumerate(names):
-            slot = self._index.get(name)
-            if slot is None:
-                if len(self._index) >= self.max_emitters:
-                    oldest = min(self._index, key=lambda e: self._t[self._index[e]])
-                    slot = self._index[oldest]
-                    self.forget([oldest])
-                    del self._index[oldest]
-                else:
-                    slot = self._sites.size
-                    self._t = np.append(self._t, t)
-                    self._weight = np.append(self._weight, 0.0)
-                    self._sites = np.append(self._sites, np.uint64(0))
-                self._index[name] = slot
-                self._t[slot] = t
-            out[i] = slot
-        return out
+        """`_slots` for a scan that must evict: the emitters heard longest ago, of those
+        this scan does not name, give up their slots, all at once. (One at a time, each
+        eviction searched every emitter and every entry: at 5,000 drones on their own
+        links, 4,096 kept, that was 85 % of the replay.)"""
+        index = self._index
+        new = list(dict.fromkeys(name for name in names if name not in index))
+        evict = min(len(index) + len(new) - self.max_emitters, len(new))
+        reused: list[int] = []
+        if evict > 0:
+            named = {index[name] for name in names if name in index}
+            others = [e for e, slot in index.items() if slot not in named]
+            ages = self._t[np.fromiter(map(index.__getitem__, others), np.intp, len(others))]
+            gone = [others[i] for i in np.argsort(ages, kind="stable")[:evict].tolist()]
+            self.forget(gone)
+            reused = [index.pop(e) for e in gone]
+        grow = len(new) - len(reused)  # a scan naming more than the cap keeps them all
+        if grow > 0:
+            first = self._sites.size
+            reused += range(first, first + grow)
+            self._t = np.concatenate([self._t, np.zeros(grow)])
+            self._weight = np.concatenate([self._weight, np.zeros(grow)])
+            self._sites = np.concatenate([self._sites, np.zeros(grow, dtype=np.uint64)])
+        for name, slot in zip(new, reused, strict=True):
+            index[name] = slot
+            self._t[slot] = t
+        return np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
 
     def observe(
         self,
