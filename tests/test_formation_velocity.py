@@ -1,6 +1,6 @@
 """Drones of a formation share their velocity (`cuas/tracking/formation_velocity.py`).
 
-A firm radar track is told, as a measurement of its horizontal velocity, the mean velocity
+A firm radar track is told, as a measurement of its velocity, the mean velocity
 of its neighbours within the radius whose velocities agree with its own, with one
 neighbour's worth of certainty plus the members' spread; far tracks, disagreeing ones and
 birds are told nothing. On the whole tracker: a formation of six at 2° of azimuth noise
@@ -37,7 +37,8 @@ SPREAD = 3.0
 
 
 def states(positions: list[tuple[float, float]], velocities: list[tuple[float, float]]):
-    """States (n, 6) and covariances (n, 6, 6): 20 m and 2 m/s of sigma on every axis."""
+    """States (n, 6) flying level and covariances (n, 6, 6): 20 m and 2 m/s of sigma on
+    every axis."""
     n = len(positions)
     x = np.zeros((n, 6))
     x[:, :2] = positions
@@ -53,18 +54,18 @@ def test_two_neighbours_that_agree_are_told_each_other_s_velocity() -> None:
     x, P = states([(0, 0), (40, 0)], [(0, -18), (0.5, -17)])
     who, z, R = shared_velocity(x, P, np.arange(2), 150.0, SPREAD)
     np.testing.assert_array_equal(who, [0, 1])
-    np.testing.assert_allclose(z, [[0.5, -17], [0, -18]])
-    np.testing.assert_allclose(R, np.tile(np.eye(2) * (4.0 + 2 * SPREAD**2), (2, 1, 1)))
+    np.testing.assert_allclose(z, [[0.5, -17, 0], [0, -18, 0]])
+    np.testing.assert_allclose(R, np.tile(np.eye(3) * (4.0 + 2 * SPREAD**2), (2, 1, 1)))
 
 
 def test_a_track_hears_its_neighbours_mean_with_one_neighbour_s_certainty() -> None:
     """However many neighbours: their estimates share plots and earlier exchanges."""
     x, P = states([(0, 0), (40, 0), (-40, 0)], [(0, -18), (1, -18), (-1, -18)])
-    P[1, 3:5, 3:5] *= 2.0
+    P[1, 3:6, 3:6] *= 2.0
     who, z, R = shared_velocity(x, P, ALL, 150.0, SPREAD)
     middle = list(who).index(0)
-    np.testing.assert_allclose(z[middle], [0, -18])
-    np.testing.assert_allclose(R[middle], np.eye(2) * (6.0 + 2 * SPREAD**2))
+    np.testing.assert_allclose(z[middle], [0, -18, 0])
+    np.testing.assert_allclose(R[middle], np.eye(3) * (6.0 + 2 * SPREAD**2))
 
 
 def test_far_tracks_and_disagreeing_velocities_are_told_nothing() -> None:
@@ -94,27 +95,27 @@ def test_birds_neither_tell_nor_hear() -> None:
     st.lists(st.floats(-30.0, 30.0), min_size=6, max_size=6),
     st.floats(0.5, 50.0),
     st.floats(-0.9, 0.9),
-    st.lists(st.floats(-30.0, 30.0), min_size=2, max_size=2),
+    st.lists(st.floats(-30.0, 30.0), min_size=3, max_size=3),
     st.floats(0.5, 30.0),
 )
 def test_the_velocity_update_is_the_textbook_kalman_update(
     x0: list[float], var: float, rho: float, z: list[float], r: float
 ) -> None:
-    """Against filterpy's KalmanFilter with H picking the horizontal velocity: same state,
+    """Against filterpy's KalmanFilter with H picking the velocity: same state,
     same covariance, which stays symmetric and never grows on the velocity it measured."""
     P = np.diag([400.0, 300.0, 100.0, var, var, 2.0])
     P[0, 3] = P[3, 0] = rho * np.sqrt(400.0 * var)  # position and velocity correlated
-    R = np.diag([r, 2.0 * r])
-    kf = KalmanFilter(dim_x=6, dim_z=2)
+    R = np.diag([r, 2.0 * r, 0.5 * r])
+    kf = KalmanFilter(dim_x=6, dim_z=3)
     kf.x, kf.P, kf.R = np.array(x0, float), P.copy(), R
-    kf.H = np.zeros((2, 6))
-    kf.H[0, 3] = kf.H[1, 4] = 1.0
+    kf.H = np.zeros((3, 6))
+    kf.H[0, 3] = kf.H[1, 4] = kf.H[2, 5] = 1.0
     kf.update(np.array(z))
     x_new, P_new = velocity_update(np.array([x0]), P[None], np.array([z]), R[None])
     np.testing.assert_allclose(x_new[0], kf.x, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(P_new[0], kf.P, rtol=1e-8, atol=1e-8)
     np.testing.assert_array_equal(P_new[0], P_new[0].T)
-    assert np.all(np.diag(P_new[0])[3:5] <= np.diag(P)[3:5] + 1e-12)
+    assert np.all(np.diag(P_new[0])[3:] <= np.diag(P)[3:] + 1e-12)
 
 
 # --- the whole tracker ---------------------------------------------------------------------

@@ -58,7 +58,7 @@ DURATION_S = 90.0
 # settle, at 135 s.
 # Camp 36 (of the same thirty) warned at 13 s of a track 850 m from anything: a camera's
 # false alarm in the wide gate of the hidden drone's bearings-only track had pulled it there.
-LONGER_S = {13: 150.0, 4: 150.0, 23: 150.0, 52: 150.0, 36: 150.0, 34: 150.0, 57: 150.0}
+LONGER_S = {13: 150.0, 4: 150.0, 23: 150.0, 52: 150.0, 36: 150.0, 34: 150.0, 116: 150.0}
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
 # one finder heard it, the other finder unheard for 5 s (before: camp 4 0.42, camp 23 0.82).
@@ -67,8 +67,9 @@ HIDDEN_SLACK = 0.05
 # seed: the swarm's CLEAR-MOT id switches per drone when kept (150 s, as the benchmark flies
 # them). Pairs of tracks exchanged drones at 1-2 km, their velocities having followed the
 # neighbours' plots; with the formation's velocity shared (formation_velocity.py) camp 34
-# went 1.6 -> 0.8 and camp 57 1.67 -> 0.5.
-SWARM_KEPT = {34: 0.8, 57: 0.5}
+# went 1.6 -> 0.8 and camp 116 (of seeds 90-119, first run after the rule was chosen) 1.5 ->
+# 0.5, the velocity shared in two dimensions or in three.
+SWARM_KEPT = {34: 0.8, 116: 0.5}
 SWARM_SLACK = 0.2  # one switch of a five- or six-drone swarm
 FAR_M = 300.0
 
