@@ -177,7 +177,7 @@ def test_a_formation_at_the_radar_s_noise_keeps_its_identities() -> None:
 def test_a_drone_breaking_away_is_followed_as_closely_as_without() -> None:
     """A drone that turns away from its formation at 2.3 km: only the quiet motion mode
     hears the formation, and the turn soon leaves the gate, so the manoeuvre mode takes the
-    track away with the drone (measured on six flights: worst distance 97-143 m, 669 m in
+    track away with the drone (measured on six flights: worst distance 97-129 m, 652 m in
     all, against 83-130 m and 637 m without sharing; 90 degrees at once, at 80 m of
     cross-range noise)."""
     shared = [fly(seed, share=True, breakaway_at=40.0)[1] for seed in range(6)]
