@@ -12,7 +12,7 @@ neighbour); the tracks of a formation share their velocity (`tracking/formation_
 a track's velocity no longer follows the neighbours' plots it takes); and the tracker learns
 which track carries which emitter (`tracking/emitter_binding.py`) and then gives each
 emitter's bearings to its track alone. Over six flights the three together leave no swap,
-against 12 with none of them (measured; each of the first two alone leaves none as well).
+against 12 with none of them (measured; the first alone leaves none, the second alone one).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def test_without_the_rules_the_same_formation_swaps_far_more() -> None:
     """The control: the radar cannot tell the drones apart, so without the rules its swapped
     plots drag the tracks across, and the finders' bearings (ambiguous in every gate) are
     used by none. (Measured: the JPDA weighing alone left no swap, the shared velocity alone
-    none, the emitter binding alone half the swaps of none of them.)"""
+    one, the emitter binding alone half the swaps of none of them.)"""
     every = sum(fly(seed) for seed in SEEDS)
     none = sum(fly(seed, bind=False, spread=False, share=False) for seed in SEEDS)
     assert none >= 2 * max(every, 1), (every, none)
