@@ -67,12 +67,16 @@ class EmitterEvidence:
         if len(index) + len(new) > self.max_emitters:
             return self._slots_evicting(names, t)
         if new:  # the arrays grow once per scan, not once per new emitter
-            first = self._sites.size
-            index.update(zip(new, range(first, first + len(new)), strict=True))
-            self._t = np.concatenate([self._t, np.full(len(new), t)])
-            self._weight = np.concatenate([self._weight, np.zeros(len(new))])
-            self._sites = np.concatenate([self._sites, np.zeros(len(new), dtype=np.uint64)])
+            index.update(zip(new, self._grow(len(new), t), strict=True))
         return np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
+
+    def _grow(self, count: int, t: float) -> range:
+        """`count` new slots at the end of the per-emitter arrays, heard first at `t`."""
+        first = self._sites.size
+        self._t = np.concatenate([self._t, np.full(count, t)])
+        self._weight = np.concatenate([self._weight, np.zeros(count)])
+        self._sites = np.concatenate([self._sites, np.zeros(count, dtype=np.uint64)])
+        return range(first, first + count)
 
     def _slots_evicting(self, names: list[str], t: float) -> Index:
         """`_slots` for a scan that must evict: the emitters heard longest ago, of those
@@ -92,11 +96,7 @@ class EmitterEvidence:
             reused = [index.pop(e) for e in gone]
         grow = len(new) - len(reused)  # a scan naming more than the cap keeps them all
         if grow > 0:
-            first = self._sites.size
-            reused += range(first, first + grow)
-            self._t = np.concatenate([self._t, np.zeros(grow)])
-            self._weight = np.concatenate([self._weight, np.zeros(grow)])
-            self._sites = np.concatenate([self._sites, np.zeros(grow, dtype=np.uint64)])
+            reused += self._grow(grow, t)
         for name, slot in zip(new, reused, strict=True):
             index[name] = slot
             self._t[slot] = t
