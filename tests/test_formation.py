@@ -133,7 +133,9 @@ def fly(seed: int, weigh: bool) -> tuple[int, float]:
     radar plots alone, in random order each scan."""
     rng = np.random.default_rng(seed)
     stages = replace(  # the formation's shared velocity (test_formation_velocity.py) off
-        TrackerStages.from_config(TrackerConfig()), assignment_spread=weigh, formation_radius_m=0.0
+        TrackerStages.from_config(TrackerConfig()),
+        weigh_formation_plots=weigh,
+        formation_radius_m=0.0,
     )
     tracker = Tracker(stages, 1)
     owner: dict[int, int] = {}

@@ -87,7 +87,7 @@ def fly(
     if not bind:
         stages = replace(stages, emitter_bind_margin=0.0)
     if not spread:
-        stages = replace(stages, assignment_spread=False)
+        stages = replace(stages, weigh_formation_plots=False)
     if not share:
         stages = replace(stages, formation_radius_m=0.0)
     tracker = Tracker(stages, 3, annotators=[IdentityKeeper(FriendlyConfig())])

@@ -147,7 +147,7 @@ class TrackerStages:
     emitter_bind_margin: float = 4.0
     # Weigh a radar plot by the other plots its track could have taken, as JPDA does
     # (formation.py), so a formation's swapped plots do not drag tracks across.
-    assignment_spread: bool = True
+    weigh_formation_plots: bool = True
     # Firm radar tracks this near whose velocities agree are told each other's, each
     # member's velocity spread about the formation's this (formation_velocity.py); 0 m
     # turns it off.
@@ -211,7 +211,7 @@ class Tracker:
         self.refit = PassiveRefit(height) if stages.refit_passive else None
         self.emitter_misfit_share = stages.emitter_misfit_share
         self.emitter_memory = stages.emitter_memory
-        self.assignment_spread = stages.assignment_spread
+        self.weigh_formation_plots = stages.weigh_formation_plots
         self.formation_radius_m = stages.formation_radius_m
         self.formation_spread_mps = stages.formation_spread_mps
         self.echo_reports = stages.echo_reports
@@ -464,7 +464,7 @@ class Tracker:
         rows = assigned.track
         if rows.size:
             weighed = None
-            if radar and self.assignment_spread:
+            if radar and self.weigh_formation_plots:
                 var = scan.var[assigned.det]
                 shift, spread = formation_plots(
                     assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var
