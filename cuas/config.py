@@ -247,6 +247,11 @@ class AlertsConfig(_Section):
     # a bird's new track rates medium in the approach zone for the second or two its class
     # takes to settle; `high` and `critical` still raise after `debounce_s`.
     medium_debounce_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 2.0
+    # No track alert in the first seconds of a run (a start or a restart), while the identity
+    # sensors name the friendlies already in the air: a finder hears a link, or a Remote ID
+    # receiver a serial, once a second, and only a track that exists can take the name. The
+    # debounce runs meanwhile, so what is still alerting is raised when the hold ends.
+    startup_hold_s: Annotated[float, Meta(ge=0.0, le=600.0)] = 5.0
     update_period_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 5.0  # `updated` at most
     clear_cycles: Annotated[int, Meta(ge=1, le=1000)] = 5  # consecutive quiet cycles to clear
     clear_margin_m: Annotated[float, Meta(ge=0.0, le=10_000.0)] = 50.0  # "still at the zone"

@@ -195,7 +195,8 @@ def test_after_a_restart_an_active_alert_carries_on_with_the_new_track_nearby() 
     active = [(a, "track") for a in before.pipeline.alerts.active]
     (alert,) = [a for a, _ in active]
 
-    after = Sky(t=before.t + 3.0)  # a new core: track ids start again
+    # A new core (track ids start again), holding new alerts for its first 5 s.
+    after = Sky(config=camp(startup_hold_s=5.0), t=before.t + 3.0)
     after.pipeline.alerts.restore(active)
     after.pipeline.alerts.next_number = 2
     after.add("other", (0.0, -800.0, 100.0))  # a different drone, far from the old one
@@ -204,11 +205,49 @@ def test_after_a_restart_an_active_alert_carries_on_with_the_new_track_nearby() 
     after.fly(40)
     mine = [a for a in after.alerts if a.alert_id == alert.alert_id]
     assert states(mine, skip_updates=False)[:1] == ["updated"]  # not a second `raised`
+    assert mine[0].t == before.t + 4.0  # carried on at once: the hold is for new alerts
     assert mine[0].track_id == after.names["d"]
     assert mine[0].reason.endswith("Re-associated with track 2 after a restart.")
     assert "escalated" in states(mine)
     other = [a for a in after.alerts if a.alert_id != alert.alert_id]
     assert states(other)[:1] == ["raised"] and other[0].alert_id.endswith("-2")
+    assert other[0].t == before.t + 8.0  # when the hold ended
+
+
+OVERHEAD = ((100.0, 50.0, 80.0), (3.0, 0.0, 0.0))  # inside the perimeter: critical at once
+
+
+def test_a_friendly_patrol_over_the_camp_at_start_up_is_named_before_any_alert() -> None:
+    """The service starts with its own patrol overhead: a new track inside the perimeter,
+    which a finder names friendly only once that track exists, a second or two later (random
+    camps 30, 102, 104 and 116). The start-up hold waits for the name."""
+    for hold, expected in ((5.0, []), (0.0, ["raised", "cleared"])):
+        sky = Sky(config=camp(startup_hold_s=hold))
+        sky.add("patrol", *OVERHEAD)
+        sky.fly(3)
+        sky.set("patrol", friendly=True)  # a finder hears its link
+        sky.fly(30)
+        assert states(sky.alerts) == expected, hold
+        assert all(a.level == "critical" for a in sky.alerts)
+
+
+def test_a_hostile_over_the_camp_at_start_up_is_raised_when_the_hold_ends() -> None:
+    sky = Sky(config=camp(startup_hold_s=5.0))
+    sky.add("d", *OVERHEAD)
+    assert sky.fly(5) == []  # evaluated at T0 .. T0 + 4 s: held, its debounce complete
+    (raised,) = sky.fly(1)
+    assert (raised.state, raised.level, raised.t) == ("raised", "critical", T0 + 5.0)
+
+
+def test_after_the_start_up_hold_a_new_drone_is_raised_without_delay() -> None:
+    """The hold is for a run's first seconds only: a pop-up later alerts on its debounce."""
+    raised_at = []
+    for hold in (5.0, 0.0):
+        sky = Sky(config=camp(startup_hold_s=hold))
+        sky.fly(10)
+        sky.add("d", *OVERHEAD)
+        raised_at.append([a.t for a in sky.fly(5) if a.state == "raised"])
+    assert raised_at[0] == raised_at[1] == [T0 + 11.0]
 
 
 def test_after_a_restart_an_alert_whose_track_never_returns_is_cleared_after_the_grace() -> None:

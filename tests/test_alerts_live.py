@@ -19,6 +19,7 @@ from support.live import (
     listening,
     small_camp,
     start_core_process,
+    without_startup_hold,
 )
 from support.sky import states
 
@@ -35,7 +36,7 @@ async def acknowledge(port: int, alert_id: str, payload: bytes) -> None:
 
 
 def test_an_operator_receives_raised_escalated_acknowledged_cleared_in_order(mosquitto, tmp_path):
-    path = small_camp(tmp_path, mosquitto.port)
+    path = without_startup_hold(small_camp(tmp_path, mosquitto.port))
     config = camp(path)
 
     async def scenario() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.reports import CONFIG, T0, radar_report
+from support.reports import T0, radar_report
+from support.sky import CONFIG  # a service running for a while: no start-up hold
 
 from cuas import wire
 from cuas.fusion.alerts import Transition

@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq.asyncio
-from support.live import camp, eventually, listening, live_camp, start_core_process
+from support.live import (
+    camp,
+    eventually,
+    listening,
+    live_camp,
+    start_core_process,
+    without_startup_hold,
+)
 
 from cuas.io.journal import Journal
 from cuas.io.recording import read_records
@@ -26,9 +33,10 @@ WINDOW_S = 3.0  # the reorder window: the silent sensors hold the last 3 s of re
 
 
 def stop_camp(directory: Path, mqtt_port: int) -> Path:
-    """The live test camp with a 3 s reorder window (so the stop finds reports held in it)
-    and its radar declared at 10 Hz (so the burst is within its intake limit)."""
-    path = live_camp(directory, mqtt_port)
+    """The live test camp with a 3 s reorder window (so the stop finds reports held in it),
+    its radar declared at 10 Hz (so the burst is within its intake limit), and no start-up
+    hold of alerts (the burst ends about when the core is up)."""
+    path = without_startup_hold(live_camp(directory, mqtt_port))
     text = re.sub(r"reorder_window_s = [0-9.]+", f"reorder_window_s = {WINDOW_S}", path.read_text())
     text = text.replace("update_period_s = 1.0", "update_period_s = 0.1", 1)
     path.write_text(text)

@@ -12,7 +12,12 @@ the wire `Alert` of DESIGN.md for each transition:
   not by cycles: a track seen by a 5 Hz camera is raised sooner than one seen by a 1 Hz
   radar, and a coasting track gathers no evidence, unless it coasts because its sensors went
   silent: then each cycle's prediction counts, since no sensor can update it); its level is
-  `critical` for a `critical` threat and `warning` otherwise;
+  `critical` for a `critical` threat and `warning` otherwise. Not before `startup_hold_s` of
+  measurement time since the run's first evaluation: a friendly patrol already over the camp
+  when the service starts is a new track inside the perimeter, critical within 1.5 s, and
+  the finders and the Remote ID receiver name it only a second or two later, once its track
+  exists (random camps 30, 102, 104 and 116). The debounce runs during the hold, so a track
+  still alerting at its end is raised then;
 - `escalated` at once when the level rises (warning -> critical), on a scan or a cycle; a
   level never falls within an episode, and an escalation clears the acknowledgement (the new
   level needs its own);
@@ -145,6 +150,7 @@ class AlertLifecycle:
         self._by_sensor: dict[str, _Episode] = {}
         self._orphans: list[_Episode] = []  # restored track alerts without a track yet
         self._streak: dict[int, _Streak] = {}  # track id -> its run at alerting threat
+        self._hold_until: float | None = None  # no track alert raised before (startup hold)
 
     # --- queries -----------------------------------------------------------------------
 
@@ -376,6 +382,9 @@ class AlertLifecycle:
         `orphaned`: rows coasting because their sensors went silent (a cycle's evaluation)."""
         out: list[Transition] = []
         t, live = snap.t, snap.live
+        if self._hold_until is None:
+            self._hold_until = t + self.cfg.startup_hold_s
+        held = t < self._hold_until - 1e-9
         for i in alerting.nonzero()[0].tolist():
             track_id = int(live.track_id[i])
             if track_id in self._by_track:
@@ -398,7 +407,7 @@ class AlertLifecycle:
                     orphan, wire.Alert(**{**_fields(tr.alert), "reason": tr.alert.reason + note})
                 )
                 out.append(tr)
-            elif debounced:
+            elif debounced and not held:
                 level = "critical" if threat.level[i] == CRITICAL else "warning"
                 alert_id = f"{self.camp_id}-{int(t)}-{self.next_number}"
                 self.next_number += 1

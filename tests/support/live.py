@@ -112,6 +112,15 @@ SMALL_APPROACH = (
 )
 
 
+def without_startup_hold(path: Path) -> Path:
+    """The camp file at `path` with no start-up hold of alerts: for a test whose intruder is
+    in a zone as soon as the core is up, and whose subject is not the hold."""
+    text = path.read_text()
+    assert "startup_hold_s = 5.0" in text
+    path.write_text(text.replace("startup_hold_s = 5.0", "startup_hold_s = 0.0", 1))
+    return path
+
+
 def small_camp(directory: Path, mqtt_port: int) -> Path:
     """`live_camp` with an approach zone of 450 m about the centre (the perimeter as ever)."""
     path = live_camp(directory, mqtt_port)

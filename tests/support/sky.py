@@ -21,12 +21,20 @@ from cuas.tracking.tracks import CONFIRMED, TENTATIVE
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 T0 = 1_764_000_000.0
-CONFIG = load_config(SAMPLE_CONFIG)
+EXAMPLE = load_config(SAMPLE_CONFIG)
 
 
 def camp(**alerts: object) -> CampConfig:
-    """The example camp with some `[alerts]` settings changed."""
-    return msgspec.structs.replace(CONFIG, alerts=msgspec.structs.replace(CONFIG.alerts, **alerts))
+    """The example camp with some `[alerts]` settings changed. A sky is that of a service
+    that has been running for a while: no start-up hold unless one is asked for (the hold
+    has specifications of its own)."""
+    settings = {"startup_hold_s": 0.0, **alerts}
+    return msgspec.structs.replace(
+        EXAMPLE, alerts=msgspec.structs.replace(EXAMPLE.alerts, **settings)
+    )
+
+
+CONFIG = camp()
 
 
 @dataclass
