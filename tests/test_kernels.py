@@ -288,6 +288,8 @@ def test_class_step(seed: int, n: int) -> None:
     assert a.tobytes() == b.tobytes()
 
 
+# Rows of -inf and NaN are fed on purpose: numpy's reference warns on them, the kernel not.
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @settings(max_examples=60, deadline=None)
 @given(seeds, st.integers(0, 60))
 def test_published_class_probabilities(seed: int, n: int) -> None:
