@@ -8,9 +8,11 @@ Every camp is recorded once and replayed twice: with every sensor, and with the 
 Per camp it reports GOSPA (c = 100 m, p = 1) of both, confirmed tracks on no object per cycle
 by the kinds of sensor that made them, missed objects per cycle, id switches, alerts raised
 on no hostile drone, the share of time the radar-hidden RF drone has a confirmed track within
-300 m once two direction finders hear it, and the swarm's id switches per drone (CLEAR-MOT:
-a drone's track changing while a correspondence within 100 m could have held); then the
-table, its medians and its worst camp.
+300 m once two direction finders hear it, the swarm's id switches per drone (CLEAR-MOT:
+a drone's track changing while a correspondence within 100 m could have held), and the track
+alerts whose object changed while they were active (the object each alert's track held, by
+the same CLEAR-MOT correspondences over every object); then the table, its medians and its
+worst camp.
 
     .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
         [--json benchmarks/results/robustness.json] [--keep DIR]
@@ -83,6 +85,9 @@ class CampResult:
     swarm_switches_per_drone: float = 0.0  # CLEAR-MOT id switches
     swarm_flips_per_drone: float = 0.0  # the assignment made afresh each cycle changing
     alerts_on_no_drone: int = 0
+    # Track alerts raised, and those whose track went from one object to another while active.
+    track_alerts: int = 0
+    alerts_changing_object: int = 0
     rf_only_within_300m: float = math.nan
     position_error_all: float = 0.0
     position_error_radar: float = 0.0
@@ -108,9 +113,13 @@ def _kinds(track: wire.Track, kinds: dict[str, str]) -> str:
 
 
 def _detail(
-    camp: RandomCamp, truth: dict[float, TruthFrame], cycles: list[wire.TrackCycle]
+    camp: RandomCamp,
+    truth: dict[float, TruthFrame],
+    cycles: list[wire.TrackCycle],
+    alerts: list[wire.Alert],
 ) -> dict[str, Any]:
-    """False tracks by sensor kinds, the swarm's switches, the RF-only drone's coverage."""
+    """False tracks by sensor kinds, the swarm's switches, the RF-only drone's coverage, and
+    the track alerts whose object changed while they were active."""
     kinds = {s.id: s.kind for s in camp.config.sensors}
     by_kinds: dict[str, int] = {}
     passive_false = 0
@@ -119,6 +128,9 @@ def _detail(
     swarm_flips = 0
     holder: dict[str, int] = {}  # CLEAR-MOT correspondences of the swarm's drones
     swarm_switches = 0
+    everyone: dict[str, int] = {}  # ... and of every object, for the alerts
+    alerting = _alert_spans(alerts)
+    followed: dict[str, list[str]] = {a: [] for a in alerting}  # alert -> objects in turn
     rf_seen = rf_near = 0
     rf_heard_from = _two_finders_hear(camp)
     t0 = cycles[0].t if cycles else 0.0
@@ -144,6 +156,14 @@ def _detail(
                         swarm_flips += 1
                     owner[tid] = tracks[j].track_id
             swarm_switches += _clear_mot_switches(frame, tracks, D, camp.swarm_ids, holder)
+            ids = tuple(t.target_id for t in frame.targets)
+            _clear_mot_switches(frame, tracks, D, ids, everyone)
+            on = {everyone[i]: i for i in ids if i in everyone}  # track -> its object now
+            for alert_id, (track_id, t_from, t_to) in alerting.items():
+                seen = followed[alert_id]
+                active = t_from <= cycle.t <= t_to and track_id in on
+                if active and (not seen or seen[-1] != on[track_id]):
+                    seen.append(on[track_id])
         for j, track in enumerate(tracks):
             nearest = float(D[:, j].min()) if D is not None else math.inf
             if j in matched_tracks or nearest < MATCH_M:
@@ -168,7 +188,23 @@ def _detail(
         "swarm_switches_per_drone": swarm_switches / max(len(camp.swarm_ids), 1),
         "swarm_flips_per_drone": swarm_flips / max(len(camp.swarm_ids), 1),
         "rf_only_within_300m": rf_near / rf_seen if rf_seen else math.nan,
+        "track_alerts": len(alerting),
+        "alerts_changing_object": sum(len(seen) > 1 for seen in followed.values()),
     }
+
+
+def _alert_spans(alerts: list[wire.Alert]) -> dict[str, tuple[int, float, float]]:
+    """Each track alert's track and the measurement times it was active, raised to cleared
+    (or the end of the run)."""
+    spans: dict[str, tuple[int, float, float]] = {}
+    for a in alerts:
+        if a.track_id is None:
+            continue
+        track_id, t_from, t_to = spans.get(a.alert_id, (a.track_id, a.t_raised, math.inf))
+        if a.state == "cleared":
+            t_to = a.t
+        spans[a.alert_id] = (track_id, t_from, t_to)
+    return spans
 
 
 def _clear_mot_switches(
@@ -310,7 +346,7 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
         visible = _visible_gospa(camp, snapshots, cycles)
         setattr(result, f"gospa_visible_{name}", round(visible, 1))
         if name == "all":
-            for key, value in _detail(camp, truth, cycles).items():
+            for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
             result.alerts_on_no_drone = _alerts_on_no_drone(camp, truth, alerts, cycles)
     result.wall_s = round(time.perf_counter() - started, 1)
@@ -351,6 +387,9 @@ def render(results: list[CampResult]) -> str:
         f"confirmed tracks on no object from cameras/DFs alone: "
         f"{statistics.mean(r.false_passive_per_cycle for r in results):.3f} per cycle (mean)",
         f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}",
+        f"track alerts whose object changed while active: "
+        f"{sum(r.alerts_changing_object for r in results)} of "
+        f"{sum(r.track_alerts for r in results)}",
         f"RF-only drone within 300 m: median {statistics.median(rf_values):.0%}, "
         f"worst {min(rf_values):.0%}"
         if rf_values
