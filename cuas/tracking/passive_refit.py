@@ -8,7 +8,10 @@ covariance around the wrong range: on random camp 16 a track started honestly (1
 657 m of sigma, the drone at 2.1 km) and claimed 265 m at 1.1 km from the drone ten seconds
 later, when it was confirmed and warned of a zone the drone was never in.
 
-So every `period_s`, while such a track is younger than `max_age_s`, its lines of sight of
+So every `period_s` such a track is first given the straight course its lines of sight of
+the last `course_window_s` fit as a whole, where that fit is accepted and places it more
+tightly than the filter (bearings_tma.py); otherwise, while the track is younger than
+`max_age_s`, its lines of sight of
 the last `window_s` (from two sites or more, an RF bearing among them: cameras alone cross
 sharply) are integrated as a whole (lines_of_sight.py), carried to now with the track's
 velocity and widened by that velocity's uncertainty. Where
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.tracking import lines_of_sight
+from cuas.tracking import bearings_tma, lines_of_sight
 from cuas.tracking.lines_of_sight import HeightPrior, Sighting
 from cuas.tracking.scan import Scan
 
@@ -50,7 +53,8 @@ class PassiveRefit:
     window_s: float = 10.0
     period_s: float = 2.0
     max_age_s: float = 60.0
-    max_sightings: int = 64
+    max_sightings: int = 1024
+    course_window_s: float = 120.0
     max_speed_sigma_mps: float = 20.0
     repeat_m: int = 2
     repeat_s: float = 2.0
@@ -123,6 +127,25 @@ class PassiveRefit:
     def due(self, t: float) -> list[int]:
         """Track ids whose refit is due at `t`."""
         return [tid for tid, when in self._next.items() if when <= t]
+
+    def course(self, tid: int, t: float, x: Array) -> bearings_tma.CourseFit | None:
+        """The straight course that track `tid`'s lines of sight of the last
+        `course_window_s` fit, from its state `x` at `t` (bearings_tma.py), or None. Not
+        of cameras alone: their fine lines cross sharply, and the filter does well there."""
+        seen = [
+            s
+            for _, glimpse, s in self._seen.get(tid, ())
+            if t - s.t <= self.course_window_s and not glimpse
+        ]
+        if all(s.z.shape[0] > 1 for s in seen):
+            return None
+        return bearings_tma.fit(seen, t, x[[0, 1, 3, 4]], float(x[2]))
+
+    def done(self, tid: int, t: float) -> None:
+        """Track `tid` was given its course at `t` (`course`): no refit is due before the
+        next period."""
+        self._next[tid] = t + self.period_s
+        self._joined.discard(tid)
 
     def refit(
         self, tid: int, t: float, born: float, x: Array, P: Array

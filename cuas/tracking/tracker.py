@@ -48,6 +48,7 @@ PASSIVE_SILENCE_S = 1.0
 MAX_SPEED_MPS = 60.0
 MIN_TURN_RANGE_M = 150.0
 _RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
+_HORIZONTAL = np.array([0, 1, 3, 4])  # east, north and their speeds, in the state
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class TrackerStats:
     deleted: int = 0
     late_updates: int = 0
     passive_refits: int = 0
+    passive_courses: int = 0  # bearings-only tracks given their lines' course (bearings_tma.py)
 
 
 class _Graveyard:
@@ -1160,6 +1162,8 @@ class Tracker:
             if row is None or placed[row]:
                 gone.append(tid)
                 continue
+            if self._follow_course(tid, row, t):
+                continue
             out = self.refit.refit(tid, t, float(table.t_birth[row]), table.x[row], table.P[row])
             if out is None:
                 continue
@@ -1177,6 +1181,30 @@ class Tracker:
             table.x[row], table.P[row] = x[0], P[0]
             self.stats.passive_refits += 1
         self.refit.forget(gone)
+
+    def _follow_course(self, tid: int, row: int, t: float) -> bool:
+        """Give bearings-only track `tid` (row `row`) the straight course its lines of sight
+        fit as a whole (bearings_tma.py), where one is accepted and places it more tightly
+        than the filter does: each motion mode, as predicted now, takes the horizontal
+        position and velocity, uncorrelated with its height and climb. Whether it did."""
+        assert self.refit is not None
+        table = self.tracks
+        mu, xm, Pm = self._predicted_modes(np.array([row]), t)
+        x, P = combine(mu, xm, Pm)
+        course = self.refit.course(tid, t, x[0])
+        if course is None or np.trace(course.P[:2, :2]) >= np.trace(P[0, :2, :2]):
+            return False
+        xm[:, :, _HORIZONTAL] = course.x
+        Pm[:, :, _HORIZONTAL, :] = 0.0
+        Pm[:, :, :, _HORIZONTAL] = 0.0
+        Pm[:, :, _HORIZONTAL[:, None], _HORIZONTAL[None, :]] = course.P
+        table.mode_p[row], table.mode_x[row], table.mode_P[row] = mu[0], xm[0], Pm[0]
+        table.t_mix[row] = t
+        x, P = combine(mu, xm, Pm)
+        table.x[row], table.P[row] = x[0], P[0]
+        self.refit.done(tid, t)
+        self.stats.passive_courses += 1
+        return True
 
     def _bury(self, doomed: NDArray[np.bool_]) -> None:
         if not doomed.any():

@@ -1,0 +1,119 @@
+"""Target motion analysis: a bearings-only track's course from its lines of sight of the last
+two minutes, fitted as a whole.
+
+An extended Kalman filter updated bearing by bearing forgets: with the process noise a
+manoeuvring drone needs, it never builds up the range that the slow drift of the bearings
+from two sites a few hundred metres apart gives. A hidden drone's track 2.2 km out wandered
+between 2.0 and 3.2 km for two minutes (random camp 107), while a least-squares fit of the
+same finders' bearings, a minute or more at a time, stayed within 150 m of the drone most
+of that time (and the longer the window, the closer: 360 m median over 20 s, 140 m over
+60 s, 90 m over 90 s).
+
+`fit` is that fit (batch bearings-only target motion analysis): the horizontal position and
+velocity at time `t` of a target flying straight at constant speed that best explain the
+azimuths of the sightings, by Gauss-Newton from the track's own estimate; a step moves the
+position at most a third of the way to the nearest site, so that it cannot leap past the
+lines' crossing (from 600 m short or long of the drone it finds the same course). An older
+azimuth is trusted less: the target may have strayed from the straight course by `stray_mps`
+for every second of age (a drone orbiting the camp turns through 30-50 degrees in two
+minutes). The height, which azimuths hardly depend on, is the track's.
+
+The fit is refused (None) where it cannot speak for the track: sightings from fewer than two
+sites, spanning less than `min_span_s`, no convergence, or residuals larger than the
+sightings' noise allows (`max_chi2_dof`: bearings of another transmitter, or a sharp turn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.geodesy import wrap_rad
+from cuas.tracking.lines_of_sight import Sighting
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class CourseFit:
+    """The course at the reference time: east, north, east speed, north speed (m, m/s), their
+    covariance, and how well the sightings fit it (chi-square per degree of freedom)."""
+
+    x: Array  # (4,)
+    P: Array  # (4, 4)
+    chi2_dof: float
+
+
+def fit(
+    sightings: Sequence[Sighting],
+    t: float,
+    x0: Array,
+    height_m: float,
+    stray_mps: float = 1.0,
+    min_span_s: float = 20.0,
+    max_chi2_dof: float = 3.0,
+    iterations: int = 25,
+) -> CourseFit | None:
+    """The straight course through the azimuths of `sightings` (see the module docstring),
+    at `t`, from `x0` = (e, n, ve, vn) in the camp frame; None where refused."""
+    groups: dict[int, list[Sighting]] = {}
+    for s in sightings:
+        groups.setdefault(id(s.model), []).append(s)
+    if len(groups) < 2 or len(sightings) < 6:
+        return None
+    times = [s.t for s in sightings]
+    if max(times) - min(times) < min_span_s:
+        return None
+    sites = np.array([g[0].model.geometry.frame.position[:2] for g in groups.values()])
+    x = np.array(x0, dtype=float)
+    for _ in range(iterations):
+        J, r = _linearise(groups, t, x, height_m, stray_mps)
+        step = np.linalg.lstsq(J, r, rcond=None)[0]
+        nearest = float(np.hypot(*(sites - x[:2]).T).min())
+        size = float(np.hypot(step[0], step[1]))
+        if size > max(nearest, 50.0) / 3.0:
+            step *= max(nearest, 50.0) / 3.0 / size
+        x += step
+        if size < 0.5 and float(np.hypot(step[2], step[3])) < 0.01:
+            break
+    else:
+        return None
+    J, r = _linearise(groups, t, x, height_m, stray_mps)
+    info = J.T @ J
+    if not np.all(np.isfinite(info)) or np.linalg.cond(info) > 1e12:
+        return None
+    chi2_dof = float(r @ r) / max(r.size - 4, 1)
+    if chi2_dof > max_chi2_dof:
+        return None
+    P = np.linalg.inv(info)
+    return CourseFit(x, 0.5 * (P + P.T), chi2_dof)
+
+
+def _linearise(
+    groups: dict[int, list[Sighting]], t: float, x: Array, height_m: float, stray_mps: float
+) -> tuple[Array, Array]:
+    """The whitened Jacobian (k, 4) and residuals (k,) of every azimuth at course `x`."""
+    rows, residuals = [], []
+    for group in groups.values():
+        model = group[0].model
+        site = model.geometry.frame.position
+        dt = np.array([s.t - t for s in group])
+        states = np.zeros((dt.size, 6))
+        states[:, 0] = x[0] + x[2] * dt
+        states[:, 1] = x[1] + x[3] * dt
+        states[:, 2] = height_m
+        states[:, 3] = x[2]
+        states[:, 4] = x[3]
+        zhat, H = model.predict(states)
+        y = wrap_rad(np.array([s.z[0] for s in group]) - zhat[:, 0])
+        distance = np.maximum(np.hypot(states[:, 0] - site[0], states[:, 1] - site[1]), 1.0)
+        var = np.array([s.var[0] for s in group]) + (stray_mps * dt / distance) ** 2
+        w = 1.0 / np.sqrt(var)
+        h = H[:, 0, :]  # d azimuth / d state, at each sighting's time
+        J = np.stack([h[:, 0], h[:, 1], h[:, 0] * dt + h[:, 3], h[:, 1] * dt + h[:, 4]], axis=1)
+        rows.append(J * w[:, None])
+        residuals.append(y * w)
+    return np.concatenate(rows), np.concatenate(residuals)
