@@ -130,14 +130,17 @@ class PassiveRefit:
 
     def course(self, tid: int, t: float, x: Array) -> bearings_tma.CourseFit | None:
         """The straight course that track `tid`'s lines of sight of the last
-        `course_window_s` fit, from its state `x` at `t` (bearings_tma.py), or None. Not
-        of cameras alone: their fine lines cross sharply, and the filter does well there."""
+        `course_window_s` fit, from its state `x` at `t` (bearings_tma.py), or None. None
+        while a camera sees it (within `window_s`): a camera's fine line places it, and the
+        filter does well there, where a straight course of two minutes does not (a drone
+        orbiting the camp: random camp 4, its track 100-300 m off where the filter held it
+        to tens of metres)."""
         seen = [
             s
             for _, glimpse, s in self._seen.get(tid, ())
             if t - s.t <= self.course_window_s and not glimpse
         ]
-        if all(s.z.shape[0] > 1 for s in seen):
+        if any(s.z.shape[0] > 1 and t - s.t <= self.window_s for s in seen):
             return None
         return bearings_tma.fit(seen, t, x[[0, 1, 3, 4]], float(x[2]))
 
