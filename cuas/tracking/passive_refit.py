@@ -133,8 +133,8 @@ class PassiveRefit:
         `course_window_s` fit, from its state `x` at `t` (bearings_tma.py), or None. None
         while a camera sees it (within `window_s`): a camera's fine line places it, and the
         filter does well there, where a straight course of two minutes does not (a drone
-        orbiting the camp: random camp 4, its track 100-300 m off where the filter held it
-        to tens of metres)."""
+        orbiting the camp, random camp 4: its track 142 m from it at the median, against
+        57 m with the filter)."""
         seen = [
             s
             for _, glimpse, s in self._seen.get(tid, ())
