@@ -1461,7 +1461,9 @@ def lifecycle(
                 if recent and not hearing[s] and not localising[s]:
                     seen += 1
             transmitter = transmits[i] and (
-                not has_hearing or heard >= 2 or (heard >= 1 and (seen >= 2 or heard_long >= 2))
+                not has_hearing
+                or heard >= 2
+                or (heard >= 1 and (seen >= 2 or (seen >= 1 and heard_long >= 2)))
             )
             ghost = angle_fed and not transmitter and unseen[i] >= veto
             speed = math.hypot(x[i, 3], x[i, 4])

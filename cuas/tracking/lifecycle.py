@@ -30,9 +30,9 @@ class LifecycleRules:
     - Any track that lines of sight keep alive dies, whatever its status, once a radar
       covering it has looked `radar_veto_scans` times in a row without seeing anything there
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
-      finders hear one emitter id on it (or one does and the other heard it within
-      `heard_s`, or one does and two cameras see it): a transmitter is there, a small drone
-      the radar cannot see.
+      finders hear one emitter id on it (or one does, a camera sees it and the other finder
+      heard it within `heard_s`, or one does and two cameras see it): a transmitter is
+      there, a small drone the radar cannot see.
     """
 
     confirm_m: int
@@ -52,11 +52,9 @@ class LifecycleRules:
     # its birth: bearings from afar place it in range slowly, and a fresh one can be a
     # kilometre short of the drone while its covariance claims a hundred metres.
     transmitter_confirm_s: float = 10.0
-    # The second finder may have heard the emitter this long ago: a finder misses a drone for
-    # seconds at a time (its Pd, bearings too ambiguous to use) while the other keeps hearing
-    # it. Asked of a camera's company too, the radar's silence deleted a hidden drone's track
-    # at each such gap, 20-60 s after its birth, and its successor started afresh, a
-    # kilometre off (random camp 107: the drone within 300 m 15 % of the time).
+    # Where a camera sees it too, the second finder may have heard the emitter this long ago:
+    # a finder misses a drone for seconds at a time (its Pd, bearings too ambiguous to use)
+    # while the other finder and a camera keep placing it.
     heard_s: float = 15.0
 
     @property
@@ -218,10 +216,10 @@ def transmitting(
     heard_s: float,
 ) -> Mask:
     """Tracks on which two direction finders (`hearing`) recently (`memory_s`) heard one
-    emitter id, or one finder did while the other heard it within `heard_s` or two cameras
-    (neither `hearing` nor `localising`) saw it: a transmitter is there, even where no radar
-    sees anything (a drone too small for it). Without `hearing`, every track that holds an
-    emitter id.
+    emitter id, or one finder did while a camera (neither `hearing` nor `localising`) saw it
+    and the other finder heard it within `heard_s`, or while two cameras saw it: a
+    transmitter is there, even where no radar sees anything (a drone too small for it).
+    Without `hearing`, every track that holds an emitter id.
 
     Two cameras and a finder are three sites whose lines meet on the track, in height too
     (random camp 8, one finder: two cameras placed the hidden drone to 5-60 m, over and
@@ -234,7 +232,9 @@ def transmitting(
         heard = recent[:, hearing].sum(axis=1)
         seen = recent[:, ~(hearing | localising)].sum(axis=1)  # by cameras
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
-        transmitter &= (heard >= 2) | ((heard >= 1) & ((seen >= 2) | (heard_long >= 2)))
+        transmitter &= (heard >= 2) | (
+            (heard >= 1) & ((seen >= 2) | ((seen >= 1) & (heard_long >= 2)))
+        )
     return transmitter
 
 
