@@ -78,9 +78,8 @@ LONGER_S = {
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
 # one finder heard it, the other finder unheard for 5 s (before: camp 4 0.42, camp 23 0.82).
 # Camps 107 and 29 (two finders, the drone 2.2-2.5 km out): 0.15 and 0.56 until the track
-# followed the course its last two minutes of bearings fit (bearings_tma.py), which the
-# radar's veto had cut short at each gap of one finder (lifecycle.py `heard_s`).
-HIDDEN_KEPT = {4: 0.817, 23: 0.901, 107: 0.64, 29: 1.0}
+# followed the course its last two minutes of bearings fit (bearings_tma.py).
+HIDDEN_KEPT = {4: 0.817, 23: 0.901, 107: 0.64, 29: 0.97}
 HIDDEN_SLACK = 0.05
 # seed: the swarm's CLEAR-MOT id switches per drone when kept (150 s, as the benchmark flies
 # them). Pairs of tracks exchanged drones at 1-2 km, their velocities having followed the
