@@ -123,3 +123,15 @@ def test_scattered_camera_false_alarms_rarely_make_a_run() -> None:
             refit.refit(7, scan.t, 0.0, np.zeros(6), np.eye(6))
     assert alarms > 300
     assert counted / alarms < 0.02, (counted, alarms)
+
+
+def test_a_track_keeps_only_the_lines_of_sight_its_course_can_use() -> None:
+    """Bounded memory: five minutes of two finders' bearings leave the last two minutes."""
+    refit = PassiveRefit(HEIGHT)
+    for sensor, s in sightings(np.random.default_rng(5), 300.0):
+        scan = Scan(sensor, s.t, s.z[None], s.var[None], s.model)
+        refit.record(np.array([3]), scan, np.array([0]))
+    kept = [s.t for _, _, s in refit._seen[3]]
+    assert kept[-1] - kept[0] <= refit.course_window_s
+    assert kept[0] >= kept[-1] - refit.course_window_s - 0.5  # all of the last two minutes
+    assert len(kept) == 481  # two finders at 2 Hz for 120 s, both ends included

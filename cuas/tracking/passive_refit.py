@@ -116,6 +116,10 @@ class PassiveRefit:
         # Copies: a row of the scan's arrays would keep the whole scan alive.
         z, var = scan.z[j].copy(), scan.var[j].copy()
         seen.append((scan.sensor, glimpse, Sighting(scan.t, z, var, scan.model)))
+        # Nothing older than the course's window is read again: a track's memory is its
+        # sensors' rate times that window, and `max_sightings` at most.
+        while scan.t - seen[0][2].t > self.course_window_s:
+            seen.popleft()
 
     def forget(self, track_ids: list[int]) -> None:
         """Tracks deleted, or placed by a radar or Remote ID: nothing more to refit."""
