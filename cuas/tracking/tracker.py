@@ -48,6 +48,7 @@ PASSIVE_SILENCE_S = 1.0
 MAX_SPEED_MPS = 60.0
 MIN_TURN_RANGE_M = 150.0
 _RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
+_POSITION = np.arange(3)  # east, north, up, in the state
 _HORIZONTAL = np.array([0, 1, 3, 4])  # east, north and their speeds, in the state
 
 
@@ -1162,49 +1163,48 @@ class Tracker:
             if row is None or placed[row]:
                 gone.append(tid)
                 continue
-            if self._follow_course(tid, row, t):
+            # Each motion mode, as predicted now, takes what the lines of sight give.
+            modes = self._predicted_modes(np.array([row]), t)
+            if self._follow_course(tid, row, t, modes):
                 continue
             out = self.refit.refit(tid, t, float(table.t_birth[row]), table.x[row], table.P[row])
             if out is None:
                 continue
-            mean, cov = out
-            # Each motion mode, as predicted now, takes the position; its velocity stays,
-            # uncorrelated with it.
-            mu, xm, Pm = self._predicted_modes(np.array([row]), t)
-            xm[:, :, POS] = mean
-            Pm[:, :, POS, :] = 0.0
-            Pm[:, :, :, POS] = 0.0
-            Pm[:, :, POS, POS] = cov
-            table.mode_p[row], table.mode_x[row], table.mode_P[row] = mu[0], xm[0], Pm[0]
-            table.t_mix[row] = t
-            x, P = combine(mu, xm, Pm)
-            table.x[row], table.P[row] = x[0], P[0]
+            self._impose(row, t, modes, _POSITION, *out)  # the velocity stays
             self.stats.passive_refits += 1
         self.refit.forget(gone)
 
-    def _follow_course(self, tid: int, row: int, t: float) -> bool:
-        """Give bearings-only track `tid` (row `row`) the straight course its lines of sight
-        fit as a whole (bearings_tma.py), where one is accepted and places it more tightly
-        than the filter does: each motion mode, as predicted now, takes the horizontal
-        position and velocity, uncorrelated with its height and climb. Whether it did."""
+    def _follow_course(self, tid: int, row: int, t: float, modes: ModeArrays) -> bool:
+        """Give bearings-only track `tid` (row `row`, its `modes` predicted to `t`) the
+        straight course its lines of sight fit as a whole (bearings_tma.py), where one is
+        accepted and places it more tightly than the filter does: the horizontal position
+        and velocity, its height and climb kept. Whether it did."""
         assert self.refit is not None
-        table = self.tracks
-        mu, xm, Pm = self._predicted_modes(np.array([row]), t)
-        x, P = combine(mu, xm, Pm)
+        x, P = combine(*modes)
         course = self.refit.course(tid, t, x[0])
         if course is None or np.trace(course.P[:2, :2]) >= np.trace(P[0, :2, :2]):
             return False
-        xm[:, :, _HORIZONTAL] = course.x
-        Pm[:, :, _HORIZONTAL, :] = 0.0
-        Pm[:, :, :, _HORIZONTAL] = 0.0
-        Pm[:, :, _HORIZONTAL[:, None], _HORIZONTAL[None, :]] = course.P
+        self._impose(row, t, modes, _HORIZONTAL, course.x, course.P)
+        self.refit.done(tid, t)
+        self.stats.passive_courses += 1
+        return True
+
+    def _impose(
+        self, row: int, t: float, modes: ModeArrays, components: Index, mean: Array, cov: Array
+    ) -> None:
+        """Every motion mode of track `row`, as predicted to `t` (`modes`, changed in place),
+        takes `mean` and `cov` for the state's `components`, uncorrelated with the rest of
+        the state; the track's combined state follows."""
+        mu, xm, Pm = modes
+        xm[:, :, components] = mean
+        Pm[:, :, components, :] = 0.0
+        Pm[:, :, :, components] = 0.0
+        Pm[:, :, components[:, None], components[None, :]] = cov
+        table = self.tracks
         table.mode_p[row], table.mode_x[row], table.mode_P[row] = mu[0], xm[0], Pm[0]
         table.t_mix[row] = t
         x, P = combine(mu, xm, Pm)
         table.x[row], table.P[row] = x[0], P[0]
-        self.refit.done(tid, t)
-        self.stats.passive_courses += 1
-        return True
 
     def _bury(self, doomed: NDArray[np.bool_]) -> None:
         if not doomed.any():
