@@ -51,6 +51,7 @@ WORST_CAMPS = {
     23: 1.094,
     52: 1.046,
     36: 0.862,
+    77: 1.011,
 }
 SLACK = 0.03  # another numpy may round a last bit otherwise: no more
 DURATION_S = 90.0
@@ -63,6 +64,10 @@ DURATION_S = 90.0
 # settle, at 135 s.
 # Camp 36 (of the same thirty) warned at 13 s of a track 850 m from anything: a camera's
 # false alarm in the wide gate of the hidden drone's bearings-only track had pulled it there.
+# Camp 77 (of seeds 60-89): a camera 230 m from a bird flock; two of its false alarms, at the
+# edge of the gates of two birds' radar tracks, pulled each 60 m off with a sigma of 4 m, and
+# both birds were lost (1.053 until a surprising camera sighting waited for a second look,
+# surprises.py).
 LONGER_S = {
     13: 150.0,
     4: 150.0,
@@ -73,6 +78,7 @@ LONGER_S = {
     116: 150.0,
     107: 150.0,
     29: 150.0,
+    77: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and

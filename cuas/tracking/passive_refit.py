@@ -94,7 +94,7 @@ class PassiveRefit:
                 for k, (sensor, _, s) in enumerate(seen)
                 if sensor == scan.sensor
                 and scan.t - s.t <= self.repeat_s
-                and _together(z, var, s.z, s.var, rate[i] * (scan.t - s.t))
+                and together(z, var, s.z, s.var, rate[i] * (scan.t - s.t))
             ]
             kept = len(run) >= self.repeat_m
             joined = kept and all(seen[k][1] for k in run)
@@ -192,7 +192,7 @@ class PassiveRefit:
         return (mean, cov) if outside or overconfident else None
 
 
-def _together(z: Array, var: Array, z0: Array, var0: Array, turn: float) -> bool:
+def together(z: Array, var: Array, z0: Array, var0: Array, turn: float) -> bool:
     """Whether two lines of sight of one camera (azimuth, elevation) can be of one target
     that turned by at most `turn` radians about the camera between them (an azimuth turns
     faster, by 1 / cos(elevation))."""

@@ -28,6 +28,7 @@ from cuas.tracking.motion import POS, NearlyConstantVelocity
 from cuas.tracking.passive_refit import PassiveRefit
 from cuas.tracking.retrodiction import late_update, retrodict
 from cuas.tracking.scan import CLASSES, Scan
+from cuas.tracking.surprises import SurpriseHold
 from cuas.tracking.tracks import COASTING, TENTATIVE, TrackRows, TrackTable
 from cuas.tracking.triangulation import PassiveInitiator
 from cuas.tracking.update import (
@@ -140,6 +141,9 @@ class TrackerStages:
     passive_noise_scale: float = 1.0  # process noise of never-placed tracks, times the motion's
     calibrate_noise: bool = True  # learn angle-only sensors' real noise (calibration.py)
     refit_passive: bool = True  # refit bearings-only tracks from their lines (passive_refit.py)
+    # A camera sighting that fits its placed track badly waits for the camera to see the same
+    # again (surprises.py).
+    hold_surprises: bool = True
     # A track loses an emitter id once the bearings naming it, from finders that cover the
     # track, misfit by this running share (a bearing outside the gate a whole misfit, one
     # inside graded by its distance, `_check_emitters`); the share's memory per bearing.
@@ -212,6 +216,7 @@ class Tracker:
         self.calibration = NoiseCalibration(n_sensors) if stages.calibrate_noise else None
         height = HeightPrior(stages.passive.altitude_m, stages.passive.altitude_sigma_m)
         self.refit = PassiveRefit(height) if stages.refit_passive else None
+        self.surprises = SurpriseHold() if stages.hold_surprises else None
         self.emitter_misfit_share = stages.emitter_misfit_share
         self.emitter_memory = stages.emitter_memory
         self.weigh_formation_plots = stages.weigh_formation_plots
@@ -464,6 +469,9 @@ class Tracker:
         if camera and self.refit is not None and len(assigned):
             assigned, glimpses = self._camera_sightings(scan, assigned, placed)
             glimpsed[glimpses] = True
+        if camera and self.surprises is not None and len(assigned):
+            assigned, held = self._surprising(scan, assigned, placed)
+            glimpsed[held] = True
         rows = assigned.track
         if rows.size:
             weighed = None
@@ -534,15 +542,47 @@ class Tracker:
         rows = passive.track
         if rows.size == 0:  # every track it saw was placed: nothing to weigh
             return assigned, rows
-        pos, cov = table.x[rows][:, POS], table.P[rows][:, POS, POS]
-        reach = np.linalg.norm(pos - self.sites[scan.sensor], axis=1)
-        reach -= 2.0 * np.sqrt(np.trace(cov, axis1=1, axis2=2))
-        rate = MAX_SPEED_MPS / np.maximum(reach, MIN_TURN_RANGE_M)
-        use = self.refit.sighted(table.track_id[rows], scan, passive.det, rate)
+        use = self.refit.sighted(
+            table.track_id[rows], scan, passive.det, self._turn_rate(rows, scan.sensor)
+        )
         if use.all():
             return assigned, rows[:0]
         glimpses = rows[~use]
         return assigned.subset(~np.isin(assigned.track, glimpses)), glimpses
+
+    def _surprising(
+        self, scan: Scan, assigned: Hypotheses, placed: NDArray[np.bool_]
+    ) -> tuple[Hypotheses, Index]:
+        """The camera detections `assigned` that may update their tracks, and the rows of the
+        placed tracks they only glimpsed: a sighting that fits its placed track badly counts
+        only once the camera sees the same again (surprises.py)."""
+        assert self.surprises is not None
+        self.surprises.forget(scan.t)
+        odd = np.flatnonzero(placed[assigned.track] & (assigned.d2 > self.surprises.threshold))
+        if odd.size == 0:
+            return assigned, assigned.track[:0]
+        rows, det = assigned.track[odd], assigned.det[odd]
+        use = self.surprises.admit(
+            self.tracks.track_id[rows],
+            scan.sensor,
+            scan.t,
+            scan.z[det],
+            scan.var[det],
+            assigned.d2[odd],
+            self._turn_rate(rows, scan.sensor),
+        )
+        keep = np.ones(assigned.track.size, dtype=bool)
+        keep[odd[~use]] = False
+        return assigned.subset(keep), rows[~use]
+
+    def _turn_rate(self, rows: Index, sensor: int) -> Array:
+        """How fast each track `rows` may turn about `sensor`'s site (rad/s): top speed at
+        the nearest range its uncertainty allows (`MAX_SPEED_MPS`, `MIN_TURN_RANGE_M`)."""
+        table = self.tracks
+        pos, cov = table.x[rows][:, POS], table.P[rows][:, POS, POS]
+        reach = np.linalg.norm(pos - self.sites[sensor], axis=1)
+        reach -= 2.0 * np.sqrt(np.trace(cov, axis1=1, axis2=2))
+        return MAX_SPEED_MPS / np.maximum(reach, MIN_TURN_RANGE_M)
 
     def _routable(self, firm: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Tracks whose emitter's bearings are reserved for them (`_route_by_emitter`)."""
