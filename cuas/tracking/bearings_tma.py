@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +42,9 @@ Array = NDArray[np.float64]
 class CourseFit:
     """The course at the reference time: east, north, east speed, north speed (m, m/s), their
     covariance, and how well the sightings fit it (chi-square per degree of freedom)."""
+
+    # Where those four stand in a track's state (east, north, up, and their speeds).
+    components: ClassVar[NDArray[np.intp]] = np.array([0, 1, 3, 4])
 
     x: Array  # (4,)
     P: Array  # (4, 4)

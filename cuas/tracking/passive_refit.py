@@ -146,7 +146,7 @@ class PassiveRefit:
         ]
         if any(s.z.shape[0] > 1 and t - s.t <= self.window_s for s in seen):
             return None
-        return bearings_tma.fit(seen, t, x[[0, 1, 3, 4]], float(x[2]))
+        return bearings_tma.fit(seen, t, x[bearings_tma.CourseFit.components], float(x[2]))
 
     def done(self, tid: int, t: float) -> None:
         """Track `tid` was given its course at `t` (`course`): no refit is due before the

@@ -49,8 +49,7 @@ PASSIVE_SILENCE_S = 1.0
 MAX_SPEED_MPS = 60.0
 MIN_TURN_RANGE_M = 150.0
 _RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
-_POSITION = np.arange(3)  # east, north, up, in the state
-_HORIZONTAL = np.array([0, 1, 3, 4])  # east, north and their speeds, in the state
+_POSITION = np.arange(POS.start, POS.stop)  # `POS` as indices, for `_impose`
 
 
 @dataclass(frozen=True)
@@ -1224,7 +1223,7 @@ class Tracker:
         course = self.refit.course(tid, t, x[0])
         if course is None or np.trace(course.P[:2, :2]) >= np.trace(P[0, :2, :2]):
             return False
-        self._impose(row, t, modes, _HORIZONTAL, course.x, course.P)
+        self._impose(row, t, modes, course.components, course.x, course.P)
         self.refit.done(tid, t)
         self.stats.passive_courses += 1
         return True
