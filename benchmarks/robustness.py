@@ -11,8 +11,9 @@ on no hostile drone, the share of time the radar-hidden RF drone has a confirmed
 300 m once two direction finders hear it, the swarm's id switches per drone (CLEAR-MOT:
 a drone's track changing while a correspondence within 100 m could have held), and the track
 alerts whose object changed while they were active (the object each alert's track held, by
-the same CLEAR-MOT correspondences over every object); then the table, its medians and its
-worst camp.
+the same CLEAR-MOT correspondences over every object), and the hostile drones that entered
+the perimeter with no alert on them before they did (with every sensor and with the radar
+alone); then the table, its medians and its worst camp.
 
     .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
         [--json benchmarks/results/robustness.json] [--keep DIR]
@@ -37,6 +38,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from cuas import wire
+from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
 from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
@@ -85,6 +87,12 @@ class CampResult:
     swarm_switches_per_drone: float = 0.0  # CLEAR-MOT id switches
     swarm_flips_per_drone: float = 0.0  # the assignment made afresh each cycle changing
     alerts_on_no_drone: int = 0
+    # Hostile drones that entered the perimeter, and those no alert was on before they did
+    # (an active alert whose track was within 100 m of the drone, or three of its sigmas),
+    # with every sensor and with the radar alone: the threat a camp must never miss.
+    drones_entering: int = 0
+    unalerted_all: int = 0
+    unalerted_radar: int = 0
     # Track alerts raised, and those whose track went from one object to another while active.
     track_alerts: int = 0
     alerts_changing_object: int = 0
@@ -287,6 +295,50 @@ def _alerts_on_no_drone(
     return bad
 
 
+def _unalerted(
+    camp: RandomCamp,
+    truth: dict[float, TruthFrame],
+    cycles: list[wire.TrackCycle],
+    alerts: list[wire.Alert],
+) -> tuple[int, int]:
+    """(hostile drones that entered the perimeter, those on which no alert was active before
+    they did). An alert is on a drone while its track is within `MATCH_M` of it, or within
+    three of the track's published sigmas."""
+    zones = ZoneSet(camp.config.zones, camp.config.local_frame())
+    if zones.perimeter is None:
+        return 0, 0
+    hostile = {
+        t.target_id
+        for t in camp.scenario.targets.targets
+        if t.class_ == "drone" and t.target_id != "friend"
+    }
+    spans = list(_alert_spans(alerts).values())
+    entered: set[str] = set()
+    warned: set[str] = set()
+    for cycle in cycles:
+        frame = truth.get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        drones = [t for t in frame.targets if t.target_id in hostile]
+        if not drones:
+            continue
+        X = np.array([t.enu for t in drones])
+        inside = zones.contains(X)[:, zones.perimeter]
+        alerting = {track_id for track_id, t_from, t_to in spans if t_from <= cycle.t <= t_to}
+        on = [t for t in cycle.tracks if t.track_id in alerting]
+        for drone, x, now_inside in zip(drones, X, inside, strict=True):
+            if drone.target_id in entered:
+                continue
+            if now_inside:
+                entered.add(drone.target_id)
+                continue
+            for t in on:
+                if np.linalg.norm(np.array(t.enu) - x) < max(MATCH_M, 3.0 * t.pos_sigma_m):
+                    warned.add(drone.target_id)
+                    break
+    return len(entered), len(entered - warned)
+
+
 def _visible_gospa(camp: RandomCamp, truth: list[Snapshot], cycles: list[wire.TrackCycle]) -> float:
     """Mean GOSPA without the radar-hidden drone and the camera/RF-only tracks on it
     (`truth` as `read_truth` gives it).
@@ -345,6 +397,8 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
         setattr(result, f"position_error_{name}", round(s.mean_position_error_m, 1))
         visible = _visible_gospa(camp, snapshots, cycles)
         setattr(result, f"gospa_visible_{name}", round(visible, 1))
+        result.drones_entering, unalerted = _unalerted(camp, truth, cycles, alerts)
+        setattr(result, f"unalerted_{name}", unalerted)
         if name == "all":
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
@@ -387,6 +441,9 @@ def render(results: list[CampResult]) -> str:
         f"confirmed tracks on no object from cameras/DFs alone: "
         f"{statistics.mean(r.false_passive_per_cycle for r in results):.3f} per cycle (mean)",
         f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}",
+        f"hostile drones that entered the perimeter unalerted: "
+        f"{sum(r.unalerted_all for r in results)} of {sum(r.drones_entering for r in results)}"
+        f" (radar alone {sum(r.unalerted_radar for r in results)})",
         f"track alerts whose object changed while active: "
         f"{sum(r.alerts_changing_object for r in results)} of "
         f"{sum(r.track_alerts for r in results)}",

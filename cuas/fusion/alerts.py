@@ -345,11 +345,14 @@ class AlertLifecycle:
         t_update: float,
         orphaned: bool,
         level: int,
+        benign: bool = False,
         count: bool = True,
     ) -> bool:
         """Count this evaluation at `t` of a track at alerting threat `level`: is the evidence
         enough? (With `count` off, only whether it would be.) A `medium` threat's run must
-        span `medium_debounce_s`, a higher one's `debounce_s`.
+        span `medium_debounce_s`, a higher one's `debounce_s`; a `benign` track's (classified
+        a bird, clutter or an aircraft, and rated by the perimeter alone) at least
+        `benign_debounce_s`.
 
         Evidence is an update evaluated at its own time (`t_update == t`: the scan path, or a
         cycle that falls on an update); each update counts once. An evaluation of a track
@@ -368,6 +371,8 @@ class AlertLifecycle:
                 streak.evidence = evidence
                 streak.t_update = max(t_update, streak.t_update)
         wait = self.cfg.medium_debounce_s if level < HIGH else self.cfg.debounce_s
+        if benign:
+            wait = max(wait, self.cfg.benign_debounce_s)
         return evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
 
     def _raise(
@@ -395,6 +400,7 @@ class AlertLifecycle:
                 float(live.t_update[i]),
                 orphaned is not None and bool(orphaned[i]),
                 int(threat.level[i]),
+                threat.benign is not None and bool(threat.benign[i]),
             )
             orphan = self._adopt(live.x[i, :3], t)
             if orphan is not None:
