@@ -11,10 +11,10 @@ from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
 from cuas.tracking.association import _distinct, _ranks, _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
-from cuas.tracking.gating import gate_threshold, hypothesise
+from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import Tracker
+from cuas.tracking.tracker import Tracker, _EmitterCodes, _route_by_emitter
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
@@ -322,3 +322,35 @@ def test_gating_across_north_equals_the_full_mahalanobis_test(
             if y @ np.linalg.solve(S, y) < threshold:
                 expected.add((i, j))
     assert set(zip(hyps.track.tolist(), hyps.det.tolist(), strict=True)) == expected
+
+
+def route(names: list[str | None], held: list[str | None], pairs: list[tuple[int, int]]) -> set:
+    """The (track, bearing) pairs `_route_by_emitter` keeps of a finder's scan naming `names`,
+    for firm tracks holding `held`."""
+    track, det = (np.array(x, dtype=np.intp) for x in zip(*pairs, strict=True))
+    p = len(pairs)
+    hyps = Hypotheses(
+        track, det, np.ones(p), np.zeros((p, 1)), np.ones((p, 1, 1)), np.zeros((p, 1, 6))
+    )
+    emitters = _EmitterCodes.of(names)
+    kept = _route_by_emitter(
+        emitters,
+        emitters.held(np.array(held, dtype=object)),
+        hyps,
+        np.ones(len(held), bool),
+        len(names),
+    )
+    return set(zip(kept.track.tolist(), kept.det.tolist(), strict=True))
+
+
+def test_a_track_whose_own_emitter_a_finder_hears_takes_no_other_emitters_bearing() -> None:
+    """A finder hears the friendly patrol's link and, on nearly the same bearing, a hidden
+    drone's: the patrol's track, its own link's bearing in its gate, does not take the other
+    (which stays free to start the hidden drone's track). Without its own link in the scan,
+    the other bearing stays paired (identity's rule 3 may rename a wrongly bound track)."""
+    both = route(["PATROL", "HIDDEN"], ["PATROL"], [(0, 0), (0, 1)])
+    assert both == {(0, 0)}
+    alone = route(["HIDDEN"], ["PATROL"], [(0, 0)])
+    assert alone == {(0, 0)}
+    unnamed = route(["PATROL", None], ["PATROL"], [(0, 0), (0, 1)])
+    assert unnamed == {(0, 0), (0, 1)}  # a bearing naming no emitter is anyone's

@@ -42,13 +42,15 @@ def screen_bearings(
 
     A pair of an excluded track goes; one whose bearing names the emitter id a routable track
     holds goes unless it is that track's; one of a track holding another id goes when the
-    bearing is in several routable tracks' gates (`_route_by_emitter`). Of the rest (the
+    bearing is in several routable tracks' gates, or when a bearing naming the track's own id
+    is in its gate too (`_route_by_emitter`). Of the rest (the
     gated pairs), a bearing in several firm tracks' gates is ambiguous and updates none
     (`_ambiguous`), and a track placed within the sensor memory (`near`) takes one only
     inside the tighter gate (`limit`)."""
     p = track.shape[0]
     crowd = np.zeros(k, dtype=np.intp)  # routable tracks gating each detection
     routed = np.zeros(k, dtype=np.bool_)  # detections whose emitter's holder gates them
+    heard = np.zeros(excluded.shape[0], dtype=np.bool_)  # tracks whose own emitter gates
     for i in range(p):
         t = track[i]
         if excluded[t] or not routable[t]:
@@ -57,6 +59,7 @@ def screen_bearings(
         crowd[d] += 1
         if named[d] != 0 and holds[t] == named[d]:
             routed[d] = True
+            heard[t] = True
     gated = np.empty(p, dtype=np.intp)
     g = 0
     firm_in = np.zeros(k, dtype=np.intp)  # firm tracks gating each detection, once gated
@@ -68,7 +71,7 @@ def screen_bearings(
         code, held = named[d], holds[t]
         if routed[d] and not (held == code and routable[t]):
             continue
-        if code != 0 and held != 0 and held != code and crowd[d] > 1:
+        if code != 0 and held != 0 and held != code and (crowd[d] > 1 or heard[t]):
             continue
         gated[g] = i
         g += 1

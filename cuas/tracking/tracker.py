@@ -1429,8 +1429,12 @@ def _route_by_emitter(
     """Bearings that name an emitter, paired by it: one in the gate of the firm track that
     holds its emitter id (`holds`, per track, `_EmitterCodes.held`) goes to that track alone;
     and where a bearing falls in several firm tracks' gates (a swarm), a track holding another
-    emitter id does not take it. A lone track's bearing naming another emitter stays paired,
-    so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
+    emitter id does not take it. Nor does a track whose own emitter this scan's bearing in its
+    gate names: the finder hears two transmitters there at once, and the other one is
+    elsewhere on the line (random camp 115: the friendly patrol over the camp took a hidden
+    drone's bearings from the finder that had them in line, and held them from starting the
+    drone's track for 110 s). Otherwise a lone track's bearing naming another emitter stays
+    paired, so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
     (`_plots_elsewhere`): a bearings-only track whose gate holds a radar track's plot is likely that
     track's echo, and its emitter's bearings are not reserved for it.
 
@@ -1448,7 +1452,10 @@ def _route_by_emitter(
         return hyps
     routed = np.zeros(k, dtype=bool)
     routed[hyps.det[own]] = True
-    other = has_name & holding & (holds != named) & _ambiguous(hyps, firm, k)[hyps.det]
+    heard = np.zeros(firm.shape[0], dtype=bool)  # tracks whose own emitter's bearing gates
+    heard[hyps.track[own]] = True
+    other = has_name & holding & (holds != named)
+    other &= _ambiguous(hyps, firm, k)[hyps.det] | heard[hyps.track]
     return hyps.subset((~routed[hyps.det] | own) & ~other)
 
 
