@@ -259,6 +259,15 @@ def _two_finders_hear(camp: RandomCamp) -> float | None:
     return 10.0 if len(finders) >= 2 else None
 
 
+def _hostile(camp: RandomCamp) -> set[str]:
+    """The raid's drones that are not the camp's friendly patrol."""
+    return {
+        t.target_id
+        for t in camp.scenario.targets.targets
+        if t.class_ == "drone" and t.target_id != "friend"
+    }
+
+
 def _alerts_on_no_drone(
     camp: RandomCamp,
     truth: dict[float, TruthFrame],
@@ -268,11 +277,7 @@ def _alerts_on_no_drone(
     """Alerts raised where no hostile drone was within 300 m, nor within three of the
     alerting track's published sigmas (a hidden drone's vague track is on that drone)."""
     frame = camp.config.local_frame()
-    hostile = {
-        t.target_id
-        for t in camp.scenario.targets.targets
-        if t.class_ == "drone" and t.target_id != "friend"
-    }
+    hostile = _hostile(camp)
     times = np.array(sorted(truth))
     cycle_times = np.array([c.t for c in cycles])
     bad = 0
@@ -307,11 +312,7 @@ def _unalerted(
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if zones.perimeter is None:
         return 0, 0
-    hostile = {
-        t.target_id
-        for t in camp.scenario.targets.targets
-        if t.class_ == "drone" and t.target_id != "friend"
-    }
+    hostile = _hostile(camp)
     spans = list(_alert_spans(alerts).values())
     entered: set[str] = set()
     warned: set[str] = set()
