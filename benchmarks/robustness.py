@@ -93,6 +93,8 @@ class CampResult:
     drones_entering: int = 0
     unalerted_all: int = 0
     unalerted_radar: int = 0
+    # ... and how long before it the others were first alerted (s, every sensor).
+    warnings_s: list[float] = field(default_factory=list)
     # Track alerts raised, and those whose track went from one object to another while active.
     track_alerts: int = 0
     alerts_changing_object: int = 0
@@ -305,17 +307,18 @@ def _unalerted(
     truth: dict[float, TruthFrame],
     cycles: list[wire.TrackCycle],
     alerts: list[wire.Alert],
-) -> tuple[int, int]:
+) -> tuple[int, int, list[float]]:
     """(hostile drones that entered the perimeter, those on which no alert was active before
-    they did). An alert is on a drone while its track is within `MATCH_M` of it, or within
-    three of the track's published sigmas."""
+    they did, how long before they did the others first had one). An alert is on a drone
+    while its track is within `MATCH_M` of it, or within three of the track's published
+    sigmas."""
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if zones.perimeter is None:
-        return 0, 0
+        return 0, 0, []
     hostile = _hostile(camp)
     spans = list(_alert_spans(alerts).values())
-    entered: set[str] = set()
-    warned: set[str] = set()
+    entered: dict[str, float] = {}  # drone -> when it entered
+    warned: dict[str, float] = {}  # drone -> when an alert was first on it
     for cycle in cycles:
         frame = truth.get(round(cycle.t, 3))
         if frame is None:
@@ -331,13 +334,16 @@ def _unalerted(
             if drone.target_id in entered:
                 continue
             if now_inside:
-                entered.add(drone.target_id)
+                entered[drone.target_id] = cycle.t
+                continue
+            if drone.target_id in warned:
                 continue
             for t in on:
                 if np.linalg.norm(np.array(t.enu) - x) < max(MATCH_M, 3.0 * t.pos_sigma_m):
-                    warned.add(drone.target_id)
+                    warned[drone.target_id] = cycle.t
                     break
-    return len(entered), len(entered - warned)
+    leads = [round(t - warned[d], 1) for d, t in entered.items() if d in warned]
+    return len(entered), len(set(entered) - set(warned)), leads
 
 
 def _visible_gospa(camp: RandomCamp, truth: list[Snapshot], cycles: list[wire.TrackCycle]) -> float:
@@ -398,8 +404,10 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
         setattr(result, f"position_error_{name}", round(s.mean_position_error_m, 1))
         visible = _visible_gospa(camp, snapshots, cycles)
         setattr(result, f"gospa_visible_{name}", round(visible, 1))
-        result.drones_entering, unalerted = _unalerted(camp, truth, cycles, alerts)
+        result.drones_entering, unalerted, warnings = _unalerted(camp, truth, cycles, alerts)
         setattr(result, f"unalerted_{name}", unalerted)
+        if name == "all":
+            result.warnings_s = warnings
         if name == "all":
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
@@ -444,7 +452,8 @@ def render(results: list[CampResult]) -> str:
         f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}",
         f"hostile drones that entered the perimeter unalerted: "
         f"{sum(r.unalerted_all for r in results)} of {sum(r.drones_entering for r in results)}"
-        f" (radar alone {sum(r.unalerted_radar for r in results)})",
+        f" (radar alone {sum(r.unalerted_radar for r in results)}); the others warned "
+        f"{_median_min([s for r in results for s in r.warnings_s])} before",
         f"track alerts whose object changed while active: "
         f"{sum(r.alerts_changing_object for r in results)} of "
         f"{sum(r.track_alerts for r in results)}",
@@ -460,6 +469,12 @@ def render(results: list[CampResult]) -> str:
         f"({worst.gospa_all:.1f} vs {worst.gospa_radar:.1f}; {worst.description})",
     ]
     return "\n".join(lines)
+
+
+def _median_min(seconds: list[float]) -> str:
+    if not seconds:
+        return "-"
+    return f"{statistics.median(seconds):.0f} s (median), {min(seconds):.0f} s (least)"
 
 
 def main(argv: list[str] | None = None) -> int:
