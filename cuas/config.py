@@ -250,7 +250,7 @@ class AlertsConfig(_Section):
     # ... and this long for a track that classification calls a bird (clutter, aircraft),
     # rated by the perimeter alone: a drone taken for a bird flies at the perimeter for as
     # long as it takes to get there; a bird by the camp turns towards it now and then.
-    benign_debounce_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 10.0
+    benign_debounce_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 20.0
     # No track alert in the first seconds of a run (a start or a restart), while the identity
     # sensors name the friendlies already in the air: a finder hears a link, or a Remote ID
     # receiver a serial, once a second, and only a track that exists can take the name. The

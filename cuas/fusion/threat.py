@@ -185,11 +185,11 @@ class ThreatEvaluator:
         underground = pos[:, 2] < cfg.min_height_m  # not a plausible flying object
         ignored = (live.status == TENTATIVE) | live.friendly | underground
         level = np.maximum(zone_threat, eta_threat)
-        # A bird (clutter, aircraft) is still rated by the perimeter: about to cross it within
-        # `eta_high_s`, or inside it. Radar cross-section and speed overlap where small drones
-        # and large birds do (-20 dBsm, 15-20 m/s), and a drone taken for a bird would cross
-        # the perimeter unalerted (random camps: 14 of 519 hostile drones).
-        at_perimeter = (eta_threat == HIGH) | (zone_threat == CRITICAL)
+        # A bird (clutter, aircraft) is still rated by the perimeter: on a course that crosses
+        # it within `eta_medium_s`, or inside it. Radar cross-section and speed overlap where
+        # small drones and large birds do (-20 dBsm, 15-20 m/s), and a drone taken for a bird
+        # would cross the perimeter unalerted (random camps: 14 of 519 hostile drones).
+        at_perimeter = (eta_threat >= MEDIUM) | (zone_threat == CRITICAL)
         harmless = ignored | (benign & ~at_perimeter)
         level = np.where(harmless, NONE, level).astype(np.int64)
         return ThreatPicture(

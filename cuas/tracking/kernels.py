@@ -558,7 +558,7 @@ def threat_levels(
         eta_threat = 0
         if sure_closing >= min_closing and math.isfinite(eta) and eta > 0.0 and pz <= ceiling_p:
             eta_threat = 3 if eta <= eta_high else (2 if eta <= eta_medium else 1)
-        at_perimeter = eta_threat == 3 or zone_threat == 4
+        at_perimeter = eta_threat >= 2 or zone_threat == 4
         harmless = status[i] == 0 or friendly[i] or pz < min_height
         harmless = harmless or (benign[i] and not at_perimeter)
         out[i] = 0 if harmless else max(zone_threat, eta_threat)
