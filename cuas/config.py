@@ -217,8 +217,9 @@ class ThreatConfig(_Section):
     Inside a zone the zone's level sets the floor (warning zone: `medium`, critical zone:
     `critical`); a track closing on the perimeter faster than `min_closing_mps` is `high`
     within `eta_high_s` of it and `medium` within `eta_medium_s`, wherever it is. A track
-    whose bird, clutter or aircraft probability reaches `benign_confidence`, or that is more
-    than `-min_height_m` below the origin, is no threat.
+    whose bird, clutter or aircraft probability reaches `benign_confidence` is rated by the
+    perimeter alone (on a course into it within `eta_medium_s`, or inside it), and one more
+    than `-min_height_m` below the origin is no threat.
     """
 
     eta_high_s: Annotated[float, Meta(ge=0.0, le=3600.0)] = 30.0

@@ -1,16 +1,19 @@
 """Threat evaluation: how dangerous each track is this cycle, `none` .. `critical`.
 
-Pure and vectorised over a tracker snapshot. A firm, non-friendly track that is not
-confidently a bird, clutter or a manned aircraft is rated by two cues, and takes the worse:
+Pure and vectorised over a tracker snapshot. A firm, non-friendly track is rated by
+two cues, and takes the worse:
 - where it is: inside a `warning` zone it is at least `medium`, inside a `critical` zone
   (the perimeter) it is `critical`;
 - where it is going: closing on the camp faster than `min_closing_mps` on a course that meets
   the perimeter, it is `high` within `eta_high_s` of it, `medium` within `eta_medium_s`,
   `low` further out. Only being inside a critical zone makes a track `critical`, so a
   loiterer that keeps its distance never is.
-Tentative tracks, friendlies, benign classes and tracks estimated implausibly far below the
-camp (`min_height_m`: the filter of a track fed only by bearings can drift underground) are
-`none`: they never escalate.
+Tentative tracks, friendlies and tracks estimated implausibly far below the camp
+(`min_height_m`: the filter of a track fed only by bearings can drift underground) are `none`:
+they never escalate. A track confidently a bird, clutter or a manned aircraft is rated by the
+perimeter alone, on a course that crosses it within `eta_medium_s` or inside it, and is `none`
+anywhere else: a flock by the camp is no threat, but a small drone taken for a bird (their
+radar cross-sections and speeds overlap) must not cross the perimeter unalerted.
 
 Both cues use the track's covariance, not only its estimate (`certainty_sigmas`, k): a
 track counts as closing only if its closing speed less k sigmas still exceeds
@@ -112,7 +115,7 @@ class ThreatPicture:
     level: NDArray[np.int64]  # (n,) index into wire.THREATS
     zone: NDArray[np.int64]  # (n,) the highest-level zone holding the track, -1 none
     closing_mps: Array  # (n,) horizontal speed towards the camp centre (negative: away)
-    harmless: NDArray[np.bool_]  # (n,) tentative, friendly or a benign class
+    harmless: NDArray[np.bool_]  # (n,) tentative, friendly, or a benign class off the perimeter
     label: list[str]  # (n,) the published class: most probable above the confidence
     # (n,) a bird, clutter or aircraft by its class: rated by the perimeter alone
     benign: NDArray[np.bool_] | None = None
