@@ -408,7 +408,6 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
         setattr(result, f"unalerted_{name}", unalerted)
         if name == "all":
             result.warnings_s = warnings
-        if name == "all":
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
             result.alerts_on_no_drone = _alerts_on_no_drone(camp, truth, alerts, cycles)

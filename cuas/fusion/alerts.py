@@ -400,7 +400,7 @@ class AlertLifecycle:
                 float(live.t_update[i]),
                 orphaned is not None and bool(orphaned[i]),
                 int(threat.level[i]),
-                threat.benign is not None and bool(threat.benign[i]),
+                bool(threat.benign[i]),
             )
             orphan = self._adopt(live.x[i, :3], t)
             if orphan is not None:

@@ -117,8 +117,7 @@ class ThreatPicture:
     closing_mps: Array  # (n,) horizontal speed towards the camp centre (negative: away)
     harmless: NDArray[np.bool_]  # (n,) tentative, friendly, or a benign class off the perimeter
     label: list[str]  # (n,) the published class: most probable above the confidence
-    # (n,) a bird, clutter or aircraft by its class: rated by the perimeter alone
-    benign: NDArray[np.bool_] | None = None
+    benign: NDArray[np.bool_]  # (n,) a bird, clutter or aircraft: rated by the perimeter alone
 
     @property
     def names(self) -> list[str]:
