@@ -2,17 +2,18 @@
 
 The radar-hidden RF drone is left out of the truth, and with it the camera/RF-only tracks on
 it (within 300 m or three of their sigmas); every other track stays, so a ghost or a radar
-track anywhere still counts.
+track anywhere still counts. And how well the finders' geometry can place that drone at all.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 from support.wire_tracks import confirmed_drone
 
-from benchmarks.robustness import _visible_gospa
+from benchmarks.robustness import _rf_crossing_sigmas, _visible_gospa
 from cuas import wire
 from cuas.io.recording import RecordingWriter
 from simulators.random_camp import random_camp
@@ -86,3 +87,18 @@ def test_a_cycle_between_truth_records_leaves_out_the_track_on_the_hidden_drone(
     )
     cycle = wire.TrackCycle(1, T0 + 1.0, [on_drone, off_hidden])
     assert _visible_gospa(camp, read_truth(path), [cycle]) == pytest.approx(10.0)
+
+
+def test_the_finders_geometry_says_where_the_hidden_drone_s_range_is_unobservable() -> None:
+    """Random camp 58's two finders, 335 m apart, stand nearly in line with its hidden drone
+    2 km out: their lines meet at 1.7 degrees there, under their bearings' noise, so no
+    tracker can tell its range from their crossing. Camp 1's meet at 26 degrees. A camp with
+    one finder has no crossing at all."""
+    assert _rf_crossing_sigmas(random_camp(58, 150.0)) < 0.5
+    assert _rf_crossing_sigmas(random_camp(1, 150.0)) > 3.0
+    single = next(
+        s
+        for s in range(40)
+        if sum(x.kind == "rf" for x in random_camp(s, 10.0).config.sensors) == 1
+    )
+    assert math.isnan(_rf_crossing_sigmas(random_camp(single, 10.0)))
