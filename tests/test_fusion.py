@@ -18,7 +18,7 @@ from cuas.tracking.measurements import (
     RadarModel,
 )
 from cuas.tracking.scan import Labels, Scan
-from cuas.tracking.tracker import Tracker
+from cuas.tracking.tracker import Tracker, _beyond, crossing_at_track
 from cuas.tracking.tracks import COASTING, TENTATIVE
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
@@ -164,6 +164,23 @@ def test_bearings_along_the_baseline_do_not_cross_and_start_nothing() -> None:
     drone = np.array([[far[0], far[1], 60.0, 0.0, 0.0, 0.0]])
     firm, _ = passive_run(drone, ["ctrl-1"], [RF_NE, RF_SW], seconds=20.0)
     assert len(firm) == 0
+
+
+def test_lines_that_cross_only_at_an_estimate_pulled_short_do_not_make_it_observable() -> None:
+    """Two finders 335 m apart, nearly in line with a drone 2 km out (random camp 58): their
+    lines meet at 1.7 degrees at the drone, at 5.8 at an estimate 1 km short of it. The
+    estimate alone would pass the 5-degree test; two of its sigmas beyond it, it does not."""
+    west, east = np.array([314.0, 554.0, 0.0]), np.array([543.0, 309.0, 0.0])
+    sites = np.array([west, east])
+    seen = np.ones((1, 2), dtype=bool)
+    drone = np.array([[1430.0, -1353.0, 100.0]])
+    short = np.array([[841.0, -324.0, 100.0]])
+    P = np.diag([200.0**2, 340.0**2, 50.0**2])[None]  # 393 m horizontal, as the track claimed
+    assert not crossing_at_track(drone, seen, sites, 5.0)
+    assert crossing_at_track(short, seen, sites, 5.0)
+    assert not crossing_at_track(_beyond(short, P, sites), seen, sites, 5.0)
+    # A well-placed track stays where it is.
+    assert np.allclose(_beyond(drone, np.zeros((1, 3, 3)), sites), drone)
 
 
 def test_two_cameras_triangulate_height_as_well() -> None:
