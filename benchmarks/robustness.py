@@ -104,6 +104,13 @@ class CampResult:
     # configured bearing sigmas combined). Under one, lines from the two sites are as good
     # as parallel there: the range is unobservable, whatever the tracker does.
     rf_crossing_sigmas: float = math.nan
+    # Whether the published sigma of a track made by cameras/finders alone on that drone
+    # agrees with its error: over such firm tracks and cycles, their number, the mean of
+    # (error / pos_sigma_m)^2 (pos_sigma_m is the root of the covariance's trace, so 1 where
+    # they agree) and the share beyond three sigmas.
+    rf_track_cycles: int = 0
+    rf_track_nees: float = math.nan
+    rf_track_beyond_3_sigma: float = math.nan
     position_error_all: float = 0.0
     position_error_radar: float = 0.0
     wall_s: float = 0.0
@@ -147,6 +154,7 @@ def _detail(
     alerting = _alert_spans(alerts)
     followed: dict[str, list[str]] = {a: [] for a in alerting}  # alert -> objects in turn
     rf_seen = rf_near = 0
+    rf_scores: list[float] = []  # (error / sigma)^2 of the passive tracks on the hidden drone
     rf_heard_from = _two_finders_hear(camp)
     t0 = cycles[0].t if cycles else 0.0
     for cycle in cycles:
@@ -181,9 +189,12 @@ def _detail(
                     seen.append(on[track_id])
         for j, track in enumerate(tracks):
             nearest = float(D[:, j].min()) if D is not None else math.inf
+            key = _kinds(track, kinds)
+            on_hidden = D is not None and frame.targets[int(D[:, j].argmin())].target_id
+            if on_hidden == camp.rf_only_id and not set(key.split("+")) & {"radar", "remote_id"}:
+                rf_scores.append((nearest / max(track.pos_sigma_m, 1e-3)) ** 2)
             if j in matched_tracks or nearest < MATCH_M:
                 continue
-            key = _kinds(track, kinds)
             by_kinds[key] = by_kinds.get(key, 0) + 1
             # A passive track is a ghost when no object is within what bearings can place
             # (300 m) nor within three of its own published sigmas: a vague track of a real
@@ -203,6 +214,11 @@ def _detail(
         "swarm_switches_per_drone": swarm_switches / max(len(camp.swarm_ids), 1),
         "swarm_flips_per_drone": swarm_flips / max(len(camp.swarm_ids), 1),
         "rf_only_within_300m": rf_near / rf_seen if rf_seen else math.nan,
+        "rf_track_cycles": len(rf_scores),
+        "rf_track_nees": float(np.mean(rf_scores)) if rf_scores else math.nan,
+        "rf_track_beyond_3_sigma": float(np.mean(np.array(rf_scores) > 9.0))
+        if rf_scores
+        else math.nan,
         "track_alerts": len(alerting),
         "alerts_changing_object": sum(len(seen) > 1 for seen in followed.values()),
     }
@@ -513,7 +529,17 @@ def _rf_line(results: list[CampResult]) -> str:
             f"worst {min(values):.0%}, 80 % of the time or more on "
             f"{sum(v >= 0.8 for v in values)}/{len(values)}"
         )
-    return "RF-only drone within 300 m: " + "; ".join(parts)
+    line = "RF-only drone within 300 m: " + "; ".join(parts)
+    scored = [r for r in results if r.rf_track_cycles]
+    if scored:
+        n = sum(r.rf_track_cycles for r in scored)
+        nees = sum(r.rf_track_nees * r.rf_track_cycles for r in scored) / n
+        beyond = sum(r.rf_track_beyond_3_sigma * r.rf_track_cycles for r in scored) / n
+        line += (
+            f"\nits camera/DF-only tracks, error against published sigma: mean (e/sigma)^2 "
+            f"{nees:.2f} (1 where they agree), beyond 3 sigmas {beyond:.1%} of {n} track-cycles"
+        )
+    return line
 
 
 def _median_min(seconds: list[float]) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from support.wire_tracks import confirmed_drone
 
-from benchmarks.robustness import _rf_crossing_sigmas, _visible_gospa
+from benchmarks.robustness import _detail, _rf_crossing_sigmas, _visible_gospa
 from cuas import wire
 from cuas.io.recording import RecordingWriter
 from simulators.random_camp import random_camp
-from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget, read_truth
+from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget, read_truth, read_truth_frames
 
 T0 = 1_764_000_000.0
 DRONE = [1000.0, 0.0, 100.0]
@@ -102,3 +102,22 @@ def test_the_finders_geometry_says_where_the_hidden_drone_s_range_is_unobservabl
         if sum(x.kind == "rf" for x in random_camp(s, 10.0).config.sensors) == 1
     )
     assert math.isnan(_rf_crossing_sigmas(random_camp(single, 10.0)))
+
+
+def test_a_bearings_only_track_on_the_hidden_drone_is_scored_against_its_own_sigma(
+    truth_file,
+) -> None:
+    """A track of finders alone 200 m from the hidden drone scores (200 / sigma)^2: 4 with a
+    published sigma of 100 m, beyond three sigmas with 50 m. A radar track there, and a
+    passive track nearer another object, are not scored."""
+    camp = random_camp(0, 10.0)
+    truth = read_truth_frames(truth_file)
+    radar_there = track(3, [0.0, 2000.0, 50.0], ["radar"])
+    near_drone = track(4, [1000.0, 50.0, 100.0], ["rf-0", "rf-1"], sigma=10.0)
+    for sigma, score, beyond in ((100.0, 4.0, 0.0), (50.0, 16.0, 1.0)):
+        off = track(2, [0.0, 2200.0, 50.0], ["rf-0", "rf-1"], sigma=sigma)
+        cycle = wire.TrackCycle(1, T0, [off, radar_there, near_drone])
+        detail = _detail(camp, truth, [cycle], [])
+        assert detail["rf_track_cycles"] == 1
+        assert detail["rf_track_nees"] == pytest.approx(score)
+        assert detail["rf_track_beyond_3_sigma"] == beyond
