@@ -190,8 +190,9 @@ def _detail(
         for j, track in enumerate(tracks):
             nearest = float(D[:, j].min()) if D is not None else math.inf
             key = _kinds(track, kinds)
-            on_hidden = D is not None and frame.targets[int(D[:, j].argmin())].target_id
-            if on_hidden == camp.rf_only_id and not set(key.split("+")) & {"radar", "remote_id"}:
+            passive = not set(key.split("+")) & {"radar", "remote_id"}  # cameras/DFs alone
+            nearest_id = frame.targets[int(D[:, j].argmin())].target_id if D is not None else None
+            if passive and nearest_id == camp.rf_only_id:
                 rf_scores.append((nearest / max(track.pos_sigma_m, 1e-3)) ** 2)
             if j in matched_tracks or nearest < MATCH_M:
                 continue
@@ -200,7 +201,7 @@ def _detail(
             # (300 m) nor within three of its own published sigmas: a vague track of a real
             # drone 2.5 km out is on it, a crossing of two objects' lines of sight is not.
             reach = max(RF_NEAR_M, 3.0 * track.pos_sigma_m)
-            if not (set(key.split("+")) & {"radar", "remote_id"}) and nearest >= reach:
+            if passive and nearest >= reach:
                 passive_false += 1
         rf = next((t for t in frame.targets if t.target_id == camp.rf_only_id), None)
         if rf is not None and rf_heard_from is not None and cycle.t - t0 >= rf_heard_from:
