@@ -42,6 +42,10 @@ from simulators.scoring import one_sensor, read_truth_frames, score_replay
 # which held the hidden drone within 300 m more of the time (65 -> 69 %) but mostly more than
 # 50 m off, which GOSPA (c = 100 m) charges more than no track; on what the radar can see the
 # fused GOSPA is unchanged (156.0).
+# Camp 4 (150 s): 0.948 until the lines of sight shared one stray from their track's velocity
+# (lines_of_sight.py `_SharedDrift`): its hidden drone within 300 m 82 -> 87 % of the time and
+# its track's (e/sigma)^2 1.97 -> 1.22, but after the first minute the track sat 60-80 m
+# further beyond the drone, which GOSPA (c = 100 m) charges metre by metre.
 WORST_CAMPS = {
     0: 1.131,
     26: 1.156,
@@ -49,7 +53,7 @@ WORST_CAMPS = {
     18: 1.085,
     11: 1.080,
     13: 0.810,
-    4: 0.948,
+    4: 0.983,
     23: 1.094,
     52: 1.046,
     36: 0.862,

@@ -14,7 +14,7 @@ tightly than the filter (bearings_tma.py); otherwise, while the track is younger
 `max_age_s`, its lines of sight of
 the last `window_s` (from two sites or more, an RF bearing among them: cameras alone cross
 sharply) are integrated as a whole (lines_of_sight.py), carried to now with the track's
-velocity and widened by that velocity's uncertainty. Where
+velocity, that velocity's uncertainty integrated out. Where
 the filter disagrees with that posterior (its position outside the posterior's 99 % region,
 or its covariance under half the posterior's along the posterior's long axis), the track's
 position and position covariance become the posterior's; its velocity is kept.
