@@ -138,6 +138,24 @@ def test_a_vague_contact_cannot_alert_on_a_speed_it_does_not_know() -> None:
     assert sky.threat["vague"] == "none"
 
 
+def test_a_far_vague_contact_is_in_a_zone_only_if_its_outward_tail_is() -> None:
+    """Lines of sight place a far target in inverse range: two sigmas of 1/r reach further out
+    than two sigmas of r. A contact 650 m north of the centre, 346 m inside the approach
+    zone's edge (at 996 m) and known to 120 m, is not surely in it (the 1/r bound reaches
+    380 m out); the same contact placed by a radar is, and so is one as vague 300 m out,
+    where the sensors around the camp see it from all sides (plain sigmas)."""
+    sky = Sky()
+    sky.add("vague", (0.0, 650.0, 80.0))
+    sky.add("sharp", (30.0, 650.0, 80.0))
+    sky.add("near", (0.0, 300.0, 80.0))
+    for name in ("vague", "near"):
+        sky.table.P[sky._row(name)] = np.diag([85.0**2, 85.0**2, 50.0**2, 4.0, 4.0, 1.0])
+    sky.cycle()
+    assert sky.threat["sharp"] == "medium"
+    assert sky.threat["near"] == "medium"
+    assert sky.threat["vague"] == "none"
+
+
 def test_a_contact_placed_well_inside_a_zone_counts_inside_even_when_vague() -> None:
     sky = Sky()
     sky.add("deep", (0.0, 0.0, 60.0))  # the camp centre: 350 m inside the perimeter

@@ -529,6 +529,12 @@ def threat_levels(
     for i in range(n):
         px, py, pz = x[i, 0], x[i, 1], x[i, 2]
         sigma_h = math.sqrt(max(P[i, 0, 0] + P[i, 1, 1], 0.0))
+        # k sigmas in inverse distance from the camp where they reach less than half way
+        # (`ThreatEvaluator._surely_inside`).
+        margin = k * sigma_h
+        r = math.hypot(px, py)
+        if r > 2.0 * margin:
+            margin = margin * (r / (r - margin))
         top = 0
         for z in range(zones):
             if not (pz >= floor[z] and pz <= ceiling[z]):
@@ -536,7 +542,7 @@ def threat_levels(
             polygon = polygons[starts[z] : starts[z + 1]]
             if not _inside(px, py, polygon):
                 continue
-            if sigma_h > certain_m and not _distance(px, py, polygon) >= k * sigma_h:
+            if sigma_h > certain_m and not _distance(px, py, polygon) >= margin:
                 continue
             top = max(top, rank[z])
         zone_threat = 4 if top == 2 else (2 if top == 1 else 0)
