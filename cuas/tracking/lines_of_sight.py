@@ -222,7 +222,7 @@ class _SharedDrift:
     each sighting given its own stray (its angle widened by `speed_sigma * a / range`), the
     normal densities' factors would favour far points, where a stray subtends a smaller
     angle, once per sighting: forty of a camera's fine lines in ten seconds made the
-    posterior grow as the fortieth power of range and pile against a sensor's reach, 200 m
+    posterior grow as the fortieth power of range and pile against a sensor's reach, 180 m
     past a hidden drone with 40 m of sigma (random camp 158). One stray for all of them,
     integrated out, costs each point the 2x2 determinant and the part of the misfit that a
     stray explains (Woodbury): with J the sightings' sensitivities to the stray and R their
@@ -316,6 +316,9 @@ def _weigh_compiled(
     else:
         site, tan_el, cos_el2, el_var = np.zeros(3), 0.0, 1.0, 0.0
         h_mean, h_var = height_without_camera or (height.mean_m, height.sigma_m**2)
+    sight_t = np.array([s.t for s in ordered], dtype=np.float64)
+    sight_var = np.array([s.var[0] for s in ordered], dtype=np.float64)
+    sight_z = np.array([s.z[0] for s in ordered], dtype=np.float64)
     points, z_var, en, args, far, height_chi = sight_kernels.grid_geometry(
         np.asarray(centre, dtype=np.float64),
         np.sin(phi),
@@ -325,8 +328,8 @@ def _weigh_compiled(
         float(t),
         np.asarray(velocity, dtype=np.float64),
         0.0,  # no sighting widened alone: the drift is shared (`_SharedDrift`)
-        np.array([s.t for s in ordered], dtype=np.float64),
-        np.array([s.var[0] for s in ordered], dtype=np.float64),
+        sight_t,
+        sight_var,
         starts,
         np.array([g.frame.position for g in geometries], dtype=np.float64),
         np.array([g.frame.rotation for g in geometries], dtype=np.float64),
@@ -344,13 +347,14 @@ def _weigh_compiled(
     logs = np.empty_like(args)
     read = args.shape[0] if camera is not None else args.shape[0] - 1
     np.log(args[:read], out=logs[:read])
+    angles = np.arctan2(en[0], en[1])
     logw, top = sight_kernels.grid_log_weights(
-        np.arctan2(en[0], en[1]),
+        angles,
         args,
         logs,
         far,
         height_chi,
-        np.array([s.z[0] for s in ordered], dtype=np.float64),
+        sight_z,
         starts,
         np.log(r),
         phi.size,
@@ -359,14 +363,13 @@ def _weigh_compiled(
     if not np.isfinite(top):
         return None
     if speed_sigma > 0.0:
+        # The misfits again from the angles the weights read, per sensor for its rotation.
         drift = _SharedDrift(logw.shape[0], speed_sigma)
-        ages = t - np.array([s.t for s in ordered], dtype=np.float64)
-        var0 = np.array([s.var[0] for s in ordered], dtype=np.float64)[:, None]
-        z = np.array([s.z[0] for s in ordered], dtype=np.float64)
+        ages, var0 = t - sight_t, sight_var[:, None]
         for g, geometry in enumerate(geometries):
             lo, hi = starts[g], starts[g + 1]
+            y = wrap_rad(sight_z[lo:hi, None] - angles[lo:hi])
             e, n = en[0, lo:hi], en[1, lo:hi]
-            y = wrap_rad(z[lo:hi, None] - np.arctan2(e, n))
             drift.add(y, e, n, ages[lo:hi], var0[lo:hi], geometry.frame.rotation, far[lo:hi])
         logw -= 0.5 * drift.chi()
         top = float(logw.max())
