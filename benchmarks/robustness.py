@@ -16,7 +16,11 @@ the perimeter with no alert on them before they did (with every sensor and with 
 alone); then the table, its medians and its worst camp.
 
     .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
-        [--json benchmarks/results/robustness.json] [--keep DIR]
+        [--formation] [--json benchmarks/results/robustness.json] [--keep DIR]
+
+The camps' swarms are loose (each member at its own speed, passing its neighbours abreast);
+`--formation` flies each in formation instead, the swarm targets' case, the rest of each camp
+and raid unchanged.
 
 Same seed, same camp, same raid, same figures.
 """
@@ -85,6 +89,7 @@ class CampResult:
     id_switches_all: int = 0
     id_switches_radar: int = 0
     swarm_switches_per_drone: float = 0.0  # CLEAR-MOT id switches
+    swarm_switches_radar_per_drone: float = 0.0  # ... with the radar alone
     swarm_flips_per_drone: float = 0.0  # the assignment made afresh each cycle changing
     alerts_on_no_drone: int = 0
     # Hostile drones that entered the perimeter, and those no alert was on before they did
@@ -455,6 +460,9 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
             result.alerts_on_no_drone = _alerts_on_no_drone(camp, truth, alerts, cycles)
+        else:  # the swarm's switches with the radar alone, its reference
+            detail = _detail(camp, truth, cycles, alerts)
+            result.swarm_switches_radar_per_drone = detail["swarm_switches_per_drone"]
     result.rf_crossing_sigmas = round(_rf_crossing_sigmas(camp), 2)
     result.wall_s = round(time.perf_counter() - started, 1)
     return result
@@ -502,8 +510,10 @@ def render(results: list[CampResult]) -> str:
         f"{sum(r.track_alerts for r in results)}",
         _rf_line(results),
         f"swarm id switches per drone (CLEAR-MOT): "
-        f"mean {statistics.mean(r.swarm_switches_per_drone for r in results):.2f}, "
-        f"max {max(r.swarm_switches_per_drone for r in results):.1f}; "
+        f"mean {statistics.mean(r.swarm_switches_per_drone for r in results):.2f} "
+        f"(radar alone {statistics.mean(r.swarm_switches_radar_per_drone for r in results):.2f}), "
+        f"max {max(r.swarm_switches_per_drone for r in results):.1f}, "
+        f"over one on {sum(r.swarm_switches_per_drone > 1.0 for r in results)}/{len(results)}; "
         f"fresh-assignment flips max {max(r.swarm_flips_per_drone for r in results):.1f}",
         f"worst camp (all minus radar GOSPA): {worst.seed} "
         f"({worst.gospa_all:.1f} vs {worst.gospa_radar:.1f}; {worst.description})",
@@ -556,13 +566,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=150.0)
     parser.add_argument("--json", default="benchmarks/results/robustness.json")
     parser.add_argument("--keep", help="keep recordings and outputs in this folder")
+    parser.add_argument(
+        "--formation", action="store_true", help="each swarm in formation, at one speed"
+    )
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for seed in range(args.first, args.first + args.camps):
-            camp = random_camp(seed, args.duration)
+            camp = random_camp(seed, args.duration, formation=args.formation)
             r = run_camp(camp, work)
             results.append(r)
             print(json.dumps(asdict(r)), file=sys.stderr, flush=True)

@@ -10,6 +10,12 @@ inbound drones, a swarm of four to six at 30-40 m spacing on their own RF links,
 a friendly patrol with Remote ID, a flock of birds, and a low RF-emitting drone the radar
 cannot see (a tiny RCS) 1.5-2.5 km out. Same seed, same camp, same raid.
 
+The swarm is loose by default: each member flies its own speed (15-22 m/s) from its slot, so
+the rows draw apart and members pass one another 30-40 m abreast, within the radar's
+cross-range noise. `formation=True` flies the same swarm in formation instead, every member
+at the first member's speed, holding its slot: the close formation the swarm targets speak
+of. Nothing else of the camp or raid changes (the same random draws are made).
+
 `benchmarks/robustness.py` scores many of them; `tests/test_random_camps.py` keeps the worst.
 """
 
@@ -77,8 +83,9 @@ def _sensor(frame: Any, sid: str, kind: str, en: np.ndarray, up: float, **kw: An
     }
 
 
-def random_camp(seed: int, duration_s: float = 150.0) -> RandomCamp:
-    """The camp and raid of `seed` (see the module docstring)."""
+def random_camp(seed: int, duration_s: float = 150.0, formation: bool = False) -> RandomCamp:
+    """The camp and raid of `seed`, its swarm loose or in `formation` (see the module
+    docstring)."""
     rng = np.random.default_rng([7, seed])
     origin = {
         "lat": float(rng.uniform(-40.0, 50.0)),
@@ -158,7 +165,7 @@ def random_camp(seed: int, duration_s: float = 150.0) -> RandomCamp:
         f"<random camp {seed}>",
     )
     flown, models = _real_sensors(rng, config)
-    targets, swarm_ids, rf_only = _raid(rng, config, radar_en, radar_range, duration_s)
+    targets, swarm_ids, rf_only = _raid(rng, config, radar_en, radar_range, duration_s, formation)
     radar = flown[0]
     scenario = Scenario(
         name=f"random-{seed}",
@@ -224,6 +231,7 @@ def _raid(
     radar_en: np.ndarray,
     radar_range: float,
     duration_s: float,
+    formation: bool,
 ) -> tuple[list[Any], tuple[str, ...], str]:
     reach = 0.85 * radar_range
     rcs = lambda: float(rng.uniform(-20.0, -5.0))  # noqa: E731
@@ -241,7 +249,8 @@ def _raid(
                 t_start=float(rng.uniform(0.0, 30.0)),
             )
         )
-    # A swarm of 4-6 at 30-40 m spacing, each on its own RF link.
+    # A swarm of 4-6 at 30-40 m spacing, each on its own RF link; loose, each member at its
+    # own speed, or in formation at the first member's.
     n = int(rng.integers(4, 7))
     spacing = float(rng.uniform(30.0, 40.0))
     bearing = float(rng.uniform(0.0, 360.0))
@@ -250,18 +259,20 @@ def _raid(
     u = (aim - lead) / np.linalg.norm(aim - lead)
     left = np.array([-u[1], u[0], 0.0]) / math.hypot(u[0], u[1])
     swarm_ids = []
+    speeds: list[float] = []
     for k in range(n):
         row, col = divmod(k, 3)
         offset = (col - 1) * spacing * left - row * spacing * u
         offset[2] = float(rng.uniform(-10.0, 10.0))
         tid = f"sw{k}"
         swarm_ids.append(tid)
+        speeds.append(float(rng.uniform(15.0, 22.0)))  # drawn either way: the same raid
         targets.append(
             Weave(
                 target_id=tid,
                 start=tuple(float(x) for x in lead + offset),  # type: ignore[arg-type]
                 end=tuple(float(x) for x in aim + offset),  # type: ignore[arg-type]
-                speed_mps=float(rng.uniform(15.0, 22.0)),
+                speed_mps=speeds[0] if formation else speeds[k],
                 amplitude_m=3.0,
                 period_s=30.0,
                 phase_deg=0.0,
