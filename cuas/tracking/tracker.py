@@ -1209,8 +1209,10 @@ class Tracker:
             if row is None or placed[row]:
                 gone.append(tid)
                 continue
-            # Each motion mode, as predicted now, takes what the lines of sight give.
+            # Each motion mode, as predicted now, takes a small drone's velocity prior, then
+            # what the lines of sight give.
             modes = self._predicted_modes(np.array([row]), t)
+            self._hold_speed(row, t, modes)
             if self._follow_course(tid, row, t, modes):
                 continue
             out = self.refit.refit(tid, t, float(table.t_birth[row]), table.x[row], table.P[row])
@@ -1219,6 +1221,19 @@ class Tracker:
             self._impose(row, t, modes, _POSITION, *out)  # the velocity stays
             self.stats.passive_refits += 1
         self.refit.forget(gone)
+
+    def _hold_speed(self, row: int, t: float, modes: ModeArrays) -> None:
+        """Bearings-only track `row` (its `modes`, predicted to `t`), if it moves faster than
+        a small drone flies: every motion mode takes that drone's velocity prior as a
+        measurement (passive_refit.py), and the track's state follows."""
+        assert self.refit is not None
+        mu, xm, Pm = modes
+        if float(np.hypot(*(mu[0] @ xm[0, :, 3:5]))) <= self.refit.speed_prior_mps:
+            return
+        m = xm.shape[1]
+        R = np.broadcast_to(self.refit.velocity_prior(), (m, 3, 3))
+        xm[0], Pm[0] = velocity_update(xm[0], Pm[0], np.zeros((m, 3)), R)
+        self._store(row, t, modes)
 
     def _follow_course(self, tid: int, row: int, t: float, modes: ModeArrays) -> bool:
         """Give bearings-only track `tid` (row `row`, its `modes` predicted to `t`) the
@@ -1241,11 +1256,17 @@ class Tracker:
         """Every motion mode of track `row`, as predicted to `t` (`modes`, changed in place),
         takes `mean` and `cov` for the state's `components`, uncorrelated with the rest of
         the state; the track's combined state follows."""
-        mu, xm, Pm = modes
+        _, xm, Pm = modes
         xm[:, :, components] = mean
         Pm[:, :, components, :] = 0.0
         Pm[:, :, :, components] = 0.0
         Pm[:, :, components[:, None], components[None, :]] = cov
+        self._store(row, t, modes)
+
+    def _store(self, row: int, t: float, modes: ModeArrays) -> None:
+        """Track `row` takes `modes` as its motion modes at `t`, and their combination as its
+        state."""
+        mu, xm, Pm = modes
         table = self.tracks
         table.mode_p[row], table.mode_x[row], table.mode_P[row] = mu[0], xm[0], Pm[0]
         table.t_mix[row] = t
