@@ -142,6 +142,28 @@ def test_a_camera_run_begins_where_its_sightings_agree_even_across_north() -> No
     assert uses == [False, False, False, True]
 
 
+def test_a_camera_run_that_pushes_old_lines_out_of_memory_counts_its_own_glimpses() -> None:
+    """Two finders' bearings from two minutes before, then a camera's run: the sighting that
+    makes it pushes those bearings out of the track's memory, and the run's glimpses (not
+    whatever now stands where they stood) become sightings. Random camp 242 raised
+    IndexError there, and the replay died."""
+    refit = PassiveRefit(HEIGHT)
+    for t, (sensor, model) in ((30.3, (0, WEST)), (30.4, (1, EAST))):
+        bearing = Scan(sensor, t, np.radians([[40.0]]), np.array([[SIGMA**2]]), model)
+        refit.record(np.array([7]), bearing, np.array([0]))
+    uses = []
+    for k, az in enumerate([40.0, 40.01, 40.02]):
+        scan = camera_scan(150.0 + 0.25 * k, az, 3.0)
+        uses.append(bool(refit.sighted(np.array([7]), scan, np.array([0]), np.array([0.02]))[0]))
+    assert uses == [False, False, False]  # two glimpses, then the run asks for a refit
+    assert refit.due(150.5) == [7]
+    assert [(s.t, glimpse) for _, glimpse, s in refit._seen[7]] == [
+        (150.0, False),
+        (150.25, False),
+        (150.5, False),
+    ]
+
+
 def test_scattered_camera_false_alarms_rarely_make_a_run() -> None:
     """A camera's false alarms fall in a vague track's 20-degree gate at one look in ten
     (a camera with one false alarm a scan over a 90-degree field): under 2 % of them count,

@@ -117,13 +117,13 @@ class PassiveRefit:
             ]
             kept = len(run) >= self.repeat_m
             joined = kept and all(seen[k][1] for k in run)
-            self._store(tid, scan, j, glimpse=not kept)
-            if joined:
+            if joined:  # before storing this one, which may drop the oldest and shift `run`
                 mine = self._seen[tid]
                 for k in run:
                     mine[k] = (mine[k][0], False, mine[k][2])
                 self._next[tid] = scan.t
                 self._joined.add(tid)
+            self._store(tid, scan, j, glimpse=not kept)
             use[i] = kept and not joined
         return use
 
