@@ -6,6 +6,7 @@ the fast suite on a machine without Mosquitto; CI runs everything.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,25 @@ def compiled_kernels() -> None:
     on a loaded one, which a process's start-up timeout (20 s to come online) would count;
     loading the cache takes half a second."""
     kernels.warm_up()
+
+
+@pytest.fixture(autouse=True)
+def no_fusion_fault(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """The pipeline drops a scan that raises and goes on (cuas/fusion/pipeline.py), which
+    would hide a defect from a test that only looks at the picture: any test in which fusion
+    logged a fault fails, except those that inject faults on purpose."""
+    yield
+    if request.node.get_closest_marker("injects_faults"):
+        return
+    faults = [
+        r.getMessage()
+        for when in ("setup", "call")
+        for r in caplog.get_records(when)
+        if r.name == "cuas.fusion.pipeline" and r.levelno >= logging.ERROR
+    ]
+    assert not faults, f"fusion raised: {faults}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

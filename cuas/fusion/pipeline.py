@@ -9,11 +9,19 @@ tracks the scans updated are handed out too (`take_update`, and always before a 
 follows them), so an operator sees a scan's tracks without waiting for the cycle grid.
 Everything is driven by measurement time, never by the wall clock, so the same input gives
 the same output; the live service and `cuas replay` run this same object.
+
+A fault in fusing one scan (or in building one cycle), an exception from a defect rather than
+from bad input, which ingest refuses before this, costs that scan or cycle, not the core: it is
+counted (`faults`; a scan's as a `fusion_fault` reject of its sensor), logged with its
+traceback, and the next scan is fused as usual. Random camp 242 once crashed a replay this
+way on an IndexError in one camera sighting; live, the whole core would have gone down.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -38,6 +46,8 @@ from cuas.tracking.identity import IdentityKeeper
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker, TrackSnapshot
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackRows
+
+log = logging.getLogger("cuas.fusion.pipeline")
 
 HEARTBEAT_TIMEOUT_S = 6.0  # three missed heartbeats at the contract's 2 s
 
@@ -80,6 +90,7 @@ class PipelineCounters:
     cycles: int
     track_updates: int  # update messages handed out (each may cover several scans)
     alert_transitions: int
+    faults: dict[str, int]  # scans and cycles lost to a fault in fusion, by stage
 
 
 class FusionPipeline:
@@ -144,6 +155,7 @@ class FusionPipeline:
         self.cycles = 0
         self.updates = 0
         self.alert_transitions = 0
+        self.faults: Counter[str] = Counter()  # "scan", "late scan", "cycle"
         self.capacity = CapacityStats()
 
     # --- input -----------------------------------------------------------------------
@@ -257,6 +269,7 @@ class FusionPipeline:
             cycles=self.cycles,
             track_updates=self.updates,
             alert_transitions=self.alert_transitions,
+            faults=dict(self.faults),
         )
 
     # --- processing ------------------------------------------------------------------
@@ -271,14 +284,36 @@ class FusionPipeline:
                     self._late(report.sensor_id, scan)
                     continue
                 out += self._cycles_before(scan.t)
-                self.tracker.process(scan)
-                table = self.tracker.tracks
-                enforce(table, self.config.tracker.max_tracks, self.capacity)
-                rows = (table.t_update[: table.n] == scan.t).nonzero()[0]
-                if self.track_updates and rows.size:
-                    self._updated.append(table.track_id[rows])
-                out += self._alerts_after(scan.t, rows)
+                try:
+                    out += self._fuse(scan)
+                except Exception as error:
+                    self._fault("scan", error, report.sensor_id, scan)
         return out
+
+    def _fuse(self, scan: Scan) -> list[PipelineOutput]:
+        """Fuse one scan on time; the alert transitions it caused."""
+        self.tracker.process(scan)
+        table = self.tracker.tracks
+        enforce(table, self.config.tracker.max_tracks, self.capacity)
+        rows = (table.t_update[: table.n] == scan.t).nonzero()[0]
+        if self.track_updates and rows.size:
+            self._updated.append(table.track_id[rows])
+        return self._alerts_after(scan.t, rows)
+
+    def _fault(
+        self, stage: str, error: Exception, sensor_id: str | None = None, scan: Scan | None = None
+    ) -> None:
+        """A defect raised while fusing a scan or building a cycle: count it, log it with its
+        traceback (the first of each stage, then every hundredth), drop what it was fusing."""
+        self.faults[stage] += 1
+        n = self.faults[stage]
+        what = f"{stage} at {scan.t:.3f}" if scan is not None else stage
+        if sensor_id is not None and scan is not None:
+            self.ingest.reject(
+                sensor_id, "fusion_fault", f"{what} not fused: {type(error).__name__}: {error}"
+            )
+        if n == 1 or n % 100 == 0:
+            log.error("fusion fault #%d: %s dropped, the core goes on", n, what, exc_info=error)
 
     def take_update(self) -> wire.TrackUpdate | None:
         """The tracks that scans updated since the last call, each once, in its state now
@@ -387,7 +422,11 @@ class FusionPipeline:
         lag = (self.tracker.t if self.tracker.t is not None else scan.t) - scan.t
         cfg = self.config.tracker
         if cfg.late_policy == "retrodict" and lag <= cfg.max_lag_s:
-            self.tracker.process_late(scan)
+            try:
+                self.tracker.process_late(scan)
+            except Exception as error:
+                self._fault("late scan", error, sensor_id, scan)
+                return
             self.late_fused += 1
             return
         self.late += 1
@@ -412,7 +451,10 @@ class FusionPipeline:
                 update = self.take_update()
                 if update is not None:
                     out.append(update)
-            out += self._cycle(cycle_t)
+            try:
+                out += self._cycle(cycle_t)
+            except Exception as error:
+                self._fault("cycle", error)
             self._next_cycle += 1
         return out
 

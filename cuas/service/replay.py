@@ -50,6 +50,7 @@ class ReplaySummary:
     ignored_topics: int = 0
     not_fused: int = 0
     late_fused: int = 0  # reports later than the window, fused by retrodiction
+    faults: dict[str, int] = field(default_factory=dict)  # scans, cycles lost to a defect
     tracks_initiated: int = 0
     tracks_confirmed: int = 0
     cycles: int = 0
@@ -97,6 +98,9 @@ class ReplaySummary:
                 lines.append(
                     f"    ... {self.alert_transitions - len(self.alert_log)} more, updates included"
                 )
+        if self.faults:
+            lost = ", ".join(f"{n} {stage}s" for stage, n in sorted(self.faults.items()))
+            lines.insert(5, f"  FAULTS         {lost} lost to a fault in fusion (see the log)")
         if self.late_fused:
             lines.insert(5, f"  late, fused    {self.late_fused} reports by retrodiction")
         if self.not_fused:
@@ -225,6 +229,7 @@ def replay(
     summary.truncated = reader.truncated
     summary.not_fused = counters.not_fused
     summary.late_fused = counters.late_fused
+    summary.faults = counters.faults
     summary.tracks_initiated = counters.tracks_initiated
     summary.tracks_confirmed = counters.tracks_confirmed
     summary.cycles = counters.cycles

@@ -306,6 +306,7 @@ class FusionService:
             "shed": dict(self.intake.shed),
             "late": p.late,
             "late_fused": p.late_fused,
+            "faults": dict(p.faults),
             "cycles": p.cycles,
             "alert_transitions": p.alert_transitions,
             "tracks_confirmed": p.tracker.stats.confirmed,
@@ -513,6 +514,7 @@ class FusionService:
                     "tracks": counters.tracks_live,
                     "mqtt_connected": self.publisher.connected,
                     "mqtt_pending": self.publisher.pending,
+                    "fusion_faults": counters.faults,
                     **self._auth_totals(),
                 },
             )
