@@ -40,6 +40,17 @@ _handed: set[int] = set()
 _pick = random.Random()  # unseeded: test runs side by side must not pick alike
 
 
+def _worker_share() -> tuple[int, int]:
+    """(this pytest-xdist worker's index, the number of workers); (0, 1) when not parallel.
+    Each worker picks only ports congruent to its index: two workers may not both pick a
+    port and both find it free before either binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count <= 1:
+        return 0, 1
+    return int(worker[2:]) % count, count
+
+
 def _ephemeral_range() -> tuple[int, int]:
     """The ports the kernel gives outgoing connections (and `bind` to port 0)."""
     try:
@@ -56,12 +67,16 @@ def free_port(host: str = HOST) -> int:
     A port the kernel picks (a bind to port 0) is one it may give the next outgoing connection
     as its source port: an MQTT client's, a browser's. A test that picked one, then started a
     core that bound it a moment later, found it taken (`Address already in use`, on a fresh
-    clone's CI run), and a broker restarted on its port after an outage could find the same."""
+    clone's CI run), and a broker restarted on its port after an outage could find the same.
+    Under pytest-xdist each worker has its own share of the ports (`_worker_share`)."""
     low, high = _ephemeral_range()
     ranges = [(r0, r1) for r0, r1 in ((10000, low), (high + 1, 65536)) if r1 - r0 >= 1000]
+    index, count = _worker_share()
     for _ in range(500):
-        port = _pick.randrange(*_pick.choice(ranges))
-        if port in _handed:
+        r0, r1 = _pick.choice(ranges)
+        port = _pick.randrange(r0, r1)
+        port -= (port - index) % count  # this worker's share of the ports
+        if port in _handed or port < r0:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
