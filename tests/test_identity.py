@@ -7,6 +7,7 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.reports import radar_report, rf_report
 
 from cuas import wire
 from cuas.config import FriendlyConfig, load_config
@@ -240,3 +241,37 @@ def test_the_same_flight_without_remote_id_raises_an_alert() -> None:
     raised = [a for a in alerts if a.state == "raised"]
     assert raised
     assert not any(t.friendly or t.uas_id for c in cycles for t in c.tracks)
+
+
+def test_a_link_heard_before_the_radar_sees_its_drone_stays_on_that_drones_track() -> None:
+    """A friendly drone over the camp when the service starts: both finders hear its link
+    first and start its track, then the radar places it and confirms it. The link's bearings
+    go on updating that track while it is tentative, so no track of bearings alone starts
+    beside it, takes the link's id and leaves the friendly drone a stranger, alerted on as
+    soon as its track is confirmed (random camp 296, at 5.7 s)."""
+    pipeline = FusionPipeline(CONFIG)
+    rng = np.random.default_rng(296)
+    sigma = CONFIG.sensor("rf-ne").sigma_az_deg
+    messages: list[tuple[float, str, bytes]] = []
+    for k in range(40):  # 20 s of bearings at 2 Hz from each finder
+        t = T0 + 0.5 * k
+        for finder in ("rf-ne", "rf-sw"):
+            at = t + (0.1 if finder == "rf-sw" else 0.0)
+            enu = np.array([40.0 + 8.0 * (at - T0), 150.0 - 9.0 * (at - T0), 80.0])
+            noise = float(rng.normal(0.0, sigma))
+            messages.append((at, finder, rf_report(at, k, finder, enu, "PKO-LINK-7", noise)))
+    for k in range(2, 20):  # the radar sees it from 2 s on, in one scan out of two...
+        if k < 8 and k % 2:
+            continue
+        enu = np.array([40.0 + 8.0 * k, 150.0 - 9.0 * k, 80.0])
+        messages.append((T0 + k + 0.3, "radar-1", radar_report(T0 + k + 0.3, k, enu)))
+    out = []
+    for t, sensor, payload in sorted(messages):
+        out += pipeline.submit(f"report.{sensor}", payload, received=t + 0.05)
+    out += pipeline.flush()
+    cycles = [o for o in out if isinstance(o, wire.TrackCycle)]
+    holders = {t.track_id for c in cycles for t in c.tracks if t.friendly}
+    assert len(holders) == 1, holders  # one track carried the link throughout
+    placed = [t for t in cycles[-1].tracks if "radar-1" in t.sensors]
+    assert [t.friendly for t in placed] == [True]
+    assert not [o for o in out if isinstance(o, Transition)]

@@ -402,10 +402,13 @@ class Tracker:
         # Which tracks lie in an angle-only sensor's field of regard, once a scan: the
         # exclusions and the update opportunities both ask (a radar's exclusions do not).
         inside = None if scan.model.can_initiate else scan.model.geometry.covers(x[:, :3])
-        excluded = self._excluded(scan, placed, firm, inside)
         emitters = None
+        named = None  # tracks holding an emitter id this scan's bearings name
         if scan.labels is not None and self.hearing[scan.sensor]:
             emitters = _EmitterCodes.of(scan.labels.emitter_id)
+            named = emitters.held(table.emitter_id[:n]) > 0
+        excluded = self._excluded(scan, placed, firm, inside, named)
+        if emitters is not None:
             hyps = self._check_emitters(scan, hyps, threshold, emitters)
         raw = hyps
         if emitters is not None and self.emitter_evidence is not None:
@@ -785,9 +788,11 @@ class Tracker:
         placed: NDArray[np.bool_],
         firm: NDArray[np.bool_],
         inside: NDArray[np.bool_] | None = None,
+        named: NDArray[np.bool_] | None = None,
     ) -> NDArray[np.bool_]:
         """Tracks this scan's detections may not update, whatever the gate says (`inside`:
-        the tracks in an angle-only sensor's field of regard, if already known)."""
+        the tracks in an angle-only sensor's field of regard, if already known; `named`: the
+        tracks holding an emitter id a direction finder's scan names)."""
         table = self.tracks
         n = table.n
         excluded = np.zeros(n, dtype=bool)
@@ -807,7 +812,14 @@ class Tracker:
         # Lines of sight update firm tracks and tracks they started themselves, never a
         # tentative track a radar plot started: radar clutter would take a hidden drone's
         # bearings (and its emitter id) and never let them start a track of their own.
+        # Unless it holds an emitter id this scan names: bearings gave it that id before a
+        # radar placed it, and they are still its own (random camp 296: the friendly patrol's
+        # track, born of its link's bearings and then placed by the radar, took none of them
+        # while tentative; they started bearings-only tracks 90 m off, one of which took the
+        # link's id, and the patrol was alerted on as soon as its track was confirmed).
         excluded = ~firm & placed
+        if named is not None:
+            excluded &= ~named
         # Nor a track outside the sensor's field of regard: a direction finder does not hear
         # beyond its range, so a bearings-only track drifting out along its lines of sight
         # (where they hardly cross) is not held there by them. A track no radar or Remote ID

@@ -29,3 +29,15 @@ def camera_report(t: float, seq: int, sensor: str, enu: np.ndarray) -> bytes:
     az, el, _ = FRAME.sensor_frame(cam.lat, cam.lon, cam.alt_m).enu_to_aer(enu)
     det = wire.CameraDetection(az_deg=float(az), el_deg=float(el))
     return wire.to_msgpack(wire.CameraReport(v=1, sensor_id=sensor, seq=seq, t=t, detections=[det]))
+
+
+def rf_report(
+    t: float, seq: int, sensor: str, enu: np.ndarray, emitter_id: str, az_noise_deg: float = 0.0
+) -> bytes:
+    """One direction finder's bearing of the emitter `emitter_id` at the point `enu`, measured
+    at `t`, `az_noise_deg` off the true bearing."""
+    finder = CONFIG.sensor(sensor)
+    assert finder is not None
+    az, _, _ = FRAME.sensor_frame(finder.lat, finder.lon, finder.alt_m).enu_to_aer(enu)
+    det = wire.RfDetection(az_deg=float(az + az_noise_deg) % 360.0, emitter_id=emitter_id)
+    return wire.to_msgpack(wire.RfReport(v=1, sensor_id=sensor, seq=seq, t=t, detections=[det]))
