@@ -62,6 +62,7 @@ from simulators.scoring import (
 
 MATCH_M = 100.0  # a track within this of an object is on it (the GOSPA cut-off)
 RF_NEAR_M = 300.0
+ZONE_DWELL_S = 20.0  # a hostile drone this long in a warning zone must have been alerted there
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -98,6 +99,11 @@ class CampResult:
     drones_entering: int = 0
     unalerted_all: int = 0
     unalerted_radar: int = 0
+    # Hostile drones (the radar-hidden one aside) that spent ZONE_DWELL_S or more in a warning
+    # zone and never entered the perimeter (loiterers, drones passing wide), and those never
+    # alerted while there (every sensor).
+    zone_drones: int = 0
+    zone_unalerted: int = 0
     # ... and how long before it the others were first alerted (s, every sensor).
     warnings_s: list[float] = field(default_factory=list)
     # Track alerts raised, and those whose track went from one object to another while active.
@@ -398,6 +404,60 @@ def _unalerted(
     return len(entered), len(set(entered) - set(warned)), leads
 
 
+def _zone_unalerted(
+    camp: RandomCamp,
+    truth: dict[float, TruthFrame],
+    cycles: list[wire.TrackCycle],
+    alerts: list[wire.Alert],
+) -> tuple[int, int]:
+    """(hostile drones, the radar-hidden one aside, that spent `ZONE_DWELL_S` or more in a
+    warning zone and never entered the perimeter, those of them no alert was on while they
+    were there). A loiterer in the approach zone never enters the perimeter, so `_unalerted`
+    does not see it; an operator must hear of it all the same. An alert is on a drone while its
+    track is within `MATCH_M` of it or three of its sigmas, and no other object is nearer
+    the track: a vague track alerted on another drone passes within three of its 200 m
+    sigmas of a loiterer, which is not alerted on for that."""
+    zones = ZoneSet(camp.config.zones, camp.config.local_frame())
+    warning = (zones.rank == 1).nonzero()[0]
+    critical = (zones.rank >= 2).nonzero()[0]
+    if not warning.size:
+        return 0, 0
+    hostile = _hostile(camp) - {camp.rf_only_id}
+    spans = list(_alert_spans(alerts).values())
+    period = camp.config.tracker.cycle_period_s
+    dwell: dict[str, float] = {}
+    alerted: set[str] = set()
+    entered: set[str] = set()  # drones that crossed into the perimeter (`_unalerted`'s)
+    for cycle in cycles:
+        frame = truth.get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        drones = [t for t in frame.targets if t.target_id in hostile]
+        if not drones:
+            continue
+        X = np.array([t.enu for t in drones])
+        inside = zones.contains(X)
+        there = inside[:, warning].any(axis=1) & ~inside[:, critical].any(axis=1)
+        alerting = {track_id for track_id, t_from, t_to in spans if t_from <= cycle.t <= t_to}
+        objects = np.array([t.enu for t in frame.targets])
+        on: set[str] = set()  # the objects nearest an alerting track that is on them
+        for t in cycle.tracks:
+            if t.track_id in alerting:
+                d = np.linalg.norm(objects - np.array(t.enu), axis=1)
+                k = int(d.argmin())
+                if d[k] < max(MATCH_M, 3.0 * t.pos_sigma_m):
+                    on.add(frame.targets[k].target_id)
+        in_perimeter = inside[:, critical].any(axis=1)
+        entered.update(d.target_id for d, i in zip(drones, in_perimeter, strict=True) if i)
+        for drone, now in zip(drones, there, strict=True):
+            if now:
+                dwell[drone.target_id] = dwell.get(drone.target_id, 0.0) + period
+                if drone.target_id in on:
+                    alerted.add(drone.target_id)
+    stayed = {d for d, s in dwell.items() if s >= ZONE_DWELL_S - 1e-9} - entered
+    return len(stayed), len(stayed - alerted)
+
+
 def _visible_gospa(camp: RandomCamp, truth: list[Snapshot], cycles: list[wire.TrackCycle]) -> float:
     """Mean GOSPA without the radar-hidden drone and the camera/RF-only tracks on it
     (`truth` as `read_truth` gives it).
@@ -461,6 +521,7 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
         setattr(result, f"unalerted_{name}", unalerted)
         if name == "all":
             result.warnings_s = warnings
+            result.zone_drones, result.zone_unalerted = _zone_unalerted(camp, truth, cycles, alerts)
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
             result.alerts_on_no_drone = _alerts_on_no_drone(camp, truth, alerts, cycles)
@@ -509,6 +570,10 @@ def render(results: list[CampResult]) -> str:
         f"{sum(r.unalerted_all for r in results)} of {sum(r.drones_entering for r in results)}"
         f" (radar alone {sum(r.unalerted_radar for r in results)}); the others warned "
         f"{_median_min([s for r in results for s in r.warnings_s])} before",
+        f"hostile drones {ZONE_DWELL_S:.0f} s or more in a warning zone, never in the perimeter "
+        f"(the hidden one aside), never alerted there: {sum(r.zone_unalerted for r in results)} of "
+        f"{sum(r.zone_drones for r in results)}"
+        + "".join(f", camp {r.seed}: {r.zone_unalerted}" for r in results if r.zone_unalerted),
         f"track alerts whose object changed while active: "
         f"{sum(r.alerts_changing_object for r in results)} of "
         f"{sum(r.track_alerts for r in results)}",

@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from support.wire_alerts import transition
 from support.wire_tracks import confirmed_drone
 
-from benchmarks.robustness import _detail, _rf_crossing_sigmas, _visible_gospa
+from benchmarks.robustness import _detail, _rf_crossing_sigmas, _visible_gospa, _zone_unalerted
 from cuas import wire
+from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import RecordingWriter
 from simulators.random_camp import random_camp
 from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget, read_truth, read_truth_frames
@@ -121,3 +124,44 @@ def test_a_bearings_only_track_on_the_hidden_drone_is_scored_against_its_own_sig
         assert detail["rf_track_cycles"] == 1
         assert detail["rf_track_nees"] == pytest.approx(score)
         assert detail["rf_track_beyond_3_sigma"] == beyond
+
+
+def in_the_approach_zone(camp) -> list[float]:
+    """A point of the camp's warning zone outside its perimeter, along some bearing."""
+    zones = ZoneSet(camp.config.zones, camp.config.local_frame())
+    for r in range(200, 4000, 50):
+        for az in range(0, 360, 30):
+            x = [r * math.sin(math.radians(az)), r * math.cos(math.radians(az)), 100.0]
+            inside = zones.contains(np.array([x]))[0]
+            if inside[zones.rank == 1].any() and not inside[zones.rank >= 2].any():
+                return x
+    raise AssertionError("no warning zone")
+
+
+def test_a_drone_loitering_in_a_warning_zone_must_have_had_an_alert_on_it_there() -> None:
+    """A loiterer 30 s in the approach zone, never in the perimeter: alerted on by a track on
+    it, it counts as alerted; alerted on by a vague track of a bird 150 m away (within three
+    of its sigmas, but nearer the bird), or not at all, it does not. 10 s there is too short
+    to count either way."""
+    camp = random_camp(0, 10.0)
+    x = in_the_approach_zone(camp)
+    bird = [x[0] + 150.0, x[1], x[2]]
+    frames = {
+        T0 + k: TruthFrame(
+            v=1,
+            t=T0 + k,
+            targets=[TruthTarget("loiter", x, [0.0] * 3), TruthTarget("b", bird, [0.0] * 3)],
+        )
+        for k in range(30)
+    }
+    on_it = track(1, [x[0] + 10.0, x[1], x[2]], ["radar"])
+    vague = track(2, [bird[0] + 20.0, bird[1], bird[2]], ["rf-0"], sigma=100.0)
+    cycles = [wire.TrackCycle(1, t, [on_it, vague]) for t in frames]
+
+    def alert_on(track_id: int):
+        return transition(f"a{track_id}", "raised", T0, track_id=track_id).alert
+
+    assert _zone_unalerted(camp, frames, cycles, [alert_on(1)]) == (1, 0)
+    assert _zone_unalerted(camp, frames, cycles, [alert_on(2)]) == (1, 1)
+    assert _zone_unalerted(camp, frames, cycles, []) == (1, 1)
+    assert _zone_unalerted(camp, dict(list(frames.items())[:10]), cycles[:10], []) == (0, 0)

@@ -7,14 +7,19 @@ from cuas.fusion.alerts import Transition
 
 
 def transition(
-    alert_id: str, state: str, t: float, level: str = "warning", t_raised: float | None = None
+    alert_id: str,
+    state: str,
+    t: float,
+    level: str = "warning",
+    t_raised: float | None = None,
+    track_id: int = 7,
 ) -> Transition:
     """A transition of alert `alert_id` on track 7 (a drone 900 m east, inbound), to `state`
     at `t`; raised at `t_raised` (default `t`)."""
     a = wire.Alert(
         v=1,
         alert_id=alert_id,
-        track_id=7,
+        track_id=track_id,
         level=level,  # type: ignore[arg-type]
         state=state,  # type: ignore[arg-type]
         zone="approach",
