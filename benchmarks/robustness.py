@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from simulators.random_camp import RandomCamp, random_camp
 from simulators.scoring import (
     Snapshot,
     TruthFrame,
+    TruthTarget,
     one_sensor,
     read_track_snapshots,
     read_truth,
@@ -360,6 +362,26 @@ def _alerts_on_no_drone(
     return bad
 
 
+def _alerting_frames(
+    truth: dict[float, TruthFrame],
+    cycles: list[wire.TrackCycle],
+    alerts: list[wire.Alert],
+    hostile: set[str],
+) -> Iterator[tuple[wire.TrackCycle, TruthFrame, list[TruthTarget], np.ndarray, set[int]]]:
+    """Each cycle with a truth record holding hostile drones: (the cycle, its truth, those
+    drones, their positions (n, 3), the tracks whose alerts are active then)."""
+    spans = list(_alert_spans(alerts).values())
+    for cycle in cycles:
+        frame = truth.get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        drones = [t for t in frame.targets if t.target_id in hostile]
+        if not drones:
+            continue
+        alerting = {track_id for track_id, t_from, t_to in spans if t_from <= cycle.t <= t_to}
+        yield cycle, frame, drones, np.array([t.enu for t in drones]), alerting
+
+
 def _unalerted(
     camp: RandomCamp,
     truth: dict[float, TruthFrame],
@@ -373,20 +395,10 @@ def _unalerted(
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if zones.perimeter is None:
         return 0, 0, []
-    hostile = _hostile(camp)
-    spans = list(_alert_spans(alerts).values())
     entered: dict[str, float] = {}  # drone -> when it entered
     warned: dict[str, float] = {}  # drone -> when an alert was first on it
-    for cycle in cycles:
-        frame = truth.get(round(cycle.t, 3))
-        if frame is None:
-            continue
-        drones = [t for t in frame.targets if t.target_id in hostile]
-        if not drones:
-            continue
-        X = np.array([t.enu for t in drones])
+    for cycle, _, drones, X, alerting in _alerting_frames(truth, cycles, alerts, _hostile(camp)):
         inside = zones.contains(X)[:, zones.perimeter]
-        alerting = {track_id for track_id, t_from, t_to in spans if t_from <= cycle.t <= t_to}
         on = [t for t in cycle.tracks if t.track_id in alerting]
         for drone, x, now_inside in zip(drones, X, inside, strict=True):
             if drone.target_id in entered:
@@ -423,22 +435,13 @@ def _zone_unalerted(
     if not warning.size:
         return 0, 0
     hostile = _hostile(camp) - {camp.rf_only_id}
-    spans = list(_alert_spans(alerts).values())
     period = camp.config.tracker.cycle_period_s
     dwell: dict[str, float] = {}
     alerted: set[str] = set()
     entered: set[str] = set()  # drones that crossed into the perimeter (`_unalerted`'s)
-    for cycle in cycles:
-        frame = truth.get(round(cycle.t, 3))
-        if frame is None:
-            continue
-        drones = [t for t in frame.targets if t.target_id in hostile]
-        if not drones:
-            continue
-        X = np.array([t.enu for t in drones])
+    for cycle, frame, drones, X, alerting in _alerting_frames(truth, cycles, alerts, hostile):
         inside = zones.contains(X)
         there = inside[:, warning].any(axis=1) & ~inside[:, critical].any(axis=1)
-        alerting = {track_id for track_id, t_from, t_to in spans if t_from <= cycle.t <= t_to}
         objects = np.array([t.enu for t in frame.targets])
         on: set[str] = set()  # the objects nearest an alerting track that is on them
         for t in cycle.tracks:
