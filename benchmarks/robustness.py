@@ -416,6 +416,14 @@ def _unalerted(
     return len(entered), len(set(entered) - set(warned)), leads
 
 
+def _zone_presence(zones: ZoneSet, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For positions `X` (n, 3): (inside a warning zone but not a critical one, inside a
+    critical one)."""
+    inside = zones.contains(X)
+    critical = inside[:, zones.rank >= 2].any(axis=1)
+    return inside[:, zones.rank == 1].any(axis=1) & ~critical, critical
+
+
 def _zone_unalerted(
     camp: RandomCamp,
     truth: dict[float, TruthFrame],
@@ -430,9 +438,7 @@ def _zone_unalerted(
     the track: a vague track alerted on another drone passes within three of its 200 m
     sigmas of a loiterer, which is not alerted on for that."""
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
-    warning = (zones.rank == 1).nonzero()[0]
-    critical = (zones.rank >= 2).nonzero()[0]
-    if not warning.size:
+    if not (zones.rank == 1).any():
         return 0, 0
     hostile = _hostile(camp) - {camp.rf_only_id}
     period = camp.config.tracker.cycle_period_s
@@ -440,8 +446,7 @@ def _zone_unalerted(
     alerted: set[str] = set()
     entered: set[str] = set()  # drones that crossed into the perimeter (`_unalerted`'s)
     for cycle, frame, drones, X, alerting in _alerting_frames(truth, cycles, alerts, hostile):
-        inside = zones.contains(X)
-        there = inside[:, warning].any(axis=1) & ~inside[:, critical].any(axis=1)
+        there, in_perimeter = _zone_presence(zones, X)
         objects = np.array([t.enu for t in frame.targets])
         on: set[str] = set()  # the objects nearest an alerting track that is on them
         for t in cycle.tracks:
@@ -450,7 +455,6 @@ def _zone_unalerted(
                 k = int(d.argmin())
                 if d[k] < max(MATCH_M, 3.0 * t.pos_sigma_m):
                     on.add(frame.targets[k].target_id)
-        in_perimeter = inside[:, critical].any(axis=1)
         entered.update(d.target_id for d, i in zip(drones, in_perimeter, strict=True) if i)
         for drone, now in zip(drones, there, strict=True):
             if now:

@@ -8,6 +8,7 @@ camera sighting; these tests hold the core to going on past such a fault, counti
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.injects_faults
 
 def failing(real: Callable[..., Any], at: set[int]) -> Callable[..., Any]:
     """`real`, except that its calls numbered in `at` (from 0) raise IndexError."""
-    calls = iter(range(1 << 30))
+    calls = itertools.count()
 
     def call(*args: Any, **kwargs: Any) -> Any:
         if next(calls) in at:

@@ -15,7 +15,13 @@ import pytest
 from support.wire_alerts import transition
 from support.wire_tracks import confirmed_drone
 
-from benchmarks.robustness import _detail, _rf_crossing_sigmas, _visible_gospa, _zone_unalerted
+from benchmarks.robustness import (
+    _detail,
+    _rf_crossing_sigmas,
+    _visible_gospa,
+    _zone_presence,
+    _zone_unalerted,
+)
 from cuas import wire
 from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import RecordingWriter
@@ -132,8 +138,7 @@ def in_the_approach_zone(camp) -> list[float]:
     for r in range(200, 4000, 50):
         for az in range(0, 360, 30):
             x = [r * math.sin(math.radians(az)), r * math.cos(math.radians(az)), 100.0]
-            inside = zones.contains(np.array([x]))[0]
-            if inside[zones.rank == 1].any() and not inside[zones.rank >= 2].any():
+            if _zone_presence(zones, np.array([x]))[0][0]:
                 return x
     raise AssertionError("no warning zone")
 

@@ -14,8 +14,8 @@ def transition(
     t_raised: float | None = None,
     track_id: int = 7,
 ) -> Transition:
-    """A transition of alert `alert_id` on track 7 (a drone 900 m east, inbound), to `state`
-    at `t`; raised at `t_raised` (default `t`)."""
+    """A transition of alert `alert_id` on track `track_id` (a drone 900 m east, inbound), to
+    `state` at `t`; raised at `t_raised` (default `t`)."""
     a = wire.Alert(
         v=1,
         alert_id=alert_id,
