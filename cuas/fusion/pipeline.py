@@ -112,6 +112,7 @@ class FusionPipeline:
                 Classifier(config.tracker),
                 IdentityKeeper(config.friendly, config.tracker.identity_switch_after),
             ],
+            friendly_emitters=config.friendly.emitter_ids,
         )
         self.reorder: ReorderBuffer[wire.Report] = ReorderBuffer(
             config.tracker.reorder_window_s,

@@ -81,6 +81,9 @@ class PassiveRefit:
     _seen: dict[int, deque[tuple[int, bool, Sighting]]] = field(default_factory=dict)
     _next: dict[int, float] = field(default_factory=dict)
     _joined: set[int] = field(default_factory=set)  # a camera's run began: refit, at any age
+    # Tracks whose height came from camera sightings since disowned (`disown`): their next
+    # refit takes the height prior, whatever the filter says.
+    _unheighted: set[int] = field(default_factory=set)
 
     def record(self, track_ids: NDArray[np.int64], scan: Scan, dets: Index) -> None:
         """The lines of sight of `scan` (detections `dets`) that updated tracks `track_ids`."""
@@ -127,6 +130,32 @@ class PassiveRefit:
             use[i] = kept and not joined
         return use
 
+    def disown(self, tid: int, scan: Scan, j: int, rate: float) -> float | None:
+        """Line of sight `j` of camera `scan` is another track's (a track a radar places):
+        track `tid`'s sightings by that camera along it (within their noise and `rate`, how
+        fast the track may turn about the camera, rad/s) were of that object, and become
+        glimpses, and its refit is due at once. Returns the time of the camera's last
+        sighting of the track still its own (-inf if none), or None if none was disowned."""
+        seen = self._seen.get(tid)
+        if not seen:
+            return None
+        z, var = scan.z[j], scan.var[j]
+        last, disowned = -np.inf, False
+        for k, (sensor, glimpse, s) in enumerate(seen):
+            if sensor != scan.sensor or glimpse:
+                continue
+            if together(z, var, s.z, s.var, rate * (scan.t - s.t)):
+                seen[k] = (sensor, True, s)
+                disowned = True
+            else:
+                last = max(last, s.t)
+        if not disowned:
+            return None
+        self._next[tid] = scan.t
+        if not any(s.z.shape[0] > 1 and not glimpse for _, glimpse, s in seen):
+            self._unheighted.add(tid)  # no camera's sighting of its own is left
+        return last
+
     def _store(self, tid: int, scan: Scan, j: int, glimpse: bool) -> None:
         seen = self._seen.get(tid)
         if seen is None:
@@ -146,6 +175,7 @@ class PassiveRefit:
             self._seen.pop(tid, None)
             self._next.pop(tid, None)
             self._joined.discard(tid)
+            self._unheighted.discard(tid)
 
     def due(self, t: float) -> list[int]:
         """Track ids whose refit is due at `t`."""
@@ -187,6 +217,7 @@ class PassiveRefit:
         self._next[tid] = t + self.period_s
         joined = tid in self._joined
         self._joined.discard(tid)
+        unheighted = tid in self._unheighted
         if t - born > self.max_age_s and not joined:
             return None  # sightings are still kept: the camera rule counts them
         seen = [
@@ -203,11 +234,14 @@ class PassiveRefit:
             x[3:5],
             speed_sigma,
             self.height,
-            (float(x[2]), float(P[2, 2])),
+            None if unheighted else (float(x[2]), float(P[2, 2])),
         )
         if out is None:
             return None
         mean, cov = out
+        if unheighted:
+            self._unheighted.discard(tid)
+            return mean, cov
         d = x[:2] - mean[:2]
         C = cov[:2, :2]
         outside = float(d @ np.linalg.solve(C, d)) > REGION_99
