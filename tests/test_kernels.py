@@ -521,6 +521,7 @@ def test_lines_of_sight(seed: int, k: int, sites: int, camera: bool, prior: bool
 finite = st.floats(-1e300, 1e300) | st.sampled_from([0.0, -0.0, 2.0**-520, 2.0**515, 3.0])
 
 
+@settings(deadline=None)  # the first example compiles the kernel (0.4 s on a busy machine)
 @given(finite, finite)
 def test_hypot_lanes_to_the_bit(x: float, y: float) -> None:
     """`_hypot` as selects is `_hypot`, to the bit, wherever it does not call the library."""
