@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking.motion import POS, VEL
 from cuas.tracking.scan import Scan
 
 Array = NDArray[np.float64]
 Codes = NDArray[np.int64]
-POS, VEL = slice(0, 3), slice(3, 6)
 
 
 @dataclass

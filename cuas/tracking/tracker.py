@@ -639,10 +639,13 @@ class Tracker:
         keeps its sightings: on random camp 91 a swarm's radar tracks crossed a camera's line
         to the hidden drone, whose track, 40 s old, then lost the camera's share of it."""
         assert self.refit is not None
+        passive = ~placed[hyps.track]
+        if not passive.any():  # most camera scans: every track they see a radar placed
+            return hyps
         rival = np.full(len(scan), np.inf)  # per detection, the best fit of a holding track
         mine = holding[hyps.track] & (hyps.d2 <= limit)
         np.minimum.at(rival, hyps.det[mine], hyps.d2[mine])
-        lost = ~placed[hyps.track] & (rival[hyps.det] <= hyps.d2)
+        lost = passive & (rival[hyps.det] <= hyps.d2)
         if not lost.any():
             return hyps
         table = self.tracks
