@@ -21,10 +21,12 @@ from cuas.fusion.threat_pass import ThreatLevels
 from cuas.geodesy import LocalFrame, wrap_rad
 from cuas.service.replay import replay
 from cuas.tracking import kernels, pair_kernels, sight_kernels, update_kernels
+from cuas.tracking.angle_screening import ambiguous_angles, contested_pairs, screen_bearings
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.classification import Classifier, label_loglik, published_classes
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_binding import EmitterEvidence
+from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.lifecycle import LifecycleRules
@@ -32,15 +34,7 @@ from cuas.tracking.lines_of_sight import HeightPrior, Sighting, posterior
 from cuas.tracking.measurements import BearingModel, CameraModel, PositionModel, RadarModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import (
-    Tracker,
-    TrackSnapshot,
-    _ambiguous,
-    _contested,
-    _EmitterCodes,
-    _plots_elsewhere,
-    _screen_bearings,
-)
+from cuas.tracking.tracker import Tracker, TrackSnapshot, _plots_elsewhere
 from cuas.tracking.tracks import TrackTable
 from cuas.tracking.update import (
     innovation_covariance,
@@ -854,7 +848,7 @@ def same_pairs(a: Hypotheses, b: Hypotheses) -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600))
-def test_screen_bearings(seed: int, n: int, k: int, p: int) -> None:
+def testscreen_bearings(seed: int, n: int, k: int, p: int) -> None:
     """A direction finder's pairs, screened (exclusions, routing by emitter id, ambiguity,
     the tighter gate) in compiled passes: the reference's pairs and ambiguous bearings."""
     rng = np.random.default_rng(seed)
@@ -862,13 +856,13 @@ def test_screen_bearings(seed: int, n: int, k: int, p: int) -> None:
     if rng.random() < 0.5:  # a subset, as after the emitter check
         raw = raw.subset(rng.random(len(raw)) < 0.9)
     names = [None if rng.random() < 0.2 else f"E{e}" for e in rng.integers(0, k, k)]
-    emitters = _EmitterCodes.of(names)
+    emitters = EmitterCodes.of(names)
     held = np.array([None if rng.random() < 0.4 else f"E{e}" for e in rng.integers(0, k + 5, n)])
     firm = rng.random(n) < 0.7
     excluded, shadowed, near = (rng.random((3, n)) < [[0.2], [0.2], [0.3]]).tolist()
 
     def run() -> tuple[Hypotheses, Hypotheses, np.ndarray]:
-        return _screen_bearings(
+        return screen_bearings(
             raw,
             np.array(excluded),
             firm,
@@ -888,23 +882,23 @@ def test_screen_bearings(seed: int, n: int, k: int, p: int) -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600), st.floats(0.0, 12.0))
-def test_contested(seed: int, n: int, k: int, p: int, margin: float) -> None:
+def testcontested_pairs(seed: int, n: int, k: int, p: int, margin: float) -> None:
     """Assigned angle pairs with a rival within the margin: the reference's."""
     rng = np.random.default_rng(seed)
     gated = pairs(rng, n, k, p)
     chosen = global_nearest_neighbour(gated.track, gated.det, gated.d2, 6.6)
     assigned = gated.subset(chosen)
     firm = rng.random(n) < 0.7
-    a, b = both(lambda: _contested(assigned, gated, firm, margin, k))
+    a, b = both(lambda: contested_pairs(assigned, gated, firm, margin, k))
     assert a.tolist() == b.tolist()
 
 
 @settings(max_examples=80, deadline=None)
 @given(seeds, st.integers(1, 60), st.integers(1, 40), st.integers(0, 600))
 def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
-    """The emitter check's passes over the pairs (`Tracker._check_emitters`: the pairs of
+    """The emitter check's passes over the pairs (`EmitterIds.check`: the pairs of
     each bearing's holder, the pairs no barred track may take), the ambiguous bearings and
-    the emitter evidence's pairs (`Tracker._bind_emitters`), as their numpy selects."""
+    the emitter evidence's pairs (`EmitterIds.bind`), as their numpy selects."""
     rng = np.random.default_rng(seed)
     gated = pairs(rng, n, k, p)
     holder = np.where(rng.random(k) < 0.5, rng.integers(0, n, k), -1)
@@ -916,7 +910,7 @@ def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
     t = bar[gated.track]
     assert b.tolist() == np.flatnonzero(~((t > 0) & (t == named[gated.det]))).tolist()
     firm, chosen = rng.random(n) < 0.7, rng.random(k) < 0.5
-    a, b = both(lambda: _ambiguous(gated, firm, k))
+    a, b = both(lambda: ambiguous_angles(gated, firm, k))
     assert a.tolist() == b.tolist()
     c = pair_kernels.firm_pairs(gated.track, gated.det, firm, chosen)
     assert c.tolist() == np.flatnonzero(firm[gated.track] & chosen[gated.det]).tolist()

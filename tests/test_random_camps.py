@@ -108,7 +108,7 @@ LONGER_S = {
 # followed the course its last two minutes of bearings fit (bearings_tma.py).
 # Camp 115 (two finders 14 degrees apart at the drone, 2.3 km out): 0.01 while the friendly
 # patrol's track over the camp, on the same bearing from one finder, took the drone's bearings
-# from it (a track hearing its own emitter now takes no other's, tracker._route_by_emitter).
+# from it (a track hearing its own emitter now takes no other's, angle_screening.route_by_emitter).
 # Camp 107 (its finders' lines meet at the drone at 1.2 times their noise): 0.64 until a
 # bearings-only track had to be observable two sigmas beyond its estimate too (RANGE_KEPT):
 # its vague tentative track waits longer to be confirmed (0.59).

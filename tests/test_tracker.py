@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
+from cuas.tracking.angle_screening import route_by_emitter
 from cuas.tracking.association import _distinct, _ranks, _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
+from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import Tracker, _EmitterCodes, _route_by_emitter
+from cuas.tracking.tracker import Tracker
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
@@ -325,15 +327,15 @@ def test_gating_across_north_equals_the_full_mahalanobis_test(
 
 
 def route(names: list[str | None], held: list[str | None], pairs: list[tuple[int, int]]) -> set:
-    """The (track, bearing) pairs `_route_by_emitter` keeps of a finder's scan naming `names`,
+    """The (track, bearing) pairs `route_by_emitter` keeps of a finder's scan naming `names`,
     for firm tracks holding `held`."""
     track, det = (np.array(x, dtype=np.intp) for x in zip(*pairs, strict=True))
     p = len(pairs)
     hyps = Hypotheses(
         track, det, np.ones(p), np.zeros((p, 1)), np.ones((p, 1, 1)), np.zeros((p, 1, 6))
     )
-    emitters = _EmitterCodes.of(names)
-    kept = _route_by_emitter(
+    emitters = EmitterCodes.of(names)
+    kept = route_by_emitter(
         emitters,
         emitters.held(np.array(held, dtype=object)),
         hyps,

@@ -7,7 +7,7 @@ hidden drone's line of bearing took the drone's id so: a bearing of the drone 36
 flock of birds fell inside the gate of a bird's radar track, which took the drone's id and
 drone-class evidence from it, and was alerted on (random camps 131, 224, 257, 291, 304 and
 308: seven alerts in 360 camps, the commonest alert on no hostile drone). The misfit rule
-(`Tracker._check_emitters`) released the id 2-5 s later, after the alert: the other finder's
+(`EmitterIds.check`) released the id 2-5 s later, after the alert: the other finder's
 bearings had passed the flock 2.7 sigmas to one side all along.
 
 So `EmitterClaims` keeps the direction finders' scans of the last `window_s`, as they came (a

@@ -4,11 +4,11 @@ At 1,000 drones an RF bearing gates about 70 tracks: some 70,000 pairs a directi
 scan. The tracker's numpy code filters them in a dozen passes (tracks lines of sight may not
 update, routing by emitter id, ambiguous bearings, the tighter gate of placed tracks, the
 contest between neighbours), each a gather, a mask and a subset of the whole set. Here each
-of those stages is one or two loops over the pairs. The callers (`_screen_bearings`,
-`_contested`, `_ambiguous`, `Tracker._check_emitters` and `Tracker._bind_emitters` in
-`cuas.tracking.tracker`, and
-`EmitterEvidence.observe`) keep their numpy code as the reference, used when
-`kernels.ENABLED` is off; tests/test_kernels.py requires the same results from both.
+of those stages is one or two loops over the pairs. The callers (`screen_bearings`,
+`contested_pairs` and `ambiguous_angles` in angle_screening.py, `EmitterIds.check` and
+`EmitterIds.bind` in emitter_ids.py, and `EmitterEvidence.observe`) keep their numpy code as
+the reference, used when `kernels.ENABLED` is off; tests/test_kernels.py requires the same
+results from both.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ def screen_bearings(
     limit: float,
     k: int,
 ) -> tuple[Index, Index, NDArray[np.bool_]]:
-    """The pairs a direction finder's scan keeps, as `Tracker._screen_bearings`: (positions
+    """The pairs a direction finder's scan keeps, as `angle_screening.screen_bearings`: (positions
     of the gated pairs, positions of those that may update, the ambiguous detections).
 
     A pair of an excluded track goes; one whose bearing names the emitter id a routable track
     holds goes unless it is that track's; one of a track holding another id goes when the
     bearing is in several routable tracks' gates, or when a bearing naming the track's own id
-    is in its gate too (`_route_by_emitter`). Of the rest (the
+    is in its gate too (`route_by_emitter`). Of the rest (the
     gated pairs), a bearing in several firm tracks' gates is ambiguous and updates none
-    (`_ambiguous`), and a track placed within the sensor memory (`near`) takes one only
+    (`ambiguous_angles`), and a track placed within the sensor memory (`near`) takes one only
     inside the tighter gate (`limit`)."""
     p = track.shape[0]
     crowd = np.zeros(k, dtype=np.intp)  # routable tracks gating each detection
@@ -102,8 +102,8 @@ def contested(
     k: int,
 ) -> NDArray[np.bool_]:
     """Assigned pairs with a rival within `margin` of their squared distance, as
-    `tracker._contested`: another firm track gating the same detection, or another detection
-    in the same track's gate. `k` bounds the detection indices."""
+    `angle_screening.contested_pairs`: another firm track gating the same detection, or
+    another detection in the same track's gate. `k` bounds the detection indices."""
     n = firm.shape[0]
     track_of = np.full(k, -1, dtype=np.intp)
     det_of = np.full(n, -1, dtype=np.intp)
@@ -130,7 +130,7 @@ def contested(
 @_jit
 def with_holder(track: Index, det: Index, holder: Index) -> Index:
     """Positions of the pairs whose track is their detection's `holder` (a row, or -1), as
-    `Tracker._check_emitters`'s `np.flatnonzero(holder[det] == track)`."""
+    `EmitterIds.check`'s `np.flatnonzero(holder[det] == track)`."""
     out = np.empty(track.shape[0], dtype=np.intp)
     q = 0
     for i in range(track.shape[0]):
@@ -143,7 +143,7 @@ def with_holder(track: Index, det: Index, holder: Index) -> Index:
 @_jit
 def unbarred(track: Index, det: Index, bar: NDArray[np.int64], named: NDArray[np.int64]) -> Index:
     """Positions of the pairs whose track is not barred (`bar` > 0, per track) from the
-    emitter their detection names (`named`, per detection), as `Tracker._check_emitters`."""
+    emitter their detection names (`named`, per detection), as `EmitterIds.check`."""
     out = np.empty(track.shape[0], dtype=np.intp)
     q = 0
     for i in range(track.shape[0]):
@@ -156,7 +156,8 @@ def unbarred(track: Index, det: Index, bar: NDArray[np.int64], named: NDArray[np
 
 @_jit
 def ambiguous(track: Index, det: Index, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
-    """Detections (k,) in the gates of several firm tracks, as `tracker._ambiguous`."""
+    """Detections (k,) in the gates of several firm tracks, as
+    `angle_screening.ambiguous_angles`."""
     count = np.zeros(k, dtype=np.intp)
     for i in range(track.shape[0]):
         if firm[track[i]]:
@@ -169,7 +170,7 @@ def firm_pairs(
     track: Index, det: Index, firm: NDArray[np.bool_], chosen: NDArray[np.bool_]
 ) -> Index:
     """Positions of the pairs of a firm track and a `chosen` detection (the emitter
-    evidence's, `Tracker._bind_emitters`)."""
+    evidence's, `EmitterIds.bind`)."""
     out = np.empty(track.shape[0], dtype=np.intp)
     q = 0
     for i in range(track.shape[0]):

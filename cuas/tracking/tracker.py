@@ -5,18 +5,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from itertools import count, repeat
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernels, pair_kernels, radar_kernels
+from cuas.tracking import kernels, radar_kernels
+from cuas.tracking.angle_screening import (
+    contested_pairs,
+    route_by_emitter,
+    screen_bearings,
+    unambiguous,
+)
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
-from cuas.tracking.emitter_binding import EmitterEvidence, log_det
+from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.emitter_claims import EmitterClaims
+from cuas.tracking.emitter_codes import EmitterCodes
+from cuas.tracking.emitter_ids import EmitterIds
 from cuas.tracking.formation import formation_plots
 from cuas.tracking.formation_velocity import not_birds, shared_velocity, velocity_update
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
@@ -150,7 +157,7 @@ class TrackerStages:
     hold_surprises: bool = True
     # A track loses an emitter id once the bearings naming it, from finders that cover the
     # track, misfit by this running share (a bearing outside the gate a whole misfit, one
-    # inside graded by its distance, `_check_emitters`); the share's memory per bearing.
+    # inside graded by its distance, `EmitterIds.check`); the share's memory per bearing.
     emitter_misfit_share: float = 0.5
     emitter_memory: float = 0.7
     # Bind a swarm member's emitter id to the track its ambiguous bearings fit best, once
@@ -226,17 +233,15 @@ class Tracker:
         height = HeightPrior(stages.passive.altitude_m, stages.passive.altitude_sigma_m)
         self.refit = PassiveRefit(height) if stages.refit_passive else None
         self.surprises = SurpriseHold() if stages.hold_surprises else None
-        self.emitter_misfit_share = stages.emitter_misfit_share
-        self.emitter_memory = stages.emitter_memory
         self.weigh_formation_plots = stages.weigh_formation_plots
         self.formation_radius_m = stages.formation_radius_m
         self.formation_spread_mps = stages.formation_spread_mps
         self.echo_reports = stages.echo_reports
-        self.emitter_evidence = (
-            EmitterEvidence(stages.emitter_bind_margin) if stages.emitter_bind_margin > 0 else None
-        )
-        self.emitter_claims = (
-            EmitterClaims(trusted=stages.trusted_emitters) if stages.check_emitter_claims else None
+        self.emitter_ids = EmitterIds(
+            stages.emitter_misfit_share,
+            stages.emitter_memory,
+            EmitterEvidence(stages.emitter_bind_margin) if stages.emitter_bind_margin > 0 else None,
+            EmitterClaims(trusted=stages.trusted_emitters) if stages.check_emitter_claims else None,
         )
         self.min_crossing_deg = stages.passive.min_crossing_deg
         self.hypothesise = stages.hypothesiser
@@ -424,20 +429,21 @@ class Tracker:
         emitters = None
         named = None  # tracks holding an emitter id this scan's bearings name
         if scan.labels is not None and self.hearing[scan.sensor]:
-            emitters = _EmitterCodes.of(scan.labels.emitter_id)
+            emitters = EmitterCodes.of(scan.labels.emitter_id)
             named = emitters.held(table.emitter_id[:n]) > 0
         excluded = self._excluded(scan, placed, firm, inside, named)
         if emitters is not None:
-            hyps = self._check_emitters(scan, hyps, threshold, emitters)
-            if self.emitter_claims is not None:
-                self.emitter_claims.record(scan, emitters.lookup, emitters.codes)
+            hyps, released = self.emitter_ids.check(table, scan, hyps, threshold, emitters)
+            self._reidentified(released)
+            self.emitter_ids.record(scan, emitters)
         raw = hyps
-        if emitters is not None and self.emitter_evidence is not None:
-            self._bind_emitters(scan, raw, firm, threshold, emitters)
+        if emitters is not None:
+            bound = self.emitter_ids.bind(table, scan, raw, firm, threshold, emitters)
+            self._reidentified(bound)
         forced = Hypotheses.empty(scan.model.dim)
         identified = scan.labels is not None and scan.labels.uas_id.count(None) != k
         if emitters is not None and not identified:  # a direction finder's scan
-            gated, hyps, ambiguous = _screen_bearings(
+            gated, hyps, ambiguous = screen_bearings(
                 raw,
                 excluded,
                 firm,
@@ -451,7 +457,7 @@ class Tracker:
         else:
             hyps = hyps.subset(~excluded[hyps.track])
             if emitters is not None:
-                hyps = _route_by_emitter(
+                hyps = route_by_emitter(
                     emitters, emitters.held(table.emitter_id[:n]), hyps, self._routable(firm), k
                 )
             if radar and len(hyps):
@@ -470,7 +476,7 @@ class Tracker:
                 limit = self._placed_threshold(scan.model.dim)
                 if scan.model.charges_misses and self.refit is not None:
                     hyps = self._explained_sightings(scan, hyps, firm & near, placed, limit)
-                hyps, ambiguous = _unambiguous(hyps, firm, near, limit, k)
+                hyps, ambiguous = unambiguous(hyps, firm, near, limit, k)
 
         # Firm (confirmed, coasting) tracks choose first, so that a tentative track born of
         # clutter never takes a detection away from a real target.
@@ -485,14 +491,16 @@ class Tracker:
             # A line of sight that fits another track (or a track that another line of sight
             # fits) almost as well would drag the track onto a neighbour's direction: in a
             # flock or a swarm, angles update only the pairs they single out.
-            contested = _contested(assigned, gated, firm, self.angle_margin, k)
+            contested = contested_pairs(assigned, gated, firm, self.angle_margin, k)
             if contested.any() and scan.labels is not None:
                 self._observe(scan, assigned.subset(contested), gated)
             assigned = assigned.subset(~contested)
             if self.calibration is not None:
                 self._learn_noise(scan, assigned)
-        if emitters is not None and self.emitter_claims is not None and len(assigned):
-            assigned = self._claims(scan, assigned, emitters)
+        if emitters is not None:
+            if len(assigned):
+                assigned = self.emitter_ids.screen_claims(table, scan, assigned, emitters)
+            self.stats.claims_refused = self.emitter_ids.refused
         glimpsed = np.zeros(n, dtype=bool)
         camera = angle_only and scan.model.charges_misses
         if camera and self.refit is not None and len(assigned):
@@ -554,42 +562,6 @@ class Tracker:
         confirmed, doomed = self._apply_rules(scan.t)
         self.stats.confirmed += int(confirmed.sum())
         self._bury(doomed)
-
-    def _claim_fits(self, name: str, t: float, row: int) -> bool:
-        """Whether track `row`, holding no emitter id, may claim emitter `name`: that
-        emitter's recent bearings fit it (emitter_claims.py). If not, the track
-        is barred from that emitter, as one that lost it is (`_check_emitters`): it takes no
-        more of its bearings, which are free to place the emitter's own track (random camp 3:
-        an inbound drone's radar track, refused the hidden drone's id, went on gating one
-        finder's bearings of it, which then started no track, and the hidden drone was
-        within 300 m of a track 21 % of the time, against 61 %)."""
-        if self.emitter_claims is None:
-            return True
-        table = self.tracks
-        if self.emitter_claims.fits(name, t, table.x[row], table.P[row]):
-            return True
-        table.barred_emitter[row] = name
-        self.stats.claims_refused += 1
-        return False
-
-    def _claims(self, scan: Scan, assigned: Hypotheses, emitters: _EmitterCodes) -> Hypotheses:
-        """The direction finder's pairs `assigned`, without those by which a track holding no
-        emitter id would claim the one its bearing names although that emitter's recent
-        bearings pass it to one side (emitter_claims.py)."""
-        assert scan.labels is not None
-        table = self.tracks
-        claim = (emitters.codes[assigned.det] != 0) & (
-            table.emitter_id[assigned.track] == None  # noqa: E711 (elementwise on objects)
-        )
-        if not claim.any():
-            return assigned
-        keep = np.ones(len(assigned), dtype=bool)
-        names = scan.labels.emitter_id
-        for i in claim.nonzero()[0].tolist():
-            name = names[int(assigned.det[i])]
-            assert name is not None
-            keep[i] = self._claim_fits(name, scan.t, int(assigned.track[i]))
-        return assigned if keep.all() else assigned.subset(keep)
 
     def _camera_sightings(
         self,
@@ -695,168 +667,14 @@ class Tracker:
         return MAX_SPEED_MPS / np.maximum(reach, MIN_TURN_RANGE_M)
 
     def _routable(self, firm: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        """Tracks whose emitter's bearings are reserved for them (`_route_by_emitter`)."""
+        """Tracks whose emitter's bearings are reserved for them
+        (`angle_screening.route_by_emitter`)."""
         return firm & ~self.tracks.shadowed[: self.tracks.n]
 
     def _near(self, t: float) -> NDArray[np.bool_]:
         """Tracks a radar or Remote ID updated within the sensor memory before `t`: an angle
-        updates them only inside the tighter gate (`_unambiguous`)."""
+        updates them only inside the tighter gate (`angle_screening.unambiguous`)."""
         return self._updated_by(self.tracks.last_hit[: self.tracks.n], self.localising, t)
-
-    def _check_emitters(
-        self, scan: Scan, hyps: Hypotheses, threshold: float, emitters: _EmitterCodes
-    ) -> Hypotheses:
-        """Direction-finder bearings against the tracks that hold the emitter ids they name.
-
-        A bearing names its emitter, and any track along that line may have been given it:
-        the loiterer a kilometre short of a hidden drone, a flock of birds. From a finder
-        that covers the holder, a bearing of its emitter outside its gate says the emitter is
-        elsewhere, and one at the edge of the gate nearly so: a bearing counts as a misfit
-        graded by its squared distance d2 from the holder, 0 at the expected 1 rising to 1
-        at the gate (bearings of an emitter a few sigmas to one side of the track, always,
-        stay inside the gate but are another target's). Once the misfits make up
-        `emitter_misfit_share` of the recent bearings (a running share), the track loses the
-        emitter id and may take no more of its bearings (the hidden drone's own track takes
-        them). Returns `hyps` without barred pairs.
-        """
-        assert scan.labels is not None
-        names = scan.labels.emitter_id
-        if not emitters.any:
-            return hyps
-        table = self.tracks
-        n = table.n
-        held = table.emitter_id[:n]
-        rows = emitters.holders(emitters.held(held))[emitters.codes]
-        dets = (rows >= 0).nonzero()[0]
-        # One bearing per holder (the first): two naming one emitter in a scan is a rare echo.
-        _, first = np.unique(rows[dets], return_index=True)
-        dets = dets[first]
-        dets = dets[scan.model.geometry.covers(table.x[rows[dets], :3])]
-        released: list[int] = []
-        if dets.size:
-            held_rows = rows[dets]
-            d2 = np.full(len(names), np.inf)  # each bearing's distance from its holder
-            if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
-                with_holder = pair_kernels.with_holder(hyps.track, hyps.det, rows)
-            else:
-                with_holder = (rows[hyps.det] == hyps.track).nonzero()[0]
-            d2[hyps.det[with_holder]] = hyps.d2[with_holder]
-            misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
-            keep = self.emitter_memory
-            misfit = np.maximum(
-                misfit, self._emitter_lean(scan, hyps, with_holder, dets, held_rows)
-            )
-            share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * misfit
-            table.emitter_misfit[held_rows] = share
-            out = share >= self.emitter_misfit_share
-            for row, j in zip(held_rows[out].tolist(), dets[out].tolist(), strict=True):
-                held[row] = None
-                table.barred_emitter[row] = names[j]
-                table.emitter_misfit[row] = 0.0
-                table.emitter_lean[row] = 0.0
-                released.append(row)
-        self._reidentified(released)
-        barred = table.barred_emitter[:n]
-        if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
-            return hyps
-        bar = emitters.held(barred)  # 0: none barred, -1: one this scan never names
-        if kernels.ENABLED:
-            keep = pair_kernels.unbarred(hyps.track, hyps.det, bar, emitters.codes)
-            return hyps if keep.size == len(hyps) else hyps.subset(keep)
-        bar = bar[hyps.track]
-        return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det])))
-
-    def _emitter_lean(
-        self, scan: Scan, hyps: Hypotheses, with_holder: Index, dets: Index, rows: Index
-    ) -> Array:
-        """The misfit of bearings `dets` of this finder's scan that lean to one side of their
-        emitters' holders `rows`.
-
-        A bearing a few sigmas off its holder, inside the gate, fits it about as well as any
-        noisy bearing; one that passes the track on the same side scan after scan does not:
-        the emitter is elsewhere (a hidden drone's bearings across a bird flock's radar track,
-        2.8 sigmas east of it every time). Per track and finder, the running mean of the signed,
-        normalised residuals (with the memory of the misfit share) would stay within about
-        `s0` of zero if the emitter were on the track; it counts as a misfit from two `s0`,
-        a whole one at four. Bearings outside the gate leave it: they misfit anyway."""
-        table = self.tracks
-        keep = self.emitter_memory
-        z = np.full(len(scan), np.nan)
-        if scan.model.dim == 1 and with_holder.size:
-            y, S = hyps.y[with_holder, 0], hyps.S[with_holder, 0, 0]
-            z[hyps.det[with_holder]] = y / np.sqrt(S)
-        fitted = ~np.isnan(z[dets])
-        lean = table.emitter_lean[rows, scan.sensor].astype(np.float64)
-        lean[fitted] = keep * lean[fitted] + (1.0 - keep) * z[dets][fitted]
-        table.emitter_lean[rows, scan.sensor] = lean
-        s0 = np.sqrt((1.0 - keep) / (1.0 + keep))
-        return np.where(fitted, np.clip((np.abs(lean) / s0 - 2.0) / 2.0, 0.0, 1.0), 0.0)
-
-    def _bind_emitters(
-        self,
-        scan: Scan,
-        raw: Hypotheses,
-        firm: NDArray[np.bool_],
-        threshold: float,
-        emitters: _EmitterCodes,
-    ) -> None:
-        """Bearings in several firm tracks' gates (a swarm) naming an emitter no track holds,
-        as evidence of which of those tracks carries it (emitter_binding.py). A track the
-        evidence singles out, holding no emitter id yet, takes it; the bearings naming it are
-        then routed to it (`_route_by_emitter`). `raw` is every gated pair, before exclusions:
-        a bearing tells of every track it fits."""
-        assert scan.labels is not None and self.emitter_evidence is not None
-        names = scan.labels.emitter_id
-        if not len(raw) or not emitters.any:
-            return
-        table = self.tracks
-        crowded = _ambiguous(raw, firm, len(scan))  # bearings in several firm tracks' gates
-        if not crowded.any():
-            return
-        held = np.zeros(emitters.count + 1, dtype=bool)  # the last: ids this scan never names
-        held[emitters.held(table.emitter_id[: table.n])] = True
-        held[0] = True  # a bearing naming no emitter is no evidence either
-        dets = (crowded & ~held[emitters.codes]).nonzero()[0]
-        # One bearing per emitter and scan (the first): two are a rare echo.
-        _, first = np.unique(emitters.codes[dets], return_index=True)
-        dets = dets[np.sort(first)]
-        if not dets.size:
-            return
-        bearing_of = np.full(len(scan), -1, dtype=np.intp)
-        bearing_of[dets] = np.arange(dets.size)
-        # The firm tracks in those bearings' gates (a bearing of `dets` is crowded); the
-        # innovation covariances of these pairs only, not of all of `raw`.
-        if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
-            pairs = raw.subset(pair_kernels.firm_pairs(raw.track, raw.det, firm, bearing_of >= 0))
-        else:
-            pairs = raw.subset(firm[raw.track] & (bearing_of[raw.det] >= 0))
-        winners = self.emitter_evidence.observe(
-            scan.t,
-            scan.sensor,
-            [names[j] for j in dets.tolist()],
-            bearing_of[pairs.det],
-            table.track_id[pairs.track],
-            pairs.d2,
-            log_det(pairs.S),
-            threshold,
-        )
-        bound: dict[str, int] = {}
-        if winners:
-            ids = table.track_id[: table.n]
-            rows = np.isin(ids, list(winners.values())).nonzero()[0]
-            row_of = dict(zip(ids[rows].tolist(), rows.tolist(), strict=True))
-            for name, winner in winners.items():
-                row = row_of.get(winner)
-                if row is None or table.emitter_id[row] is not None:
-                    continue
-                if not self._claim_fits(name, scan.t, row):
-                    continue  # barred from it now: the evidence may name another
-                table.emitter_id[row] = name
-                table.emitter_misfit[row] = 0.0
-                table.emitter_lean[row] = 0.0
-                bound[name] = row
-        self.emitter_evidence.forget(list(bound))
-        self._reidentified(list(bound.values()))
 
     def _reidentified(self, rows: list[int]) -> None:
         """Tell the annotators that the tracker changed the emitter ids of `rows`."""
@@ -1400,8 +1218,7 @@ class Tracker:
         if self.refit is not None:
             self.refit.forget(rows.track_id.tolist())
         self._graveyard.bury(rows)
-        if self.emitter_evidence is not None and len(self.emitter_evidence):
-            self.emitter_evidence.prune(self.tracks.track_id[: self.tracks.n])
+        self.emitter_ids.prune(self.tracks.track_id[: self.tracks.n])
         self.stats.deleted += int(doomed.sum())
 
     def snapshot(self, t: float) -> TrackSnapshot:
@@ -1512,185 +1329,6 @@ def _plots_elsewhere(
     crowded = np.zeros(placed.shape[0], dtype=bool)
     crowded[raw.track[elsewhere & placed[raw.track]]] = True
     return shadowed, crowded
-
-
-def _contested(
-    assigned: Hypotheses, gated: Hypotheses, firm: NDArray[np.bool_], margin: float, k: int
-) -> NDArray[np.bool_]:
-    """Assigned pairs with a rival within `margin` of their squared distance: another firm
-    track for the same detection, or another detection for the same track (detections of a
-    scan of `k`)."""
-    if kernels.ENABLED:  # one compiled pass over the gated pairs; the numpy is the reference
-        return pair_kernels.contested(
-            assigned.track,
-            assigned.det,
-            assigned.d2,
-            gated.track,
-            gated.det,
-            gated.d2,
-            firm,
-            margin,
-            k,
-        )
-    n = firm.shape[0]
-    track_of = np.full(k, -1, dtype=np.intp)
-    track_of[assigned.det] = assigned.track
-    det_of = np.full(n, -1, dtype=np.intp)
-    det_of[assigned.track] = assigned.det
-    rival_for_det = np.full(k, np.inf)
-    other_track = (track_of[gated.det] >= 0) & (gated.track != track_of[gated.det])
-    other_track &= firm[gated.track]
-    np.minimum.at(rival_for_det, gated.det[other_track], gated.d2[other_track])
-    rival_for_track = np.full(n, np.inf)
-    other_det = (det_of[gated.track] >= 0) & (gated.det != det_of[gated.track])
-    np.minimum.at(rival_for_track, gated.track[other_det], gated.d2[other_det])
-    limit = assigned.d2 + margin
-    return (rival_for_det[assigned.det] < limit) | (rival_for_track[assigned.track] < limit)
-
-
-@dataclass(frozen=True)
-class _EmitterCodes:
-    """A scan's emitter ids as integer codes (0: none), so pairs compare them as numbers."""
-
-    codes: NDArray[np.int64]  # per detection
-    lookup: dict[str | None, int]  # emitter id -> code, None -> 0
-
-    @classmethod
-    def of(cls, names: list[str | None]) -> _EmitterCodes:
-        lookup = dict(zip(dict.fromkeys([None, *names]), count(), strict=False))
-        return cls(np.fromiter(map(lookup.__getitem__, names), np.int64, len(names)), lookup)
-
-    @property
-    def count(self) -> int:
-        return len(self.lookup)
-
-    @property
-    def any(self) -> bool:
-        return len(self.lookup) > 1
-
-    def held(self, ids: NDArray[np.object_]) -> NDArray[np.int64]:
-        """Codes of emitter ids the tracks hold (None: 0, one this scan does not name: -1)."""
-        return np.fromiter(map(self.lookup.get, ids.tolist(), repeat(-1)), np.int64, ids.shape[0])
-
-    def holders(self, held: NDArray[np.int64]) -> Index:
-        """Per code, the last track row holding it (-1: none); `held` from `held`."""
-        out = np.full(len(self.lookup) + 1, -1, dtype=np.intp)  # the last: held codes of -1
-        rows = (held > 0).nonzero()[0]
-        out[held[rows]] = rows  # duplicates: numpy writes the last
-        out[0] = -1
-        return out[:-1]
-
-
-def _route_by_emitter(
-    emitters: _EmitterCodes,
-    holds: NDArray[np.int64],
-    hyps: Hypotheses,
-    firm: NDArray[np.bool_],
-    k: int,
-) -> Hypotheses:
-    """Bearings that name an emitter, paired by it: one in the gate of the firm track that
-    holds its emitter id (`holds`, per track, `_EmitterCodes.held`) goes to that track alone;
-    and where a bearing falls in several firm tracks' gates (a swarm), a track holding another
-    emitter id does not take it. Nor does a track whose own emitter this scan's bearing in its
-    gate names: the finder hears two transmitters there at once, and the other one is
-    elsewhere on the line (random camp 115: the friendly patrol over the camp took a hidden
-    drone's bearings from the finder that had them in line, and held them from starting the
-    drone's track for 110 s). Otherwise a lone track's bearing naming another emitter stays
-    paired, so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
-    (`_plots_elsewhere`): a bearings-only track whose gate holds a radar track's plot is likely that
-    track's echo, and its emitter's bearings are not reserved for it.
-
-    Not a tentative holder: routing to one too helped a hidden drone's new track on a few
-    random camps, but in the 200-drone camp tentative bearings-only tracks in the swarm took
-    their emitters' bearings from the drones' radar tracks (its GOSPA 5592 -> 5724)."""
-    if not len(hyps) or not emitters.any:
-        return hyps
-    named = emitters.codes[hyps.det]
-    holds = holds[hyps.track]  # -1: holds an emitter this scan does not name
-    has_name = named != 0
-    holding = holds != 0
-    own = has_name & holding & (holds == named) & firm[hyps.track]
-    if not (own.any() or (has_name & holding).any()):
-        return hyps
-    routed = np.zeros(k, dtype=bool)
-    routed[hyps.det[own]] = True
-    heard = np.zeros(firm.shape[0], dtype=bool)  # tracks whose own emitter's bearing gates
-    heard[hyps.track[own]] = True
-    other = has_name & holding & (holds != named)
-    other &= _ambiguous(hyps, firm, k)[hyps.det] | heard[hyps.track]
-    return hyps.subset((~routed[hyps.det] | own) & ~other)
-
-
-def _screen_bearings(
-    raw: Hypotheses,
-    excluded: NDArray[np.bool_],
-    firm: NDArray[np.bool_],
-    routable: NDArray[np.bool_],
-    emitters: _EmitterCodes,
-    holds: NDArray[np.int64],
-    near: NDArray[np.bool_],
-    limit: float,
-    k: int,
-) -> tuple[Hypotheses, Hypotheses, NDArray[np.bool_]]:
-    """A direction finder's gated pairs `raw` (emitters checked and bound), screened as any
-    scan's are: (the pairs its bearings may explain, those that may update a track, the
-    ambiguous bearings (k,)).
-
-    Without the tracks the scan may not update (`excluded`), routed by emitter id
-    (`_route_by_emitter`, `holds` per track), then the angles' ambiguity and tighter gate
-    (`_unambiguous`). At 1,000 drones `raw` holds some 70,000 pairs: with the kernels that
-    is three compiled passes (pair_kernels.py); the numpy below is the reference."""
-    if kernels.ENABLED and len(raw):
-        gated, kept, ambiguous = pair_kernels.screen_bearings(
-            raw.track,
-            raw.det,
-            raw.d2,
-            excluded,
-            routable,
-            firm,
-            emitters.codes,
-            holds,
-            near,
-            limit,
-            k,
-        )
-        return raw.subset(gated), raw.subset(kept), ambiguous
-    gated = _route_by_emitter(emitters, holds, raw.subset(~excluded[raw.track]), routable, k)
-    if not len(gated):
-        return gated, gated, np.zeros(k, dtype=bool)
-    hyps, ambiguous = _unambiguous(gated, firm, near, limit, k)
-    return gated, hyps, ambiguous
-
-
-def _unambiguous(
-    hyps: Hypotheses, firm: NDArray[np.bool_], near: NDArray[np.bool_], limit: float, k: int
-) -> tuple[Hypotheses, NDArray[np.bool_]]:
-    """The angle-only pairs that may update a track, and the detections (k,) in several firm
-    tracks' gates (`_ambiguous`), which update none.
-
-    A track a radar places is where the radar says: an angle at the edge of its gate is more
-    likely another object's (a hidden drone's bearing across a flock), and taking it would
-    drag the track off its object and give it that object's emitter id. Such angles update a
-    track placed within the sensor memory (`near`) only inside the tighter gate (`limit`);
-    they still count as explained (no second track starts on them) and still weigh in
-    emitter checks."""
-    ambiguous = _ambiguous(hyps, firm, k)
-    hyps = hyps.subset(~ambiguous[hyps.det])
-    return hyps.subset(~near[hyps.track] | (hyps.d2 <= limit)), ambiguous
-
-
-def _ambiguous(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
-    """Angle-only detections that fall in the gates of several firm tracks: used by none.
-
-    A 3-degree RF bearing 2 km out spans 100 m: in a swarm it gates with several tracks, and
-    whichever it is given is pulled towards another drone's line of sight, which swaps
-    tracks. Such a bearing carries no usable position for any of them; a precise camera
-    direction usually gates with one track only and is kept. Nor may such a bearing start a
-    track: it belongs to one of the drones already tracked.
-    """
-    if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
-        return pair_kernels.ambiguous(hyps.track, hyps.det, firm, k)
-    return np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1
 
 
 def _concat(a: Hypotheses, b: Hypotheses) -> Hypotheses:

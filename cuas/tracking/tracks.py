@@ -135,7 +135,7 @@ class TrackTable:
         self.identity_echo = np.zeros(capacity, dtype=np.int16)
         # Whether the bearings naming the track's emitter id fit it: a running share of their
         # misfit (from finders that cover it; graded by distance, see the tracker's
-        # `_check_emitters`), and the one emitter id taken from it for not fitting, whose
+        # `EmitterIds.check`), and the one emitter id taken from it for not fitting, whose
         # bearings it may no longer take.
         self.emitter_misfit = np.zeros(capacity)
         # Per finder, a running mean of those bearings' signed, normalised residuals: bearings

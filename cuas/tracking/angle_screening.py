@@ -1,0 +1,165 @@
+"""Which angle-only pairs (a camera's line of sight, a direction finder's bearing) may update a
+track.
+
+An angle fixes no range: in a swarm or a flock one falls in the gates of several tracks, and
+whichever took it would be dragged onto a neighbour's line of sight. The tracker therefore
+screens a camera's or a finder's gated pairs before association (`unambiguous`, and for a
+finder first `route_by_emitter`: `screen_bearings` does both) and after it
+(`contested_pairs`). Each function has a compiled twin in pair_kernels.py for the camps of a
+thousand drones; the numpy here is the reference that test_kernels.py holds it to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.tracking import kernels, pair_kernels
+from cuas.tracking.emitter_codes import EmitterCodes
+from cuas.tracking.gating import Hypotheses
+
+
+def contested_pairs(
+    assigned: Hypotheses, gated: Hypotheses, firm: NDArray[np.bool_], margin: float, k: int
+) -> NDArray[np.bool_]:
+    """Assigned pairs with a rival within `margin` of their squared distance: another firm
+    track for the same detection, or another detection for the same track (detections of a
+    scan of `k`)."""
+    if kernels.ENABLED:  # one compiled pass over the gated pairs; the numpy is the reference
+        return pair_kernels.contested(
+            assigned.track,
+            assigned.det,
+            assigned.d2,
+            gated.track,
+            gated.det,
+            gated.d2,
+            firm,
+            margin,
+            k,
+        )
+    n = firm.shape[0]
+    track_of = np.full(k, -1, dtype=np.intp)
+    track_of[assigned.det] = assigned.track
+    det_of = np.full(n, -1, dtype=np.intp)
+    det_of[assigned.track] = assigned.det
+    rival_for_det = np.full(k, np.inf)
+    other_track = (track_of[gated.det] >= 0) & (gated.track != track_of[gated.det])
+    other_track &= firm[gated.track]
+    np.minimum.at(rival_for_det, gated.det[other_track], gated.d2[other_track])
+    rival_for_track = np.full(n, np.inf)
+    other_det = (det_of[gated.track] >= 0) & (gated.det != det_of[gated.track])
+    np.minimum.at(rival_for_track, gated.track[other_det], gated.d2[other_det])
+    limit = assigned.d2 + margin
+    return (rival_for_det[assigned.det] < limit) | (rival_for_track[assigned.track] < limit)
+
+
+def route_by_emitter(
+    emitters: EmitterCodes,
+    holds: NDArray[np.int64],
+    hyps: Hypotheses,
+    firm: NDArray[np.bool_],
+    k: int,
+) -> Hypotheses:
+    """Bearings that name an emitter, paired by it: one in the gate of the firm track that
+    holds its emitter id (`holds`, per track, `EmitterCodes.held`) goes to that track alone;
+    and where a bearing falls in several firm tracks' gates (a swarm), a track holding another
+    emitter id does not take it. Nor does a track whose own emitter this scan's bearing in its
+    gate names: the finder hears two transmitters there at once, and the other one is
+    elsewhere on the line (random camp 115: the friendly patrol over the camp took a hidden
+    drone's bearings from the finder that had them in line, and held them from starting the
+    drone's track for 110 s). Otherwise a lone track's bearing naming another emitter stays
+    paired, so identity.py's rule 3 can still rename it. `firm` leaves out shadowed tracks
+    (`_plots_elsewhere`): a bearings-only track whose gate holds a radar track's plot is likely that
+    track's echo, and its emitter's bearings are not reserved for it.
+
+    Not a tentative holder: routing to one too helped a hidden drone's new track on a few
+    random camps, but in the 200-drone camp tentative bearings-only tracks in the swarm took
+    their emitters' bearings from the drones' radar tracks (its GOSPA 5592 -> 5724)."""
+    if not len(hyps) or not emitters.any:
+        return hyps
+    named = emitters.codes[hyps.det]
+    holds = holds[hyps.track]  # -1: holds an emitter this scan does not name
+    has_name = named != 0
+    holding = holds != 0
+    own = has_name & holding & (holds == named) & firm[hyps.track]
+    if not (own.any() or (has_name & holding).any()):
+        return hyps
+    routed = np.zeros(k, dtype=bool)
+    routed[hyps.det[own]] = True
+    heard = np.zeros(firm.shape[0], dtype=bool)  # tracks whose own emitter's bearing gates
+    heard[hyps.track[own]] = True
+    other = has_name & holding & (holds != named)
+    other &= ambiguous_angles(hyps, firm, k)[hyps.det] | heard[hyps.track]
+    return hyps.subset((~routed[hyps.det] | own) & ~other)
+
+
+def screen_bearings(
+    raw: Hypotheses,
+    excluded: NDArray[np.bool_],
+    firm: NDArray[np.bool_],
+    routable: NDArray[np.bool_],
+    emitters: EmitterCodes,
+    holds: NDArray[np.int64],
+    near: NDArray[np.bool_],
+    limit: float,
+    k: int,
+) -> tuple[Hypotheses, Hypotheses, NDArray[np.bool_]]:
+    """A direction finder's gated pairs `raw` (emitters checked and bound), screened as any
+    scan's are: (the pairs its bearings may explain, those that may update a track, the
+    ambiguous bearings (k,)).
+
+    Without the tracks the scan may not update (`excluded`), routed by emitter id
+    (`route_by_emitter`, `holds` per track), then the angles' ambiguity and tighter gate
+    (`unambiguous`). At 1,000 drones `raw` holds some 70,000 pairs: with the kernels that
+    is three compiled passes (pair_kernels.py); the numpy below is the reference."""
+    if kernels.ENABLED and len(raw):
+        gated, kept, ambiguous = pair_kernels.screen_bearings(
+            raw.track,
+            raw.det,
+            raw.d2,
+            excluded,
+            routable,
+            firm,
+            emitters.codes,
+            holds,
+            near,
+            limit,
+            k,
+        )
+        return raw.subset(gated), raw.subset(kept), ambiguous
+    gated = route_by_emitter(emitters, holds, raw.subset(~excluded[raw.track]), routable, k)
+    if not len(gated):
+        return gated, gated, np.zeros(k, dtype=bool)
+    hyps, ambiguous = unambiguous(gated, firm, near, limit, k)
+    return gated, hyps, ambiguous
+
+
+def unambiguous(
+    hyps: Hypotheses, firm: NDArray[np.bool_], near: NDArray[np.bool_], limit: float, k: int
+) -> tuple[Hypotheses, NDArray[np.bool_]]:
+    """The angle-only pairs that may update a track, and the detections (k,) in several firm
+    tracks' gates (`ambiguous_angles`), which update none.
+
+    A track a radar places is where the radar says: an angle at the edge of its gate is more
+    likely another object's (a hidden drone's bearing across a flock), and taking it would
+    drag the track off its object and give it that object's emitter id. Such angles update a
+    track placed within the sensor memory (`near`) only inside the tighter gate (`limit`);
+    they still count as explained (no second track starts on them) and still weigh in
+    emitter checks."""
+    ambiguous = ambiguous_angles(hyps, firm, k)
+    hyps = hyps.subset(~ambiguous[hyps.det])
+    return hyps.subset(~near[hyps.track] | (hyps.d2 <= limit)), ambiguous
+
+
+def ambiguous_angles(hyps: Hypotheses, firm: NDArray[np.bool_], k: int) -> NDArray[np.bool_]:
+    """Angle-only detections that fall in the gates of several firm tracks: used by none.
+
+    A 3-degree RF bearing 2 km out spans 100 m: in a swarm it gates with several tracks, and
+    whichever it is given is pulled towards another drone's line of sight, which swaps
+    tracks. Such a bearing carries no usable position for any of them; a precise camera
+    direction usually gates with one track only and is kept. Nor may such a bearing start a
+    track: it belongs to one of the drones already tracked.
+    """
+    if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+        return pair_kernels.ambiguous(hyps.track, hyps.det, firm, k)
+    return np.bincount(hyps.det[firm[hyps.track]], minlength=k) > 1

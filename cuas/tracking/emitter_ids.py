@@ -1,0 +1,263 @@
+"""Which track holds which emitter id, from the bearings that name it.
+
+A direction finder's bearing may name the emitter it heard. Identity rules 1 and 3
+(identity.py) give a track an emitter id from the bearings it takes; this stage keeps those ids
+honest, per finder scan, in the tracker's table:
+- `check`: a track whose emitter's bearings keep missing it, or pass it on one side, loses the
+  id and is barred from it (the loiterer a kilometre short of a hidden drone);
+- `bind`: in a swarm, where bearings are ambiguous, the track their evidence singles out takes
+  the id (emitter_binding.py);
+- `screen_claims` and `claim_fits`: a track holding no id takes one only where that emitter's
+  recent bearings fit it (emitter_claims.py).
+The tracker tells its annotators of the rows whose ids changed (`check` and `bind` return them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cuas.tracking import kernels, pair_kernels
+from cuas.tracking.angle_screening import ambiguous_angles
+from cuas.tracking.emitter_binding import EmitterEvidence, log_det
+from cuas.tracking.emitter_claims import EmitterClaims
+from cuas.tracking.emitter_codes import EmitterCodes
+from cuas.tracking.gating import Hypotheses
+from cuas.tracking.scan import Scan
+from cuas.tracking.tracks import TrackTable
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+
+
+class EmitterIds:
+    """The tracker's emitter-id stage; see the module docstring.
+
+    `misfit_share` and `memory` are `TrackerStages.emitter_misfit_share` and
+    `emitter_memory`; `evidence` binds swarm members' ids (None: off); `claims` checks
+    claims (None: every claim is granted). `refused` counts claims refused.
+    """
+
+    def __init__(
+        self,
+        misfit_share: float,
+        memory: float,
+        evidence: EmitterEvidence | None,
+        claims: EmitterClaims | None,
+    ) -> None:
+        self.misfit_share = misfit_share
+        self.memory = memory
+        self.evidence = evidence
+        self.claims = claims
+        self.refused = 0
+
+    def record(self, scan: Scan, emitters: EmitterCodes) -> None:
+        """Keep a finder's scan for later claims on the emitters it names."""
+        if self.claims is not None:
+            self.claims.record(scan, emitters.lookup, emitters.codes)
+
+    def prune(self, live_track_ids: NDArray[np.int64]) -> None:
+        """Forget the evidence of tracks no longer alive."""
+        if self.evidence is not None and len(self.evidence):
+            self.evidence.prune(live_track_ids)
+
+    def check(
+        self,
+        table: TrackTable,
+        scan: Scan,
+        hyps: Hypotheses,
+        threshold: float,
+        emitters: EmitterCodes,
+    ) -> tuple[Hypotheses, list[int]]:
+        """Direction-finder bearings against the tracks that hold the emitter ids they name.
+
+        A bearing names its emitter, and any track along that line may have been given it:
+        the loiterer a kilometre short of a hidden drone, a flock of birds. From a finder
+        that covers the holder, a bearing of its emitter outside its gate says the emitter is
+        elsewhere, and one at the edge of the gate nearly so: a bearing counts as a misfit
+        graded by its squared distance d2 from the holder, 0 at the expected 1 rising to 1
+        at the gate (bearings of an emitter a few sigmas to one side of the track, always,
+        stay inside the gate but are another target's). Once the misfits make up
+        `misfit_share` of the recent bearings (a running share), the track loses the
+        emitter id and may take no more of its bearings (the hidden drone's own track takes
+        them). Returns `hyps` without barred pairs, and the rows that lost their ids.
+        """
+        assert scan.labels is not None
+        names = scan.labels.emitter_id
+        if not emitters.any:
+            return hyps, []
+        n = table.n
+        held = table.emitter_id[:n]
+        rows = emitters.holders(emitters.held(held))[emitters.codes]
+        dets = (rows >= 0).nonzero()[0]
+        # One bearing per holder (the first): two naming one emitter in a scan is a rare echo.
+        _, first = np.unique(rows[dets], return_index=True)
+        dets = dets[first]
+        dets = dets[scan.model.geometry.covers(table.x[rows[dets], :3])]
+        released: list[int] = []
+        if dets.size:
+            held_rows = rows[dets]
+            d2 = np.full(len(names), np.inf)  # each bearing's distance from its holder
+            if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+                with_holder = pair_kernels.with_holder(hyps.track, hyps.det, rows)
+            else:
+                with_holder = (rows[hyps.det] == hyps.track).nonzero()[0]
+            d2[hyps.det[with_holder]] = hyps.d2[with_holder]
+            misfit = np.clip((d2[dets] - 1.0) / (threshold - 1.0), 0.0, 1.0)
+            keep = self.memory
+            misfit = np.maximum(misfit, self._lean(table, scan, hyps, with_holder, dets, held_rows))
+            share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * misfit
+            table.emitter_misfit[held_rows] = share
+            out = share >= self.misfit_share
+            for row, j in zip(held_rows[out].tolist(), dets[out].tolist(), strict=True):
+                held[row] = None
+                table.barred_emitter[row] = names[j]
+                table.emitter_misfit[row] = 0.0
+                table.emitter_lean[row] = 0.0
+                released.append(row)
+        barred = table.barred_emitter[:n]
+        if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
+            return hyps, released
+        bar = emitters.held(barred)  # 0: none barred, -1: one this scan never names
+        if kernels.ENABLED:
+            keep = pair_kernels.unbarred(hyps.track, hyps.det, bar, emitters.codes)
+            return (hyps if keep.size == len(hyps) else hyps.subset(keep)), released
+        bar = bar[hyps.track]
+        return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det]))), released
+
+    def _lean(
+        self,
+        table: TrackTable,
+        scan: Scan,
+        hyps: Hypotheses,
+        with_holder: Index,
+        dets: Index,
+        rows: Index,
+    ) -> Array:
+        """The misfit of bearings `dets` of this finder's scan that lean to one side of their
+        emitters' holders `rows`.
+
+        A bearing a few sigmas off its holder, inside the gate, fits it about as well as any
+        noisy bearing; one that passes the track on the same side scan after scan does not:
+        the emitter is elsewhere (a hidden drone's bearings across a bird flock's radar track,
+        2.8 sigmas east of it every time). Per track and finder, the running mean of the signed,
+        normalised residuals (with the memory of the misfit share) would stay within about
+        `s0` of zero if the emitter were on the track; it counts as a misfit from two `s0`,
+        a whole one at four. Bearings outside the gate leave it: they misfit anyway."""
+        keep = self.memory
+        z = np.full(len(scan), np.nan)
+        if scan.model.dim == 1 and with_holder.size:
+            y, S = hyps.y[with_holder, 0], hyps.S[with_holder, 0, 0]
+            z[hyps.det[with_holder]] = y / np.sqrt(S)
+        fitted = ~np.isnan(z[dets])
+        lean = table.emitter_lean[rows, scan.sensor].astype(np.float64)
+        lean[fitted] = keep * lean[fitted] + (1.0 - keep) * z[dets][fitted]
+        table.emitter_lean[rows, scan.sensor] = lean
+        s0 = np.sqrt((1.0 - keep) / (1.0 + keep))
+        return np.where(fitted, np.clip((np.abs(lean) / s0 - 2.0) / 2.0, 0.0, 1.0), 0.0)
+
+    def bind(
+        self,
+        table: TrackTable,
+        scan: Scan,
+        raw: Hypotheses,
+        firm: NDArray[np.bool_],
+        threshold: float,
+        emitters: EmitterCodes,
+    ) -> list[int]:
+        """Bearings in several firm tracks' gates (a swarm) naming an emitter no track holds,
+        as evidence of which of those tracks carries it (emitter_binding.py). A track the
+        evidence singles out, holding no emitter id yet, takes it; the bearings naming it are
+        then routed to it (`angle_screening.route_by_emitter`). `raw` is every gated pair, before
+        exclusions: a bearing tells of every track it fits."""
+        assert scan.labels is not None
+        if self.evidence is None:
+            return []
+        names = scan.labels.emitter_id
+        if not len(raw) or not emitters.any:
+            return []
+        crowded = ambiguous_angles(raw, firm, len(scan))  # bearings in several firm tracks' gates
+        if not crowded.any():
+            return []
+        held = np.zeros(emitters.count + 1, dtype=bool)  # the last: ids this scan never names
+        held[emitters.held(table.emitter_id[: table.n])] = True
+        held[0] = True  # a bearing naming no emitter is no evidence either
+        dets = (crowded & ~held[emitters.codes]).nonzero()[0]
+        # One bearing per emitter and scan (the first): two are a rare echo.
+        _, first = np.unique(emitters.codes[dets], return_index=True)
+        dets = dets[np.sort(first)]
+        if not dets.size:
+            return []
+        bearing_of = np.full(len(scan), -1, dtype=np.intp)
+        bearing_of[dets] = np.arange(dets.size)
+        # The firm tracks in those bearings' gates (a bearing of `dets` is crowded); the
+        # innovation covariances of these pairs only, not of all of `raw`.
+        if kernels.ENABLED:  # one compiled pass over the pairs; the numpy is the reference
+            pairs = raw.subset(pair_kernels.firm_pairs(raw.track, raw.det, firm, bearing_of >= 0))
+        else:
+            pairs = raw.subset(firm[raw.track] & (bearing_of[raw.det] >= 0))
+        winners = self.evidence.observe(
+            scan.t,
+            scan.sensor,
+            [names[j] for j in dets.tolist()],
+            bearing_of[pairs.det],
+            table.track_id[pairs.track],
+            pairs.d2,
+            log_det(pairs.S),
+            threshold,
+        )
+        bound: dict[str, int] = {}
+        if winners:
+            ids = table.track_id[: table.n]
+            rows = np.isin(ids, list(winners.values())).nonzero()[0]
+            row_of = dict(zip(ids[rows].tolist(), rows.tolist(), strict=True))
+            for name, winner in winners.items():
+                row = row_of.get(winner)
+                if row is None or table.emitter_id[row] is not None:
+                    continue
+                if not self.claim_fits(table, name, scan.t, row):
+                    continue  # barred from it now: the evidence may name another
+                table.emitter_id[row] = name
+                table.emitter_misfit[row] = 0.0
+                table.emitter_lean[row] = 0.0
+                bound[name] = row
+        self.evidence.forget(list(bound))
+        return list(bound.values())
+
+    def screen_claims(
+        self, table: TrackTable, scan: Scan, assigned: Hypotheses, emitters: EmitterCodes
+    ) -> Hypotheses:
+        """The direction finder's pairs `assigned`, without those by which a track holding no
+        emitter id would claim the one its bearing names although that emitter's recent
+        bearings pass it to one side (emitter_claims.py)."""
+        assert scan.labels is not None
+        if self.claims is None:
+            return assigned
+        claim = (emitters.codes[assigned.det] != 0) & (
+            table.emitter_id[assigned.track] == None  # noqa: E711 (elementwise on objects)
+        )
+        if not claim.any():
+            return assigned
+        keep = np.ones(len(assigned), dtype=bool)
+        names = scan.labels.emitter_id
+        for i in claim.nonzero()[0].tolist():
+            name = names[int(assigned.det[i])]
+            assert name is not None
+            keep[i] = self.claim_fits(table, name, scan.t, int(assigned.track[i]))
+        return assigned if keep.all() else assigned.subset(keep)
+
+    def claim_fits(self, table: TrackTable, name: str, t: float, row: int) -> bool:
+        """Whether track `row`, holding no emitter id, may claim emitter `name`: that
+        emitter's recent bearings fit it (emitter_claims.py). If not, the track
+        is barred from that emitter, as one that lost it is (`check`): it takes no
+        more of its bearings, which are free to place the emitter's own track (random camp 3:
+        an inbound drone's radar track, refused the hidden drone's id, went on gating one
+        finder's bearings of it, which then started no track, and the hidden drone was
+        within 300 m of a track 21 % of the time, against 61 %)."""
+        if self.claims is None:
+            return True
+        if self.claims.fits(name, t, table.x[row], table.P[row]):
+            return True
+        table.barred_emitter[row] = name
+        self.refused += 1
+        return False
