@@ -18,11 +18,14 @@ normalised residuals sum to at most `max_lean` times the square root of their co
 of n residuals of bearings of an emitter on the track is normal with variance n). The tracker
 bars a track refused an emitter from it, as one that lost it is.
 
-The camp's friendly links are `trusted`: their claims are granted as before. A friendly's
-radar track at start-up, 2 s old, was refused its own link on random camp 96 (one finder's
-first bearings 1.9-3.9 sigmas to one side, before its noise was learnt); barred from it, it
-would be alerted on. A bird or a hostile drone that takes a friendly's link is still
-released from it by the misfit rule.
+The camp's friendly links are tested as any other, but a track refused one is not barred from
+it (`trusted`): a friendly's radar track at start-up, 2 s old, was refused its own link on
+random camp 96 (one finder's first bearings 1.9-3.9 sigmas to one side, before its noise was
+learnt); barred from it, it would have been alerted on. Granting friendly claims untested
+was worse: once the patrol's own track had lost its link, a hostile drone's radar track 2 km
+out on one finder's line to the patrol took the link, and was rated no threat for three
+seconds in the middle of its warning (random camp 71, under a rule tried and not kept that
+made the patrol's track lose its link).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class EmitterClaims:
 
     window_s: float = 8.0
     max_lean: float = 3.5
-    trusted: frozenset[str] = frozenset()  # emitters whose claims are always granted
+    trusted: frozenset[str] = frozenset()  # emitters whose refused claims bar nothing
     # Per scan: the scan, its emitter ids' codes (id -> code) and each bearing's code.
     _scans: deque[tuple[Scan, Mapping[str | None, int], Codes]] = field(default_factory=deque)
 
@@ -62,8 +65,6 @@ class EmitterClaims:
     def fits(self, name: str, t: float, x: Array, P: Array) -> bool:
         """Whether emitter `name`'s recent bearings fit a track of state `x` (6,) and
         covariance `P` (6, 6) at `t` from every finder that heard it."""
-        if name in self.trusted:
-            return True
         by_sensor: dict[int, list[tuple[Scan, int]]] = {}
         for scan, lookup, codes in self._scans:
             code = lookup.get(name)

@@ -258,6 +258,7 @@ class EmitterIds:
             return True
         if self.claims.fits(name, t, table.x[row], table.P[row]):
             return True
-        table.barred_emitter[row] = name
+        if name not in self.claims.trusted:  # a friendly's own track may claim it later
+            table.barred_emitter[row] = name
         self.refused += 1
         return False

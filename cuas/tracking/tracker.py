@@ -164,8 +164,9 @@ class TrackerStages:
     # that track leads every other by this many nats (emitter_binding.py); 0 turns it off.
     emitter_bind_margin: float = 4.0
     # A track holding no emitter id takes one only if that emitter's recent bearings fit it
-    # from every finder (emitter_claims.py), unless it is one of these (the camp's friendly
-    # links: a friendly's track refused its own link would be alerted on).
+    # from every finder (emitter_claims.py); refused, it is barred from that emitter, unless
+    # it is one of these (the camp's friendly links: a friendly's own track, refused its link
+    # before a finder's noise is learnt, must be able to claim it again).
     check_emitter_claims: bool = True
     trusted_emitters: frozenset[str] = frozenset()
     # Weigh a radar plot by the other plots its track could have taken, as JPDA does
@@ -270,8 +271,8 @@ class Tracker:
         annotators: Sequence[Annotator] = (),
         friendly_emitters: Sequence[str] = (),
     ) -> Tracker:
-        """A tracker with the stages a camp's `[tracker]` settings describe; claims on the
-        camp's `friendly_emitters` are trusted (`TrackerStages.trusted_emitters`)."""
+        """A tracker with the stages a camp's `[tracker]` settings describe; a refused claim
+        on one of the camp's `friendly_emitters` bars nothing (`TrackerStages.trusted_emitters`)."""
         stages = replace(
             TrackerStages.from_config(cfg), trusted_emitters=frozenset(friendly_emitters)
         )
