@@ -139,8 +139,11 @@ FORMATION_KEPT = (0, 9)
 # run): its patrol's track, born of its link's bearings and then placed by the radar, took no
 # bearings while tentative; a bearings-only track 90 m off took the link's id, and the patrol
 # was alerted on critical at 5.7 s, after the hold (tracker._excluded now lets a track's own
-# emitter's bearings update it).
-ALERT_KEPT = (30, 104, 296)
+# emitter's bearings update it). Camp 435 (seeds 420-449, unseen when run): a tentative track
+# where the patrol's link bearings crossed camera lines 150 m from it took the link, whose
+# claims were then granted untested, and its Remote ID was first heard at 5.4 s: the patrol
+# was alerted on critical at 5.0 s, as the hold ended (a friendly link's claim is now tested).
+ALERT_KEPT = (30, 104, 296, 435)
 FAR_M = 300.0
 # Camps kept for a hostile drone that crossed the perimeter with no alert on it: radar tracks
 # of drones at -20..-19 dBsm, 15-22 m/s, classified birds from their radar cross-section, and a
