@@ -35,7 +35,8 @@ class EmitterIds:
 
     `misfit_share` and `memory` are `TrackerStages.emitter_misfit_share` and
     `emitter_memory`; `evidence` binds swarm members' ids (None: off); `claims` checks
-    claims (None: every claim is granted). `refused` counts claims refused.
+    claims (None: every claim is granted). `refused` counts claims refused (the tracker's
+    only count of them).
     """
 
     def __init__(

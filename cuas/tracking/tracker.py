@@ -103,7 +103,6 @@ class TrackerStats:
     passive_refits: int = 0
     passive_courses: int = 0  # bearings-only tracks given their lines' course (bearings_tma.py)
     disowned: int = 0  # passive tracks whose camera sightings were a radar track's object
-    claims_refused: int = 0  # emitter ids not given: their bearings were elsewhere
 
 
 class _Graveyard:
@@ -498,10 +497,8 @@ class Tracker:
             assigned = assigned.subset(~contested)
             if self.calibration is not None:
                 self._learn_noise(scan, assigned)
-        if emitters is not None:
-            if len(assigned):
-                assigned = self.emitter_ids.screen_claims(table, scan, assigned, emitters)
-            self.stats.claims_refused = self.emitter_ids.refused
+        if emitters is not None and len(assigned):
+            assigned = self.emitter_ids.screen_claims(table, scan, assigned, emitters)
         glimpsed = np.zeros(n, dtype=bool)
         camera = angle_only and scan.model.charges_misses
         if camera and self.refit is not None and len(assigned):
