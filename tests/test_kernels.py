@@ -729,6 +729,7 @@ def test_lifecycle(seed: int, n: int, sensors: int, given_: int) -> None:
     )
     table.unseen[:n] = rng.integers(0, 6, n)
     table.emitter_id[:n] = np.where(rng.random(n) < 0.5, None, "E")
+    table.shadowed[:n] = rng.random(n) < 0.3
     rules = LifecycleRules(
         confirm_m=3,
         confirm_n=5,
@@ -755,6 +756,7 @@ def test_lifecycle(seed: int, n: int, sensors: int, given_: int) -> None:
             "last_hit",
             "unseen",
             "emitter_id",
+            "shadowed",
         ):
             getattr(copy, name)[:n] = getattr(table, name)[:n]
         confirm, doomed = rules.apply(copy, t, silent, localising, hearing, observable)

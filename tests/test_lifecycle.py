@@ -7,7 +7,7 @@ import pytest
 
 from cuas.tracking import kernels
 from cuas.tracking.lifecycle import LifecycleRules
-from cuas.tracking.tracks import CONFIRMED, TrackTable
+from cuas.tracking.tracks import CONFIRMED, TENTATIVE, TrackTable
 
 RADAR, FINDER_A, FINDER_B, CAMERA_A, CAMERA_B = range(5)
 LOCALISING = np.array([True, False, False, False, False])
@@ -18,16 +18,26 @@ RULES = LifecycleRules(
 )
 
 
-def veto_spares(hit_by: list[int], emitter: str | None = "E7") -> bool:
-    """Whether a confirmed track that `hit_by` updated a second ago, holding `emitter`,
-    survives a radar that has looked at it three times and seen nothing."""
+def veto_spares(
+    hit_by: list[int],
+    emitter: str | None = "E7",
+    earlier: dict[int, float] | None = None,
+    status: int = CONFIRMED,
+    shadowed: bool = False,
+) -> bool:
+    """Whether a track (`status`) that `hit_by` updated a second ago and the sensors of
+    `earlier` that many seconds ago, holding `emitter`, survives a radar that has looked at
+    it three times and seen nothing (`shadowed`: a plot in its gate went to a radar track)."""
     table = TrackTable(n_sensors=5)
     table.add(
         np.array([[1500.0, 800.0, 60.0, 5.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T - 30, CAMERA_A
     )
-    table.status[0] = CONFIRMED
     table.t_update[0] = T - 1.0
     table.last_hit[0, hit_by] = T - 1.0
+    for sensor, ago in (earlier or {}).items():
+        table.last_hit[0, sensor] = T - ago
+    table.status[0] = status
+    table.shadowed[0] = shadowed
     table.unseen[0] = RULES.radar_veto_scans
     table.emitter_id[0] = emitter
     _, doomed = RULES.apply(table, T, None, LOCALISING, HEARING, None)
@@ -55,3 +65,21 @@ def test_one_finder_and_one_camera_do_not(path) -> None:
 def test_two_cameras_without_a_transmitter_do_not(path) -> None:
     assert not veto_spares([CAMERA_A, CAMERA_B], emitter=None)
     assert not veto_spares([CAMERA_A, CAMERA_B])  # an emitter id no finder hears now
+
+
+def test_a_firm_transmitters_finders_count_within_heard_s(path) -> None:
+    """A finder misses a drone for seconds at a time: on a firm bearings-only track, a
+    finder's bearing counts within `heard_s` (random camp 282: the hidden drone's track, 120 m
+    from it, died of one finder's 5 s silence; camps 8 and 288: two cameras held it to 10-20 m
+    and the one finder had last heard it 5.1 s before)."""
+    assert veto_spares([FINDER_A], earlier={FINDER_B: 8.0})
+    assert veto_spares([CAMERA_A, CAMERA_B], earlier={FINDER_A: 8.0})
+    assert not veto_spares([FINDER_A], earlier={FINDER_B: RULES.heard_s + 1.0})
+    assert not veto_spares([CAMERA_A], earlier={FINDER_A: 8.0})
+
+
+def test_but_not_a_tentative_track_one_a_radar_placed_or_another_tracks_echo(path) -> None:
+    assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0}, status=TENTATIVE)
+    assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0, RADAR: 40.0})
+    assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0}, shadowed=True)
+    assert not veto_spares([CAMERA_A, CAMERA_B], earlier={FINDER_A: 8.0}, status=TENTATIVE)

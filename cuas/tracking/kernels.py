@@ -1405,6 +1405,7 @@ def lifecycle(
     P: Array,
     unseen: NDArray[np.int16],
     transmits: NDArray[np.bool_],
+    shadowed: NDArray[np.bool_],
     localising: NDArray[np.bool_],
     hearing: NDArray[np.bool_],
     observable: NDArray[np.bool_],
@@ -1468,6 +1469,8 @@ def lifecycle(
                     heard_long += 1
                 if recent and not hearing[s] and not localising[s]:
                     seen += 1
+            if not (tentative or located or shadowed[i]):
+                heard = heard_long  # a firm track's finders count within heard_s
             transmitter = transmits[i] and (
                 not has_hearing
                 or heard >= 2
@@ -1678,9 +1681,10 @@ def warm_up() -> None:
         one,
         one,
         one,
+        one,
         np.ones(3, dtype=bool),
         np.ones(7, dtype=np.int64),
-        np.ones(9),
+        np.ones(10),
     )
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     point_in_polygon(square, square)

@@ -32,7 +32,12 @@ class LifecycleRules:
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
       finders hear one emitter id on it (or one does, a camera sees it and the other finder
       heard it within `heard_s`, or one does and two cameras see it): a transmitter is
-      there, a small drone the radar cannot see.
+      there, a small drone the radar cannot see. On a firm track that no radar ever placed
+      and whose gate holds no other track's plot, a finder's bearing counts for this within
+      `heard_s`: a finder misses a drone for seconds at a time, and a firm track within
+      120 m of the hidden drone died of one finder's 5 s silence, its successor starting
+      600 m off (random camp 282); two cameras held it to 10-20 m with one finder, last
+      heard 5.1 s before (random camps 8 and 288).
     """
 
     confirm_m: int
@@ -111,7 +116,15 @@ class LifecycleRules:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
             crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
-            transmitter = transmitting(table, t, hearing, localising, self.memory_s, self.heard_s)
+            transmitter = transmitting(
+                table,
+                t,
+                hearing,
+                localising,
+                self.memory_s,
+                self.heard_s,
+                ~tentative & ~located & ~table.shadowed[:n],
+            )
             # Kept alive by lines of sight alone where a radar keeps looking and seeing nothing:
             # a crossing of two objects' lines of sight, or a track dragged off its object.
             angle_fed = (last_hit[:, ~localising] >= t - self.memory_s).any(axis=1)
@@ -172,6 +185,7 @@ class LifecycleRules:
             table.P[:n],
             table.unseen[:n],
             table.emitter_id[:n] != None,  # noqa: E711 (elementwise on objects)
+            table.shadowed[:n],
             none[:sensors] if localising is None else localising,
             none[:sensors] if hearing is None else hearing,
             none[:n] if observable is None else observable,
@@ -214,11 +228,13 @@ def transmitting(
     localising: NDArray[np.bool_],
     memory_s: float,
     heard_s: float,
+    firm: Mask | None = None,
 ) -> Mask:
     """Tracks on which two direction finders (`hearing`) recently (`memory_s`) heard one
     emitter id, or one finder did while a camera (neither `hearing` nor `localising`) saw it
     and the other finder heard it within `heard_s`, or while two cameras saw it: a
     transmitter is there, even where no radar sees anything (a drone too small for it).
+    On a `firm` track, a finder's bearing counts as recent within `heard_s`.
     Without `hearing`, every track that holds an emitter id.
 
     Two cameras and a finder are three sites whose lines meet on the track, in height too
@@ -232,6 +248,8 @@ def transmitting(
         heard = recent[:, hearing].sum(axis=1)
         seen = recent[:, ~(hearing | localising)].sum(axis=1)  # by cameras
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
+        if firm is not None:
+            heard = np.where(firm, heard_long, heard)
         transmitter &= (heard >= 2) | (
             (heard >= 1) & ((seen >= 2) | ((seen >= 1) & (heard_long >= 2)))
         )
