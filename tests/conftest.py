@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support.broker import MakeBroker, MosquittoBroker, find_mosquitto
 
-from cuas.tracking import kernels
+from cuas.tracking import kernel_cache
 
 BROKER_FIXTURES = {"mosquitto_binary", "make_mosquitto", "mosquitto"}
 
@@ -39,7 +39,7 @@ def compiled_kernels() -> None:
     as a process: on a fresh clone compiling them takes 15 s on a quiet machine and minutes
     on a loaded one, which a process's start-up timeout (20 s to come online) would count;
     loading the cache takes half a second."""
-    kernels.warm_up()
+    kernel_cache.warm_up()
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,8 @@ order) and the same associations. `CUAS_KERNELS=numpy` in the environment forces
 reference path; so does a machine without numba. Innovation covariances are taken to be
 positive definite (R > 0): the kernels factor them by Cholesky. Compiled code is cached
 beside this module (`cache=True`): the first run on a machine compiles for about 15 s, later
-processes load the cache in about 0.5 s (`warm_up`, called when a tracker is built).
+processes load the cache in about 0.5 s (`kernel_cache.warm_up`, called when a tracker is
+built).
 """
 
 from __future__ import annotations
@@ -1620,8 +1621,9 @@ def gaussian_loglik(y: Array, S: Array) -> Array:
 
 
 def warm_up() -> None:
-    """Load (or, on a machine's first run, compile) every kernel now, with the argument types
-    the tracker passes, so that the first scan does not pay it. A no-op when disabled."""
+    """Load (or, on a machine's first run, compile) this module's kernels now, with the
+    argument types the tracker passes, so that the first scan does not pay it. A no-op when
+    disabled. `kernel_cache.warm_up` does it for every kernel module."""
     if not ENABLED:
         return
     mu = np.full((1, 2), 0.5)
@@ -1746,18 +1748,3 @@ def warm_up() -> None:
             1.0,
             1e-3,
         )
-    from cuas.tracking import (  # import this module: loaded here
-        class_kernels,
-        measurement_kernels,
-        pair_kernels,
-        radar_kernels,
-        sight_kernels,
-        update_kernels,
-    )
-
-    sight_kernels.warm_up()
-    pair_kernels.warm_up()
-    class_kernels.warm_up()
-    radar_kernels.warm_up()
-    update_kernels.warm_up()
-    measurement_kernels.warm_up()

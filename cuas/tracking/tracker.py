@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernels, radar_kernels
+from cuas.tracking import kernel_cache, kernels, radar_kernels
 from cuas.tracking.angle_screening import (
     contested_pairs,
     route_by_emitter,
@@ -260,7 +260,7 @@ class Tracker:
         self.annotators = list(annotators)
         self._graveyard = _Graveyard(self.tracks.none)
         self._thresholds: dict[int, float] = {}
-        kernels.warm_up()  # compiled kernels are loaded here, not in the first scan
+        kernel_cache.warm_up()  # compiled kernels are loaded here, not in the first scan
 
     @classmethod
     def from_config(
