@@ -1417,6 +1417,7 @@ def lifecycle(
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """`LifecycleRules.apply` track by track (its numpy code is the reference): statuses
     updated in place; returns (just confirmed, to delete). `transmits`: holds an emitter id;
+    `shadowed`: a radar track's echo;
     `flags`: whether localising, hearing and observable were given; `ints`: confirm_m,
     confirm_n, window, radar_veto_scans, tentative, confirmed and coasting codes; `reals`: t,
     memory_s, passive_confirm_s, passive_max_speed_mps, coast_after_s, delete_after_s,

@@ -33,7 +33,7 @@ class LifecycleRules:
       finders hear one emitter id on it (or one does, a camera sees it and the other finder
       heard it within `heard_s`, or one does and two cameras see it): a transmitter is
       there, a small drone the radar cannot see. On a firm track that no radar ever placed
-      and whose gate holds no other track's plot, a finder's bearing counts for this within
+      and that is no radar track's echo (`shadowed`), a finder's bearing counts within
       `heard_s`: a finder misses a drone for seconds at a time, and a firm track within
       120 m of the hidden drone died of one finder's 5 s silence, its successor starting
       600 m off (random camp 282); two cameras held it to 10-20 m with one finder, last
@@ -228,13 +228,14 @@ def transmitting(
     localising: NDArray[np.bool_],
     memory_s: float,
     heard_s: float,
-    firm: Mask | None = None,
+    firm_passive: Mask | None = None,
 ) -> Mask:
     """Tracks on which two direction finders (`hearing`) recently (`memory_s`) heard one
     emitter id, or one finder did while a camera (neither `hearing` nor `localising`) saw it
     and the other finder heard it within `heard_s`, or while two cameras saw it: a
     transmitter is there, even where no radar sees anything (a drone too small for it).
-    On a `firm` track, a finder's bearing counts as recent within `heard_s`.
+    On a `firm_passive` track (firm, never placed by a radar, and no radar track's echo), a
+    finder's bearing counts as recent within `heard_s`.
     Without `hearing`, every track that holds an emitter id.
 
     Two cameras and a finder are three sites whose lines meet on the track, in height too
@@ -248,8 +249,8 @@ def transmitting(
         heard = recent[:, hearing].sum(axis=1)
         seen = recent[:, ~(hearing | localising)].sum(axis=1)  # by cameras
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
-        if firm is not None:
-            heard = np.where(firm, heard_long, heard)
+        if firm_passive is not None:
+            heard = np.where(firm_passive, heard_long, heard)
         transmitter &= (heard >= 2) | (
             (heard >= 1) & ((seen >= 2) | ((seen >= 1) & (heard_long >= 2)))
         )
