@@ -53,6 +53,26 @@ def test_a_camera_run_along_one_line_counts_after_its_first_sightings() -> None:
     assert TID in refit.due(5.0)  # the run asked for a refit at once
 
 
+def test_a_vague_track_s_camera_counts_a_steady_path_not_clutter_jumping_about() -> None:
+    """A vague track may turn fast about the camera (60 m/s at the 450 m its uncertainty
+    allows: 7.6 degrees a second), so `together` admits sightings 7 degrees apart a second
+    later. Random camp 149: clutter made a run of such sightings, and their lines placed the
+    hidden drone's track 1 km off it with 48 m of sigma. What counts is a path a target can
+    fly: a steady turn, however fast, with what two g of acceleration may bend it."""
+    fast = np.array([60.0 / 450.0])
+    clutter = PassiveRefit(HeightPrior(80.0, 40.0))
+    for t, az, el in ((0.0, 213.7, 10.3), (1.0, 214.1, 11.9), (1.5, 207.6, 5.3), (1.8, 210.0, 8.0)):
+        clutter.sighted(np.array([TID]), look(t, az, el), np.array([0]), fast)
+    assert [glimpse for _, glimpse, _ in clutter._seen[TID]] == [True] * 4
+    assert clutter.due(1.9) == []  # no run joined: no refit asked for
+    turning = PassiveRefit(HeightPrior(80.0, 40.0))
+    for t in (0.0, 0.5, 1.0, 1.5):  # 5 degrees a second, and speeding up
+        az = 200.0 + 5.0 * t + 0.5 * t**2
+        turning.sighted(np.array([TID]), look(t, az, 6.0 + 0.5 * t), np.array([0]), fast)
+    assert [glimpse for _, glimpse, _ in turning._seen[TID]] == [False] * 4
+    assert TID in turning.due(1.5)
+
+
 def test_sightings_along_a_line_another_track_explains_are_disowned() -> None:
     refit = remembered()
     refit.done(TID, 5.0)

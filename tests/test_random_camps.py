@@ -11,16 +11,18 @@ sight alone may stand far from every object; and no alert may be raised where no
 drone is (within 300 m, or within three sigmas of the alerting track: a hidden drone's
 vague track is on that drone). Camps kept for the hidden drone (`HIDDEN_KEPT`): the share of
 the time a firm track stands within 300 m of it once two finders hear it may not fall below
-what it was when the camp was kept. Camps kept for the swarm (`SWARM_KEPT`): its id switches
-per drone may not grow past what they were when the camp was kept. Camps kept for an alert
-on a friendly at start-up (`ALERT_KEPT`) or short of a hidden drone (`RANGE_KEPT`): no alert
-where no hostile drone is. Camps kept for a drone that crossed the perimeter unalerted
-(`UNALERTED_KEPT`): every hostile drone that enters it is alerted before it does. Camps whose
-loose swarm swapped tracks most, flown with the swarm in formation (`FORMATION_KEPT`): each
-drone keeps one track, and every alert stays on one drone. Camps kept for an alert on a
-crossing of a camera's line of sight and a finder's bearing (`CROSSING_KEPT`), or on a bird
-flock that took a hidden drone's emitter id (`FLOCK_KEPT`): no alert where no hostile drone
-is.
+what it was when the camp was kept. Camps kept for an overconfident passive track
+(`HONEST_KEPT`): the mean (e/sigma)^2 of the hidden drone's camera/DF-only tracks may not
+grow past what it was when the camp was kept. Camps kept for the swarm (`SWARM_KEPT`): its
+id switches per drone may not grow past what they were when the camp was kept. Camps kept
+for an alert on a friendly at start-up (`ALERT_KEPT`) or short of a hidden drone
+(`RANGE_KEPT`): no alert where no hostile drone is. Camps kept for a drone that crossed the
+perimeter unalerted (`UNALERTED_KEPT`): every hostile drone that enters it is alerted before
+it does. Camps whose loose swarm swapped tracks most, flown with the swarm in formation
+(`FORMATION_KEPT`): each drone keeps one track, and every alert stays on one drone. Camps
+kept for an alert on a crossing of a camera's line of sight and a finder's bearing
+(`CROSSING_KEPT`), or on a bird flock that took a hidden drone's emitter id (`FLOCK_KEPT`):
+no alert where no hostile drone is.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ LONGER_S = {
     125: 150.0,
     282: 150.0,
     289: 150.0,
+    149: 150.0,
+    456: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
@@ -132,6 +136,14 @@ HIDDEN_KEPT = {
     289: 0.95,
 }
 HIDDEN_SLACK = 0.05
+# seed: the mean (e/sigma)^2 of the hidden drone's camera/DF-only tracks, when kept (150 s).
+# A camera's clutter, falling in the wide gate of the drone's vague track, made runs of
+# sightings 6-30 degrees apart within a second; their lines crossed the finders' nearly
+# parallel ones 1-1.2 km from the drone and placed the track there with 0-50 m of sigma
+# (camp 149: 22.3, 19 % of the cycles beyond three sigmas; camp 456: 3.4) until a camera's
+# run had to follow a path a target can fly (passive_refit.steady).
+HONEST_KEPT = {149: 0.48, 456: 0.73}
+HONEST_SLACK = 0.5
 # seed: the swarm's CLEAR-MOT id switches per drone when kept (150 s, as the benchmark flies
 # them). Pairs of tracks exchanged drones at 1-2 km, their velocities having followed the
 # neighbours' plots; with the formation's velocity shared (formation_velocity.py) camp 34
@@ -249,6 +261,14 @@ def test_the_hidden_drone_keeps_a_track_near_it_as_often_as_when_kept(camp_run) 
     cycles, alerts = camp_run["all_outputs"]
     share = _detail(camp, camp_run["truth"], cycles, alerts)["rf_only_within_300m"]
     assert share >= HIDDEN_KEPT[camp.seed] - HIDDEN_SLACK, (camp.seed, share)
+
+
+@pytest.mark.parametrize("camp_run", sorted(HONEST_KEPT), indirect=True)
+def test_the_hidden_drone_s_passive_tracks_are_as_far_off_as_their_sigma_says(camp_run) -> None:
+    camp = camp_run["camp"]
+    cycles, alerts = camp_run["all_outputs"]
+    nees = _detail(camp, camp_run["truth"], cycles, alerts)["rf_track_nees"]
+    assert nees <= HONEST_KEPT[camp.seed] + HONEST_SLACK, (camp.seed, nees)
 
 
 @pytest.mark.parametrize("camp_run", sorted(SWARM_KEPT), indirect=True)

@@ -40,8 +40,9 @@ A camera's line of sight is fine, and one of them alone places a vague track whe
 crosses the bearings: clutter in a bearings-only track's wide gate pulled it 800 m off its
 drone (random camp 36), and two looks at a friendly, crossing the bearings of a drone
 nobody saw, held a track on that crossing (random camp 39). So a camera's sightings of such
-a track count only once that camera keeps seeing it where it saw it (`sighted`); until then
-they are glimpses, stored but not used, and the refit leaves them out too.
+a track count only once that camera keeps seeing it where it saw it, along a path a target
+can fly (`sighted`, `steady`); until then they are glimpses, stored but not used, and the
+refit leaves them out too.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class PassiveRefit:
         stored, and whether each may update its track now.
 
         A camera glimpses a track until `repeat_m` of its sightings of it in the last
-        `repeat_s` lie where this one does, within their noise and the track's motion. The
+        `repeat_s` lie where this one does, within their noise and the track's motion, and
+        this one continues two of them at a steady rate (`steady`). The
         sighting that makes the run counts those before it and asks for a refit at once:
         from a vague estimate, one Kalman update with a fine line of sight is linearised far
         from the target and leaves a confident track off it, while the lines as a whole
@@ -118,7 +120,9 @@ class PassiveRefit:
                 and scan.t - s.t <= self.repeat_s
                 and together(z, var, s.z, s.var, rate[i] * (scan.t - s.t))
             ]
-            kept = len(run) >= self.repeat_m
+            kept = len(run) >= self.repeat_m and steady(
+                scan.t, z, var, [seen[k][2] for k in run], rate[i]
+            )
             joined = kept and all(seen[k][1] for k in run)
             if joined:  # before storing this one, which may drop the oldest and shift `run`
                 mine = self._seen[tid]
@@ -249,6 +253,47 @@ class PassiveRefit:
         long = axes[:, -1]
         overconfident = float(long @ P[:2, :2] @ long) < 0.5 * float(long @ C @ long)
         return (mean, cov) if outside or overconfident else None
+
+
+# How fast a target may change its rate of turn about a camera, per rad/s of the turn rate
+# it may reach (`sighted`'s `rate`, a top speed over a least range): a top lateral
+# acceleration over that top speed (20 m/s^2, two g, against 60 m/s), 1/s.
+TURN_ACCELERATION_PER_RATE = 20.0 / 60.0
+
+
+def steady(t: float, z: Array, var: Array, earlier: list[Sighting], rate: float) -> bool:
+    """Whether a camera's line of sight `z` (azimuth, elevation; variances `var`) at `t`
+    continues two of its `earlier` ones at a steady rate of turn, within their noise (four
+    sigmas of the extrapolation) and the change of rate that a target turning at most at
+    `rate` (rad/s) may make.
+
+    A track no radar placed, and so only vaguely, may turn fast about the camera as far as
+    its uncertainty knows, and `together` then admits a wide box: a camera's clutter fell
+    into it often enough to make runs of three, 6 to 30 degrees apart within a second,
+    whose lines crossed the finders' and placed the track there with 0-50 m of sigma,
+    1-1.2 km from its drone (random camps 149 and 456, kept in tests/test_random_camps.py).
+    A target's own lines of sight follow a smooth path; clutter's jump about."""
+    accel = TURN_ACCELERATION_PER_RATE * rate
+    stretch = np.array([1.0 / max(float(np.cos(z[1])), 0.2), 1.0])  # azimuth turns faster
+    for i, a in enumerate(earlier):
+        for b in earlier[i + 1 :]:
+            if a.t == b.t:
+                continue
+            first, last = (a, b) if a.t < b.t else (b, a)
+            k = (t - last.t) / (last.t - first.t)
+            guess = last.z + k * _turn(last.z, first.z)
+            noise = var + (1.0 + k) ** 2 * last.var + k**2 * first.var
+            bend = 0.5 * accel * (t - first.t) * (t - last.t)
+            if np.all(np.abs(_turn(z, guess)) <= 4.0 * np.sqrt(noise) + bend * stretch):
+                return True
+    return False
+
+
+def _turn(z: Array, z0: Array) -> Array:
+    """The turn (azimuth wrapped to +-pi, elevation) from line of sight `z0` to `z`."""
+    d = z - z0
+    d[0] = (d[0] + np.pi) % (2.0 * np.pi) - np.pi
+    return d
 
 
 def together(z: Array, var: Array, z0: Array, var0: Array, turn: float) -> bool:
