@@ -78,6 +78,15 @@ def test_a_firm_transmitters_finders_count_within_heard_s(path) -> None:
     assert not veto_spares([CAMERA_A], earlier={FINDER_A: 8.0})
 
 
+def test_and_so_do_its_cameras(path) -> None:
+    """A camera misses a far drone now and then too (random camp 8, one finder: the hidden
+    drone's track died 37 m from it, its second camera's last sighting 5.0 s old)."""
+    assert veto_spares([FINDER_A, CAMERA_A], earlier={CAMERA_B: 8.0})
+    assert not veto_spares([FINDER_A, CAMERA_A], earlier={CAMERA_B: RULES.heard_s + 1.0})
+    assert not veto_spares([FINDER_A, CAMERA_A], earlier={CAMERA_B: 8.0}, status=TENTATIVE)
+    assert not veto_spares([FINDER_A, CAMERA_A], earlier={CAMERA_B: 8.0}, shadowed=True)
+
+
 def test_but_not_a_tentative_track_one_a_radar_placed_or_another_tracks_echo(path) -> None:
     assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0}, status=TENTATIVE)
     assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0, RADAR: 40.0})

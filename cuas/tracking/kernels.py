@@ -1453,7 +1453,7 @@ def lifecycle(
         ok = tentative and hits >= confirm_m
         ghost = False
         if has_localising:
-            located = crossed_count = heard = heard_long = seen = 0
+            located = crossed_count = heard = heard_long = seen = seen_long = 0
             angle_fed = False
             for s in range(sensors):
                 v = last_hit[i, s]
@@ -1469,10 +1469,14 @@ def lifecycle(
                     heard += 1
                 if has_hearing and hearing[s] and v >= heard_after:
                     heard_long += 1
-                if recent and not hearing[s] and not localising[s]:
-                    seen += 1
+                if not hearing[s] and not localising[s]:
+                    if recent:
+                        seen += 1
+                    if v >= heard_after:
+                        seen_long += 1
             if not (tentative or located or shadowed[i]):
-                heard = heard_long  # a firm track's finders count within heard_s
+                heard = heard_long  # a firm track's finders and cameras count within heard_s
+                seen = seen_long
             transmitter = transmits[i] and (
                 not has_hearing
                 or heard >= 2

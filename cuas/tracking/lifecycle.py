@@ -33,11 +33,12 @@ class LifecycleRules:
       finders hear one emitter id on it (or one does, a camera sees it and the other finder
       heard it within `heard_s`, or one does and two cameras see it): a transmitter is
       there, a small drone the radar cannot see. On a firm track that no radar ever placed
-      and that is no radar track's echo (`shadowed`), a finder's bearing counts within
-      `heard_s`: a finder misses a drone for seconds at a time, and a firm track within
-      120 m of the hidden drone died of one finder's 5 s silence, its successor starting
-      600 m off (random camp 282); two cameras held it to 10-20 m with one finder, last
-      heard 5.1 s before (random camps 8 and 288).
+      and that is no radar track's echo (`shadowed`), a finder's bearing or a camera's
+      sighting counts within `heard_s`: a finder misses a drone for seconds at a time, and
+      a firm track within 120 m of the hidden drone died of one finder's 5 s silence, its
+      successor starting 600 m off (random camp 282); two cameras held it to 10-20 m with
+      one finder, last heard 5.1 s before (random camps 8 and 288), or to 37 m with the
+      second camera's last sighting 5.0 s old (camp 8 again).
     """
 
     confirm_m: int
@@ -235,7 +236,7 @@ def transmitting(
     and the other finder heard it within `heard_s`, or while two cameras saw it: a
     transmitter is there, even where no radar sees anything (a drone too small for it).
     On a `firm_passive` track (firm, never placed by a radar, and no radar track's echo), a
-    finder's bearing counts as recent within `heard_s`.
+    finder's bearing or a camera's sighting counts as recent within `heard_s`.
     Without `hearing`, every track that holds an emitter id.
 
     Two cameras and a finder are three sites whose lines meet on the track, in height too
@@ -251,6 +252,8 @@ def transmitting(
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
         if firm_passive is not None:
             heard = np.where(firm_passive, heard_long, heard)
+            seen_long = (last_hit[:, ~(hearing | localising)] >= t - heard_s).sum(axis=1)
+            seen = np.where(firm_passive, seen_long, seen)
         transmitter &= (heard >= 2) | (
             (heard >= 1) & ((seen >= 2) | ((seen >= 1) & (heard_long >= 2)))
         )
