@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.geodesy import wrap_rad
 from cuas.tracking import bearings_tma, lines_of_sight
 from cuas.tracking.lines_of_sight import HeightPrior, Sighting
 from cuas.tracking.scan import Scan
@@ -292,7 +293,7 @@ def steady(t: float, z: Array, var: Array, earlier: list[Sighting], rate: float)
 def _turn(z: Array, z0: Array) -> Array:
     """The turn (azimuth wrapped to +-pi, elevation) from line of sight `z0` to `z`."""
     d = z - z0
-    d[0] = (d[0] + np.pi) % (2.0 * np.pi) - np.pi
+    d[0] = wrap_rad(d[0])
     return d
 
 
