@@ -275,7 +275,7 @@ def steady(t: float, z: Array, var: Array, earlier: list[Sighting], rate: float)
     1-1.2 km from its drone (random camps 149 and 456, kept in tests/test_random_camps.py).
     A target's own lines of sight follow a smooth path; clutter's jump about."""
     accel = TURN_ACCELERATION_PER_RATE * rate
-    stretch = np.array([1.0 / max(float(np.cos(z[1])), 0.2), 1.0])  # azimuth turns faster
+    stretch = _stretch(z)
     for i, a in enumerate(earlier):
         for b in earlier[i + 1 :]:
             if a.t == b.t:
@@ -297,11 +297,15 @@ def _turn(z: Array, z0: Array) -> Array:
     return d
 
 
+def _stretch(z: Array) -> Array:
+    """How much faster than the target's own turn about the camera each angle of line of
+    sight `z` turns: an azimuth by 1 / cos(elevation) (at most 5 times), an elevation not."""
+    return np.array([1.0 / max(float(np.cos(z[1])), 0.2), 1.0])
+
+
 def together(z: Array, var: Array, z0: Array, var0: Array, turn: float) -> bool:
     """Whether two lines of sight of one camera (azimuth, elevation) can be of one target
     that turned by at most `turn` radians about the camera between them (an azimuth turns
     faster, by 1 / cos(elevation))."""
-    d = np.abs(z - z0)
-    d[0] = min(d[0], 2.0 * np.pi - d[0])
-    turns = np.array([turn / max(float(np.cos(z[1])), 0.2), turn])
-    return bool(np.all(d <= 4.0 * np.sqrt(var + var0) + turns))
+    d = np.abs(_turn(z, z0))
+    return bool(np.all(d <= 4.0 * np.sqrt(var + var0) + turn * _stretch(z)))
