@@ -247,12 +247,13 @@ def transmitting(
     if hearing is not None:
         last_hit = table.last_hit[:n]
         recent = last_hit >= t - memory_s
+        cameras = ~(hearing | localising)
         heard = recent[:, hearing].sum(axis=1)
-        seen = recent[:, ~(hearing | localising)].sum(axis=1)  # by cameras
+        seen = recent[:, cameras].sum(axis=1)
         heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
         if firm_passive is not None:
             heard = np.where(firm_passive, heard_long, heard)
-            seen_long = (last_hit[:, ~(hearing | localising)] >= t - heard_s).sum(axis=1)
+            seen_long = (last_hit[:, cameras] >= t - heard_s).sum(axis=1)
             seen = np.where(firm_passive, seen_long, seen)
         transmitter &= (heard >= 2) | (
             (heard >= 1) & ((seen >= 2) | ((seen >= 1) & (heard_long >= 2)))
