@@ -88,7 +88,10 @@ class IdentityKeeper:
         for policy, names in ((_UAS, labels.uas_id), (_EMITTER, labels.emitter_id)):
             if names.count(None) < len(names):  # most scans name nobody: skip them quickly
                 named = [names[d] for d in dets.tolist()]
-                changed |= self._assign(tracks, policy, rows, named, scan.sensor)
+                moved = self._assign(tracks, policy, rows, named, scan.sensor)
+                if policy is _EMITTER and moved:  # a new emitter: the radar's lean starts over
+                    tracks.radar_lean[list(moved)] = 0.0
+                changed |= moved
         if changed:
             self._refresh_friendly(tracks, changed)
         if len(self._pending) > MAX_PENDING:

@@ -508,6 +508,8 @@ class Tracker:
             assigned, held = self._surprising(scan, assigned, placed)
             glimpsed[held] = True
         rows = assigned.track
+        if radar and len(assigned):
+            self._reidentified(self.emitter_ids.check_radar(table, assigned))
         if rows.size:
             weighed = None
             if radar and self.weigh_formation_plots:

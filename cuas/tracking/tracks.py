@@ -45,6 +45,7 @@ class TrackRows:
     identity_echo: NDArray[np.int16]
     emitter_misfit: NDArray[np.float64]
     emitter_lean: NDArray[np.float32]
+    radar_lean: NDArray[np.float32]
     barred_emitter: NDArray[np.object_]
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
@@ -85,6 +86,7 @@ class TrackTable:
         "identity_echo",
         "emitter_misfit",
         "emitter_lean",
+        "radar_lean",
         "barred_emitter",
         "mode_p",
         "mode_x",
@@ -141,6 +143,10 @@ class TrackTable:
         # Per finder, a running mean of those bearings' signed, normalised residuals: bearings
         # that always pass the track on one side lean, however well each fits alone.
         self.emitter_lean = np.zeros((capacity, self.n_sensors), dtype=np.float32)
+        # ... and, while it holds an emitter id, the running mean of the radar plots' signed,
+        # normalised azimuth residuals: bearings that drag a radar track off its target leave
+        # the radar seeing it to one side, scan after scan.
+        self.radar_lean = np.zeros(capacity, dtype=np.float32)
         self.barred_emitter = np.full(capacity, None, dtype=object)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances,
         # as the track's last IMM cycle (an update, or a point of the mixing grid) left them,
@@ -190,6 +196,7 @@ class TrackTable:
         self.identity_echo[rows] = 0
         self.emitter_misfit[rows] = 0.0
         self.emitter_lean[rows] = 0.0
+        self.radar_lean[rows] = 0.0
         self.barred_emitter[rows] = None
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]

@@ -1,0 +1,65 @@
+"""Emitter ids against the radar: a track the radar keeps seeing to one side of it loses the
+emitter id whose bearings drag it there (`EmitterIds.check_radar`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cuas.tracking.emitter_ids import RADAR_LEAN_SIGMAS, RADAR_MEMORY, EmitterIds
+from cuas.tracking.gating import Hypotheses
+from cuas.tracking.tracks import TrackTable
+
+SIGMA = np.sqrt((1.0 - RADAR_MEMORY) / (1.0 + RADAR_MEMORY))  # the running mean's own sigma
+
+
+def holder(name: str | None = "ELRS-0002") -> TrackTable:
+    """One track, holding emitter id `name`."""
+    table = TrackTable(n_sensors=2)
+    table.add(np.zeros((1, 6)), np.eye(6)[None], 0.0, 0)
+    table.emitter_id[0] = name
+    return table
+
+
+def plot(azimuth_sigmas: float) -> Hypotheses:
+    """A radar plot given to track 0, `azimuth_sigmas` of its innovation's sigma off in
+    azimuth (and on it in range and elevation)."""
+    S = np.diag([25.0, 4e-4, 4e-4])[None]
+    y = np.array([[0.0, azimuth_sigmas * 0.02, 0.0]])
+    return Hypotheses(
+        np.zeros(1, np.intp), np.zeros(1, np.intp), np.ones(1), y, S, np.zeros((1, 3, 6))
+    )
+
+
+def ids() -> EmitterIds:
+    return EmitterIds(misfit_share=0.5, memory=0.7, evidence=None, claims=None)
+
+
+def test_a_track_the_radar_sees_to_one_side_loses_the_emitter_dragging_it() -> None:
+    """Bearings of a neighbour's emitter hold a swarm member's track 1.5 sigmas off it in
+    azimuth, plot after plot: the id goes, and the track may take no more of its bearings."""
+    table, stage = holder(), ids()
+    n = int(np.ceil(np.log(1.0 - RADAR_LEAN_SIGMAS * SIGMA / 1.5) / np.log(RADAR_MEMORY)))
+    for _ in range(n - 1):
+        assert stage.check_radar(table, plot(1.5)) == []
+    assert table.emitter_id[0] == "ELRS-0002"
+    assert stage.check_radar(table, plot(1.5)) == [0]
+    assert table.emitter_id[0] is None and table.barred_emitter[0] == "ELRS-0002"
+    assert table.radar_lean[0] == 0.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_track_on_its_target_keeps_its_emitter(seed: int) -> None:
+    """Plots scattered about the track, for an hour of 2 s scans, never release it."""
+    rng = np.random.default_rng(seed)
+    table, stage = holder(), ids()
+    for z in rng.normal(0.0, 1.0, 1800):
+        assert stage.check_radar(table, plot(float(z))) == []
+    assert table.emitter_id[0] == "ELRS-0002"
+
+
+def test_a_track_holding_no_emitter_is_not_watched() -> None:
+    table, stage = holder(None), ids()
+    for _ in range(100):
+        assert stage.check_radar(table, plot(3.0)) == []
+    assert table.radar_lean[0] == 0.0
