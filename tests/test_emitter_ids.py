@@ -63,3 +63,14 @@ def test_a_track_holding_no_emitter_is_not_watched() -> None:
     for _ in range(100):
         assert stage.check_radar(table, plot(3.0)) == []
     assert table.radar_lean[0] == 0.0
+
+
+def test_a_track_its_drone_s_remote_id_places_keeps_its_emitter() -> None:
+    """A track holding a Remote ID serial sits where the drone reports itself: a radar lean
+    there is the radar against those reports, not bearings dragging it (random camp 264: the
+    friendly patrol's track lost its link 20 s in)."""
+    table, stage = holder(), ids()
+    table.uas_id[0] = "UN-PKO-0001"
+    for _ in range(100):
+        assert stage.check_radar(table, plot(3.0)) == []
+    assert table.emitter_id[0] == "ELRS-0002"
