@@ -132,5 +132,5 @@ def test_a_friendly_link_is_tested_too_but_a_refusal_bars_nothing() -> None:
         x, P = track(bird)
         table.add(x[None, :], P[None], 2.0, 0)
         assert not ids.claim_fits(table, EMITTER, 2.0, 0)
-        assert table.barred_emitter[0] == (None if trusted else EMITTER)
+        assert table.barred_emitter[0, 0] == (None if trusted else EMITTER)
         assert ids.refused == 1

@@ -1,14 +1,20 @@
 """Emitter ids against the radar: a track the radar keeps seeing to one side of it loses the
-emitter id whose bearings drag it there (`EmitterIds.check_radar`)."""
+emitter id whose bearings drag it there (`EmitterIds.check_radar`), and takes no more bearings
+of any emitter it lost (`EmitterIds.check`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.sites import all_round_site
 
+from cuas.geodesy import LocalFrame
+from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.emitter_ids import RADAR_LEAN_SIGMAS, RADAR_MEMORY, EmitterIds
 from cuas.tracking.gating import Hypotheses
-from cuas.tracking.tracks import TrackTable
+from cuas.tracking.measurements import BearingModel
+from cuas.tracking.scan import Labels, Scan
+from cuas.tracking.tracks import BARRED_SLOTS, TrackTable
 
 SIGMA = np.sqrt((1.0 - RADAR_MEMORY) / (1.0 + RADAR_MEMORY))  # the running mean's own sigma
 
@@ -44,7 +50,7 @@ def test_a_track_the_radar_sees_to_one_side_loses_the_emitter_dragging_it() -> N
         assert stage.check_radar(table, plot(1.5)) == []
     assert table.emitter_id[0] == "ELRS-0002"
     assert stage.check_radar(table, plot(1.5)) == [0]
-    assert table.emitter_id[0] is None and table.barred_emitter[0] == "ELRS-0002"
+    assert table.emitter_id[0] is None and table.barred_emitter[0, 0] == "ELRS-0002"
     assert table.radar_lean[0] == 0.0
 
 
@@ -74,3 +80,50 @@ def test_a_track_its_drone_s_remote_id_places_keeps_its_emitter() -> None:
     for _ in range(100):
         assert stage.check_radar(table, plot(3.0)) == []
     assert table.emitter_id[0] == "ELRS-0002"
+
+
+def dragged_off(table: TrackTable, stage: EmitterIds) -> None:
+    """Radar plots 1.5 sigmas to one side of track 0 until it loses its emitter id."""
+    for _ in range(1000):
+        if stage.check_radar(table, plot(1.5)):
+            return
+    raise AssertionError("never released")
+
+
+def bearings(names: list[str]) -> tuple[Scan, Hypotheses]:
+    """A finder's scan of one bearing per emitter of `names`, each in track 0's gate."""
+    finder = BearingModel(all_round_site(LocalFrame(8.65, 24.50, 600.0), 0.0, 0.0, 10.0))
+    k = len(names)
+    none = Labels.none(k)
+    labels = Labels(none.class_probs, none.rcs_dbsm, [None] * k, list(names))
+    scan = Scan(1, 10.0, np.zeros((k, 1)), np.full((k, 1), 1e-3), finder, labels)
+    pairs = Hypotheses(
+        np.zeros(k, np.intp),
+        np.arange(k, dtype=np.intp),
+        np.ones(k),
+        np.zeros((k, 1)),
+        np.full((k, 1, 1), 2e-3),
+        np.zeros((k, 1, 6)),
+    )
+    return scan, pairs
+
+
+def test_a_track_takes_no_bearing_of_any_emitter_it_lost() -> None:
+    """A track that lost one emitter id and then another stays barred from both: the second
+    bar does not lift the first (with one bar per track, a refused claim on another emitter
+    lifted the bar on the first 15 times on random camps 0-29, 4 of them the hidden drone's).
+    Only the oldest bar goes, once `BARRED_SLOTS` are taken."""
+    table, stage = holder(), ids()
+    lost = [f"ELRS-{i:04d}" for i in range(2, 3 + BARRED_SLOTS)]
+    for name in lost:
+        table.emitter_id[0] = name
+        dragged_off(table, stage)
+    scan, pairs = bearings([*lost, "ELRS-9999"])
+    emitters = EmitterCodes.of(scan.labels.emitter_id)
+    kept, released = stage.check(table, scan, pairs, 9.0, emitters)
+    assert released == []
+    # The first lost is the oldest bar, gone; the bearing of an emitter never held is free.
+    assert [lost[d] if d < len(lost) else "ELRS-9999" for d in kept.det.tolist()] == [
+        lost[0],
+        "ELRS-9999",
+    ]

@@ -904,13 +904,14 @@ def test_emitter_check_passes(seed: int, n: int, k: int, p: int) -> None:
     rng = np.random.default_rng(seed)
     gated = pairs(rng, n, k, p)
     holder = np.where(rng.random(k) < 0.5, rng.integers(0, n, k), -1)
-    bar = rng.integers(-1, 4, n)  # per track: 0 none barred, -1 one the scan never names
+    bar = rng.integers(-1, 4, (n, 3))  # per track, slot: 0 none, -1 one the scan never names
     named = rng.integers(0, 4, k)  # per bearing: 0 names none
     a = pair_kernels.with_holder(gated.track, gated.det, holder)
     assert a.tolist() == np.flatnonzero(holder[gated.det] == gated.track).tolist()
     b = pair_kernels.unbarred(gated.track, gated.det, bar, named)
     t = bar[gated.track]
-    assert b.tolist() == np.flatnonzero(~((t > 0) & (t == named[gated.det]))).tolist()
+    barred = ((t > 0) & (t == named[gated.det][:, None])).any(axis=1)
+    assert b.tolist() == np.flatnonzero(~barred).tolist()
     firm, chosen = rng.random(n) < 0.7, rng.random(k) < 0.5
     a, b = both(lambda: ambiguous_angles(gated, firm, k))
     assert a.tolist() == b.tolist()

@@ -121,12 +121,14 @@ class EmitterIds:
         barred = table.barred_emitter[:n]
         if not len(hyps) or not (barred != None).any():  # noqa: E711 (elementwise)
             return hyps, released
-        bar = emitters.held(barred)  # 0: none barred, -1: one this scan never names
+        # (n, slots): 0 an empty slot, -1 an emitter this scan never names
+        bar = emitters.held(barred.ravel()).reshape(barred.shape)
         if kernels.ENABLED:
             keep = pair_kernels.unbarred(hyps.track, hyps.det, bar, emitters.codes)
             return (hyps if keep.size == len(hyps) else hyps.subset(keep)), released
         bar = bar[hyps.track]
-        return hyps.subset(~((bar > 0) & (bar == emitters.codes[hyps.det]))), released
+        named = emitters.codes[hyps.det][:, None]
+        return hyps.subset(~((bar > 0) & (bar == named)).any(axis=1)), released
 
     def check_radar(self, table: TrackTable, assigned: Hypotheses) -> list[int]:
         """A radar scan's plots `assigned` to tracks holding an emitter id, against those tracks.
@@ -298,7 +300,7 @@ class EmitterIds:
         if self.claims.fits(name, t, table.x[row], table.P[row]):
             return True
         if name not in self.claims.trusted:  # a friendly's own track may claim it later
-            table.barred_emitter[row] = name
+            _bar(table, row, name)
         self.refused += 1
         return False
 
@@ -306,8 +308,17 @@ class EmitterIds:
 def _release(table: TrackTable, row: int) -> None:
     """Row `row` loses its emitter id and is barred from it; the evidence against it starts
     over."""
-    table.barred_emitter[row] = table.emitter_id[row]
+    _bar(table, row, table.emitter_id[row])
     table.emitter_id[row] = None
     table.emitter_misfit[row] = 0.0
     table.emitter_lean[row] = 0.0
     table.radar_lean[row] = 0.0
+
+
+def _bar(table: TrackTable, row: int, name: str) -> None:
+    """Bar row `row` from emitter `name` too: it goes first in the track's bars, the oldest
+    bar dropping out when all `BARRED_SLOTS` are taken (a track wrongly barred from many
+    emitters is rare, and frees the oldest)."""
+    bars = [b for b in table.barred_emitter[row].tolist() if b is not None and b != name]
+    slots = table.barred_emitter.shape[1]
+    table.barred_emitter[row] = ([name, *bars] + [None] * slots)[:slots]

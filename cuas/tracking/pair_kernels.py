@@ -142,13 +142,18 @@ def with_holder(track: Index, det: Index, holder: Index) -> Index:
 
 @_jit
 def unbarred(track: Index, det: Index, bar: NDArray[np.int64], named: NDArray[np.int64]) -> Index:
-    """Positions of the pairs whose track is not barred (`bar` > 0, per track) from the
-    emitter their detection names (`named`, per detection), as `EmitterIds.check`."""
+    """Positions of the pairs whose track is not barred (`bar` > 0, per track and slot) from
+    the emitter their detection names (`named`, per detection), as `EmitterIds.check`."""
     out = np.empty(track.shape[0], dtype=np.intp)
     q = 0
     for i in range(track.shape[0]):
-        b = bar[track[i]]
-        if b <= 0 or b != named[det[i]]:
+        code = named[det[i]]
+        free = True
+        for b in bar[track[i]]:
+            if b > 0 and b == code:
+                free = False
+                break
+        if free:
             out[q] = i
             q += 1
     return out[:q]
@@ -201,7 +206,7 @@ def warm_up() -> None:
     screen_bearings(one, one, np.ones(1), flag, flag, flag, code, code, flag, 1.0, 1)
     contested(one, one, np.ones(1), one, one, np.ones(1), flag, 1.0, 1)
     with_holder(one, one, one)
-    unbarred(one, one, code, code)
+    unbarred(one, one, np.zeros((1, 1), dtype=np.int64), code)
     least_per(one, np.ones(1), 1)
     ambiguous(one, one, flag, 1)
     firm_pairs(one, one, flag, flag)

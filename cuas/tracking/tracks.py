@@ -61,6 +61,7 @@ class TrackRows:
         return cls(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
 
 
+BARRED_SLOTS = 4  # emitter ids a track may be barred from at once (`barred_emitter`)
 GROWTH = 1.25  # capacity factor when full: little slack per live track, amortised copies
 MIN_CAPACITY = 64  # a table never shrinks below this many rows
 
@@ -137,8 +138,10 @@ class TrackTable:
         self.identity_echo = np.zeros(capacity, dtype=np.int16)
         # Whether the bearings naming the track's emitter id fit it: a running share of their
         # misfit (from finders that cover it; graded by distance, see the tracker's
-        # `EmitterIds.check`), and the one emitter id taken from it for not fitting, whose
-        # bearings it may no longer take.
+        # `EmitterIds.check`), and the emitter ids taken from it (or refused it) for not fitting,
+        # whose bearings it may no longer take: the last `BARRED_SLOTS`, newest first, None
+        # for an empty slot (with one slot, a refused claim on another emitter lifted the bar
+        # on the first: 15 times on random camps 0-29, 4 of them the hidden drone's).
         self.emitter_misfit = np.zeros(capacity)
         # Per finder, a running mean of those bearings' signed, normalised residuals: bearings
         # that always pass the track on one side lean, however well each fits alone.
@@ -147,7 +150,7 @@ class TrackTable:
         # normalised azimuth residuals: bearings that drag a radar track off its target leave
         # the radar seeing it to one side, scan after scan.
         self.radar_lean = np.zeros(capacity, dtype=np.float32)
-        self.barred_emitter = np.full(capacity, None, dtype=object)
+        self.barred_emitter = np.full((capacity, BARRED_SLOTS), None, dtype=object)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances,
         # as the track's last IMM cycle (an update, or a point of the mixing grid) left them,
         # at its time `t_mix`. x and P above are their combination predicted to the
