@@ -11,7 +11,9 @@ from support.sites import all_round_site
 
 from cuas.geodesy import LocalFrame
 from cuas.tracking.emitter_claims import EmitterClaims
+from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.emitter_ids import EmitterIds
+from cuas.tracking.gating import Hypotheses
 from cuas.tracking.measurements import BearingModel
 from cuas.tracking.scan import Labels, Scan
 from cuas.tracking.tracks import TrackTable
@@ -134,3 +136,56 @@ def test_a_friendly_link_is_tested_too_but_a_refusal_bars_nothing() -> None:
         assert not ids.claim_fits(table, EMITTER, 2.0, 0)
         assert table.barred_emitter[0, 0] == (None if trusted else EMITTER)
         assert ids.refused == 1
+
+
+def check(ids: EmitterIds, table: TrackTable, scan: Scan, d2: float = 1.0) -> int:
+    """How many of `scan`'s bearing pairs with track 0, at squared distance `d2`, `ids.check`
+    lets through."""
+    pair = Hypotheses(
+        np.zeros(1, np.intp),
+        np.zeros(1, np.intp),
+        np.full(1, d2),
+        np.zeros((1, 1)),
+        np.full((1, 1, 1), SIGMA**2),
+        np.zeros((1, 1, 6)),
+    )
+    kept, _ = ids.check(table, scan, pair, 9.0, EmitterCodes.of([EMITTER]))
+    return len(kept)
+
+
+def test_a_refused_claim_is_lifted_once_two_finders_bearings_fit_the_track() -> None:
+    """A claim is tested on the bearings of its moment: in a swarm's first seconds a track
+    between two drones was refused its own drone's emitter and, barred for good, never took
+    it again (random camp 521). Once two finders' recent bearings of the emitter fit the
+    track, the bar goes; one finder's alone fit anything on its line, and lift nothing."""
+    drone = np.array([300.0, 1500.0, 80.0])
+    claims = heard(EmitterClaims(), [bearing(1, 0.5 * k, drone, -2.7) for k in range(4)])
+    ids = EmitterIds(0.5, 0.7, None, claims)
+    table = TrackTable(n_sensors=2)
+    x, P = track(drone)
+    table.add(x[None, :], P[None], 2.0, 0)
+    assert not ids.claim_fits(table, EMITTER, 2.0, 0)
+    assert table.barred_emitter[0, 0] == EMITTER
+    heard(claims, [bearing(0, 20.0 + 0.5 * k, drone, 0.4 * (-1) ** k) for k in range(6)])
+    assert check(ids, table, bearing(0, 23.0, drone)) == 0
+    assert table.barred_emitter[0, 0] == EMITTER
+    heard(claims, [bearing(1, 23.1 + 0.5 * k, drone, 0.3 * (-1) ** k) for k in range(4)])
+    assert check(ids, table, bearing(0, 25.0, drone)) == 1
+    assert table.barred_emitter[0, 0] is None
+
+
+def test_a_lost_emitter_stays_barred_whatever_its_bearings_do() -> None:
+    """A track that lost an emitter id (its bearings missed it, or dragged it off its
+    target) is not given it back when they fit: dragged, they fit it best of all."""
+    drone = np.array([300.0, 1500.0, 80.0])
+    through = [bearing(s, 0.5 * k + 0.1 * s, drone) for k in range(6) for s in (0, 1)]
+    ids = EmitterIds(0.5, 0.7, None, heard(EmitterClaims(), through))
+    table = TrackTable(n_sensors=2)
+    x, P = track(drone)
+    table.add(x[None, :], P[None], 3.0, 0)
+    table.emitter_id[0] = EMITTER
+    for t in (3.0, 3.5):  # two bearings far outside its gate: the id goes
+        check(ids, table, bearing(0, t, drone), d2=100.0)
+    assert table.emitter_id[0] is None and table.barred_emitter[0, 0] == EMITTER
+    assert check(ids, table, bearing(0, 4.0, drone)) == 0
+    assert table.barred_emitter[0, 0] == EMITTER

@@ -16,7 +16,8 @@ claim on an emitter by a track holding none is granted only if those bearings fi
 taken back along its velocity to each bearing's time: from every finder, the bearings'
 normalised residuals sum to at most `max_lean` times the square root of their count (the sum
 of n residuals of bearings of an emitter on the track is normal with variance n). The tracker
-bars a track refused an emitter from it, as one that lost it is.
+bars a track refused an emitter from it, as one that lost it is, until two finders' bearings
+of it fit the track while no track holds it (`EmitterIds.check`).
 
 The camp's friendly links are tested as any other, but a track refused one is not barred from
 it (`trusted`): a friendly's radar track at start-up, 2 s old, was refused its own link on
@@ -62,9 +63,10 @@ class EmitterClaims:
         while scan.t - self._scans[0][0].t > self.window_s:
             self._scans.popleft()
 
-    def fits(self, name: str, t: float, x: Array, P: Array) -> bool:
+    def fits(self, name: str, t: float, x: Array, P: Array, finders: int = 0) -> bool:
         """Whether emitter `name`'s recent bearings fit a track of state `x` (6,) and
-        covariance `P` (6, 6) at `t` from every finder that heard it."""
+        covariance `P` (6, 6) at `t` from every finder that heard it, and at least `finders`
+        heard it."""
         by_sensor: dict[int, list[tuple[Scan, int]]] = {}
         for scan, lookup, codes in self._scans:
             code = lookup.get(name)
@@ -72,6 +74,8 @@ class EmitterClaims:
                 continue
             j = int(np.argmax(codes == code))  # the first bearing naming it
             by_sensor.setdefault(scan.sensor, []).append((scan, j))
+        if len(by_sensor) < finders:
+            return False
         for heard in by_sensor.values():
             dt = np.array([scan.t for scan, _ in heard]) - t
             states = np.repeat(x[None, :], dt.size, axis=0)

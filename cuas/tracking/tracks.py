@@ -47,6 +47,7 @@ class TrackRows:
     emitter_lean: NDArray[np.float32]
     radar_lean: NDArray[np.float32]
     barred_emitter: NDArray[np.object_]
+    bar_refused: NDArray[np.bool_]
     mode_p: NDArray[np.float64]
     mode_x: NDArray[np.float64]
     mode_P: NDArray[np.float64]
@@ -89,6 +90,7 @@ class TrackTable:
         "emitter_lean",
         "radar_lean",
         "barred_emitter",
+        "bar_refused",
         "mode_p",
         "mode_x",
         "mode_P",
@@ -151,6 +153,9 @@ class TrackTable:
         # the radar seeing it to one side, scan after scan.
         self.radar_lean = np.zeros(capacity, dtype=np.float32)
         self.barred_emitter = np.full((capacity, BARRED_SLOTS), None, dtype=object)
+        # ... and which of those bars a refused claim set (`EmitterIds.claim_fits`): those may
+        # be lifted once the emitter's bearings fit the track (`EmitterIds.check`).
+        self.bar_refused = np.zeros((capacity, BARRED_SLOTS), dtype=bool)
         # Motion modes of the IMM (cuas/tracking/imm.py): probabilities, states, covariances,
         # as the track's last IMM cycle (an update, or a point of the mixing grid) left them,
         # at its time `t_mix`. x and P above are their combination predicted to the
@@ -201,6 +206,7 @@ class TrackTable:
         self.emitter_lean[rows] = 0.0
         self.radar_lean[rows] = 0.0
         self.barred_emitter[rows] = None
+        self.bar_refused[rows] = False
         self.mode_p[rows] = self.mode_prior
         self.mode_x[rows] = x[:, None]
         self.mode_P[rows] = P[:, None]
