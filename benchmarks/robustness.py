@@ -16,7 +16,12 @@ the perimeter with no alert on them before they did (with every sensor and with 
 alone); then the table, its medians and its worst camp.
 
     .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
-        [--formation] [--json benchmarks/results/robustness.json] [--keep DIR]
+        [--formation] [--json FILE] [--keep DIR]
+
+The per-camp results go to `--json`; by default the reference run (the defaults above, the
+seeds 0-29 that benchmarks/results/robustness.json keeps) writes that file, and any other run
+`benchmarks/results/robustness-<first>-<camps>[-formation][-<duration>s].json`, so that a
+run of one camp to look into it never overwrites the kept results.
 
 The camps' swarms are loose (each member at its own speed, passing its neighbours abreast);
 `--formation` flies each in formation instead, the swarm targets' case, the rest of each camp
@@ -643,7 +648,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--camps", type=int, default=30)
     parser.add_argument("--first", type=int, default=0, help="seed of the first camp")
     parser.add_argument("--duration", type=float, default=150.0)
-    parser.add_argument("--json", default="benchmarks/results/robustness.json")
+    parser.add_argument("--json", help="where the per-camp results go (default: see above)")
     parser.add_argument("--keep", help="keep recordings and outputs in this folder")
     parser.add_argument(
         "--formation", action="store_true", help="each swarm in formation, at one speed"
@@ -659,9 +664,19 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
             print(json.dumps(asdict(r)), file=sys.stderr, flush=True)
     print(render(results))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    out = Path(args.json or _default_json(args.first, args.camps, args.duration, args.formation))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     return 0
+
+
+def _default_json(first: int, camps: int, duration: float, formation: bool) -> str:
+    """The reference run's kept results file, or a file of this run's own (see the module
+    docstring)."""
+    if (first, camps, duration, formation) == (0, 30, 150.0, False):
+        return "benchmarks/results/robustness.json"
+    tail = ("-formation" if formation else "") + ("" if duration == 150.0 else f"-{duration:g}s")
+    return f"benchmarks/results/robustness-{first}-{camps}{tail}.json"
 
 
 if __name__ == "__main__":

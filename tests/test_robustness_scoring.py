@@ -16,6 +16,7 @@ from support.wire_alerts import transition
 from support.wire_tracks import confirmed_drone
 
 from benchmarks.robustness import (
+    _default_json,
     _detail,
     _rf_crossing_sigmas,
     _visible_gospa,
@@ -170,3 +171,17 @@ def test_a_drone_loitering_in_a_warning_zone_must_have_had_an_alert_on_it_there(
     assert _zone_unalerted(camp, frames, cycles, [alert_on(2)]) == (1, 1)
     assert _zone_unalerted(camp, frames, cycles, []) == (1, 1)
     assert _zone_unalerted(camp, dict(list(frames.items())[:10]), cycles[:10], []) == (0, 0)
+
+
+def test_only_the_reference_run_writes_the_kept_results_by_default() -> None:
+    """`results/robustness.json` is kept in the repository (seeds 0-29): a run of one camp to
+    look into it, or of other seeds, writes a file of its own."""
+    kept = "benchmarks/results/robustness.json"
+    assert _default_json(0, 30, 150.0, False) == kept
+    others = {
+        _default_json(56, 1, 150.0, False),
+        _default_json(0, 30, 150.0, True),
+        _default_json(0, 30, 60.0, False),
+        _default_json(30, 30, 150.0, False),
+    }
+    assert kept not in others and len(others) == 4
