@@ -643,11 +643,15 @@ def _median_min(seconds: list[float]) -> str:
     return f"{statistics.median(seconds):.0f} s (median), {min(seconds):.0f} s (least)"
 
 
+# The reference run, whose per-camp results benchmarks/results/robustness.json keeps.
+REFERENCE_FIRST, REFERENCE_CAMPS, REFERENCE_DURATION_S = 0, 30, 150.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--camps", type=int, default=30)
-    parser.add_argument("--first", type=int, default=0, help="seed of the first camp")
-    parser.add_argument("--duration", type=float, default=150.0)
+    parser.add_argument("--camps", type=int, default=REFERENCE_CAMPS)
+    parser.add_argument("--first", type=int, default=REFERENCE_FIRST, help="seed of the first camp")
+    parser.add_argument("--duration", type=float, default=REFERENCE_DURATION_S)
     parser.add_argument("--json", help="where the per-camp results go (default: see above)")
     parser.add_argument("--keep", help="keep recordings and outputs in this folder")
     parser.add_argument(
@@ -673,9 +677,15 @@ def main(argv: list[str] | None = None) -> int:
 def _default_json(first: int, camps: int, duration: float, formation: bool) -> str:
     """The reference run's kept results file, or a file of this run's own (see the module
     docstring)."""
-    if (first, camps, duration, formation) == (0, 30, 150.0, False):
+    if (first, camps, duration, formation) == (
+        REFERENCE_FIRST,
+        REFERENCE_CAMPS,
+        REFERENCE_DURATION_S,
+        False,
+    ):
         return "benchmarks/results/robustness.json"
-    tail = ("-formation" if formation else "") + ("" if duration == 150.0 else f"-{duration:g}s")
+    tail = "-formation" if formation else ""
+    tail += "" if duration == REFERENCE_DURATION_S else f"-{duration:g}s"
     return f"benchmarks/results/robustness-{first}-{camps}{tail}.json"
 
 

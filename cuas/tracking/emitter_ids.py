@@ -183,10 +183,10 @@ class EmitterIds:
         held = set(table.emitter_id[:n].tolist())
         for row, slot in zip(*table.bar_refused[:n].nonzero(), strict=True):
             name = table.barred_emitter[row, slot]
-            if emitters.lookup.get(name, 0) <= 0 or name in held:
+            if name not in emitters.lookup or name in held:
                 continue
             if self.claims.fits(name, t, table.x[row], table.P[row], finders=2):
-                _unbar(table, int(row), int(slot))
+                _unbar(table, int(row), name)
 
     def _lean(
         self,
@@ -342,23 +342,24 @@ def _bar(table: TrackTable, row: int, name: str, refused: bool = False) -> None:
     """Bar row `row` from emitter `name` too (`refused`: by a refused claim, which may be
     lifted): it goes first in the track's bars, the oldest bar dropping out when all
     `BARRED_SLOTS` are taken."""
-    old = [
-        (b, r)
-        for b, r in zip(
-            table.barred_emitter[row].tolist(), table.bar_refused[row].tolist(), strict=True
-        )
-        if b is not None and b != name
-    ]
+    _set_bars(table, row, [(name, refused), *_bars_but(table, row, name)])
+
+
+def _unbar(table: TrackTable, row: int, name: str) -> None:
+    """Lift row `row`'s bar on emitter `name`, the later bars moving up."""
+    _set_bars(table, row, _bars_but(table, row, name))
+
+
+def _bars_but(table: TrackTable, row: int, name: str) -> list[tuple[str, bool]]:
+    """Row `row`'s bars other than on `name`, newest first: (emitter id, set by a refused
+    claim)."""
+    bars = zip(table.barred_emitter[row].tolist(), table.bar_refused[row].tolist(), strict=True)
+    return [(b, r) for b, r in bars if b is not None and b != name]
+
+
+def _set_bars(table: TrackTable, row: int, bars: list[tuple[str, bool]]) -> None:
+    """Row `row`'s bars: `bars` (newest first) as far as the slots go, the rest empty."""
     slots = table.barred_emitter.shape[1]
-    bars = ([(name, refused), *old] + [(None, False)] * slots)[:slots]
-    table.barred_emitter[row] = [b for b, _ in bars]
-    table.bar_refused[row] = [r for _, r in bars]
-
-
-def _unbar(table: TrackTable, row: int, slot: int) -> None:
-    """Lift row `row`'s bar in `slot`, the later bars moving up."""
-    for column in (table.barred_emitter, table.bar_refused):
-        kept = np.delete(column[row], slot)
-        column[row, :-1] = kept
-    table.barred_emitter[row, -1] = None
-    table.bar_refused[row, -1] = False
+    padded: list[tuple[str | None, bool]] = [*bars, *[(None, False)] * slots][:slots]
+    table.barred_emitter[row] = [b for b, _ in padded]
+    table.bar_refused[row] = [r for _, r in padded]
