@@ -203,6 +203,21 @@ class Track(_Message, omit_defaults=False):
     # Additive: coasting because every sensor that recently updated it is silent (fault), so
     # it is kept on the picture rather than deleted for want of updates.
     sensors_silent: bool = False
+    # Additive: `pos_sigma_m` split into the horizontal (root of the east and north variances)
+    # and the vertical (root of the up variance) parts; `pos_sigma_m` is their root sum of
+    # squares. They differ by far: a bearings-only track's height is a prior (150 m), and a
+    # radar's elevation noise at 3 km is 50-130 m up against 50 m across. A map draws the
+    # horizontal one (TAK `ce`), a height band the vertical one (TAK `le`). None from a
+    # producer older than these fields.
+    horiz_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)] | None = None
+    alt_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)] | None = None
+
+    def sigmas(self) -> tuple[float, float]:
+        """(horizontal, vertical) sigma in metres; from a producer older than the split, the
+        3-D `pos_sigma_m` for both (a bound on either)."""
+        h = self.pos_sigma_m if self.horiz_sigma_m is None else self.horiz_sigma_m
+        v = self.pos_sigma_m if self.alt_sigma_m is None else self.alt_sigma_m
+        return h, v
 
 
 class TrackCycle(_Message, omit_defaults=False):

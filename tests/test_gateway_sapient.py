@@ -13,7 +13,7 @@ from support.live import camp, eventually, live_camp
 from support.sapient_peers import DecisionNode, validate
 
 from cuas import wire
-from cuas.gateways.sapient import SapientGateway
+from cuas.gateways.sapient import SapientGateway, SapientPicture
 from cuas.gateways.sapient_protocol import (
     Alert,
     Registration,
@@ -38,7 +38,7 @@ def track(track_id: int, t: float, **changes: object) -> Track:
         alt_m=680.0,
         enu=[0.0, 0.0, 80.0],
         vel_enu=[-12.0, 3.0, 0.5],
-        pos_sigma_m=11.132,
+        pos_sigma_m=33.88,  # the root sum of squares of the two below
         class_="drone",
         class_probs={"drone": 0.85, "bird": 0.1, "unknown": 0.05},
         threat="high",
@@ -46,6 +46,8 @@ def track(track_id: int, t: float, **changes: object) -> Track:
         friendly=False,
         uas_id=None,
         t_update=t,
+        horiz_sigma_m=15.743,  # 11.132 m on each horizontal axis
+        alt_sigma_m=30.0,
     )
     return msgspec.structs.replace(base, **changes)
 
@@ -133,7 +135,8 @@ def test_a_decision_node_receives_registration_status_tracks_and_alerts_all_vali
     assert sorted(by_object.values()) == [["", "coasting", "lost"], ["", "lost"]]
     first = reports[0]
     assert (first.location.y, first.location.x, first.location.z) == (8.6512, 24.5023, 680.0)
-    assert first.location.y_error == pytest.approx(11.132 / 111_320.0)
+    assert first.location.y_error == pytest.approx(11.132 / 111_320.0, rel=1e-4)
+    assert first.location.z_error == pytest.approx(30.0)
     assert first.enu_velocity.east_rate == -12.0
     top = first.classification[0]
     assert (top.type, round(top.confidence, 2)) == ("UAV", 0.85)
@@ -202,3 +205,18 @@ def test_a_refused_registration_is_retried_and_its_reasons_kept(mosquitto, tmp_p
         assert not parent.of("detection_report") and not parent.of("status_report")
 
     asyncio.run(scenario())
+
+
+def test_location_errors_split_the_horizontal_sigma_over_two_axes_and_take_the_vertical_apart(
+    tmp_path,
+):
+    picture = SapientPicture(camp(live_camp(tmp_path, 1883)), "node")
+    bearings_only = track(5, T0, pos_sigma_m=152.0, horiz_sigma_m=24.0, alt_sigma_m=150.1)
+    location = picture.detection(bearings_only, "").location
+    assert location.y_error * 111_320.0 == pytest.approx(24.0 / 2**0.5, rel=1e-4)
+    assert location.z_error == pytest.approx(150.1)
+    # A core older than the split: its 3-D sigma bounds either part.
+    older = track(6, T0, pos_sigma_m=40.0, horiz_sigma_m=None, alt_sigma_m=None)
+    location = picture.detection(older, "").location
+    assert location.y_error * 111_320.0 == pytest.approx(40.0 / 2**0.5, rel=1e-4)
+    assert location.z_error == pytest.approx(40.0)

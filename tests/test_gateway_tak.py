@@ -77,9 +77,18 @@ def test_a_track_event_carries_the_contracted_uid_type_how_ce_and_stale():
     assert event.get("how") == "m-f"
     assert when(event.get("stale")) - when(event.get("time")) == pytest.approx(3.0)
     point = event.find("point")
-    assert float(point.get("ce")) == 12.5
+    assert float(point.get("ce")) == 12.5  # a core older than the sigmas' split: the 3-D one
+    assert float(point.get("le")) == 12.5
     assert float(point.get("lat")) == pytest.approx(8.651, abs=1e-7)
     assert float(event.find("detail/track").get("course")) == pytest.approx(270.0)
+
+
+def test_ce_is_the_horizontal_sigma_and_le_the_vertical():
+    """A bearings-only track knows where it is across the lines far better than its height
+    (a prior): TAK draws `ce` round the point, so the height's doubt must not widen it."""
+    bearings_only = track(pos_sigma_m=152.0, horiz_sigma_m=24.0, alt_sigma_m=150.1)
+    point = ET.fromstring(cot.track_event("alpha", bearings_only, None, 3.0, now=1.0)).find("point")
+    assert (float(point.get("ce")), float(point.get("le"))) == (24.0, 150.1)
 
 
 def test_the_affiliation_says_friendly_hostile_under_alert_or_unknown():
@@ -186,8 +195,9 @@ def test_taky_relays_the_intruder_as_unknown_then_hostile_then_ended(mosquitto, 
         raised = next(a for a in ops.events if a.track_id == track_id)
         assert raised.reason in hostile.find("detail/remarks").text
         # ce is the track's pos_sigma_m as published on MQTT for that cycle.
-        sigmas = {round(t.pos_sigma_m, 1) for c in ops.cycles for t in c.tracks}
-        assert all(float(e.find("point").get("ce")) in sigmas for e in events[:-1])
+        sigmas = {tuple(round(s, 1) for s in t.sigmas()) for c in ops.cycles for t in c.tracks}
+        points = [e.find("point") for e in events[:-1]]
+        assert all((float(p.get("ce")), float(p.get("le"))) in sigmas for p in points)
         live = events[:-1]
         for e in live:
             ahead = when(e.get("stale")) - when(e.get("time"))

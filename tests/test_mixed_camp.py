@@ -134,3 +134,28 @@ def _on_target(tracks: list[wire.Track], truth: np.ndarray) -> bool:
         if abs(bearing_error) < 2.0 and miss < 3.0 * track.pos_sigma_m:
             return True
     return False
+
+
+def test_a_bearings_only_track_publishes_its_height_as_a_guess_and_its_horizontal_sigma_apart(
+    rf_only: Outcome,
+) -> None:
+    """Azimuths say nothing of height: the track's vertical sigma stays near its prior's
+    (150 m), while the horizontal one is what the bearings give and holds the drone's
+    horizontal miss within three of it. `pos_sigma_m` is the two's root sum of squares."""
+    r1 = rf_only.targets["r1"]
+    truth_by_t = dict(zip(r1.times, range(len(r1.times)), strict=True))
+    held, cycles = 0, 0
+    for cycle in rf_only.cycles:
+        if cycle.t < r1.t_first + 20.0 or cycle.t not in truth_by_t:
+            continue
+        truth = r1_position(rf_only, cycle.t)
+        for track in cycle.tracks:
+            if track.status not in ("confirmed", "coasting"):
+                continue
+            horizontal, vertical = track.sigmas()
+            assert track.horiz_sigma_m is not None and track.alt_sigma_m is not None
+            assert np.hypot(horizontal, vertical) == pytest.approx(track.pos_sigma_m, abs=0.02)
+            assert vertical > 100.0
+            cycles += 1
+            held += np.linalg.norm(np.array(track.enu[:2]) - truth[:2]) < 3.0 * horizontal
+    assert cycles and held / cycles > 0.9, (held, cycles)

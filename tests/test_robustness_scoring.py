@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 from support.wire_alerts import transition
@@ -131,6 +132,27 @@ def test_a_bearings_only_track_on_the_hidden_drone_is_scored_against_its_own_sig
         assert detail["rf_track_cycles"] == 1
         assert detail["rf_track_nees"] == pytest.approx(score)
         assert detail["rf_track_beyond_3_sigma"] == beyond
+
+
+def test_the_hidden_drone_s_misses_are_split_across_and_up_each_against_its_own_sigma(
+    truth_file,
+) -> None:
+    """Bearings place the hidden drone across; its height is a prior. A track 60 m east and
+    80 m above it, publishing 30 m horizontally and 160 m vertically, misses by 60 m across
+    ((60 / 30)^2 = 4) and 80 m up ((80 / 160)^2 = 0.25); the 3-D score mixes them."""
+    camp = random_camp(0, 10.0)
+    truth = read_truth_frames(truth_file)
+    split = msgspec.structs.replace(
+        track(2, [60.0, 2000.0, 130.0], ["rf-0", "rf-1"], sigma=162.8),
+        horiz_sigma_m=30.0,
+        alt_sigma_m=160.0,
+    )
+    detail = _detail(camp, truth, [wire.TrackCycle(1, T0, [split])], [])
+    assert detail["rf_track_horizontal_m"] == pytest.approx(60.0)
+    assert detail["rf_track_vertical_m"] == pytest.approx(80.0)
+    assert detail["rf_track_horizontal_nees"] == pytest.approx(4.0)
+    assert detail["rf_track_vertical_nees"] == pytest.approx(0.25)
+    assert detail["rf_track_nees"] == pytest.approx(100.0**2 / 162.8**2)
 
 
 def in_the_approach_zone(camp) -> list[float]:

@@ -309,6 +309,16 @@ def test_track_json_has_every_documented_field() -> None:
     assert as_json["enu"] == [-99.25, 133.0, 112.5]
 
 
+def test_a_track_from_a_core_older_than_the_sigmas_split_still_decodes_and_bounds_both() -> None:
+    old = json.loads(to_json(make_track()))
+    del old["horiz_sigma_m"], old["alt_sigma_m"]
+    track = from_json(json.dumps(old).encode(), Track)
+    assert (track.horiz_sigma_m, track.alt_sigma_m) == (None, None)
+    assert track.sigmas() == (6.5, 6.5)
+    split = make_track(pos_sigma_m=150.1, horiz_sigma_m=5.2, alt_sigma_m=150.0)
+    assert from_msgpack(to_msgpack(split), Track).sigmas() == (5.2, 150.0)
+
+
 def test_alert_json_has_every_documented_field() -> None:
     documented = {
         "v", "alert_id", "track_id", "level", "state", "zone", "reason", "t_raised", "t",
@@ -326,6 +336,7 @@ def test_alert_json_has_every_documented_field() -> None:
     [
         make_track(),
         make_track(uas_id="UN-PKO-0001", friendly=True, class_="unknown", status="coasting"),
+        make_track(pos_sigma_m=150.1, horiz_sigma_m=5.2, alt_sigma_m=150.0),
         TrackCycle(v=1, t=1764000001.0, tracks=[make_track(), make_track(track_id=18)]),
         TrackCycle(v=1, t=1764000001.0, tracks=[]),
         make_alert(),

@@ -115,7 +115,9 @@ class AirPicture:
     ) -> list[wire.Track]:
         if len(rows) == 0:
             return []
-        sigma = np.sqrt(rows.P[:, 0, 0] + rows.P[:, 1, 1] + rows.P[:, 2, 2])
+        horizontal = rows.P[:, 0, 0] + rows.P[:, 1, 1]
+        vertical = rows.P[:, 2, 2]
+        sigma = np.sqrt(horizontal + vertical)
         recent = ((t - rows.last_hit) <= self.sensor_memory_s) @ self._bits
         names, probs = classes.names, self._class_probs(classes.probs)
         columns = zip(
@@ -135,11 +137,14 @@ class AirPicture:
             rows.uas_id.tolist(),
             rows.t_update.tolist(),
             sensors_silent.tolist(),
+            np.round(np.sqrt(horizontal), 2).tolist(),
+            np.round(np.sqrt(vertical), 2).tolist(),
             strict=True,
         )
         # Positional, in the struct's field order (track_id, t, status, lat, lon, alt_m, enu,
         # vel_enu, pos_sigma_m, class, class_probs, threat, sensors, friendly, uas_id,
-        # t_update, sensors_silent): five times cheaper than keywords, for every track each cycle.
+        # t_update, sensors_silent, horiz_sigma_m, alt_sigma_m): five times cheaper than
+        # keywords, for every track each cycle.
         contributors = self._contributors
         return [
             wire.Track(
@@ -160,6 +165,10 @@ class AirPicture:
                 uid,
                 tu,
                 ss,
+                hs,
+                vs,
             )
-            for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu, ss in columns
+            for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu, ss, hs, vs in (
+                columns
+            )
         ]

@@ -14,7 +14,7 @@ Mapping (DESIGN.md, "Standard interfaces"), our track → the CoT event:
 | cycle time `t` | `@time`, `@start` |
 | `t` + stale period (ended track: `t` itself) | `@stale` |
 | `lat`, `lon`, `alt_m` (WGS84 ellipsoid) | `point/@lat`, `@lon`, `@hae` |
-| `pos_sigma_m` | `point/@ce` (`le`: the same; we keep no vertical sigma apart) |
+| `horiz_sigma_m`, `alt_sigma_m` (older core: `pos_sigma_m`) | `point/@ce`, `@le` (1-sigma, m) |
 | `vel_enu` | `detail/track/@course` (degrees true), `@speed` (m/s) |
 | `<prefix> <track_id>` | `detail/contact/@callsign` |
 | class, threat, sensors; the alert's level, reason and `eta_s` | `detail/remarks` |
@@ -82,7 +82,7 @@ def track_event(
             "stale": iso(t + stale_s),
         },
     )
-    sigma = f"{min(track.pos_sigma_m, 9_999_999.0):.1f}"
+    horizontal, vertical = track.sigmas()
     ET.SubElement(
         event,
         "point",
@@ -90,8 +90,8 @@ def track_event(
             "lat": f"{track.lat:.7f}",
             "lon": f"{track.lon:.7f}",
             "hae": f"{track.alt_m:.1f}",
-            "ce": sigma,
-            "le": sigma,
+            "ce": f"{min(horizontal, 9_999_999.0):.1f}",
+            "le": f"{min(vertical, 9_999_999.0):.1f}",
         },
     )
     detail = ET.SubElement(event, "detail")

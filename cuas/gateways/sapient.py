@@ -14,7 +14,7 @@ the camp's MQTT output (`feed.follow`):
 | confirmed or coasting track, each cycle | one `DetectionReport` |
 | `track_id` | `object_id`: a ULID, stable for the life of the track |
 | `lat`, `lon`, `alt_m` | `location` y, x, z (WGS84, degrees and metres) |
-| `pos_sigma_m` | `location` x_error, y_error (in degrees), z_error (m) |
+| `horiz_sigma_m` / sqrt 2, `alt_sigma_m` | `location` x_error, y_error (degrees), z_error (m) |
 | `vel_enu` | `enu_velocity` east, north, up rates (m/s) |
 | `class_probs` | `classification[]` (drone → "UAV", bird → "Bird", ...: `CLASS_NAMES`) |
 | `status` coasting / deleted or gone | `state` "coasting" / "lost" (the object's last report) |
@@ -191,7 +191,8 @@ class SapientPicture:
         return out
 
     def detection(self, track: Track, state: str) -> DetectionReport:
-        sigma = max(track.pos_sigma_m, 0.01)
+        horizontal, vertical = track.sigmas()
+        sigma = max(horizontal / math.sqrt(2.0), 0.01)  # per axis, of the east-north circle
         coslat = max(math.cos(math.radians(track.lat)), 1e-6)
         report = DetectionReport(
             report_id=ulid(),
@@ -202,7 +203,7 @@ class SapientPicture:
                 z=track.alt_m,
                 x_error=sigma / (METRES_PER_DEGREE * coslat),
                 y_error=sigma / METRES_PER_DEGREE,
-                z_error=sigma,
+                z_error=max(vertical, 0.01),
                 coordinate_system=LAT_LNG_DEG_M,
                 datum=WGS84_E,
             ),

@@ -240,9 +240,12 @@ function placeTrack(campId, camp, t, alert) {
     else trail.push([t.t, ll]);
   }
   while (trail.length && trail[0][0] < t.t - TRAIL_S) trail.shift();
-  if (t.pos_sigma_m > SIGMA_SHOWN_M) {  // uncertainty where it is large
-    if (!rec.sigma) rec.sigma = L.circle(ll, {radius: 2 * t.pos_sigma_m, color: colourOf(t, alert), weight: 1, dashArray: "3 3", fillOpacity: 0.05, interactive: false}).addTo(layers.tracks);
-    else { rec.sigma.setLatLng(ll); rec.sigma.setRadius(2 * t.pos_sigma_m); }
+  // The map is horizontal: its circle is the horizontal sigma (a core older than the split
+  // publishes only the 3-D one), not a bearings-only track's unknown height.
+  const horizontal = t.horiz_sigma_m ?? t.pos_sigma_m;
+  if (horizontal > SIGMA_SHOWN_M) {  // uncertainty where it is large
+    if (!rec.sigma) rec.sigma = L.circle(ll, {radius: 2 * horizontal, color: colourOf(t, alert), weight: 1, dashArray: "3 3", fillOpacity: 0.05, interactive: false}).addTo(layers.tracks);
+    else { rec.sigma.setLatLng(ll); rec.sigma.setRadius(2 * horizontal); }
   } else if (rec.sigma) { rec.sigma.remove(); rec.sigma = null; }
   return rec;
 }
