@@ -168,6 +168,11 @@ class TrackerConfig(_Section):
     # horizontal acceleration instead (the vertical scaled alike): bearings from afar cannot
     # see a manoeuvre anyway, and a gentler model averages their noise over more scans.
     passive_accel_noise_mps2: Positive = 0.5
+    # The height above the camp origin of a track that no sensor measuring height (radar,
+    # camera, Remote ID) has placed, and its sigma: azimuths say nothing of height. A camp on
+    # a ridge above the valley its drones fly up sets it below zero.
+    passive_height_m: Annotated[float, Meta(ge=-3000.0, le=3000.0)] = 100.0
+    passive_height_sigma_m: Annotated[float, Meta(gt=0.0, le=3000.0)] = 150.0
     # Learn each direction finder's and camera's real angle noise from its innovations on
     # radar-placed tracks, and use it instead of the configured sigma (x0.5 to x2).
     calibrate_noise: bool = True
@@ -435,6 +440,13 @@ def _check(file: str, cfg: CampConfig) -> None:
         raise ConfigError(file, "tracker.confirm_m", "must not exceed confirm_n")
     if t.coast_after_s >= t.delete_after_s:
         raise ConfigError(file, "tracker.coast_after_s", "must be below delete_after_s")
+    if t.passive_height_m <= cfg.threat.min_height_m:
+        raise ConfigError(
+            file,
+            "tracker.passive_height_m",
+            "must be above threat.min_height_m: bearings-only tracks would be taken for "
+            "objects on the ground and never rated a threat",
+        )
     if cfg.threat.eta_high_s > cfg.threat.eta_medium_s:
         raise ConfigError(file, "threat.eta_high_s", "must not exceed eta_medium_s")
     if cfg.alerts.raise_threat in ("none", "low"):

@@ -145,6 +145,7 @@ def test_example_tracker_settings() -> None:
     assert (t.reorder_window_s, t.cycle_period_s) == (0.5, 1.0)
     assert (t.confirm_m, t.confirm_n) == (3, 4)
     assert (t.coast_after_s, t.delete_after_s) == (2.5, 8.0)
+    assert (t.passive_height_m, t.passive_height_sigma_m) == (100.0, 150.0)
 
 
 def test_design_doc_example_is_accepted(tmp_path: Path) -> None:
@@ -367,6 +368,12 @@ BAD_FILES: list[tuple[str, str, str, str]] = [
      "confirm_n"),
     ("coast-after-delete", example_with("coast_after_s = 2.5", "coast_after_s = 9.0"),
      "tracker.coast_after_s", "delete_after_s"),
+    ("passive-height-underground",
+     example_with("passive_height_m = 100.0", "passive_height_m = -150.0"),
+     "tracker.passive_height_m", "min_height_m"),
+    ("passive-height-sigma-0",
+     example_with("passive_height_sigma_m = 150.0", "passive_height_sigma_m = 0.0"),
+     "tracker.passive_height_sigma_m", "> 0"),
     ("min-range-above-max", example_with("min_range_m = 50.0", "min_range_m = 5000.0"),
      "sensors[0].min_range_m", "max_range_m"),
     ("fov-el-inverted", example_with("fov_el_min_deg = -5.0", "fov_el_min_deg = 50.0"),

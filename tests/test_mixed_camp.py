@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 from support.truth_match import Outcome, match
@@ -159,3 +160,36 @@ def test_a_bearings_only_track_publishes_its_height_as_a_guess_and_its_horizonta
             cycles += 1
             held += np.linalg.norm(np.array(track.enu[:2]) - truth[:2]) < 3.0 * horizontal
     assert cycles and held / cycles > 0.9, (held, cycles)
+
+
+def test_a_camp_sets_the_height_its_bearings_only_tracks_assume(tmp_path: Path) -> None:
+    """A camp on a ridge whose drones come up the valley 200 m below it says so
+    (`tracker.passive_height_m`, `passive_height_sigma_m`, and `threat.min_height_m` below
+    them, which the camp file's check insists on): the finders' tracks then fly
+    there, and publish that prior's sigma as their vertical one, not the default's
+    100 +- 150 m."""
+    config = load_config(CONFIG)
+    valley = msgspec.structs.replace(
+        config,
+        tracker=msgspec.structs.replace(
+            config.tracker, passive_height_m=-200.0, passive_height_sigma_m=40.0
+        ),
+        threat=msgspec.structs.replace(config.threat, min_height_m=-400.0),
+    )
+    rec = tmp_path / "rf-only.msgpack"
+    record("rf-only", config, rec, seed=0)
+    heights, sigmas = [], []
+    for name, camp in (("default", config), ("valley", valley)):
+        out = tmp_path / f"{name}.out.msgpack"
+        replay(rec, camp, out, progress=False)
+        tracks = [
+            t
+            for cycle in match(truth_path(rec), out).cycles
+            for t in cycle.tracks
+            if t.status in ("confirmed", "coasting")
+        ]
+        assert tracks
+        heights.append(np.median([t.enu[2] for t in tracks]))
+        sigmas.append(max(t.sigmas()[1] for t in tracks))
+    assert heights[0] == pytest.approx(100.0, abs=15.0) and sigmas[0] <= 150.5
+    assert heights[1] == pytest.approx(-200.0, abs=4.0) and sigmas[1] <= 40.5

@@ -200,7 +200,10 @@ class TrackerStages:
             ),
             initiator=SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps),
             passive=PassiveInitiator(
-                speed_sigma=cfg.init_speed_sigma_mps, vspeed_sigma=cfg.init_vspeed_sigma_mps
+                altitude_m=cfg.passive_height_m,
+                altitude_sigma_m=cfg.passive_height_sigma_m,
+                speed_sigma=cfg.init_speed_sigma_mps,
+                vspeed_sigma=cfg.init_vspeed_sigma_mps,
             ),
             gate_probability=cfg.gate_probability,
             passive_noise_scale=(cfg.passive_accel_noise_mps2 / cfg.accel_noise_mps2) ** 2,
