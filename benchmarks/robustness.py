@@ -669,11 +669,12 @@ def _rf_line(results: list[CampResult]) -> str:
                 return sum(getattr(r, key) * r.rf_track_cycles for r in split) / m
 
             line += (
-                f"\n... horizontally: median miss {_median_of(split, 'rf_track_horizontal_m')} "
-                f"m, (e/sigma)^2 {mean('rf_track_horizontal_nees'):.2f}; vertically (a prior: "
-                f"no sensor that hears it measures height): median miss "
-                f"{_median_of(split, 'rf_track_vertical_m')} m, (e/sigma)^2 "
-                f"{mean('rf_track_vertical_nees'):.2f} (medians over camps)"
+                f"\n... across and up apart (misses: the median of the camps' medians; "
+                f"(e/sigma)^2 over the track-cycles): horizontally "
+                f"{_median_of(split, 'rf_track_horizontal_m')} m, (e/sigma)^2 "
+                f"{mean('rf_track_horizontal_nees'):.2f}; vertically, a prior (nothing that "
+                f"hears it measures height), {_median_of(split, 'rf_track_vertical_m')} m, "
+                f"(e/sigma)^2 {mean('rf_track_vertical_nees'):.2f}"
             )
     return line
 
