@@ -319,6 +319,54 @@ def test_a_scan_s_track_update_moves_the_track_on_the_page_before_the_next_cycle
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
+SIGMA_CIRCLES = """
+const out = {};
+for (const [key, rec] of S.tracks)
+  out[key.split("/")[1]] = rec.sigma ? Math.round(rec.sigma.getRadius()) : 0;
+return JSON.stringify(out);
+"""
+
+
+def test_the_uncertainty_circle_is_the_horizontal_sigma_not_a_bearings_only_height_guess(
+    browser, mosquitto, tmp_path
+):
+    """A bearings-only track known to 40 m across but guessed in height (150 m) gets a circle
+    of two horizontal sigmas, 80 m, not 310; one known to 24 m across, under the 25 m the page
+    draws from, gets none however vague its height; a track from a core older than the split
+    keeps its 3-D sigma's circle."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    topics = Topics(config.mqtt_prefix)
+    t0 = time.time()
+    passive = msgspec.structs.replace(
+        drone(1, t0, 600, 20), pos_sigma_m=155.2, horiz_sigma_m=40.0, alt_sigma_m=150.0
+    )
+    older = msgspec.structs.replace(drone(2, t0, -400, 300), pos_sigma_m=60.0)
+    across = msgspec.structs.replace(
+        drone(3, t0, 100, -700), pos_sigma_m=151.9, horiz_sigma_m=24.0, alt_sigma_m=150.0
+    )
+
+    async def scenario() -> None:
+        async with (
+            console_running(config, "127.0.0.1:0") as console,
+            aiomqtt.Client("127.0.0.1", mosquitto.port) as core,
+        ):
+            assert console.bridge is not None
+            await asyncio.wait_for(console.bridge.connected.wait(), 5)
+            await on_page(fresh, browser)
+            await on_page(browser.get, console.server.url)
+            await page_has(browser, "body[data-ws=open] .leaflet-container", 10, "the page")
+            cycle = wire.TrackCycle(v=1, t=t0, tracks=[passive, older, across])
+            await core.publish(topics.tracks, wire.to_json(cycle), qos=0)
+            await tracks_shown(
+                browser, {"1": [600, 20], "2": [-400, 300], "3": [100, -700]}, 10, "the cycle"
+            )
+            circles = json.loads(await on_page(browser.execute_script, SIGMA_CIRCLES))
+            assert circles == {"1": 80, "2": 120, "3": 0}, circles
+        assert not await on_page(severe_logs, browser)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample camp's recorded ingress, replayed: an output to review."""
