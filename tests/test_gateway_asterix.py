@@ -69,6 +69,26 @@ def test_an_independent_decoder_reads_our_system_tracks_field_by_field():
     assert fast["I080"]["TSE"]["val"] == 1
 
 
+def test_the_accuracies_are_the_track_s_horizontal_and_vertical_sigmas():
+    """I062/500: APC the standard deviation on each horizontal axis (0.5 m), AGA the height's
+    (6.25 ft): a bearings-only track known to 34 m across and guessed in height says so, one
+    vaguer than AGA can carry says as much as it can, and a track from a core older than the
+    split gives its 3-D sigma for both."""
+    tracks = [
+        SystemTrack.of(track(1, T0, pos_sigma_m=153.8, horiz_sigma_m=34.0, alt_sigma_m=150.0)),
+        SystemTrack.of(track(2, T0, pos_sigma_m=900.0, horiz_sigma_m=300.0, alt_sigma_m=848.5)),
+        SystemTrack.of(track(3, T0)),  # pos_sigma_m 9 m, no split
+    ]
+    [records] = asterix_decoder.decode(encode(tracks, sac=7, sic=42))
+    accuracy = [r["I500"] for r in records]
+    assert accuracy[0]["APC"]["APC_X"]["val"] == pytest.approx(34.0 / 2**0.5, abs=0.25)
+    assert accuracy[0]["APC"]["APC_Y"]["val"] == pytest.approx(34.0 / 2**0.5, abs=0.25)
+    assert accuracy[0]["AGA"]["AGA_Acc"]["val"] == pytest.approx(150.0 / 0.3048, abs=3.2)
+    assert accuracy[1]["AGA"]["AGA_Acc"]["val"] == pytest.approx(1593.75)
+    assert accuracy[2]["APC"]["APC_X"]["val"] == pytest.approx(9.0 / 2**0.5, abs=0.25)
+    assert accuracy[2]["AGA"]["AGA_Acc"]["val"] == pytest.approx(9.0 / 0.3048, abs=3.2)
+
+
 def test_tracks_from_the_broker_go_out_as_cat062_with_first_and_last_flags(mosquitto, tmp_path):
     path = live_camp(tmp_path, mosquitto.port)
     text = path.read_text().replace("sac = 0 ", "sac = 25 ")

@@ -24,6 +24,8 @@ Mapping, our track → the CAT-062 record:
 | deleted or gone from the cycle | I062/080 TSE 1 (its last message, last known state) |
 | `coasting` | I062/080 CST 1 (no update this cycle: extrapolated) |
 | `confirmed`/`coasting` only (tentatives are not sent) | I062/080 CNF 0 |
+| `horiz_sigma_m` / sqrt 2 (older core: `pos_sigma_m`) | I062/500 APC X, Y (0.5 m) |
+| `alt_sigma_m` (older core: `pos_sigma_m`) | I062/500 AGA (6.25 ft, at most 1,593.75 ft) |
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import argparse
 import asyncio
 import functools
 import logging
+import math
 import socket
 import sys
 from collections import Counter
@@ -79,9 +82,12 @@ class SystemTrack:
     first: bool = False
     last: bool = False
     coasting: bool = False
+    sigma_xy_m: float = 0.0  # each horizontal axis
+    sigma_alt_m: float = 0.0
 
     @classmethod
     def of(cls, track: Track, *, first: bool = False, last: bool = False) -> SystemTrack:
+        horizontal, vertical = track.sigmas()
         return cls(
             track_number=track.track_id % 65536,
             tod_s=track.t % 86400.0,
@@ -94,6 +100,8 @@ class SystemTrack:
             first=first,
             last=last,
             coasting=track.status == "coasting",
+            sigma_xy_m=horizontal / math.sqrt(2.0),
+            sigma_alt_m=vertical,
         )
 
 
@@ -119,6 +127,13 @@ def record(t: SystemTrack, sac: int, sic: int) -> object:
             ),
             "040": int(t.track_number) % 65536,
             "080": (ext0, ext1, ext2, ext3),
+            "500": {
+                "APC": (
+                    ("X", (_clamp(t.sigma_xy_m, 0.0, 32_767.5), "m")),
+                    ("Y", (_clamp(t.sigma_xy_m, 0.0, 32_767.5), "m")),
+                ),
+                "AGA": (_clamp(t.sigma_alt_m / FT, 0.0, 1_593.75), "ft"),
+            },
         }
     )
 
