@@ -267,6 +267,24 @@ async def tracks_shown(chrome: Any, want: dict[str, list[int]], timeout: float, 
         await asyncio.sleep(0.05)
 
 
+@contextlib.asynccontextmanager
+async def page_beside_a_core(
+    browser: Any, config: Any, port: int
+) -> AsyncIterator[tuple[Any, aiomqtt.Client]]:
+    """A console on `config`'s camp with its page open in `browser`, and a stand-in core: an
+    MQTT client on the same broker that publishes what a core would."""
+    async with (
+        console_running(config, "127.0.0.1:0") as console,
+        aiomqtt.Client("127.0.0.1", port) as core,
+    ):
+        assert console.bridge is not None
+        await asyncio.wait_for(console.bridge.connected.wait(), 5)
+        await on_page(fresh, browser)
+        await on_page(browser.get, console.server.url)
+        await page_has(browser, "body[data-ws=open] .leaflet-container", 10, "the page")
+        yield console, core
+
+
 def test_a_scan_s_track_update_moves_the_track_on_the_page_before_the_next_cycle(
     browser, mosquitto, tmp_path
 ):
@@ -278,15 +296,7 @@ def test_a_scan_s_track_update_moves_the_track_on_the_page_before_the_next_cycle
 
     async def scenario() -> None:
         t0 = time.time()
-        async with (
-            console_running(config, "127.0.0.1:0") as console,
-            aiomqtt.Client("127.0.0.1", mosquitto.port) as core,
-        ):
-            assert console.bridge is not None
-            await asyncio.wait_for(console.bridge.connected.wait(), 5)
-            await on_page(fresh, browser)
-            await on_page(browser.get, console.server.url)
-            await page_has(browser, "body[data-ws=open] .leaflet-container", 10, "the page")
+        async with page_beside_a_core(browser, config, mosquitto.port) as (console, core):
 
             async def publish(topic: str, message: Any) -> None:
                 await core.publish(topic, wire.to_json(message), qos=0)
@@ -346,15 +356,7 @@ def test_the_uncertainty_circle_is_the_horizontal_sigma_not_a_bearings_only_heig
     )
 
     async def scenario() -> None:
-        async with (
-            console_running(config, "127.0.0.1:0") as console,
-            aiomqtt.Client("127.0.0.1", mosquitto.port) as core,
-        ):
-            assert console.bridge is not None
-            await asyncio.wait_for(console.bridge.connected.wait(), 5)
-            await on_page(fresh, browser)
-            await on_page(browser.get, console.server.url)
-            await page_has(browser, "body[data-ws=open] .leaflet-container", 10, "the page")
+        async with page_beside_a_core(browser, config, mosquitto.port) as (_, core):
             cycle = wire.TrackCycle(v=1, t=t0, tracks=[passive, older, across])
             await core.publish(topics.tracks, wire.to_json(cycle), qos=0)
             await tracks_shown(
