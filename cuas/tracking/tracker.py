@@ -1178,13 +1178,15 @@ class Tracker:
 
     def _follow_course(self, tid: int, row: int, t: float, modes: ModeArrays) -> bool:
         """Give bearings-only track `tid` (row `row`, its `modes` predicted to `t`) the
-        straight course its lines of sight fit as a whole (bearings_tma.py), where one is
-        accepted and places it more tightly than the filter does: the horizontal position
-        and velocity, its height and climb kept. Whether it did."""
+        course its lines of sight fit as a whole (bearings_tma.py), where one is accepted
+        and, were it surely straight, places it more tightly than the filter does (the
+        filter is as sure of its own motion model): the horizontal position and velocity,
+        with the covariance that considers the drone's acceleration; its height and climb
+        kept. Whether it did."""
         assert self.refit is not None
         x, P = combine(*modes)
         course = self.refit.course(tid, t, x[0])
-        if course is None or np.trace(course.P[:2, :2]) >= np.trace(P[0, :2, :2]):
+        if course is None or np.trace(course.P_straight[:2, :2]) >= np.trace(P[0, :2, :2]):
             return False
         self._impose(row, t, modes, course.components, course.x, course.P)
         self.refit.done(tid, t)
