@@ -39,8 +39,8 @@ position and velocity: a consider parameter (Schmidt), which widens the course w
 moving it. Fitting that acceleration instead moved the course as much as it corrected it:
 on seeds 0-89 the hidden drone's horizontal miss grew from 58 to 68 m. Without it, one
 camera's fine azimuths, which a course now takes too (`passive_refit.py`), made the course
-sure of itself to a few metres while it sat 30-100 m off an orbiting drone (random camps
-15, 36 and 49: (e/sigma)^2 2.5-4). `CourseFit.P_straight` is the covariance were the course
+two to four times surer of an orbiting drone than its errors allowed ((e/sigma)^2 2.5-4.0
+on random camps 4, 15, 36 and 49). `CourseFit.P_straight` is the covariance were the course
 surely straight, the one to weigh against the filter's, which is as sure of its own motion
 model.
 
