@@ -220,10 +220,11 @@ def _detail(
             nearest = float(D[:, j].min()) if D is not None else math.inf
             key = _kinds(track, kinds)
             passive = not set(key.split("+")) & {"radar", "remote_id"}  # cameras/DFs alone
-            nearest_id = frame.targets[int(D[:, j].argmin())].target_id if D is not None else None
+            closest = int(D[:, j].argmin()) if D is not None else -1
+            nearest_id = frame.targets[closest].target_id if D is not None else None
             if passive and nearest_id == camp.rf_only_id:
                 rf_scores.append((nearest / max(track.pos_sigma_m, 1e-3)) ** 2)
-                miss = np.array(track.enu) - X[int(D[:, j].argmin())]
+                miss = np.array(track.enu) - X[closest]
                 horizontal, vertical = track.sigmas()
                 e_h, e_v = float(np.hypot(miss[0], miss[1])), abs(float(miss[2]))
                 rf_split.append((e_h, e_v, e_h / max(horizontal, 1e-3), e_v / max(vertical, 1e-3)))
@@ -655,32 +656,29 @@ def _rf_line(results: list[CampResult]) -> str:
     scored = [r for r in results if r.rf_track_cycles]
     if scored:
         n = sum(r.rf_track_cycles for r in scored)
-        nees = sum(r.rf_track_nees * r.rf_track_cycles for r in scored) / n
-        beyond = sum(r.rf_track_beyond_3_sigma * r.rf_track_cycles for r in scored) / n
         line += (
             f"\nits camera/DF-only tracks, error against published sigma: mean (e/sigma)^2 "
-            f"{nees:.2f} (1 where they agree), beyond 3 sigmas {beyond:.1%} of {n} track-cycles"
+            f"{_per_cycle(scored, 'rf_track_nees'):.2f} (1 where they agree), beyond 3 sigmas "
+            f"{_per_cycle(scored, 'rf_track_beyond_3_sigma'):.1%} of {n} track-cycles"
+            f"\n... across and up apart (misses: the median of the camps' medians; "
+            f"(e/sigma)^2 over the track-cycles): horizontally "
+            f"{_median_of(scored, 'rf_track_horizontal_m')} m, (e/sigma)^2 "
+            f"{_per_cycle(scored, 'rf_track_horizontal_nees'):.2f}; vertically, a prior (nothing "
+            f"that hears it measures height), {_median_of(scored, 'rf_track_vertical_m')} m, "
+            f"(e/sigma)^2 {_per_cycle(scored, 'rf_track_vertical_nees'):.2f}"
         )
-        split = [r for r in scored if not math.isnan(r.rf_track_horizontal_m)]
-        if split:
-            m = sum(r.rf_track_cycles for r in split)
-
-            def mean(key: str) -> float:
-                return sum(getattr(r, key) * r.rf_track_cycles for r in split) / m
-
-            line += (
-                f"\n... across and up apart (misses: the median of the camps' medians; "
-                f"(e/sigma)^2 over the track-cycles): horizontally "
-                f"{_median_of(split, 'rf_track_horizontal_m')} m, (e/sigma)^2 "
-                f"{mean('rf_track_horizontal_nees'):.2f}; vertically, a prior (nothing that "
-                f"hears it measures height), {_median_of(split, 'rf_track_vertical_m')} m, "
-                f"(e/sigma)^2 {mean('rf_track_vertical_nees'):.2f}"
-            )
     return line
 
 
 def _median_of(rows: list[CampResult], key: str) -> str:
     return f"{statistics.median(getattr(r, key) for r in rows):.0f}"
+
+
+def _per_cycle(rows: list[CampResult], key: str) -> float:
+    """The mean of a per-camp figure of the hidden drone's tracks over their track-cycles."""
+    return sum(getattr(r, key) * r.rf_track_cycles for r in rows) / sum(
+        r.rf_track_cycles for r in rows
+    )
 
 
 def _median_min(seconds: list[float]) -> str:

@@ -206,9 +206,9 @@ class Track(_Message, omit_defaults=False):
     # Additive: `pos_sigma_m` split into the horizontal (root of the east and north variances)
     # and the vertical (root of the up variance) parts; `pos_sigma_m` is their root sum of
     # squares. They differ by far: a bearings-only track's height is a prior (150 m), and a
-    # radar's elevation noise at 3 km is 50-130 m up against 50 m across. A map draws the
-    # horizontal one (TAK `ce`), a height band the vertical one (TAK `le`). None from a
-    # producer older than these fields.
+    # radar's elevation noise (1-2.5 degrees: 50-130 m up at 3 km) is often worse than its
+    # azimuth's. A map draws the horizontal one (TAK `ce`), a height band the vertical one
+    # (TAK `le`). None from a producer older than these fields.
     horiz_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)] | None = None
     alt_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)] | None = None
 

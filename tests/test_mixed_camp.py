@@ -17,7 +17,7 @@ import pytest
 from support.truth_match import Outcome, match
 
 from cuas import wire
-from cuas.config import load_config
+from cuas.config import CampConfig, load_config
 from cuas.service.replay import replay
 from simulators.flight.recording import record, truth_path
 
@@ -30,7 +30,12 @@ def fly(name: str, work: Path, seed: int = 0) -> Outcome:
     config = load_config(CONFIG)
     rec = work / f"{name}.msgpack"
     record(name, config, rec, seed=seed)
-    out = work / f"{name}.out.msgpack"
+    return fuse(rec, config)
+
+
+def fuse(rec: Path, config: CampConfig, tag: str = "") -> Outcome:
+    """`cuas replay` of recording `rec` with `config`, matched against its truth."""
+    out = rec.with_name(f"{rec.stem}{tag}.out.msgpack")
     replay(rec, config, out, progress=False)
     return match(truth_path(rec), out)
 
@@ -41,8 +46,13 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def rf_only(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    return fly("rf-only", tmp_path_factory.mktemp("rf-only"))
+def rf_only_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("rf-only")
+
+
+@pytest.fixture(scope="module")
+def rf_only(rf_only_work: Path) -> Outcome:
+    return fly("rf-only", rf_only_work)
 
 
 def test_every_single_drone_is_held_by_one_track_and_located_within_metres(
@@ -162,7 +172,9 @@ def test_a_bearings_only_track_publishes_its_height_as_a_guess_and_its_horizonta
     assert cycles and held / cycles > 0.9, (held, cycles)
 
 
-def test_a_camp_sets_the_height_its_bearings_only_tracks_assume(tmp_path: Path) -> None:
+def test_a_camp_sets_the_height_its_bearings_only_tracks_assume(
+    rf_only: Outcome, rf_only_work: Path
+) -> None:
     """A camp on a ridge whose drones come up the valley 200 m below it says so
     (`tracker.passive_height_m`, `passive_height_sigma_m`, and `threat.min_height_m` below
     them, which the camp file's check insists on): the finders' tracks then fly
@@ -176,15 +188,11 @@ def test_a_camp_sets_the_height_its_bearings_only_tracks_assume(tmp_path: Path) 
         ),
         threat=msgspec.structs.replace(config.threat, min_height_m=-400.0),
     )
-    rec = tmp_path / "rf-only.msgpack"
-    record("rf-only", config, rec, seed=0)
     heights, sigmas = [], []
-    for name, camp in (("default", config), ("valley", valley)):
-        out = tmp_path / f"{name}.out.msgpack"
-        replay(rec, camp, out, progress=False)
+    for outcome in (rf_only, fuse(rf_only_work / "rf-only.msgpack", valley, "-valley")):
         tracks = [
             t
-            for cycle in match(truth_path(rec), out).cycles
+            for cycle in outcome.cycles
             for t in cycle.tracks
             if t.status in ("confirmed", "coasting")
         ]
