@@ -309,7 +309,7 @@ def test_published_class_probabilities(seed: int, n: int) -> None:
 @given(seeds, st.integers(1, 40), st.integers(1, 60), st.sampled_from([3, 4]))
 def test_radar_pairs(seed: int, n: int, k: int, m: int) -> None:
     """A radar scan's plots that went to another track, compiled: the numpy reference's
-    bits (tracks with no rival, a NaN distance among the pairs)."""
+    bits (tracks with no rival, a NaN distance among the pairs, echo gates of any width)."""
     rng = np.random.default_rng(seed)
     pairs = rng.random((n, k)) < rng.choice([0.05, 0.3, 0.8])
     track, det = np.nonzero(pairs)
@@ -326,7 +326,8 @@ def test_radar_pairs(seed: int, n: int, k: int, m: int) -> None:
             used.add(det[q])
     assigned = gated.subset(np.sort(np.array(chosen, dtype=np.intp)))
     placed = rng.random(n) < 0.6
-    for a, b in zip(*both(lambda: _plots_elsewhere(gated, assigned, placed)), strict=True):
+    echo = rng.choice([np.inf, 11.3, 2.0], n)
+    for a, b in zip(*both(lambda: _plots_elsewhere(gated, assigned, placed, echo)), strict=True):
         assert a.tobytes() == b.tobytes()
 
 

@@ -115,6 +115,7 @@ LONGER_S = {
     91: 150.0,
     15: 150.0,
     189: 150.0,
+    6: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
@@ -140,7 +141,13 @@ LONGER_S = {
 # cross at 20-30 degrees, sure of it to 140 m ((e/sigma)^2 3.0 and 3.1); 1.00 and 0.96 (0.998
 # and 0.979) once the camera's azimuths joined the finders' in the course, its covariance
 # considering the drone's acceleration (bearings_tma.py).
+# Camp 6 (two finders, the drone 2.2 km out): 0.59 while a passing swarm's radar plots, at
+# the edge of the drone's firm track's gate, made it another track's echo: its emitter's
+# bearings, no longer reserved for it, went to no track, and it died 95 s in, its successor
+# starting at 150 s; 0.94 once only a plot well inside a firm track's gate makes it an echo
+# (tracker.ECHO_PROBABILITY).
 HIDDEN_KEPT = {
+    6: 0.94,
     91: 1.0,
     15: 0.96,
     4: 0.817,

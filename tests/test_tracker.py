@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
+from cuas.tracking import kernels
 from cuas.tracking.angle_screening import route_by_emitter
 from cuas.tracking.association import _distinct, _ranks, _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
@@ -16,7 +17,7 @@ from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
 from cuas.tracking.scan import Scan
-from cuas.tracking.tracker import Tracker
+from cuas.tracking.tracker import ECHO_PROBABILITY, Tracker, _plots_elsewhere
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
@@ -356,3 +357,45 @@ def test_a_track_whose_own_emitter_a_finder_hears_takes_no_other_emitters_bearin
     assert alone == {(0, 0)}
     unnamed = route(["PATROL", None], ["PATROL"], [(0, 0), (0, 1)])
     assert unnamed == {(0, 0), (0, 1)}  # a bearing naming no emitter is anyone's
+
+
+# --- a radar track's echo -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernels_on", [True, False])
+def test_only_a_plot_well_inside_its_gate_makes_a_firm_bearings_only_track_an_echo(
+    kernels_on,
+) -> None:
+    """Track 0 a radar placed takes plot 0, which also falls in the gate of track 1, made of
+    bearings alone. Near the middle of a firm track 1's gate (its echo gate, as the tracker
+    narrows it) the plot says track 1 is track 0's echo (shadowed); at its edge (a passing
+    swarm's plot at the rim of a hidden drone's wide gate) it says nothing of the kind. A
+    tentative track 1 (no echo gate: the whole gate) is shadowed anywhere in its gate. Track
+    0 is crowded by neither."""
+    gate = gate_threshold(ECHO_PROBABILITY, 3)
+    placed = np.array([True, False])
+    cases = [
+        (gate, 2.0, True),
+        (gate, gate - 0.5, True),
+        (gate, gate + 0.5, False),
+        (gate, 16.0, False),
+        (np.inf, 16.0, True),
+    ]
+    enabled = kernels.ENABLED
+    kernels.ENABLED = kernels_on
+    try:
+        for echo, d2, shadow in cases:
+            raw = Hypotheses(
+                np.array([0, 1]),
+                np.array([0, 0]),
+                np.array([1.0, d2]),
+                np.zeros((2, 3)),
+                np.zeros((2, 3, 3)),
+                np.zeros((2, 3, 6)),
+            )
+            assigned = raw.subset(np.array([True, False]))
+            shadowed, crowded = _plots_elsewhere(raw, assigned, placed, np.array([np.inf, echo]))
+            assert shadowed.tolist() == [False, shadow], (echo, d2)
+            assert not crowded.any()
+    finally:
+        kernels.ENABLED = enabled

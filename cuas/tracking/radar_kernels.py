@@ -22,10 +22,17 @@ Mask = NDArray[np.bool_]
 
 @_jit
 def plots_elsewhere(
-    raw_track: Index, raw_det: Index, track: Index, det: Index, placed: Mask
+    raw_track: Index,
+    raw_det: Index,
+    raw_d2: Array,
+    track: Index,
+    det: Index,
+    placed: Mask,
+    echo: Array,
 ) -> tuple[Mask, Mask]:
     """(shadowed, crowded) of `tracker._plots_elsewhere`, for gated pairs (raw_track,
-    raw_det) and assigned pairs (track, det) of tracks flagged `placed`."""
+    raw_det, at squared distances raw_d2) and assigned pairs (track, det) of tracks
+    flagged `placed`; a plot shadows a track only within its `echo` (per track)."""
     k = 0
     for d in raw_det:
         k = max(k, d + 1)
@@ -43,7 +50,7 @@ def plots_elsewhere(
         if taken >= 0 and taken != i:
             if placed[i]:
                 crowded[i] = True
-            elif placed[taken]:
+            elif placed[taken] and raw_d2[p] <= echo[i]:
                 shadowed[i] = True
     return shadowed, crowded
 
@@ -53,4 +60,4 @@ def warm_up() -> None:
     if not kernels.ENABLED:
         return
     one = np.zeros(1, dtype=np.intp)
-    plots_elsewhere(one, one, one, one, np.ones(1, dtype=bool))
+    plots_elsewhere(one, one, np.zeros(1), one, one, np.ones(1, dtype=bool), np.zeros(1))

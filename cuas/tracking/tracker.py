@@ -58,6 +58,9 @@ PASSIVE_SILENCE_S = 1.0
 # track's uncertainty allows (and never nearer than the floor), bounds its angular rate.
 MAX_SPEED_MPS = 60.0
 MIN_TURN_RANGE_M = 150.0
+# A radar plot shadows a firm track no radar placed (`_plots_elsewhere`) only inside this
+# gate of the track's own: an echo's plot is its drone's, and falls in it 99 times in 100.
+ECHO_PROBABILITY = 0.99
 _RADAR_ANGLES = np.array([False, True, True, False])  # range, azimuth, elevation, range rate
 _POSITION = np.arange(POS.start, POS.stop)  # `POS` as indices, for `_impose`
 
@@ -289,6 +292,12 @@ class Tracker:
         key = -dim  # the tighter gate's thresholds share the cache, under negative keys
         if key not in self._thresholds:
             self._thresholds[key] = gate_threshold(self.placed_angle_probability, dim)
+        return self._thresholds[key]
+
+    def _echo_threshold(self, dim: int) -> float:
+        key = 100 + dim  # the echo gate's thresholds share the cache, above the others' keys
+        if key not in self._thresholds:
+            self._thresholds[key] = gate_threshold(ECHO_PROBABILITY, dim)
         return self._thresholds[key]
 
     def predict_to(self, t: float, keep_modes: bool = False) -> ModeArrays | None:
@@ -542,7 +551,10 @@ class Tracker:
                 annotator.updated(table, rows, scan, assigned.det)
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
-        shadow, crowded = _plots_elsewhere(raw, assigned, placed) if radar else (None, None)
+        shadow, crowded = None, None
+        if radar:
+            echo = np.where(firm, self._echo_threshold(scan.model.dim), np.inf)
+            shadow, crowded = _plots_elsewhere(raw, assigned, placed, echo)
         covered = self._opportunities(
             scan, hit | glimpsed, placed, excluded, gated, shadow, crowded, inside
         )
@@ -1305,23 +1317,36 @@ def crossing_at_track(
 
 
 def _plots_elsewhere(
-    raw: Hypotheses, assigned: Hypotheses, placed: NDArray[np.bool_]
+    raw: Hypotheses,
+    assigned: Hypotheses,
+    placed: NDArray[np.bool_],
+    echo: Array | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Tracks with a radar plot in their gate (`raw`, before any exclusion) that went to
     another track: the radar saw something there and gave it to a neighbour. Returns
     (shadowed, crowded), both from the plots' one owner table:
 
-    - shadowed: tracks no radar placed whose plot went to a track a radar placed. A
+    - shadowed: tracks no radar placed whose plot, within their `echo` gate (a squared
+      distance per track; the whole gate if None), went to a track a radar placed. A
       bearings-only track so shadowed is another track's echo, not a small drone the radar
-      cannot see.
+      cannot see. The tracker narrows the echo gate of firm tracks: at the edge of a firm
+      track's gate a plot is more likely another drone's. A hidden drone's firm track 2.2
+      km out, whose gate a passing swarm's plots reached (squared distances 15-17.5, the
+      gate 18.5), was taken for an echo; its emitter's bearings, no longer reserved for it,
+      fell in the swarm tracks' gates as well and went to none, and the track starved and
+      died, its successor starting 55 s later (random camp 6). A tentative track keeps the
+      whole gate: one born 110 m beside a swarm drone's radar track, of that drone's
+      bearings, was confirmed once no longer shadowed (random camps 9 and 52).
     - crowded: tracks a radar placed whose plot went to another track. Such a track was not
       unseen: a swarm's radar track whose drone shared a resolution cell with a neighbour's
       for three scans was buried as a ghost when bearings had kept it fed (random camp 24,
       three drones' tracks at 2-2.4 km); the radar alone let it coast and kept it.
     """
     if kernels.ENABLED:  # one compiled pass over the pairs; the numpy below is the reference
+        if echo is None:
+            echo = np.full(placed.shape[0], np.inf)
         return radar_kernels.plots_elsewhere(
-            raw.track, raw.det, assigned.track, assigned.det, placed
+            raw.track, raw.det, raw.d2, assigned.track, assigned.det, placed, echo
         )
     k = int(max(raw.det.max(initial=-1), assigned.det.max(initial=-1))) + 1
     owner = np.full(k, -1, dtype=np.intp)
@@ -1329,6 +1354,8 @@ def _plots_elsewhere(
     taken = owner[raw.det]
     elsewhere = (taken >= 0) & (taken != raw.track)
     by_placed = elsewhere & placed[np.maximum(taken, 0)]
+    if echo is not None:
+        by_placed &= raw.d2 <= echo[raw.track]
     shadowed = np.zeros(placed.shape[0], dtype=bool)
     shadowed[raw.track[by_placed & ~placed[raw.track]]] = True
     crowded = np.zeros(placed.shape[0], dtype=bool)
