@@ -9,7 +9,9 @@ Per camp it reports GOSPA (c = 100 m, p = 1) of both, confirmed tracks on no obj
 by the kinds of sensor that made them, missed objects per cycle, id switches, alerts raised
 on no hostile drone, the share of time the radar-hidden RF drone has a confirmed track within
 300 m once two direction finders hear it, the swarm's id switches per drone (CLEAR-MOT:
-a drone's track changing while a correspondence within 100 m could have held), and the track
+a drone's track changing while a correspondence within 100 m could have held) and the share
+of its drones near the camp with no track of their own (few switches do not say every drone
+has a track: a formation's tracks may gather on some of its drones), and the track
 alerts whose object changed while they were active (the object each alert's track held, by
 the same CLEAR-MOT correspondences over every object), and the hostile drones that entered
 the perimeter with no alert on them before they did (with every sensor and with the radar
@@ -68,6 +70,10 @@ from simulators.scoring import (
 )
 
 MATCH_M = 100.0  # a track within this of an object is on it (the GOSPA cut-off)
+# A swarm drone this near the camp's origin (horizontally) has a track of its own when a firm
+# track within OWN_TRACK_M of it is nearer to it than to any other object.
+SWARM_NEAR_M = 1500.0
+OWN_TRACK_M = 50.0
 RF_NEAR_M = 300.0
 ZONE_DWELL_S = 20.0  # a hostile drone this long in a warning zone must have been alerted there
 
@@ -99,6 +105,11 @@ class CampResult:
     swarm_switches_per_drone: float = 0.0  # CLEAR-MOT id switches
     swarm_switches_radar_per_drone: float = 0.0  # ... with the radar alone
     swarm_flips_per_drone: float = 0.0  # the assignment made afresh each cycle changing
+    # The share of swarm drone-cycles within SWARM_NEAR_M of the camp with no track of their
+    # own (every sensor, and the radar alone): where a formation's tracks gather on some of
+    # its drones, its CLEAR-MOT switches stay few while other drones go without a track.
+    swarm_untracked: float = math.nan
+    swarm_untracked_radar: float = math.nan
     alerts_on_no_drone: int = 0
     # Hostile drones that entered the perimeter, and those no alert was on before they did
     # (an active alert whose track was within 100 m of the drone, or three of its sigmas),
@@ -185,6 +196,7 @@ def _detail(
     rf_scores: list[float] = []  # (error / sigma)^2 of the passive tracks on the hidden drone
     rf_split: list[tuple[float, float, float, float]] = []  # (e_h, e_v, e_h/sigma_h, e_v/sigma_v)
     rf_heard_from = _two_finders_hear(camp)
+    near_cycles = untracked = 0  # swarm drone-cycles near the camp, and those with no own track
     t0 = cycles[0].t if cycles else 0.0
     for cycle in cycles:
         frame = truth.get(round(cycle.t, 3))
@@ -196,6 +208,9 @@ def _detail(
         Y = np.array([t.enu for t in tracks]).reshape(-1, 3)
         D = np.linalg.norm(X[:, None] - Y[None], axis=2) if len(X) and len(Y) else None
         matched_tracks: set[int] = set()
+        near, lone = _swarm_untracked(frame, D, camp.swarm_ids)
+        near_cycles += near
+        untracked += lone
         if D is not None:
             rows, cols = linear_sum_assignment(np.minimum(D, MATCH_M * 10))
             for i, j in zip(rows, cols, strict=True):
@@ -248,6 +263,7 @@ def _detail(
         "false_passive_per_cycle": passive_false / n,
         "swarm_switches_per_drone": swarm_switches / max(len(camp.swarm_ids), 1),
         "swarm_flips_per_drone": swarm_flips / max(len(camp.swarm_ids), 1),
+        "swarm_untracked": untracked / near_cycles if near_cycles else math.nan,
         "rf_only_within_300m": rf_near / rf_seen if rf_seen else math.nan,
         "rf_track_cycles": len(rf_scores),
         "rf_track_nees": float(np.mean(rf_scores)) if rf_scores else math.nan,
@@ -322,6 +338,23 @@ def _clear_mot_switches(
                 kept[drone] = ids[cols[b]]
     holder.update(kept)
     return switches
+
+
+def _swarm_untracked(
+    frame: TruthFrame, D: np.ndarray | None, swarm_ids: tuple[str, ...]
+) -> tuple[int, int]:
+    """(swarm drones of `frame` within `SWARM_NEAR_M` of the camp's origin, those of them with
+    no track of their own: no firm track within `OWN_TRACK_M` whose nearest object it is).
+    `D`: objects x firm tracks distances (None: no tracks or no objects)."""
+    near = lone = 0
+    nearest = D.argmin(axis=0) if D is not None else None
+    for i, target in enumerate(frame.targets):
+        if target.target_id not in swarm_ids or math.hypot(*target.enu[:2]) > SWARM_NEAR_M:
+            continue
+        near += 1
+        if nearest is None or not ((nearest == i) & (D[i] < OWN_TRACK_M)).any():
+            lone += 1
+    return near, lone
 
 
 def _two_finders_hear(camp: RandomCamp) -> float | None:
@@ -568,6 +601,7 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
         else:  # the swarm's switches with the radar alone, its reference
             detail = _detail(camp, truth, cycles, alerts)
             result.swarm_switches_radar_per_drone = detail["swarm_switches_per_drone"]
+            result.swarm_untracked_radar = detail["swarm_untracked"]
     result.rf_crossing_sigmas = round(_rf_crossing_sigmas(camp), 2)
     result.wall_s = round(time.perf_counter() - started, 1)
     return result
@@ -624,6 +658,7 @@ def render(results: list[CampResult]) -> str:
         f"max {max(r.swarm_switches_per_drone for r in results):.1f}, "
         f"over one on {sum(r.swarm_switches_per_drone > 1.0 for r in results)}/{len(results)}; "
         f"fresh-assignment flips max {max(r.swarm_flips_per_drone for r in results):.1f}",
+        _untracked_line(results),
         f"fusion faults (scans or cycles dropped because fusion raised): "
         f"{sum(r.faults for r in results)}"
         + "".join(f", camp {r.seed}: {r.faults}" for r in results if r.faults),
@@ -631,6 +666,22 @@ def render(results: list[CampResult]) -> str:
         f"({worst.gospa_all:.1f} vs {worst.gospa_radar:.1f}; {worst.description})",
     ]
     return "\n".join(lines)
+
+
+def _untracked_line(results: list[CampResult]) -> str:
+    """The swarm drones near the camp with no track of their own (`_swarm_untracked`)."""
+    both = [r for r in results if not math.isnan(r.swarm_untracked)]
+    if not both:
+        return "swarm drones near the camp: none"
+    worst = max(both, key=lambda r: r.swarm_untracked)
+    radar = [r.swarm_untracked_radar for r in both if not math.isnan(r.swarm_untracked_radar)]
+    return (
+        f"swarm drones within {SWARM_NEAR_M / 1000:.1f} km of the camp with no track of their own "
+        f"(none within {OWN_TRACK_M:.0f} m nearer to them than to any other object): "
+        f"mean {statistics.mean(r.swarm_untracked for r in both):.1%} of drone-cycles "
+        f"(radar alone {statistics.mean(radar) if radar else math.nan:.1%}), "
+        f"worst {worst.swarm_untracked:.0%} (camp {worst.seed})"
+    )
 
 
 def _rf_line(results: list[CampResult]) -> str:

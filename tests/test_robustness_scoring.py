@@ -17,9 +17,11 @@ from support.wire_alerts import transition
 from support.wire_tracks import confirmed_drone
 
 from benchmarks.robustness import (
+    SWARM_NEAR_M,
     _default_json,
     _detail,
     _rf_crossing_sigmas,
+    _swarm_untracked,
     _visible_gospa,
     _zone_presence,
     _zone_unalerted,
@@ -207,3 +209,31 @@ def test_only_the_reference_run_writes_the_kept_results_by_default() -> None:
         _default_json(30, 30, 150.0, False),
     }
     assert kept not in others and len(others) == 4
+
+
+def test_a_swarm_drone_whose_neighbour_holds_every_track_near_it_has_no_track_of_its_own() -> None:
+    """Two swarm drones 40 m apart near the camp, and a third beyond `SWARM_NEAR_M`. With both
+    tracks gathered on the first drone the second has none of its own, although one is 30 m
+    from it (CLEAR-MOT would let it keep that one): it is nearer the first. With one track on
+    each, neither goes without; the far drone is not counted either way."""
+    frame = TruthFrame(
+        v=1,
+        t=T0,
+        targets=[
+            TruthTarget("sw0", [500.0, 0.0, 80.0], [0.0, 0.0, 0.0]),
+            TruthTarget("sw1", [540.0, 0.0, 80.0], [0.0, 0.0, 0.0]),
+            TruthTarget("sw2", [SWARM_NEAR_M + 100.0, 0.0, 80.0], [0.0, 0.0, 0.0]),
+            TruthTarget("in0", [-800.0, 0.0, 80.0], [0.0, 0.0, 0.0]),
+        ],
+    )
+    objects = np.array([t.enu for t in frame.targets])
+    swarm = ("sw0", "sw1", "sw2")
+
+    def distances(tracks: list[list[float]]) -> np.ndarray:
+        return np.linalg.norm(objects[:, None] - np.array(tracks)[None], axis=2)
+
+    gathered = distances([[505.0, 0.0, 80.0], [510.0, 0.0, 80.0]])
+    assert _swarm_untracked(frame, gathered, swarm) == (2, 1)
+    apart = distances([[505.0, 0.0, 80.0], [545.0, 0.0, 80.0]])
+    assert _swarm_untracked(frame, apart, swarm) == (2, 0)
+    assert _swarm_untracked(frame, None, swarm) == (2, 2)
