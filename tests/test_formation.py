@@ -167,3 +167,55 @@ def test_an_unresolved_formation_keeps_its_tracks_near_and_its_identities() -> N
     assert max(s for s, _ in weighed) <= DRONES, weighed
     assert sum(s for s, _ in weighed) * 2 <= sum(s for s, _ in plain), (weighed, plain)
     assert max(e for _, e in weighed) < min(e for _, e in plain), (weighed, plain)
+
+
+# --- the whole tracker: a formation the radar barely resolves ------------------------------
+
+NEAR_SIGMA = np.array([5.7, np.radians(0.8), np.radians(2.0)])
+NEAR_DRONES, NEAR_SPACING_M, OWN_M = 6, 39.0, 50.0
+
+
+def near_formation(t: float) -> np.ndarray:
+    """Six drones in two rows of three, 39 m apart, inbound at 15 m/s from 1.8 km."""
+    lead = np.array([0.0, 1800.0 - 15.0 * t, 90.0])
+    slots = [[NEAR_SPACING_M * (i % 3 - 1), NEAR_SPACING_M * (i // 3), 0.0] for i in range(6)]
+    return np.hstack([lead + np.array(slots), np.tile([0.0, -15.0, 0.0], (NEAR_DRONES, 1))])
+
+
+def untracked(seed: int) -> float:
+    """The share of drone-scans, over the last 40 of 60 s of radar plots, with no firm track
+    within `OWN_M` nearer to that drone than to any other."""
+    rng = np.random.default_rng(seed)
+    stages = replace(TrackerStages.from_config(TrackerConfig()), formation_radius_m=0.0)
+    tracker = Tracker(stages, 1)
+    lone = scans = 0
+    for k in range(60):
+        t = float(k)
+        truth = near_formation(t)
+        z, _ = RADAR.predict(truth[rng.permutation(NEAR_DRONES)])
+        z = z + rng.normal(size=z.shape) * NEAR_SIGMA
+        var = np.tile(NEAR_SIGMA**2, (NEAR_DRONES, 1))
+        tracker.process(Scan(0, 1.764e9 + t, z, var, RADAR))
+        if k < 20:
+            continue
+        table = tracker.tracks
+        firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+        d = np.linalg.norm(truth[:, None, :3] - table.x[firm][None, :, :3], axis=2)
+        nearest = d.argmin(axis=0) if firm.size else np.zeros(0, dtype=int)
+        for i in range(NEAR_DRONES):
+            scans += 1
+            lone += not ((nearest == i) & (d[i] < OWN_M)).any()
+    return lone / scans
+
+
+def test_a_formation_the_radar_barely_resolves_keeps_a_track_on_every_drone(monkeypatch) -> None:
+    """Six drones 39 m apart at 1.8-0.9 km (azimuth noise 25-13 m): with a drone's plot moved
+    only half-way to the mean of those it cannot be told from, nearly every drone keeps a
+    track of its own; moved all the way (JPDA's combined innovation), the tracks draw together
+    and some drones go without (random camp 15 in formation: six tracks on three drones).
+    Measured: 7-12 % of drone-scans without a track of their own, against 17-35 %."""
+    half = [untracked(seed) for seed in range(4)]
+    monkeypatch.setattr("cuas.tracking.formation.PULL", 1.0)
+    whole = [untracked(seed) for seed in range(4)]
+    assert max(half) < 0.15, half
+    assert sum(whole) > 2.0 * sum(half), (half, whole)

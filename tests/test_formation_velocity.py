@@ -166,11 +166,15 @@ def fly(seed: int, share: bool, breakaway_at: float | None = None) -> tuple[int,
 
 
 def test_a_formation_at_the_radar_s_noise_keeps_its_identities() -> None:
-    """Measured on six flights: one switch with the velocity shared, six without (0-4 a
-    flight): each track's velocity no longer follows the neighbours' plots it takes."""
+    """Measured on six flights: three switches with the velocity shared, 29 without (2-7 a
+    flight): each track's velocity no longer follows the neighbours' plots it takes. (One and
+    six while a drone's plot moved all the way to the mean of those it cannot be told from;
+    half-way, a formation the radar barely resolves keeps a track on each drone, but one it
+    cannot resolve at all, as here, 2 degrees of azimuth noise at 1.2-3 km, swaps more:
+    formation.PULL.)"""
     shared = [fly(seed, share=True)[0] for seed in range(6)]
     alone = [fly(seed, share=False)[0] for seed in range(6)]
-    assert sum(shared) <= 1, shared
+    assert sum(shared) <= 3, shared
     assert sum(shared) * 4 <= sum(alone), (shared, alone)
 
 

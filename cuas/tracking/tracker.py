@@ -24,7 +24,7 @@ from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.emitter_claims import EmitterClaims
 from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.emitter_ids import EmitterIds
-from cuas.tracking.formation import formation_plots
+from cuas.tracking.formation import formation_plots, pulls
 from cuas.tracking.formation_velocity import not_birds, shared_velocity, velocity_update
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
@@ -526,8 +526,9 @@ class Tracker:
             weighed = None
             if radar and self.weigh_formation_plots:
                 var = scan.var[assigned.det]
+                pull = pulls(table.class_logp[:n])
                 shift, spread = formation_plots(
-                    assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var
+                    assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var, pull
                 )
                 if spread.any() or shift.any():
                     weighed = (var + np.minimum(spread, var), shift)
