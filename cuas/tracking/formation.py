@@ -51,7 +51,7 @@ Array = NDArray[np.float64]
 RESOLVED = 2.0
 # How far a firm track's plot moves towards the weighted mean of those it cannot be told from
 # (1: all the way, as JPDA's combined innovation), unless the track is likely a bird's
-# (`pulls`). Moved all the way, the plots of tracks that had come within RESOLVED of each
+# (`_pulls`). Moved all the way, the plots of tracks that had come within RESOLVED of each
 # other drew them together and held them there (JPDA's coalescence): in a 40 m formation at
 # 1.3-2.1 km six tracks sat on three of its six drones (random camp 15, `--formation`), and
 # 21 % of the formations' drone-cycles within 1.5 km had no track of their own (seeds 0-29).
@@ -62,12 +62,12 @@ RESOLVED = 2.0
 PULL = 0.5
 
 
-def pulls(class_logp: Array) -> Array:
-    """Per track (class log-probabilities (n, C)), how far its plot moves towards the mean
-    of those it cannot be told from: all the way for a track whose odds of a bird are even or
-    better, `PULL` for the others (`formation_velocity.not_birds`)."""
-    out = np.ones(class_logp.shape[0])
-    out[not_birds(np.arange(class_logp.shape[0]), class_logp)] = PULL
+def _pulls(rows: NDArray[np.intp], class_logp: Array) -> Array:
+    """How far the plots of tracks `rows` (class log-probabilities (n, C)) move towards the
+    mean of those they cannot be told from: all the way for a track whose odds of a bird are
+    even or better, `PULL` for the others (`formation_velocity.not_birds`)."""
+    out = np.ones(rows.size)
+    out[np.isin(rows, not_birds(rows, class_logp))] = PULL
     return out
 
 
@@ -78,15 +78,15 @@ def formation_plots(
     angles: NDArray[np.bool_],
     firm: NDArray[np.bool_],
     var: Array,
-    pull: Array | None = None,
+    class_logp: Array | None = None,
 ) -> tuple[Array, Array]:
     """(what to add to each assigned plot's components, the variance to add to them), both
     aligned with `assigned` and zero where a track had no rival plot in its gate.
 
     `gated`: every gated pair of the scan; `n`: the track rows; `angles` flags the angle
     components among a plot's; `firm` (n,) the tracks whose plot may move to the mean; `var`
-    the assigned plots' variances; `pull` (n,) how far each track's plot moves towards the
-    mean (`pulls`; None: all the way).
+    the assigned plots' variances; `class_logp` (n, C) the tracks' class log-probabilities,
+    which say how far each plot moves towards the mean (`PULL`; None: all the way).
     """
     shift = np.zeros_like(assigned.y)
     spread = np.zeros_like(assigned.y)
@@ -134,7 +134,8 @@ def formation_plots(
     np.add.at(first, row, alone * offset)
     second = np.zeros_like(mean)
     np.add.at(second, row, alone * offset**2)
-    moves = firm[assigned.track] * (1.0 if pull is None else pull[assigned.track])
+    pull = 1.0 if class_logp is None else _pulls(assigned.track, class_logp)
+    moves = firm[assigned.track] * pull
     mean = mean * moves[:, None]
     shift[:, angles] = mean
     # sum_k w_k (offset_k - mean)^2, the candidates' spread about where the plot is moved

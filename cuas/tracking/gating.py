@@ -9,6 +9,8 @@ that axis cannot be inside the ellipsoid. Only survivors get the full test.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
@@ -20,8 +22,10 @@ Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 
 
+@functools.cache
 def gate_threshold(probability: float, dim: int) -> float:
-    """Squared Mahalanobis distance containing `probability` of a dim-D Gaussian."""
+    """Squared Mahalanobis distance containing `probability` of a dim-D Gaussian (computed
+    once per pair: the tracker asks for its gates every scan)."""
     return float(chi2.ppf(probability, dim))
 
 

@@ -24,7 +24,7 @@ from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.emitter_claims import EmitterClaims
 from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.emitter_ids import EmitterIds
-from cuas.tracking.formation import formation_plots, pulls
+from cuas.tracking.formation import formation_plots
 from cuas.tracking.formation_velocity import not_birds, shared_velocity, velocity_update
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
@@ -265,7 +265,6 @@ class Tracker:
         self.stats = TrackerStats()
         self.annotators = list(annotators)
         self._graveyard = _Graveyard(self.tracks.none)
-        self._thresholds: dict[int, float] = {}
         kernel_cache.warm_up()  # compiled kernels are loaded here, not in the first scan
 
     @classmethod
@@ -284,21 +283,10 @@ class Tracker:
         return cls(stages, n_sensors, annotators)
 
     def _threshold(self, dim: int) -> float:
-        if dim not in self._thresholds:
-            self._thresholds[dim] = gate_threshold(self.gate_probability, dim)
-        return self._thresholds[dim]
+        return gate_threshold(self.gate_probability, dim)
 
     def _placed_threshold(self, dim: int) -> float:
-        key = -dim  # the tighter gate's thresholds share the cache, under negative keys
-        if key not in self._thresholds:
-            self._thresholds[key] = gate_threshold(self.placed_angle_probability, dim)
-        return self._thresholds[key]
-
-    def _echo_threshold(self, dim: int) -> float:
-        key = 100 + dim  # the echo gate's thresholds share the cache, above the others' keys
-        if key not in self._thresholds:
-            self._thresholds[key] = gate_threshold(ECHO_PROBABILITY, dim)
-        return self._thresholds[key]
+        return gate_threshold(self.placed_angle_probability, dim)
 
     def predict_to(self, t: float, keep_modes: bool = False) -> ModeArrays | None:
         """Advance every track to time `t` (which must not be earlier than the last scan).
@@ -526,9 +514,14 @@ class Tracker:
             weighed = None
             if radar and self.weigh_formation_plots:
                 var = scan.var[assigned.det]
-                pull = pulls(table.class_logp[:n])
                 shift, spread = formation_plots(
-                    assigned, gated, n, _RADAR_ANGLES[: scan.model.dim], firm, var, pull
+                    assigned,
+                    gated,
+                    n,
+                    _RADAR_ANGLES[: scan.model.dim],
+                    firm,
+                    var,
+                    table.class_logp[:n],
                 )
                 if spread.any() or shift.any():
                     weighed = (var + np.minimum(spread, var), shift)
@@ -554,7 +547,7 @@ class Tracker:
         hit[rows] = True
         shadow, crowded = None, None
         if radar:
-            echo = np.where(firm, self._echo_threshold(scan.model.dim), np.inf)
+            echo = np.where(firm, gate_threshold(ECHO_PROBABILITY, scan.model.dim), np.inf)
             shadow, crowded = _plots_elsewhere(raw, assigned, placed, echo)
         covered = self._opportunities(
             scan, hit | glimpsed, placed, excluded, gated, shadow, crowded, inside
@@ -1321,14 +1314,14 @@ def _plots_elsewhere(
     raw: Hypotheses,
     assigned: Hypotheses,
     placed: NDArray[np.bool_],
-    echo: Array | None = None,
+    echo: Array,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Tracks with a radar plot in their gate (`raw`, before any exclusion) that went to
     another track: the radar saw something there and gave it to a neighbour. Returns
     (shadowed, crowded), both from the plots' one owner table:
 
     - shadowed: tracks no radar placed whose plot, within their `echo` gate (a squared
-      distance per track; the whole gate if None), went to a track a radar placed. A
+      distance per track; infinite: the whole gate), went to a track a radar placed. A
       bearings-only track so shadowed is another track's echo, not a small drone the radar
       cannot see. The tracker narrows the echo gate of firm tracks: at the edge of a firm
       track's gate a plot is more likely another drone's. A hidden drone's firm track 2.2
@@ -1344,8 +1337,6 @@ def _plots_elsewhere(
       three drones' tracks at 2-2.4 km); the radar alone let it coast and kept it.
     """
     if kernels.ENABLED:  # one compiled pass over the pairs; the numpy below is the reference
-        if echo is None:
-            echo = np.full(placed.shape[0], np.inf)
         return radar_kernels.plots_elsewhere(
             raw.track, raw.det, raw.d2, assigned.track, assigned.det, placed, echo
         )
@@ -1354,9 +1345,7 @@ def _plots_elsewhere(
     owner[assigned.det] = assigned.track
     taken = owner[raw.det]
     elsewhere = (taken >= 0) & (taken != raw.track)
-    by_placed = elsewhere & placed[np.maximum(taken, 0)]
-    if echo is not None:
-        by_placed &= raw.d2 <= echo[raw.track]
+    by_placed = elsewhere & placed[np.maximum(taken, 0)] & (raw.d2 <= echo[raw.track])
     shadowed = np.zeros(placed.shape[0], dtype=bool)
     shadowed[raw.track[by_placed & ~placed[raw.track]]] = True
     crowded = np.zeros(placed.shape[0], dtype=bool)
