@@ -127,3 +127,33 @@ def test_a_track_takes_no_bearing_of_any_emitter_it_lost() -> None:
         lost[0],
         "ELRS-9999",
     ]
+
+
+def unheard(table: TrackTable, stage: EmitterIds, scans: int) -> list[int]:
+    """`scans` finder scans, each with one bearing of track 0's emitter outside its gate;
+    returns the rows released."""
+    table.x[0, :3] = (500.0, 500.0, 50.0)  # where the finder hears it (it is all round)
+    scan, _ = bearings(["ELRS-0002"])
+    emitters = EmitterCodes.of(scan.labels.emitter_id)
+    released: list[int] = []
+    for _ in range(scans):
+        released += stage.check(table, scan, Hypotheses.empty(1), 9.0, emitters)[1]
+    return released
+
+
+def test_a_track_its_emitter_s_bearings_keep_missing_loses_it() -> None:
+    """Two bearings of its emitter outside its gate in a row: the emitter is elsewhere."""
+    table, stage = holder(), ids()
+    assert unheard(table, stage, 2) == [0]
+    assert table.emitter_id[0] is None and table.barred_emitter[0, 0] == "ELRS-0002"
+
+
+def test_a_track_its_drone_s_remote_id_places_keeps_its_emitter_against_bearings() -> None:
+    """The drone's own reports place the track to metres: bearings outside its gate there
+    are the finder's noise (random camps 25, 37, 50, 56, 72, 85 and 87: the friendly
+    patrol's Remote ID track lost its link to two such bearings in its first minute, from
+    finders up to 1.5 times noisier than configured)."""
+    table, stage = holder(), ids()
+    table.uas_id[0] = "UN-PKO-0001"
+    assert unheard(table, stage, 20) == []
+    assert table.emitter_id[0] == "ELRS-0002"

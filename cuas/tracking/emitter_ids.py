@@ -4,7 +4,8 @@ A direction finder's bearing may name the emitter it heard. Identity rules 1 and
 (identity.py) give a track an emitter id from the bearings it takes; this stage keeps those ids
 honest, per finder scan, in the tracker's table:
 - `check`: a track whose emitter's bearings keep missing it, or pass it on one side, loses the
-  id and is barred from it (the loiterer a kilometre short of a hidden drone);
+  id and is barred from it (the loiterer a kilometre short of a hidden drone), unless its
+  drone's Remote ID places it;
 - `check_radar`: so does a radar track that the radar keeps seeing to one side of it, in
   azimuth, while it holds an emitter id: the emitter's bearings drag it off its own target
   (a swarm member holding its neighbour's id);
@@ -88,7 +89,13 @@ class EmitterIds:
         stay inside the gate but are another target's). Once the misfits make up
         `misfit_share` of the recent bearings (a running share), the track loses the
         emitter id and may take no more of its bearings (the hidden drone's own track takes
-        them). Returns `hyps` without barred pairs, and the rows that lost their ids.
+        them). A track that holds a Remote ID serial keeps its emitter id, as in
+        `check_radar`: the drone's own reports place it to metres, and bearings outside its
+        gate there are the finder's noise (random camps 0-89: 7 of the 9 ids released by a
+        track on its emitter's drone were the friendly patrol's link, two bearings outside the
+        gate of its Remote ID track from finders up to 1.5 times noisier than configured, in
+        the first minute, before the noise calibration had learnt them). Returns `hyps`
+        without barred pairs, and the rows that lost their ids.
         """
         assert scan.labels is not None
         names = scan.labels.emitter_id
@@ -116,7 +123,8 @@ class EmitterIds:
             misfit = np.maximum(misfit, self._lean(table, scan, hyps, with_holder, dets, held_rows))
             share = keep * table.emitter_misfit[held_rows] + (1.0 - keep) * misfit
             table.emitter_misfit[held_rows] = share
-            released = held_rows[share >= self.misfit_share].tolist()
+            placed = table.uas_id[held_rows] != None  # noqa: E711 (elementwise)
+            released = held_rows[(share >= self.misfit_share) & ~placed].tolist()
             for row in released:
                 _release(table, row)
         barred = table.barred_emitter[:n]
