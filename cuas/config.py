@@ -157,6 +157,9 @@ class TrackerConfig(_Section):
     confirm_n: Annotated[int, Meta(ge=1, le=16)] = 4
     coast_after_s: Positive = 2.5
     delete_after_s: Positive = 8.0
+    # ... and a track called a bird dies after this long without an update: a bird turns
+    # erratically, and in a flock its coasting track stands where no bird is.
+    bird_delete_after_s: Positive = 4.5
     max_pos_sigma_m: Positive = 300.0  # horizontal; beyond it a track is deleted
     # ... or beyond this fraction of its distance from the camp, whichever is larger.
     max_pos_sigma_fraction: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.5

@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
 
-from benchmarks.robustness import _detail, _outputs, _unalerted
+from benchmarks.robustness import MATCH_M, _detail, _outputs, _unalerted
 from cuas import wire
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
@@ -53,12 +54,16 @@ from simulators.scoring import one_sensor, read_truth_frames, score_replay
 # (lines_of_sight.py `_SharedDrift`): its hidden drone within 300 m 82 -> 87 % of the time and
 # its track's (e/sigma)^2 1.97 -> 1.22, but after the first minute the track sat 60-80 m
 # further beyond the drone, which GOSPA (c = 100 m) charges metre by metre.
+# Camp 11: 1.058 until a track called a bird died 4.5 s unseen instead of 8
+# (`tracker.bird_delete_after_s`). Both runs gained (every sensor 339.5 -> 321.0, the radar
+# alone 320.9 -> 287.4): the radar alone lost the flock's surplus tracks, which the fused
+# picture had held 15 GOSPA fewer of; the rest is the hidden drone, as before.
 WORST_CAMPS = {
     0: 1.131,
     26: 1.156,
     12: 1.090,
     18: 1.085,
-    11: 1.080,
+    11: 1.117,
     13: 0.810,
     4: 0.983,
     23: 1.094,
@@ -229,6 +234,14 @@ CROSSING_KEPT = (305, 335)
 FLOCK_KEPT = (291, 308)
 
 
+# Camp 52 (150 s): tracks near its flock beyond one per bird, 2.70 per cycle while a track
+# called a bird coasted 8 s like any other (its plot, missed, started a track beside it, and
+# it stood where no bird was until it died), 0.76 since it dies 4.5 s unseen
+# (`tracker.bird_delete_after_s`).
+FLOCK_SURPLUS_KEPT = {52: 0.76}
+FLOCK_SURPLUS_SLACK = 0.15
+
+
 def flown(camp: RandomCamp, work: Path, radar_alone: bool) -> dict:
     """The camp flown with every sensor and replayed (`all`), and the same recording with
     its radar alone (`radar`) where asked: each run's score, records and outputs."""
@@ -288,6 +301,37 @@ def detail(camp_run: dict, name: str) -> tuple[int, float]:
     camp = camp_run["camp"]
     cycles, alerts = camp_run["all_outputs"]
     return camp.seed, _detail(camp, camp_run["truth"], cycles, alerts)[name]
+
+
+def flock_surplus(camp_run: dict) -> float:
+    """Firm tracks per cycle that no object takes (GOSPA's assignment, 100 m) and whose
+    nearest object is a bird: a flock's tracks beyond one per bird."""
+    cycles, _ = camp_run["all_outputs"]
+    surplus = scored = 0
+    for cycle in cycles:
+        frame = camp_run["truth"].get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        scored += 1
+        tracks = [t for t in cycle.tracks if t.status in ("confirmed", "coasting")]
+        if not tracks or not frame.targets:
+            continue
+        X, Y = np.array([t.enu for t in frame.targets]), np.array([t.enu for t in tracks])
+        D = np.linalg.norm(X[:, None] - Y[None], axis=2)
+        rows, cols = linear_sum_assignment(np.minimum(D, MATCH_M))
+        taken = set(cols[D[rows, cols] < MATCH_M].tolist())
+        nearest = D.argmin(axis=0)
+        surplus += sum(
+            j not in taken and frame.targets[nearest[j]].target_id.startswith("bird")
+            for j in range(len(tracks))
+        )
+    return surplus / max(scored, 1)
+
+
+@pytest.mark.parametrize("camp_run", sorted(FLOCK_SURPLUS_KEPT), indirect=True)
+def test_a_flock_keeps_about_one_track_per_bird(camp_run) -> None:
+    seed, surplus = camp_run["camp"].seed, flock_surplus(camp_run)
+    assert surplus <= FLOCK_SURPLUS_KEPT[seed] + FLOCK_SURPLUS_SLACK, (seed, surplus)
 
 
 @pytest.mark.parametrize("camp_run", sorted(HIDDEN_KEPT), indirect=True)

@@ -275,21 +275,35 @@ class PublishedClasses:
     probs: NDArray[np.float64]  # (n, len(CLASSES))
 
 
+def class_probabilities(class_logp: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Normalised class probabilities (n, len(CLASSES)) of rows of log-probabilities."""
+    if kernels.ENABLED:  # two compiled passes round numpy's exp; the numpy below is the reference
+        return class_kernels.probabilities(class_logp)
+    logp = class_logp - class_logp.max(axis=1, keepdims=True) if len(class_logp) else class_logp
+    probs = np.exp(logp)
+    probs /= np.maximum(probs.sum(axis=1, keepdims=True), class_kernels.FLOOR)
+    return probs
+
+
 def published_classes(class_logp: NDArray[np.float64], confidence: float) -> PublishedClasses:
     """`PublishedClasses` of rows with these class log-probabilities."""
     n = len(class_logp)
-    if kernels.ENABLED:  # two compiled passes round numpy's exp; the numpy below is the reference
-        probs = class_kernels.probabilities(class_logp)
-    else:
-        logp = class_logp - class_logp.max(axis=1, keepdims=True) if n else class_logp
-        probs = np.exp(logp)
-        probs /= np.maximum(probs.sum(axis=1, keepdims=True), class_kernels.FLOOR)
+    probs = class_probabilities(class_logp)
     best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
     sure = probs[np.arange(n), best] >= confidence
     names = [
         CLASSES[b] if s else "unknown" for b, s in zip(best.tolist(), sure.tolist(), strict=True)
     ]
     return PublishedClasses(names=names, probs=probs)
+
+
+def called(class_logp: NDArray[np.float64], name: str, confidence: float) -> NDArray[np.bool_]:
+    """Which rows the published picture calls `name` (`published_classes`, as a mask)."""
+    probs = class_probabilities(class_logp)
+    k = CLASSES.index(name)
+    if not len(probs):
+        return np.zeros(0, dtype=bool)
+    return (probs.argmax(axis=1) == k) & (probs[:, k] >= confidence)
 
 
 def _named_elsewhere(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> NDArray[np.bool_]:

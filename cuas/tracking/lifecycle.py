@@ -23,6 +23,15 @@ class LifecycleRules:
     - Confirmed tracks coast after `coast_after_s` without an update and die after
       `delete_after_s`, or when the horizontal position uncertainty exceeds
       `max_pos_sigma_m`.
+    - A firm track the picture calls a bird (`birds` in `apply`) dies sooner, after
+      `bird_delete_after_s` without an update. A bird turns erratically at 5-15 m/s, so
+      its predicted position a few seconds on is no better than none; in a flock, the plot
+      it missed started a track beside it, and while it coasted it stood where no bird was
+      (a duplicate or a false track) or took a neighbour's plot. Random camps 0-89, where
+      flocks' tracks cost more than the hidden drone's: at 4.5 s mean GOSPA fell 320.06 ->
+      304.03 (73 camps better, 9 worse); at 2.5 s (no coasting at all) to 300.34, but the
+      flock's tracks died and were born again so often that one, newborn and not yet called
+      a bird, raised a warning (random camp 20).
     - A passive track (never updated by a sensor that localises a target alone: radar,
       Remote ID) is where lines of sight cross, and lines of sight of different objects cross
       too. It is confirmed only when two or more sites keep crossing on it, it has lived
@@ -62,6 +71,8 @@ class LifecycleRules:
     # a finder misses a drone for seconds at a time (its Pd, bearings too ambiguous to use)
     # while the other finder and a camera keep placing it.
     heard_s: float = 15.0
+    bird_delete_after_s: float = np.inf
+    bird_confidence: float = 0.6  # "calls a bird": the published class (class_confidence)
 
     @property
     def window(self) -> np.uint32:
@@ -83,6 +94,7 @@ class LifecycleRules:
         localising: NDArray[np.bool_] | None = None,
         hearing: NDArray[np.bool_] | None = None,
         observable: NDArray[np.bool_] | None = None,
+        birds: NDArray[np.bool_] | None = None,
     ) -> tuple[Mask, Mask]:
         """Update statuses at time `t`; returns (rows just confirmed, rows to delete).
 
@@ -100,12 +112,34 @@ class LifecycleRules:
         updated by one is confirmed only while two or more sensors have updated it recently:
         bearings from one site leave the range unobservable, so one direction finder (or a
         ghost on its line of sight) cannot alone make a confirmed track.
+
+        `birds` flags the tracks the picture calls birds (see the class docstring).
         """
+        if kernels.ENABLED:  # the same rules track by track; `_apply` is the reference
+            confirm, doomed = self._apply_compiled(
+                table, t, silent, localising, hearing, observable
+            )
+        else:
+            confirm, doomed = self._apply(table, t, silent, localising, hearing, observable)
+        if birds is not None and birds.any():
+            n = table.n
+            lost = (t - table.t_update[:n]) > self.bird_delete_after_s
+            doomed |= birds & lost & (table.status[:n] != TENTATIVE)
+        return confirm, doomed
+
+    def _apply(
+        self,
+        table: TrackTable,
+        t: float,
+        silent: NDArray[np.bool_] | None,
+        localising: NDArray[np.bool_] | None,
+        hearing: NDArray[np.bool_] | None,
+        observable: NDArray[np.bool_] | None,
+    ) -> tuple[Mask, Mask]:
+        """`apply` without the birds' rule, in numpy."""
         n = table.n
         status = table.status[:n]
         history = table.history[:n]
-        if kernels.ENABLED:  # the same rules track by track; the code below is the reference
-            return self._apply_compiled(table, t, silent, localising, hearing, observable)
         hits = np.bitwise_count(history & self.window)
         # The birth bit is the leading 1, so the bit length counts the opportunities so far.
         opportunities = np.minimum(np.frexp(history.astype(np.float64))[1], self.confirm_n)

@@ -20,6 +20,7 @@ from cuas.tracking.angle_screening import (
 )
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
+from cuas.tracking.classification import called
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.emitter_claims import EmitterClaims
 from cuas.tracking.emitter_codes import EmitterCodes
@@ -200,6 +201,8 @@ class TrackerStages:
                 orphan_max_pos_sigma_m=cfg.orphan_max_pos_sigma_m,
                 max_pos_sigma_fraction=cfg.max_pos_sigma_fraction,
                 memory_s=cfg.sensor_memory_s,
+                bird_delete_after_s=cfg.bird_delete_after_s,
+                bird_confidence=cfg.class_confidence,
             ),
             initiator=SinglePointInitiator(cfg.init_speed_sigma_mps, cfg.init_vspeed_sigma_mps),
             passive=PassiveInitiator(
@@ -919,8 +922,11 @@ class Tracker:
             if pending.any():
                 rows = rows[pending]
                 observable[rows] &= ~self._watched(table.x[rows, :3], radars_only=True)
+        birds = None
+        if math.isfinite(self.rules.bird_delete_after_s):
+            birds = called(table.class_logp[:n], "bird", self.rules.bird_confidence)
         confirmed, doomed = self.rules.apply(
-            table, t, self.silent, self.localising, self.hearing, observable
+            table, t, self.silent, self.localising, self.hearing, observable, birds
         )
         return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
 
