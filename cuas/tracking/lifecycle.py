@@ -113,7 +113,8 @@ class LifecycleRules:
         bearings from one site leave the range unobservable, so one direction finder (or a
         ghost on its line of sight) cannot alone make a confirmed track.
 
-        `birds` flags the tracks the picture calls birds (see the class docstring).
+        `birds` flags the tracks the picture calls birds (see the class docstring; only those
+        unseen for `bird_delete_after_s` need be asked).
         """
         if kernels.ENABLED:  # the same rules track by track; `_apply` is the reference
             confirm, doomed = self._apply_compiled(

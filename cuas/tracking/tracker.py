@@ -923,8 +923,15 @@ class Tracker:
                 rows = rows[pending]
                 observable[rows] &= ~self._watched(table.x[rows, :3], radars_only=True)
         birds = None
-        if math.isfinite(self.rules.bird_delete_after_s):
-            birds = called(table.class_logp[:n], "bird", self.rules.bird_confidence)
+        if math.isfinite(self.rules.bird_delete_after_s):  # asked only of the tracks it may doom
+            stale = (t - table.t_update[:n] > self.rules.bird_delete_after_s) & (
+                table.status[:n] != TENTATIVE
+            )
+            if stale.any():
+                birds = np.zeros(n, dtype=bool)
+                birds[stale] = called(
+                    table.class_logp[:n][stale], "bird", self.rules.bird_confidence
+                )
         confirmed, doomed = self.rules.apply(
             table, t, self.silent, self.localising, self.hearing, observable, birds
         )
