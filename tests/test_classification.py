@@ -18,7 +18,7 @@ from cuas.tracking.classification import PRIOR, Classifier, label_loglik
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.measurements import RadarModel
 from cuas.tracking.scan import CLASSES, Labels, Scan
-from cuas.tracking.tracks import TrackTable
+from cuas.tracking.tracks import CONFIRMED, TrackTable
 from simulators.benchmark_scenarios import SAMPLE_CONFIG
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
@@ -78,6 +78,31 @@ def test_new_tracks_start_at_the_documented_prior() -> None:
     rows = np.arange(1)
     clf.initiated(table, rows, Scan(0, T0, np.zeros((1, 3)), np.ones((1, 3)), MODEL), rows)
     np.testing.assert_allclose(probs(table)[0], [PRIOR[c] for c in CLASSES])
+
+
+def test_a_track_born_in_a_flock_starts_as_its_bird() -> None:
+    """A plot a flock's bird track missed starts a track beside it, and its first
+    velocities, made of several birds' plots, say "drone" (random camp 551: called a drone at
+    0.95 two seconds after its birth, and warned of). Born within the gate of a firm track
+    likely a bird's, it starts from that bird's class; elsewhere, and beside a drone, at the
+    prior."""
+    clf = Classifier(TrackerConfig())
+    drone_like = (900.0, -400.0, 80.0, -12.0, 5.0, 0.0)
+    table = tracks(BIRD_LIKE, drone_like)
+    table.status[:2] = CONFIRMED
+    table.class_logp[0] = np.log(peaked(BIRD, 0.97))
+    table.class_logp[1] = np.log(peaked(DRONE, 0.97))
+    born = [
+        (BIRD_LIKE[0] + 25.0, BIRD_LIKE[1] - 10.0, 55.0, 0.0, 0.0, 0.0),  # in the flock
+        (BIRD_LIKE[0] + 600.0, BIRD_LIKE[1], 55.0, 0.0, 0.0, 0.0),  # far from it
+        (drone_like[0] + 25.0, drone_like[1], 80.0, 0.0, 0.0, 0.0),  # beside the drone
+    ]
+    table.add(np.array(born), np.tile(np.diag([400.0] * 3 + [400.0] * 3), (3, 1, 1)), T0, 0)
+    rows = np.arange(2, 5)
+    clf.initiated(table, rows, Scan(0, T0, np.zeros((3, 3)), np.ones((3, 3)), MODEL), rows)
+    assert probs(table)[2, BIRD] == pytest.approx(0.97)
+    for row in (3, 4):
+        np.testing.assert_allclose(probs(table)[row], [PRIOR[c] for c in CLASSES])
 
 
 def test_a_sensor_that_does_not_know_says_nothing() -> None:
