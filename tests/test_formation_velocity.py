@@ -21,7 +21,6 @@ from support.sites import all_round_site
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
 from cuas.tracking.formation_velocity import (
-    BIRD,
     GATE_99,
     not_birds,
     shared_velocity,
@@ -32,6 +31,8 @@ from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import Tracker, TrackerStages
 from cuas.tracking.tracks import TENTATIVE
 from cuas.wire import CLASSES
+
+BIRD = CLASSES.index("bird")
 
 SPREAD = 3.0
 

@@ -112,7 +112,8 @@ def fate(unseen_for_s: float, bird: bool, status: int = CONFIRMED) -> str:
     table.add(np.array([[900.0, -400.0, 50.0, 8.0, 0.0, 0.0]]), np.eye(6)[None] * 25.0, T - 60, 0)
     table.t_update[0] = table.last_hit[0, RADAR] = T - unseen_for_s
     table.status[0] = status
-    _, doomed = BIRD_RULES.apply(table, T, None, LOCALISING, HEARING, None, np.array([bird]))
+    table.class_logp[0] = np.log([0.02, 0.97, 0.005, 0.0025, 0.0025] if bird else [0.2] * 5)
+    _, doomed = BIRD_RULES.apply(table, T, None, LOCALISING, HEARING, None)
     if doomed[0]:
         return "deleted"
     return "coasting" if table.status[0] == COASTING else "kept"

@@ -303,11 +303,18 @@ def published_classes(class_logp: NDArray[np.float64], confidence: float) -> Pub
 
 def called(class_logp: NDArray[np.float64], name: str, confidence: float) -> NDArray[np.bool_]:
     """Which rows the published picture calls `name` (`published_classes`, as a mask)."""
+    if not len(class_logp):
+        return np.zeros(0, dtype=bool)
     probs = class_probabilities(class_logp)
     k = CLASSES.index(name)
-    if not len(probs):
-        return np.zeros(0, dtype=bool)
     return (probs.argmax(axis=1) == k) & (probs[:, k] >= confidence)
+
+
+def likely(class_logp: NDArray[np.float64], name: str) -> NDArray[np.bool_]:
+    """Which rows give class `name` even odds or better (a looser test than `called`: the
+    formation rules and `_join_flock` ask it of birds)."""
+    p = np.exp(class_logp - class_logp.max(axis=1, keepdims=True))
+    return p[:, CLASSES.index(name)] >= 0.5 * p.sum(axis=1)
 
 
 def _join_flock(tracks: TrackTable, rows: Index) -> None:
@@ -326,7 +333,7 @@ def _join_flock(tracks: TrackTable, rows: Index) -> None:
     mates = firm.nonzero()[0]
     if not mates.size:
         return
-    mates = mates[class_probabilities(tracks.class_logp[mates])[:, CLASSES.index("bird")] >= 0.5]
+    mates = mates[likely(tracks.class_logp[mates], "bird")]
     if not mates.size:
         return
     threshold = gate_threshold(0.99, 3)

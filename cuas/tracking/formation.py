@@ -41,8 +41,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking.classification import likely
 from cuas.tracking.emitter_binding import log_det
-from cuas.tracking.formation_velocity import not_birds
 from cuas.tracking.gating import Hypotheses
 
 Array = NDArray[np.float64]
@@ -65,10 +65,8 @@ PULL = 0.5
 def _pulls(rows: NDArray[np.intp], class_logp: Array) -> Array:
     """How far the plots of tracks `rows` (class log-probabilities (n, C)) move towards the
     mean of those they cannot be told from: all the way for a track whose odds of a bird are
-    even or better, `PULL` for the others (`formation_velocity.not_birds`)."""
-    out = np.ones(rows.size)
-    out[np.isin(rows, not_birds(rows, class_logp))] = PULL
-    return out
+    even or better, `PULL` for the others (`classification.likely`)."""
+    return np.where(likely(class_logp[rows], "bird"), 1.0, PULL)
 
 
 def formation_plots(

@@ -38,20 +38,17 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from cuas.wire import CLASSES
+from cuas.tracking.classification import likely
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 VEL = slice(3, 6)  # the velocity in the state [e, n, u, ve, vn, vu]
 GATE_99 = 11.34  # chi-square, three degrees of freedom, 99 %
-BIRD = CLASSES.index("bird")
 
 
 def not_birds(rows: Index, class_logp: Array) -> Index:
     """The rows whose class log-probabilities (n, C) give a bird less than even odds."""
-    logp = class_logp[rows]
-    p = np.exp(logp - logp.max(axis=1, keepdims=True))
-    return rows[p[:, BIRD] < 0.5 * p.sum(axis=1)]
+    return rows[~likely(class_logp[rows], "bird")]
 
 
 def shared_velocity(

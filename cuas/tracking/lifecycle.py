@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.tracking import kernels
+from cuas.tracking.classification import called
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackTable
 
 Mask = NDArray[np.bool_]
@@ -23,7 +24,8 @@ class LifecycleRules:
     - Confirmed tracks coast after `coast_after_s` without an update and die after
       `delete_after_s`, or when the horizontal position uncertainty exceeds
       `max_pos_sigma_m`.
-    - A firm track the picture calls a bird (`birds` in `apply`) dies sooner, after
+    - A firm track the picture calls a bird (`classification.called` at `bird_confidence`,
+      the camp's `class_confidence`) dies sooner, after
       `bird_delete_after_s` without an update. A bird turns erratically at 5-15 m/s, so
       its predicted position a few seconds on is no better than none; in a flock, the plot
       it missed started a track beside it, and while it coasted it stood where no bird was
@@ -94,7 +96,6 @@ class LifecycleRules:
         localising: NDArray[np.bool_] | None = None,
         hearing: NDArray[np.bool_] | None = None,
         observable: NDArray[np.bool_] | None = None,
-        birds: NDArray[np.bool_] | None = None,
     ) -> tuple[Mask, Mask]:
         """Update statuses at time `t`; returns (rows just confirmed, rows to delete).
 
@@ -112,9 +113,6 @@ class LifecycleRules:
         updated by one is confirmed only while two or more sensors have updated it recently:
         bearings from one site leave the range unobservable, so one direction finder (or a
         ghost on its line of sight) cannot alone make a confirmed track.
-
-        `birds` flags the tracks the picture calls birds (see the class docstring; only those
-        unseen for `bird_delete_after_s` need be asked).
         """
         if kernels.ENABLED:  # the same rules track by track; `_apply` is the reference
             confirm, doomed = self._apply_compiled(
@@ -122,10 +120,14 @@ class LifecycleRules:
             )
         else:
             confirm, doomed = self._apply(table, t, silent, localising, hearing, observable)
-        if birds is not None and birds.any():
+        if np.isfinite(self.bird_delete_after_s):
+            # Only tracks unseen that long are asked their class (few, once a scan).
             n = table.n
-            lost = (t - table.t_update[:n]) > self.bird_delete_after_s
-            doomed |= birds & lost & (table.status[:n] != TENTATIVE)
+            lost = (t - table.t_update[:n] > self.bird_delete_after_s) & (
+                table.status[:n] != TENTATIVE
+            )
+            if lost.any():
+                doomed[lost] |= called(table.class_logp[:n][lost], "bird", self.bird_confidence)
         return confirm, doomed
 
     def _apply(

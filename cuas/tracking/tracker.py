@@ -20,7 +20,6 @@ from cuas.tracking.angle_screening import (
 )
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
-from cuas.tracking.classification import called
 from cuas.tracking.emitter_binding import EmitterEvidence
 from cuas.tracking.emitter_claims import EmitterClaims
 from cuas.tracking.emitter_codes import EmitterCodes
@@ -922,18 +921,8 @@ class Tracker:
             if pending.any():
                 rows = rows[pending]
                 observable[rows] &= ~self._watched(table.x[rows, :3], radars_only=True)
-        birds = None
-        if math.isfinite(self.rules.bird_delete_after_s):  # asked only of the tracks it may doom
-            stale = (t - table.t_update[:n] > self.rules.bird_delete_after_s) & (
-                table.status[:n] != TENTATIVE
-            )
-            if stale.any():
-                birds = np.zeros(n, dtype=bool)
-                birds[stale] = called(
-                    table.class_logp[:n][stale], "bird", self.rules.bird_confidence
-                )
         confirmed, doomed = self.rules.apply(
-            table, t, self.silent, self.localising, self.hearing, observable, birds
+            table, t, self.silent, self.localising, self.hearing, observable
         )
         return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
 
