@@ -15,6 +15,7 @@ from cuas.fusion.pipeline import FusionPipeline, PipelineOutput
 from cuas.tracking.tracks import CONFIRMED
 
 HOVER = np.array([0.0, 800.0, 100.0])  # in the approach zone: a `medium` threat once firm
+DRONE_RCS_DBSM = -10.0  # no bird's: the track is called a drone, so `medium_debounce_s` holds
 
 
 def feed(pipeline: FusionPipeline, reports: list[tuple[float, bytes]]) -> list[PipelineOutput]:
@@ -26,7 +27,9 @@ def feed(pipeline: FusionPipeline, reports: list[tuple[float, bytes]]) -> list[P
 
 def radar_at(times: list[float]) -> list[tuple[float, bytes]]:
     """The hovering drone seen by the radar at each time, received 10 ms later."""
-    return [(t + 0.01, radar_report(t, k, HOVER)) for k, t in enumerate(times)]
+    return [
+        (t + 0.01, radar_report(t, k, HOVER, rcs_dbsm=DRONE_RCS_DBSM)) for k, t in enumerate(times)
+    ]
 
 
 def test_a_track_is_raised_on_the_scan_that_completes_its_debounce_not_on_a_cycle() -> None:

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from benchmarks.robustness import MATCH_M, _detail, _outputs, _unalerted
+from benchmarks.robustness import MATCH_M, _detail, _outputs, _unalerted, _zone_unalerted
 from cuas import wire
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
@@ -209,6 +209,13 @@ FAR_M = 300.0
 # bird was no threat anywhere (two inbound drones on camp 104, one on camp 5; 14 of 519 over
 # 120 camps). A bird is now rated by the perimeter alone (threat.py): both warned 29-32 s out.
 UNALERTED_KEPT = (5, 104)
+# Camps kept for a hostile drone that loitered in a warning zone unalerted (camps 544 and 614
+# from seeds 540-644, unseen when run): radar tracks of drones at -19..-18 dBsm (the
+# loiterers of camps 544 and 614, 150 s in the approach zone), called birds by their radar
+# cross-section because the drone box began at -18 dBsm. From -20 to -17 dBsm a look now
+# says nothing of bird or drone (classification.py), and a medium threat on a track of
+# unknown class waits for the track to be 15 s old (`alerts.unsettled_age_s`).
+ZONE_KEPT = (1, 544, 614)
 # Camps kept for an alert on a point short of the hidden drone: camp 58's two finders, 335 m
 # apart, stand nearly in line with it (their lines meet at 1.7 degrees at the drone, 2 km
 # out); the course its bearings fit placed it 1 km short, where the lines meet at 5.8, and the
@@ -369,6 +376,18 @@ def test_every_hostile_drone_is_alerted_before_it_enters_the_perimeter(camp_run)
     assert entered >= 3  # the raid reached the camp: the test is not empty
     assert unalerted == 0
     assert min(warnings) >= 25.0  # a drone taken for a bird: warned 29-32 s out when kept
+
+
+@pytest.mark.parametrize("camp_run", ZONE_KEPT, indirect=True)
+def test_a_drone_with_a_large_birds_cross_section_in_a_warning_zone_is_alerted(
+    camp_run,
+) -> None:
+    camp = camp_run["camp"]
+    cycles, alerts = camp_run["all_outputs"]
+    zone_drones, unalerted = _zone_unalerted(camp, camp_run["truth"], cycles, alerts)
+    assert zone_drones >= 1  # the test is not empty
+    assert unalerted == 0
+    assert_no_alert_on_nothing(camp_run)
 
 
 @pytest.mark.parametrize("camp_run", RANGE_KEPT, indirect=True)

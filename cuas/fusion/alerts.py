@@ -8,11 +8,13 @@ the wire `Alert` of DESIGN.md for each transition:
   `debounce_updates` distinct updates of the track spanning at least `debounce_s` of
   measurement time (`medium_debounce_s` while the threat is only `medium`: a bird's new
   track in the approach zone rates medium until its class settles, random camps 33, 52, 66
-  and 68), and no cycle in between found it below (debounce by evidence and time,
-  not by cycles: a track seen by a 5 Hz camera is raised sooner than one seen by a 1 Hz
-  radar, and a coasting track gathers no evidence, unless it coasts because its sensors went
-  silent: then each cycle's prediction counts, since no sensor can update it); its level is
-  `critical` for a `critical` threat and `warning` otherwise. Not before `startup_hold_s` of
+  and 68; and a `medium` threat on a track not yet surely a drone not before the track is
+  `unsettled_age_s` old: a large bird's RCS is a small drone's, session 31), and no cycle
+  in between found it below (debounce by evidence and time, not by cycles: a track seen by
+  a 5 Hz camera is raised sooner than one seen by a 1 Hz radar, and a coasting track
+  gathers no evidence, unless it coasts because its sensors went silent: then each cycle's
+  prediction counts, since no sensor can update it); its level is `critical` for a
+  `critical` threat and `warning` otherwise. Not before `startup_hold_s` of
   measurement time since the run's first evaluation: a friendly patrol already over the camp
   when the service starts is a new track inside the perimeter, critical within 1.5 s, and
   the finders and the Remote ID receiver name it only a second or two later, once its track
@@ -53,6 +55,7 @@ from cuas.fusion.threat import CRITICAL, HIGH, RANK, ThreatPicture, TrackGeometr
 from cuas.fusion.zones import ZoneSet
 from cuas.geodesy import LocalFrame
 from cuas.tracking.tracker import TrackSnapshot
+from cuas.tracking.tracks import TrackRows
 
 Array = NDArray[np.float64]
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -347,12 +350,13 @@ class AlertLifecycle:
         level: int,
         benign: bool = False,
         count: bool = True,
+        not_before: float = -math.inf,
     ) -> bool:
         """Count this evaluation at `t` of a track at alerting threat `level`: is the evidence
         enough? (With `count` off, only whether it would be.) A `medium` threat's run must
         span `medium_debounce_s`, a higher one's `debounce_s`; a `benign` track's (classified
         a bird, clutter or an aircraft, and rated by the perimeter alone) at least
-        `benign_debounce_s`.
+        `benign_debounce_s`; and none completes before `not_before`.
 
         Evidence is an update evaluated at its own time (`t_update == t`: the scan path, or a
         cycle that falls on an update); each update counts once. An evaluation of a track
@@ -373,7 +377,25 @@ class AlertLifecycle:
         wait = self.cfg.medium_debounce_s if level < HIGH else self.cfg.debounce_s
         if benign:
             wait = max(wait, self.cfg.benign_debounce_s)
-        return evidence >= self.cfg.debounce_updates and t - streak.t_first >= wait - 1e-9
+        return (
+            evidence >= self.cfg.debounce_updates
+            and t - streak.t_first >= wait - 1e-9
+            and t >= not_before - 1e-9
+        )
+
+    def _settled_at(self, live: TrackRows, threat: ThreatPicture, i: int) -> float:
+        """When row `i`'s threat may raise, however long it has been alerting: a `medium`
+        threat on a track not yet surely a drone (`settled_drone_p`) once the track is
+        `unsettled_age_s` old; any other at once (-inf).
+
+        Random camp 52 (session 31): a flock's new track in the approach zone at start-up,
+        its first velocities made of several birds' plots (24-32 m/s), was called a drone at
+        0.64 five seconds after its birth, and warned of. Camp 614's loiterer, a drone of
+        -18.7 dBsm that looks like a large bird, is `unknown` for as long as it flies, and is
+        warned of once its track is 15 s old."""
+        if threat.level[i] >= HIGH or threat.drone_p[i] >= self.cfg.settled_drone_p:
+            return -math.inf
+        return float(live.t_birth[i]) + self.cfg.unsettled_age_s
 
     def _raise(
         self,
@@ -401,6 +423,7 @@ class AlertLifecycle:
                 orphaned is not None and bool(orphaned[i]),
                 int(threat.level[i]),
                 bool(threat.benign[i]),
+                not_before=self._settled_at(live, threat, i),
             )
             orphan = self._adopt(live.x[i, :3], t)
             if orphan is not None:

@@ -118,6 +118,7 @@ class ThreatPicture:
     harmless: NDArray[np.bool_]  # (n,) tentative, friendly, or a benign class off the perimeter
     label: list[str]  # (n,) the published class: most probable above the confidence
     benign: NDArray[np.bool_]  # (n,) a bird, clutter or aircraft: rated by the perimeter alone
+    drone_p: Array  # (n,) the probability that the track is a drone
 
     @property
     def names(self) -> list[str]:
@@ -217,4 +218,5 @@ class ThreatEvaluator:
             harmless=harmless,
             label=label,
             benign=benign,
+            drone_p=probs[:, wire.CLASSES.index("drone")],
         )

@@ -13,12 +13,17 @@ CONFIG = load_config(SAMPLE_CONFIG)
 FRAME = CONFIG.local_frame()
 
 
-def radar_report(t: float, seq: int, enu: np.ndarray, sensor: str = "radar-1") -> bytes:
-    """One radar plot of the point `enu` (camp ENU metres), measured at `t`."""
+def radar_report(
+    t: float, seq: int, enu: np.ndarray, sensor: str = "radar-1", rcs_dbsm: float | None = None
+) -> bytes:
+    """One radar plot of the point `enu` (camp ENU metres), measured at `t`, with its radar
+    cross-section where given."""
     radar = CONFIG.sensor(sensor)
     assert radar is not None
     az, el, rng = FRAME.sensor_frame(radar.lat, radar.lon, radar.alt_m).enu_to_aer(enu)
-    det = wire.RadarDetection(range_m=float(rng), az_deg=float(az), el_deg=float(el))
+    det = wire.RadarDetection(
+        range_m=float(rng), az_deg=float(az), el_deg=float(el), rcs_dbsm=rcs_dbsm
+    )
     return wire.to_msgpack(wire.RadarReport(v=1, sensor_id=sensor, seq=seq, t=t, detections=[det]))
 
 
