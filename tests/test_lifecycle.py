@@ -3,6 +3,8 @@ a track the picture calls a bird coasts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -95,14 +97,7 @@ def test_but_not_a_tentative_track_one_a_radar_placed_or_another_tracks_echo(pat
     assert not veto_spares([CAMERA_A, CAMERA_B], earlier={FINDER_A: 8.0}, status=TENTATIVE)
 
 
-BIRD_RULES = LifecycleRules(
-    confirm_m=3,
-    confirm_n=5,
-    coast_after_s=2.5,
-    delete_after_s=8.0,
-    max_pos_sigma_m=2000.0,
-    bird_delete_after_s=4.5,
-)
+BIRD_RULES = replace(RULES, coast_after_s=2.5, bird_delete_after_s=4.5)  # the camp defaults
 
 
 def fate(unseen_for_s: float, bird: bool, status: int = CONFIRMED) -> str:

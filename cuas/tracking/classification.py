@@ -39,12 +39,15 @@ camp's radar. Where both a small drone and a large bird are plausible (-20..-17 
 says nothing: every look at a track multiplies in, so a drone box that began at -18 dBsm
 called drones of -20..-18 dBsm birds for sure within a minute (session 31: loiterers of
 -18.2 to -19.7 dBsm, seen by the radar alone, circled in warning zones for 150 s unalerted on
-six of 90 random camps, and an inbound drone of -18.4 dBsm was warned of 4 s before it
+eight of 90 random camps, and an inbound drone of -18.4 dBsm was warned of 4 s before it
 crossed the perimeter). A drone just above -20 dBsm is still called a bird in the end, by
 the looks its noise puts below -20; the threat rules rate a bird by the perimeter.
 
-Not modelled: erratic motion (birds turn at random) needs a per-track manoeuvre statistic the
-annotators are not given; hovering drones and helicopters look like clutter and drones in
+Not modelled: erratic motion (birds turn at random). The IMM's manoeuvre-mode probability
+(`TrackTable.mode_p`) would measure it: over 0.1 on 18 % of a simulated bird's radar looks,
+never over 0.003 on a simulated drone's (session 31); but the simulator's birds never soar,
+so a cue from it could not be measured against birds that fly as steadily as drones. Hovering
+drones and helicopters look like clutter and drones in
 speed, and only other sensors tell them apart; clutter is simply what does not move.
 
 After each update the posterior is normalised and no class may fall more than
@@ -357,12 +360,22 @@ def _join_flock(tracks: TrackTable, rows: Index) -> None:
             tracks.class_logp[row] = tracks.class_logp[mates[nearest]]
 
 
+def _emitters_named(scan: Scan, dets: Index) -> list[str | None] | None:
+    """The emitter id each detection `dets` names (None: none), or None when the scan names
+    no emitter at all (most scans: skipped quickly)."""
+    assert scan.labels is not None
+    names = scan.labels.emitter_id
+    if names.count(None) == len(names):
+        return None
+    return [names[d] for d in dets.tolist()]
+
+
 def _not_its_emitter(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> NDArray[np.bool_]:
     """Which detections `dets` (of tracks `rows`) name an RF emitter that is not the track's
     own emitter id."""
-    assert scan.labels is not None
-    names = scan.labels.emitter_id
-    named = [names[d] for d in dets.tolist()]
+    named = _emitters_named(scan, dets)
+    if named is None:
+        return np.zeros(len(dets), dtype=bool)
     own = tracks.emitter_id[rows].tolist()
     return np.array(
         [name is not None and name != mine for name, mine in zip(named, own, strict=True)],
@@ -380,12 +393,10 @@ def _named_elsewhere(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -
     52). Which emitter a bearing names is the track's identity (identity.py), not its
     class; where the emitter is already someone else's, its label is evidence about that
     other track only."""
-    assert scan.labels is not None
-    names = scan.labels.emitter_id
-    if names.count(None) == len(names):  # most scans name no emitter: skip them quickly
+    named = _emitters_named(scan, dets)
+    if named is None:
         return np.zeros(len(dets), dtype=bool)
     holder = tracks.holders("emitter_id")
-    named = [names[d] for d in dets.tolist()]
     return np.array(
         [
             name is not None and holder.get(name, row) != row
