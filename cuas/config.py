@@ -257,11 +257,13 @@ class AlertsConfig(_Section):
     # takes to settle; `high` and `critical` still raise after `debounce_s`.
     medium_debounce_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 2.0
     # A `medium` threat on a track not yet surely a drone (drone probability under
-    # `settled_drone_p`) raises only once the track is `unsettled_age_s` old: a large bird's
-    # radar cross-section and speed are a small drone's, and a new track's first seconds say
-    # little (a few looks; in a flock, velocities made of several birds' plots). A track that
-    # flies into a warning zone is older than that, and `high` (a drone inbound, half a
-    # minute out) and `critical` do not wait.
+    # `settled_drone_p`, on its own looks: what bearings naming an emitter said is left out,
+    # as the emitter may prove to be elsewhere on their line) raises only once the track is
+    # `unsettled_age_s` old: a large bird's radar cross-section and speed are a small
+    # drone's, and a new track's first seconds say little (a few looks; in a flock,
+    # velocities made of several birds' plots). A track that flies into a warning zone is
+    # older than that, and `high` (a drone inbound, half a minute out) and `critical` do not
+    # wait.
     unsettled_age_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 15.0
     settled_drone_p: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.9
     # ... and this long for a track that classification calls a bird (clutter, aircraft),

@@ -101,6 +101,28 @@ def test_a_new_track_not_surely_a_drone_in_a_warning_zone_waits_until_it_is_15_s
     assert [states(sky.fly(1)) for _ in range(2)] == [[], ["raised"]]
 
 
+def test_a_new_track_a_drone_only_by_an_emitters_bearings_waits_as_an_unsure_one() -> None:
+    """What bearings naming an emitter say of a track holds only while the emitter is on it,
+    and the finders' lines pass through whatever lies along them (random camps 188 and 628:
+    a flock's radar track, a drone at 0.97 by the hidden drone's bearings within 4 s of its
+    birth, warned of, and the emitter proved to be elsewhere 1-2.5 s later). A new track in
+    a warning zone that is surely a drone only by them raises its `medium` threat once it is
+    `unsettled_age_s` (15 s) old; one that its own looks make a drone too, after 2 s."""
+    sky = Sky()
+    sky.add("heard", (0.0, 800.0, 100.0))
+    sky.add("seen", (800.0, 0.0, 100.0))
+    sure = np.log([0.97, 0.01, 0.01, 0.005, 0.005])
+    sky.table.class_logp[:2] = sure
+    sky.table.class_bare[0] = np.log([0.3, 0.5, 0.1, 0.05, 0.05])  # its own looks: a bird
+    sky.table.class_bare[1] = np.log([0.92, 0.05, 0.01, 0.01, 0.01])
+    born = sky.t
+    assert [states(sky.fly(1)) for _ in range(3)] == [[], [], ["raised"]]
+    assert sky.alerts[0].track_id == sky.names["seen"]
+    assert states(sky.fly(12)) == []
+    (raised,) = [a for a in sky.fly(1) if a.state == "raised"]
+    assert raised.track_id == sky.names["heard"] and raised.t == born + 15.0
+
+
 def test_acknowledgement_does_not_silence_an_escalation() -> None:
     sky = Sky()
     sky.add("d", *INBOUND)

@@ -201,6 +201,33 @@ def test_a_bearing_in_a_tracks_gate_says_nothing_of_it_unless_it_names_its_emitt
     assert after[1, DRONE] > before[1, DRONE] + 0.1
 
 
+def test_a_track_that_loses_its_emitter_gives_back_what_its_bearings_said() -> None:
+    """A bearing's drone label is its emitter's, and the track has it only while the
+    emitter is on the track. Random camp 188: a flock's radar track took the hidden drone's
+    id from two finders nearly in line with both, and was called a drone at 0.97 within 3 s;
+    a third finder's bearings of it passed 4.5 sigmas to one side, and the track lost the id
+    5 s later, but was still a drone at 0.9 six seconds on, and warned of for 22 s. Losing
+    the emitter, it is what every other look made it: here the same as a twin that no
+    bearing reached."""
+    clf = Classifier(TrackerConfig())
+    table = tracks(BIRD_LIKE, BIRD_LIKE)  # track 1: the twin
+    radar = look(table, rcs=[-23.0, -23.0])
+    update(clf, table, radar)
+    labels = Labels(np.array([peaked(DRONE, 0.9)]), np.full(1, math.nan), [None], ["OCU-HIDDEN"])
+    bearing = Scan(1, T0, np.zeros((1, 1)), np.ones((1, 1)), MODEL, labels)
+    for _ in range(6):
+        clf.updated(table, np.array([0]), bearing, np.array([0]))
+        table.emitter_id[0] = "OCU-HIDDEN"  # identity gives it the emitter (identity.py)
+        update(clf, table, radar)
+    clf.reidentified(table, np.array([0, 1]))  # still its emitter: nothing changes
+    assert probs(table)[0, DRONE] > 0.9 > probs(table)[1, DRONE]
+    table.emitter_id[0] = None  # released: its bearings did not fit (emitter_ids.py)
+    clf.reidentified(table, np.array([0]))
+    np.testing.assert_allclose(probs(table)[0], probs(table)[1])
+    update(clf, table, radar)  # and it goes on as the twin does
+    np.testing.assert_allclose(probs(table)[0], probs(table)[1])
+
+
 def test_speed_and_height_separate_a_low_slow_track_from_an_aircraft() -> None:
     clf = Classifier(TrackerConfig())
     table = tracks(BIRD_LIKE, AIRCRAFT_LIKE)

@@ -121,6 +121,8 @@ LONGER_S = {
     15: 150.0,
     189: 150.0,
     6: 150.0,
+    188: 150.0,
+    628: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
@@ -237,8 +239,12 @@ CROSSING_KEPT = (305, 335)
 # drone-class evidence and was warned on, twice; the other finder's bearings had passed the
 # flock 2.7 sigmas to one side all along, and the id was released 4 s later. Camp 291 alike.
 # A track now takes an id no track holds only if the emitter's recent bearings fit it
-# (emitter_claims.py).
-FLOCK_KEPT = (291, 308)
+# (emitter_claims.py). Camps 188 and 628 (seeds 165-209 and 600-644): two finders nearly in
+# line with a flock and the hidden drone beyond it, whose bearings fitted the flock's new
+# radar track at start-up; a drone at 0.97 within 4 s, warned of at 5 s, as the start-up
+# hold ended, the id released 1-2.5 s later. A track that is a drone by an emitter's
+# bearings alone now waits as an unsure one, and gives their word back with the emitter.
+FLOCK_KEPT = (188, 291, 308, 628)
 
 
 # Camp 52 (150 s): tracks near its flock beyond one per bird, 2.70 per cycle while a track

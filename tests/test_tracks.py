@@ -22,7 +22,12 @@ def table_of(n: int, seed: int) -> TrackTable:
 
 
 def same(a: TrackRows, b: TrackRows) -> bool:
-    return all(np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in fields(TrackRows))
+    return all(equal(getattr(a, f.name), getattr(b, f.name)) for f in fields(TrackRows))
+
+
+def equal(x: np.ndarray, y: np.ndarray) -> bool:
+    """Equal arrays, NaN (a column's "none") equal to NaN."""
+    return np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
 
 
 @settings(max_examples=100, deadline=None)

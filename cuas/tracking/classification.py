@@ -50,6 +50,16 @@ so a cue from it could not be measured against birds that fly as steadily as dro
 drones and helicopters look like clutter and drones in
 speed, and only other sensors tell them apart; clutter is simply what does not move.
 
+**An emitter's word.** A bearing naming an emitter says "drone" (its link's protocol) of the
+track it updates, but that is what the emitter is, and the emitter is on the track only while
+its bearings keep fitting it (`emitter_ids.py`): the finders' lines pass through everything
+along them. So a track that such a bearing reached also keeps `TrackTable.class_bare`, its
+class on every other look since, and takes it back if it loses the emitter (random camp 188:
+a flock's new radar track, given the hidden drone's id by two finders nearly in line with
+both, was a drone at 0.97 within 3 s, lost the id 5 s after taking it, and stayed a drone at
+0.9 and warned of for 22 s). The alerts read a drone probability that such bearings did not
+make (`cuas.fusion.threat`).
+
 After each update the posterior is normalised and no class may fall more than
 `class_max_log_odds` nats below the best (it is raised to that), so that a track confidently
 called a bird for minutes still turns into a drone after a few seconds of consistent drone
@@ -211,12 +221,16 @@ class Classifier:
 
     def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
         """One Bayesian step for the tracks in `rows`, updated with detections `dets`."""
+        self._withdraw(tracks, rows)
         evidence = self.kinematics(tracks, rows)
+        lent = None
         if scan.labels is not None:
             detection = self._detection_evidence(scan, dets)
             detection[:, _named_elsewhere(tracks, rows, scan, dets)] = 0.0
+            lent = _lent(scan, dets, detection)
             evidence = detection if evidence is None else evidence + detection
         if evidence is not None:
+            self._keep_bare(tracks, rows, evidence, lent)
             self._step(tracks, rows, evidence)
 
     def observed(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
@@ -228,9 +242,41 @@ class Classifier:
         into the raid, called a bird's track a drone at 0.96 in 1.5 s, and it was warned of
         the approach zone)."""
         if scan.labels is not None:
+            self._withdraw(tracks, rows)
             evidence = self._detection_evidence(scan, dets)
             evidence[:, _not_its_emitter(tracks, rows, scan, dets)] = 0.0
+            self._keep_bare(tracks, rows, evidence, _lent(scan, dets, evidence))
             self._step(tracks, rows, evidence)
+
+    def reidentified(self, tracks: TrackTable, rows: Index) -> None:
+        """The tracker changed the emitter ids of `rows` (released one whose bearings did not
+        fit): a track that lost its emitter gives back what that emitter's bearings said."""
+        self._withdraw(tracks, rows)
+
+    def _withdraw(self, tracks: TrackTable, rows: Index) -> None:
+        """Tracks among `rows` that hold no emitter id now but took the labels of an emitter's
+        bearings return to their class without them (`TrackTable.class_bare`)."""
+        bare = tracks.class_bare[rows, 0]
+        if np.isnan(bare).all():  # most scans: no track of theirs ever took an emitter's word
+            return
+        lost = rows[~np.isnan(bare) & (tracks.emitter_id[rows] == None)]  # noqa: E711
+        tracks.class_logp[lost] = tracks.class_bare[lost]
+        tracks.class_bare[lost] = np.nan
+
+    def _keep_bare(
+        self, tracks: TrackTable, rows: Index, evidence: Array, lent: Array | None
+    ) -> None:
+        """Before `evidence` (5, k) is fused into tracks `rows`: their class without what
+        bearings naming an emitter said (`lent`, that part of `evidence`; None: none) takes
+        the rest, from the class they had before the first such bearing."""
+        if lent is not None:
+            start = rows[np.isnan(tracks.class_bare[rows, 0]) & (lent != 0.0).any(axis=0)]
+            tracks.class_bare[start] = tracks.class_logp[start]
+        keep = ~np.isnan(tracks.class_bare[rows, 0])
+        if keep.any():
+            own = evidence[:, keep] if lent is None else (evidence - lent)[:, keep]
+            bare = np.ascontiguousarray(tracks.class_bare[rows[keep]].T)
+            tracks.class_bare[rows[keep]] = fuse(bare, own, self.max_log_odds).T
 
     def _step(self, tracks: TrackTable, rows: Index, evidence: Array) -> None:
         if kernels.ENABLED:  # `fuse` in two compiled passes round numpy's exp and log
@@ -368,6 +414,18 @@ def _emitters_named(scan: Scan, dets: Index) -> list[str | None] | None:
     if names.count(None) == len(names):
         return None
     return [names[d] for d in dets.tolist()]
+
+
+def _lent(scan: Scan, dets: Index, evidence: Array) -> Array | None:
+    """The part (5, k) of detections `dets`' `evidence` that bearings naming an emitter gave,
+    zero for the rest; None when none names one."""
+    named = _emitters_named(scan, dets)
+    if named is None:
+        return None
+    lent = np.zeros_like(evidence)
+    naming = np.array([name is not None for name in named], dtype=bool)
+    lent[:, naming] = evidence[:, naming]
+    return lent
 
 
 def _not_its_emitter(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> NDArray[np.bool_]:

@@ -37,6 +37,7 @@ class TrackRows:
     t_update: NDArray[np.float64]
     last_hit: NDArray[np.float64]
     class_logp: NDArray[np.float64]
+    class_bare: NDArray[np.float64]
     uas_id: NDArray[np.object_]
     emitter_id: NDArray[np.object_]
     friendly: NDArray[np.bool_]
@@ -80,6 +81,7 @@ class TrackTable:
         "t_update",
         "last_hit",
         "class_logp",
+        "class_bare",
         "uas_id",
         "emitter_id",
         "friendly",
@@ -124,6 +126,10 @@ class TrackTable:
         self.last_hit = np.full((capacity, self.n_sensors), -np.inf)
         # What the track is: log-probabilities over CLASSES (classification keeps them).
         self.class_logp = np.full((capacity, N_CLASSES), -np.log(N_CLASSES))
+        # ... and, while RF bearings naming an emitter have updated it, what they would be
+        # without those bearings' labels (NaN: none has): if the emitter proves to be
+        # elsewhere, the track takes these back (classification.py).
+        self.class_bare = np.full((capacity, N_CLASSES), np.nan)
         # Who it is: Remote ID serial and RF emitter id once heard, and whether friendly.
         self.uas_id = np.full(capacity, None, dtype=object)
         self.emitter_id = np.full(capacity, None, dtype=object)
@@ -196,6 +202,7 @@ class TrackTable:
         self.last_hit[rows] = -np.inf
         self.last_hit[rows, sensor] = t
         self.class_logp[rows] = -np.log(N_CLASSES)
+        self.class_bare[rows] = np.nan
         self.uas_id[rows] = None
         self.emitter_id[rows] = None
         self.friendly[rows] = False
