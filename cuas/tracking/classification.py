@@ -225,9 +225,10 @@ class Classifier:
         evidence = self.kinematics(tracks, rows)
         lent = None
         if scan.labels is not None:
+            named = _emitters_named(scan, dets)
             detection = self._detection_evidence(scan, dets)
-            detection[:, _named_elsewhere(tracks, rows, scan, dets)] = 0.0
-            lent = _lent(scan, dets, detection)
+            detection[:, _named_elsewhere(tracks, rows, named)] = 0.0
+            lent = _lent(named, detection)
             evidence = detection if evidence is None else evidence + detection
         if evidence is not None:
             self._keep_bare(tracks, rows, evidence, lent)
@@ -243,9 +244,10 @@ class Classifier:
         the approach zone)."""
         if scan.labels is not None:
             self._withdraw(tracks, rows)
+            named = _emitters_named(scan, dets)
             evidence = self._detection_evidence(scan, dets)
-            evidence[:, _not_its_emitter(tracks, rows, scan, dets)] = 0.0
-            self._keep_bare(tracks, rows, evidence, _lent(scan, dets, evidence))
+            evidence[:, _not_its_emitter(tracks, rows, named)] = 0.0
+            self._keep_bare(tracks, rows, evidence, _lent(named, evidence))
             self._step(tracks, rows, evidence)
 
     def reidentified(self, tracks: TrackTable, rows: Index) -> None:
@@ -269,10 +271,11 @@ class Classifier:
         """Before `evidence` (5, k) is fused into tracks `rows`: their class without what
         bearings naming an emitter said (`lent`, that part of `evidence`; None: none) takes
         the rest, from the class they had before the first such bearing."""
-        if lent is not None:
-            start = rows[np.isnan(tracks.class_bare[rows, 0]) & (lent != 0.0).any(axis=0)]
-            tracks.class_bare[start] = tracks.class_logp[start]
         keep = ~np.isnan(tracks.class_bare[rows, 0])
+        if lent is not None:
+            start = ~keep & (lent != 0.0).any(axis=0)
+            tracks.class_bare[rows[start]] = tracks.class_logp[rows[start]]
+            keep |= start
         if keep.any():
             own = evidence[:, keep] if lent is None else (evidence - lent)[:, keep]
             bare = np.ascontiguousarray(tracks.class_bare[rows[keep]].T)
@@ -416,10 +419,10 @@ def _emitters_named(scan: Scan, dets: Index) -> list[str | None] | None:
     return [names[d] for d in dets.tolist()]
 
 
-def _lent(scan: Scan, dets: Index, evidence: Array) -> Array | None:
-    """The part (5, k) of detections `dets`' `evidence` that bearings naming an emitter gave,
-    zero for the rest; None when none names one."""
-    named = _emitters_named(scan, dets)
+def _lent(named: list[str | None] | None, evidence: Array) -> Array | None:
+    """The part (5, k) of detections' `evidence` that bearings naming an emitter gave (`named`:
+    each detection's emitter id, `_emitters_named`), zero for the rest; None when none names
+    one."""
     if named is None:
         return None
     lent = np.zeros_like(evidence)
@@ -428,12 +431,13 @@ def _lent(scan: Scan, dets: Index, evidence: Array) -> Array | None:
     return lent
 
 
-def _not_its_emitter(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> NDArray[np.bool_]:
-    """Which detections `dets` (of tracks `rows`) name an RF emitter that is not the track's
-    own emitter id."""
-    named = _emitters_named(scan, dets)
+def _not_its_emitter(
+    tracks: TrackTable, rows: Index, named: list[str | None] | None
+) -> NDArray[np.bool_]:
+    """Which detections (of tracks `rows`; `named`: the emitter id each names,
+    `_emitters_named`) name an RF emitter that is not the track's own emitter id."""
     if named is None:
-        return np.zeros(len(dets), dtype=bool)
+        return np.zeros(len(rows), dtype=bool)
     own = tracks.emitter_id[rows].tolist()
     return np.array(
         [name is not None and name != mine for name, mine in zip(named, own, strict=True)],
@@ -441,9 +445,12 @@ def _not_its_emitter(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -
     )
 
 
-def _named_elsewhere(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> NDArray[np.bool_]:
-    """Which detections `dets` (updating tracks `rows`) name an RF emitter that another live
-    track holds: such a bearing belongs to that track's object and only crossed this one.
+def _named_elsewhere(
+    tracks: TrackTable, rows: Index, named: list[str | None] | None
+) -> NDArray[np.bool_]:
+    """Which detections (updating tracks `rows`; `named`: the emitter id each names,
+    `_emitters_named`) name an RF emitter that another live track holds: such a bearing
+    belongs to that track's object and only crossed this one.
 
     A direction finder's bearing fits anything on its line: the hidden drone's bearings,
     given to a bird's radar track that the line crossed, said "drone" (its link's protocol)
@@ -451,9 +458,8 @@ def _named_elsewhere(tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -
     52). Which emitter a bearing names is the track's identity (identity.py), not its
     class; where the emitter is already someone else's, its label is evidence about that
     other track only."""
-    named = _emitters_named(scan, dets)
     if named is None:
-        return np.zeros(len(dets), dtype=bool)
+        return np.zeros(len(rows), dtype=bool)
     holder = tracks.holders("emitter_id")
     return np.array(
         [
