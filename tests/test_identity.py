@@ -45,8 +45,9 @@ def hear(
     uas: list[str | None] | None = None,
     emitters: list[str | None] | None = None,
     sensor: int = 0,
-) -> None:
-    """One scan whose detection i updated track rows[i], naming uas[i] / emitters[i]."""
+) -> list[int] | None:
+    """One scan whose detection i updated track rows[i], naming uas[i] / emitters[i]; the
+    rows whose emitter ids it changed (None: none)."""
     k = len(rows)
     labels = Labels(
         np.full((k, 5), math.nan),
@@ -55,7 +56,8 @@ def hear(
         emitters if emitters is not None else [None] * k,
     )
     scan = Scan(sensor, T0, np.zeros((k, 3)), np.ones((k, 3)), MODEL, labels)
-    keeper.updated(tracks, np.array(rows, dtype=np.intp), scan, np.arange(k))
+    changed = keeper.updated(tracks, np.array(rows, dtype=np.intp), scan, np.arange(k))
+    return None if changed is None else changed.tolist()
 
 
 def test_a_remote_id_serial_identifies_its_track_and_makes_a_friend() -> None:
@@ -116,12 +118,15 @@ def test_a_holder_heard_again_resets_the_other_claims() -> None:
 
 
 def test_an_emitter_moves_when_two_sites_agree_three_times_in_a_row() -> None:
+    """And the keeper says which tracks' emitter ids changed, the one that lost it too: the
+    tracker tells the other annotators (a track's class may hang on its emitter)."""
     keeper, tracks = IdentityKeeper(FRIENDS), table(2)
-    hear(keeper, tracks, [0], emitters=["PKO-LINK-7"], sensor=1)
-    for sensor in (1, 2, 1):
-        hear(keeper, tracks, [1], emitters=["PKO-LINK-7"], sensor=sensor)
+    assert hear(keeper, tracks, [0], emitters=["PKO-LINK-7"], sensor=1) == [0]
+    changed = [hear(keeper, tracks, [1], emitters=["PKO-LINK-7"], sensor=s) for s in (1, 2, 1)]
     assert list(tracks.emitter_id[:2]) == [None, "PKO-LINK-7"]
     assert list(tracks.friendly[:2]) == [False, True]
+    assert changed == [None, None, [0, 1]]
+    assert hear(keeper, tracks, [0], uas=["UN-PKO-0001"]) is None  # a serial is no emitter
 
 
 events = st.lists(

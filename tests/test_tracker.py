@@ -18,7 +18,9 @@ from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
 from cuas.tracking.scan import Scan
 from cuas.tracking.tracker import ECHO_PROBABILITY, Tracker, _plots_elsewhere
-from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE
+from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackTable
+
+Index = np.ndarray
 
 FRAME = LocalFrame(8.65, 24.50, 600.0)
 T0 = 1_764_000_000.0
@@ -191,6 +193,43 @@ def test_a_target_is_confirmed_at_its_third_hit_and_keeps_its_id() -> None:
         assert trk.tracks.track_id[: trk.tracks.n].tolist() == [1]
     assert statuses[:3] == [TENTATIVE, TENTATIVE, CONFIRMED]
     assert all(s == CONFIRMED for s in statuses[2:])
+
+
+class _Renamer:
+    """An annotator that changes the emitter id of every track it sees start."""
+
+    def __init__(self) -> None:
+        self.told: list[list[int]] = []
+
+    def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> Index:
+        tracks.emitter_id[rows] = "ELRS-1"
+        return rows
+
+    def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
+        return None
+
+    def reidentified(self, tracks: TrackTable, rows: Index) -> None:
+        self.told.append(rows.tolist())
+
+
+class _Listener(_Renamer):
+    """An annotator that changes nothing and hears of every change."""
+
+    def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
+        return None
+
+
+def test_an_annotators_change_of_emitter_id_reaches_the_other_annotators() -> None:
+    """What a track is may hang on whose emitter it holds (`classification.py`): when one
+    annotator (the identity keeper) moves an emitter id, every other one hears of it, as it
+    hears of the tracker's own releases; the one that made the change is not told."""
+    renamer, listener = _Renamer(), _Listener()
+    trk = Tracker.from_config(TrackerConfig(), 1, annotators=[listener, renamer])
+    rng = np.random.default_rng(3)
+    trk.process(scan(T0, [[1200.0, 900.0, 100.0], [-800.0, 400.0, 60.0]], rng))
+    assert trk.tracks.n == 2 and listener.told == [[0, 1]] and renamer.told == []
+    trk.process(scan(T0 + 1, [[1200.0, 900.0, 100.0], [-800.0, 400.0, 60.0]], rng))
+    assert listener.told == [[0, 1]]  # updates that change nothing are not news
 
 
 def test_clutter_alone_never_confirms_a_track() -> None:

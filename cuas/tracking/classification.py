@@ -221,7 +221,6 @@ class Classifier:
 
     def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
         """One Bayesian step for the tracks in `rows`, updated with detections `dets`."""
-        self._withdraw(tracks, rows)
         evidence = self.kinematics(tracks, rows)
         lent = None
         if scan.labels is not None:
@@ -243,7 +242,6 @@ class Classifier:
         into the raid, called a bird's track a drone at 0.96 in 1.5 s, and it was warned of
         the approach zone)."""
         if scan.labels is not None:
-            self._withdraw(tracks, rows)
             named = _emitters_named(scan, dets)
             evidence = self._detection_evidence(scan, dets)
             evidence[:, _not_its_emitter(tracks, rows, named)] = 0.0
@@ -251,13 +249,10 @@ class Classifier:
             self._step(tracks, rows, evidence)
 
     def reidentified(self, tracks: TrackTable, rows: Index) -> None:
-        """The tracker changed the emitter ids of `rows` (released one whose bearings did not
-        fit): a track that lost its emitter gives back what that emitter's bearings said."""
-        self._withdraw(tracks, rows)
-
-    def _withdraw(self, tracks: TrackTable, rows: Index) -> None:
-        """Tracks among `rows` that hold no emitter id now but took the labels of an emitter's
-        bearings return to their class without them (`TrackTable.class_bare`)."""
+        """The emitter ids of `rows` changed (the tracker released one whose bearings did not
+        fit, or the identity keeper gave one to another track): a track among them that
+        holds no emitter id now but took the labels of an emitter's bearings returns to its
+        class without them (`TrackTable.class_bare`)."""
         bare = tracks.class_bare[rows, 0]
         if np.isnan(bare).all():  # most scans: no track of theirs ever took an emitter's word
             return

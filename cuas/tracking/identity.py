@@ -75,28 +75,33 @@ class IdentityKeeper:
         self.switch_after = switch_after
         self._pending: dict[tuple[int, str], _Claim] = {}  # (track id, column) -> claim
 
-    def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
+    def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> Index | None:
         """New tracks take the identifiers their first detection names (rules 1 and 4)."""
-        self.updated(tracks, rows, scan, dets)
+        return self.updated(tracks, rows, scan, dets)
 
-    def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None:
-        """Apply the rules to the tracks in `rows`, updated with detections `dets`."""
+    def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> Index | None:
+        """Apply the rules to the tracks in `rows`, updated with detections `dets`; returns
+        the rows whose emitter ids changed, these or others that lost theirs to them (None:
+        none)."""
         labels = scan.labels
         if labels is None:
-            return
+            return None
         changed: set[int] = set()
+        reidentified = None
         for policy, names in ((_UAS, labels.uas_id), (_EMITTER, labels.emitter_id)):
             if names.count(None) < len(names):  # most scans name nobody: skip them quickly
                 named = [names[d] for d in dets.tolist()]
                 moved = self._assign(tracks, policy, rows, named, scan.sensor)
                 if policy is _EMITTER and moved:  # a new emitter: the radar's lean starts over
-                    tracks.radar_lean[list(moved)] = 0.0
+                    reidentified = np.array(sorted(moved), dtype=np.intp)
+                    tracks.radar_lean[reidentified] = 0.0
                 changed |= moved
         if changed:
             self._refresh_friendly(tracks, changed)
         if len(self._pending) > MAX_PENDING:
             live = set(tracks.track_id[: tracks.n].tolist())
             self._pending = {k: v for k, v in self._pending.items() if k[0] in live}
+        return reidentified
 
     def reidentified(self, tracks: TrackTable, rows: Index) -> None:
         """The tracker changed the emitter ids of `rows`: released one whose bearings did not

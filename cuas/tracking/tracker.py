@@ -86,12 +86,17 @@ class Annotator(Protocol):
     """A stage that keeps what and who a track is, beside the kinematic filter.
 
     Called with the table rows of tracks just initiated from, or just updated with,
-    detections `dets` of `scan` (row i goes with detection dets[i]).
+    detections `dets` of `scan` (row i goes with detection dets[i]). Each returns the rows
+    whose emitter ids it changed (None: none), which the tracker passes on to the other
+    annotators' optional `reidentified(tracks, rows)`, as it does the ids it changes itself:
+    what a track is may hang on whose emitter it holds (`classification.py`).
     """
 
-    def initiated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None: ...
+    def initiated(
+        self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index
+    ) -> Index | None: ...
 
-    def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> None: ...
+    def updated(self, tracks: TrackTable, rows: Index, scan: Scan, dets: Index) -> Index | None: ...
 
 
 @dataclass
@@ -543,8 +548,7 @@ class Tracker:
                 passive = ~placed[rows]
                 self.refit.record(table.track_id[rows[passive]], scan, assigned.det[passive])
             self.stats.updates += rows.size
-            for annotator in self.annotators:
-                annotator.updated(table, rows, scan, assigned.det)
+            self._annotate("updated", rows, scan, assigned.det)
         hit = np.zeros(n, dtype=bool)
         hit[rows] = True
         shadow, crowded = None, None
@@ -687,13 +691,22 @@ class Tracker:
         updates them only inside the tighter gate (`angle_screening.unambiguous`)."""
         return self._updated_by(self.tracks.last_hit[: self.tracks.n], self.localising, t)
 
-    def _reidentified(self, rows: list[int]) -> None:
-        """Tell the annotators that the tracker changed the emitter ids of `rows`."""
+    def _annotate(self, stage: str, rows: Index, scan: Scan, dets: Index) -> None:
+        """Each annotator's `stage` ("initiated" or "updated") for `rows`, and the emitter ids
+        any of them changed passed on to the others."""
+        for annotator in self.annotators:
+            changed = getattr(annotator, stage)(self.tracks, rows, scan, dets)
+            if changed is not None and changed.size:
+                self._reidentified(changed.tolist(), source=annotator)
+
+    def _reidentified(self, rows: list[int], source: Annotator | None = None) -> None:
+        """Tell the annotators (but `source`, which made the change) that the emitter ids of
+        `rows` changed."""
         if not rows:
             return
         for annotator in self.annotators:
             reidentified = getattr(annotator, "reidentified", None)
-            if reidentified is not None:
+            if annotator is not source and reidentified is not None:
                 reidentified(self.tracks, np.array(rows, dtype=np.intp))
 
     def _calibrated(self, scan: Scan) -> Scan:
@@ -1043,8 +1056,7 @@ class Tracker:
                 table.last_hit[rows, scan.sensor], scan.t
             )
             self.stats.late_updates += rows.size
-            for annotator in self.annotators:
-                annotator.updated(table, rows, scan, hyps.det)
+            self._annotate("updated", rows, scan, hyps.det)
         return int(rows.size)
 
     def _update(
@@ -1132,8 +1144,7 @@ class Tracker:
         table.add(x0, P0, scan.t, scan.sensor)
         self.stats.initiated += dets.size
         rows = np.arange(first, table.n)
-        for annotator in self.annotators:
-            annotator.initiated(table, rows, scan, dets)
+        self._annotate("initiated", rows, scan, dets)
 
     def housekeep(self, t: float) -> None:
         """Advance to `t` and apply the lifecycle without a scan, so that tracks coast and
