@@ -176,7 +176,7 @@ HIDDEN_SLACK = 0.05
 # Camp 189 (of seeds 120-209, the holdout of that change): 1.17 until the course took one
 # camera's azimuths; 7.6 since, its track 120-150 m from the drone after the first 100 s with
 # a sigma of 31-33 m, although the course considers an acceleration of 0.1 m/s², about the
-# drone's own (README, session 28). Kept as the worst case of that rule.
+# drone's own (docs/fusion-history.md, session 28). Kept as the worst case of that rule.
 HONEST_KEPT = {149: 0.48, 456: 0.73, 189: 7.58}
 HONEST_SLACK = 0.5
 # seed: the swarm's CLEAR-MOT id switches per drone when kept (150 s, as the benchmark flies

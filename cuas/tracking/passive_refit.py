@@ -33,8 +33,8 @@ random camps, (e/sigma)^2 1.28 -> 1.33, against 1.27 so). The price: a fast dron
 and never seen is held slower than it flies, and a track whose velocity is held is surer
 of where it is, so it may pass the observability test (`tracker.crossing_at_track`)
 sooner. On random camp 149, whose finders' lines cross at the drone at 1.7 times their
-noise, a track 400-800 m short of the drone was confirmed ((e/sigma)^2 0.8 -> 22; README,
-session 20).
+noise, a track 400-800 m short of the drone was confirmed ((e/sigma)^2 0.8 -> 22;
+docs/fusion-history.md, session 20).
 
 A camera's line of sight is fine, and one of them alone places a vague track wherever it
 crosses the bearings: clutter in a bearings-only track's wide gate pulled it 800 m off its
