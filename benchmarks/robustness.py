@@ -18,7 +18,7 @@ the perimeter with no alert on them before they did (with every sensor and with 
 alone); then the table, its medians and its worst camp.
 
     .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
-        [--formation] [--json FILE] [--keep DIR]
+        [--formation] [--no-radar] [--json FILE] [--keep DIR]
 
 The per-camp results go to `--json`; by default the reference run (the defaults above, the
 seeds 0-29 that benchmarks/results/robustness.json keeps) writes that file, and any other run
@@ -27,7 +27,10 @@ run of one camp to look into it never overwrites the kept results.
 
 The camps' swarms are loose (each member at its own speed, passing its neighbours abreast);
 `--formation` flies each in formation instead, the swarm targets' case, the rest of each camp
-and raid unchanged.
+and raid unchanged. `--no-radar` takes the radar away: the camp file lists none and its reports
+are left out of the recording (a camp that could not buy one, or whose radar is down), the
+rest of each camp and raid unchanged; there is no radar-alone run to compare with then, so
+those figures are NaN and the table leaves them out.
 
 Same seed, same camp, same raid, same figures.
 """
@@ -42,10 +45,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -60,6 +64,7 @@ from simulators.scoring import (
     Snapshot,
     TruthFrame,
     TruthTarget,
+    all_sensors_but,
     one_sensor,
     read_track_snapshots,
     read_truth,
@@ -157,6 +162,11 @@ class CampResult:
     @property
     def fused_better(self) -> bool:
         return self.gospa_all < self.gospa_radar
+
+    @property
+    def radar_alone(self) -> bool:
+        """Whether the camp was also flown with its radar alone (not `--no-radar`)."""
+        return not math.isnan(self.gospa_radar)
 
 
 def _outputs(path: Path) -> tuple[list[wire.TrackCycle], list[wire.Alert]]:
@@ -567,17 +577,31 @@ def _visible_gospa(camp: RandomCamp, truth: list[Snapshot], cycles: list[wire.Tr
     return score(visible, tracks).mean_gospa
 
 
-def run_camp(camp: RandomCamp, work: Path) -> CampResult:
+def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
+    """Record `camp` once and score its replays: every sensor, and the radar alone; or, with
+    no `radar`, every sensor but the radar, which the camp file no longer lists."""
     started = time.perf_counter()
     rec = work / f"camp-{camp.seed}.msgpack"
     record(camp.scenario, camp.config, rec, seed=camp.seed)
     truth_file = Path(truth_path(rec))
-    radar_rec = work / f"camp-{camp.seed}.radar.msgpack"
-    one_sensor(rec, radar_rec, camp.scenario.radar.id)
+    radar_id = camp.scenario.radar.id
     result = CampResult(camp.seed, camp.description)
+    replays = [("all", rec)]
+    if radar:
+        radar_rec = work / f"camp-{camp.seed}.radar.msgpack"
+        one_sensor(rec, radar_rec, radar_id)
+        replays.append(("radar", radar_rec))
+    else:
+        camp = without_radar(camp)
+        passive_rec = work / f"camp-{camp.seed}.no-radar.msgpack"
+        all_sensors_but(rec, passive_rec, radar_id)
+        replays = [("all", passive_rec)]
+        result.description = camp.description
+        for name in _RADAR_ALONE:
+            setattr(result, name, math.nan)
     truth = read_truth_frames(truth_file)
     snapshots = read_truth(truth_file)  # read once for both replays' scores
-    for name, recording in (("all", rec), ("radar", radar_rec)):
+    for name, recording in replays:
         out = work / f"camp-{camp.seed}.{name}.out.msgpack"
         summary = replay(recording, camp.config, out, progress=False)
         result.faults += sum(summary.faults.values())
@@ -607,6 +631,28 @@ def run_camp(camp: RandomCamp, work: Path) -> CampResult:
     return result
 
 
+# What only a radar-alone run gives: NaN in a camp flown without its radar.
+_RADAR_ALONE = (
+    "gospa_radar",
+    "gospa_visible_radar",
+    "false_per_cycle_radar",
+    "missed_radar",
+    "id_switches_radar",
+    "unalerted_radar",
+    "swarm_switches_radar_per_drone",
+    "swarm_untracked_radar",
+    "position_error_radar",
+)
+
+
+def without_radar(camp: RandomCamp) -> RandomCamp:
+    """`camp` as a camp without a radar believes it: its camp file lists no radar."""
+    sensors = [s for s in camp.config.sensors if s.kind != "radar"]
+    config = msgspec.structs.replace(camp.config, sensors=sensors)
+    description = camp.description.split(", ", 1)[-1]
+    return replace(camp, config=config, description=f"no radar, {description}")
+
+
 # --- the table ----------------------------------------------------------------------------
 
 
@@ -619,31 +665,42 @@ def render(results: list[CampResult]) -> str:
     lines = [head, "-" * len(head)]
     for r in results:
         rf = "  -   " if math.isnan(r.rf_only_within_300m) else f"{r.rf_only_within_300m:6.0%}"
+        better = ("yes" if r.fused_better else "NO") if r.radar_alone else "-"
         lines.append(
             f"{r.seed:>5} {r.gospa_all:9.1f} {r.gospa_radar:7.1f} "
-            f"{'yes' if r.fused_better else 'NO':>6} {r.false_per_cycle_all:9.2f} "
+            f"{better:>6} {r.false_per_cycle_all:9.2f} "
             f"{r.false_passive_per_cycle:7.2f} {r.missed_all:6.2f} {r.id_switches_all:4d} "
             f"{r.swarm_switches_per_drone:5.1f} {rf} {r.alerts_on_no_drone:6d}  {r.description}"
         )
-    worst = max(results, key=lambda r: r.gospa_all - r.gospa_radar)
+    compared = [r for r in results if r.radar_alone]
+    lines.append("")
+    if compared:
+        lines += [
+            f"camps where all sensors beat radar alone: "
+            f"{sum(r.fused_better for r in compared)}/{len(compared)}",
+            f"median GOSPA all {statistics.median(r.gospa_all for r in compared):.1f}, "
+            f"radar alone {statistics.median(r.gospa_radar for r in compared):.1f}",
+            f"... on what the radar can see (the hidden RF drone and the camera/DF tracks on it "
+            f"left out): all sensors better on "
+            f"{sum(r.gospa_visible_all < r.gospa_visible_radar for r in compared)}"
+            f"/{len(compared)}, "
+            f"median {statistics.median(r.gospa_visible_all for r in compared):.1f} vs "
+            f"{statistics.median(r.gospa_visible_radar for r in compared):.1f}",
+        ]
+    else:
+        lines.append(
+            f"no radar: median GOSPA {statistics.median(r.gospa_all for r in results):.1f} "
+            f"(nothing to compare with)"
+        )
     lines += [
-        "",
-        f"camps where all sensors beat radar alone: "
-        f"{sum(r.fused_better for r in results)}/{len(results)}",
-        f"median GOSPA all {statistics.median(r.gospa_all for r in results):.1f}, "
-        f"radar alone {statistics.median(r.gospa_radar for r in results):.1f}",
-        f"... on what the radar can see (the hidden RF drone and the camera/DF tracks on it "
-        f"left out): all sensors better on "
-        f"{sum(r.gospa_visible_all < r.gospa_visible_radar for r in results)}/{len(results)}, "
-        f"median {statistics.median(r.gospa_visible_all for r in results):.1f} vs "
-        f"{statistics.median(r.gospa_visible_radar for r in results):.1f}",
         f"confirmed tracks on no object from cameras/DFs alone: "
         f"{statistics.mean(r.false_passive_per_cycle for r in results):.3f} per cycle (mean)",
         f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}",
         f"hostile drones that entered the perimeter unalerted: "
         f"{sum(r.unalerted_all for r in results)} of {sum(r.drones_entering for r in results)}"
-        f" (radar alone {sum(r.unalerted_radar for r in results)}); the others warned "
-        f"{_median_min([s for r in results for s in r.warnings_s])} before",
+        + (f" (radar alone {sum(r.unalerted_radar for r in compared)})" if compared else "")
+        + f"; the others warned {_median_min([s for r in results for s in r.warnings_s])} "
+        "before",
         f"hostile drones {ZONE_DWELL_S:.0f} s or more in a warning zone, never in the perimeter "
         f"(the hidden one aside), never alerted there: {sum(r.zone_unalerted for r in results)} of "
         f"{sum(r.zone_drones for r in results)}"
@@ -654,17 +711,28 @@ def render(results: list[CampResult]) -> str:
         _rf_line(results),
         f"swarm id switches per drone (CLEAR-MOT): "
         f"mean {statistics.mean(r.swarm_switches_per_drone for r in results):.2f} "
-        f"(radar alone {statistics.mean(r.swarm_switches_radar_per_drone for r in results):.2f}), "
-        f"max {max(r.swarm_switches_per_drone for r in results):.1f}, "
+        + (
+            f"(radar alone {_mean_of(compared, 'swarm_switches_radar_per_drone'):.2f}), "
+            if compared
+            else ""
+        )
+        + f"max {max(r.swarm_switches_per_drone for r in results):.1f}, "
         f"over one on {sum(r.swarm_switches_per_drone > 1.0 for r in results)}/{len(results)}; "
         f"fresh-assignment flips max {max(r.swarm_flips_per_drone for r in results):.1f}",
         _untracked_line(results),
         f"fusion faults (scans or cycles dropped because fusion raised): "
         f"{sum(r.faults for r in results)}"
         + "".join(f", camp {r.seed}: {r.faults}" for r in results if r.faults),
-        f"worst camp (all minus radar GOSPA): {worst.seed} "
-        f"({worst.gospa_all:.1f} vs {worst.gospa_radar:.1f}; {worst.description})",
     ]
+    if compared:
+        worst = max(compared, key=lambda r: r.gospa_all - r.gospa_radar)
+        lines.append(
+            f"worst camp (all minus radar GOSPA): {worst.seed} "
+            f"({worst.gospa_all:.1f} vs {worst.gospa_radar:.1f}; {worst.description})"
+        )
+    else:
+        worst = max(results, key=lambda r: r.gospa_all)
+        lines.append(f"worst camp: {worst.seed} ({worst.gospa_all:.1f}; {worst.description})")
     return "\n".join(lines)
 
 
@@ -678,9 +746,9 @@ def _untracked_line(results: list[CampResult]) -> str:
     return (
         f"swarm drones within {SWARM_NEAR_M / 1000:.1f} km of the camp with no track of their own "
         f"(none within {OWN_TRACK_M:.0f} m nearer to them than to any other object): "
-        f"mean {statistics.mean(r.swarm_untracked for r in both):.1%} of drone-cycles "
-        f"(radar alone {statistics.mean(radar) if radar else math.nan:.1%}), "
-        f"worst {worst.swarm_untracked:.0%} (camp {worst.seed})"
+        f"mean {statistics.mean(r.swarm_untracked for r in both):.1%} of drone-cycles"
+        + (f" (radar alone {statistics.mean(radar):.1%}), " if radar else ", ")
+        + f"worst {worst.swarm_untracked:.0%} (camp {worst.seed})"
     )
 
 
@@ -721,6 +789,10 @@ def _rf_line(results: list[CampResult]) -> str:
     return line
 
 
+def _mean_of(rows: list[CampResult], key: str) -> float:
+    return statistics.mean(getattr(r, key) for r in rows)
+
+
 def _median_of(rows: list[CampResult], key: str) -> str:
     return f"{statistics.median(getattr(r, key) for r in rows):.0f}"
 
@@ -752,6 +824,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--formation", action="store_true", help="each swarm in formation, at one speed"
     )
+    parser.add_argument(
+        "--no-radar", action="store_true", help="each camp without its radar (nothing to compare)"
+    )
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -759,27 +834,34 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         for seed in range(args.first, args.first + args.camps):
             camp = random_camp(seed, args.duration, formation=args.formation)
-            r = run_camp(camp, work)
+            r = run_camp(camp, work, radar=not args.no_radar)
             results.append(r)
             print(json.dumps(asdict(r)), file=sys.stderr, flush=True)
     print(render(results))
-    out = Path(args.json or _default_json(args.first, args.camps, args.duration, args.formation))
+    out = Path(
+        args.json
+        or _default_json(args.first, args.camps, args.duration, args.formation, args.no_radar)
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     return 0
 
 
-def _default_json(first: int, camps: int, duration: float, formation: bool) -> str:
+def _default_json(
+    first: int, camps: int, duration: float, formation: bool, no_radar: bool = False
+) -> str:
     """The reference run's kept results file, or a file of this run's own (see the module
     docstring)."""
-    if (first, camps, duration, formation) == (
+    if (first, camps, duration, formation, no_radar) == (
         REFERENCE_FIRST,
         REFERENCE_CAMPS,
         REFERENCE_DURATION_S,
         False,
+        False,
     ):
         return "benchmarks/results/robustness.json"
     tail = "-formation" if formation else ""
+    tail += "-no-radar" if no_radar else ""
     tail += "" if duration == REFERENCE_DURATION_S else f"-{duration:g}s"
     return f"benchmarks/results/robustness-{first}-{camps}{tail}.json"
 

@@ -104,6 +104,16 @@ def one_sensor(recording: str | Path, out: str | Path, sensor_id: str) -> None:
                 w.write(r.t_received, r.topic, r.payload)
 
 
+def all_sensors_but(recording: str | Path, out: str | Path, sensor_id: str) -> None:
+    """Copy of a sensor recording without one sensor's reports and heartbeats: the camp
+    without that sensor (a radar it could not buy, or one that is down)."""
+    drop = {report_topic(sensor_id), status_topic(sensor_id)}
+    with RecordingWriter(out) as w:
+        for r in read_records(recording):
+            if r.topic not in drop:
+                w.write(r.t_received, r.topic, r.payload)
+
+
 def read_truth(path: str | Path) -> list[Snapshot]:
     """The `truth` records of a recording, as arrays, in time order."""
     decoder = msgspec.msgpack.Decoder(TruthFrame)

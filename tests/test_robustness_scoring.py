@@ -25,10 +25,13 @@ from benchmarks.robustness import (
     _visible_gospa,
     _zone_presence,
     _zone_unalerted,
+    render,
+    run_camp,
 )
 from cuas import wire
 from cuas.fusion.zones import ZoneSet
-from cuas.io.recording import RecordingWriter
+from cuas.io.recording import RecordingWriter, read_records
+from cuas.topics import report_topic
 from simulators.random_camp import random_camp
 from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget, read_truth, read_truth_frames
 
@@ -209,6 +212,24 @@ def test_only_the_reference_run_writes_the_kept_results_by_default() -> None:
         _default_json(30, 30, 150.0, False),
     }
     assert kept not in others and len(others) == 4
+
+
+def test_a_camp_without_its_radar_is_flown_and_scored_with_nothing_to_compare(
+    tmp_path: Path,
+) -> None:
+    """`--no-radar`: the camp a contingent could not buy a radar for. The camp file the core
+    is given lists no radar, the recording it replays holds none of its reports, and the
+    figures only a radar-alone run gives are NaN, not zeros that would read as results."""
+    result = run_camp(random_camp(9, 20.0), tmp_path, radar=False)
+    passive = tmp_path / "camp-9.no-radar.msgpack"
+    topics = {r.topic for r in read_records(passive)}
+    assert report_topic("radar") not in topics and any(t.startswith("report.rf") for t in topics)
+    assert result.description.startswith("no radar, ")
+    assert math.isfinite(result.gospa_all) and result.faults == 0
+    assert math.isnan(result.gospa_radar) and math.isnan(result.swarm_switches_radar_per_drone)
+    table = render([result])
+    assert "nothing to compare with" in table and "beat radar alone" not in table
+    assert _default_json(0, 30, 150.0, False, no_radar=True).endswith("-no-radar.json")
 
 
 def test_a_swarm_drone_whose_neighbour_holds_every_track_near_it_has_no_track_of_its_own() -> None:
