@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
 from cuas.tracking import kernels
-from cuas.tracking.angle_screening import route_by_emitter
+from cuas.tracking.angle_screening import route_by_emitter, unplaced_holders
 from cuas.tracking.association import _distinct, _ranks, _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_codes import EmitterCodes
@@ -383,6 +383,27 @@ def route(names: list[str | None], held: list[str | None], pairs: list[tuple[int
         len(names),
     )
     return set(zip(kept.track.tolist(), kept.det.tolist(), strict=True))
+
+
+def test_a_young_bearings_only_track_owns_its_link_unless_a_placed_track_gates_it() -> None:
+    """`unplaced_holders`, which the tracker asks while no radar is at work. Tracks: 0 and 1
+    young and bearings-only, holding links A and B; 2 young but once placed by a radar,
+    holding C; 3 firm and radar-placed, holding nothing, with B's bearing in its gate. Only
+    track 0 owns its link's bearings: B's may be track 3's, and C's holder was placed."""
+    names = ["A", "B", "C"]
+    pairs = [(0, 0), (1, 1), (3, 1), (2, 2)]
+    track, det = (np.array(x, dtype=np.intp) for x in zip(*pairs, strict=True))
+    p = len(pairs)
+    raw = Hypotheses(
+        track, det, np.ones(p), np.zeros((p, 1)), np.ones((p, 1, 1)), np.zeros((p, 1, 6))
+    )
+    emitters = EmitterCodes.of(names)
+    holds = emitters.held(np.array(["A", "B", "C", None], dtype=object))
+    firm = np.array([False, False, False, True])
+    placed = np.array([False, False, True, True])
+    owners = unplaced_holders(firm, placed, holds, emitters, raw)
+    assert owners.tolist() == [True, False, False, False]
+    assert not unplaced_holders(firm, placed, np.zeros(4, np.int64), emitters, raw).any()
 
 
 def test_a_track_whose_own_emitter_a_finder_hears_takes_no_other_emitters_bearing() -> None:

@@ -17,6 +17,7 @@ from cuas.tracking.angle_screening import (
     route_by_emitter,
     screen_bearings,
     unambiguous,
+    unplaced_holders,
 )
 from cuas.tracking.association import global_nearest_neighbour
 from cuas.tracking.calibration import NoiseCalibration
@@ -264,6 +265,7 @@ class Tracker:
         self.silent = np.zeros(n_sensors, dtype=bool)  # sensors in fault (set by the pipeline)
         self.localising = np.zeros(n_sensors, dtype=bool)  # sensors that place a target alone
         self.hearing = np.zeros(n_sensors, dtype=bool)  # RF direction finders
+        self.radar_t = -math.inf  # the last radar scan's time: is a radar at work?
         self.heighting = np.zeros(n_sensors, dtype=bool)  # sensors that measure height too
         self.sites = np.full((n_sensors, 3), np.nan)  # where each sensor stands (camp ENU)
         self.watchers: dict[int, MeasurementModel] = {}  # sensors whose silence is a miss
@@ -412,6 +414,8 @@ class Tracker:
         # a camera's or a finder's updates few (1-5 and 60-80 of 1,100 tracks a scan at
         # 1,000 drones), and keeping every track's would cost more than predicting theirs.
         radar = scan.model.can_initiate and scan.model.charges_misses
+        if radar:
+            self.radar_t = scan.t
         ahead = self.predict_to(scan.t, keep_modes=radar)
         scan = self._calibrated(scan)
         if self.localising[scan.sensor] != scan.model.can_initiate:
@@ -450,13 +454,17 @@ class Tracker:
         forced = Hypotheses.empty(scan.model.dim)
         identified = scan.labels is not None and scan.labels.uas_id.count(None) != k
         if emitters is not None and not identified:  # a direction finder's scan
+            holds = emitters.held(table.emitter_id[:n])
+            routable = self._routable(firm)
+            if scan.t - self.radar_t > self.rules.memory_s:  # no radar at work: finders place
+                routable = routable | unplaced_holders(firm, placed, holds, emitters, raw)
             gated, hyps, ambiguous = screen_bearings(
                 raw,
                 excluded,
                 firm,
-                self._routable(firm),
+                routable,
                 emitters,
-                emitters.held(table.emitter_id[:n]),
+                holds,
                 self._near(scan.t),
                 self._placed_threshold(scan.model.dim),
                 k,
