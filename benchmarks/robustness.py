@@ -585,18 +585,16 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
     record(camp.scenario, camp.config, rec, seed=camp.seed)
     truth_file = Path(truth_path(rec))
     radar_id = camp.scenario.radar.id
-    result = CampResult(camp.seed, camp.description)
-    replays = [("all", rec)]
     if radar:
         radar_rec = work / f"camp-{camp.seed}.radar.msgpack"
         one_sensor(rec, radar_rec, radar_id)
-        replays.append(("radar", radar_rec))
+        replays = [("all", rec), ("radar", radar_rec)]
     else:
         camp = without_radar(camp)
-        passive_rec = work / f"camp-{camp.seed}.no-radar.msgpack"
-        all_sensors_but(rec, passive_rec, radar_id)
-        replays = [("all", passive_rec)]
-        result.description = camp.description
+        replays = [("all", work / f"camp-{camp.seed}.no-radar.msgpack")]
+        all_sensors_but(rec, replays[0][1], radar_id)
+    result = CampResult(camp.seed, camp.description)
+    if not radar:
         for name in _RADAR_ALONE:
             setattr(result, name, math.nan)
     truth = read_truth_frames(truth_file)
