@@ -1,5 +1,5 @@
-"""The radar's veto on tracks that lines of sight alone keep alive, and who lifts it; how long
-a track the picture calls a bird coasts."""
+"""The radar's veto on tracks that lines of sight alone keep alive, and who lifts it; when
+lines of sight alone confirm a track; how long a track the picture calls a bird coasts."""
 
 from __future__ import annotations
 
@@ -95,6 +95,62 @@ def test_but_not_a_tentative_track_one_a_radar_placed_or_another_tracks_echo(pat
     assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0, RADAR: 40.0})
     assert not veto_spares([FINDER_A], earlier={FINDER_B: 8.0}, shadowed=True)
     assert not veto_spares([CAMERA_A, CAMERA_B], earlier={FINDER_A: 8.0}, status=TENTATIVE)
+
+
+def passive_confirmations(
+    camera_since_s: float, finder_from_s: float, bearings: int = 10, second: int = FINDER_A
+) -> list[float]:
+    """When (seconds from now) a tentative track that `CAMERA_A` updates every 0.25 s from
+    `camera_since_s` ago, and `second` (a finder) every second from `finder_from_s` on
+    (`bearings` times), is confirmed: a list holding that moment, or empty if not within
+    10 s. No radar covers it."""
+    table = TrackTable(n_sensors=5)
+    born = T - camera_since_s
+    table.add(np.array([[1500.0, 800.0, 60.0, 3.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, born, 0)
+    table.last_hit[0] = -np.inf
+    confirmed = []
+    for step in range(1, 41):
+        t = T + 0.25 * step
+        table.t_update[0] = table.last_hit[0, CAMERA_A] = t
+        if T + finder_from_s <= t < T + finder_from_s + bearings and step % 4 == 0:
+            table.last_hit[0, second] = t
+        table.history[0] = (table.history[0] << 1 | 1) & 0xFFFF
+        confirm, doomed = RULES.apply(table, t, None, LOCALISING, HEARING, None)
+        assert not doomed[0]
+        if confirm[0]:
+            confirmed.append(round(t - T, 2))
+    return confirmed
+
+
+def test_lines_of_sight_confirm_a_track_once_they_have_crossed_on_it_for_a_while(path) -> None:
+    """Two sites' lines crossing for `passive_confirm_s`, each seen again since the crossing
+    began, confirm a track; a track one camera kept tentative for 40 s is not confirmed by the
+    first bearing that crosses its line, nor by that bearing alone 3 s on (random camp 9
+    without its radar: confirmed by one bearing 530 m from any hostile drone, and alerted
+    on)."""
+    assert passive_confirmations(camera_since_s=0.0, finder_from_s=1.0) == [4.0]
+    assert passive_confirmations(camera_since_s=40.0, finder_from_s=1.0) == [4.0]
+    assert passive_confirmations(camera_since_s=40.0, finder_from_s=20.0) == []
+    # One bearing counts as recent for the whole sensor memory, longer than the 3 s.
+    assert passive_confirmations(camera_since_s=40.0, finder_from_s=1.0, bearings=1) == []
+    assert passive_confirmations(camera_since_s=40.0, finder_from_s=1.0, bearings=2) == [4.0]
+
+
+def test_a_break_in_the_crossing_starts_its_clock_again(path) -> None:
+    """The finder's bearing is counted for the sensor memory (5 s); a crossing that lapses
+    longer than that is a new one."""
+    table = TrackTable(n_sensors=5)
+    table.add(np.array([[1500.0, 800.0, 60.0, 3.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T, 0)
+    table.history[0] = 0xFF
+    table.last_hit[0, [CAMERA_A, FINDER_A]] = T
+    RULES.apply(table, T, None, LOCALISING, HEARING, None)
+    assert table.t_crossed[0] == T
+    table.last_hit[0, CAMERA_A] = T + 6.0
+    confirm, _ = RULES.apply(table, T + 6.0, None, LOCALISING, HEARING, None)
+    assert not confirm[0] and np.isnan(table.t_crossed[0])
+    table.last_hit[0, FINDER_A] = table.last_hit[0, CAMERA_A] = T + 7.0
+    confirm, _ = RULES.apply(table, T + 7.0, None, LOCALISING, HEARING, None)
+    assert not confirm[0] and table.t_crossed[0] == T + 7.0
 
 
 BIRD_RULES = replace(RULES, coast_after_s=2.5, bird_delete_after_s=4.5)  # the camp defaults

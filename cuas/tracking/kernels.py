@@ -1400,7 +1400,7 @@ def lifecycle(
     status: NDArray[np.int8],
     history: NDArray[np.uint32],
     last_hit: Array,
-    t_birth: Array,
+    t_crossed: Array,
     t_update: Array,
     x: Array,
     P: Array,
@@ -1416,6 +1416,7 @@ def lifecycle(
     reals: Array,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """`LifecycleRules.apply` track by track (its numpy code is the reference): statuses
+    and the times since which lines of sight have crossed on each track (`t_crossed`)
     updated in place; returns (just confirmed, to delete). `transmits`: holds an emitter id;
     `shadowed`: a radar track's echo;
     `flags`: whether localising, hearing and observable were given; `ints`: confirm_m,
@@ -1484,7 +1485,17 @@ def lifecycle(
             )
             ghost = angle_fed and not transmitter and unseen[i] >= veto
             speed = math.hypot(x[i, 3], x[i, 4])
-            settled = t - t_birth[i] >= passive_s and speed <= max_speed
+            if crossed_count < 2:
+                t_crossed[i] = np.nan
+            elif math.isnan(t_crossed[i]):
+                t_crossed[i] = t
+            settled = t - t_crossed[i] >= passive_s and speed <= max_speed
+            if settled and ok and located == 0:
+                again = 0
+                for s in range(sensors):
+                    if last_hit[i, s] > t_crossed[i]:
+                        again += 1
+                settled = again >= 2
             if has_observable:
                 settled = settled and observable[i]
             ok = ok and (located == 1 or (crossed_count >= 2 and settled and not ghost))

@@ -36,8 +36,12 @@ class LifecycleRules:
       a bird, raised a warning (random camp 20).
     - A passive track (never updated by a sensor that localises a target alone: radar,
       Remote ID) is where lines of sight cross, and lines of sight of different objects cross
-      too. It is confirmed only when two or more sites keep crossing on it, it has lived
-      `passive_confirm_s`, and its speed is plausible (`passive_max_speed_mps`).
+      too. It is confirmed only when two or more sites have kept crossing on it for
+      `passive_confirm_s` without a break (`t_crossed`), two of them have updated it again
+      since the crossing began, and its speed is plausible (`passive_max_speed_mps`). Its
+      age alone does not count, nor one line that crossed it once: a camera's line that made
+      a tentative track 40 s before a finder's first bearing crossed it was confirmed by that
+      one bearing, 530 m from any hostile drone, and alerted on (random camp 9, no radar).
     - Any track that lines of sight keep alive dies, whatever its status, once a radar
       covering it has looked `radar_veto_scans` times in a row without seeing anything there
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
@@ -154,6 +158,9 @@ class LifecycleRules:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
             crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
+            t_crossed = table.t_crossed[:n]
+            t_crossed[~crossed] = np.nan
+            t_crossed[crossed & np.isnan(t_crossed)] = t
             transmitter = transmitting(
                 table,
                 t,
@@ -168,8 +175,13 @@ class LifecycleRules:
             angle_fed = (last_hit[:, ~localising] >= t - self.memory_s).any(axis=1)
             ghost = angle_fed & ~transmitter & (table.unseen[:n] >= self.radar_veto_scans)
             speed = np.hypot(table.x[:n, 3], table.x[:n, 4])
-            settled = (t - table.t_birth[:n] >= self.passive_confirm_s) & (
-                speed <= self.passive_max_speed_mps
+            # ... and every line is seen again since: one bearing that crossed a camera's line
+            # counts as recent for the whole sensor memory, longer than `passive_confirm_s`.
+            again = (last_hit > t_crossed[:, None]).sum(axis=1) >= 2
+            settled = (
+                again
+                & (t - t_crossed >= self.passive_confirm_s)
+                & (speed <= self.passive_max_speed_mps)
             )
             if observable is not None:
                 settled &= observable
@@ -217,7 +229,7 @@ class LifecycleRules:
             table.status[:n],
             table.history[:n],
             table.last_hit[:n],
-            table.t_birth[:n],
+            table.t_crossed[:n],
             table.t_update[:n],
             table.x[:n],
             table.P[:n],

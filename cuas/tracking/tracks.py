@@ -36,6 +36,7 @@ class TrackRows:
     t_birth: NDArray[np.float64]
     t_update: NDArray[np.float64]
     last_hit: NDArray[np.float64]
+    t_crossed: NDArray[np.float64]
     class_logp: NDArray[np.float64]
     class_bare: NDArray[np.float64]
     uas_id: NDArray[np.object_]
@@ -80,6 +81,7 @@ class TrackTable:
         "t_birth",
         "t_update",
         "last_hit",
+        "t_crossed",
         "class_logp",
         "class_bare",
         "uas_id",
@@ -124,6 +126,9 @@ class TrackTable:
         self.t_update = np.zeros(capacity)
         # Measurement time of the last update by each sensor (-inf: never).
         self.last_hit = np.full((capacity, self.n_sensors), -np.inf)
+        # Since when two or more sensors have hit it within the sensor memory, without a
+        # break (NaN: not now): lines of sight have kept crossing on it that long (lifecycle).
+        self.t_crossed = np.full(capacity, np.nan)
         # What the track is: log-probabilities over CLASSES (classification keeps them).
         self.class_logp = np.full((capacity, N_CLASSES), -np.log(N_CLASSES))
         # ... and, while RF bearings naming an emitter have updated it, what they would be
@@ -201,6 +206,7 @@ class TrackTable:
         self.t_update[rows] = t
         self.last_hit[rows] = -np.inf
         self.last_hit[rows, sensor] = t
+        self.t_crossed[rows] = np.nan
         self.class_logp[rows] = -np.log(N_CLASSES)
         self.class_bare[rows] = np.nan
         self.uas_id[rows] = None
