@@ -183,6 +183,24 @@ def test_lines_that_cross_only_at_an_estimate_pulled_short_do_not_make_it_observ
     assert np.allclose(_beyond(drone, np.zeros((1, 3, 3)), sites), drone)
 
 
+def test_two_cameras_nearly_in_line_still_place_a_target_by_their_elevations() -> None:
+    """Random camp 53 without its radar: two cameras' lines to a loiterer 740 m out, 184 m
+    up, are 1.3 degrees apart in azimuth and 3.4 in 3-D; with 0.15 degrees of noise each
+    they place it to a few tens of metres, and the track they made, within 10 m of it, was
+    kept tentative for 35 s by the 5-degree test. Finders' bearings, as far apart and with
+    their degrees of noise, place nothing."""
+    sites = np.array([[-425.0, -137.0, 12.0], [-511.0, 97.0, 12.0]])
+    seen = np.ones((1, 2), dtype=bool)
+    loiterer = np.array([[-705.0, 817.0, 184.0]])
+    cameras = np.radians([0.15, 0.15]), np.array([True, True])
+    finders = np.radians([3.0, 3.0]), np.array([False, False])
+    assert crossing_at_track(loiterer, seen, sites, 5.0, *cameras)
+    assert not crossing_at_track(loiterer, seen, sites, 5.0, *finders)
+    assert not crossing_at_track(loiterer, seen, sites, 5.0)  # noise unknown: 5 degrees
+    # Their azimuths alone cross at 1.3 degrees: too little for these cameras.
+    assert not crossing_at_track(loiterer, seen, sites, 5.0, cameras[0], np.array([True, False]))
+
+
 def test_two_cameras_triangulate_height_as_well() -> None:
     rng = np.random.default_rng(4)
     tracker = Tracker.from_config(TrackerConfig(), n_sensors=6)
