@@ -106,7 +106,7 @@ class CampResult:
     missed_all: float = 0.0
     missed_radar: float = 0.0
     id_switches_all: int = 0
-    id_switches_radar: int = 0
+    id_switches_radar: int | float = 0  # NaN: flown without its radar (`_RADAR_ALONE`)
     swarm_switches_per_drone: float = 0.0  # CLEAR-MOT id switches
     swarm_switches_radar_per_drone: float = 0.0  # ... with the radar alone
     swarm_flips_per_drone: float = 0.0  # the assignment made afresh each cycle changing
@@ -121,7 +121,7 @@ class CampResult:
     # with every sensor and with the radar alone: the threat a camp must never miss.
     drones_entering: int = 0
     unalerted_all: int = 0
-    unalerted_radar: int = 0
+    unalerted_radar: int | float = 0  # NaN: flown without its radar
     # Hostile drones (the radar-hidden one aside) that spent ZONE_DWELL_S or more in a warning
     # zone and never entered the perimeter (loiterers, drones passing wide), and those never
     # alerted while there (every sensor).
