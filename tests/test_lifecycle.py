@@ -98,24 +98,35 @@ def test_but_not_a_tentative_track_one_a_radar_placed_or_another_tracks_echo(pat
 
 
 def passive_confirmations(
-    camera_since_s: float, finder_from_s: float, bearings: int = 10, second: int = FINDER_A
+    camera_since_s: float,
+    finder_from_s: float,
+    bearings: int = 10,
+    second: int = FINDER_A,
+    named: bool = True,
+    holds: str | None = None,
 ) -> list[float]:
     """When (seconds from now) a tentative track that `CAMERA_A` updates every 0.25 s from
     `camera_since_s` ago, and `second` (a finder) every second from `finder_from_s` on
-    (`bearings` times), is confirmed: a list holding that moment, or empty if not within
-    10 s. No radar covers it."""
+    (`bearings` times, `named`: naming an emitter), is confirmed: a list holding that moment,
+    or empty if not within 10 s. No radar covers it. With `holds`, the track holds that
+    emitter id and the rules are told that tracks hold the ids their bearings name."""
     table = TrackTable(n_sensors=5)
     born = T - camera_since_s
     table.add(np.array([[1500.0, 800.0, 60.0, 3.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, born, 0)
-    table.last_hit[0] = -np.inf
+    table.last_hit[0] = table.last_named[0] = -np.inf
+    table.emitter_id[0] = holds
     confirmed = []
     for step in range(1, 41):
         t = T + 0.25 * step
-        table.t_update[0] = table.last_hit[0, CAMERA_A] = t
+        table.t_update[0] = table.last_hit[0, CAMERA_A] = table.last_named[0, CAMERA_A] = t
         if T + finder_from_s <= t < T + finder_from_s + bearings and step % 4 == 0:
             table.last_hit[0, second] = t
+            if named:
+                table.last_named[0, second] = t
         table.history[0] = (table.history[0] << 1 | 1) & 0xFFFF
-        confirm, doomed = RULES.apply(table, t, None, LOCALISING, HEARING, None)
+        confirm, doomed = RULES.apply(
+            table, t, None, LOCALISING, HEARING, None, identified=holds is not None
+        )
         assert not doomed[0]
         if confirm[0]:
             confirmed.append(round(t - T, 2))
@@ -136,19 +147,46 @@ def test_lines_of_sight_confirm_a_track_once_they_have_crossed_on_it_for_a_while
     assert passive_confirmations(camera_since_s=40.0, finder_from_s=1.0, bearings=2) == [4.0]
 
 
+def test_bearings_that_name_no_emitter_are_no_site(path) -> None:
+    """A finder's bearing that names no emitter (a spurious one, of no known protocol) is no
+    transmitter's: the finder is no second site, however long such bearings cross a camera's
+    line (random camps 105, 108 and 110 without their radar: a camera's line to a loiterer or
+    an inbound drone, which fly no link, crossed by spurious bearings 670-1,020 m from it,
+    confirmed and alerted on)."""
+    assert passive_confirmations(camera_since_s=40.0, finder_from_s=1.0, named=False) == []
+    assert passive_confirmations(camera_since_s=0.0, finder_from_s=1.0, named=False) == []
+
+
+def test_where_tracks_hold_their_emitter_ids_a_finder_is_a_site_only_on_a_holder(path) -> None:
+    """Where tracks hold the emitter ids their bearings name (`IdentityKeeper`), a bearing
+    whose emitter another track holds only crossed this one."""
+    assert passive_confirmations(camera_since_s=0.0, finder_from_s=1.0, holds="E7") == [4.0]
+    table = TrackTable(n_sensors=5)
+    table.add(np.array([[1500.0, 800.0, 60.0, 3.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T, 0)
+    table.history[0] = 0xFF
+    table.last_hit[0] = table.last_named[0] = -np.inf  # no radar ever placed it
+    for t in (T, T + 1.0, T + 2.0, T + 3.0):
+        table.last_hit[0, [CAMERA_A, FINDER_A]] = table.last_named[0, [CAMERA_A, FINDER_A]] = t
+        confirm, _ = RULES.apply(table, t, None, LOCALISING, HEARING, None, identified=True)
+        assert not confirm[0]  # no emitter id held: the finder is no site
+    # A tracker that keeps no identities counts the named bearings: as the first assertion
+    # of `test_lines_of_sight_confirm_a_track_once_they_have_crossed_on_it_for_a_while`.
+
+
 def test_a_break_in_the_crossing_starts_its_clock_again(path) -> None:
     """The finder's bearing is counted for the sensor memory (5 s); a crossing that lapses
     longer than that is a new one."""
     table = TrackTable(n_sensors=5)
     table.add(np.array([[1500.0, 800.0, 60.0, 3.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T, 0)
     table.history[0] = 0xFF
-    table.last_hit[0, [CAMERA_A, FINDER_A]] = T
+    table.last_hit[0, [CAMERA_A, FINDER_A]] = table.last_named[0, [CAMERA_A, FINDER_A]] = T
     RULES.apply(table, T, None, LOCALISING, HEARING, None)
     assert table.t_crossed[0] == T
     table.last_hit[0, CAMERA_A] = T + 6.0
     confirm, _ = RULES.apply(table, T + 6.0, None, LOCALISING, HEARING, None)
     assert not confirm[0] and np.isnan(table.t_crossed[0])
     table.last_hit[0, FINDER_A] = table.last_hit[0, CAMERA_A] = T + 7.0
+    table.last_named[0, FINDER_A] = T + 7.0
     confirm, _ = RULES.apply(table, T + 7.0, None, LOCALISING, HEARING, None)
     assert not confirm[0] and table.t_crossed[0] == T + 7.0
 

@@ -30,6 +30,7 @@ Identifiers of non-friendly tracks are kept (and published) too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +69,10 @@ class _Claim:
 class IdentityKeeper:
     """The `Annotator` that keeps `uas_id`, `emitter_id` and `friendly` (see the module
     docstring for the rules)."""
+
+    # Tracks hold the emitter ids their bearings name: the lifecycle counts a finder as a site
+    # only on a track that holds one (a bearing of an emitter held elsewhere only crossed it).
+    names_emitters: ClassVar[bool] = True
 
     def __init__(self, friendly: FriendlyConfig, switch_after: int = 3) -> None:
         self.friendly_uas_ids = frozenset(friendly.uas_ids)

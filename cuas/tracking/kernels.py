@@ -1400,6 +1400,7 @@ def lifecycle(
     status: NDArray[np.int8],
     history: NDArray[np.uint32],
     last_hit: Array,
+    last_named: Array,
     t_crossed: Array,
     t_update: Array,
     x: Array,
@@ -1416,15 +1417,17 @@ def lifecycle(
     reals: Array,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """`LifecycleRules.apply` track by track (its numpy code is the reference): statuses
-    and the times since which lines of sight have crossed on each track (`t_crossed`)
-    updated in place; returns (just confirmed, to delete). `transmits`: holds an emitter id;
-    `shadowed`: a radar track's echo;
-    `flags`: whether localising, hearing and observable were given; `ints`: confirm_m,
+    and the times since which lines of sight have crossed on each track (`t_crossed`, a
+    finder's bearings counting from `last_named`) updated in place; returns (just
+    confirmed, to delete). `transmits`: holds an emitter id; `shadowed`: a radar track's echo;
+    `flags`: whether localising, hearing and observable were given, and tracks hold the
+    emitter ids their bearings name; `ints`: confirm_m,
     confirm_n, window, radar_veto_scans, tentative, confirmed and coasting codes; `reals`: t,
     memory_s, passive_confirm_s, passive_max_speed_mps, coast_after_s, delete_after_s,
     max_pos_sigma_m, max_pos_sigma_fraction, orphan_max_pos_sigma_m, heard_s."""
     n, sensors = last_hit.shape
     has_localising, has_hearing, has_observable = flags[0], flags[1], flags[2]
+    identified = flags[3]
     confirm_m, confirm_n, window, veto = ints[0], ints[1], ints[2], ints[3]
     tentative_code, confirmed_code, coasting_code = ints[4], ints[5], ints[6]
     t, memory_s, passive_s, max_speed = reals[0], reals[1], reals[2], reals[3]
@@ -1464,7 +1467,11 @@ def lifecycle(
                         located = 1
                 elif recent:
                     angle_fed = True
-                if recent:
+                if has_hearing and hearing[s]:
+                    # A bearing naming no emitter, or on a track holding none: no site.
+                    if last_named[i, s] >= recent_after and (transmits[i] or not identified):
+                        crossed_count += 1
+                elif recent:
                     crossed_count += 1
                 if has_hearing and hearing[s] and recent:
                     heard += 1
@@ -1493,7 +1500,10 @@ def lifecycle(
             if settled and ok and located == 0:
                 again = 0
                 for s in range(sensors):
-                    if last_hit[i, s] > t_crossed[i]:
+                    hit_at = last_hit[i, s]
+                    if has_hearing and hearing[s]:
+                        hit_at = last_named[i, s] if transmits[i] or not identified else -np.inf
+                    if hit_at > t_crossed[i]:
                         again += 1
                 settled = again >= 2
             if has_observable:
@@ -1689,6 +1699,7 @@ def warm_up() -> None:
         np.zeros(1, dtype=np.int8),
         np.ones(1, dtype=np.uint32),
         np.zeros((1, 1)),
+        np.zeros((1, 1)),
         np.zeros(1),
         np.zeros(1),
         x,
@@ -1700,7 +1711,7 @@ def warm_up() -> None:
         one,
         one,
         one,
-        np.ones(3, dtype=bool),
+        np.ones(4, dtype=bool),
         np.ones(7, dtype=np.int64),
         np.ones(10),
     )

@@ -42,6 +42,10 @@ class LifecycleRules:
       age alone does not count, nor one line that crossed it once: a camera's line that made
       a tentative track 40 s before a finder's first bearing crossed it was confirmed by that
       one bearing, 530 m from any hostile drone, and alerted on (random camp 9, no radar).
+      A finder's bearings that name no emitter (`TrackTable.last_named`) are no site, nor
+      (`identified`) on a track that holds no emitter id: spurious ones crossing a camera's
+      line to a drone that flies no link made tracks 670-1,020 m from it, confirmed and
+      alerted on (random camps 105, 108, 110, no radar).
     - Any track that lines of sight keep alive dies, whatever its status, once a radar
       covering it has looked `radar_veto_scans` times in a row without seeing anything there
       (a ghost of crossing lines, or a track dragged off its object), unless two direction
@@ -100,6 +104,7 @@ class LifecycleRules:
         localising: NDArray[np.bool_] | None = None,
         hearing: NDArray[np.bool_] | None = None,
         observable: NDArray[np.bool_] | None = None,
+        identified: bool = False,
     ) -> tuple[Mask, Mask]:
         """Update statuses at time `t`; returns (rows just confirmed, rows to delete).
 
@@ -117,13 +122,18 @@ class LifecycleRules:
         updated by one is confirmed only while two or more sensors have updated it recently:
         bearings from one site leave the range unobservable, so one direction finder (or a
         ghost on its line of sight) cannot alone make a confirmed track.
+
+        `identified`: tracks hold the emitter ids their bearings name (`IdentityKeeper`); a
+        finder is then a site only on a track that holds one.
         """
         if kernels.ENABLED:  # the same rules track by track; `_apply` is the reference
             confirm, doomed = self._apply_compiled(
-                table, t, silent, localising, hearing, observable
+                table, t, silent, localising, hearing, observable, identified
             )
         else:
-            confirm, doomed = self._apply(table, t, silent, localising, hearing, observable)
+            confirm, doomed = self._apply(
+                table, t, silent, localising, hearing, observable, identified
+            )
         if np.isfinite(self.bird_delete_after_s):
             # Only tracks unseen that long are asked their class (few, once a scan).
             n = table.n
@@ -142,6 +152,7 @@ class LifecycleRules:
         localising: NDArray[np.bool_] | None,
         hearing: NDArray[np.bool_] | None,
         observable: NDArray[np.bool_] | None,
+        identified: bool = False,
     ) -> tuple[Mask, Mask]:
         """`apply` without the birds' rule, in numpy."""
         n = table.n
@@ -157,7 +168,18 @@ class LifecycleRules:
         if localising is not None:
             last_hit = table.last_hit[:n]
             located = (last_hit[:, localising] > -np.inf).any(axis=1)
-            crossed = (last_hit >= t - self.memory_s).sum(axis=1) >= 2
+            # A finder's bearing that names no emitter (a spurious one, of no known protocol)
+            # is no transmitter's: it is no site (`TrackTable.last_named`); nor, where tracks
+            # hold the emitter ids their bearings name, on a track that holds none (the
+            # emitter is another track's, whose line only crossed this one).
+            sighting = last_hit
+            if hearing is not None and hearing.any():
+                heard = table.last_named[:n]
+                if identified:
+                    holds = (table.emitter_id[:n] != None)[:, None]  # noqa: E711
+                    heard = np.where(holds, heard, -np.inf)
+                sighting = np.where(hearing[None, :], heard, last_hit)
+            crossed = (sighting >= t - self.memory_s).sum(axis=1) >= 2
             t_crossed = table.t_crossed[:n]
             t_crossed[~crossed] = np.nan
             t_crossed[crossed & np.isnan(t_crossed)] = t
@@ -177,7 +199,7 @@ class LifecycleRules:
             speed = np.hypot(table.x[:n, 3], table.x[:n, 4])
             # ... and every line is seen again since: one bearing that crossed a camera's line
             # counts as recent for the whole sensor memory, longer than `passive_confirm_s`.
-            again = (last_hit > t_crossed[:, None]).sum(axis=1) >= 2
+            again = (sighting > t_crossed[:, None]).sum(axis=1) >= 2
             settled = (
                 again
                 & (t - t_crossed >= self.passive_confirm_s)
@@ -217,6 +239,7 @@ class LifecycleRules:
         localising: NDArray[np.bool_] | None,
         hearing: NDArray[np.bool_] | None,
         observable: NDArray[np.bool_] | None,
+        identified: bool = False,
     ) -> tuple[Mask, Mask]:
         """`apply` by `kernels.lifecycle`."""
         n = table.n
@@ -229,6 +252,7 @@ class LifecycleRules:
             table.status[:n],
             table.history[:n],
             table.last_hit[:n],
+            table.last_named[:n],
             table.t_crossed[:n],
             table.t_update[:n],
             table.x[:n],
@@ -240,7 +264,9 @@ class LifecycleRules:
             none[:sensors] if hearing is None else hearing,
             none[:n] if observable is None else observable,
             orphan,
-            np.array([localising is not None, hearing is not None, observable is not None]),
+            np.array(
+                [localising is not None, hearing is not None, observable is not None, identified]
+            ),
             np.array(
                 [
                     self.confirm_m,

@@ -278,6 +278,8 @@ class Tracker:
         self.t: float | None = None
         self.stats = TrackerStats()
         self.annotators = list(annotators)
+        # Whether tracks hold the emitter ids their bearings name (`IdentityKeeper`).
+        self.names_emitters = any(getattr(a, "names_emitters", False) for a in self.annotators)
         self._graveyard = _Graveyard(self.tracks.none)
         kernel_cache.warm_up()  # compiled kernels are loaded here, not in the first scan
 
@@ -559,6 +561,7 @@ class Tracker:
                 table.history[first] = 0
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
+            table.last_named[rows[self._naming(scan, assigned.det)], scan.sensor] = scan.t
             if angle_only and not camera and self.refit is not None:
                 passive = ~placed[rows]
                 self.refit.record(table.track_id[rows[passive]], scan, assigned.det[passive])
@@ -950,7 +953,7 @@ class Tracker:
                 rows = rows[pending]
                 observable[rows] &= ~self._watched(table.x[rows, :3], radars_only=True)
         confirmed, doomed = self.rules.apply(
-            table, t, self.silent, self.localising, self.hearing, observable
+            table, t, self.silent, self.localising, self.hearing, observable, self.names_emitters
         )
         return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
 
@@ -1070,6 +1073,10 @@ class Tracker:
             table.last_hit[rows, scan.sensor] = np.maximum(
                 table.last_hit[rows, scan.sensor], scan.t
             )
+            named = rows[self._naming(scan, hyps.det)]
+            table.last_named[named, scan.sensor] = np.maximum(
+                table.last_named[named, scan.sensor], scan.t
+            )
             self.stats.late_updates += rows.size
             self._annotate("updated", rows, scan, hyps.det)
         return int(rows.size)
@@ -1144,6 +1151,15 @@ class Tracker:
             table.mode_p[who], table.mode_x[who], table.mode_P[who]
         )
 
+    def _naming(self, scan: Scan, dets: Index) -> NDArray[np.bool_]:
+        """Which detections `dets` of `scan` are not a finder's bearings whose labels name no
+        emitter (`TrackTable.last_named`): every other sensor's, and a scan without labels,
+        say nothing against a transmitter."""
+        if not self.hearing[scan.sensor] or scan.labels is None:
+            return np.ones(dets.size, dtype=bool)
+        ids = scan.labels.emitter_id
+        return np.array([ids[j] is not None for j in dets.tolist()], dtype=bool)
+
     def _initiate(self, scan: Scan, free: Index) -> None:
         """New tentative tracks: from each free detection of a sensor that localises a target
         alone, or from crossing bearings of passive sensors."""
@@ -1159,6 +1175,7 @@ class Tracker:
         table.add(x0, P0, scan.t, scan.sensor)
         self.stats.initiated += dets.size
         rows = np.arange(first, table.n)
+        table.last_named[rows[~self._naming(scan, dets)], scan.sensor] = -np.inf
         self._annotate("initiated", rows, scan, dets)
 
     def housekeep(self, t: float) -> None:

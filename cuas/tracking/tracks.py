@@ -36,6 +36,7 @@ class TrackRows:
     t_birth: NDArray[np.float64]
     t_update: NDArray[np.float64]
     last_hit: NDArray[np.float64]
+    last_named: NDArray[np.float64]
     t_crossed: NDArray[np.float64]
     class_logp: NDArray[np.float64]
     class_bare: NDArray[np.float64]
@@ -81,6 +82,7 @@ class TrackTable:
         "t_birth",
         "t_update",
         "last_hit",
+        "last_named",
         "t_crossed",
         "class_logp",
         "class_bare",
@@ -126,6 +128,10 @@ class TrackTable:
         self.t_update = np.zeros(capacity)
         # Measurement time of the last update by each sensor (-inf: never).
         self.last_hit = np.full((capacity, self.n_sensors), -np.inf)
+        # ... leaving out a finder's bearings whose labels name no emitter: such a bearing (a
+        # spurious one, of no known protocol) is no transmitter's, and the lifecycle does not
+        # count it as a site (`LifecycleRules`).
+        self.last_named = np.full((capacity, self.n_sensors), -np.inf)
         # Since when two or more sensors have hit it within the sensor memory, without a
         # break (NaN: not now): lines of sight have kept crossing on it that long (lifecycle).
         self.t_crossed = np.full(capacity, np.nan)
@@ -206,6 +212,8 @@ class TrackTable:
         self.t_update[rows] = t
         self.last_hit[rows] = -np.inf
         self.last_hit[rows, sensor] = t
+        self.last_named[rows] = -np.inf
+        self.last_named[rows, sensor] = t
         self.t_crossed[rows] = np.nan
         self.class_logp[rows] = -np.log(N_CLASSES)
         self.class_bare[rows] = np.nan
