@@ -1459,6 +1459,9 @@ def lifecycle(
         if has_localising:
             located = crossed_count = heard = heard_long = seen = seen_long = 0
             angle_fed = False
+            # A finder is a site only by bearings naming an emitter (`last_named`), and where
+            # tracks hold the ids their bearings name, only on a track that holds one.
+            finder_site = transmits[i] or not identified
             for s in range(sensors):
                 v = last_hit[i, s]
                 recent = v >= recent_after
@@ -1468,8 +1471,7 @@ def lifecycle(
                 elif recent:
                     angle_fed = True
                 if has_hearing and hearing[s]:
-                    # A bearing naming no emitter, or on a track holding none: no site.
-                    if last_named[i, s] >= recent_after and (transmits[i] or not identified):
+                    if finder_site and last_named[i, s] >= recent_after:
                         crossed_count += 1
                 elif recent:
                     crossed_count += 1
@@ -1502,7 +1504,7 @@ def lifecycle(
                 for s in range(sensors):
                     hit_at = last_hit[i, s]
                     if has_hearing and hearing[s]:
-                        hit_at = last_named[i, s] if transmits[i] or not identified else -np.inf
+                        hit_at = last_named[i, s] if finder_site else -np.inf
                     if hit_at > t_crossed[i]:
                         again += 1
                 settled = again >= 2
