@@ -584,15 +584,13 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
     rec = work / f"camp-{camp.seed}.msgpack"
     record(camp.scenario, camp.config, rec, seed=camp.seed)
     truth_file = Path(truth_path(rec))
-    radar_id = camp.scenario.radar.id
     if radar:
         radar_rec = work / f"camp-{camp.seed}.radar.msgpack"
-        one_sensor(rec, radar_rec, radar_id)
+        one_sensor(rec, radar_rec, camp.scenario.radar.id)
         replays = [("all", rec), ("radar", radar_rec)]
     else:
-        camp = without_radar(camp)
         replays = [("all", work / f"camp-{camp.seed}.no-radar.msgpack")]
-        all_sensors_but(rec, replays[0][1], radar_id)
+        camp = radar_taken_out(camp, rec, replays[0][1])
     result = CampResult(camp.seed, camp.description)
     if not radar:
         for name in _RADAR_ALONE:
@@ -641,6 +639,13 @@ _RADAR_ALONE = (
     "swarm_untracked_radar",
     "position_error_radar",
 )
+
+
+def radar_taken_out(camp: RandomCamp, recording: Path, out: Path) -> RandomCamp:
+    """Write to `out` the camp's `recording` without its radar's reports, and return the
+    camp as it then believes itself (`without_radar`)."""
+    all_sensors_but(recording, out, camp.scenario.radar.id)
+    return without_radar(camp)
 
 
 def without_radar(camp: RandomCamp) -> RandomCamp:

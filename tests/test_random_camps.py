@@ -42,7 +42,7 @@ from benchmarks.robustness import (
     _outputs,
     _unalerted,
     _zone_unalerted,
-    without_radar,
+    radar_taken_out,
 )
 from cuas import wire
 from cuas.io.recording import read_records
@@ -50,7 +50,7 @@ from cuas.service.replay import replay
 from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
 from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
-from simulators.scoring import all_sensors_but, one_sensor, read_truth_frames, score_replay
+from simulators.scoring import one_sensor, read_truth_frames, score_replay
 
 # seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README).
 # Camp 23 (150 s): 1.045 until the IMM mixed on a grid of time (imm.py `step_s`), which left
@@ -285,8 +285,7 @@ def flown(camp: RandomCamp, work: Path, radar_alone: bool, radar: bool = True) -
     runs = [("all", rec)]
     if not radar:
         runs = [("all", work / "no-radar.msgpack")]
-        all_sensors_but(rec, runs[0][1], camp.scenario.radar.id)
-        camp = without_radar(camp)
+        camp = radar_taken_out(camp, rec, runs[0][1])
     if radar_alone:
         runs.append(("radar", work / "radar.msgpack"))
         one_sensor(rec, runs[-1][1], camp.scenario.radar.id)
