@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from cuas.config import TrackerConfig
 from cuas.geodesy import LocalFrame
 from cuas.tracking import kernels
-from cuas.tracking.angle_screening import route_by_emitter, unplaced_holders
+from cuas.tracking.angle_screening import cannot_tell_apart, route_by_emitter, unplaced_holders
 from cuas.tracking.association import _distinct, _ranks, _solve_jointly, global_nearest_neighbour
 from cuas.tracking.coverage import SensorGeometry
 from cuas.tracking.emitter_codes import EmitterCodes
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.measurements import BearingModel, RadarModel
-from cuas.tracking.scan import Scan
+from cuas.tracking.scan import Labels, Scan
 from cuas.tracking.tracker import ECHO_PROBABILITY, Tracker, _plots_elsewhere
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackTable
 
@@ -417,6 +417,60 @@ def test_a_track_whose_own_emitter_a_finder_hears_takes_no_other_emitters_bearin
     assert alone == {(0, 0)}
     unnamed = route(["PATROL", None], ["PATROL"], [(0, 0), (0, 1)])
     assert unnamed == {(0, 0), (0, 1)}  # a bearing naming no emitter is anyone's
+
+
+def test_a_bearing_two_placed_tracks_gate_moves_neither() -> None:
+    """`cannot_tell_apart`: bearing 0 falls in the gates of placed tracks 0 and 1 and was
+    routed to track 0, which holds its emitter; bearing 1 in the gates of placed track 2 and
+    of track 3, which no radar placed; bearing 2 in track 1's alone. Only the first pair is
+    held back: one placed track is no rival, and a track no radar placed keeps its bearings."""
+    pairs = [(0, 0), (1, 0), (2, 1), (3, 1), (1, 2)]
+    track, det = (np.array(x, dtype=np.intp) for x in zip(*pairs, strict=True))
+    p = len(pairs)
+    raw = Hypotheses(
+        track, det, np.ones(p), np.zeros((p, 1)), np.ones((p, 1, 1)), np.zeros((p, 1, 6))
+    )
+    kept = raw.subset(np.array([True, False, True, True, True]))  # routed by emitter id
+    placed = np.array([True, True, True, False])
+    assert cannot_tell_apart(raw, kept, placed, 3).tolist() == [True, False, False, False]
+    assert cannot_tell_apart(raw, raw.subset(np.zeros(p, bool)), placed, 3).size == 0
+
+
+def finder_bearing(t: float, target: np.ndarray, emitter: str) -> Scan:
+    """One noiseless bearing of `target` from `FINDER`, naming `emitter`."""
+    z, _ = FINDER.predict(np.r_[target, np.zeros(3)][None])
+    none = Labels.none(1)
+    labels = Labels(none.class_probs, none.rcs_dbsm, [None], [emitter])
+    return Scan(1, t, z, np.array([[np.radians(3.0) ** 2]]), FINDER, labels)
+
+
+@pytest.mark.parametrize("kernels_on", [True, False])
+def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_on) -> None:
+    """Two drones of a swarm 40 m apart, 1.8 km out, each held by the radar; the track of B
+    holds A's link (bound while the radar saw them as one). A's bearing, 3 degrees wide, falls
+    in both tracks' gates: it names the emitter but cannot say which track is A, so it moves
+    neither, and B's track keeps the id. With A unseen by the radar (a drone too small for
+    it), the same bearing in B's gate alone updates B's track."""
+    a, b = np.array([0.0, 1800.0, 100.0]), np.array([40.0, 1800.0, 100.0])
+    enabled = kernels.ENABLED
+    kernels.ENABLED = kernels_on
+    try:
+        for radar_sees_a, moved in ((True, False), (False, True)):
+            rng = np.random.default_rng(4)
+            trk = tracker(n_sensors=2)
+            drones = np.array([a, b]) if radar_sees_a else b[None]
+            for k in range(8):
+                trk.process(scan(T0 + k, drones, rng))
+            table = trk.tracks
+            firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+            row = int(firm[np.linalg.norm(table.x[firm, :3] - b, axis=1).argmin()])
+            assert len(firm) == len(drones)
+            table.emitter_id[row] = "ELRS-A"
+            trk.process(finder_bearing(T0 + 7.5, a, "ELRS-A"))
+            assert (table.last_hit[row, 1] == T0 + 7.5) == moved, radar_sees_a
+            assert table.emitter_id[row] == "ELRS-A"
+    finally:
+        kernels.ENABLED = enabled
 
 
 # --- a radar track's echo -----------------------------------------------------------

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from cuas.config import TrackerConfig
 from cuas.tracking import kernel_cache, kernels, radar_kernels
 from cuas.tracking.angle_screening import (
+    cannot_tell_apart,
     contested_pairs,
     route_by_emitter,
     screen_bearings,
@@ -467,6 +468,7 @@ class Tracker:
             routable = self._routable(firm)
             if scan.t - self.radar_t > self.rules.memory_s:  # no radar at work: finders place
                 routable = routable | unplaced_holders(firm, placed, holds, emitters, raw)
+            near = self._near(scan.t)
             gated, hyps, ambiguous = screen_bearings(
                 raw,
                 excluded,
@@ -474,10 +476,16 @@ class Tracker:
                 routable,
                 emitters,
                 holds,
-                self._near(scan.t),
+                near,
                 self._placed_threshold(scan.model.dim),
                 k,
             )
+            # A bearing that cannot tell two placed tracks apart moves neither, but still says
+            # what its emitter's track is: a drone (its link).
+            shared = cannot_tell_apart(raw, hyps, firm & near & ~excluded, k)
+            if shared.any():
+                self._observe(scan, hyps.subset(shared), gated)
+                hyps = hyps.subset(~shared)
         else:
             hyps = hyps.subset(~excluded[hyps.track])
             if emitters is not None:
