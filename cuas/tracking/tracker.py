@@ -907,9 +907,10 @@ class Tracker:
         return covered
 
     def _observe(self, scan: Scan, pairs: Hypotheses, gated: Hypotheses) -> None:
-        """Labels of contested lines of sight, for the tracks whose every gated detection says
-        the same class (a flock of birds all labelled bird): what a track *is* may be learnt
-        where it *is* may not. A drone among birds (its gate holds a drone label and
+        """Labels of lines of sight that may not move their tracks (contested, or a bearing
+        that cannot tell two placed tracks apart), for the tracks whose every gated detection
+        says the same class (a flock of birds all labelled bird): what a track *is* may be
+        learnt where it *is* may not. A drone among birds (its gate holds a drone label and
         bird labels) learns nothing from them."""
         assert scan.labels is not None
         probs = scan.labels.class_probs
