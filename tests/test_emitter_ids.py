@@ -1,6 +1,7 @@
 """Emitter ids against the radar: a track the radar keeps seeing to one side of it loses the
-emitter id whose bearings drag it there (`EmitterIds.check_radar`), and takes no more bearings
-of any emitter it lost (`EmitterIds.check`)."""
+emitter id whose bearings drag it there (`EmitterIds.check_radar`), takes no more bearings
+of any emitter it lost (`EmitterIds.check`), and takes the bearings a neighbour's track
+gates too only once their record says the emitter is its own (`EmitterIds.vouched`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from support.sites import all_round_site
 
 from cuas.geodesy import LocalFrame
 from cuas.tracking.emitter_codes import EmitterCodes
-from cuas.tracking.emitter_ids import RADAR_LEAN_SIGMAS, RADAR_MEMORY, EmitterIds
+from cuas.tracking.emitter_ids import (
+    ODDS_HALF_LIFE_S,
+    ODDS_MARGIN,
+    ODDS_STEP,
+    RADAR_LEAN_SIGMAS,
+    RADAR_MEMORY,
+    EmitterIds,
+)
 from cuas.tracking.gating import Hypotheses
 from cuas.tracking.measurements import BearingModel
 from cuas.tracking.scan import Labels, Scan
@@ -157,3 +165,51 @@ def test_a_track_its_drone_s_remote_id_places_keeps_its_emitter_against_bearings
     table.uas_id[0] = "UN-PKO-0001"
     assert unheard(table, stage, 20) == []
     assert table.emitter_id[0] == "ELRS-0002"
+
+
+def shared_bearing(t: float, holder_d2: float, rival_d2: float) -> tuple[Scan, Hypotheses]:
+    """A finder's bearing at `t` routed to track 0 (its emitter's holder) that track 1's gate
+    holds too, at squared distances `holder_d2` and `rival_d2` (the same innovation
+    covariance): the scan's gated pairs."""
+    scan, _ = bearings(["ELRS-0002"])
+    scan = Scan(scan.sensor, t, scan.z, scan.var, scan.model, scan.labels)
+    raw = Hypotheses(
+        np.array([0, 1], np.intp),
+        np.zeros(2, np.intp),
+        np.array([holder_d2, rival_d2]),
+        np.zeros((2, 1)),
+        np.full((2, 1, 1), 2e-3),
+        np.zeros((2, 1, 6)),
+    )
+    return scan, raw
+
+
+def two_tracks() -> TrackTable:
+    table = holder()
+    table.add(np.zeros((1, 6)), np.eye(6)[None], 0.0, 0)
+    return table
+
+
+def test_a_holder_is_vouched_for_once_its_bearings_have_fitted_it_better_than_its_rival() -> None:
+    """Each bearing moves the holder's log odds by half the difference of the two squared
+    distances, at most `ODDS_STEP`; a pair is vouched for by the odds before its own scan.
+    The odds halve every `ODDS_HALF_LIFE_S`, and start over when the track's id changes."""
+    table, stage = two_tracks(), ids()
+    both = np.array([True, True])
+
+    def vouched(t: float, holder_d2: float, rival_d2: float) -> bool:
+        scan, raw = shared_bearing(t, holder_d2, rival_d2)
+        return stage.vouched(table, scan, raw, raw.subset(np.array([True, False])), both).item()
+
+    assert not vouched(1.0, 0.0, 2.0)  # odds 0 before, 1 after
+    assert table.emitter_odds[0] == pytest.approx(1.0)
+    assert not vouched(1.0, 0.0, 100.0)  # a bearing far from the rival counts `ODDS_STEP`
+    assert table.emitter_odds[0] == pytest.approx(1.0 + ODDS_STEP)
+    assert vouched(1.0, 0.0, 0.0)  # 5 before: at least `ODDS_MARGIN`
+    assert not vouched(1.0 + ODDS_HALF_LIFE_S, 9.0, 0.0)  # halved to 2.5, then less 4
+    assert table.emitter_odds[0] == pytest.approx(2.5 - ODDS_STEP)
+    assert ODDS_MARGIN > 2.5
+    dragged = two_tracks()
+    dragged.emitter_odds[0] = 10.0
+    dragged_off(dragged, stage)  # the id released
+    assert dragged.emitter_odds[0] == 0.0

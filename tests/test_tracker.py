@@ -473,6 +473,44 @@ def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_o
         kernels.ENABLED = enabled
 
 
+@pytest.mark.parametrize("kernels_on", [True, False])
+def test_a_radar_track_its_links_bearings_single_out_takes_them_despite_a_neighbour(
+    kernels_on,
+) -> None:
+    """Two drones of a swarm 150 m apart, 1.8 km out, each held by the radar. A's bearings
+    fall in both tracks' gates. Where A's own track holds A's link, they fit it better than
+    B's each time: the first few move neither track, and once their record vouches for the
+    holder (`EmitterIds.vouched`) they update it. Where B's track holds A's link, the same
+    bearings fit the neighbour better, and never move it."""
+    a, b = np.array([0.0, 1800.0, 100.0]), np.array([150.0, 1800.0, 100.0])
+    enabled = kernels.ENABLED
+    kernels.ENABLED = kernels_on
+    try:
+        for holder, moves in ((a, True), (b, False)):
+            rng = np.random.default_rng(4)
+            trk = tracker(n_sensors=2)
+            for k in range(8):
+                trk.process(scan(T0 + k, np.array([a, b]), rng))
+            table = trk.tracks
+            firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+            assert len(firm) == 2
+            row = int(firm[np.linalg.norm(table.x[firm, :3] - holder, axis=1).argmin()])
+            table.emitter_id[row] = "ELRS-A"
+            moved = []
+            for k in range(8):
+                t = T0 + 7.5 + k
+                trk.process(finder_bearing(t, a, "ELRS-A"))
+                moved.append(bool(table.last_hit[row, 1] == t))
+                trk.process(scan(T0 + 8 + k, np.array([a, b]), rng))
+            assert not moved[0], holder
+            assert moved[-1] == moves, (holder, moved)
+            assert any(moved) == moves, (holder, moved)
+            if moves:  # (the wrong holder, which they pass on one side, loses it: `check`)
+                assert table.emitter_id[row] == "ELRS-A"
+    finally:
+        kernels.ENABLED = enabled
+
+
 # --- a radar track's echo -----------------------------------------------------------
 
 

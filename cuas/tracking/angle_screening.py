@@ -190,7 +190,8 @@ def cannot_tell_apart(
     wrong (camp 616). Such a bearing still names the emitter (its checks and claims run on
     the gated pairs, and `Tracker._observe` takes its word on what the track is) and starts
     no track; a track no radar or Remote ID places (the hidden drone's) keeps its bearings,
-    all it has."""
+    all it has. The tracker lets such a pair update its holder after all once the holder's
+    record of them says the emitter is its own (`EmitterIds.vouched`)."""
     if not len(kept):
         return np.zeros(0, dtype=bool)
     gating = np.bincount(raw.det[placed[raw.track]], minlength=k)  # placed tracks per bearing

@@ -11,6 +11,8 @@ honest, per finder scan, in the tracker's table:
   (a swarm member holding its neighbour's id);
 - `bind`: in a swarm, where bearings are ambiguous, the track their evidence singles out takes
   the id (emitter_binding.py);
+- `vouched`: a bearing that another radar track's gate holds too updates the holder only once
+  the holder's record of such bearings says the emitter is its own;
 - `screen_claims` and `claim_fits`: a track holding no id takes one only where that emitter's
   recent bearings fit it (emitter_claims.py); refused, it is barred from it until they fit it
   from two finders while no track holds it (`check` reconsiders such bars).
@@ -36,6 +38,9 @@ Index = NDArray[np.intp]
 
 RADAR_MEMORY = 0.9  # the memory of `TrackTable.radar_lean` per radar plot
 RADAR_LEAN_SIGMAS = 5.0  # ... and how far from zero, in its own sigmas, releases the id
+ODDS_MARGIN = 4.0  # log odds at which `vouched` trusts a holder (the margin binding asks)
+ODDS_HALF_LIFE_S = 20.0  # ... their half-life (binding's)
+ODDS_STEP = 4.0  # ... and the most one bearing moves them, either way
 
 
 class EmitterIds:
@@ -176,6 +181,50 @@ class EmitterIds:
             _release(table, row)
         return released
 
+    def vouched(
+        self,
+        table: TrackTable,
+        scan: Scan,
+        raw: Hypotheses,
+        shared: Hypotheses,
+        placed: NDArray[np.bool_],
+    ) -> NDArray[np.bool_]:
+        """Which of a finder's `shared` pairs (each a bearing routed to the track holding its
+        emitter id, which another `placed` track's gate holds too: `angle_screening.
+        cannot_tell_apart`) the holder's record vouches for, so that they update it after all.
+
+        Held back, such bearings leave a swarm member's radar track with its own link vague
+        where the bearings would have refined it; at 70-150 m from a neighbour, inside each
+        other's gates, both tracks then gated the cameras' lines, which became ambiguous too
+        (random camp 1063, 255 -> 289 GOSPA). A bearing is evidence of whose the emitter is:
+        its log likelihood on the holder against the likeliest other placed track in its gate
+        (`raw`: the scan's gated pairs), at most `ODDS_STEP` either way, summed per track
+        with a half-life of `ODDS_HALF_LIFE_S` (`TrackTable.emitter_odds`). A pair updates
+        its holder once the odds before this scan reach `ODDS_MARGIN`. A holder on its
+        emitter's drone gains on a rival 100 m off at about one nat a bearing; one holding
+        a neighbour's link, whose bearings fit that neighbour's track better, loses, and
+        neither drags itself into favour since its bearings do not move it till then. The
+        odds start over whenever the track's emitter id changes."""
+        if not len(shared):
+            return np.zeros(0, dtype=bool)
+        k = len(scan)
+        holder = np.full(k, -1, dtype=np.intp)
+        holder[shared.det] = shared.track
+        rivals = raw.subset(
+            placed[raw.track] & (holder[raw.det] >= 0) & (raw.track != holder[raw.det])
+        )
+        rival = np.full(k, np.inf)  # the likeliest rival's cost per bearing
+        np.minimum.at(rival, rivals.det, rivals.d2 + log_det(rivals.S))
+        cost = shared.d2 + log_det(shared.S)
+        step = np.clip(0.5 * (rival[shared.det] - cost), -ODDS_STEP, ODDS_STEP)
+        rows = shared.track
+        age = np.maximum(scan.t - table.emitter_odds_t[rows], 0.0)
+        before = table.emitter_odds[rows] * 0.5 ** (age / ODDS_HALF_LIFE_S)
+        table.emitter_odds[rows] = before
+        table.emitter_odds_t[rows] = scan.t
+        np.add.at(table.emitter_odds, rows, step)
+        return before >= ODDS_MARGIN
+
     def _reconsider(self, table: TrackTable, t: float, emitters: EmitterCodes) -> None:
         """Lift the bars of refused claims on emitters this scan names, no track holds, and
         whose recent bearings now fit the track from two finders or more: a claim is tested
@@ -292,6 +341,7 @@ class EmitterIds:
                 table.emitter_misfit[row] = 0.0
                 table.emitter_lean[row] = 0.0
                 table.radar_lean[row] = 0.0
+                table.emitter_odds[row] = 0.0
                 bound[name] = row
         self.evidence.forget(list(bound))
         return list(bound.values())
@@ -344,6 +394,7 @@ def _release(table: TrackTable, row: int) -> None:
     table.emitter_misfit[row] = 0.0
     table.emitter_lean[row] = 0.0
     table.radar_lean[row] = 0.0
+    table.emitter_odds[row] = 0.0
 
 
 def _bar(table: TrackTable, row: int, name: str, refused: bool = False) -> None:

@@ -100,6 +100,7 @@ class IdentityKeeper:
                 if policy is _EMITTER and moved:  # a new emitter: the radar's lean starts over
                     reidentified = np.array(sorted(moved), dtype=np.intp)
                     tracks.radar_lean[reidentified] = 0.0
+                    tracks.emitter_odds[reidentified] = 0.0
                 changed |= moved
         if changed:
             self._refresh_friendly(tracks, changed)

@@ -480,9 +480,15 @@ class Tracker:
                 self._placed_threshold(scan.model.dim),
                 k,
             )
-            # A bearing that cannot tell two placed tracks apart moves neither, but still says
-            # what its emitter's track is: a drone (its link).
-            shared = cannot_tell_apart(raw, hyps, firm & near & ~excluded, k)
+            # A bearing that cannot tell two placed tracks apart moves neither, unless the
+            # holder's record vouches for it, but still says what its emitter's track is: a
+            # drone (its link).
+            rivals = firm & near & ~excluded
+            shared = cannot_tell_apart(raw, hyps, rivals, k)
+            if shared.any():
+                shared[shared] = ~self.emitter_ids.vouched(
+                    table, scan, raw, hyps.subset(shared), rivals
+                )
             if shared.any():
                 self._observe(scan, hyps.subset(shared), gated)
                 hyps = hyps.subset(~shared)

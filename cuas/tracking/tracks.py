@@ -49,6 +49,8 @@ class TrackRows:
     emitter_misfit: NDArray[np.float64]
     emitter_lean: NDArray[np.float32]
     radar_lean: NDArray[np.float32]
+    emitter_odds: NDArray[np.float64]
+    emitter_odds_t: NDArray[np.float64]
     barred_emitter: NDArray[np.object_]
     bar_refused: NDArray[np.bool_]
     mode_p: NDArray[np.float64]
@@ -95,6 +97,8 @@ class TrackTable:
         "emitter_misfit",
         "emitter_lean",
         "radar_lean",
+        "emitter_odds",
+        "emitter_odds_t",
         "barred_emitter",
         "bar_refused",
         "mode_p",
@@ -169,6 +173,11 @@ class TrackTable:
         # normalised azimuth residuals: bearings that drag a radar track off its target leave
         # the radar seeing it to one side, scan after scan.
         self.radar_lean = np.zeros(capacity, dtype=np.float32)
+        # ... and, from its bearings that another radar-placed track's gate holds too, the
+        # decaying log odds that the emitter is this track's rather than the likeliest such
+        # other's, as of time `emitter_odds_t` (`EmitterIds.vouched`).
+        self.emitter_odds = np.zeros(capacity)
+        self.emitter_odds_t = np.zeros(capacity)
         self.barred_emitter = np.full((capacity, BARRED_SLOTS), None, dtype=object)
         # ... and which of those bars a refused claim set (`EmitterIds.claim_fits`): those may
         # be lifted once the emitter's bearings fit the track (`EmitterIds.check`).
@@ -226,6 +235,8 @@ class TrackTable:
         self.emitter_misfit[rows] = 0.0
         self.emitter_lean[rows] = 0.0
         self.radar_lean[rows] = 0.0
+        self.emitter_odds[rows] = 0.0
+        self.emitter_odds_t[rows] = t
         self.barred_emitter[rows] = None
         self.bar_refused[rows] = False
         self.mode_p[rows] = self.mode_prior
