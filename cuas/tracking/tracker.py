@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import kernel_cache, kernels, radar_kernels
+from cuas.tracking import camera_drag, kernel_cache, kernels, radar_kernels
 from cuas.tracking.angle_screening import (
     cannot_tell_apart,
     contested_pairs,
@@ -117,6 +117,7 @@ class TrackerStats:
     passive_refits: int = 0
     passive_courses: int = 0  # bearings-only tracks given their lines' course (bearings_tma.py)
     disowned: int = 0  # passive tracks whose camera sightings were a radar track's object
+    camera_drags: int = 0  # radar tracks a camera's lines dragged, barred from cameras a while
 
 
 class _Graveyard:
@@ -272,6 +273,7 @@ class Tracker:
         self.hearing = np.zeros(n_sensors, dtype=bool)  # RF direction finders
         self.radar_t = -math.inf  # the last radar scan's time: is a radar at work?
         self.heighting = np.zeros(n_sensors, dtype=bool)  # sensors that measure height too
+        self.viewing = np.zeros(n_sensors, dtype=bool)  # cameras
         self.sites = np.full((n_sensors, 3), np.nan)  # where each sensor stands (camp ENU)
         self.site_sigma = np.full(n_sensors, np.nan)  # an angle sensor's noise (rad), once seen
         self.watchers: dict[int, MeasurementModel] = {}  # sensors whose silence is a miss
@@ -431,6 +433,7 @@ class Tracker:
         self.localising[scan.sensor] = scan.model.can_initiate
         self.hearing[scan.sensor] = not (scan.model.can_initiate or scan.model.charges_misses)
         self.heighting[scan.sensor] = scan.model.dim >= 2
+        self.viewing[scan.sensor] = scan.model.charges_misses and not scan.model.can_initiate
         self.sites[scan.sensor] = scan.model.geometry.frame.position
         if len(scan) and not scan.model.can_initiate and np.isnan(self.site_sigma[scan.sensor]):
             self.site_sigma[scan.sensor] = float(np.sqrt(np.median(scan.var[:, 0])))  # azimuth
@@ -441,6 +444,7 @@ class Tracker:
         threshold = self._threshold(scan.model.dim)
         x, P = table.x[:n], table.P[:n]
         hyps = self.hypothesise(x, P, scan, threshold)
+        glimpsed = np.zeros(n, dtype=bool)  # looked at but neither hit nor missed
         angle_only = not scan.model.can_initiate
         firm = table.status[:n] != TENTATIVE
         placed = self._updated_by(table.last_hit[:n], self.localising)
@@ -494,6 +498,11 @@ class Tracker:
                 hyps = hyps.subset(~shared)
         else:
             hyps = hyps.subset(~excluded[hyps.track])
+            if self.viewing[scan.sensor] and len(hyps):
+                # A track the camera's lines dragged waits for the radar (camera_drag.py).
+                barred = camera_drag.barred(table, scan.t)[hyps.track]
+                glimpsed[hyps.track[barred]] = True  # neither hit nor missed
+                hyps = hyps.subset(~barred)
             if emitters is not None:
                 hyps = route_by_emitter(
                     emitters, emitters.held(table.emitter_id[:n]), hyps, self._routable(firm), k
@@ -537,7 +546,6 @@ class Tracker:
                 self._learn_noise(scan, assigned)
         if emitters is not None and len(assigned):
             assigned = self.emitter_ids.screen_claims(table, scan, assigned, emitters)
-        glimpsed = np.zeros(n, dtype=bool)
         camera = angle_only and scan.model.charges_misses
         if camera and self.refit is not None and len(assigned):
             assigned, glimpses = self._camera_sightings(scan, assigned, placed)
@@ -548,6 +556,11 @@ class Tracker:
         rows = assigned.track
         if radar and len(assigned):
             self._reidentified(self.emitter_ids.check_radar(table, assigned))
+            fed = self._updated_by(table.last_hit[:n], self.viewing, scan.t)
+            fed &= table.uas_id[:n] == None  # noqa: E711 (its drone's reports place it)
+            self.stats.camera_drags += camera_drag.check(
+                table, assigned, fed, scan.t, self.rules.memory_s
+            ).size
         if rows.size:
             weighed = None
             if radar and self.weigh_formation_plots:

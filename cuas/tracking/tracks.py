@@ -51,6 +51,8 @@ class TrackRows:
     radar_lean: NDArray[np.float32]
     emitter_odds: NDArray[np.float64]
     emitter_odds_t: NDArray[np.float64]
+    camera_lean: NDArray[np.float32]
+    cameras_barred_until: NDArray[np.float64]
     barred_emitter: NDArray[np.object_]
     bar_refused: NDArray[np.bool_]
     mode_p: NDArray[np.float64]
@@ -99,6 +101,8 @@ class TrackTable:
         "radar_lean",
         "emitter_odds",
         "emitter_odds_t",
+        "camera_lean",
+        "cameras_barred_until",
         "barred_emitter",
         "bar_refused",
         "mode_p",
@@ -178,6 +182,11 @@ class TrackTable:
         # other's, as of time `emitter_odds_t` (`EmitterIds.vouched`).
         self.emitter_odds = np.zeros(capacity)
         self.emitter_odds_t = np.zeros(capacity)
+        # While cameras feed the track, the running mean of the radar plots' signed,
+        # normalised azimuth residuals, and until when no camera may update it since that
+        # lean said a camera's lines drag it (camera_drag.py).
+        self.camera_lean = np.zeros(capacity, dtype=np.float32)
+        self.cameras_barred_until = np.full(capacity, -np.inf)
         self.barred_emitter = np.full((capacity, BARRED_SLOTS), None, dtype=object)
         # ... and which of those bars a refused claim set (`EmitterIds.claim_fits`): those may
         # be lifted once the emitter's bearings fit the track (`EmitterIds.check`).
@@ -237,6 +246,8 @@ class TrackTable:
         self.radar_lean[rows] = 0.0
         self.emitter_odds[rows] = 0.0
         self.emitter_odds_t[rows] = t
+        self.camera_lean[rows] = 0.0
+        self.cameras_barred_until[rows] = -np.inf
         self.barred_emitter[rows] = None
         self.bar_refused[rows] = False
         self.mode_p[rows] = self.mode_prior
