@@ -444,6 +444,24 @@ def finder_bearing(t: float, target: np.ndarray, emitter: str) -> Scan:
     return Scan(1, t, z, np.array([[np.radians(3.0) ** 2]]), FINDER, labels)
 
 
+def radar_tracks(drones: np.ndarray) -> tuple[Tracker, np.random.Generator]:
+    """A tracker (a radar and a finder) after 8 s of radar scans of `drones`, each now held
+    by a firm track; and the noise's generator, to go on."""
+    rng = np.random.default_rng(4)
+    trk = tracker(n_sensors=2)
+    for k in range(8):
+        trk.process(scan(T0 + k, drones, rng))
+    assert (trk.tracks.status[: trk.tracks.n] != TENTATIVE).sum() == len(drones)
+    return trk, rng
+
+
+def firm_track_nearest(trk: Tracker, position: np.ndarray) -> int:
+    """The row of the firm track nearest `position`."""
+    table = trk.tracks
+    firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
+    return int(firm[np.linalg.norm(table.x[firm, :3] - position, axis=1).argmin()])
+
+
 @pytest.mark.parametrize("kernels_on", [True, False])
 def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_on) -> None:
     """Two drones of a swarm 40 m apart, 1.8 km out, each held by the radar; the track of B
@@ -456,15 +474,9 @@ def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_o
     kernels.ENABLED = kernels_on
     try:
         for radar_sees_a, moved in ((True, False), (False, True)):
-            rng = np.random.default_rng(4)
-            trk = tracker(n_sensors=2)
-            drones = np.array([a, b]) if radar_sees_a else b[None]
-            for k in range(8):
-                trk.process(scan(T0 + k, drones, rng))
+            trk, _ = radar_tracks(np.array([a, b]) if radar_sees_a else b[None])
             table = trk.tracks
-            firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
-            row = int(firm[np.linalg.norm(table.x[firm, :3] - b, axis=1).argmin()])
-            assert len(firm) == len(drones)
+            row = firm_track_nearest(trk, b)
             table.emitter_id[row] = "ELRS-A"
             trk.process(finder_bearing(T0 + 7.5, a, "ELRS-A"))
             assert (table.last_hit[row, 1] == T0 + 7.5) == moved, radar_sees_a
@@ -487,14 +499,9 @@ def test_a_radar_track_its_links_bearings_single_out_takes_them_despite_a_neighb
     kernels.ENABLED = kernels_on
     try:
         for holder, moves in ((a, True), (b, False)):
-            rng = np.random.default_rng(4)
-            trk = tracker(n_sensors=2)
-            for k in range(8):
-                trk.process(scan(T0 + k, np.array([a, b]), rng))
+            trk, rng = radar_tracks(np.array([a, b]))
             table = trk.tracks
-            firm = np.flatnonzero(table.status[: table.n] != TENTATIVE)
-            assert len(firm) == 2
-            row = int(firm[np.linalg.norm(table.x[firm, :3] - holder, axis=1).argmin()])
+            row = firm_track_nearest(trk, holder)
             table.emitter_id[row] = "ELRS-A"
             moved = []
             for k in range(8):
