@@ -14,10 +14,10 @@ against under 1 % with the radar alone).
 The radar then sees the track to one side, plot after plot, as `EmitterIds.check_radar`
 finds a track that an emitter's bearings drag: while cameras feed a track, the running mean
 of the radar's normalised azimuth residuals (`TrackTable.camera_lean`, `LEAN_MEMORY` a plot)
-stays within about `s0` of zero on a track the camera sees where the radar does. Once it
-leans `LEAN_SIGMAS` of `s0`, no camera may update the track for the sensor memory
-(`TrackTable.cameras_barred_until`): the radar's plots alone place it again, and then the
-camera's lines are judged afresh, where the drone's own fits it best.
+stays within about its own sigma `s0` of zero on a track the camera sees where the radar
+does. Once it leans `LEAN_SIGMAS` of `s0`, no camera may update the track for the sensor
+memory (`TrackTable.cameras_barred_until`): the radar's plots alone place it again, and
+then the camera's lines are judged afresh, where the drone's own fits it best.
 """
 
 from __future__ import annotations

@@ -487,11 +487,11 @@ class Tracker:
             # A bearing that cannot tell two placed tracks apart moves neither, unless the
             # holder's record vouches for it, but still says what its emitter's track is: a
             # drone (its link).
-            rivals = firm & near & ~excluded
-            shared = cannot_tell_apart(raw, hyps, rivals, k)
+            placed_now = firm & near & ~excluded
+            shared = cannot_tell_apart(raw, hyps, placed_now, k)
             if shared.any():
                 shared[shared] = ~self.emitter_ids.vouched(
-                    table, scan, raw, hyps.subset(shared), rivals
+                    table, scan, raw, hyps.subset(shared), placed_now
                 )
             if shared.any():
                 self._observe(scan, hyps.subset(shared), gated)
