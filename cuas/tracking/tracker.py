@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
-from cuas.tracking import camera_drag, kernel_cache, kernels, radar_kernels
+from cuas.tracking import camera_drag, kernel_cache, kernels, radar_kernels, site_classes
 from cuas.tracking.angle_screening import (
     cannot_tell_apart,
     contested_pairs,
@@ -589,6 +589,9 @@ class Tracker:
             table.t_update[rows] = scan.t
             table.last_hit[rows, scan.sensor] = scan.t
             table.last_named[rows[self._naming(scan, assigned.det)], scan.sensor] = scan.t
+            if angle_only and scan.labels is not None:
+                probs = scan.labels.class_probs[assigned.det]
+                site_classes.record(table, rows, scan.sensor, probs)
             if angle_only and not camera and self.refit is not None:
                 passive = ~placed[rows]
                 self.refit.record(table.track_id[rows[passive]], scan, assigned.det[passive])
@@ -971,6 +974,9 @@ class Tracker:
             observable[ask] = crossing_at_track(x, recent, sites, least, *lines) & (
                 crossing_at_track(_beyond(x, table.P[:n][ask], sites), recent, sites, least, *lines)
             )
+            # ... and its sites agree on what it is: two that do not see two objects.
+            odds = table.site_drone_odds[:n][ask]
+            observable[ask] &= ~site_classes.disagree(odds, recent)
             # Where a working radar looks, its verdict comes first: it places the target, or
             # after `radar_veto_scans` looks at nothing the track is a ghost (or a transmitter
             # too small for it). Confirmed before that, a crossing of two objects' lines of

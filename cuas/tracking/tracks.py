@@ -53,6 +53,7 @@ class TrackRows:
     emitter_odds_t: NDArray[np.float64]
     camera_lean: NDArray[np.float32]
     cameras_barred_until: NDArray[np.float64]
+    site_drone_odds: NDArray[np.float32]
     barred_emitter: NDArray[np.object_]
     bar_refused: NDArray[np.bool_]
     mode_p: NDArray[np.float64]
@@ -103,6 +104,7 @@ class TrackTable:
         "emitter_odds_t",
         "camera_lean",
         "cameras_barred_until",
+        "site_drone_odds",
         "barred_emitter",
         "bar_refused",
         "mode_p",
@@ -187,6 +189,10 @@ class TrackTable:
         # lean said a camera's lines drag it (camera_drag.py).
         self.camera_lean = np.zeros(capacity, dtype=np.float32)
         self.cameras_barred_until = np.full(capacity, -np.inf)
+        # Per site, the log odds of drone against bird its detections given to the track
+        # said (site_classes.py): sites of a track of angles alone that disagree see two
+        # objects.
+        self.site_drone_odds = np.zeros((capacity, self.n_sensors), dtype=np.float32)
         self.barred_emitter = np.full((capacity, BARRED_SLOTS), None, dtype=object)
         # ... and which of those bars a refused claim set (`EmitterIds.claim_fits`): those may
         # be lifted once the emitter's bearings fit the track (`EmitterIds.check`).
@@ -248,6 +254,7 @@ class TrackTable:
         self.emitter_odds_t[rows] = t
         self.camera_lean[rows] = 0.0
         self.cameras_barred_until[rows] = -np.inf
+        self.site_drone_odds[rows] = 0.0
         self.barred_emitter[rows] = None
         self.bar_refused[rows] = False
         self.mode_p[rows] = self.mode_prior
