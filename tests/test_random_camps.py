@@ -24,7 +24,9 @@ kept for an alert on a crossing of a camera's line of sight and a finder's beari
 (`CROSSING_KEPT`), or on a bird flock that took a hidden drone's emitter id (`FLOCK_KEPT`):
 no alert where no hostile drone is. Camps flown without their radar, kept for a swarm heard
 and never tracked (`NO_RADAR_KEPT`): every member of the swarm is alerted on before it enters
-the perimeter, and no alert where no hostile drone is. Camps kept for a swarm member left
+the perimeter, and no alert where no hostile drone is; and for two cameras' lines, one to a
+drone and one to birds, that crossed (`NO_RADAR_LABELS_KEPT`): no alert where no hostile
+drone is. Camps kept for a swarm member left
 without a track of its own where the radar alone held one (`OWN_TRACK_KEPT`): no more of the
 swarm's drone-cycles without one than with the radar alone.
 """
@@ -282,6 +284,11 @@ FLOCK_KEPT = (188, 291, 308, 628)
 # camp 18 one was counted warned of when kept, by a swarm track 262 m off with 214 m of
 # sigma, never by a track of its own (session 34).
 NO_RADAR_KEPT = (12, 18)
+# ... and camps 14 and 34 (session 36), where one camera's lines to a drone crossed another's
+# to a bird flock, 400-700 m from any hostile drone: the crossing was confirmed and warned of
+# (1 and 2 alerts). A track of angles alone whose sites disagree on what it is stays
+# tentative now (site_classes.py).
+NO_RADAR_LABELS_KEPT = (14, 34)
 # seed: share of the swarm's drone-cycles near the camp (1.5 km) without a track of their own,
 # every sensor against the radar alone, when kept (150 s). Camps 181 and 194 (seeds 165-209),
 # 616 (seeds 600-644) and 1017 (seeds 1000-1044, unseen when run): 18, 22, 4.5 and 38 %
@@ -289,8 +296,11 @@ NO_RADAR_KEPT = (12, 18)
 # the radar saw the pair as one plot) was pulled onto that neighbour by its bearings, 3
 # degrees wide, which fell in both radar tracks' gates: two tracks stood on one drone and
 # none on the other. Now a bearing two placed tracks gate moves neither
-# (`angle_screening.cannot_tell_apart`): 0.7, 0, 0 and 0 %.
-OWN_TRACK_KEPT = (181, 194, 616, 1017)
+# (`angle_screening.cannot_tell_apart`): 0.7, 0, 0 and 0 %. Camp 1120 (seeds 1100-1144,
+# session 36): 8.2 % against 0.8 %, while a camera that missed a swarm drone held its radar
+# track on the line to a neighbour 100 m nearer, 36-127 m off the drone for 20 s; now the
+# radar's lean bars the camera a while (camera_drag.py): 3.8 %.
+OWN_TRACK_KEPT = (181, 194, 616, 1017, 1120)
 OWN_TRACK_SLACK = 0.03
 
 # Camp 52 (150 s): tracks near its flock beyond one per bird, 2.70 per cycle while a track
@@ -524,6 +534,13 @@ def test_without_a_radar_the_swarm_heard_is_tracked_and_alerted(no_radar_run) ->
     entered, unalerted, _ = _unalerted(camp, swarm, cycles, alerts)
     assert entered >= 4  # the swarm reached the camp: the test is not empty
     assert unalerted == 0, (camp.seed, unalerted, entered)
+    assert_no_alert_on_nothing(no_radar_run)
+
+
+@pytest.mark.parametrize("no_radar_run", NO_RADAR_LABELS_KEPT, indirect=True)
+def test_without_a_radar_two_cameras_seeing_a_drone_and_a_bird_raise_no_alert(
+    no_radar_run,
+) -> None:
     assert_no_alert_on_nothing(no_radar_run)
 
 
