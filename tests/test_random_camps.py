@@ -141,6 +141,7 @@ LONGER_S = {
     194: 150.0,
     616: 150.0,
     1017: 150.0,
+    1120: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
