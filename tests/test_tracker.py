@@ -444,6 +444,13 @@ def finder_bearing(t: float, target: np.ndarray, emitter: str) -> Scan:
     return Scan(1, t, z, np.array([[np.radians(3.0) ** 2]]), FINDER, labels)
 
 
+@pytest.fixture(params=[True, False])
+def kernels_on(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """The test once with the compiled kernels and once with their numpy reference."""
+    monkeypatch.setattr(kernels, "ENABLED", request.param)
+    return request.param
+
+
 def radar_tracks(drones: np.ndarray) -> tuple[Tracker, np.random.Generator]:
     """A tracker (a radar and a finder) after 8 s of radar scans of `drones`, each now held
     by a firm track; and the noise's generator, to go on."""
@@ -462,32 +469,25 @@ def firm_track_nearest(trk: Tracker, position: np.ndarray) -> int:
     return int(firm[np.linalg.norm(table.x[firm, :3] - position, axis=1).argmin()])
 
 
-@pytest.mark.parametrize("kernels_on", [True, False])
-def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_on) -> None:
+def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_on: bool) -> None:
     """Two drones of a swarm 40 m apart, 1.8 km out, each held by the radar; the track of B
     holds A's link (bound while the radar saw them as one). A's bearing, 3 degrees wide, falls
     in both tracks' gates: it names the emitter but cannot say which track is A, so it moves
     neither, and B's track keeps the id. With A unseen by the radar (a drone too small for
     it), the same bearing in B's gate alone updates B's track."""
     a, b = np.array([0.0, 1800.0, 100.0]), np.array([40.0, 1800.0, 100.0])
-    enabled = kernels.ENABLED
-    kernels.ENABLED = kernels_on
-    try:
-        for radar_sees_a, moved in ((True, False), (False, True)):
-            trk, _ = radar_tracks(np.array([a, b]) if radar_sees_a else b[None])
-            table = trk.tracks
-            row = firm_track_nearest(trk, b)
-            table.emitter_id[row] = "ELRS-A"
-            trk.process(finder_bearing(T0 + 7.5, a, "ELRS-A"))
-            assert (table.last_hit[row, 1] == T0 + 7.5) == moved, radar_sees_a
-            assert table.emitter_id[row] == "ELRS-A"
-    finally:
-        kernels.ENABLED = enabled
+    for radar_sees_a, moved in ((True, False), (False, True)):
+        trk, _ = radar_tracks(np.array([a, b]) if radar_sees_a else b[None])
+        table = trk.tracks
+        row = firm_track_nearest(trk, b)
+        table.emitter_id[row] = "ELRS-A"
+        trk.process(finder_bearing(T0 + 7.5, a, "ELRS-A"))
+        assert (table.last_hit[row, 1] == T0 + 7.5) == moved, radar_sees_a
+        assert table.emitter_id[row] == "ELRS-A"
 
 
-@pytest.mark.parametrize("kernels_on", [True, False])
 def test_a_radar_track_its_links_bearings_single_out_takes_them_despite_a_neighbour(
-    kernels_on,
+    kernels_on: bool,
 ) -> None:
     """Two drones of a swarm 150 m apart, 1.8 km out, each held by the radar. A's bearings
     fall in both tracks' gates. Where A's own track holds A's link, they fit it better than
@@ -495,35 +495,29 @@ def test_a_radar_track_its_links_bearings_single_out_takes_them_despite_a_neighb
     holder (`EmitterIds.vouched`) they update it. Where B's track holds A's link, the same
     bearings fit the neighbour better, and never move it."""
     a, b = np.array([0.0, 1800.0, 100.0]), np.array([150.0, 1800.0, 100.0])
-    enabled = kernels.ENABLED
-    kernels.ENABLED = kernels_on
-    try:
-        for holder, moves in ((a, True), (b, False)):
-            trk, rng = radar_tracks(np.array([a, b]))
-            table = trk.tracks
-            row = firm_track_nearest(trk, holder)
-            table.emitter_id[row] = "ELRS-A"
-            moved = []
-            for k in range(8):
-                t = T0 + 7.5 + k
-                trk.process(finder_bearing(t, a, "ELRS-A"))
-                moved.append(bool(table.last_hit[row, 1] == t))
-                trk.process(scan(T0 + 8 + k, np.array([a, b]), rng))
-            assert not moved[0], holder
-            assert moved[-1] == moves, (holder, moved)
-            assert any(moved) == moves, (holder, moved)
-            if moves:  # (the wrong holder, which they pass on one side, loses it: `check`)
-                assert table.emitter_id[row] == "ELRS-A"
-    finally:
-        kernels.ENABLED = enabled
+    for holder, moves in ((a, True), (b, False)):
+        trk, rng = radar_tracks(np.array([a, b]))
+        table = trk.tracks
+        row = firm_track_nearest(trk, holder)
+        table.emitter_id[row] = "ELRS-A"
+        moved = []
+        for k in range(8):
+            t = T0 + 7.5 + k
+            trk.process(finder_bearing(t, a, "ELRS-A"))
+            moved.append(bool(table.last_hit[row, 1] == t))
+            trk.process(scan(T0 + 8 + k, np.array([a, b]), rng))
+        assert not moved[0], holder
+        assert moved[-1] == moves, (holder, moved)
+        assert any(moved) == moves, (holder, moved)
+        if moves:  # (the wrong holder, which they pass on one side, loses it: `check`)
+            assert table.emitter_id[row] == "ELRS-A"
 
 
 # --- a radar track's echo -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kernels_on", [True, False])
 def test_only_a_plot_well_inside_its_gate_makes_a_firm_bearings_only_track_an_echo(
-    kernels_on,
+    kernels_on: bool,
 ) -> None:
     """Track 0 a radar placed takes plot 0, which also falls in the gate of track 1, made of
     bearings alone. Near the middle of a firm track 1's gate (its echo gate, as the tracker
@@ -540,21 +534,16 @@ def test_only_a_plot_well_inside_its_gate_makes_a_firm_bearings_only_track_an_ec
         (gate, 16.0, False),
         (np.inf, 16.0, True),
     ]
-    enabled = kernels.ENABLED
-    kernels.ENABLED = kernels_on
-    try:
-        for echo, d2, shadow in cases:
-            raw = Hypotheses(
-                np.array([0, 1]),
-                np.array([0, 0]),
-                np.array([1.0, d2]),
-                np.zeros((2, 3)),
-                np.zeros((2, 3, 3)),
-                np.zeros((2, 3, 6)),
-            )
-            assigned = raw.subset(np.array([True, False]))
-            shadowed, crowded = _plots_elsewhere(raw, assigned, placed, np.array([np.inf, echo]))
-            assert shadowed.tolist() == [False, shadow], (echo, d2)
-            assert not crowded.any()
-    finally:
-        kernels.ENABLED = enabled
+    for echo, d2, shadow in cases:
+        raw = Hypotheses(
+            np.array([0, 1]),
+            np.array([0, 0]),
+            np.array([1.0, d2]),
+            np.zeros((2, 3)),
+            np.zeros((2, 3, 3)),
+            np.zeros((2, 3, 6)),
+        )
+        assigned = raw.subset(np.array([True, False]))
+        shadowed, crowded = _plots_elsewhere(raw, assigned, placed, np.array([np.inf, echo]))
+        assert shadowed.tolist() == [False, shadow], (echo, d2)
+        assert not crowded.any()
