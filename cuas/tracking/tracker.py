@@ -446,6 +446,7 @@ class Tracker:
         hyps = self.hypothesise(x, P, scan, threshold)
         glimpsed = np.zeros(n, dtype=bool)  # looked at but neither hit nor missed
         angle_only = not scan.model.can_initiate
+        camera = angle_only and scan.model.charges_misses
         firm = table.status[:n] != TENTATIVE
         placed = self._updated_by(table.last_hit[:n], self.localising)
         # Which tracks lie in an angle-only sensor's field of regard, once a scan: the
@@ -498,7 +499,7 @@ class Tracker:
                 hyps = hyps.subset(~shared)
         else:
             hyps = hyps.subset(~excluded[hyps.track])
-            if self.viewing[scan.sensor] and len(hyps):
+            if camera and len(hyps):
                 # A track the camera's lines dragged waits for the radar (camera_drag.py).
                 barred = camera_drag.barred(table, scan.t)[hyps.track]
                 glimpsed[hyps.track[barred]] = True  # neither hit nor missed
@@ -546,7 +547,6 @@ class Tracker:
                 self._learn_noise(scan, assigned)
         if emitters is not None and len(assigned):
             assigned = self.emitter_ids.screen_claims(table, scan, assigned, emitters)
-        camera = angle_only and scan.model.charges_misses
         if camera and self.refit is not None and len(assigned):
             assigned, glimpses = self._camera_sightings(scan, assigned, placed)
             glimpsed[glimpses] = True
@@ -556,11 +556,12 @@ class Tracker:
         rows = assigned.track
         if radar and len(assigned):
             self._reidentified(self.emitter_ids.check_radar(table, assigned))
-            fed = self._updated_by(table.last_hit[:n], self.viewing, scan.t)
-            fed &= table.uas_id[:n] == None  # noqa: E711 (its drone's reports place it)
-            self.stats.camera_drags += camera_drag.check(
-                table, assigned, fed, scan.t, self.rules.memory_s
-            ).size
+            if self.viewing.any():  # a camp with cameras
+                fed = self._updated_by(table.last_hit[:n], self.viewing, scan.t)
+                fed &= table.uas_id[:n] == None  # noqa: E711 (its drone's reports place it)
+                self.stats.camera_drags += camera_drag.check(
+                    table, assigned, fed, scan.t, self.rules.memory_s
+                ).size
         if rows.size:
             weighed = None
             if radar and self.weigh_formation_plots:
