@@ -53,6 +53,7 @@ class TrackRows:
     emitter_odds_t: NDArray[np.float64]
     camera_lean: NDArray[np.float32]
     cameras_barred_until: NDArray[np.float64]
+    t_camera_line: NDArray[np.float64]
     site_drone_odds: NDArray[np.float32]
     barred_emitter: NDArray[np.object_]
     bar_refused: NDArray[np.bool_]
@@ -104,6 +105,7 @@ class TrackTable:
         "emitter_odds_t",
         "camera_lean",
         "cameras_barred_until",
+        "t_camera_line",
         "site_drone_odds",
         "barred_emitter",
         "bar_refused",
@@ -189,6 +191,9 @@ class TrackTable:
         # lean said a camera's lines drag it (camera_drag.py).
         self.camera_lean = np.zeros(capacity, dtype=np.float32)
         self.cameras_barred_until = np.full(capacity, -np.inf)
+        # When a camera's line of sight last fell in the track's gate, whether it updated the
+        # track or not (a glimpse, a contested line): a camera still sees something there.
+        self.t_camera_line = np.full(capacity, -np.inf)
         # Per site, the log odds of drone against bird its detections given to the track
         # said (site_classes.py): sites of a track of angles alone that disagree see two
         # objects.
@@ -254,6 +259,7 @@ class TrackTable:
         self.emitter_odds_t[rows] = t
         self.camera_lean[rows] = 0.0
         self.cameras_barred_until[rows] = -np.inf
+        self.t_camera_line[rows] = -np.inf
         self.site_drone_odds[rows] = 0.0
         self.barred_emitter[rows] = None
         self.bar_refused[rows] = False
