@@ -913,7 +913,11 @@ class Tracker:
             # Except on a transmitter that the radar keeps looking at and not seeing (two
             # finders hear one emitter id on it, no radar ever placed it, and no radar track
             # holds what the radar sees there): a drone too small for the radar is confirmed
-            # by what hears it.
+            # by what hears it. Without a radar at work, on any transmitter: in a loose
+            # swarm the cameras' lines are contested or glimpses, no camera's look is an
+            # opportunity, and the members' tracks stayed tentative, updated for a minute
+            # (random camp 10 without its radar, three finders and three cameras: one of
+            # seven drones alerted before entering the perimeter).
             covered = hit.copy()
             heard = transmitting(
                 table,
@@ -924,7 +928,8 @@ class Tracker:
                 self.rules.heard_s,
             )
             heard &= ~placed & ~table.shadowed[:n]
-            heard &= table.unseen[:n] >= self.rules.radar_veto_scans
+            if scan.t - self.radar_t <= self.rules.memory_s:  # a radar at work
+                heard &= table.unseen[:n] >= self.rules.radar_veto_scans
             # ... once its range had time to converge along the lines of sight.
             heard &= scan.t - table.t_birth[:n] >= self.rules.transmitter_confirm_s
             covered[hit] = ~self._watched(table.x[:n][hit, :3]) | heard[hit]
