@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from cuas.tracking import running_lean
 from cuas.tracking.gating import Hypotheses
 from cuas.tracking.tracks import TrackTable
 
@@ -47,10 +48,8 @@ def check(
         return pairs
     rows = assigned.track[pairs]
     z = assigned.y[pairs, AZIMUTH] / np.sqrt(assigned.S[pairs, AZIMUTH, AZIMUTH])
-    keep = LEAN_MEMORY
-    lean = keep * table.camera_lean[rows].astype(np.float64) + (1.0 - keep) * z
-    s0 = np.sqrt((1.0 - keep) / (1.0 + keep))
-    dragged = np.abs(lean) >= LEAN_SIGMAS * s0
+    lean = running_lean.step(table.camera_lean[rows], z, LEAN_MEMORY)
+    dragged = np.abs(lean) >= LEAN_SIGMAS * running_lean.sigma(LEAN_MEMORY)
     table.camera_lean[rows] = np.where(dragged, 0.0, lean)
     out = rows[dragged]
     table.cameras_barred_until[out] = t + bar_s

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.tracking import kernels, pair_kernels
+from cuas.tracking import kernels, pair_kernels, running_lean
 from cuas.tracking.angle_screening import ambiguous_angles
 from cuas.tracking.emitter_binding import EmitterEvidence, log_det
 from cuas.tracking.emitter_claims import EmitterClaims
@@ -171,11 +171,10 @@ class EmitterIds:
         if not held.any():
             return []
         rows = assigned.track[held]
-        y, S = assigned.y[held, 1], assigned.S[held, 1, 1]
-        keep = RADAR_MEMORY
-        lean = keep * table.radar_lean[rows].astype(np.float64) + (1.0 - keep) * y / np.sqrt(S)
+        z = assigned.y[held, 1] / np.sqrt(assigned.S[held, 1, 1])
+        lean = running_lean.step(table.radar_lean[rows], z, RADAR_MEMORY)
         table.radar_lean[rows] = lean
-        s0 = np.sqrt((1.0 - keep) / (1.0 + keep))
+        s0 = running_lean.sigma(RADAR_MEMORY)
         released = rows[np.abs(lean) >= RADAR_LEAN_SIGMAS * s0].tolist()
         for row in released:
             _release(table, row)
@@ -271,9 +270,9 @@ class EmitterIds:
             z[hyps.det[with_holder]] = y / np.sqrt(S)
         fitted = ~np.isnan(z[dets])
         lean = table.emitter_lean[rows, scan.sensor].astype(np.float64)
-        lean[fitted] = keep * lean[fitted] + (1.0 - keep) * z[dets][fitted]
+        lean[fitted] = running_lean.step(lean[fitted], z[dets][fitted], keep)
         table.emitter_lean[rows, scan.sensor] = lean
-        s0 = np.sqrt((1.0 - keep) / (1.0 + keep))
+        s0 = running_lean.sigma(keep)
         return np.where(fitted, np.clip((np.abs(lean) / s0 - 2.0) / 2.0, 0.0, 1.0), 0.0)
 
     def bind(
