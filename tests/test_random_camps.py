@@ -142,6 +142,7 @@ LONGER_S = {
     616: 150.0,
     1017: 150.0,
     1120: 150.0,
+    701: 150.0,
 }
 # seed: share of the time the hidden drone had a firm track within 300 m, when kept. On both,
 # the radar's silence buried its confirmed track, 80-370 m from it, while a camera saw it and
@@ -172,7 +173,12 @@ LONGER_S = {
 # bearings, no longer reserved for it, went to no track, and it died 95 s in, its successor
 # starting at 150 s; 0.94 once only a plot well inside a firm track's gate makes it an echo
 # (tracker.ECHO_PROBABILITY).
+# Camp 701 (seeds 700-744, session 37; two finders, the drone 1.6 km out, 42 m up): 0.55 while
+# its track, started where a camera's line to another object 11 degrees up crossed a finder's
+# bearing, kept that crossing's height, 330 m above the drone, for 70 s; 0.91 once a height
+# only a track's birth measured lapses to the prior (`Tracker._unborn_height`).
 HIDDEN_KEPT = {
+    701: 0.91,
     6: 0.94,
     91: 1.0,
     15: 0.96,
@@ -284,7 +290,11 @@ FLOCK_KEPT = (188, 291, 308, 628)
 # enters. The inbound drones fly no link, and without a radar only a camera sees them: on
 # camp 18 one was counted warned of when kept, by a swarm track 262 m off with 214 m of
 # sigma, never by a track of its own (session 34).
-NO_RADAR_KEPT = (12, 18)
+# Camp 10 (session 37; three finders, three cameras): 6 of 7 hostile drones entered unalerted,
+# the swarm's tracks, each updated by its own link's bearings, tentative for a minute, since
+# where cameras looked only they decided confirmation and their lines in a loose swarm were
+# contested or glimpses. Without a radar at work a transmitter's bearings now count (0 of 7).
+NO_RADAR_KEPT = (10, 12, 18)
 # ... and camps 14 and 34 (session 36), where one camera's lines to a drone crossed another's
 # to a bird flock, 400-700 m from any hostile drone: the crossing was confirmed and warned of
 # (1 and 2 alerts). A track of angles alone whose sites disagree on what it is stays
