@@ -1,5 +1,5 @@
 """A bearings-only track's height that only its birth measured does not outlive the sensor
-memory (`Tracker._unborn_height`): a camera's single look that crossed a finder's bearing
+memory (`Tracker._lapse_birth_height`): a camera's single look that crossed a finder's bearing
 is a glimpse, and its height is the height prior's once the finders alone carry the track."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_once_the_sensor_memory_has_passed_the_track_takes_the_height_prior() ->
 
 
 def test_without_the_rule_the_glimpse_s_height_stays(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tracker_module.Tracker, "_unborn_height", lambda *args: None)
+    monkeypatch.setattr(tracker_module.Tracker, "_lapse_birth_height", lambda *args: None)
     position, sigma = only_track(run(15.0))
     assert abs(position[2] - LOOKED_AT_M) < 30.0
     assert sigma < 100.0

@@ -176,7 +176,7 @@ LONGER_S = {
 # Camp 701 (seeds 700-744, session 37; two finders, the drone 1.6 km out, 42 m up): 0.55 while
 # its track, started where a camera's line to another object 11 degrees up crossed a finder's
 # bearing, kept that crossing's height, 330 m above the drone, for 70 s; 0.91 once a height
-# only a track's birth measured lapses to the prior (`Tracker._unborn_height`).
+# only a track's birth measured lapses to the prior (`Tracker._lapse_birth_height`).
 HIDDEN_KEPT = {
     701: 0.91,
     6: 0.94,

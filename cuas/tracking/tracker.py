@@ -116,7 +116,7 @@ class TrackerStats:
     late_updates: int = 0
     passive_refits: int = 0
     passive_courses: int = 0  # bearings-only tracks given their lines' course (bearings_tma.py)
-    unborn_heights: int = 0  # bearings-only tracks whose birth's height went unconfirmed
+    birth_heights_lapsed: int = 0  # bearings-only tracks whose birth's height went unconfirmed
     disowned: int = 0  # passive tracks whose camera sightings were a radar track's object
     camera_drags: int = 0  # radar tracks a camera's lines dragged, barred from cameras a while
 
@@ -1252,7 +1252,7 @@ class Tracker:
             # Each motion mode, as predicted now, takes a small drone's velocity prior, then
             # what the lines of sight give.
             modes = self._predicted_modes(np.array([row]), t)
-            self._unborn_height(row, t, modes)
+            self._lapse_birth_height(row, t, modes)
             self._hold_speed(row, t, modes)
             if self._follow_course(tid, row, t, modes):
                 continue
@@ -1263,7 +1263,7 @@ class Tracker:
             self.stats.passive_refits += 1
         self.refit.forget(gone)
 
-    def _unborn_height(self, row: int, t: float, modes: ModeArrays) -> None:
+    def _lapse_birth_height(self, row: int, t: float, modes: ModeArrays) -> None:
         """Bearings-only track `row` (its `modes`, predicted to `t`), whose height only its
         birth measured (no sensor measuring height has updated it since), takes the height
         prior once the sensor memory has passed since: a camera's one look is a glimpse
@@ -1294,7 +1294,7 @@ class Tracker:
             return  # about as vague as the prior already (`_bound_height` holds it there)
         self._prior_height(xm, Pm, np.array([0]))
         self._store(row, t, modes)
-        self.stats.unborn_heights += 1
+        self.stats.birth_heights_lapsed += 1
 
     def _hold_speed(self, row: int, t: float, modes: ModeArrays) -> None:
         """Bearings-only track `row` (its `modes`, predicted to `t`), if it moves faster than
