@@ -39,11 +39,11 @@ AZIMUTH = 1  # a radar plot's azimuth, in its measurement vector
 def check(
     table: TrackTable, assigned: Hypotheses, fed: NDArray[np.bool_], t: float, bar_s: float
 ) -> Index:
-    """A radar scan's plots `assigned` to tracks, against the rows that cameras `fed` (one
-    flag per table row): their leans move by the plots' normalised azimuth residuals; a row
+    """A radar scan's plots `assigned` to tracks, those whose tracks cameras `fed` (one flag
+    per pair): their tracks' leans move by the plots' normalised azimuth residuals; a track
     whose lean reaches `LEAN_SIGMAS` is barred from cameras until `t + bar_s`, and its lean
     starts over. Returns the rows found dragged."""
-    pairs = np.flatnonzero(fed[assigned.track])
+    pairs = np.flatnonzero(fed)
     if not pairs.size:
         return pairs
     rows = assigned.track[pairs]

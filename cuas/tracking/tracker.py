@@ -564,9 +564,9 @@ class Tracker:
         rows = assigned.track
         if radar and len(assigned):
             self._reidentified(self.emitter_ids.check_radar(table, assigned))
-            if self.viewing.any():  # a camp with cameras
-                fed = self._updated_by(table.last_hit[:n], self.viewing, scan.t)
-                fed &= table.uas_id[:n] == None  # noqa: E711 (its drone's reports place it)
+            if self.viewing.any():  # a camp with cameras: were the plots' tracks camera-fed?
+                fed = self._updated_by(table.last_hit[rows], self.viewing, scan.t)
+                fed &= table.uas_id[rows] == None  # noqa: E711 (its drone's reports place it)
                 self.stats.camera_drags += camera_drag.check(
                     table, assigned, fed, scan.t, self.rules.memory_s
                 ).size
