@@ -15,7 +15,9 @@ has a track: a formation's tracks may gather on some of its drones), and the tra
 alerts whose object changed while they were active (the object each alert's track held, by
 the same CLEAR-MOT correspondences over every object), and the hostile drones that entered
 the perimeter with no alert on them before they did (with every sensor and with the radar
-alone); then the table, its medians and its worst camp.
+alone; and of those, how many no radar nor two sensor sites at once covered in the minute
+before: no sensors of the camp could have placed them); then the table, its medians and its
+worst camp.
 
     .venv/bin/python -m benchmarks.robustness [--camps 30] [--first 0] [--duration 150]
         [--formation] [--no-radar] [--json FILE] [--keep DIR]
@@ -58,6 +60,7 @@ from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import read_records
 from cuas.service.replay import replay
 from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
+from cuas.tracking.coverage import SensorGeometry
 from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
 from simulators.scoring import (
@@ -81,6 +84,10 @@ SWARM_NEAR_M = 1500.0
 OWN_TRACK_M = 50.0
 RF_NEAR_M = 300.0
 ZONE_DWELL_S = 20.0  # a hostile drone this long in a warning zone must have been alerted there
+# A drone is placeable when a radar, or two sites at once, covered it this long in the
+# UNPLACED_WINDOW_S before it entered (a passive track is confirmed after 3 s of crossing).
+PLACED_S = 3.0
+UNPLACED_WINDOW_S = 60.0
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -122,6 +129,10 @@ class CampResult:
     drones_entering: int = 0
     unalerted_all: int = 0
     unalerted_radar: int | float = 0  # NaN: flown without its radar
+    # ... of those unalerted with every sensor, the drones that no radar, nor two sites at
+    # once (a finder counts if the drone flies a link), covered for PLACED_S in the minute
+    # before they entered (`_unplaced`): no sensors of the camp could have placed them.
+    unalerted_unplaced: int = 0
     # Hostile drones (the radar-hidden one aside) that spent ZONE_DWELL_S or more in a warning
     # zone and never entered the perimeter (loiterers, drones passing wide), and those never
     # alerted while there (every sensor).
@@ -463,22 +474,24 @@ def _unalerted(
     truth: dict[float, TruthFrame],
     cycles: list[wire.TrackCycle],
     alerts: list[wire.Alert],
-) -> tuple[int, int, list[float]]:
+) -> tuple[int, int, list[float], int]:
     """(hostile drones that entered the perimeter, those on which no alert was active before
-    they did, how long before they did the others first had one). An alert is on a drone
-    while its track is within `MATCH_M` of it, or within three of the track's published
-    sigmas."""
+    they did, how long before they did the others first had one, how many of the unalerted
+    no sensors could have placed (`_unplaced`)). An alert is on a drone while its track is
+    within `MATCH_M` of it, or within three of the track's published sigmas."""
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if zones.perimeter is None:
-        return 0, 0, []
+        return 0, 0, [], 0
     entered: dict[str, float] = {}  # drone -> when it entered
     warned: dict[str, float] = {}  # drone -> when an alert was first on it
+    paths: dict[str, list[tuple[float, np.ndarray]]] = {}  # drone -> (t, position) until then
     for cycle, _, drones, X, alerting in _alerting_frames(truth, cycles, alerts, _hostile(camp)):
         inside = zones.contains(X)[:, zones.perimeter]
         on = [t for t in cycle.tracks if t.track_id in alerting]
         for drone, x, now_inside in zip(drones, X, inside, strict=True):
             if drone.target_id in entered:
                 continue
+            paths.setdefault(drone.target_id, []).append((cycle.t, x))
             if now_inside:
                 entered[drone.target_id] = cycle.t
                 continue
@@ -489,7 +502,34 @@ def _unalerted(
                     warned[drone.target_id] = cycle.t
                     break
     leads = [round(t - warned[d], 1) for d, t in entered.items() if d in warned]
-    return len(entered), len(set(entered) - set(warned)), leads
+    missed = set(entered) - set(warned)
+    return len(entered), len(missed), leads, _unplaced(camp, {d: paths[d] for d in missed})
+
+
+def _unplaced(camp: RandomCamp, paths: dict[str, list[tuple[float, np.ndarray]]]) -> int:
+    """How many of the drones (each with its path up to entering the perimeter, sampled once
+    a cycle) no radar, nor two sites at once, covered for `PLACED_S` of the
+    `UNPLACED_WINDOW_S` before they entered, as the camp file's sensor geometry has it (a
+    finder covers a drone that flies a link). A radar is one site that places alone, a camera
+    or a finder half of a pair: a camera's line or a finder's bearing has no range."""
+    frame = camp.config.local_frame()
+    sites = [(s.kind, SensorGeometry.from_config(s, frame)) for s in camp.config.sensors]
+    emitting = {
+        t.target_id for t in camp.scenario.targets.targets if getattr(t, "rf_emitter", None)
+    }
+    unplaced = 0
+    for drone, path in paths.items():
+        t = np.array([p[0] for p in path])
+        recent = t >= t[-1] - UNPLACED_WINDOW_S
+        X = np.array([p[1] for p in path])[recent]
+        count = np.zeros(len(X))
+        for kind, geometry in sites:
+            if kind == "remote_id" or (kind == "rf" and drone not in emitting):
+                continue
+            count += geometry.covers(X) * (2.0 if kind == "radar" else 1.0)
+        step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+        unplaced += bool(np.sum(count >= 2.0) * step < PLACED_S)
+    return unplaced
 
 
 def _zone_presence(zones: ZoneSet, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -610,10 +650,13 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
         setattr(result, f"position_error_{name}", round(s.mean_position_error_m, 1))
         visible = _visible_gospa(camp, snapshots, cycles)
         setattr(result, f"gospa_visible_{name}", round(visible, 1))
-        result.drones_entering, unalerted, warnings = _unalerted(camp, truth, cycles, alerts)
+        result.drones_entering, unalerted, warnings, unplaced = _unalerted(
+            camp, truth, cycles, alerts
+        )
         setattr(result, f"unalerted_{name}", unalerted)
         if name == "all":
             result.warnings_s = warnings
+            result.unalerted_unplaced = unplaced
             result.zone_drones, result.zone_unalerted = _zone_unalerted(camp, truth, cycles, alerts)
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
@@ -702,6 +745,8 @@ def render(results: list[CampResult]) -> str:
         f"hostile drones that entered the perimeter unalerted: "
         f"{sum(r.unalerted_all for r in results)} of {sum(r.drones_entering for r in results)}"
         + (f" (radar alone {sum(r.unalerted_radar for r in compared)})" if compared else "")
+        + f", {sum(r.unalerted_unplaced for r in results)} of them covered by no radar nor two "
+        f"sites at once for {PLACED_S:.0f} s in the minute before"
         + f"; the others warned {_median_min([s for r in results for s in r.warnings_s])} "
         "before",
         f"hostile drones {ZONE_DWELL_S:.0f} s or more in a warning zone, never in the perimeter "

@@ -22,16 +22,19 @@ from benchmarks.robustness import (
     _detail,
     _rf_crossing_sigmas,
     _swarm_untracked,
+    _unplaced,
     _visible_gospa,
     _zone_presence,
     _zone_unalerted,
     render,
     run_camp,
+    without_radar,
 )
 from cuas import wire
 from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import RecordingWriter, read_records
 from cuas.topics import report_topic
+from cuas.tracking.coverage import SensorGeometry
 from simulators.random_camp import random_camp
 from simulators.scoring import TRUTH_TOPIC, TruthFrame, TruthTarget, read_truth, read_truth_frames
 
@@ -258,3 +261,46 @@ def test_a_swarm_drone_whose_neighbour_holds_every_track_near_it_has_no_track_of
     apart = distances([[505.0, 0.0, 80.0], [545.0, 0.0, 80.0]])
     assert _swarm_untracked(frame, apart, swarm) == (2, 0)
     assert _swarm_untracked(frame, None, swarm) == (2, 2)
+
+
+def covered_by(camp, kinds: set[str], count: int, emitting: bool = False) -> list[float] | None:
+    """A point at 100 m that exactly `count` of the camp's sensors of `kinds` cover (finders
+    only when `emitting`) and no other sensor of those kinds, or None."""
+    frame = camp.config.local_frame()
+    sites = [
+        SensorGeometry.from_config(s, frame)
+        for s in camp.config.sensors
+        if s.kind in kinds and (s.kind != "rf" or emitting)
+    ]
+    for r in range(300, 6000, 100):
+        for az in range(0, 360, 5):
+            x = np.array([[r * math.sin(math.radians(az)), r * math.cos(math.radians(az)), 100.0]])
+            if sum(bool(g.covers(x)[0]) for g in sites) == count:
+                return x[0].tolist()
+    return None
+
+
+def test_a_drone_no_two_sites_covered_could_not_have_been_placed() -> None:
+    """`_unplaced`: a silent drone that one camera alone covered for the minute before it
+    entered could not have been placed; one that two cameras covered together for 3 s, or a
+    radar, could. A finder counts only for a drone that flies a link (the swarm's)."""
+    camp = without_radar(random_camp(4))
+    one = covered_by(camp, {"camera"}, 1)
+    two = covered_by(camp, {"camera"}, 2)
+    assert one is not None and two is not None  # camp 4 has three cameras, two overlapping
+
+    def path(*points: list[float]) -> list[tuple[float, np.ndarray]]:
+        return [(T0 + k, np.array(p)) for k, p in enumerate(points)]
+
+    assert _unplaced(camp, {"in0": path(*[one] * 60)}) == 1
+    assert _unplaced(camp, {"in0": path(*([one] * 57 + [two] * 3))}) == 0
+    assert _unplaced(camp, {"in0": path(*([two] * 2 + [one] * 58))}) == 1  # too short
+    assert _unplaced(camp, {"in0": path(*([two] * 3 + [one] * 60))}) == 1  # over a minute ago
+    heard = covered_by(camp, {"camera", "rf"}, 2, emitting=True)
+    swarm_member = next(iter(camp.swarm_ids))
+    assert heard is not None
+    assert _unplaced(camp, {swarm_member: path(*[heard] * 10)}) == 0
+    with_radar = random_camp(4)
+    seen = covered_by(with_radar, {"radar"}, 1)
+    assert seen is not None
+    assert _unplaced(with_radar, {"in0": path(*[seen] * 5)}) == 0
