@@ -55,6 +55,8 @@ import msgspec
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from benchmarks import bounds
+from benchmarks.bounds import hidden_drone_bound, passive_motion
 from cuas import wire
 from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import read_records
@@ -149,6 +151,14 @@ class CampResult:
     # configured bearing sigmas combined). Under one, lines from the two sites are as good
     # as parallel there: the range is unobservable, whatever the tracker does.
     rf_crossing_sigmas: float = math.nan
+    # How well the camp's finders and cameras, as flown, allow that drone to be placed at all:
+    # the median, from when two finders hear it (`_two_finders_hear`), of the radius (root
+    # horizontal trace) of its position's posterior Cramér-Rao bound (bounds.py); NaN with
+    # fewer than two finders. An efficient tracker's median horizontal miss is 0.7-0.8 of it.
+    rf_bound_m: float = math.nan
+    # ... and the share of that time an efficient tracker would be within 300 m of it (the
+    # best `rf_only_within_300m` could be, on average).
+    rf_bound_within_300m: float = math.nan
     # Whether the published sigma of a track made by cameras/finders alone on that drone
     # agrees with its error: over such firm tracks and cycles, their number, the mean of
     # (error / pos_sigma_m)^2 (pos_sigma_m is the root of the covariance's trace, so 1 where
@@ -384,6 +394,19 @@ def _two_finders_hear(camp: RandomCamp) -> float | None:
     from the radar, finders reach 4-6 km); 10 s are allowed to gather bearings."""
     finders = [s for s in camp.config.sensors if s.kind == "rf"]
     return 10.0 if len(finders) >= 2 else None
+
+
+def _rf_bound(camp: RandomCamp) -> tuple[float, float]:
+    """(`CampResult.rf_bound_m`, `CampResult.rf_bound_within_300m`)."""
+    start = _two_finders_hear(camp)
+    if start is None:
+        return math.nan, math.nan
+    times, horizontal = hidden_drone_bound(camp, passive_motion(camp.config.tracker))
+    scored = horizontal[times >= start]
+    return (
+        round(float(np.median(bounds.radius(scored))), 1),
+        round(float(np.mean(bounds.within(scored, RF_NEAR_M))), 3),
+    )
 
 
 def _rf_crossing_sigmas(camp: RandomCamp) -> float:
@@ -666,6 +689,7 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
             result.swarm_switches_radar_per_drone = detail["swarm_switches_per_drone"]
             result.swarm_untracked_radar = detail["swarm_untracked"]
     result.rf_crossing_sigmas = round(_rf_crossing_sigmas(camp), 2)
+    result.rf_bound_m, result.rf_bound_within_300m = _rf_bound(camp)
     result.wall_s = round(time.perf_counter() - started, 1)
     return result
 
@@ -833,6 +857,25 @@ def _rf_line(results: list[CampResult]) -> str:
             f"{_per_cycle(scored, 'rf_track_horizontal_nees'):.2f}; vertically, a prior (nothing "
             f"that hears it measures height), {_median_of(scored, 'rf_track_vertical_m')} m, "
             f"(e/sigma)^2 {_per_cycle(scored, 'rf_track_vertical_nees'):.2f}"
+        )
+        bounded = [r for r in scored if not math.isnan(r.rf_bound_m)]
+        if bounded:
+            ratios = [r.rf_track_horizontal_m / r.rf_bound_m for r in bounded]
+            line += (
+                f"\n... against what the sensors allow (the posterior Cramér-Rao bound's radius, "
+                f"bounds.py; an efficient tracker misses by 0.7-0.8 of it): bound "
+                f"{_median_of(bounded, 'rf_bound_m')} m (median), horizontal miss over bound "
+                f"median {statistics.median(ratios):.2f}, over 1 on "
+                f"{sum(x > 1.0 for x in ratios)}/{len(ratios)}"
+            )
+    allowed = [r for r in heard if not math.isnan(r.rf_bound_within_300m)]
+    if allowed:
+        able = [r for r in allowed if r.rf_bound_within_300m >= 0.8]
+        line += (
+            f"\nan efficient tracker would be within 300 m 80 % of the time or more on "
+            f"{len(able)}/{len(allowed)} (the bound's share of the time, median "
+            f"{statistics.median(r.rf_bound_within_300m for r in allowed):.0%}); on those, "
+            f"the tracker was on {sum(r.rf_only_within_300m >= 0.8 for r in able)}/{len(able)}"
         )
     return line
 
