@@ -11,7 +11,8 @@ position: the covariance no unbiased estimator can beat, given
   azimuth (and elevation) sigma, revisit period and detection probability, each look's
   information weighted by its Pd (the information reduction factor of a look that may miss),
   a look counted only where the sensor's geometry covers the drone;
-- the drone's true path, at which the measurements' Jacobians are taken;
+- the drone's true path, at which the Jacobians of the tracker's own measurement models
+  (a finder's bearing, a camera's azimuth and elevation) are taken;
 - the motion model the tracker gives a track no radar placed (`passive_motion`): its quiet
   mode, nearly constant velocity, with the passive track's white acceleration;
 - a prior as vague as a new bearings-only track's (`PRIOR_SIGMAS`).
@@ -30,6 +31,7 @@ from numpy.typing import NDArray
 
 from cuas.config import TrackerConfig
 from cuas.tracking.coverage import SensorGeometry
+from cuas.tracking.measurements import BearingModel, CameraModel, MeasurementModel
 from cuas.tracking.motion import NearlyConstantVelocity
 from simulators.random_camp import RandomCamp
 
@@ -63,7 +65,10 @@ def hidden_drone_bound(
     looks: list[tuple[float, int]] = []
     sensors = [s for s in scenario.sensors if s.kind in ANGLE_KINDS]
     geometry = [SensorGeometry.from_config(s, frame) for s in sensors]
-    sites = [frame.to_enu(s.lat, s.lon, s.alt_m).reshape(3) for s in sensors]
+    models: list[MeasurementModel] = [
+        CameraModel(g) if s.kind == "camera" else BearingModel(g)
+        for s, g in zip(sensors, geometry, strict=True)
+    ]
     for i, s in enumerate(sensors):
         looks += [(float(t), i) for t in np.arange(0.0, scenario.duration_s, s.update_period_s)]
     looks.sort()
@@ -85,10 +90,11 @@ def hidden_drone_bound(
             continue
         s = sensors[i]
         pd = scenario.models[s.id].pd
-        p = float(pd(np.linalg.norm(position - sites[i]))) if callable(pd) else float(pd)
-        H = np.zeros((2 if s.kind == "camera" else 1, 6))
-        H[:, :3] = _angles(position - sites[i], s.kind == "camera")
-        P = _informed(P, H, np.radians([s.sigma_az_deg, s.sigma_el_deg][: H.shape[0]]), p)
+        reach = float(np.linalg.norm(position - geometry[i].frame.position))
+        p = float(pd(reach)) if callable(pd) else float(pd)
+        _, H = models[i].predict(np.concatenate([position, np.zeros(3)])[None])
+        sigmas = np.radians([s.sigma_az_deg, s.sigma_el_deg][: models[i].dim])
+        P = _informed(P, H[0], sigmas, p)
     return times, horizontal
 
 
@@ -118,15 +124,3 @@ def _informed(P: Array, H: Array, sigmas: Array, p: float) -> Array:
     """Covariance `P` (6, 6) after a look measuring `H` (m, 6) with `sigmas` (m,) that sees
     the target with probability `p`: its information weighted by `p`."""
     return np.linalg.inv(np.linalg.inv(P) + p * (H.T / sigmas**2) @ H)
-
-
-def _angles(d: Array, with_elevation: bool) -> Array:
-    """Jacobians (1 or 2, 3) of the azimuth (and elevation) of offset `d` from a site."""
-    e, n, u = d
-    rho2 = max(e * e + n * n, 1.0)
-    rho = np.sqrt(rho2)
-    r2 = rho2 + u * u
-    rows = [[n / rho2, -e / rho2, 0.0]]
-    if with_elevation:
-        rows.append([-e * u / (r2 * rho), -n * u / (r2 * rho), rho / r2])
-    return np.array(rows)
