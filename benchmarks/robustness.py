@@ -55,8 +55,7 @@ import msgspec
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from benchmarks import bounds
-from benchmarks.bounds import hidden_drone_bound, passive_motion
+from benchmarks.bounds import hidden_drone_bound, passive_motion, radius, within
 from cuas import wire
 from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import read_records
@@ -404,8 +403,8 @@ def _rf_bound(camp: RandomCamp) -> tuple[float, float]:
     times, horizontal = hidden_drone_bound(camp, passive_motion(camp.config.tracker))
     scored = horizontal[times >= start]
     return (
-        round(float(np.median(bounds.radius(scored))), 1),
-        round(float(np.mean(bounds.within(scored, RF_NEAR_M))), 3),
+        round(float(np.median(radius(scored))), 1),
+        round(float(np.mean(within(scored, RF_NEAR_M))), 3),
     )
 
 
