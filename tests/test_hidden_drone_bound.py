@@ -1,7 +1,7 @@
 """The hidden drone's posterior Cramér-Rao bound (benchmarks/bounds.py): the covariance
 recursion of a Kalman filter linearised at the truth, each look weighted by its Pd; FilterPy is
 the oracle for both halves of it. On camps where two finders' lines meet at the drone by less
-than their noise the bound is hundreds of metres; where they meet sharply, tens."""
+than their noise the bound is hundreds of metres; where cameras see it too, tens."""
 
 from __future__ import annotations
 
