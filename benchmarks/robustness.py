@@ -870,11 +870,16 @@ def _rf_line(results: list[CampResult]) -> str:
     allowed = [r for r in heard if not math.isnan(r.rf_bound_within_300m)]
     if allowed:
         able = [r for r in allowed if r.rf_bound_within_300m >= 0.8]
+        short = [r for r in able if r.rf_only_within_300m < 0.8]
         line += (
             f"\nan efficient tracker would be within 300 m 80 % of the time or more on "
             f"{len(able)}/{len(allowed)} (the bound's share of the time, median "
             f"{statistics.median(r.rf_bound_within_300m for r in allowed):.0%}); on those, "
-            f"the tracker was on {sum(r.rf_only_within_300m >= 0.8 for r in able)}/{len(able)}"
+            f"the tracker was on {len(able) - len(short)}/{len(able)}"
+            + "".join(
+                f", camp {r.seed}: {r.rf_only_within_300m:.0%} (bound {r.rf_bound_within_300m:.0%})"
+                for r in short
+            )
         )
     return line
 

@@ -18,9 +18,11 @@ from support.wire_tracks import confirmed_drone
 
 from benchmarks.robustness import (
     SWARM_NEAR_M,
+    CampResult,
     _default_json,
     _detail,
     _rf_crossing_sigmas,
+    _rf_line,
     _swarm_untracked,
     _unplaced,
     _visible_gospa,
@@ -304,3 +306,17 @@ def test_a_drone_no_two_sites_covered_could_not_have_been_placed() -> None:
     seen = covered_by(with_radar, {"radar"}, 1)
     assert seen is not None
     assert _unplaced(with_radar, {"in0": path(*[seen] * 5)}) == 0
+
+
+def test_the_rf_line_names_the_camps_short_of_what_their_sensors_allow() -> None:
+    """Of the camps whose bound allows the hidden drone within 300 m 80 % of the time, those
+    where the tracker was not are named, with both shares; a camp whose bound does not allow
+    it is not named, whatever the tracker did there."""
+
+    def camp(seed: int, tracker: float, bound: float) -> CampResult:
+        return CampResult(seed, "radar", rf_only_within_300m=tracker, rf_bound_within_300m=bound)
+
+    line = _rf_line([camp(1, 0.9, 0.95), camp(2, 0.5, 0.9), camp(3, 0.2, 0.4)])
+    assert "or more on 2/3" in line
+    assert "the tracker was on 1/2, camp 2: 50% (bound 90%)" in line
+    assert "camp 3" not in line.split("an efficient tracker")[1]
