@@ -80,6 +80,21 @@ def test_bearings_older_than_the_window_are_forgotten() -> None:
     assert claims.fits(EMITTER, 12.0, *track(bird))
 
 
+def test_a_longer_window_tells_a_passer_by_from_the_emitter() -> None:
+    """The echo test (`Tracker._passed_by`) looks back `echo_window_s`: an inbound drone's
+    radar track, at the hidden drone now and flying in along one finder's line to it, fits
+    the emitter's last 8 s of bearings, not its last 30 s (random camp 1276)."""
+    drone = np.array([300.0, 1500.0, 80.0])
+    scans = [bearing(s, 1.0 * k + 0.5 * s, drone) for k in range(31) for s in (0, 1)]
+    claims = heard(EmitterClaims(), scans)
+    finder = np.array([*SITES[0], 0.0])
+    inbound = -20.0 * (drone - finder) / np.linalg.norm(drone - finder)
+    passer_by = track(drone, velocity=inbound)
+    assert claims.fits(EMITTER, 30.5, *passer_by)
+    assert not claims.fits(EMITTER, 30.5, *passer_by, window_s=claims.echo_window_s)
+    assert claims.fits(EMITTER, 30.5, *track(drone), window_s=claims.echo_window_s)
+
+
 def test_a_scan_naming_other_emitters_only_says_nothing_of_this_one() -> None:
     bird = np.array([300.0, 1500.0, 80.0])
     claims = EmitterClaims()

@@ -52,6 +52,8 @@ class EmitterClaims:
 
     window_s: float = 8.0
     max_lean: float = 3.5
+    # How far back the echo test looks (`Tracker._passed_by`); scans are kept this long.
+    echo_window_s: float = 30.0
     trusted: frozenset[str] = frozenset()  # emitters whose refused claims bar nothing
     # Per scan: the scan, its emitter ids' codes (id -> code) and each bearing's code.
     _scans: deque[tuple[Scan, Mapping[str | None, int], Codes]] = field(default_factory=deque)
@@ -60,23 +62,35 @@ class EmitterClaims:
         """A direction finder's `scan`, whose bearing j names the emitter of code `codes[j]`
         (`lookup`: emitter id -> code, 0 for none). Scans come in measurement-time order."""
         self._scans.append((scan, lookup, codes))
-        while scan.t - self._scans[0][0].t > self.window_s:
+        while scan.t - self._scans[0][0].t > max(self.window_s, self.echo_window_s):
             self._scans.popleft()
 
-    def fits(self, name: str, t: float, x: Array, P: Array, finders: int = 0) -> bool:
-        """Whether emitter `name`'s recent bearings fit a track of state `x` (6,) and
-        covariance `P` (6, 6) at `t` from every finder that heard it, and at least `finders`
-        heard it."""
+    def fits(
+        self,
+        name: str,
+        t: float,
+        x: Array,
+        P: Array,
+        finders: int = 0,
+        window_s: float | None = None,
+    ) -> bool:
+        """Whether emitter `name`'s bearings of the last `window_s` (default: the claims')
+        fit a track of state `x` (6,) and covariance `P` (6, 6) at `t` from every finder that
+        heard it, and at least `finders` heard it."""
+        window = self.window_s if window_s is None else window_s
         by_sensor: dict[int, list[tuple[Scan, int]]] = {}
-        for scan, lookup, codes in self._scans:
+        for scan, lookup, codes in reversed(self._scans):  # newest first: the window is short
+            if t - scan.t > window:
+                break
             code = lookup.get(name)
-            if code is None or t - scan.t > self.window_s:
+            if code is None:
                 continue
             j = int(np.argmax(codes == code))  # the first bearing naming it
             by_sensor.setdefault(scan.sensor, []).append((scan, j))
         if len(by_sensor) < finders:
             return False
-        for heard in by_sensor.values():
+        for newest_first in by_sensor.values():
+            heard = newest_first[::-1]
             dt = np.array([scan.t for scan, _ in heard]) - t
             states = np.repeat(x[None, :], dt.size, axis=0)
             states[:, POS] += dt[:, None] * x[VEL]  # the track back along its velocity

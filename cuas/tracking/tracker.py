@@ -119,6 +119,7 @@ class TrackerStats:
     birth_heights_lapsed: int = 0  # bearings-only tracks whose birth's height went unconfirmed
     disowned: int = 0  # passive tracks whose camera sightings were a radar track's object
     camera_drags: int = 0  # radar tracks a camera's lines dragged, barred from cameras a while
+    passers_by: int = 0  # looks at which a transmitter's track was no passing radar track's echo
 
 
 class _Graveyard:
@@ -612,6 +613,10 @@ class Tracker:
         if radar:
             echo = np.where(firm, gate_threshold(ECHO_PROBABILITY, scan.model.dim), np.inf)
             shadow, crowded = _plots_elsewhere(raw, assigned, placed, echo)
+            if shadow.any() and self.emitter_ids.claims is not None:
+                passed = self._passed_by(scan.t, raw, assigned, placed, shadow)
+                self.stats.passers_by += int(passed.sum())
+                shadow &= ~passed
         covered = self._opportunities(
             scan, hit | glimpsed, placed, excluded, gated, shadow, crowded, inside
         )
@@ -941,6 +946,47 @@ class Tracker:
             seen[gated.track] = True
             covered &= hit | ~seen
         return covered
+
+    def _passed_by(
+        self,
+        t: float,
+        raw: Hypotheses,
+        assigned: Hypotheses,
+        placed: NDArray[np.bool_],
+        shadow: NDArray[np.bool_],
+    ) -> NDArray[np.bool_]:
+        """Of the tracks a radar plot `shadow`s (`_plots_elsewhere`), those holding an
+        emitter id that only passers-by shadow: every placed track that took a plot in the
+        track's gate (`raw`, `assigned`) was born after it, and the emitter's bearings of the
+        last `EmitterClaims.echo_window_s` do not fit that track taken back along its velocity.
+
+        A hidden drone's firm bearings-only track, 2.3 km out and 280 m vague, was taken for
+        the echo of an inbound drone's radar track 4 s old that passed 370 m from it: its
+        emitter's bearings, no longer reserved for it, went to neither track, it died within
+        5 s, and the drone went untracked for 40-60 s (random camps 1245 and 1276). The
+        emitter's last 8 s of bearings (the claims' window) fitted the passer-by; its last
+        30 s, from the finder along whose line it flew in, did not. A radar track born before
+        the passive track is left its likelier source: a swarm drone's passive duplicate is
+        born of bearings its own radar track failed to take, and 30 s of its link's bearings
+        (50 from one finder) missed that radar track by half their sigma on average (random
+        camp 703, with the rule for every radar track: the duplicate lived beside it).
+        """
+        claims = self.emitter_ids.claims
+        assert claims is not None
+        table = self.tracks
+        owner = dict(zip(assigned.det.tolist(), assigned.track.tolist(), strict=True))
+        passed = np.zeros_like(shadow)
+        holders = shadow & (table.emitter_id[: table.n] != None)  # noqa: E711 (elementwise)
+        for i in np.flatnonzero(holders).tolist():
+            name = table.emitter_id[i]
+            takers = {owner.get(d, -1) for d in raw.det[raw.track == i].tolist()}
+            passed[i] = all(
+                table.t_birth[j] > table.t_birth[i]
+                and not claims.fits(name, t, table.x[j], table.P[j], window_s=claims.echo_window_s)
+                for j in takers
+                if j >= 0 and placed[j]
+            )
+        return passed
 
     def _observe(self, scan: Scan, pairs: Hypotheses, gated: Hypotheses) -> None:
         """Labels of lines of sight that may not move their tracks (contested, or a bearing
@@ -1479,7 +1525,8 @@ def _plots_elsewhere(
       fell in the swarm tracks' gates as well and went to none, and the track starved and
       died, its successor starting 55 s later (random camp 6). A tentative track keeps the
       whole gate: one born 110 m beside a swarm drone's radar track, of that drone's
-      bearings, was confirmed once no longer shadowed (random camps 9 and 52).
+      bearings, was confirmed once no longer shadowed (random camps 9 and 52). The tracker
+      then spares a transmitter's track whose shadow is a passer-by (`Tracker._passed_by`).
     - crowded: tracks a radar placed whose plot went to another track. Such a track was not
       unseen: a swarm's radar track whose drone shared a resolution cell with a neighbour's
       for three scans was buried as a ghost when bearings had kept it fed (random camp 24,
