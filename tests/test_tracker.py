@@ -474,7 +474,8 @@ def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_o
     holds A's link (bound while the radar saw them as one). A's bearing, 3 degrees wide, falls
     in both tracks' gates: it names the emitter but cannot say which track is A, so it moves
     neither, and B's track keeps the id. With A unseen by the radar (a drone too small for
-    it), the same bearing in B's gate alone updates B's track."""
+    it), the same bearing in B's gate alone updates B's track. Either way the finder heard
+    the track's emitter there, and the lifecycle counts its look (`TrackTable.last_hit`)."""
     a, b = np.array([0.0, 1800.0, 100.0]), np.array([40.0, 1800.0, 100.0])
     for radar_sees_a, moved in ((True, False), (False, True)):
         trk, _ = radar_tracks(np.array([a, b]) if radar_sees_a else b[None])
@@ -482,7 +483,8 @@ def test_a_radar_track_holding_a_neighbours_link_is_not_pulled_onto_it(kernels_o
         row = firm_track_nearest(trk, b)
         table.emitter_id[row] = "ELRS-A"
         trk.process(finder_bearing(T0 + 7.5, a, "ELRS-A"))
-        assert (table.last_hit[row, 1] == T0 + 7.5) == moved, radar_sees_a
+        assert (table.t_update[row] == T0 + 7.5) == moved, radar_sees_a
+        assert table.last_hit[row, 1] == T0 + 7.5, radar_sees_a
         assert table.emitter_id[row] == "ELRS-A"
 
 
@@ -504,7 +506,7 @@ def test_a_radar_track_its_links_bearings_single_out_takes_them_despite_a_neighb
         for k in range(8):
             t = T0 + 7.5 + k
             trk.process(finder_bearing(t, a, "ELRS-A"))
-            moved.append(bool(table.last_hit[row, 1] == t))
+            moved.append(bool(table.t_update[row] == t))
             trk.process(scan(T0 + 8 + k, np.array([a, b]), rng))
         assert not moved[0], holder
         assert moved[-1] == moves, (holder, moved)

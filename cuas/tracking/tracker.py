@@ -505,6 +505,10 @@ class Tracker:
                 )
             if shared.any():
                 self._observe(scan, hyps.subset(shared), gated)
+                # ... and its holder was heard there, though not moved: the lifecycle counts
+                # the finder (`TrackTable.last_hit`), so that a transmitter the radar glimpses
+                # now and then is not buried as a ghost between its plots.
+                table.last_hit[hyps.track[shared], scan.sensor] = scan.t
                 hyps = hyps.subset(~shared)
         else:
             hyps = hyps.subset(~excluded[hyps.track])

@@ -138,7 +138,9 @@ class TrackTable:
         self.history = np.zeros(capacity, dtype=np.uint32)
         self.t_birth = np.zeros(capacity)
         self.t_update = np.zeros(capacity)
-        # Measurement time of the last update by each sensor (-inf: never).
+        # Measurement time of the last update by each sensor (-inf: never), or by a direction
+        # finder's bearing that named the track's emitter in its gate but could not move it
+        # (`angle_screening.cannot_tell_apart`): the finder heard it.
         self.last_hit = np.full((capacity, self.n_sensors), -np.inf)
         # ... leaving out a finder's bearings whose labels name no emitter: such a bearing (a
         # spurious one, of no known protocol) is no transmitter's, and the lifecycle does not
