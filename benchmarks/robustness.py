@@ -144,6 +144,8 @@ class CampResult:
     # Track alerts raised, and those whose track went from one object to another while active.
     track_alerts: int = 0
     alerts_changing_object: int = 0
+    track_alerts_radar: int | float = 0  # ... with the radar alone (NaN: flown without it)
+    alerts_changing_object_radar: int | float = 0
     rf_only_within_300m: float = math.nan
     # How well two finders' lines can place that drone in range: the widest angle at which
     # two of them meet at it (median over the run) over the noise of that angle (the pair's
@@ -687,6 +689,8 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
             detail = _detail(camp, truth, cycles, alerts)
             result.swarm_switches_radar_per_drone = detail["swarm_switches_per_drone"]
             result.swarm_untracked_radar = detail["swarm_untracked"]
+            result.track_alerts_radar = detail["track_alerts"]
+            result.alerts_changing_object_radar = detail["alerts_changing_object"]
     result.rf_crossing_sigmas = round(_rf_crossing_sigmas(camp), 2)
     result.rf_bound_m, result.rf_bound_within_300m = _rf_bound(camp)
     result.wall_s = round(time.perf_counter() - started, 1)
@@ -704,6 +708,8 @@ _RADAR_ALONE = (
     "swarm_switches_radar_per_drone",
     "swarm_untracked_radar",
     "position_error_radar",
+    "track_alerts_radar",
+    "alerts_changing_object_radar",
 )
 
 
@@ -778,7 +784,13 @@ def render(results: list[CampResult]) -> str:
         + "".join(f", camp {r.seed}: {r.zone_unalerted}" for r in results if r.zone_unalerted),
         f"track alerts whose object changed while active: "
         f"{sum(r.alerts_changing_object for r in results)} of "
-        f"{sum(r.track_alerts for r in results)}",
+        f"{sum(r.track_alerts for r in results)}"
+        + (
+            f" (radar alone {sum(r.alerts_changing_object_radar for r in compared)} of "
+            f"{sum(r.track_alerts_radar for r in compared)})"
+            if compared
+            else ""
+        ),
         _rf_line(results),
         f"swarm id switches per drone (CLEAR-MOT): "
         f"mean {statistics.mean(r.swarm_switches_per_drone for r in results):.2f} "
