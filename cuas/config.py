@@ -179,13 +179,18 @@ class TrackerConfig(_Section):
     # Learn each direction finder's and camera's real angle noise from its innovations on
     # radar-placed tracks, and use it instead of the configured sigma (x0.5 to x2).
     calibrate_noise: bool = True
-    # Manoeuvres (cuas/tracking/imm.py): "imm" runs the quiet model above beside a manoeuvre
-    # model with these accelerations, switching with these mean sojourn times; "ncv" runs
-    # the quiet model alone.
+    # Manoeuvres (cuas/tracking/imm.py): "imm" runs the quiet model above (cruise) beside a
+    # steady model and a manoeuvre model with these accelerations, each left for either
+    # other alike, with these mean sojourn times; "ncv" runs the quiet model alone. The
+    # steady model is a drone flying straight and level: in it a track knows its velocity
+    # to a few tenths of a m/s, and a neighbour's plot in a swarm no longer fits it.
     motion: Literal["imm", "ncv"] = "imm"
+    steady_accel_mps2: Positive = 0.5
+    steady_accel_up_mps2: Positive = 0.25
     manoeuvre_accel_mps2: Positive = 15.0
     manoeuvre_accel_up_mps2: Positive = 5.0
-    cruise_sojourn_s: Positive = 120.0
+    cruise_sojourn_s: Positive = 60.0
+    steady_sojourn_s: Positive = 20.0
     manoeuvre_sojourn_s: Positive = 5.0
     # The modes mix at each update of a track and every `mixing_step_s` of time between,
     # whatever other sensors report (cuas/tracking/imm.py).

@@ -51,6 +51,17 @@ FRAME = LocalFrame(51.20, 5.40, 30.0)
 IMM = InteractingMultipleModel(
     (NearlyConstantVelocity(1.0, 0.25), NearlyConstantVelocity(25.0, 4.0)), (20.0, 4.0)
 )
+# ... and with a steady mode between them, as the tracker's default motion.
+IMM3 = InteractingMultipleModel(
+    (IMM.models[0], NearlyConstantVelocity(0.0625, 0.016), IMM.models[1]), (20.0, 20.0, 4.0)
+)
+
+
+def imm_of(modes: int) -> InteractingMultipleModel:
+    """An IMM of one, two or three modes."""
+    return {1: InteractingMultipleModel(IMM.models[:1], (1.0,)), 2: IMM, 3: IMM3}[modes]
+
+
 seeds = st.integers(0, 2**32 - 1)
 
 
@@ -102,11 +113,11 @@ def tracks(rng: np.random.Generator, n: int, modes: int = 2) -> tuple[np.ndarray
 
 
 @settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(1, 40), st.floats(1e-3, 5.0), st.sampled_from([1, 2]), st.booleans())
+@given(seeds, st.integers(1, 40), st.floats(1e-3, 5.0), st.sampled_from([1, 2, 3]), st.booleans())
 def test_imm_predict_and_combine(seed: int, n: int, dt: float, modes: int, own: bool) -> None:
     rng = np.random.default_rng(seed)
     mu, xm, Pm = tracks(rng, n, modes)
-    imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
+    imm = imm_of(modes)
     scale = rng.uniform(0.1, 2.0, n) if seed % 2 else None  # per-track process noise
     times = rng.uniform(0.0, dt, n) if own else dt  # each track its own time since its update
     a, b = both(lambda: imm.predict_combined(mu, xm, Pm, times, scale))
@@ -143,7 +154,7 @@ def test_update_and_likelihood(seed: int, p: int, m: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(0, 30), st.integers(1, 40), st.integers(0, 5), st.sampled_from([1, 2]))
+@given(seeds, st.integers(0, 30), st.integers(1, 40), st.integers(0, 5), st.sampled_from([1, 2, 3]))
 def test_update_modes(seed: int, p: int, k: int, which: int, modes: int) -> None:
     """The fused IMM update against the numpy reference, and against the separate kernels
     it replaces (innovation covariance, Kalman update, likelihood) to the bit."""
@@ -673,13 +684,13 @@ def test_emitter_evidence(seed: int, scans: int, tracks_per: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seeds, st.integers(1, 40), st.sampled_from([1, 2]))
+@given(seeds, st.integers(1, 40), st.sampled_from([1, 2, 3]))
 def test_imm_predict_with_shared_steps(seed: int, n: int, modes: int) -> None:
     """Tracks in runs of the same time step (the kernel takes a step's terms once a run),
     zero steps of either sign among them."""
     rng = np.random.default_rng(seed)
     mu, xm, Pm = tracks(rng, n, modes)
-    imm = IMM if modes == 2 else InteractingMultipleModel(IMM.models[:1], (1.0,))
+    imm = imm_of(modes)
     times = np.repeat(rng.choice([0.0, -0.0, 0.2, 0.35, 1.0], n), rng.integers(1, 4, n))[:n]
     close(*both(lambda: imm.predict_combined(mu, xm, Pm, times)))
 

@@ -29,8 +29,8 @@ drone and one to birds, that crossed (`NO_RADAR_LABELS_KEPT`): no alert where no
 drone is. Camps kept for a swarm member left
 without a track of its own where the radar alone held one (`OWN_TRACK_KEPT`): no more of the
 swarm's drone-cycles without one than with the radar alone. Camps kept for a swarm drone's
-passive duplicate (`DUPLICATE_KEPT`): GOSPA on what the radar can see may not grow past what
-it was when the camp was kept.
+passive duplicate (`DUPLICATE_KEPT`): no firm track of lines of sight alone lives beside the
+swarm.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from benchmarks.robustness import (
     _detail,
     _outputs,
     _unalerted,
-    _visible_gospa,
     _zone_unalerted,
     radar_taken_out,
 )
@@ -57,7 +56,7 @@ from cuas.service.replay import replay
 from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
 from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
-from simulators.scoring import one_sensor, read_truth, read_truth_frames, score_replay
+from simulators.scoring import one_sensor, read_truth_frames, score_replay
 
 # seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README).
 # Camp 23 (150 s): 1.045 until the IMM mixed on a grid of time (imm.py `step_s`), which left
@@ -216,16 +215,18 @@ HIDDEN_KEPT = {
     289: 0.95,
 }
 HIDDEN_SLACK = 0.05
-# seed: the mean GOSPA, every sensor, on what the radar can see (the benchmark's
-# `_visible_gospa`: the hidden drone and the passive tracks on it left out), when kept (150 s).
-# Camp 703 (seeds 700-744; three finders, a swarm of five): 307.6 while a rule under trial
-# spared a transmitter's passive track from being any radar track's echo unless its
-# emitter's last 30 s of bearings fitted that radar track: a swarm drone's passive duplicate,
-# born at 105 s beside its drone's radar track (88 s old), lived on, 30 s of its bearings
-# missing the radar track by half their sigma. 298.0 with the rule as kept: a radar track
-# born before the passive track is its likelier source (`Tracker._passed_by`).
-DUPLICATE_KEPT = {703: 298.0}
-DUPLICATE_SLACK = 3.0
+# Camps kept for a swarm drone's passive duplicate (150 s). Camp 703 (seeds 700-744; three
+# finders, a swarm of five): while a rule under trial spared a transmitter's passive track
+# from being any radar track's echo unless its emitter's last 30 s of bearings fitted that
+# radar track, a swarm drone's passive duplicate, born at 105 s beside its drone's radar
+# track (88 s old), lived on, 30 s of its bearings missing the radar track by half their
+# sigma. With the rule as kept, a radar track born before the passive track is its likelier
+# source (`Tracker._passed_by`), and the duplicate dies. (Kept until session 40 as GOSPA on
+# what the radar can see, 298.0 against 307.6; the steady motion mode moved that figure
+# more than the duplicate did, so the duplicate is now counted itself: cycles with a firm
+# camera/DF-only track whose nearest object is a swarm drone.)
+DUPLICATE_KEPT = (703,)
+DUPLICATE_CYCLES = 5
 # seed: the mean (e/sigma)^2 of the hidden drone's camera/DF-only tracks, when kept (150 s).
 # A camera's clutter, falling in the wide gate of the drone's vague track, made runs of
 # sightings 6-30 degrees apart within a second; their lines crossed the finders' nearly
@@ -459,12 +460,25 @@ def test_the_hidden_drone_keeps_a_track_near_it_as_often_as_when_kept(camp_run) 
     assert share >= HIDDEN_KEPT[seed] - HIDDEN_SLACK, (seed, share)
 
 
-@pytest.mark.parametrize("camp_run", sorted(DUPLICATE_KEPT), indirect=True)
+@pytest.mark.parametrize("camp_run", DUPLICATE_KEPT, indirect=True)
 def test_a_swarm_drone_s_passive_duplicate_dies_as_its_radar_track_s_echo(camp_run) -> None:
     camp = camp_run["camp"]
+    kinds = {s.id: s.kind for s in camp.config.sensors}
     cycles, _ = camp_run["all_outputs"]
-    visible = _visible_gospa(camp, read_truth(camp_run["truth_file"]), cycles)
-    assert visible <= DUPLICATE_KEPT[camp.seed] + DUPLICATE_SLACK, (camp.seed, visible)
+    beside = swarm_cycles = 0
+    for cycle in cycles:
+        frame = camp_run["truth"].get(round(cycle.t, 3))
+        if frame is None:
+            continue
+        objects = np.array([t.enu for t in frame.targets]).reshape(-1, 3)
+        swarm_cycles += any(t.target_id in camp.swarm_ids for t in frame.targets)
+        for track in cycle.tracks:
+            passive = track.sensors and {kinds[s] for s in track.sensors} <= {"camera", "rf"}
+            if track.status in ("confirmed", "coasting") and passive:
+                nearest = frame.targets[int(np.linalg.norm(objects - track.enu, axis=1).argmin())]
+                beside += nearest.target_id in camp.swarm_ids
+    assert swarm_cycles > 100  # the swarm flew: the test is not empty
+    assert beside <= DUPLICATE_CYCLES, (camp.seed, beside)
 
 
 @pytest.mark.parametrize("camp_run", sorted(HONEST_KEPT), indirect=True)

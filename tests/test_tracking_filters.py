@@ -252,8 +252,9 @@ def test_single_track_follows_filterpy_ekf_scan_by_scan() -> None:
 
 
 def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
-    """With a manoeuvre model beside the quiet one, a confirmed track is FilterPy's IMM
-    estimator: the same mode probabilities, mode states and combined estimate at every scan.
+    """With the steady and manoeuvre models beside the quiet one, a confirmed track is
+    FilterPy's IMM estimator: the same mode probabilities, mode states and combined estimate
+    at every scan.
     The tracker mixes on its grid of `step_s` (0.2 s), so between two plots a second apart
     FilterPy's IMM predicts five steps of 0.2 s, each mixing (and carrying the predicted
     mode probabilities on, which FilterPy leaves to its update), then updates.
@@ -262,6 +263,8 @@ def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
     cfg = TrackerConfig(
         accel_noise_mps2=2.0,
         accel_noise_up_mps2=2.0,
+        steady_accel_mps2=0.25,
+        steady_accel_up_mps2=0.25,
         manoeuvre_accel_mps2=15.0,
         manoeuvre_accel_up_mps2=15.0,
         confirm_m=2,
@@ -273,7 +276,7 @@ def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
     model = RadarModel(geometry(), with_range_rate=False)
     sigma = np.array([5.0, np.radians(1.0), np.radians(1.5)])
     R = np.diag(sigma**2)
-    filters = [RadarEkf(SENSOR, R, 4.0, step), RadarEkf(SENSOR, R, 225.0, step)]
+    filters = [RadarEkf(SENSOR, R, model.q_h, step) for model in tracker.imm.models]
     imm = None
     mu_seen = []
     for k, _, z in weaving_radar_plots(40, sigma, seed=5, amplitude_m=50.0):
@@ -298,7 +301,7 @@ def test_single_track_follows_filterpy_imm_scan_by_scan() -> None:
             np.testing.assert_allclose(table.mode_x[0, j], f.x[:, 0], atol=1e-2)
         np.testing.assert_allclose(table.x[0], imm.x[:, 0], rtol=1e-4, atol=1e-2)
         np.testing.assert_allclose(table.P[0], imm.P, rtol=1e-3, atol=1e-2)
-        mu_seen.append(table.mode_p[0, 1])
+        mu_seen.append(table.mode_p[0, -1])
     # The weave is recognised: the manoeuvre mode takes over from the quiet start.
     assert imm is not None and max(mu_seen) > 0.5 > mu_seen[0]
 

@@ -97,11 +97,11 @@ def store_updated_modes(
     tentative tracks (status `tentative`) and those not `located` (p,); store them with the
     updated mode rows xm (p * M, 6), Pm (p * M, 6, 6) and their combination.
 
-    With the kernels (and at most two modes), the log and exp stay numpy's and the rest is
+    With the kernels (and at most three modes), the log and exp stay numpy's and the rest is
     two compiled passes (`update_kernels.shift_log_weights`, `store_posterior`) in this
     numpy code's arithmetic; this numpy code otherwise."""
     p, m = c.shape
-    if kernels.ENABLED and m <= 2:
+    if kernels.ENABLED and m <= 3:
         logw = np.log(np.maximum(c, MU_FLOOR))
         update_kernels.shift_log_weights(logw, loglik)
         np.exp(logw, out=logw)

@@ -384,7 +384,7 @@ def store_posterior(
     x: Array,
     P: Array,
 ) -> None:
-    """From the exponentiated shifted log weights w (p, M), M at most 2 (a row's sum is then
+    """From the exponentiated shifted log weights w (p, M), M at most 3 (a row's sum is then
     numpy's, in its order): the mode probabilities as `imm.posterior_modes` makes them
     (normalised, floored at `floor`, normalised), or `quiet` for tracks still `tentative`
     or not `located`; then stored with the updated modes xm (p * M, 6), Pm (p * M, 6, 6)
