@@ -160,12 +160,11 @@ def fly(seed: int, weigh: bool, share: bool = False) -> tuple[int, float]:
 
 def test_an_unresolved_formation_keeps_its_tracks_near_and_its_identities() -> None:
     """Weighed, the plots switch at most half as often as taken as they come, and the tracks
-    stay nearer their drones (measured: 30-41 m against 47-57 m): the tracks of an
+    stay nearer their drones (measured: 30-41 m against 51-57 m): the tracks of an
     unresolved formation stay near its middle instead of out at the extremes of its plots'
     cloud. With the formation's shared velocity too (the tracker's default), at most one
     switch per drone on every flight (measured: none; 2-7 of five drones' switches on the
-    weighed plots alone, 2-5 before the steady motion mode, whose stiffer velocity keeps a
-    track that strayed on its course across the formation longer)."""
+    weighed plots alone, 2-5 before the steady motion mode)."""
     weighed = [fly(seed, weigh=True) for seed in range(6)]
     plain = [fly(seed, weigh=False) for seed in range(6)]
     shared = [fly(seed, weigh=True, share=True) for seed in range(6)]

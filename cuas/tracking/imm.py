@@ -11,10 +11,11 @@ each other mode alike.
 The tracker runs three (`tracker.motion_model`): cruise (2 m/s^2, where a track starts), a
 steady mode (0.5 m/s^2) and a manoeuvre mode (15 m/s^2). With cruise and manoeuvre alone a
 track's velocity stayed vague by 2 m/s however long the drone flew straight, so the plot of a
-drone overtaking its neighbour in a swarm at 4 m/s more fitted either track, and the tracks
-swapped drones; in the steady mode a straight flier's track knows its velocity to a few
-tenths. A bird is never steady (`bar`): a flock's tracks that took the steady mode in a calm
-second lost their birds at the next turn. The steady mode is left within 20 s on average, so
+drone overtaking its neighbour in a swarm at 4 m/s fitted either track about as well, and the
+tracks swapped drones; in the steady mode a straight flier's track knows its velocity to a
+few tenths. A bird is never steady (`bar`): a flock's tracks that took the steady mode in a
+calm second lost their birds at the next turn; nor is any track while no radar is at work
+(the tracker's `_update`). The steady mode is left within 20 s on average, so
 that a drone starting a hard turn finds the manoeuvre mode at hand (left in a minute, the
 track's errors in such a turn were three times its published covariance).
 
