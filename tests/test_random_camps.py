@@ -35,6 +35,7 @@ swarm.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -56,7 +57,7 @@ from cuas.service.replay import replay
 from cuas.topics import RECORDED_ALERT, RECORDED_TRACKS
 from simulators.flight.recording import record, truth_path
 from simulators.random_camp import RandomCamp, random_camp
-from simulators.scoring import one_sensor, read_truth_frames, score_replay
+from simulators.scoring import TruthFrame, one_sensor, read_truth_frames, score_replay
 
 # seed: fused GOSPA / radar-alone GOSPA over 90 s when kept (`benchmarks.robustness`, README).
 # Camp 23 (150 s): 1.045 until the IMM mixed on a grid of time (imm.py `step_s`), which left
@@ -397,21 +398,29 @@ def test_fusing_every_sensor_loses_no_ground_against_the_radar_alone(camp_run) -
     assert ratio <= WORST_CAMPS[seed] + SLACK, (seed, ratio)
 
 
+def framed_cycles(camp_run: dict) -> Iterator[tuple[wire.TrackCycle, TruthFrame]]:
+    """A kept camp's track cycles with every sensor that a truth record scores, each with
+    that record."""
+    cycles, _ = camp_run["all_outputs"]
+    for cycle in cycles:
+        frame = camp_run["truth"].get(round(cycle.t, 3))
+        if frame is not None:
+            yield cycle, frame
+
+
+def of_lines_of_sight(track: wire.Track, kinds: dict[str, str]) -> bool:
+    """Whether cameras and direction finders alone made `track` (sensor id -> kind)."""
+    return bool(track.sensors) and {kinds[s] for s in track.sensors} <= {"camera", "rf"}
+
+
 def test_no_track_made_of_lines_of_sight_alone_stands_far_from_every_object(camp_run) -> None:
     kinds = {s.id: s.kind for s in camp_run["camp"].config.sensors}
     ghosts = cycles = 0
-    for r in camp_run["all_records"]:
-        if r.topic != RECORDED_TRACKS:
-            continue
-        cycle = wire.from_msgpack(r.payload, wire.TrackCycle)
-        frame = camp_run["truth"].get(round(cycle.t, 3))
-        if frame is None:
-            continue
+    for cycle, frame in framed_cycles(camp_run):
         cycles += 1
         objects = np.array([t.enu for t in frame.targets]).reshape(-1, 3)
         for track in cycle.tracks:
-            passive = track.sensors and {kinds[s] for s in track.sensors} <= {"camera", "rf"}
-            if track.status == "confirmed" and passive:
+            if track.status == "confirmed" and of_lines_of_sight(track, kinds):
                 reach = max(FAR_M, 3.0 * track.pos_sigma_m)  # a vague track of a real drone
                 ghosts += np.linalg.norm(objects - track.enu, axis=1).min() > reach
     assert cycles > 20
@@ -428,12 +437,8 @@ def detail(camp_run: dict, name: str) -> tuple[int, float]:
 def flock_surplus(camp_run: dict) -> float:
     """Firm tracks per cycle that no object takes (GOSPA's assignment, 100 m) and whose
     nearest object is a bird: a flock's tracks beyond one per bird."""
-    cycles, _ = camp_run["all_outputs"]
     surplus = scored = 0
-    for cycle in cycles:
-        frame = camp_run["truth"].get(round(cycle.t, 3))
-        if frame is None:
-            continue
+    for cycle, frame in framed_cycles(camp_run):
         scored += 1
         tracks = [t for t in cycle.tracks if t.status in ("confirmed", "coasting")]
         if not tracks or not frame.targets:
@@ -466,17 +471,12 @@ def test_the_hidden_drone_keeps_a_track_near_it_as_often_as_when_kept(camp_run) 
 def test_a_swarm_drone_s_passive_duplicate_dies_as_its_radar_track_s_echo(camp_run) -> None:
     camp = camp_run["camp"]
     kinds = {s.id: s.kind for s in camp.config.sensors}
-    cycles, _ = camp_run["all_outputs"]
     beside = swarm_cycles = 0
-    for cycle in cycles:
-        frame = camp_run["truth"].get(round(cycle.t, 3))
-        if frame is None:
-            continue
+    for cycle, frame in framed_cycles(camp_run):
         objects = np.array([t.enu for t in frame.targets]).reshape(-1, 3)
         swarm_cycles += any(t.target_id in camp.swarm_ids for t in frame.targets)
         for track in cycle.tracks:
-            passive = track.sensors and {kinds[s] for s in track.sensors} <= {"camera", "rf"}
-            if track.status in ("confirmed", "coasting") and passive:
+            if track.status in ("confirmed", "coasting") and of_lines_of_sight(track, kinds):
                 nearest = frame.targets[int(np.linalg.norm(objects - track.enu, axis=1).argmin())]
                 beside += nearest.target_id in camp.swarm_ids
     assert swarm_cycles > 100  # the swarm flew: the test is not empty
