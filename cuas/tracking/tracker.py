@@ -404,6 +404,10 @@ class Tracker:
         Pm[rows, :, 2, 2] = prior.altitude_sigma_m**2
         Pm[rows, :, 5, 5] = prior.vspeed_sigma**2
 
+    def _radar_at_work(self, t: float) -> bool:
+        """Whether a radar scanned within the sensor memory before `t`."""
+        return t - self.radar_t <= self.rules.memory_s
+
     def _updated_by(
         self, last_hit: Array, sensors: NDArray[np.bool_], t: float | None = None
     ) -> NDArray[np.bool_]:
@@ -481,7 +485,7 @@ class Tracker:
         if emitters is not None and not identified:  # a direction finder's scan
             holds = emitters.held(table.emitter_id[:n])
             routable = self._routable(firm)
-            if scan.t - self.radar_t > self.rules.memory_s:  # no radar at work: finders place
+            if not self._radar_at_work(scan.t):  # finders place
                 routable = routable | unplaced_holders(firm, placed, holds, emitters, raw)
             near = self._near(scan.t)
             gated, hyps, ambiguous = screen_bearings(
@@ -938,7 +942,7 @@ class Tracker:
                 self.rules.heard_s,
             )
             heard &= ~placed & ~table.shadowed[:n]
-            if scan.t - self.radar_t <= self.rules.memory_s:  # a radar at work
+            if self._radar_at_work(scan.t):
                 heard &= table.unseen[:n] >= self.rules.radar_veto_scans
             # ... once its range had time to converge along the lines of sight.
             heard &= scan.t - table.t_birth[:n] >= self.rules.transmitter_confirm_s
@@ -1219,7 +1223,7 @@ class Tracker:
             # 0-119) raised 18 alerts on no drone instead of 15, with more ghosts and swarm
             # switches; barred, they are as before.
             unsteady = likely(table.class_logp[rows], "bird")
-            if scan.t - self.radar_t > self.rules.memory_s:
+            if not self._radar_at_work(scan.t):
                 unsteady[:] = True
             self.imm.bar(c, self.imm.steady, unsteady)
         table.t_mix[rows] = scan.t
