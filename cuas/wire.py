@@ -263,6 +263,11 @@ class Alert(_Message, omit_defaults=False):
     # The journal's camp-wide transition number, strictly increasing across restarts: a
     # consumer drops a `seq` it has seen (MQTT QoS 1 may deliver twice). None until journaled.
     seq: Annotated[int, Meta(ge=1)] | None = None
+    # A track alert whose place nothing vouches for (two lines of sight cross on it, and
+    # lines of two objects cross too) gives no position (lat, lon, alt_m and eta_s null) but
+    # the line it is on: `bearing_deg` from sensor `seen_from`. Null on every other alert.
+    bearing_deg: Azimuth | None = None
+    seen_from: Ident | None = None
 
 
 class SensorHealth(_Message, omit_defaults=False):

@@ -36,6 +36,36 @@ def test_a_drone_is_raised_escalated_acknowledged_and_cleared_once_each() -> Non
     assert sky.acknowledge(raised.alert_id, "ops-3") == []  # no longer active
 
 
+def test_a_track_only_two_lines_place_is_alerted_on_as_the_line_it_is_on() -> None:
+    """A finder's bearing crossing a camera's line places a track whether or not the two
+    are of one object: its alert names the camera's line (bearing from the camera), gives no
+    place, no zone and no time to the perimeter, and never becomes critical; once a radar
+    vouches for the track's place, the alert's next transitions give its place again."""
+    sky = Sky()
+    camera = [s.id for s in CONFIG.sensors].index("cam-nw")
+    sky.add("x", *INBOUND, vouched=False)
+    row = sky._row("x")
+    sky.table.last_hit[row] = -np.inf
+    sky.table.last_hit[row, [camera, 1]] = sky.t  # the camera and a finder, no more
+    sky.fly(40)  # crosses the perimeter
+    assert states(sky.alerts) == ["raised"]
+    raised = sky.alerts[0]
+    assert raised.level == "warning" and raised.track_id == sky.names["x"]
+    assert raised.lat is raised.lon is raised.alt_m is raised.eta_s is raised.zone is None
+    assert raised.seen_from == "cam-nw"
+    cam = sky.pipeline.alerts._site_enu[camera]
+    d = np.array(INBOUND[0][:2]) + 1.0 * np.array(INBOUND[1][:2]) - cam[:2]  # at the raise
+    assert raised.bearing_deg is not None
+    assert abs(raised.bearing_deg - np.degrees(np.arctan2(d[0], d[1])) % 360.0) < 5.0
+    assert "range unconfirmed" in raised.reason
+    assert wire.from_json(wire.to_json(raised), wire.Alert) == raised
+    sky.table.t_vouched[row] = sky.t  # a radar plot lands on it
+    sky.fly(2)
+    assert states(sky.alerts) == ["raised", "escalated"]
+    assert sky.alerts[-1].level == "critical" and sky.alerts[-1].zone == "perimeter"
+    assert sky.alerts[-1].lat is not None and sky.alerts[-1].seen_from is None
+
+
 def test_updates_go_out_at_a_bounded_rate_while_an_alert_is_active() -> None:
     sky = Sky(config=camp(update_period_s=5.0))
     sky.add("h", (0.0, 800.0, 100.0))  # hovering in the approach zone: raised at 2 s

@@ -804,7 +804,7 @@ def test_zone_polygons(seed: int, v: int, n: int) -> None:
 def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
     """The compiled first threat pass gives every track the level the evaluator gives it:
     tracks inside, near and far from the zones, inbound and not, vague and well placed,
-    tentative, friendly, benign and underground ones, at the sample camp and random camps
+    tentative, friendly, benign, underground and unvouched ones, at the sample camp and random camps
     (irregular zones, some with altitude bands)."""
     config = load_config(SAMPLE_CONFIG) if camp is None else random_camp(camp, 30.0).config
     frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
@@ -824,6 +824,7 @@ def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
     table.status[rows] = rng.choice([0, 1, 1, 1, 2], n)
     table.friendly[rows] = rng.uniform(size=n) < 0.1
     table.class_logp[rows] = np.log(rng.dirichlet(np.full(5, 0.3), n))
+    table.t_vouched[rows] = np.where(rng.uniform(size=n) < 0.2, np.nan, 0.0)
     live = table.rows(rows)
     snap = TrackSnapshot(0.0, live, table.none, np.zeros(n, dtype=bool))
 
@@ -841,7 +842,9 @@ def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
         assert reference().tolist() == expected.tolist()
     finally:
         kernels.ENABLED = enabled
-    levels = ThreatLevels(evaluator)(live.x, live.P, live.status, live.friendly, live.class_logp)
+    levels = ThreatLevels(evaluator)(
+        live.x, live.P, live.status, live.friendly, live.class_logp, live.t_vouched
+    )
     assert levels.tolist() == expected.tolist()
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cuas.tracking import kernels
-from cuas.tracking.lifecycle import LifecycleRules
+from cuas.tracking.lifecycle import LifecycleRules, vouch
 from cuas.tracking.tracks import COASTING, CONFIRMED, TENTATIVE, TrackTable
 
 RADAR, FINDER_A, FINDER_B, CAMERA_A, CAMERA_B = range(5)
@@ -222,3 +222,47 @@ def test_a_bird_s_track_dies_sooner_than_a_drone_s(path) -> None:
 
 def test_a_tentative_bird_lives_by_m_of_n_alone(path) -> None:
     assert fate(5.0, bird=True, status=TENTATIVE) != "deleted"
+
+
+def vouched(hit_by: list[int], emitter: str | None = "E7", ago: float = 1.0) -> bool:
+    """Whether a track that `hit_by` updated `ago` seconds ago, holding `emitter`, has its
+    place vouched for (`lifecycle.vouch`)."""
+    table = TrackTable(n_sensors=5)
+    table.add(np.array([[1500.0, 800.0, 60.0, 5.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T - 30, 1)
+    table.last_hit[0] = -np.inf
+    table.last_hit[0, hit_by] = T - ago
+    table.emitter_id[0] = emitter
+    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    return not np.isnan(table.t_vouched[0])
+
+
+def test_a_finder_and_a_camera_cross_anywhere_and_vouch_for_nothing() -> None:
+    """Two lines of sight place a point whether or not they are of one object (random camps
+    without their radar: 9 of 15 alerts on no drone were such crossings)."""
+    assert not vouched([FINDER_A, CAMERA_A])
+    assert not vouched([FINDER_A, FINDER_B], emitter=None)  # bearings naming no one emitter
+    assert not vouched([CAMERA_A])
+
+
+def test_a_radar_more_lines_or_one_emitter_heard_twice_vouch_for_a_place() -> None:
+    assert vouched([RADAR])
+    assert vouched([RADAR], ago=600.0)  # once placed by a radar, for good
+    assert vouched([CAMERA_A, CAMERA_B], emitter=None)  # four angles, three coordinates
+    assert vouched([FINDER_A, FINDER_B])  # two finders hear the one emitter it holds
+    assert not vouched([CAMERA_A, CAMERA_B], ago=RULES.memory_s + 1.0)
+
+
+def test_a_finder_a_camera_and_the_other_finder_heard_lately_vouch_for_it() -> None:
+    table = TrackTable(n_sensors=5)
+    table.add(np.array([[1500.0, 800.0, 60.0, 5.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T - 30, 1)
+    table.last_hit[0, [FINDER_A, CAMERA_A]] = T - 1.0
+    table.last_hit[0, FINDER_B] = T - RULES.heard_s - 1.0
+    table.emitter_id[0] = "E7"
+    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    assert np.isnan(table.t_vouched[0])
+    table.last_hit[0, FINDER_B] = T - 8.0
+    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    assert table.t_vouched[0] == T
+    table.last_hit[0] = -np.inf  # vouched for once, for good: it is sticky
+    vouch(table, T + 60.0, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    assert table.t_vouched[0] == T

@@ -65,6 +65,26 @@ def test_friendlies_and_tentative_tracks_on_a_course_into_the_camp_are_no_threat
     assert {a.track_id for a in sky.alerts} == {sky.names["drone"]}
 
 
+def test_a_track_where_two_lines_merely_cross_is_never_critical() -> None:
+    """A finder's bearing and a camera's sight cross whether or not they are of one object:
+    until something vouches for its place, a track on their crossing is never surely inside
+    the perimeter (its alert gives the line it is on: tests/test_alerts.py); once vouched
+    for, it is rated as any other."""
+    sky = Sky()
+    course = ((1200.0, 0.0, 80.0), (-20.0, 0.0, 0.0))
+    sky.add("crossing", *course, vouched=False)
+    sky.add("drone", *course)
+    levels = []
+    for _ in range(70):  # all the way through the perimeter
+        sky.cycle()
+        levels.append(sky.threat["crossing"])
+    assert sky.threat["drone"] == "critical"
+    assert "high" in levels and "critical" not in levels
+    sky.table.t_vouched[sky._row("crossing")] = sky.t
+    sky.cycle()
+    assert sky.threat["crossing"] == "critical"
+
+
 def test_birds_clutter_and_aircraft_are_rated_by_the_perimeter_alone() -> None:
     """Anywhere else a bird is no threat (a flock by the camp); on a course into the perimeter
     it is `medium` a minute out, `high` half a minute out and `critical` inside, because a

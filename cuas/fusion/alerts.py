@@ -61,8 +61,17 @@ Array = NDArray[np.float64]
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 TRACK = "track"
 SENSOR = "sensor:"  # subject prefix of a sensor alert: "sensor:<sensor_id>"
+LINE_MEMORY_S = 5.0  # a site that saw a track this recently has it on its line (`_line_of`)
 
-__all__ = ["SENSOR", "TRACK", "AlertLifecycle", "TrackGeometry", "Transition", "describe"]
+__all__ = [
+    "SENSOR",
+    "TRACK",
+    "AlertLifecycle",
+    "TrackGeometry",
+    "Transition",
+    "describe",
+    "describe_line",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +136,14 @@ def describe(
     return ", ".join(parts) + "."
 
 
+def describe_line(label: str, track_id: int, site: str, bearing: float) -> str:
+    """One human sentence for a track whose place nothing vouches for: the line it is on."""
+    return (
+        f"{label.capitalize()} (track {track_id}) on bearing {bearing:.0f} degrees from "
+        f"{site}, range unconfirmed: only two lines of sight cross on it."
+    )
+
+
 class AlertLifecycle:
     """Keeps the camp's active alerts and emits their transitions (see the module docstring)."""
 
@@ -145,6 +162,15 @@ class AlertLifecycle:
         self.zones = zones
         self.frame = frame
         self.sensors = {s.id: s for s in sensors}
+        # The sites whose lines of sight a track alert may name, by the tracker's sensor index
+        # (the camp file's order): cameras first, then direction finders (`_line_of`).
+        kinds = [s.kind for s in sensors]
+        self._site_ids = [s.id for s in sensors]
+        self._site_enu = np.array(
+            [frame.to_enu(s.lat, s.lon, s.alt_m).reshape(3) for s in sensors]
+        ).reshape(-1, 3)
+        self._cameras = np.array([k == "camera" for k in kinds], dtype=bool)
+        self._finders = np.array([k == "rf" for k in kinds], dtype=bool)
         self.next_number = first_number
         self.raise_rank = RANK[cfg.raise_threat]
         self.min_closing_mps = min_closing_mps
@@ -532,6 +558,30 @@ class AlertLifecycle:
         z = int(threat.zone[i])
         zone = self.zones.names[z] if z >= 0 else None
         track_id = int(snap.live.track_id[i])
+        line = None if not np.isnan(snap.live.t_vouched[i]) else self._line_of(snap.live, i, snap.t)
+        if line is not None:
+            site, bearing = line
+            return self._emit(
+                ep,
+                wire.Alert(
+                    v=wire.VERSION,
+                    alert_id=ep.alert_id,
+                    track_id=track_id,
+                    level=ep.level,  # type: ignore[arg-type]
+                    state=state,  # type: ignore[arg-type]
+                    zone=None,
+                    reason=describe_line(threat.label[i], track_id, site, bearing),
+                    t_raised=ep.t_raised,
+                    t=snap.t,
+                    lat=None,
+                    lon=None,
+                    alt_m=None,
+                    eta_s=None,
+                    acknowledged_by=ep.acknowledged_by,
+                    bearing_deg=bearing,
+                    seen_from=site,
+                ),
+            )
         reason = describe(
             threat.label[i], track_id, x[:3], x[3:], float(threat.closing_mps[i]), eta, zone
         )
@@ -555,6 +605,27 @@ class AlertLifecycle:
             ),
         )
 
+    def _line_of(self, live: TrackRows, i: int, t: float) -> tuple[str, float] | None:
+        """The line of sight track `i` of `live` is on at `t`, as (site id, bearing from it in
+        degrees): of the sites that saw it within `LINE_MEMORY_S`, the camera that saw it
+        last (its line is the finer), else the finder that heard it last; of the others, the
+        one that did last. None if no camera or finder ever did."""
+        hits = live.last_hit[i]
+        k = -1
+        for since in (t - LINE_MEMORY_S, -np.inf):
+            for kind in (self._cameras, self._finders):
+                seen = kind[: len(hits)] & (hits > since)
+                if seen.any():
+                    k = int(np.where(seen, hits, -np.inf).argmax())
+                    break
+            if k >= 0:
+                break
+        if k < 0:
+            return None
+        d = live.x[i, :2] - self._site_enu[k, :2]
+        bearing = float(np.degrees(np.arctan2(d[0], d[1])) % 360.0)
+        return self._site_ids[k], round(bearing, 1) % 360.0
+
     def _clear(
         self,
         ep: _Episode,
@@ -568,7 +639,7 @@ class AlertLifecycle:
         if ep.track_id is not None:
             self._by_track.pop(ep.track_id, None)
         fields = _fields(ep.last)
-        if geo is not None and i is not None:
+        if geo is not None and i is not None and ep.last.seen_from is None:
             fields |= {
                 "lat": round(float(geo.lat[i]), 7),
                 "lon": round(float(geo.lon[i]), 7),

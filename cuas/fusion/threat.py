@@ -22,6 +22,11 @@ inside a zone only when it is more than k sigmas of horizontal position inside t
 edge (or that sigma is under `CERTAIN_POSITION_M`). For a radar track this changes
 nothing; a vague passive contact whose speed and place are unknown is rated by what is known
 of it.
+
+Nor is a track's place known where two lines of sight cross on it and nothing else vouches
+for it (`TrackTable.t_vouched`): a finder's bearing and a camera's sight cross whether or
+not they are of one object. Such a track is at most `high`, never `critical`, and its alert
+gives the line it is on, not a place (alerts.py).
 """
 
 from __future__ import annotations
@@ -204,6 +209,10 @@ class ThreatEvaluator:
         underground = pos[:, 2] < cfg.min_height_m  # not a plausible flying object
         ignored = (live.status == TENTATIVE) | live.friendly | underground
         level = np.maximum(zone_threat, eta_threat)
+        # A track whose place nothing vouched for (`TrackTable.t_vouched`: two lines of sight
+        # cross on it, no more) may be where lines of two objects cross: never surely inside
+        # the perimeter (its alert gives the line it is on, not its place: alerts.py).
+        level = np.where(np.isnan(live.t_vouched), np.minimum(level, HIGH), level)
         # A bird (clutter, aircraft) is still rated by the perimeter: on a course that crosses
         # it within `eta_medium_s`, or inside it. Radar cross-section and speed overlap where
         # small drones and large birds do (-20 dBsm, 15-20 m/s), and a drone taken for a bird

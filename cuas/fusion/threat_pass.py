@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.fusion.threat import _BENIGN, CERTAIN_POSITION_M, ThreatEvaluator
+from cuas.fusion.threat import _BENIGN, CERTAIN_POSITION_M, HIGH, ThreatEvaluator
 from cuas.tracking import class_kernels, kernels
 
 Array = NDArray[np.float64]
@@ -56,10 +56,11 @@ class ThreatLevels:
         status: NDArray[np.int8],
         friendly: NDArray[np.bool_],
         class_logp: Array,
+        t_vouched: Array,
     ) -> NDArray[np.int64]:
         """Levels (index into wire.THREATS) of rows with these states, covariances, statuses,
-        friendly flags and class log-probabilities."""
-        return kernels.threat_levels(
+        friendly flags, class log-probabilities and times their places were vouched for."""
+        level = kernels.threat_levels(
             np.ascontiguousarray(x),
             np.ascontiguousarray(P),
             np.ascontiguousarray(status),
@@ -73,6 +74,7 @@ class ThreatLevels:
             self._perimeter,
             self._limits,
         )
+        return np.where(np.isnan(t_vouched), np.minimum(level, HIGH), level)
 
     def _benign(self, class_logp: Array) -> NDArray[np.bool_]:
         """Whether a benign class reaches its confidence: the published probabilities

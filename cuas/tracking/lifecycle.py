@@ -336,6 +336,42 @@ def transmitting(
     return transmitter
 
 
+def vouch(
+    table: TrackTable,
+    t: float,
+    hearing: NDArray[np.bool_],
+    localising: NDArray[np.bool_],
+    memory_s: float,
+    heard_s: float,
+) -> None:
+    """Mark the tracks whose place is vouched for at `t` (`TrackTable.t_vouched`, once).
+
+    A place is vouched for by a sensor that places a target alone (radar, Remote ID), ever;
+    or by more lines of sight than it takes to place it, within `memory_s`: two cameras (four
+    angles for three coordinates, the elevations agreeing), or a finder with a camera and a
+    second finder that heard the track's emitter within `heard_s`; or by two finders that
+    hear the one emitter id the track holds. Two lines alone, a finder's bearing and a
+    camera's sight, cross somewhere whether or not they are of one object: of the 15 alerts
+    raised on no drone in random camps 0-119 without their radar, 11 were on tracks nothing
+    vouched for (mostly a finder's bearing of the hidden drone or the swarm across a
+    camera's line to the loiterer, another drone or a bird).
+    """
+    n = table.n
+    t_vouched = table.t_vouched[:n]
+    rows = np.isnan(t_vouched).nonzero()[0]
+    if not rows.size:
+        return
+    last_hit = table.last_hit[rows]
+    located = (last_hit[:, localising] > -np.inf).any(axis=1)
+    cameras = ~(hearing | localising)
+    seen = (last_hit[:, cameras] >= t - memory_s).sum(axis=1)
+    heard = (last_hit[:, hearing] >= t - memory_s).sum(axis=1)
+    heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
+    holds = table.emitter_id[rows] != None  # noqa: E711 (elementwise on objects)
+    named = holds & ((heard >= 2) | ((heard >= 1) & (seen >= 1) & (heard_long >= 2)))
+    t_vouched[rows[located | (seen >= 2) | named]] = t
+
+
 def orphaned(
     last_hit: NDArray[np.float64],
     t_update: NDArray[np.float64],

@@ -32,7 +32,7 @@ from cuas.tracking.formation_velocity import not_birds, shared_velocity, velocit
 from cuas.tracking.gating import Hypotheses, gate_threshold, hypothesise
 from cuas.tracking.imm import InteractingMultipleModel, combine, gaussian_loglik
 from cuas.tracking.initiation import SinglePointInitiator
-from cuas.tracking.lifecycle import LifecycleRules, orphaned, transmitting
+from cuas.tracking.lifecycle import LifecycleRules, orphaned, transmitting, vouch
 from cuas.tracking.lines_of_sight import HeightPrior
 from cuas.tracking.measurements import MeasurementModel
 from cuas.tracking.motion import POS, NearlyConstantVelocity
@@ -1058,6 +1058,7 @@ class Tracker:
         confirmed, doomed = self.rules.apply(
             table, t, self.silent, self.localising, self.hearing, observable, self.names_emitters
         )
+        vouch(table, t, self.hearing, self.localising, self.rules.memory_s, self.rules.heard_s)
         return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
 
     def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:

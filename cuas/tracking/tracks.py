@@ -38,6 +38,7 @@ class TrackRows:
     last_hit: NDArray[np.float64]
     last_named: NDArray[np.float64]
     t_crossed: NDArray[np.float64]
+    t_vouched: NDArray[np.float64]
     class_logp: NDArray[np.float64]
     class_bare: NDArray[np.float64]
     uas_id: NDArray[np.object_]
@@ -90,6 +91,7 @@ class TrackTable:
         "last_hit",
         "last_named",
         "t_crossed",
+        "t_vouched",
         "class_logp",
         "class_bare",
         "uas_id",
@@ -149,6 +151,11 @@ class TrackTable:
         # Since when two or more sensors have hit it within the sensor memory, without a
         # break (NaN: not now): lines of sight have kept crossing on it that long (lifecycle).
         self.t_crossed = np.full(capacity, np.nan)
+        # When its place was first vouched for (NaN: never): by a sensor that places a
+        # target alone (radar, Remote ID), or by more than two lines of sight at once, or by
+        # two that name one emitter (`lifecycle.vouched`). Until then it is where two lines
+        # cross, and lines of two objects cross too: threat evaluation does not alert on it.
+        self.t_vouched = np.full(capacity, np.nan)
         # What the track is: log-probabilities over CLASSES (classification keeps them).
         self.class_logp = np.full((capacity, N_CLASSES), -np.log(N_CLASSES))
         # ... and, while RF bearings naming an emitter have updated it, what they would be
@@ -246,6 +253,7 @@ class TrackTable:
         self.last_named[rows] = -np.inf
         self.last_named[rows, sensor] = t
         self.t_crossed[rows] = np.nan
+        self.t_vouched[rows] = np.nan
         self.class_logp[rows] = -np.log(N_CLASSES)
         self.class_bare[rows] = np.nan
         self.uas_id[rows] = None

@@ -65,8 +65,10 @@ class Sky:
         cls: str = "drone",
         friendly: bool = False,
         tentative: bool = False,
+        vouched: bool = True,
     ) -> int:
-        """A track `name` at `enu` (m) moving at `vel` (m/s), `cls` at 90 % (`unknown`: flat)."""
+        """A track `name` at `enu` (m) moving at `vel` (m/s), `cls` at 90 % (`unknown`: flat);
+        `vouched`: its place vouched for (`TrackTable.t_vouched`), as a radar track's is."""
         x = np.array([[*enu, *vel]], dtype=float)
         # As a converged radar track: 5 m in position, 1 m/s in velocity (1 sigma).
         P = np.diag([25.0, 25.0, 25.0, 1.0, 1.0, 1.0])[None]
@@ -81,6 +83,7 @@ class Sky:
             probs[wire.CLASSES.index(cls)] = 0.9
         self.table.class_logp[i] = np.log(probs)
         self.table.friendly[i] = friendly
+        self.table.t_vouched[i] = self.t if vouched else np.nan
         return self.names[name]
 
     def set(self, name: str, enu=None, vel=None, friendly: bool | None = None) -> None:
