@@ -84,6 +84,7 @@ MATCH_M = 100.0  # a track within this of an object is on it (the GOSPA cut-off)
 SWARM_NEAR_M = 1500.0
 OWN_TRACK_M = 50.0
 RF_NEAR_M = 300.0
+LINE_FLOOR_DEG = 1.0  # the least angle off its line at which an alert's line misses an object
 ZONE_DWELL_S = 20.0  # a hostile drone this long in a warning zone must have been alerted there
 # A drone is placeable when a radar, or two sites at once, covered it this long in the
 # UNPLACED_WINDOW_S before it entered (a passive track is confirmed after 3 s of crossing).
@@ -124,6 +125,7 @@ class CampResult:
     swarm_untracked: float = math.nan
     swarm_untracked_radar: float = math.nan
     alerts_on_no_drone: int = 0
+    line_alerts: int = 0  # raised giving a line of sight, not a place (`_Lines`)
     # Hostile drones that entered the perimeter, and those no alert was on before they did
     # (an active alert whose track was within 100 m of the drone, or three of its sigmas),
     # with every sensor and with the radar alone: the threat a camp must never miss.
@@ -441,6 +443,55 @@ def _hostile(camp: RandomCamp) -> set[str]:
     }
 
 
+class _Lines:
+    """The sites that line-of-sight alerts (`wire.Alert.seen_from`: a track only two lines
+    place) name, and which objects lie on such a line: within three of the site's
+    configured azimuth sigmas (at least `LINE_FLOOR_DEG`) of it, and within the site's range.
+    Such an alert claims the line, not a place, and is judged by the line."""
+
+    def __init__(self, camp: RandomCamp) -> None:
+        frame = camp.config.local_frame()
+        self.sites = {
+            s.id: (frame.to_enu(s.lat, s.lon, s.alt_m).reshape(3), s) for s in camp.config.sensors
+        }
+
+    def on(self, site: str, through: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Angles (degrees) off the line from `site` through `through` of positions `X`
+        (n, 3); inf where beyond the site's range."""
+        at, s = self.sites[site]
+        bearing = np.arctan2(through[0] - at[0], through[1] - at[1])
+        d = np.asarray(X, dtype=float).reshape(-1, 3) - at
+        off = np.degrees(
+            np.abs((np.arctan2(d[:, 0], d[:, 1]) - bearing + np.pi) % (2 * np.pi) - np.pi)
+        )
+        return np.where(np.linalg.norm(d[:, :2], axis=1) <= s.max_range_m, off, np.inf)
+
+    def tolerance(self, site: str) -> float:
+        return max(3.0 * self.sites[site][1].sigma_az_deg, LINE_FLOOR_DEG)
+
+
+def _lines_at(alerts: list[wire.Alert]) -> dict[int, list[tuple[float, str | None]]]:
+    """Each alerted track's transitions in time order: (t, the site its line is from, or
+    None for an alert that gives a place)."""
+    lines: dict[int, list[tuple[float, str | None]]] = {}
+    for a in sorted(alerts, key=lambda a: a.t):
+        if a.track_id is not None:
+            lines.setdefault(a.track_id, []).append((a.t, a.seen_from))
+    return lines
+
+
+def _line_now(
+    lines: dict[int, list[tuple[float, str | None]]], track_id: int, t: float
+) -> str | None:
+    """The site of track `track_id`'s line at `t`, if its last alert transition named one."""
+    site = None
+    for t_a, s in lines.get(track_id, ()):
+        if t_a > t + 1e-9:
+            break
+        site = s
+    return site
+
+
 def _alerts_on_no_drone(
     camp: RandomCamp,
     truth: dict[float, TruthFrame],
@@ -448,17 +499,29 @@ def _alerts_on_no_drone(
     cycles: list[wire.TrackCycle],
 ) -> int:
     """Alerts raised where no hostile drone was within 300 m, nor within three of the
-    alerting track's published sigmas (a hidden drone's vague track is on that drone)."""
+    alerting track's published sigmas (a hidden drone's vague track is on that drone); an
+    alert that gives a line, not a place, where no hostile drone was on its line (`_Lines`)."""
     frame = camp.config.local_frame()
     hostile = _hostile(camp)
     times = np.array(sorted(truth))
     cycle_times = np.array([c.t for c in cycles])
     bad = 0
+    lines = _Lines(camp)
     for a in alerts:
-        if a.state != "raised" or a.lat is None or a.track_id is None:
+        if a.state != "raised" or a.track_id is None:
+            continue
+        t = times[np.argmin(np.abs(times - a.t))]
+        if a.seen_from is not None and a.bearing_deg is not None:
+            at = lines.sites[a.seen_from][0]
+            b = math.radians(a.bearing_deg)
+            drones = [x.enu for x in truth[float(t)].targets if x.target_id in hostile]
+            through = at + np.array([math.sin(b), math.cos(b), 0.0])
+            off = lines.on(a.seen_from, through, np.array(drones)) if drones else np.zeros(0)
+            bad += not (off <= lines.tolerance(a.seen_from)).any()
+            continue
+        if a.lat is None:
             continue
         pos = frame.to_enu(a.lat, a.lon, a.alt_m).reshape(3)
-        t = times[np.argmin(np.abs(times - a.t))]
         near = [
             np.linalg.norm(np.array(x.enu) - pos)
             for x in truth[float(t)].targets
@@ -478,10 +541,14 @@ def _alerting_frames(
     cycles: list[wire.TrackCycle],
     alerts: list[wire.Alert],
     hostile: set[str],
-) -> Iterator[tuple[wire.TrackCycle, TruthFrame, list[TruthTarget], np.ndarray, set[int]]]:
+) -> Iterator[
+    tuple[wire.TrackCycle, TruthFrame, list[TruthTarget], np.ndarray, set[int], dict[int, str]]
+]:
     """Each cycle with a truth record holding hostile drones: (the cycle, its truth, those
-    drones, their positions (n, 3), the tracks whose alerts are active then)."""
+    drones, their positions (n, 3), the tracks whose alerts are active then, and the site of
+    each of those whose alert gives a line, not a place)."""
     spans = list(_alert_spans(alerts).values())
+    history = _lines_at(alerts)
     for cycle in cycles:
         frame = truth.get(round(cycle.t, 3))
         if frame is None:
@@ -490,7 +557,15 @@ def _alerting_frames(
         if not drones:
             continue
         alerting = {track_id for track_id, t_from, t_to in spans if t_from <= cycle.t <= t_to}
-        yield cycle, frame, drones, np.array([t.enu for t in drones]), alerting
+        lines = {k: _line_now(history, k, cycle.t) for k in alerting}
+        yield (
+            cycle,
+            frame,
+            drones,
+            np.array([t.enu for t in drones]),
+            alerting,
+            {k: v for k, v in lines.items() if v is not None},
+        )
 
 
 def _unalerted(
@@ -502,17 +577,26 @@ def _unalerted(
     """(hostile drones that entered the perimeter, those on which no alert was active before
     they did, how long before they did the others first had one, how many of the unalerted
     no sensors could have placed (`_unplaced`)). An alert is on a drone while its track is
-    within `MATCH_M` of it, or within three of the track's published sigmas."""
+    within `MATCH_M` of it, or within three of the track's published sigmas; one that gives
+    a line, while the drone is on that line (`_Lines`)."""
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if zones.perimeter is None:
         return 0, 0, [], 0
     entered: dict[str, float] = {}  # drone -> when it entered
     warned: dict[str, float] = {}  # drone -> when an alert was first on it
     paths: dict[str, list[tuple[float, np.ndarray]]] = {}  # drone -> (t, position) until then
-    for cycle, _, drones, X, alerting in _alerting_frames(truth, cycles, alerts, _hostile(camp)):
+    sites = _Lines(camp)
+    frames = _alerting_frames(truth, cycles, alerts, _hostile(camp))
+    for cycle, _, drones, X, alerting, lines in frames:
         inside = zones.contains(X)[:, zones.perimeter]
         on = [t for t in cycle.tracks if t.track_id in alerting]
-        for drone, x, now_inside in zip(drones, X, inside, strict=True):
+        along = [  # each line alert's drones: on its line
+            sites.on(lines[t.track_id], np.array(t.enu), X) <= sites.tolerance(lines[t.track_id])
+            for t in on
+            if t.track_id in lines
+        ]
+        on = [t for t in on if t.track_id not in lines]
+        for k, (drone, x, now_inside) in enumerate(zip(drones, X, inside, strict=True)):
             if drone.target_id in entered:
                 continue
             paths.setdefault(drone.target_id, []).append((cycle.t, x))
@@ -520,6 +604,9 @@ def _unalerted(
                 entered[drone.target_id] = cycle.t
                 continue
             if drone.target_id in warned:
+                continue
+            if any(line[k] for line in along):
+                warned[drone.target_id] = cycle.t
                 continue
             for t in on:
                 if np.linalg.norm(np.array(t.enu) - x) < max(MATCH_M, 3.0 * t.pos_sigma_m):
@@ -576,7 +663,8 @@ def _zone_unalerted(
     does not see it; an operator must hear of it all the same. An alert is on a drone while its
     track is within `MATCH_M` of it or three of its sigmas, and no other object is nearer
     the track: a vague track alerted on another drone passes within three of its 200 m
-    sigmas of a loiterer, which is not alerted on for that."""
+    sigmas of a loiterer, which is not alerted on for that. One that gives a line is on the
+    object nearest its line, if on it (`_Lines`)."""
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if not (zones.rank == 1).any():
         return 0, 0
@@ -585,12 +673,21 @@ def _zone_unalerted(
     dwell: dict[str, float] = {}
     alerted: set[str] = set()
     entered: set[str] = set()  # drones that crossed into the perimeter (`_unalerted`'s)
-    for cycle, frame, drones, X, alerting in _alerting_frames(truth, cycles, alerts, hostile):
+    sites = _Lines(camp)
+    for cycle, frame, drones, X, alerting, lines in _alerting_frames(
+        truth, cycles, alerts, hostile
+    ):
         there, in_perimeter = _zone_presence(zones, X)
         objects = np.array([t.enu for t in frame.targets])
         on: set[str] = set()  # the objects nearest an alerting track that is on them
         for t in cycle.tracks:
-            if t.track_id in alerting:
+            if t.track_id in lines:  # ... or nearest its line, and on it
+                site = lines[t.track_id]
+                off = sites.on(site, np.array(t.enu), objects)
+                k = int(off.argmin())
+                if off[k] <= sites.tolerance(site):
+                    on.add(frame.targets[k].target_id)
+            elif t.track_id in alerting:
                 d = np.linalg.norm(objects - np.array(t.enu), axis=1)
                 k = int(d.argmin())
                 if d[k] < max(MATCH_M, 3.0 * t.pos_sigma_m):
@@ -685,6 +782,10 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)
             result.alerts_on_no_drone = _alerts_on_no_drone(camp, truth, alerts, cycles)
+            result.line_alerts = sum(
+                a.state == "raised" and a.seen_from is not None and a.track_id is not None
+                for a in alerts
+            )
         else:  # the swarm's switches with the radar alone, its reference
             detail = _detail(camp, truth, cycles, alerts)
             result.swarm_switches_radar_per_drone = detail["swarm_switches_per_drone"]
@@ -770,7 +871,9 @@ def render(results: list[CampResult]) -> str:
     lines += [
         f"confirmed tracks on no object from cameras/DFs alone: "
         f"{statistics.mean(r.false_passive_per_cycle for r in results):.3f} per cycle (mean)",
-        f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}",
+        f"alerts on no hostile drone: {sum(r.alerts_on_no_drone for r in results)}; alerts "
+        f"raised giving a line of sight, not a place (judged by the line): "
+        f"{sum(r.line_alerts for r in results)}",
         f"hostile drones that entered the perimeter unalerted: "
         f"{sum(r.unalerted_all for r in results)} of {sum(r.drones_entering for r in results)}"
         + (f" (radar alone {sum(r.unalerted_radar for r in compared)})" if compared else "")
