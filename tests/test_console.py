@@ -25,6 +25,7 @@ from typing import Any
 
 import aiomqtt
 import msgspec
+import numpy as np
 import pytest
 from support.broker import free_port, port_open
 from support.browser import find_chromium, start_chromium, wait_for
@@ -454,6 +455,65 @@ def test_the_page_and_its_map_scripts_come_from_the_console_alone(browser, mosqu
             )
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_an_alert_that_gives_a_line_of_sight_is_drawn_from_its_sensor(browser, mosquitto, tmp_path):
+    """A track that only two lines of sight place is alerted on as the line it is on (no
+    place): its row names the sensor and bearing, and the map draws the line from that
+    sensor, on that bearing, out to the sensor's range."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    sensor = next(s for s in config.sensors if s.kind == "camera")
+    line = wire.Alert(
+        v=wire.VERSION,
+        alert_id="a-9",
+        track_id=17,
+        level="warning",
+        state="raised",
+        zone=None,
+        reason="Drone (track 17) on bearing 203 degrees from cam, range unconfirmed.",
+        t_raised=time.time(),
+        t=time.time(),
+        lat=None,
+        lon=None,
+        alt_m=None,
+        eta_s=None,
+        acknowledged_by=None,
+        bearing_deg=203.0,
+        seen_from=sensor.id,
+    )
+
+    drawn: list[list[list[float]]] = []
+
+    async def scenario() -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as core:
+            topic = Topics(config.mqtt_prefix).alert("a-9")
+            await core.publish(topic, wire.to_json(line), qos=1, retain=True)
+            async with console_running(config, "127.0.0.1:0", recording=None) as console:
+                await on_page(fresh, browser)
+                await on_page(browser.get, console.server.url)
+                row = await page_shows(
+                    browser,
+                    """const r = document.querySelector('[data-alert-id="a-9"]');
+                       return r && {from: r.dataset.seenFrom, bearing: r.dataset.bearing};""",
+                    10,
+                    "the line alert's row",
+                )
+                assert row == {"from": sensor.id, "bearing": "203"}
+                drawn[:] = await on_page(
+                    browser.execute_script,
+                    """const ls = layers.sights.getLayers();
+                       return ls.map(l => l.getLatLngs().map(p => [p.lat, p.lng]));""",
+                )
+            await core.publish(topic, b"", qos=1, retain=True)
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    ((start, end),) = drawn  # one line, two ends; the map is the camp's metric frame
+    frame = config.local_frame()
+    at = frame.to_enu(sensor.lat, sensor.lon, sensor.alt_m).reshape(3)
+    assert start == pytest.approx([at[1], at[0]], abs=0.5)
+    reach = np.array(end) - np.array(start)  # (north, east)
+    assert math.hypot(*reach) == pytest.approx(sensor.max_range_m, rel=1e-6)
+    assert math.degrees(math.atan2(reach[1], reach[0])) % 360 == pytest.approx(203.0, abs=1e-6)
 
 
 def test_the_demo_serves_the_console_with_the_raid_and_every_sensor_reporting(

@@ -3,7 +3,8 @@
 // updated); the page sends operators' acks (and review controls).
 // Selectors that tests and integrators rely on (DESIGN.md): [data-track-id], [data-alert-id],
 // [data-alert-id] button[data-action="ack"], input[name="operator"], [data-sensor-id]; each
-// also carries data-camp-id (a mission's camps may reuse track, alert and sensor ids).
+// also carries data-camp-id; an alert that gives a line of sight, data-seen-from and
+// data-bearing (a mission's camps may reuse track, alert and sensor ids).
 "use strict";
 
 const TRAIL_S = 60;          // trail of the last minute
@@ -88,7 +89,8 @@ function buildMap(camps, tiled) {
   map = S.tiled ? L.map("map", opts) : L.map("map", {...opts, crs: L.CRS.Simple, minZoom: -8, maxZoom: 4});
   map.attributionControl.setPrefix('<span title="Leaflet 1.9.4 (BSD-2-Clause), milsymbol 3.0.4 (MIT)">Leaflet · milsymbol</span>');
   layers = {base: L.layerGroup().addTo(map), zones: L.layerGroup().addTo(map),
-            sensors: L.layerGroup().addTo(map), tracks: L.layerGroup().addTo(map)};
+            sensors: L.layerGroup().addTo(map), sights: L.layerGroup().addTo(map),
+            tracks: L.layerGroup().addTo(map)};
   if (S.tiled) L.tileLayer("/tiles/{z}/{x}/{y}", {maxZoom: 19, attribution: "camp tiles"}).addTo(layers.base);
   else drawGrid(camps);
   L.control.scale({metric: true, imperial: false}).addTo(map);
@@ -352,8 +354,18 @@ function select(k) {
 
 // --- alerts --------------------------------------------------------------------------------
 const shownCamp = camp => !S.filter || camp === S.filter;
+// An alert on a track only two lines of sight place gives its line, not a place: drawn from
+// its sensor along `bearing_deg` to the sensor's range (DESIGN addition: `seen_from`).
+function sightLine(a) {
+  const camp = S.camps.get(a.camp), s = camp && camp.sensors.find(x => x.id === a.seen_from);
+  if (!s || a.bearing_deg == null) return null;
+  const b = a.bearing_deg * Math.PI / 180, r = s.max_range_m;
+  return [P(camp, s.enu[0], s.enu[1]), P(camp, s.enu[0] + r * Math.sin(b), s.enu[1] + r * Math.cos(b))];
+}
+
 function renderAlerts() {
   const box = $("#alerts"); box.textContent = "";
+  if (layers) layers.sights.clearLayers();
   const list = [...S.alerts.values()].filter(a => shownCamp(a.camp)).sort((a, b) =>
     (LEVEL_RANK[a.level] - LEVEL_RANK[b.level]) || (a.t_raised - b.t_raised));
   $('[data-field="alert-count"]').textContent = list.length ? `(${list.length})` : "";
@@ -363,6 +375,12 @@ function renderAlerts() {
     const k = key(a.camp, a.alert_id);
     const row = el("div", {class: "alert", "data-alert-id": a.alert_id, "data-camp-id": a.camp,
       "data-level": a.level, "data-state": a.state, "data-acknowledged": String(!!a.acknowledged_by)});
+    const sight = a.seen_from != null && layers ? sightLine(a) : null;
+    if (sight) {
+      row.dataset.seenFrom = a.seen_from; row.dataset.bearing = String(a.bearing_deg);
+      L.polyline(sight, {color: a.level === "critical" ? "#e0302a" : "#e0a800", weight: 2,
+                         dashArray: "8 6", interactive: false}).addTo(layers.sights);
+    }
     if (a.fresh) row.classList.add("fresh");
     const head = el("div", {class: "head"});
     head.append(el("span", {class: "level"}, a.level));
