@@ -559,32 +559,23 @@ class AlertLifecycle:
         zone = self.zones.names[z] if z >= 0 else None
         track_id = int(snap.live.track_id[i])
         line = None if not np.isnan(snap.live.t_vouched[i]) else self._line_of(snap.live, i, snap.t)
-        if line is not None:
-            site, bearing = line
-            return self._emit(
-                ep,
-                wire.Alert(
-                    v=wire.VERSION,
-                    alert_id=ep.alert_id,
-                    track_id=track_id,
-                    level=ep.level,  # type: ignore[arg-type]
-                    state=state,  # type: ignore[arg-type]
-                    zone=None,
-                    reason=describe_line(threat.label[i], track_id, site, bearing),
-                    t_raised=ep.t_raised,
-                    t=snap.t,
-                    lat=None,
-                    lon=None,
-                    alt_m=None,
-                    eta_s=None,
-                    acknowledged_by=ep.acknowledged_by,
-                    bearing_deg=bearing,
-                    seen_from=site,
-                ),
+        where: dict[str, object]
+        if line is None:
+            reason = describe(
+                threat.label[i], track_id, x[:3], x[3:], float(threat.closing_mps[i]), eta, zone
             )
-        reason = describe(
-            threat.label[i], track_id, x[:3], x[3:], float(threat.closing_mps[i]), eta, zone
-        )
+            where = {
+                "zone": zone,
+                "lat": round(float(geo.lat[i]), 7),
+                "lon": round(float(geo.lon[i]), 7),
+                "alt_m": round(float(geo.alt[i]), 2),
+                "eta_s": round(eta, 1) if np.isfinite(eta) else None,
+            }
+        else:  # the line it is on, not a place
+            site, bearing = line
+            reason = describe_line(threat.label[i], track_id, site, bearing)
+            where = {"zone": None, "lat": None, "lon": None, "alt_m": None, "eta_s": None}
+            where |= {"bearing_deg": bearing, "seen_from": site}
         return self._emit(
             ep,
             wire.Alert(
@@ -593,15 +584,11 @@ class AlertLifecycle:
                 track_id=track_id,
                 level=ep.level,  # type: ignore[arg-type]
                 state=state,  # type: ignore[arg-type]
-                zone=zone,
                 reason=reason,
                 t_raised=ep.t_raised,
                 t=snap.t,
-                lat=round(float(geo.lat[i]), 7),
-                lon=round(float(geo.lon[i]), 7),
-                alt_m=round(float(geo.alt[i]), 2),
-                eta_s=round(eta, 1) if np.isfinite(eta) else None,
                 acknowledged_by=ep.acknowledged_by,
+                **where,  # type: ignore[arg-type]
             ),
         )
 
