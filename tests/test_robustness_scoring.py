@@ -19,6 +19,7 @@ from support.wire_tracks import confirmed_drone
 from benchmarks.robustness import (
     SWARM_NEAR_M,
     CampResult,
+    _alerts_on_no_drone,
     _default_json,
     _detail,
     _rf_crossing_sigmas,
@@ -203,6 +204,49 @@ def test_a_drone_loitering_in_a_warning_zone_must_have_had_an_alert_on_it_there(
     assert _zone_unalerted(camp, frames, cycles, [alert_on(2)]) == (1, 1)
     assert _zone_unalerted(camp, frames, cycles, []) == (1, 1)
     assert _zone_unalerted(camp, dict(list(frames.items())[:10]), cycles[:10], []) == (0, 0)
+
+
+def test_an_alert_that_gives_a_line_is_judged_by_its_line() -> None:
+    """A line alert (a track only two crossing lines place) claims the line, not a place: it
+    is on a hostile drone within three of its sensor's configured azimuth sigmas (at least 1
+    degree) of the line and within the sensor's range, wherever the track was, and on no
+    drone otherwise; it counts for the drones on its line in the warning zone."""
+    camp = random_camp(0, 10.0)
+    frame = camp.config.local_frame()
+    camera = next(s for s in camp.config.sensors if s.kind == "camera")
+    at = frame.to_enu(camera.lat, camera.lon, camera.alt_m).reshape(3)
+    x = in_the_approach_zone(camp)
+    d = np.array(x) - at
+    assert math.hypot(d[0], d[1]) < camera.max_range_m  # the drone is in the camera's range
+    bearing = math.degrees(math.atan2(d[0], d[1])) % 360.0
+    frames = {
+        T0 + k: TruthFrame(v=1, t=T0 + k, targets=[TruthTarget("loiter", x, [0.0] * 3)])
+        for k in range(30)
+    }
+    # The track, half-way along the camera's line to the drone: far from it, on its line.
+    crossing = track(1, list(at + 0.5 * d), ["rf-0", camera.id])
+    cycles = [wire.TrackCycle(1, t, [crossing]) for t in frames]
+
+    def line(off_deg: float) -> wire.Alert:
+        a = transition("a1", "raised", T0, track_id=1).alert
+        return msgspec.structs.replace(
+            a, lat=None, lon=None, alt_m=None, eta_s=None, zone=None,
+            bearing_deg=(bearing + off_deg) % 360.0, seen_from=camera.id,
+        )  # fmt: skip
+
+    tolerance = max(3.0 * camera.sigma_az_deg, 1.0)
+    assert _alerts_on_no_drone(camp, frames, [line(0.0)], cycles) == 0
+    assert _alerts_on_no_drone(camp, frames, [line(0.9 * tolerance)], cycles) == 0
+    assert _alerts_on_no_drone(camp, frames, [line(1.5 * tolerance)], cycles) == 1
+    assert _alerts_on_no_drone(camp, frames, [line(180.0)], cycles) == 1
+    assert _zone_unalerted(camp, frames, cycles, [line(0.0)]) == (1, 0)
+    turn = math.radians(10.0)  # the track 10 degrees off the line to the drone, as seen
+    rot = np.array([[math.cos(turn), math.sin(turn)], [-math.sin(turn), math.cos(turn)]])
+    off = [*(at[:2] + 0.5 * rot @ d[:2]), x[2]]
+    aside = [
+        msgspec.structs.replace(c, tracks=[track(1, off, ["rf-0", camera.id])]) for c in cycles
+    ]
+    assert _zone_unalerted(camp, frames, aside, [line(0.0)]) == (1, 1)
 
 
 def test_only_the_reference_run_writes_the_kept_results_by_default() -> None:
