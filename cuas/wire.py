@@ -211,6 +211,11 @@ class Track(_Message, omit_defaults=False):
     # (TAK `le`). None from a producer older than these fields.
     horiz_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)] | None = None
     alt_sigma_m: Annotated[float, Meta(ge=0.0, le=1.0e8)] | None = None
+    # Additive: whether anything vouches for its place (a radar or Remote ID, a second camera,
+    # a second finder hearing its emitter). False where only two lines of sight cross on it,
+    # a finder's bearing and a camera's line, which cross whether or not they are of one
+    # object: its position is where they cross, its alert gives the line (Alert.seen_from).
+    placed: bool = True
 
     def sigmas(self) -> tuple[float, float]:
         """(horizontal, vertical) sigma in metres; from a producer older than the split, the

@@ -370,6 +370,40 @@ def test_the_uncertainty_circle_is_the_horizontal_sigma_not_a_bearings_only_heig
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
+def test_a_track_only_two_crossing_lines_place_is_drawn_faint_with_its_reason(
+    browser, mosquitto, tmp_path
+):
+    """A track whose place nothing vouches for (`placed` false) is drawn at half opacity with
+    a tooltip saying its range is unconfirmed; a placed one, and one from a core older than
+    the field, are drawn as ever."""
+    config = camp(live_camp(tmp_path, mosquitto.port))
+    topics = Topics(config.mqtt_prefix)
+    t0 = time.time()
+    crossing = msgspec.structs.replace(drone(1, t0, 600, 20), placed=False)
+    radar = drone(2, t0, -400, 300)
+
+    async def scenario() -> None:
+        async with page_beside_a_core(browser, config, mosquitto.port) as (_, core):
+            cycle = wire.TrackCycle(v=1, t=t0, tracks=[crossing, radar])
+            await core.publish(topics.tracks, wire.to_json(cycle), qos=0)
+            await tracks_shown(browser, {"1": [600, 20], "2": [-400, 300]}, 10, "the cycle")
+            looks = json.loads(
+                await on_page(
+                    browser.execute_script,
+                    """const out = {};
+                       for (const e of document.querySelectorAll('[data-track-id]'))
+                         out[e.dataset.trackId] = [e.dataset.placed,
+                           getComputedStyle(e).opacity, e.title];
+                       return JSON.stringify(out);""",
+                )
+            )
+            assert looks["1"][:2] == ["false", "0.5"] and "unconfirmed" in looks["1"][2]
+            assert looks["2"] == ["true", "1", ""]
+        assert not await on_page(severe_logs, browser)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample camp's recorded ingress, replayed: an output to review."""

@@ -91,6 +91,15 @@ def test_ce_is_the_horizontal_sigma_and_le_the_vertical():
     assert (float(point.get("ce")), float(point.get("le"))) == (24.0, 150.1)
 
 
+def test_a_track_only_two_crossing_lines_place_says_its_range_is_unconfirmed():
+    """Its point is where a finder's bearing and a camera's line cross, whether or not they
+    are of one object: the remarks say so (`placed` false), and a placed track's do not."""
+    crossing = ET.fromstring(cot.track_event("alpha", track(placed=False), None, 3.0, now=1.0))
+    placed = ET.fromstring(cot.track_event("alpha", track(), None, 3.0, now=1.0))
+    assert "range unconfirmed" in crossing.find("detail/remarks").text
+    assert "range unconfirmed" not in placed.find("detail/remarks").text
+
+
 def test_the_affiliation_says_friendly_hostile_under_alert_or_unknown():
     assert cot.cot_type(track(friendly=True), alerted=True) == "a-f-A-M-H-Q"
     assert cot.cot_type(track(), alerted=True) == "a-h-A-M-H-Q"

@@ -607,10 +607,14 @@ def test_without_a_radar_two_cameras_seeing_a_drone_and_a_bird_raise_no_alert(
 def test_without_a_radar_a_bearing_across_a_camera_s_line_is_alerted_as_that_line(
     no_radar_run,
 ) -> None:
-    _, alerts = no_radar_run["all_outputs"]
+    cycles, alerts = no_radar_run["all_outputs"]
     lines = [a for a in alerts if a.state == "raised" and a.seen_from is not None]
     assert lines, no_radar_run["camp"].seed  # the crossing is still alerted on, as a line
     assert all(a.lat is None and a.eta_s is None and a.bearing_deg is not None for a in lines)
+    # ... and its track is published as one only two lines place.
+    for a in lines:
+        cycle = min(cycles, key=lambda c: abs(c.t - a.t))
+        assert [k.placed for k in cycle.tracks if k.track_id == a.track_id] == [False]
     assert_no_alert_on_nothing(no_radar_run)
 
 

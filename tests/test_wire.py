@@ -319,6 +319,17 @@ def test_a_track_from_a_core_older_than_the_sigmas_split_still_decodes_and_bound
     assert from_msgpack(to_msgpack(split), Track).sigmas() == (5.2, 150.0)
 
 
+def test_a_track_from_a_core_older_than_placed_decodes_as_placed() -> None:
+    """`placed` (false where only two crossing lines of sight place a track) is additive: a
+    track without it is placed, as every track was before it."""
+    old = json.loads(to_json(make_track()))
+    del old["placed"]
+    assert from_json(json.dumps(old).encode(), Track).placed is True
+    crossing = make_track(placed=False)
+    assert from_msgpack(to_msgpack(crossing), Track).placed is False
+    assert json.loads(to_json(crossing))["placed"] is False
+
+
 def test_alert_json_has_every_documented_field() -> None:
     documented = {
         "v", "alert_id", "track_id", "level", "state", "zone", "reason", "t_raised", "t",
@@ -326,6 +337,7 @@ def test_alert_json_has_every_documented_field() -> None:
     }  # fmt: skip
     as_json = json.loads(to_json(make_alert()))
     assert documented <= as_json.keys()
+    assert as_json["bearing_deg"] is None and as_json["seen_from"] is None  # a place, no line
     assert as_json["v"] == 1
     assert as_json["eta_s"] is None
     assert as_json["acknowledged_by"] is None

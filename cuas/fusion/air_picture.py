@@ -139,11 +139,12 @@ class AirPicture:
             sensors_silent.tolist(),
             np.round(np.sqrt(horizontal), 2).tolist(),
             np.round(np.sqrt(vertical), 2).tolist(),
+            (~np.isnan(rows.t_vouched)).tolist(),
             strict=True,
         )
         # Positional, in the struct's field order (track_id, t, status, lat, lon, alt_m, enu,
         # vel_enu, pos_sigma_m, class, class_probs, threat, sensors, friendly, uas_id,
-        # t_update, sensors_silent, horiz_sigma_m, alt_sigma_m): five times cheaper than
+        # t_update, sensors_silent, horiz_sigma_m, alt_sigma_m, placed): five times cheaper than
         # keywords, for every track each cycle.
         contributors = self._contributors
         return [
@@ -167,8 +168,27 @@ class AirPicture:
                 ss,
                 hs,
                 vs,
+                pl,
             )
-            for tid, st, la, lo, al, enu, vel, sg, cls, cp, th, code, fr, uid, tu, ss, hs, vs in (
-                columns
-            )
+            for (
+                tid,
+                st,
+                la,
+                lo,
+                al,
+                enu,
+                vel,
+                sg,
+                cls,
+                cp,
+                th,
+                code,
+                fr,
+                uid,
+                tu,
+                ss,
+                hs,
+                vs,
+                pl,
+            ) in columns
         ]

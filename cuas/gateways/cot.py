@@ -17,7 +17,7 @@ Mapping (DESIGN.md, "Standard interfaces"), our track → the CoT event:
 | `horiz_sigma_m`, `alt_sigma_m` (older core: `pos_sigma_m`) | `point/@ce`, `@le` (1-sigma, m) |
 | `vel_enu` | `detail/track/@course` (degrees true), `@speed` (m/s) |
 | `<prefix> <track_id>` | `detail/contact/@callsign` |
-| class, threat, sensors; the alert's level, reason and `eta_s` | `detail/remarks` |
+| class, threat, sensors, `placed` false; the alert's level, reason, `eta_s` | `detail/remarks` |
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def remarks(track: Track, alert: Alert | None) -> str:
     parts = [f"{track.class_} track {track.track_id}, threat {track.threat}"]
     if track.uas_id:
         parts.append(f"Remote ID {track.uas_id}")
+    if not track.placed:
+        parts.append("range unconfirmed: only two lines of sight cross on it")
     if alert is not None:
         eta = "" if alert.eta_s is None else f"; perimeter in {alert.eta_s:.0f} s"
         parts.append(f"ALERT {alert.level.upper()} ({alert.state}): {alert.reason}{eta}")

@@ -4,7 +4,7 @@
 // Selectors that tests and integrators rely on (DESIGN.md): [data-track-id], [data-alert-id],
 // [data-alert-id] button[data-action="ack"], input[name="operator"], [data-sensor-id]; each
 // also carries data-camp-id; an alert that gives a line of sight, data-seen-from and
-// data-bearing (a mission's camps may reuse track, alert and sensor ids).
+// data-bearing; a track, data-placed (a mission's camps may reuse track, alert and sensor ids).
 "use strict";
 
 const TRAIL_S = 60;          // trail of the last minute
@@ -230,9 +230,14 @@ function placeTrack(campId, camp, t, alert) {
     if (rec.sidc !== sidc) { rec.sidc = sidc; rec.marker.setIcon(iconFor(sidc)); tag(rec); }
   }
   rec.track = t;
-  const e = rec.marker.getElement(), look = `${t.threat} ${t.class} ${t.status}`;
+  // A track only two crossing lines of sight place (`placed` false) is drawn faint: its place
+  // is where they cross, its alert gives the line (a core older than the field: placed).
+  const placed = String(t.placed !== false);
+  const e = rec.marker.getElement(), look = `${t.threat} ${t.class} ${t.status} ${placed}`;
   if (e && rec.look !== look) {  // attribute writes restyle the element: only on change
     rec.look = look; e.dataset.threat = t.threat; e.dataset.class = t.class; e.dataset.status = t.status;
+    e.dataset.placed = placed;
+    e.title = placed === "true" ? "" : "range unconfirmed: only two lines of sight cross on it";
   }
   // Trail points at least TRAIL_STEP_S apart, however often updates come; the newest point
   // follows the track.
