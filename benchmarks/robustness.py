@@ -514,7 +514,14 @@ def _alerts_on_no_drone(
         if a.seen_from is not None and a.bearing_deg is not None:
             at = lines.sites[a.seen_from][0]
             b = math.radians(a.bearing_deg)
-            drones = [x.enu for x in truth[float(t)].targets if x.target_id in hostile]
+            # ... at the alert's time: the truth record may be a second off, and a drone flies
+            # 20 m in it, more than a degree at a kilometre.
+            dt = a.t - float(t)
+            drones = [
+                np.add(x.enu, np.multiply(x.vel_enu, dt))
+                for x in truth[float(t)].targets
+                if x.target_id in hostile
+            ]
             through = at + np.array([math.sin(b), math.cos(b), 0.0])
             off = lines.on(a.seen_from, through, np.array(drones)) if drones else np.zeros(0)
             bad += not (off <= lines.tolerance(a.seen_from)).any()

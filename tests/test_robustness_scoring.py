@@ -249,6 +249,33 @@ def test_an_alert_that_gives_a_line_is_judged_by_its_line() -> None:
     assert _zone_unalerted(camp, frames, aside, [line(0.0)]) == (1, 1)
 
 
+def test_a_line_alert_between_truth_records_is_judged_where_the_drone_was_then() -> None:
+    """Truth is recorded every second or two, and a drone flies further than a camera's
+    degree at a kilometre in that time: a line alert is judged against the drone moved along
+    its velocity to the alert's time."""
+    camp = random_camp(0, 10.0)
+    frame = camp.config.local_frame()
+    camera = next(s for s in camp.config.sensors if s.kind == "camera")
+    at = frame.to_enu(camera.lat, camera.lon, camera.alt_m).reshape(3)
+    x = in_the_approach_zone(camp)
+    d = np.array(x) - at
+    across = np.array([d[1], -d[0], 0.0]) / math.hypot(d[0], d[1])  # square to the line
+    vel = list(60.0 * across)
+    frames = {T0: TruthFrame(v=1, t=T0, targets=[TruthTarget("loiter", x, vel)])}
+    later = np.array(x) + 60.0 * across  # where it is a second after the record
+    bearing = math.degrees(math.atan2(later[0] - at[0], later[1] - at[1])) % 360.0
+    a = msgspec.structs.replace(
+        transition("a1", "raised", T0 + 1.0, track_id=1).alert,
+        lat=None, lon=None, alt_m=None, eta_s=None, zone=None,
+        bearing_deg=bearing, seen_from=camera.id,
+    )  # fmt: skip
+    cycles = [wire.TrackCycle(1, T0 + 1.0, [track(1, list(at + 0.5 * (later - at)), [])])]
+    assert math.degrees(math.atan2(60.0, math.hypot(d[0], d[1]))) > max(
+        3.0 * camera.sigma_az_deg, 1.0
+    )  # the record's position alone would be off the line
+    assert _alerts_on_no_drone(camp, frames, [a], cycles) == 0
+
+
 def test_only_the_reference_run_writes_the_kept_results_by_default() -> None:
     """`results/robustness.json` is kept in the repository (seeds 0-29): a run of one camp to
     look into it, or of other seeds, writes a file of its own."""
