@@ -120,75 +120,29 @@ class AirPicture:
         sigma = np.sqrt(horizontal + vertical)
         recent = ((t - rows.last_hit) <= self.sensor_memory_s) @ self._bits
         names, probs = classes.names, self._class_probs(classes.probs)
+        # Positional, in the struct's field order: five times cheaper than keywords, for every
+        # track each cycle.
         columns = zip(
             rows.track_id.tolist(),
+            [t] * len(rows),
             status,
             np.round(lat, 7).tolist(),
             np.round(lon, 7).tolist(),
             np.round(alt, 2).tolist(),
-            np.round(rows.x[:, :3], 2).tolist(),
-            np.round(rows.x[:, 3:], 2).tolist(),
-            np.round(sigma, 2).tolist(),
+            np.round(rows.x[:, :3], 2).tolist(),  # enu
+            np.round(rows.x[:, 3:], 2).tolist(),  # vel_enu
+            np.round(sigma, 2).tolist(),  # pos_sigma_m
             names,
             probs,
             threat,
-            recent.tolist(),
+            map(self._contributors, recent.tolist()),  # sensors
             rows.friendly.tolist(),
             rows.uas_id.tolist(),
             rows.t_update.tolist(),
             sensors_silent.tolist(),
-            np.round(np.sqrt(horizontal), 2).tolist(),
-            np.round(np.sqrt(vertical), 2).tolist(),
-            (~np.isnan(rows.t_vouched)).tolist(),
+            np.round(np.sqrt(horizontal), 2).tolist(),  # horiz_sigma_m
+            np.round(np.sqrt(vertical), 2).tolist(),  # alt_sigma_m
+            (~np.isnan(rows.t_vouched)).tolist(),  # placed
             strict=True,
         )
-        # Positional, in the struct's field order (track_id, t, status, lat, lon, alt_m, enu,
-        # vel_enu, pos_sigma_m, class, class_probs, threat, sensors, friendly, uas_id,
-        # t_update, sensors_silent, horiz_sigma_m, alt_sigma_m, placed): five times cheaper than
-        # keywords, for every track each cycle.
-        contributors = self._contributors
-        return [
-            wire.Track(
-                tid,
-                t,
-                st,
-                la,
-                lo,
-                al,
-                enu,
-                vel,
-                sg,
-                cls,
-                cp,
-                th,
-                contributors(code),
-                fr,
-                uid,
-                tu,
-                ss,
-                hs,
-                vs,
-                pl,
-            )
-            for (
-                tid,
-                st,
-                la,
-                lo,
-                al,
-                enu,
-                vel,
-                sg,
-                cls,
-                cp,
-                th,
-                code,
-                fr,
-                uid,
-                tu,
-                ss,
-                hs,
-                vs,
-                pl,
-            ) in columns
-        ]
+        return [wire.Track(*row) for row in columns]
