@@ -34,6 +34,7 @@ from benchmarks.robustness import (
     without_radar,
 )
 from cuas import wire
+from cuas.config import SensorConfig
 from cuas.fusion.zones import ZoneSet
 from cuas.io.recording import RecordingWriter, read_records
 from cuas.topics import report_topic
@@ -206,19 +207,35 @@ def test_a_drone_loitering_in_a_warning_zone_must_have_had_an_alert_on_it_there(
     assert _zone_unalerted(camp, dict(list(frames.items())[:10]), cycles[:10], []) == (0, 0)
 
 
+def camera_and_drone(camp) -> tuple[SensorConfig, np.ndarray, list[float]]:
+    """The camp's first camera, its site (camp ENU), and a point of the warning zone within
+    its range."""
+    camera = next(s for s in camp.config.sensors if s.kind == "camera")
+    at = camp.config.local_frame().to_enu(camera.lat, camera.lon, camera.alt_m).reshape(3)
+    x = in_the_approach_zone(camp)
+    assert math.hypot(x[0] - at[0], x[1] - at[1]) < camera.max_range_m
+    return camera, at, x
+
+
+def line_alert(t: float, bearing_deg: float, seen_from: str) -> wire.Alert:
+    """Alert `a1` on track 1, raised at `t`, giving the line `bearing_deg` from `seen_from`
+    and no place."""
+    return msgspec.structs.replace(
+        transition("a1", "raised", t, track_id=1).alert,
+        lat=None, lon=None, alt_m=None, eta_s=None, zone=None,
+        bearing_deg=bearing_deg % 360.0, seen_from=seen_from,
+    )  # fmt: skip
+
+
 def test_an_alert_that_gives_a_line_is_judged_by_its_line() -> None:
     """A line alert (a track only two crossing lines place) claims the line, not a place: it
     is on a hostile drone within three of its sensor's configured azimuth sigmas (at least 1
     degree) of the line and within the sensor's range, wherever the track was, and on no
     drone otherwise; it counts for the drones on its line in the warning zone."""
     camp = random_camp(0, 10.0)
-    frame = camp.config.local_frame()
-    camera = next(s for s in camp.config.sensors if s.kind == "camera")
-    at = frame.to_enu(camera.lat, camera.lon, camera.alt_m).reshape(3)
-    x = in_the_approach_zone(camp)
+    camera, at, x = camera_and_drone(camp)
     d = np.array(x) - at
-    assert math.hypot(d[0], d[1]) < camera.max_range_m  # the drone is in the camera's range
-    bearing = math.degrees(math.atan2(d[0], d[1])) % 360.0
+    bearing = math.degrees(math.atan2(d[0], d[1]))
     frames = {
         T0 + k: TruthFrame(v=1, t=T0 + k, targets=[TruthTarget("loiter", x, [0.0] * 3)])
         for k in range(30)
@@ -228,11 +245,7 @@ def test_an_alert_that_gives_a_line_is_judged_by_its_line() -> None:
     cycles = [wire.TrackCycle(1, t, [crossing]) for t in frames]
 
     def line(off_deg: float) -> wire.Alert:
-        a = transition("a1", "raised", T0, track_id=1).alert
-        return msgspec.structs.replace(
-            a, lat=None, lon=None, alt_m=None, eta_s=None, zone=None,
-            bearing_deg=(bearing + off_deg) % 360.0, seen_from=camera.id,
-        )  # fmt: skip
+        return line_alert(T0, bearing + off_deg, camera.id)
 
     tolerance = max(3.0 * camera.sigma_az_deg, 1.0)
     assert _alerts_on_no_drone(camp, frames, [line(0.0)], cycles) == 0
@@ -254,21 +267,15 @@ def test_a_line_alert_between_truth_records_is_judged_where_the_drone_was_then()
     degree at a kilometre in that time: a line alert is judged against the drone moved along
     its velocity to the alert's time."""
     camp = random_camp(0, 10.0)
-    frame = camp.config.local_frame()
-    camera = next(s for s in camp.config.sensors if s.kind == "camera")
-    at = frame.to_enu(camera.lat, camera.lon, camera.alt_m).reshape(3)
-    x = in_the_approach_zone(camp)
+    camera, at, x = camera_and_drone(camp)
     d = np.array(x) - at
     across = np.array([d[1], -d[0], 0.0]) / math.hypot(d[0], d[1])  # square to the line
     vel = list(60.0 * across)
     frames = {T0: TruthFrame(v=1, t=T0, targets=[TruthTarget("loiter", x, vel)])}
     later = np.array(x) + 60.0 * across  # where it is a second after the record
-    bearing = math.degrees(math.atan2(later[0] - at[0], later[1] - at[1])) % 360.0
-    a = msgspec.structs.replace(
-        transition("a1", "raised", T0 + 1.0, track_id=1).alert,
-        lat=None, lon=None, alt_m=None, eta_s=None, zone=None,
-        bearing_deg=bearing, seen_from=camera.id,
-    )  # fmt: skip
+    a = line_alert(
+        T0 + 1.0, math.degrees(math.atan2(later[0] - at[0], later[1] - at[1])), camera.id
+    )
     cycles = [wire.TrackCycle(1, T0 + 1.0, [track(1, list(at + 0.5 * (later - at)), [])])]
     assert math.degrees(math.atan2(60.0, math.hypot(d[0], d[1]))) > max(
         3.0 * camera.sigma_az_deg, 1.0
