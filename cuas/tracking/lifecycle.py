@@ -305,11 +305,13 @@ def transmitting(
     memory_s: float,
     heard_s: float,
     firm_passive: Mask | None = None,
+    rows: NDArray[np.intp] | None = None,
 ) -> Mask:
     """Tracks on which two direction finders (`hearing`) recently (`memory_s`) heard one
     emitter id, or one finder did while a camera (neither `hearing` nor `localising`) saw it
     and the other finder heard it within `heard_s`, or while two cameras saw it: a
     transmitter is there, even where no radar sees anything (a drone too small for it).
+    Of the table's `rows` if given (`firm_passive` is then theirs), else of every track.
     On a `firm_passive` track (firm, never placed by a radar, and no radar track's echo), a
     finder's bearing or a camera's sighting counts as recent within `heard_s`.
     Without `hearing`, every track that holds an emitter id.
@@ -317,10 +319,10 @@ def transmitting(
     Two cameras and a finder are three sites whose lines meet on the track, in height too
     (random camp 8, one finder: two cameras placed the hidden drone to 5-60 m, over and
     over, and the radar's silence deleted each track)."""
-    n = table.n
-    transmitter = table.emitter_id[:n] != None  # noqa: E711 (elementwise on objects)
+    which = slice(0, table.n) if rows is None else rows
+    transmitter = table.emitter_id[which] != None  # noqa: E711 (elementwise on objects)
     if hearing is not None:
-        last_hit = table.last_hit[:n]
+        last_hit = table.last_hit[which]
         recent = last_hit >= t - memory_s
         cameras = ~(hearing | localising)
         heard = recent[:, hearing].sum(axis=1)
@@ -363,12 +365,9 @@ def vouch(
         return
     last_hit = table.last_hit[rows]
     located = (last_hit[:, localising] > -np.inf).any(axis=1)
-    cameras = ~(hearing | localising)
-    seen = (last_hit[:, cameras] >= t - memory_s).sum(axis=1)
-    heard = (last_hit[:, hearing] >= t - memory_s).sum(axis=1)
-    heard_long = (last_hit[:, hearing] >= t - heard_s).sum(axis=1)
-    holds = table.emitter_id[rows] != None  # noqa: E711 (elementwise on objects)
-    named = holds & ((heard >= 2) | ((heard >= 1) & (seen >= 1) & (heard_long >= 2)))
+    seen = (last_hit[:, ~(hearing | localising)] >= t - memory_s).sum(axis=1)  # by cameras
+    # Finders that name its emitter, with a camera or not: the lifecycle's transmitter rule.
+    named = transmitting(table, t, hearing, localising, memory_s, heard_s, rows=rows)
     t_vouched[rows[located | (seen >= 2) | named]] = t
 
 
