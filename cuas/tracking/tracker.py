@@ -1223,9 +1223,10 @@ class Tracker:
             # ID: with the steady mode there, the camps flown without their radar (seeds
             # 0-119) raised 18 alerts on no drone instead of 15, with more ghosts and swarm
             # switches; barred, they are as before.
-            unsteady = likely(table.class_logp[rows], "bird")
-            if not self._radar_at_work(scan.t):
-                unsteady[:] = True
+            if self._radar_at_work(scan.t):
+                unsteady = likely(table.class_logp[rows], "bird")
+            else:
+                unsteady = np.ones(rows.size, dtype=bool)
             self.imm.bar(c, self.imm.steady, unsteady)
         table.t_mix[rows] = scan.t
         xm = xm.reshape(p * m, -1)
