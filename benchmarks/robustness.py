@@ -458,8 +458,13 @@ class _Lines:
     def on(self, site: str, through: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Angles (degrees) off the line from `site` through `through` of positions `X`
         (n, 3); inf where beyond the site's range."""
+        at = self.sites[site][0]
+        return self.off(site, np.arctan2(through[0] - at[0], through[1] - at[1]), X)
+
+    def off(self, site: str, bearing: float, X: np.ndarray) -> np.ndarray:
+        """Angles (degrees) off the line from `site` on `bearing` (radians) of positions `X`
+        (n, 3); inf where beyond the site's range."""
         at, s = self.sites[site]
-        bearing = np.arctan2(through[0] - at[0], through[1] - at[1])
         d = np.asarray(X, dtype=float).reshape(-1, 3) - at
         off = np.degrees(
             np.abs((np.arctan2(d[:, 0], d[:, 1]) - bearing + np.pi) % (2 * np.pi) - np.pi)
@@ -512,8 +517,6 @@ def _alerts_on_no_drone(
             continue
         t = times[np.argmin(np.abs(times - a.t))]
         if a.seen_from is not None and a.bearing_deg is not None:
-            at = lines.sites[a.seen_from][0]
-            b = math.radians(a.bearing_deg)
             # ... at the alert's time: the truth record may be a second off, and a drone flies
             # 20 m in it, more than a degree at a kilometre.
             dt = a.t - float(t)
@@ -522,8 +525,8 @@ def _alerts_on_no_drone(
                 for x in truth[float(t)].targets
                 if x.target_id in hostile
             ]
-            through = at + np.array([math.sin(b), math.cos(b), 0.0])
-            off = lines.on(a.seen_from, through, np.array(drones)) if drones else np.zeros(0)
+            b = math.radians(a.bearing_deg)
+            off = lines.off(a.seen_from, b, np.array(drones)) if drones else np.zeros(0)
             bad += not (off <= lines.tolerance(a.seen_from)).any()
             continue
         if a.lat is None:
