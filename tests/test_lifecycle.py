@@ -224,15 +224,17 @@ def test_a_tentative_bird_lives_by_m_of_n_alone(path) -> None:
     assert fate(5.0, bird=True, status=TENTATIVE) != "deleted"
 
 
-def vouched(hit_by: list[int], emitter: str | None = "E7", ago: float = 1.0) -> bool:
+def vouched(
+    hit_by: list[int], emitter: str | None = "E7", ago: float = 1.0, cross: bool = True
+) -> bool:
     """Whether a track that `hit_by` updated `ago` seconds ago, holding `emitter`, has its
-    place vouched for (`lifecycle.vouch`)."""
+    place vouched for (`lifecycle.vouch`); `cross`: whether two finders' lines cross at it."""
     table = TrackTable(n_sensors=5)
     table.add(np.array([[1500.0, 800.0, 60.0, 5.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T - 30, 1)
     table.last_hit[0] = -np.inf
     table.last_hit[0, hit_by] = T - ago
     table.emitter_id[0] = emitter
-    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s, np.array([cross]))
     return not np.isnan(table.t_vouched[0])
 
 
@@ -252,17 +254,30 @@ def test_a_radar_more_lines_or_one_emitter_heard_twice_vouch_for_a_place() -> No
     assert not vouched([CAMERA_A, CAMERA_B], ago=RULES.memory_s + 1.0)
 
 
+def test_finders_in_line_with_a_track_draw_one_line_twice_and_vouch_for_nothing() -> None:
+    """Random camp 125 without its radar: two finders 180 m apart heard the hidden drone
+    0.4 degrees apart, and with a camera's line to another drone vouched for their crossing,
+    700 m from any drone. Finders vouch only where two of them cross at the track."""
+    assert not vouched([FINDER_A, FINDER_B], cross=False)
+    assert not vouched([FINDER_A, CAMERA_A, FINDER_B], cross=False)
+    assert vouched([FINDER_A, CAMERA_A, FINDER_B])
+    assert vouched([RADAR], cross=False) and vouched([CAMERA_A, CAMERA_B], cross=False)
+
+
+CROSS = np.ones(1, dtype=bool)  # two finders' lines cross at the track
+
+
 def test_a_finder_a_camera_and_the_other_finder_heard_lately_vouch_for_it() -> None:
     table = TrackTable(n_sensors=5)
     table.add(np.array([[1500.0, 800.0, 60.0, 5.0, 0.0, 0.0]]), np.eye(6)[None] * 400.0, T - 30, 1)
     table.last_hit[0, [FINDER_A, CAMERA_A]] = T - 1.0
     table.last_hit[0, FINDER_B] = T - RULES.heard_s - 1.0
     table.emitter_id[0] = "E7"
-    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s, CROSS)
     assert np.isnan(table.t_vouched[0])
     table.last_hit[0, FINDER_B] = T - 8.0
-    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    vouch(table, T, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s, CROSS)
     assert table.t_vouched[0] == T
     table.last_hit[0] = -np.inf  # vouched for once, for good: it is sticky
-    vouch(table, T + 60.0, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s)
+    vouch(table, T + 60.0, HEARING, LOCALISING, RULES.memory_s, RULES.heard_s, CROSS)
     assert table.t_vouched[0] == T

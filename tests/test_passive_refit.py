@@ -125,3 +125,40 @@ def test_a_track_whose_camera_sightings_are_all_disowned_takes_the_height_prior(
     assert out is not None
     mean, cov = out
     assert abs(mean[2] - 80.0) < 20.0 and np.sqrt(cov[2, 2]) > 30.0  # the prior's, not 370 m
+
+
+def heard_by_both_finders(drone: np.ndarray, until: float) -> PassiveRefit:
+    """A track the two finders hear on `drone` (1, 6) every half second until `until`."""
+    refit = PassiveRefit(HeightPrior(80.0, 40.0))
+    for t in np.arange(0.0, until, 0.5):
+        for sensor, model in ((DF, FINDER), (DF_B, FINDER_B)):
+            az, _ = model.predict(drone)
+            scan = Scan(sensor, t, az, np.radians([[3.0]]) ** 2, model)
+            refit.record(np.array([TID]), scan, np.array([0]))
+    return refit
+
+
+def test_a_camera_run_joins_a_heard_track_only_where_its_line_meets_the_bearings() -> None:
+    """Random camp 39 without its radar: a camera's run on a loiterer joined a track the
+    finders heard on a swarm far off its line, and the refit of the two put the track where
+    neither was, 7 m sure of itself. A run whose line passes nowhere near where the finders'
+    bearings do is another object's: its sightings are glimpses again, and no refit is due.
+    A run on the drone they hear joins it."""
+    drone = np.array([[300.0, 1500.0, 60.0, 0.0, 0.0, 0.0]])
+    x = np.array([500.0, 1300.0, 80.0, 0.0, 0.0, 0.0])  # the filter, 280 m off and sure of it
+    P = np.diag([30.0**2, 30.0**2, 40.0**2, 25.0, 25.0, 4.0])
+    slow = np.array([0.01])
+    for az, el, joins in ((270.0, 5.0, False), (26.57, 2.05, True)):  # a loiterer; the drone
+        refit = heard_by_both_finders(drone, 5.0)
+        for t in (4.0, 4.5, 5.0):
+            refit.sighted(np.array([TID]), look(t, az, el), np.array([0]), slow)
+        assert TID in refit.due(5.0)  # the run began
+        assert refit.admit(TID, 5.0, x, P) == joins, az
+        cam = [glimpse for sensor, glimpse in kinds(refit) if sensor == CAM]
+        assert cam == [not joins] * 3, az
+        assert (TID in refit.due(5.0)) == joins, az
+        if joins:
+            out = refit.refit(TID, 5.0, 0.0, x, P)
+            assert out is not None and np.hypot(*(out[0][:2] - drone[0, :2])) < 60.0
+    assert remembered().admit(TID, 5.0, x, P)  # a run on the line the finder's bearings cross
+    assert heard_by_both_finders(drone, 5.0).admit(TID, 5.0, x, P) is None  # no run joined

@@ -345,6 +345,7 @@ def vouch(
     localising: NDArray[np.bool_],
     memory_s: float,
     heard_s: float,
+    finders_cross: Mask,
 ) -> None:
     """Mark the tracks whose place is vouched for at `t` (`TrackTable.t_vouched`, once).
 
@@ -357,6 +358,12 @@ def vouch(
     raised on no drone in random camps 0-119 without their radar, 11 were on tracks nothing
     vouched for (mostly a finder's bearing of the hidden drone or the swarm across a
     camera's line to the loiterer, another drone or a bird).
+
+    Finders vouch only where two that heard it within `heard_s` cross at the track
+    (`finders_cross`, (n,), `tracker.crossing_at_track`): two finders nearly in line with it
+    draw one line twice. Random camp 125 without its radar: two finders 180 m apart, their
+    bearings of the hidden drone 0.4 degrees apart, crossed a camera's line to an inbound
+    drone 1.2 km short of both, and the track there was alerted on, 700 m from any drone.
     """
     n = table.n
     t_vouched = table.t_vouched[:n]
@@ -368,6 +375,7 @@ def vouch(
     seen = (last_hit[:, ~(hearing | localising)] >= t - memory_s).sum(axis=1)  # by cameras
     # Finders that name its emitter, with a camera or not: the lifecycle's transmitter rule.
     named = transmitting(table, t, hearing, localising, memory_s, heard_s, rows=rows)
+    named &= finders_cross[rows]
     t_vouched[rows[located | (seen >= 2) | named]] = t
 
 

@@ -42,7 +42,10 @@ drone (random camp 36), and two looks at a friendly, crossing the bearings of a 
 nobody saw, held a track on that crossing (random camp 39). So a camera's sightings of such
 a track count only once that camera keeps seeing it where it saw it, along a path a target
 can fly (`sighted`, `steady`); until then they are glimpses, stored but not used, and the
-refit leaves them out too.
+refit leaves them out too. A run joins a track the finders hear only where its line passes
+where their latest bearings do (`finders_meet`); elsewhere it is another object's (random
+camp 39 without its radar: a loiterer's, 10 degrees off a swarm's bearings), and stays a
+glimpse.
 """
 
 from __future__ import annotations
@@ -255,6 +258,71 @@ class PassiveRefit:
         overconfident = float(long @ P[:2, :2] @ long) < 0.5 * float(long @ C @ long)
         return (mean, cov) if outside or overconfident else None
 
+    def admit(self, tid: int, t: float, x: Array, P: Array) -> bool | None:
+        """Whether the camera run that just joined track `tid` (state `x`, covariance `P` at
+        `t`; its refit is due) is the track's: its line passes where the finders' bearings of
+        the last `window_s` do (`finders_meet`). If not, the run is another object's: its
+        sightings are glimpses again and no refit is due before the next period. None where
+        no run joined (or its sightings were since disowned)."""
+        if tid not in self._joined:
+            return None
+        seen = [
+            (sensor, s)
+            for sensor, glimpse, s in self._seen.get(tid, ())
+            if t - s.t <= self.window_s and not glimpse
+        ]
+        run = max(
+            ((sensor, s) for sensor, s in seen if s.z.shape[0] > 1),
+            key=lambda p: p[1].t,
+            default=None,
+        )
+        if run is None:
+            return None
+        heard = [s for _, s in seen if s.z.shape[0] == 1]
+        stray = min(float(np.sqrt(0.5 * (P[3, 3] + P[4, 4]))), self.max_speed_sigma_mps)
+        if finders_meet(run[1], heard, x[3:5], stray):
+            return True
+        mine = self._seen[tid]
+        for k, (sensor, glimpse, s) in enumerate(mine):
+            if sensor == run[0] and not glimpse and t - s.t <= self.repeat_s:
+                mine[k] = (sensor, True, s)
+        self.done(tid, t)
+        return False
+
+
+def finders_meet(camera: Sighting, heard: list[Sighting], velocity: Array, stray: float) -> bool:
+    """Whether a camera's line of sight `camera` passes, somewhere within the camera's reach,
+    where finders' bearings `heard` (taken shortly before it) do: their chi-square there at
+    most `CAMERA_RUN_GATE` times their count, each bearing's noise widened by how far the
+    target may have strayed (`stray`, m/s) from `velocity` (2,) since. True where none
+    heard it."""
+    if not heard:
+        return True
+    geometry = camera.model.geometry
+    r = np.geomspace(max(lines_of_sight.NEAR_M, geometry.min_range_m), geometry.max_range_m, 200)
+    az, el = float(camera.z[0]), float(camera.z[1])
+    along = np.array([np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)])
+    points = geometry.frame.to_camp(r[:, None] * along[None, :])  # the line, camp ENU
+    chi = np.zeros(r.size)
+    for s in heard:
+        age = camera.t - s.t
+        then = np.zeros((r.size, 6))
+        then[:, :3] = points
+        then[:, :2] -= velocity * age
+        zhat, _ = s.model.predict(then)
+        far = np.hypot(*(then[:, :2] - s.model.geometry.frame.position[:2]).T)
+        widen = (stray * age / np.maximum(far, 1.0)) ** 2
+        chi += wrap_rad(s.z[0] - zhat[:, 0]) ** 2 / (float(s.var[0]) + widen)
+    return float(chi.min()) <= CAMERA_RUN_GATE * len(heard)
+
+
+# A camera's run joins a bearings-only track only where its line passes where the finders'
+# latest bearings do, their chi-square there at most this many times their count
+# (`finders_meet`): random camp 39 without its radar, a camera's three looks at a loiterer 800 m out
+# joined a track the finders heard on a swarm 2.3 km out, their lines 10 degrees apart; the
+# refit put it at the camera's reach, where no bearing passed within 4 of its sigmas, 7 m
+# sure of itself, and its alert was 500 m from any drone.
+CAMERA_RUN_GATE = 9.0
 
 # How fast a target may change its rate of turn about a camera, per rad/s of the turn rate
 # it may reach (`sighted`'s `rate`, a top speed over a least range): a top lateral

@@ -1058,8 +1058,23 @@ class Tracker:
         confirmed, doomed = self.rules.apply(
             table, t, self.silent, self.localising, self.hearing, observable, self.names_emitters
         )
-        vouch(table, t, self.hearing, self.localising, self.rules.memory_s, self.rules.heard_s)
+        memory_s, heard_s = self.rules.memory_s, self.rules.heard_s
+        vouch(table, t, self.hearing, self.localising, memory_s, heard_s, self._cross(t))
         return confirmed, doomed | (table.identity_echo[:n] >= self.echo_reports)
+
+    def _cross(self, t: float) -> NDArray[np.bool_]:
+        """Which tracks two finders that heard them within `heard_s` of `t` cross at, where
+        nothing has vouched for their place yet (`lifecycle.vouch`)."""
+        table = self.tracks
+        n = table.n
+        cross = np.zeros(n, dtype=bool)
+        ask = np.isnan(table.t_vouched[:n])
+        if ask.any() and self.hearing.any():
+            heard = (table.last_hit[:n][ask] >= t - self.rules.heard_s) & self.hearing
+            cross[ask] = crossing_at_track(
+                table.x[:n][ask, :3], heard, self.sites, self.min_crossing_deg, self.site_sigma
+            )
+        return cross
 
     def _by_identity(self, scan: Scan, hyps: Hypotheses) -> tuple[Hypotheses, Hypotheses]:
         """Remote ID detections go to the track that holds their serial, gate or not.
@@ -1326,13 +1341,24 @@ class Tracker:
             modes = self._predicted_modes(np.array([row]), t)
             self._lapse_birth_height(row, t, modes)
             self._hold_speed(row, t, modes)
+            # A camera's run that just joined it: another object's unless its line meets
+            # the finders' bearings; if it is the track's, where it places the track now is
+            # a new crossing, which vouches for nothing yet (`lifecycle.vouch`).
+            run = self.refit.admit(tid, t, table.x[row], table.P[row])
+            if run is False:
+                continue
             if self._follow_course(tid, row, t, modes):
-                continue
-            out = self.refit.refit(tid, t, float(table.t_birth[row]), table.x[row], table.P[row])
-            if out is None:
-                continue
-            self._impose(row, t, modes, _POSITION, *out)  # the velocity stays
-            self.stats.passive_refits += 1
+                placed_afresh = True
+            else:
+                out = self.refit.refit(
+                    tid, t, float(table.t_birth[row]), table.x[row], table.P[row]
+                )
+                placed_afresh = out is not None
+                if out is not None:
+                    self._impose(row, t, modes, _POSITION, *out)  # the velocity stays
+                    self.stats.passive_refits += 1
+            if run and placed_afresh:
+                table.t_vouched[row] = np.nan
         self.refit.forget(gone)
 
     def _lapse_birth_height(self, row: int, t: float, modes: ModeArrays) -> None:
