@@ -43,7 +43,7 @@ nobody saw, held a track on that crossing (random camp 39). So a camera's sighti
 a track count only once that camera keeps seeing it where it saw it, along a path a target
 can fly (`sighted`, `steady`); until then they are glimpses, stored but not used, and the
 refit leaves them out too. A run joins a track the finders hear only where its line passes
-where their latest bearings do (`finders_meet`); elsewhere it is another object's (random
+where their recent bearings do (`finders_meet`); elsewhere it is another object's (random
 camp 39 without its radar: a loiterer's, 10 degrees off a swarm's bearings), and stays a
 glimpse.
 """
@@ -292,7 +292,7 @@ class PassiveRefit:
 
 def finders_meet(camera: Sighting, heard: list[Sighting], velocity: Array, stray: float) -> bool:
     """Whether a camera's line of sight `camera` passes, somewhere within the camera's reach,
-    where finders' bearings `heard` (taken shortly before it) do: their chi-square there at
+    where finders' bearings `heard` (taken before it) do: their chi-square there at
     most `CAMERA_RUN_GATE` times their count, each bearing's noise widened by how far the
     target may have strayed (`stray`, m/s) from `velocity` (2,) since. True where none
     heard it."""
@@ -317,11 +317,11 @@ def finders_meet(camera: Sighting, heard: list[Sighting], velocity: Array, stray
 
 
 # A camera's run joins a bearings-only track only where its line passes where the finders'
-# latest bearings do, their chi-square there at most this many times their count
-# (`finders_meet`): random camp 39 without its radar, a camera's three looks at a loiterer 800 m out
-# joined a track the finders heard on a swarm 2.3 km out, their lines 10 degrees apart; the
-# refit put it at the camera's reach, where no bearing passed within 4 of its sigmas, 7 m
-# sure of itself, and its alert was 500 m from any drone.
+# bearings of the refit's window do, their chi-square there at most this many times their
+# count (`finders_meet`): random camp 39 without its radar, a camera's three looks at a
+# loiterer 800 m out joined a track the finders heard on a swarm 2.3 km out, their lines 10
+# degrees apart; the refit put it at the camera's reach, where no bearing passed within 4 of
+# its sigmas, 7 m sure of itself, and its alert was 500 m from any drone.
 CAMERA_RUN_GATE = 9.0
 
 # How fast a target may change its rate of turn about a camera, per rad/s of the turn rate

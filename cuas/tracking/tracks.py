@@ -153,9 +153,11 @@ class TrackTable:
         self.t_crossed = np.full(capacity, np.nan)
         # When its place was first vouched for (NaN: never): by a sensor that places a
         # target alone (radar, Remote ID), or by more than two lines of sight at once, or by
-        # two that name one emitter (`lifecycle.vouch`). Until then it is where two lines
-        # cross, and lines of two objects cross too: it is never critical, and its alert gives
-        # the line it is on, not a place (threat.py, alerts.py).
+        # two finders that name one emitter and cross at it (`lifecycle.vouch`). Until then
+        # it is where two lines cross, and lines of two objects cross too: it is never
+        # critical, and its alert gives the line it is on, not a place (threat.py,
+        # alerts.py). A bearings-only track that a camera's run places afresh is back to NaN:
+        # that place is a new crossing (`Tracker._refit_passive`).
         self.t_vouched = np.full(capacity, np.nan)
         # What the track is: log-probabilities over CLASSES (classification keeps them).
         self.class_logp = np.full((capacity, N_CLASSES), -np.log(N_CLASSES))
