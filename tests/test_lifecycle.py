@@ -224,6 +224,9 @@ def test_a_tentative_bird_lives_by_m_of_n_alone(path) -> None:
     assert fate(5.0, bird=True, status=TENTATIVE) != "deleted"
 
 
+CROSS = np.ones(1, dtype=bool)  # two finders' lines cross at the track
+
+
 def vouched(
     hit_by: list[int], emitter: str | None = "E7", ago: float = 1.0, cross: bool = True
 ) -> bool:
@@ -262,9 +265,6 @@ def test_finders_in_line_with_a_track_draw_one_line_twice_and_vouch_for_nothing(
     assert not vouched([FINDER_A, CAMERA_A, FINDER_B], cross=False)
     assert vouched([FINDER_A, CAMERA_A, FINDER_B])
     assert vouched([RADAR], cross=False) and vouched([CAMERA_A, CAMERA_B], cross=False)
-
-
-CROSS = np.ones(1, dtype=bool)  # two finders' lines cross at the track
 
 
 def test_a_finder_a_camera_and_the_other_finder_heard_lately_vouch_for_it() -> None:
