@@ -583,15 +583,15 @@ def _unalerted(
     truth: dict[float, TruthFrame],
     cycles: list[wire.TrackCycle],
     alerts: list[wire.Alert],
-) -> tuple[int, int, list[float], int]:
-    """(hostile drones that entered the perimeter, those on which no alert was active before
-    they did, how long before they did the others first had one, how many of the unalerted
-    no sensors could have placed (`_unplaced`)). An alert is on a drone while its track is
+) -> tuple[int, dict[str, list[tuple[float, np.ndarray]]], list[float]]:
+    """(how many hostile drones entered the perimeter, the path until then of each on which
+    no alert was active before it did (for `_unplaced`), how long before they did the others
+    first had one). An alert is on a drone while its track is
     within `MATCH_M` of it, or within three of the track's published sigmas; one that gives
     a line, while the drone is on that line (`_Lines`)."""
     zones = ZoneSet(camp.config.zones, camp.config.local_frame())
     if zones.perimeter is None:
-        return 0, 0, [], 0
+        return 0, {}, []
     entered: dict[str, float] = {}  # drone -> when it entered
     warned: dict[str, float] = {}  # drone -> when an alert was first on it
     paths: dict[str, list[tuple[float, np.ndarray]]] = {}  # drone -> (t, position) until then
@@ -623,8 +623,8 @@ def _unalerted(
                     warned[drone.target_id] = cycle.t
                     break
     leads = [round(t - warned[d], 1) for d, t in entered.items() if d in warned]
-    missed = set(entered) - set(warned)
-    return len(entered), len(missed), leads, _unplaced(camp, {d: paths[d] for d in missed})
+    missed = {d: paths[d] for d in entered if d not in warned}
+    return len(entered), missed, leads
 
 
 def _unplaced(camp: RandomCamp, paths: dict[str, list[tuple[float, np.ndarray]]]) -> int:
@@ -781,13 +781,11 @@ def run_camp(camp: RandomCamp, work: Path, radar: bool = True) -> CampResult:
         setattr(result, f"position_error_{name}", round(s.mean_position_error_m, 1))
         visible = _visible_gospa(camp, snapshots, cycles)
         setattr(result, f"gospa_visible_{name}", round(visible, 1))
-        result.drones_entering, unalerted, warnings, unplaced = _unalerted(
-            camp, truth, cycles, alerts
-        )
-        setattr(result, f"unalerted_{name}", unalerted)
+        result.drones_entering, missed, warnings = _unalerted(camp, truth, cycles, alerts)
+        setattr(result, f"unalerted_{name}", len(missed))
         if name == "all":
             result.warnings_s = warnings
-            result.unalerted_unplaced = unplaced
+            result.unalerted_unplaced = _unplaced(camp, missed)
             result.zone_drones, result.zone_unalerted = _zone_unalerted(camp, truth, cycles, alerts)
             for key, value in _detail(camp, truth, cycles, alerts).items():
                 setattr(result, key, value)

@@ -538,9 +538,9 @@ def test_a_friendly_patrol_overhead_at_start_up_raises_no_alert(camp_run) -> Non
 def test_every_hostile_drone_is_alerted_before_it_enters_the_perimeter(camp_run) -> None:
     camp = camp_run["camp"]
     cycles, alerts = camp_run["all_outputs"]
-    entered, unalerted, warnings, _ = _unalerted(camp, camp_run["truth"], cycles, alerts)
+    entered, unalerted, warnings = _unalerted(camp, camp_run["truth"], cycles, alerts)
     assert entered >= 3  # the raid reached the camp: the test is not empty
-    assert unalerted == 0
+    assert not unalerted
     assert min(warnings) >= 25.0  # a drone taken for a bird: warned 29-32 s out when kept
 
 
@@ -602,9 +602,9 @@ def test_without_a_radar_the_swarm_heard_is_tracked_and_alerted(no_radar_run) ->
         )
         for t, frame in no_radar_run["truth"].items()
     }
-    entered, unalerted, _, _ = _unalerted(camp, swarm, cycles, alerts)
+    entered, unalerted, _ = _unalerted(camp, swarm, cycles, alerts)
     assert entered >= 4  # the swarm reached the camp: the test is not empty
-    assert unalerted == 0, (camp.seed, unalerted, entered)
+    assert not unalerted, (camp.seed, sorted(unalerted), entered)
     assert_no_alert_on_nothing(no_radar_run)
 
 
