@@ -130,6 +130,15 @@ class ThreatPicture:
         return [wire.THREATS[k] for k in self.level.tolist()]
 
 
+def unvouched_at_most_high(level: NDArray[np.int64], t_vouched: Array) -> NDArray[np.int64]:
+    """`level` capped at `high` where nothing vouched for the track's place (`t_vouched`
+    NaN: two lines of sight cross on it, no more). Lines of two objects cross too: such a
+    track is never surely inside the perimeter (its alert gives the line it is on, not its
+    place: alerts.py). The numpy evaluator and the compiled first pass (threat_pass.py) both
+    apply it."""
+    return np.where(np.isnan(t_vouched), np.minimum(level, HIGH), level)
+
+
 class ThreatEvaluator:
     """Rates every track of a snapshot against the camp's zones (see the module docstring)."""
 
@@ -209,10 +218,7 @@ class ThreatEvaluator:
         underground = pos[:, 2] < cfg.min_height_m  # not a plausible flying object
         ignored = (live.status == TENTATIVE) | live.friendly | underground
         level = np.maximum(zone_threat, eta_threat)
-        # A track whose place nothing vouched for (`TrackTable.t_vouched`: two lines of sight
-        # cross on it, no more) may be where lines of two objects cross: never surely inside
-        # the perimeter (its alert gives the line it is on, not its place: alerts.py).
-        level = np.where(np.isnan(live.t_vouched), np.minimum(level, HIGH), level)
+        level = unvouched_at_most_high(level, live.t_vouched)
         # A bird (clutter, aircraft) is still rated by the perimeter: on a course that crosses
         # it within `eta_medium_s`, or inside it. Radar cross-section and speed overlap where
         # small drones and large birds do (-20 dBsm, 15-20 m/s), and a drone taken for a bird

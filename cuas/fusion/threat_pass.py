@@ -15,7 +15,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from cuas.fusion.threat import _BENIGN, CERTAIN_POSITION_M, HIGH, ThreatEvaluator
+from cuas.fusion.threat import (
+    _BENIGN,
+    CERTAIN_POSITION_M,
+    ThreatEvaluator,
+    unvouched_at_most_high,
+)
 from cuas.tracking import class_kernels, kernels
 
 Array = NDArray[np.float64]
@@ -74,7 +79,7 @@ class ThreatLevels:
             self._perimeter,
             self._limits,
         )
-        return np.where(np.isnan(t_vouched), np.minimum(level, HIGH), level)
+        return unvouched_at_most_high(level, t_vouched)
 
     def _benign(self, class_logp: Array) -> NDArray[np.bool_]:
         """Whether a benign class reaches its confidence: the published probabilities
