@@ -228,19 +228,14 @@ class PassiveRefit:
         unheighted = tid in self._unheighted
         if t - born > self.max_age_s and not joined:
             return None  # sightings are still kept: the camera rule counts them
-        seen = [
-            (s, z)
-            for s, glimpse, z in self._seen.get(tid, ())
-            if t - z.t <= self.window_s and not glimpse
-        ]
+        seen = self._recent(tid, t)
         if len({sensor for sensor, _ in seen}) < 2 or all(s.z.shape[0] > 1 for _, s in seen):
             return None  # one site, or cameras alone: their fine lines cross sharply
-        speed_sigma = min(float(np.sqrt(0.5 * (P[3, 3] + P[4, 4]))), self.max_speed_sigma_mps)
         out = lines_of_sight.posterior(
             [s for _, s in seen],
             t,
             x[3:5],
-            speed_sigma,
+            self._speed_sigma(P),
             self.height,
             None if unheighted else (float(x[2]), float(P[2, 2])),
         )
@@ -266,11 +261,7 @@ class PassiveRefit:
         no run joined (or its sightings were since disowned)."""
         if tid not in self._joined:
             return None
-        seen = [
-            (sensor, s)
-            for sensor, glimpse, s in self._seen.get(tid, ())
-            if t - s.t <= self.window_s and not glimpse
-        ]
+        seen = self._recent(tid, t)
         run = max(
             ((sensor, s) for sensor, s in seen if s.z.shape[0] > 1),
             key=lambda p: p[1].t,
@@ -279,8 +270,7 @@ class PassiveRefit:
         if run is None:
             return None
         heard = [s for _, s in seen if s.z.shape[0] == 1]
-        stray = min(float(np.sqrt(0.5 * (P[3, 3] + P[4, 4]))), self.max_speed_sigma_mps)
-        if finders_meet(run[1], heard, x[3:5], stray):
+        if finders_meet(run[1], heard, x[3:5], self._speed_sigma(P)):
             return True
         mine = self._seen[tid]
         for k, (sensor, glimpse, s) in enumerate(mine):
@@ -288,6 +278,20 @@ class PassiveRefit:
                 mine[k] = (sensor, True, s)
         self.done(tid, t)
         return False
+
+    def _recent(self, tid: int, t: float) -> list[tuple[int, Sighting]]:
+        """Track `tid`'s (sensor, sighting) pairs of the last `window_s` before `t` that
+        count (no glimpses): what its refit integrates and its camera run is weighed against."""
+        return [
+            (sensor, s)
+            for sensor, glimpse, s in self._seen.get(tid, ())
+            if t - s.t <= self.window_s and not glimpse
+        ]
+
+    def _speed_sigma(self, P: Array) -> float:
+        """How fast (m/s) a track of covariance `P` may stray from its velocity, at most
+        `max_speed_sigma_mps`."""
+        return min(float(np.sqrt(0.5 * (P[3, 3] + P[4, 4]))), self.max_speed_sigma_mps)
 
 
 def finders_meet(camera: Sighting, heard: list[Sighting], velocity: Array, stray: float) -> bool:
