@@ -243,6 +243,25 @@ def test_clutter_alone_never_confirms_a_track() -> None:
     assert len(trk.tracks) < 30
 
 
+def test_a_tentative_track_in_the_radars_blind_zone_is_charged_its_looks() -> None:
+    """A tentative track that flies inside the radar's minimum range cannot be confirmed by
+    it: each look is a miss, and M-of-N ends it (random camp 1089: a clutter plot's track
+    waited 10 s in the blind zone, uncharged, for two more plots at its edge, and was
+    confirmed and alerted on as a critical drone). Uncharged, it lived to `delete_after_s`."""
+    model = RadarModel(MODEL.geometry, with_range_rate=True)
+    sigma = np.r_[SIGMA, 0.5]
+    trk = tracker(confirm_m=3, confirm_n=4, delete_after_s=8.0)
+    rng = np.random.default_rng(4)
+    inbound = np.array([[60.0, 20.0, 20.0, -15.0, -5.0, 0.0]])  # 61 m out, into the zone
+    z, _ = model.predict(inbound)
+    var = np.broadcast_to(sigma**2, z.shape).copy()
+    trk.process(Scan(0, T0, z + rng.normal(size=z.shape) * sigma, var, model))
+    assert trk.tracks.n == 1 and trk.tracks.status[0] == TENTATIVE
+    for k in range(1, 4):  # inside the 50 m minimum range from the first look on
+        trk.process(Scan(0, T0 + 0.5 * k, np.zeros((0, 4)), np.zeros((0, 4)), model))
+    assert len(trk.tracks) == 0 and trk.stats.confirmed == 0
+
+
 def test_an_unseen_target_coasts_then_is_deleted_and_reported_once() -> None:
     trk = tracker(coast_after_s=2.5, delete_after_s=8.0)
     rng = np.random.default_rng(3)

@@ -900,6 +900,18 @@ class Tracker:
                 # (the lifecycle's ghost rule), not as M-of-N misses: a drone too small for
                 # the radar, heard by two direction finders, must still be confirmed.
                 covered &= placed | hit
+                # A tentative track this radar placed is charged its every look, inside the
+                # coverage or not: one that left the coverage cannot be confirmed by it. A
+                # track born of a clutter plot at the radar's minimum range drifted into the
+                # blind zone around the radar, was charged no miss there for 10 s, and two
+                # more clutter plots at the zone's edge made three of four: it was confirmed,
+                # called a drone and alerted on as critical inside the perimeter, 260 m from
+                # anything (random camp 1089, with the radar alone too).
+                covered |= (
+                    (table.status[:n] == TENTATIVE)
+                    & placed
+                    & (table.last_hit[:n, scan.sensor] > -np.inf)
+                )
             else:
                 # A camera that has never seen a tentative track does not charge it misses:
                 # its field of regard may reach further than it detects (a datasheet range
