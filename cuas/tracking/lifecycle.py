@@ -19,7 +19,9 @@ class LifecycleRules:
     """When tracks are confirmed, coast, and die.
 
     - Tentative -> confirmed once M of its last N update opportunities were hits (an
-      opportunity is a scan of a sensor whose field of regard holds the track).
+      opportunity is a scan of a sensor whose field of regard holds the track, and every
+      scan of the radar that placed a tentative track: it cannot confirm the track where it
+      cannot see, inside its minimum range or beyond its reach; `Tracker._opportunities`).
     - Tentative tracks die as soon as M of N can no longer be reached.
     - Confirmed tracks coast after `coast_after_s` without an update and die after
       `delete_after_s`, or when the horizontal position uncertainty exceeds
