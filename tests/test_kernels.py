@@ -804,7 +804,8 @@ def test_zone_polygons(seed: int, v: int, n: int) -> None:
 def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
     """The compiled first threat pass gives every track the level the evaluator gives it:
     tracks inside, near and far from the zones, inbound and not, vague and well placed,
-    tentative, friendly, benign, underground and unvouched ones, at the sample camp and random camps
+    tentative, friendly, benign (by their own looks too), underground and unvouched ones, at the
+    sample camp and random camps
     (irregular zones, some with altitude bands)."""
     config = load_config(SAMPLE_CONFIG) if camp is None else random_camp(camp, 30.0).config
     frame = LocalFrame(config.origin.lat, config.origin.lon, config.origin.alt_m)
@@ -824,6 +825,8 @@ def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
     table.status[rows] = rng.choice([0, 1, 1, 1, 2], n)
     table.friendly[rows] = rng.uniform(size=n) < 0.1
     table.class_logp[rows] = np.log(rng.dirichlet(np.full(5, 0.3), n))
+    lent = rng.uniform(size=n) < 0.3  # an emitter's bearings lent some of them their class
+    table.class_bare[rows[lent]] = np.log(rng.dirichlet(np.full(5, 0.3), int(lent.sum())))
     table.t_vouched[rows] = np.where(rng.uniform(size=n) < 0.2, np.nan, 0.0)
     live = table.rows(rows)
     snap = TrackSnapshot(0.0, live, table.none, np.zeros(n, dtype=bool))
@@ -843,7 +846,7 @@ def test_threat_levels(seed: int, n: int, camp: int | None) -> None:
     finally:
         kernels.ENABLED = enabled
     levels = ThreatLevels(evaluator)(
-        live.x, live.P, live.status, live.friendly, live.class_logp, live.t_vouched
+        live.x, live.P, live.status, live.friendly, live.class_logp, live.class_bare, live.t_vouched
     )
     assert levels.tolist() == expected.tolist()
 

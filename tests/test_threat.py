@@ -7,6 +7,7 @@ from unittest import mock
 import numpy as np
 from support.sky import Sky
 
+from cuas import wire
 from cuas.fusion.threat import RANK, TrackGeometry
 from cuas.geodesy import LocalFrame
 
@@ -118,6 +119,31 @@ def test_birds_clutter_and_aircraft_are_rated_by_the_perimeter_alone() -> None:
     bird = levels["bird"]
     assert raised[sky.names["bird"]] - times[bird.index("medium")] == 20.0
     assert times[bird.index("critical")] - raised[sky.names["bird"]] >= 30.0
+
+
+def test_a_track_its_own_looks_call_a_bird_is_rated_as_a_bird_whatever_a_link_said() -> None:
+    """A finder's bearings naming a drone's link say "drone" of the track they update, but
+    the emitter may be anywhere on the finders' lines: a flock's radar track they crossed was
+    warned of though its own looks called it a bird (random camps 773, 1097, 1228, 1279 and
+    1313). Where its class without those bearings (`TrackTable.class_bare`) is a bird, it is
+    rated by the perimeter, as a bird is; where its own looks say drone, as a drone."""
+    sky = Sky()
+    passing = ((700.0, 300.0, 80.0), (0.0, -8.0, 0.0))  # in the approach zone, passing by
+    sky.add("flock", *passing)  # published: a drone, on its link's word
+    sky.add("drone", *passing)
+    own = {"flock": "bird", "drone": "drone"}
+    for name, cls in own.items():
+        probs = np.full(len(wire.CLASSES), 0.1 / (len(wire.CLASSES) - 1))
+        probs[wire.CLASSES.index(cls)] = 0.9
+        sky.table.class_bare[sky._row(name)] = np.log(probs)
+    levels: dict[str, set[str]] = {"flock": set(), "drone": set()}
+    for _ in range(30):
+        sky.cycle()
+        for name in levels:
+            levels[name].add(sky.threat[name])
+    assert levels["flock"] == {"none"}
+    assert "medium" in levels["drone"]
+    assert {a.track_id for a in sky.alerts} == {sky.names["drone"]}
 
 
 def test_an_unclassified_track_counts_as_a_possible_drone() -> None:

@@ -388,6 +388,7 @@ class FusionPipeline:
                 table.status[rows],
                 table.friendly[rows],
                 table.class_logp[rows],
+                table.class_bare[rows],
                 table.t_vouched[rows],
             )
         return self._threat(t, table.rows(rows))[2].level

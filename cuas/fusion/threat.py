@@ -13,7 +13,9 @@ Tentative tracks, friendlies and tracks estimated implausibly far below the camp
 they never escalate. A track confidently a bird, clutter or a manned aircraft is rated by the
 perimeter alone, on a course that crosses it within `eta_medium_s` or inside it, and is `none`
 anywhere else: a flock by the camp is no threat, but a small drone taken for a bird (their
-radar cross-sections and speeds overlap) must not cross the perimeter unalerted.
+radar cross-sections and speeds overlap) must not cross the perimeter unalerted. So is one
+that only an emitter's bearings make a drone, where its own looks call it a bird
+(`own_benign`).
 
 Both cues use the track's covariance, not only its estimate (`certainty_sigmas`, k): a
 track counts as closing only if its closing speed less k sigmas still exceeds
@@ -130,6 +132,27 @@ class ThreatPicture:
         return [wire.THREATS[k] for k in self.level.tolist()]
 
 
+def own_benign(class_bare: Array, confidence: float) -> NDArray[np.bool_]:
+    """Whether each track's own looks call it a bird, clutter or an aircraft at `confidence`
+    where bearings naming an emitter said otherwise (`TrackRows.class_bare`: its class without
+    those bearings' labels, NaN where none updated it). Such a track is rated by the
+    perimeter, as a benign track is: the emitter is somewhere on the finders' lines, and one
+    finder, or two standing in line with the track, cannot say where. A flock's radar track
+    that the hidden drone's or a swarm member's bearings crossed took the link and "drone"
+    from it, and was warned of though its own looks called it a bird at 0.8-0.97 (random
+    camps 773, 1097, 1167, 1228, 1279 and 1313: the commonest alert on no hostile drone
+    with a radar). The numpy evaluator and the compiled first pass (threat_pass.py) both
+    apply it."""
+    out = np.zeros(class_bare.shape[0], dtype=bool)
+    lent = ~np.isnan(class_bare).any(axis=1)
+    if lent.any():
+        bare = class_bare[lent]
+        p = np.exp(bare - bare.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        out[lent] = p[:, _BENIGN].max(axis=1) >= confidence
+    return out
+
+
 def unvouched_at_most_high(level: NDArray[np.int64], t_vouched: Array) -> NDArray[np.int64]:
     """`level` capped at `high` where nothing vouched for the track's place (`t_vouched`
     NaN: two lines of sight cross on it, no more). Lines of two objects cross too: such a
@@ -215,6 +238,7 @@ class ThreatEvaluator:
                 ),
             )
         benign = probs[:, _BENIGN].max(axis=1, initial=0.0) >= cfg.benign_confidence
+        benign |= own_benign(live.class_bare, cfg.benign_confidence)
         underground = pos[:, 2] < cfg.min_height_m  # not a plausible flying object
         ignored = (live.status == TENTATIVE) | live.friendly | underground
         level = np.maximum(zone_threat, eta_threat)

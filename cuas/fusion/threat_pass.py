@@ -19,6 +19,7 @@ from cuas.fusion.threat import (
     _BENIGN,
     CERTAIN_POSITION_M,
     ThreatEvaluator,
+    own_benign,
     unvouched_at_most_high,
 )
 from cuas.tracking import class_kernels, kernels
@@ -61,16 +62,18 @@ class ThreatLevels:
         status: NDArray[np.int8],
         friendly: NDArray[np.bool_],
         class_logp: Array,
+        class_bare: Array,
         t_vouched: Array,
     ) -> NDArray[np.int64]:
         """Levels (index into wire.THREATS) of rows with these states, covariances, statuses,
-        friendly flags, class log-probabilities and times their places were vouched for."""
+        friendly flags, class log-probabilities (published, and without what an emitter's
+        bearings said: `threat.own_benign`) and times their places were vouched for."""
         level = kernels.threat_levels(
             np.ascontiguousarray(x),
             np.ascontiguousarray(P),
             np.ascontiguousarray(status),
             np.ascontiguousarray(friendly),
-            self._benign(class_logp),
+            self._benign(class_logp) | own_benign(class_bare, self._benign_confidence),
             self._polygons,
             self._starts,
             self._floor,
