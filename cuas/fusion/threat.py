@@ -139,10 +139,10 @@ def own_benign(class_bare: Array, confidence: float) -> NDArray[np.bool_]:
     perimeter, as a benign track is: the emitter is somewhere on the finders' lines, and one
     finder, or two standing in line with the track, cannot say where. A flock's radar track
     that the hidden drone's or a swarm member's bearings crossed took the link and "drone"
-    from it, and was warned of though its own looks called it a bird at 0.8-0.97 (random
-    camps 773, 1097, 1167, 1228, 1279 and 1313: the commonest alert on no hostile drone
-    with a radar). The numpy evaluator and the compiled first pass (threat_pass.py) both
-    apply it."""
+    from it, and was warned of though its own looks called it a bird at 0.79-0.97 (random
+    camps 773, 1097, 1228, 1279 and 1313: the commonest alert on no hostile drone with a
+    radar). The numpy evaluator and the compiled first pass (threat_pass.py) both apply
+    it."""
     out = np.zeros(class_bare.shape[0], dtype=bool)
     lent = ~np.isnan(class_bare).any(axis=1)
     if lent.any():
