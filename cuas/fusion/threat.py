@@ -42,7 +42,7 @@ from cuas import wire
 from cuas.config import ThreatConfig
 from cuas.fusion.zones import ZoneSet, distance_to_polygon
 from cuas.geodesy import LocalFrame
-from cuas.tracking.classification import PublishedClasses
+from cuas.tracking.classification import PublishedClasses, class_probabilities
 from cuas.tracking.tracker import TrackSnapshot
 from cuas.tracking.tracks import TENTATIVE, TrackRows
 
@@ -146,10 +146,7 @@ def own_benign(class_bare: Array, confidence: float) -> NDArray[np.bool_]:
     out = np.zeros(class_bare.shape[0], dtype=bool)
     lent = ~np.isnan(class_bare).any(axis=1)
     if lent.any():
-        bare = class_bare[lent]
-        p = np.exp(bare - bare.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-        out[lent] = p[:, _BENIGN].max(axis=1) >= confidence
+        out[lent] = class_probabilities(class_bare[lent])[:, _BENIGN].max(axis=1) >= confidence
     return out
 
 

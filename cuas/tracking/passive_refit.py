@@ -304,9 +304,8 @@ def finders_meet(camera: Sighting, heard: list[Sighting], velocity: Array, stray
         return True
     geometry = camera.model.geometry
     r = np.geomspace(max(lines_of_sight.NEAR_M, geometry.min_range_m), geometry.max_range_m, 200)
-    az, el = float(camera.z[0]), float(camera.z[1])
-    along = np.array([np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)])
-    points = geometry.frame.to_camp(r[:, None] * along[None, :])  # the line, camp ENU
+    az, el = np.degrees(camera.z[:2])
+    points = geometry.frame.aer_to_enu(az, el, r)  # the line, camp ENU
     chi = np.zeros(r.size)
     for s in heard:
         age = camera.t - s.t
